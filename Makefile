@@ -1,0 +1,46 @@
+# Two commands on a fresh machine: `make run` (install + start the app), `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATA ?= ../shared/data/chest_xray_224
+WEIGHTS ?= ../shared/weights/mobilenet_v3_small_imagenet_from_tflite.pth
+MODEL ?= assets/model.pt
+PO := $(wildcard translations/*/LC_MESSAGES/cxr.po)
+MO := $(PO:.po=.mo)
+
+.PHONY: run test install translations train evaluate bench package lint clean
+
+# torch/torchvision are pinned to the releases on this machine's local wheel store (a minute,
+# no multi-GB download); everything else comes from pyproject.toml.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.14.1 torchvision==0.29.1
+	$(BIN)/python -m pip install -q -e '.[train,dev]'
+	touch $@
+
+install: $(STAMP) translations
+
+translations/%/LC_MESSAGES/cxr.mo: translations/%/LC_MESSAGES/cxr.po $(STAMP)
+	$(BIN)/pybabel compile -D cxr -i $< -o $@
+
+translations: $(MO)
+
+run: install
+	$(BIN)/python -m desktop
+
+test: install
+	$(BIN)/python -m pytest
+
+train: install
+	$(BIN)/python -m training train --data $(DATA) --out $(MODEL) --init-weights $(WEIGHTS)
+
+evaluate: install
+	$(BIN)/python -m training evaluate --model $(MODEL) --data $(DATA) --out runs/evaluate
+
+lint: install
+	$(BIN)/ruff check desktop training tests benchmarks
+
+clean:
+	rm -rf build dist runs .pytest_cache .ruff_cache

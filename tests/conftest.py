@@ -1,0 +1,36 @@
+"""Shared fixtures: a small exported model, an isolated config/log folder, a virtual screen."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED_DATA = SHARED / "data"
+SHARED_WEIGHTS = SHARED / "weights"
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path, monkeypatch):
+    """Settings and logs of a test never touch the real user's folders."""
+    monkeypatch.setenv("CXR_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("CXR_LOG_DIR", str(tmp_path / "logs"))
+    yield
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A small model exported by the project's own export code (model.pt + .sha256)."""
+    from training.export import write_test_model
+
+    return write_test_model(tmp_path_factory.mktemp("tiny_model"))
+
+
+def require_shared(path: Path) -> Path:
+    """Skip with a reason a user accepts when ../shared (data, weights) is not beside the repo."""
+    if not path.exists():
+        pytest.skip(f"needs {path} (the shared data set/weights beside the repo; absent here)")
+    return path
+
+
+os.environ.setdefault("PYTHONHASHSEED", "0")
