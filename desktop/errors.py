@@ -1,0 +1,144 @@
+"""Errors a person sees: one translated sentence saying what happened and what to do.
+
+Every error carries its English source text (a gettext msgid) and its format parameters rather
+than a finished string, so ``user_message()`` translates it into the language active *now*: a
+language switch re-labels errors already on screen. ``str(err)`` is the English text, for logs
+and machine-readable output.
+
+Messages are marked with ``N_`` so ``make translations-update`` (pybabel extract) finds them.
+"""
+
+from __future__ import annotations
+
+
+def N_(msgid: str) -> str:
+    """Mark a string for extraction without translating it (translated later, at display)."""
+    return msgid
+
+
+class UserError(Exception):
+    """Base of every error shown to a person. Subclasses set ``message`` (an English msgid)."""
+
+    message = N_("Something went wrong. The details are in the log file.")
+
+    def __init__(self, message: str | None = None, /, **params: object) -> None:
+        self.msgid = message if message is not None else type(self).message
+        self.params = params
+        super().__init__(self._format(self.msgid))
+
+    def _format(self, text: str) -> str:
+        try:
+            return text.format(**self.params)
+        except (KeyError, IndexError, ValueError):
+            return text
+
+    def user_message(self) -> str:
+        """The message in the current language (see ``desktop.i18n``)."""
+        from desktop.i18n import gettext
+
+        return self._format(gettext(self.msgid))
+
+
+class InternalError(UserError):
+    """An unexpected failure; the traceback is in the log file, the user gets this sentence."""
+
+    message = N_(
+        "Something went wrong while processing this file. The details are in the log file."
+    )
+
+
+# --- Reading images ----------------------------------------------------------------------------
+
+
+class ReadError(UserError):
+    """A file could not be turned into a model input."""
+
+    message = N_("This file could not be read. Choose another chest X-ray image.")
+
+
+class FileMissingError(ReadError):
+    message = N_("This file no longer exists. Check where it was moved and open it again.")
+
+
+class FilePermissionError(ReadError):
+    message = N_(
+        "You do not have permission to read this file. "
+        "Copy it to your own folder and open the copy."
+    )
+
+
+class EmptyFileError(ReadError):
+    message = N_("This file is empty. Choose the original chest X-ray image file.")
+
+
+class NotAnImageError(ReadError):
+    message = N_(
+        "This file is not an image or is damaged. "
+        "Choose a JPEG, PNG, BMP, TIFF or DICOM chest X-ray."
+    )
+
+
+class UnsupportedFormatError(ReadError):
+    message = N_(
+        "This kind of image is not supported. Save it as PNG or JPEG and open it again."
+    )
+
+
+class ImageTooLargeError(ReadError):
+    message = N_(
+        "This image is too large to open safely ({megapixels} megapixels, the limit is {limit}). "
+        "Reduce its size and open it again."
+    )
+
+
+class DicomNoPixelDataError(ReadError):
+    message = N_(
+        "This DICOM file contains no image. Choose a DICOM file that holds the X-ray itself."
+    )
+
+
+class DicomCompressionError(ReadError):
+    message = N_(
+        "Compressed DICOM of this kind is not supported. Export the image uncompressed or as PNG "
+        "and open it again."
+    )
+
+
+# --- The model ---------------------------------------------------------------------------------
+
+
+class ModelError(UserError):
+    """The model file is missing, damaged, swapped or of a version this app cannot read."""
+
+    message = N_("The model file could not be loaded. Reinstall the application.")
+
+
+class ModelMissingError(ModelError):
+    message = N_("The model file {name} was not found. Reinstall the application.")
+
+
+class ModelChecksumMissingError(ModelError):
+    message = N_(
+        "The checksum file {name} that vouches for the model is missing. Reinstall the application."
+    )
+
+
+class ModelChecksumMismatchError(ModelError):
+    message = N_(
+        "The model file {name} is damaged or has been replaced (its checksum does not match). "
+        "Reinstall the application."
+    )
+
+
+class ModelVersionError(ModelError):
+    message = N_(
+        "The model file {name} has format version {version}, which this application cannot read. "
+        "Install a matching version of the application."
+    )
+
+
+# --- Writing results ---------------------------------------------------------------------------
+
+
+class WriteError(UserError):
+    message = N_("The file {name} could not be written. Choose another folder and try again.")

@@ -1,0 +1,162 @@
+"""Translations: gettext domain ``cxr``, switchable at run time without a restart.
+
+English text is the msgid, written in the source. Catalogs live in
+``translations/<lang>/LC_MESSAGES/cxr.po`` and are compiled to ``cxr.mo`` by ``make translations``
+(Babel). When a ``.mo`` is missing or older than its ``.po`` (a source checkout) and Babel is
+installed, the ``.po`` is compiled in memory instead, so a fresh checkout shows translations too.
+
+How to add or change a user-visible string (GUI or message):
+1. In the code, wrap it in ``_("English text")`` where it is *displayed*
+   (``from desktop.i18n import _``). Text built at import time (module constants, class
+   attributes, error messages) must instead be marked with ``N_("...")`` (from
+   ``desktop.errors``) and passed through ``_()`` when shown, or it would stay in the language
+   active at import. Use named ``{placeholders}`` and ``.format()`` after translating:
+   ``_("{count} files").format(count=n)``; never build sentences from pieces.
+2. Widgets must re-read their text in a callback registered with ``add_listener``: it runs after
+   every ``set_language`` call, so the window re-labels itself.
+3. Run ``make translations-update``: pybabel extracts every ``_``/``N_``/``gettext``/``ngettext``
+   string of ``desktop/`` into ``translations/messages.pot`` and merges it into each ``cxr.po``
+   (existing translations are kept).
+4. Translate the new entries in *every* catalog (``pt_BR``, ``es``): fill ``msgstr`` and delete any
+   ``#, fuzzy`` line pybabel added. ``tests/test_i18n.py`` fails on a missing, empty or fuzzy
+   translation, and when the catalogs are out of date with the sources.
+5. ``make translations`` compiles the ``.mo`` files (the app and the packaged build read those).
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+import io
+import locale
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+DOMAIN = "cxr"
+LANGUAGES = {"en": "English", "pt_BR": "Português (Brasil)", "es": "Español"}
+DEFAULT_LANGUAGE = "en"
+
+_lock = threading.Lock()
+_listeners: list[Callable[[str], None]] = []
+_current_code = DEFAULT_LANGUAGE
+_current: _gettext.NullTranslations = _gettext.NullTranslations()
+
+
+def translations_dir() -> Path:
+    """``translations/`` beside the package in a checkout, or inside a PyInstaller bundle."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        return Path(bundle) / "translations"
+    return Path(__file__).resolve().parent.parent / "translations"
+
+
+def load_catalog(code: str, folder: Path | None = None) -> _gettext.NullTranslations:
+    """The translations of one language; English (the msgids themselves) needs none."""
+    if code == DEFAULT_LANGUAGE:
+        return _gettext.NullTranslations()
+    folder = (folder or translations_dir()) / code / "LC_MESSAGES"
+    mo, po = folder / f"{DOMAIN}.mo", folder / f"{DOMAIN}.po"
+    if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
+        with open(mo, "rb") as fh:
+            return _gettext.GNUTranslations(fh)
+    if po.exists():
+        compiled = _compile_po(po)
+        if compiled is not None:
+            return compiled
+    if mo.exists():
+        with open(mo, "rb") as fh:
+            return _gettext.GNUTranslations(fh)
+    log.warning("No translation catalog for %s in %s; showing English", code, folder)
+    return _gettext.NullTranslations()
+
+
+def _compile_po(po: Path) -> _gettext.GNUTranslations | None:
+    """Compile a ``.po`` in memory with Babel (a development dependency; absent in the bundle)."""
+    try:
+        from babel.messages.mofile import write_mo
+        from babel.messages.pofile import read_po
+    except ImportError:
+        return None
+    with open(po, "rb") as fh:
+        catalog = read_po(fh)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return _gettext.GNUTranslations(buffer)
+
+
+def set_language(code: str) -> None:
+    """Make ``code`` (a key of ``LANGUAGES``) the active language, then call every listener."""
+    global _current, _current_code
+    if code not in LANGUAGES:
+        raise ValueError(f"unknown language {code!r}; choose one of {', '.join(LANGUAGES)}")
+    catalog = load_catalog(code)
+    with _lock:
+        _current, _current_code = catalog, code
+        listeners = list(_listeners)
+    for callback in listeners:
+        try:
+            callback(code)
+        except Exception:
+            log.exception("Language listener %r failed", callback)
+
+
+def current_language() -> str:
+    return _current_code
+
+
+def gettext(msgid: str) -> str:
+    """``msgid`` translated into the active language."""
+    return _current.gettext(msgid)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return _current.ngettext(singular, plural, n)
+
+
+_ = gettext
+
+
+def add_listener(callback: Callable[[str], None]) -> None:
+    """Call ``callback(code)`` after each ``set_language``."""
+    with _lock:
+        _listeners.append(callback)
+
+
+def remove_listener(callback: Callable[[str], None]) -> None:
+    with _lock:
+        if callback in _listeners:
+            _listeners.remove(callback)
+
+
+def normalise_language(code: str | None) -> str | None:
+    """Map a locale name (``pt_BR.UTF-8``, ``es-MX``, ``pt``) to a key of ``LANGUAGES``."""
+    if not code:
+        return None
+    code = code.split(".")[0].split("@")[0].replace("-", "_")
+    if code in LANGUAGES:
+        return code
+    base = code.split("_")[0].lower()
+    if base == "pt":
+        return "pt_BR"
+    return base if base in LANGUAGES else None
+
+
+def system_language() -> str:
+    """The user's system language when we have it, else English."""
+    candidates = [os.environ.get(name) for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")]
+    try:
+        candidates.append(locale.getlocale()[0])
+    except ValueError:
+        pass
+    for candidate in candidates:
+        for part in (candidate or "").split(":"):
+            code = normalise_language(part)
+            if code:
+                return code
+    return DEFAULT_LANGUAGE
