@@ -1,0 +1,122 @@
+"""The exported model.pt honours docs/contracts.md when loaded with torch.jit.load alone."""
+
+import hashlib
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from training.export import (
+    ExportedClassifier,
+    check_metadata,
+    export_model,
+    load_scripted,
+    metadata_problems,
+    sample_metadata,
+    update_metadata,
+    verification_batch,
+)
+from training.model import ChestXRayNet
+
+
+def test_tiny_model_has_checksum_in_sha256sum_format(tiny_model):
+    line = (tiny_model.parent / "model.pt.sha256").read_text()
+    digest = hashlib.sha256(tiny_model.read_bytes()).hexdigest()
+    assert line == f"{digest}  model.pt\n"
+
+
+def test_tiny_model_card_follows_the_schema(tiny_model):
+    _, meta = load_scripted(tiny_model)
+    assert metadata_problems(meta) == []
+    assert meta["classes"] == ["NORMAL", "PNEUMONIA"]
+    assert "TEST" in meta["model_name"]
+
+
+def test_forward_returns_probabilities_for_uint8_batches(tiny_model):
+    model, _ = load_scripted(tiny_model)
+    with torch.inference_mode():
+        probs = model(verification_batch(3))
+    assert probs.shape == (3, 2) and probs.dtype == torch.float32
+    assert torch.allclose(probs.sum(dim=1), torch.ones(3), atol=1e-6)
+
+
+def test_explain_gives_unit_range_maps_under_inference_mode(tiny_model):
+    model, _ = load_scripted(tiny_model)
+    with torch.inference_mode():
+        maps = model.explain(verification_batch(2))
+    assert maps.shape == (2, 224, 224)
+    assert maps.min() >= 0.0 and maps.max() <= 1.0
+    assert torch.isclose(maps.amax(dim=(1, 2)), torch.ones(2)).all()
+
+
+def test_explain_of_a_flat_map_is_all_zeros():
+    torch.manual_seed(0)
+    net = ChestXRayNet().eval()
+    torch.nn.init.zeros_(net.net.classifier[0].weight)  # no channel gets any weight
+    wrapper = ExportedClassifier(net)
+    with torch.inference_mode():
+        assert wrapper.explain(verification_batch(1)).abs().sum() == 0
+
+
+def test_closed_form_grad_cam_equals_autograd_grad_cam():
+    torch.manual_seed(1)
+    net = ChestXRayNet().eval()
+    wrapper = ExportedClassifier(net).eval()
+    x = verification_batch(2, seed=3)
+    fmap = wrapper.model.feature_map(x.float() / 255).detach().requires_grad_(True)
+    logits = wrapper.model.head(fmap.mean(dim=(2, 3)))
+    (grad,) = torch.autograd.grad((logits[:, 1] - logits[:, 0]).sum(), fmap)
+    cam = torch.relu((grad.mean(dim=(2, 3), keepdim=True) * fmap).sum(1, keepdim=True))
+    cam = F.interpolate(cam, size=(224, 224), mode="bilinear", align_corners=False)[:, 0]
+    lo = cam.amin(dim=(1, 2), keepdim=True)
+    cam = (cam - lo) / (cam.amax(dim=(1, 2), keepdim=True) - lo)
+    with torch.no_grad():
+        assert torch.allclose(wrapper.explain(x), cam.detach(), atol=1e-4)
+
+
+def test_temperature_and_flip_averaging_are_inside_the_file(tmp_path):
+    torch.manual_seed(2)
+    net = ChestXRayNet(per_image_norm=True).eval()
+    path = export_model(net, sample_metadata(), tmp_path / "model.pt", temperature=2.0,
+                        tta_flip=True)
+    loaded, _ = load_scripted(path)
+    x = verification_batch(2)
+    xf = x.float() / 255
+    with torch.no_grad():
+        logits = 0.5 * (net(xf) + net(xf.flip(3)))
+        expected = torch.softmax(logits / 2.0, dim=1)
+        assert torch.allclose(loaded(x), expected, atol=1e-5)
+        assert torch.allclose(loaded(x.flip(3)), loaded(x), atol=1e-5)
+
+
+def test_export_refuses_an_incomplete_model_card(tmp_path):
+    meta = sample_metadata()
+    del meta["calibration"]
+    with pytest.raises(ValueError, match="calibration"):
+        export_model(ChestXRayNet(), meta, tmp_path / "model.pt")
+    assert not (tmp_path / "model.pt").exists()
+
+
+def test_schema_check_names_each_problem():
+    meta = sample_metadata()
+    meta["default_operating_point"] = "nonexistent"
+    meta["operating_points"][0]["threshold"] = 1.5
+    del meta["metrics"]["validation"]["roc_auc"]
+    problems = " | ".join(metadata_problems(meta))
+    assert "default_operating_point" in problems
+    assert "threshold outside" in problems
+    assert "metrics.validation.roc_auc" in problems
+
+
+def test_update_metadata_rewrites_card_and_checksum(tiny_model, tmp_path):
+    path = tmp_path / "model.pt"
+    path.write_bytes(tiny_model.read_bytes())
+    _, meta = load_scripted(path)
+    meta["metrics"]["test"]["accuracy"] = 0.123
+    update_metadata(path, meta)
+    _, card = load_scripted(path)
+    assert card["metrics"]["test"]["accuracy"] == 0.123
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert (tmp_path / "model.pt.sha256").read_text().split()[0] == digest
+    check_metadata(json.loads(json.dumps(card)))

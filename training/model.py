@@ -1,0 +1,129 @@
+"""The network: torchvision MobileNetV3-Small with the project's 2-class head.
+
+Input normalisation lives here (and therefore inside the exported TorchScript file), so training
+and the desktop app can never disagree about how pixels are scaled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import torch
+from torch import nn
+from torchvision.models import mobilenet_v3_small
+
+log = logging.getLogger(__name__)
+
+CLASSES = ["NORMAL", "PNEUMONIA"]
+FEATURE_DIM = 576
+HEAD_HIDDEN = 256
+INPUT_SIZE = 224
+
+
+def build_mobilenet() -> nn.Module:
+    """torchvision's mobilenet_v3_small (no weights: never the network) with our head."""
+    net = mobilenet_v3_small(weights=None)
+    net.classifier = nn.Sequential(
+        nn.Linear(FEATURE_DIM, HEAD_HIDDEN),
+        nn.Hardswish(),
+        nn.Dropout(p=0.2),
+        nn.Linear(HEAD_HIDDEN, len(CLASSES)),
+    )
+    return net
+
+
+class ChestXRayNet(nn.Module):
+    """Float images in [0, 1], shape [N, 1, H, W] -> logits [N, 2].
+
+    ``per_image_norm`` standardises each image's intensities (mean 0, std 0.5) instead of the
+    fixed x*2-1 scaling; both land roughly in the [-1, 1] range the offline weights expect, but
+    per-image standardisation removes global brightness/contrast differences between hospitals.
+    """
+
+    def __init__(self, per_image_norm: bool = False):
+        super().__init__()
+        self.net = build_mobilenet()
+        self.per_image_norm = per_image_norm
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        if self.per_image_norm:
+            mean = x.mean(dim=(1, 2, 3), keepdim=True)
+            std = x.std(dim=(1, 2, 3), keepdim=True).clamp_min(1e-3)
+            x = (x - mean) / std * 0.5
+        else:
+            x = x * 2.0 - 1.0
+        return x.expand(-1, 3, -1, -1)
+
+    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
+        """Last convolutional feature map [N, 576, 7, 7] (Grad-CAM's target layer)."""
+        return self.net.features(self.normalise(x))
+
+    def pooled_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.feature_map(x).mean(dim=(2, 3))
+
+    def head(self, pooled: torch.Tensor) -> torch.Tensor:
+        return self.net.classifier(pooled)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.pooled_features(x))
+
+
+def freeze_batchnorm(module: nn.Module) -> None:
+    """Keep every BatchNorm in eval mode with frozen parameters.
+
+    The offline weights have BN folded into the convolutions (BN is a pass-through in eval mode);
+    in train mode BN would renormalise with batch statistics and fine-tuning collapses.
+    """
+    for m in module.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.eval()
+            for p in m.parameters():
+                p.requires_grad_(False)
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def torchvision_cached_weights() -> Path | None:
+    """torchvision's own cached ImageNet file, if a previous online run left one (never fetched)."""
+    hub = Path(torch.hub.get_dir()) / "checkpoints"
+    found = sorted(hub.glob("mobilenet_v3_small-*.pth")) if hub.is_dir() else []
+    return found[0] if found else None
+
+
+def load_init_weights(model: ChestXRayNet, path: Path | None) -> str:
+    """Load ImageNet backbone weights from a local file; returns a description for the card.
+
+    With no file (and no torchvision cache) it warns loudly and leaves the random init.
+    The classifier of the file (1000 ImageNet classes) is dropped: our head is new.
+    """
+    if path is None:
+        path = torchvision_cached_weights()
+    if path is None:
+        log.warning(
+            "NO INIT WEIGHTS: training from scratch (random initialisation). Expect far worse "
+            "accuracy; pass --init-weights PATH to a mobilenet_v3_small ImageNet state_dict."
+        )
+        return "none (random)"
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"init weights file not found: {path}")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    backbone = {k: v for k, v in state.items() if not k.startswith("classifier.")}
+    missing, unexpected = model.net.load_state_dict(backbone, strict=False)
+    missing = [k for k in missing if not k.startswith("classifier.")]
+    if missing or unexpected:
+        raise ValueError(
+            f"{path.name} is not a mobilenet_v3_small state_dict "
+            f"(missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
+    digest = sha256_of(path)
+    log.info("initialised backbone from %s (sha256 %s)", path, digest[:12])
+    return f"{path.name} sha256:{digest}"
