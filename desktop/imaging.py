@@ -266,14 +266,14 @@ def _read_dicom(fh: IO[bytes], *, forced: bool) -> tuple[Image.Image, dict[str, 
     transfer_syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
     frames = int(ds.get("NumberOfFrames", 1) or 1)
+    if not _can_decode(transfer_syntax):
+        raise DicomCompressionError()
     try:
         arr = pixel_array(ds, index=0 if frames > 1 else None)
     except MemoryError as exc:
         raise ImageTooLargeError(**_too_large_params(rows * columns)) from exc
-    except Exception as exc:
+    except Exception as exc:  # a decodable syntax whose data is damaged
         log.debug("DICOM pixel decoding failed (%s)", transfer_syntax, exc_info=True)
-        if transfer_syntax is not None and transfer_syntax.is_compressed:
-            raise DicomCompressionError() from exc
         raise NotAnImageError() from exc
     try:
         if arr.ndim == 2 or (arr.ndim == 3 and arr.shape[-1] == 1):
@@ -306,3 +306,15 @@ def _read_dicom(fh: IO[bytes], *, forced: bool) -> tuple[Image.Image, dict[str, 
         "decoded_size": gray.size,
     }
     return gray, source
+
+
+def _can_decode(transfer_syntax: Any) -> bool:
+    """Whether pydicom can decode this transfer syntax with what is installed (no plugins)."""
+    from pydicom.pixels import get_decoder
+
+    try:
+        if transfer_syntax is None or not transfer_syntax.is_compressed:
+            return True
+        return bool(get_decoder(transfer_syntax).is_available)
+    except Exception:  # a syntax pydicom has no decoder for at all
+        return False
