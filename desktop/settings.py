@@ -1,0 +1,103 @@
+"""User settings that survive a restart, stored as JSON in the user's config folder.
+
+Saved atomically (``desktop.atomicio``). A missing file gives the defaults; a corrupt file, or a
+field of the wrong type, falls back to the defaults for what is wrong and writes a log line --
+settings never stop the app from starting. ``CXR_CONFIG_DIR`` overrides the folder (tests).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from desktop.atomicio import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "cxr-pneumonia"
+SETTINGS_FILE = "settings.json"
+
+
+@dataclass
+class Settings:
+    language: str | None = None  # a key of desktop.i18n.LANGUAGES; None: the system's language
+    threshold: float | None = None  # None: the model's default operating point
+    operating_point: str | None = None  # name of a model-card preset, None when set by hand
+    last_folder: str | None = None
+    window_geometry: str | None = None  # Tk geometry string, e.g. "1200x800+40+40"
+    show_heatmap: bool = False
+
+
+def config_dir() -> Path:
+    override = os.environ.get("CXR_CONFIG_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def settings_path() -> Path:
+    return config_dir() / SETTINGS_FILE
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """The saved settings, or defaults (with a log line) for whatever is missing or corrupt."""
+    path = path or settings_path()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Settings()
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        log.warning("Settings file %s is unreadable or corrupt (%s); using defaults", path, exc)
+        return Settings()
+    if not isinstance(raw, dict):
+        log.warning("Settings file %s does not hold an object; using defaults", path)
+        return Settings()
+    settings = Settings()
+    for f in dataclasses.fields(Settings):
+        if f.name not in raw:
+            continue
+        value = _validated(f.name, raw[f.name])
+        if value is _INVALID:
+            log.warning("Settings file %s: ignoring invalid %s=%r", path, f.name, raw[f.name])
+        else:
+            setattr(settings, f.name, value)
+    return settings
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> bool:
+    """Write atomically; on failure log it and return False (the app keeps running)."""
+    path = path or settings_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(dataclasses.asdict(settings), indent=2, ensure_ascii=False)
+        atomic_write_text(path, text + "\n")
+        return True
+    except (OSError, TypeError, ValueError):
+        log.exception("Could not save settings to %s", path)
+        return False
+
+
+_INVALID = object()
+
+
+def _validated(name: str, value: Any) -> Any:
+    if value is None:
+        return None if name != "show_heatmap" else _INVALID
+    if name == "show_heatmap":
+        return value if isinstance(value, bool) else _INVALID
+    if name == "threshold":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return float(value) if ok and math.isfinite(value) and 0.0 <= value <= 1.0 else _INVALID
+    if name == "language":
+        from desktop.i18n import LANGUAGES
+
+        return value if value in LANGUAGES else _INVALID
+    return value if isinstance(value, str) else _INVALID

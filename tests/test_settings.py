@@ -1,0 +1,88 @@
+"""Settings survive a restart; a corrupt or hand-edited file never stops the app; logs land in
+the log folder."""
+
+import json
+import logging
+
+from desktop import logs
+from desktop.settings import Settings, load_settings, save_settings, settings_path
+
+
+def test_round_trip_in_the_config_folder(tmp_path):
+    s = Settings(
+        language="pt_BR",
+        threshold=0.27,
+        operating_point="high_sensitivity",
+        last_folder=str(tmp_path / "Raios X ção"),
+        window_geometry="1200x800+10+20",
+        show_heatmap=True,
+    )
+    assert save_settings(s)
+    assert settings_path().parent == tmp_path / "config"
+    assert load_settings() == s
+
+
+def test_missing_file_gives_defaults():
+    assert load_settings() == Settings()
+
+
+def test_corrupt_file_falls_back_to_defaults_with_a_log_line(caplog):
+    settings_path().parent.mkdir(parents=True)
+    settings_path().write_bytes(b'{"language": "es", "thresh')
+    with caplog.at_level(logging.WARNING):
+        assert load_settings() == Settings()
+    assert "corrupt" in caplog.text
+
+
+def test_binary_garbage_and_non_object_fall_back(caplog):
+    settings_path().parent.mkdir(parents=True)
+    for data in (b"\xff\xfe\x00garbage", b"[1, 2, 3]", b"null"):
+        settings_path().write_bytes(data)
+        assert load_settings() == Settings()
+
+
+def test_invalid_fields_are_dropped_valid_ones_kept(caplog):
+    settings_path().parent.mkdir(parents=True)
+    raw = {"language": "klingon", "threshold": 7, "show_heatmap": "yes",
+           "last_folder": "/data", "window_geometry": 12, "unknown": 1}
+    settings_path().write_text(json.dumps(raw))
+    with caplog.at_level(logging.WARNING):
+        s = load_settings()
+    assert s == Settings(last_folder="/data")
+    assert "language" in caplog.text and "threshold" in caplog.text
+
+
+def test_saving_replaces_atomically_and_leaves_no_temp_files():
+    save_settings(Settings(threshold=0.1))
+    save_settings(Settings(threshold=0.2))
+    assert load_settings().threshold == 0.2
+    assert [p.name for p in settings_path().parent.iterdir()] == ["settings.json"]
+
+
+def test_unwritable_folder_does_not_raise(tmp_path, monkeypatch):
+    blocker = tmp_path / "file-not-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("CXR_CONFIG_DIR", str(blocker / "sub"))
+    assert save_settings(Settings()) is False
+
+
+def test_log_file_records_tracebacks(tmp_path):
+    root = logging.getLogger()
+    before = list(root.handlers)
+    try:
+        path = logs.setup_logging()
+        assert path == tmp_path / "logs" / logs.LOG_FILE
+        try:
+            raise RuntimeError("boom for the log")
+        except RuntimeError:
+            logging.getLogger("desktop.test").exception("Reading failed")
+        for h in root.handlers:
+            h.flush()
+        text = path.read_text(encoding="utf-8")
+        assert "Reading failed" in text and "Traceback" in text and "boom for the log" in text
+    finally:
+        for h in root.handlers[:]:
+            if h not in before:
+                root.removeHandler(h)
+                h.close()
+        logs._handler = None
