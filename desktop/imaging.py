@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,7 +123,7 @@ def _fit(size: tuple[int, int], longest: int) -> tuple[int, int]:
 def _decode_gray(path: Path) -> tuple[Image.Image, dict[str, Any]]:
     """Open read-only, dispatch on content (DICOM preamble, else Pillow), return an "L" image."""
     try:
-        fh = open(path, "rb")  # noqa: SIM115 - closed below; never opened for writing
+        fh = _open_regular_file(path)
     except FileNotFoundError as exc:
         raise FileMissingError() from exc
     except PermissionError as exc:
@@ -149,6 +150,19 @@ def _decode_gray(path: Path) -> tuple[Image.Image, dict[str, Any]]:
                 fh.seek(0)
                 return _read_dicom(fh, forced=True)
             raise
+
+
+def _open_regular_file(path: Path) -> IO[bytes]:
+    """Open for reading; a FIFO or a device (/dev/zero reads forever) raises OSError.
+
+    O_NONBLOCK: opening a named pipe must not wait forever for a writer (no effect on files).
+    """
+    nonblocking = getattr(os, "O_NONBLOCK", 0)
+    fh = open(path, "rb", opener=lambda p, flags: os.open(p, flags | nonblocking))  # noqa: SIM115
+    if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+        fh.close()
+        raise OSError(f"not a regular file: {path}")
+    return fh
 
 
 # --- Pillow formats ----------------------------------------------------------------------------
