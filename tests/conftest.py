@@ -26,6 +26,15 @@ def tiny_model(tmp_path_factory) -> Path:
     return write_test_model(tmp_path_factory.mktemp("tiny_model"))
 
 
+@pytest.fixture(scope="session")
+def x_display():
+    """A private Xvfb screen (1280x800) for the GUI tests; DISPLAY points at it meanwhile."""
+    from tests.gui_support import virtual_display
+
+    with virtual_display() as display:
+        yield display
+
+
 def require_shared(path: Path) -> Path:
     """Skip with a reason a user accepts when ../shared (data, weights) is not beside the repo."""
     if not path.exists():
