@@ -1,0 +1,48 @@
+"""``python -m desktop``: the window, the ``predict`` command, or the packaged smoke test.
+
+- ``python -m desktop [FILES...]``: the window (files/folders opened at once).
+- ``python -m desktop predict FILE_OR_FOLDER... [options]``: headless (see ``desktop.cli``).
+  To open a file literally named ``predict`` in the window, write ``./predict``.
+- ``python -m desktop --self-test``: the packaged app's smoke test.
+
+Each branch imports only what it needs, so ``predict`` never loads Tk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+PROCESS_START = time.perf_counter()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "predict":
+        from desktop.cli import main as predict_main
+
+        return predict_main(argv[1:])
+    parser = argparse.ArgumentParser(
+        prog="python -m desktop",
+        description="Offline chest X-ray pneumonia classifier. "
+        "Research and teaching tool. Not for clinical diagnosis. "
+        "Use 'python -m desktop predict --help' for the command-line classifier.",
+    )
+    parser.add_argument("files", nargs="*", metavar="FILE_OR_FOLDER",
+                        help="images or folders to open in the window")
+    parser.add_argument("--self-test", action="store_true",
+                        help="run the packaged application's smoke test and exit")
+    args = parser.parse_args(argv)
+    if args.self_test:
+        from desktop.selftest import main as selftest_main
+
+        return selftest_main(process_start=PROCESS_START)
+    from desktop.app import main as app_main
+
+    return app_main(args.files)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
