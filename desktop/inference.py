@@ -233,9 +233,10 @@ class Engine:
                     fill()
                     if _is_set(cancel):
                         break
-                if _is_set(cancel):
-                    return
-                yield from self._run_batch(batch, heatmaps)
+                for prediction in self._run_batch(batch, heatmaps):
+                    if _is_set(cancel):
+                        return
+                    yield prediction
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
