@@ -54,7 +54,7 @@ def load_settings(path: Path | None = None) -> Settings:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return Settings()
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # ValueError: bad UTF-8 or JSON
         log.warning("Settings file %s is unreadable or corrupt (%s); using defaults", path, exc)
         return Settings()
     if not isinstance(raw, dict):
