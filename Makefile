@@ -9,7 +9,7 @@ MODEL ?= assets/model.pt
 PO := $(wildcard translations/*/LC_MESSAGES/cxr.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: run test install translations train evaluate bench package lint clean
+.PHONY: run test install translations translations-update train evaluate bench package lint clean
 
 # torch/torchvision are pinned to the releases on this machine's local wheel store (a minute,
 # no multi-GB download); everything else comes from pyproject.toml.
@@ -26,6 +26,16 @@ translations/%/LC_MESSAGES/cxr.mo: translations/%/LC_MESSAGES/cxr.po $(STAMP)
 	$(BIN)/pybabel compile -D cxr -i $< -o $@
 
 translations: $(MO)
+
+# After adding or changing user-visible strings (see desktop/i18n.py): extract every _()/N_()
+# string of desktop/ into messages.pot and merge it into each catalog (translations are kept;
+# new entries come empty, never guessed). Then translate them, and `make translations`.
+BABEL_KEYWORDS := -k N_ -k _ -k gettext -k ngettext:1,2
+translations-update: $(STAMP)
+	$(BIN)/pybabel -q extract -F translations/babel.cfg $(BABEL_KEYWORDS) --no-location \
+		--sort-output --project=cxr-pneumonia -o translations/messages.pot desktop
+	$(BIN)/pybabel -q update -D cxr -i translations/messages.pot -d translations \
+		--no-fuzzy-matching --ignore-obsolete --init-missing
 
 run: install
 	$(BIN)/python -m desktop

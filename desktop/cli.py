@@ -134,7 +134,8 @@ def text_line(prediction, threshold: float) -> str:
     path = _one_line(str(prediction.path))
     if prediction.ok:
         return f"{prediction.verdict(threshold):<9}  {prediction.p_pneumonia:.3f}  {path}"
-    return f"{gettext('ERROR'):<9}  {'-':>5}  {path}: {prediction.error.user_message()}"
+    label = gettext("ERROR")
+    return f"{label:<9}  {'-':>5}  {path}: {prediction.error.user_message()}"
 
 
 def write_csv(path: Path, rows: list[dict]) -> None:

@@ -172,6 +172,7 @@ class Engine:
             raise ModelError()
         torch.set_num_threads(threads or default_threads())
         module.eval()
+        _check_outputs(module, len(classes), path)
         log.info("Loaded model %s (sha256 %s…, version %s)", path, digest[:12],
                  metadata.get("model_version"))
         return cls(module, metadata, path, digest)
@@ -286,8 +287,33 @@ def _decode(path: Path, preview_size: int | None) -> XRay | UserError:
         return error
 
 
+def _check_outputs(module: Any, n_classes: int, path: Path) -> None:
+    """Run the model once on blank images: another network dressed in our card and checksum
+    (wrong output shape, raw scores instead of probabilities) is refused, not trusted."""
+    probe = torch.zeros((2, 1, MODEL_SIZE, MODEL_SIZE), dtype=torch.uint8)
+    try:
+        with torch.inference_mode():
+            out = module(probe)
+        ok = (
+            isinstance(out, torch.Tensor)
+            and tuple(out.shape) == (2, n_classes)
+            and out.is_floating_point()
+            and bool(torch.isfinite(out).all())
+            and bool(((out >= 0) & (out <= 1)).all())
+            and bool(torch.allclose(out.sum(dim=1), torch.ones(2, dtype=out.dtype), atol=1e-3))
+        )
+    except Exception as exc:
+        log.exception("The model file %s fails on a blank image", path)
+        raise ModelError() from exc
+    if not ok:
+        log.error("The model file %s does not return %d probabilities per image", path, n_classes)
+        raise ModelError()
+
+
 def _as_tensor(inputs: np.ndarray) -> torch.Tensor:
     arr = np.ascontiguousarray(inputs, dtype=np.uint8)
+    if not arr.flags.writeable:  # np.asarray(PIL image) is read-only; torch wants writable
+        arr = arr.copy()
     if arr.ndim != 3 or arr.shape[1:] != (MODEL_SIZE, MODEL_SIZE):
         raise ValueError(f"expected uint8 [N, {MODEL_SIZE}, {MODEL_SIZE}], got {arr.shape}")
     return torch.from_numpy(arr).unsqueeze(1)

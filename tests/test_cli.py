@@ -1,0 +1,131 @@
+"""``python -m desktop predict``: one line per file, JSON lines for programs, an atomic CSV, and
+a non-zero exit only when nothing could be classified."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from desktop.cli import main
+from desktop.imaging import load_model_input
+from desktop.inference import Engine
+
+
+@pytest.fixture()
+def folder(tmp_path):
+    root = tmp_path / "scans dir"
+    (root / "sub").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in ("a.png", "sub/b.jpg", "sub/c.bmp"):
+        Image.fromarray(rng.integers(0, 256, (90, 70), dtype=np.uint8)).save(root / name)
+    (root / "notes.txt").write_text("ignored in folders")
+    return root
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out.splitlines(), err
+
+
+def test_json_lines_have_exactly_the_documented_keys(tiny_model, folder, tmp_path, capsys):
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    code, lines, _ = run(capsys, folder, bad, "--json", "--model", tiny_model)
+    assert code == 0
+    rows = [json.loads(line) for line in lines]
+    assert len(rows) == 4
+    assert all(set(r) == {"path", "verdict", "p_pneumonia", "threshold", "error"} for r in rows)
+    assert [r["path"] for r in rows[:3]] == [
+        str(folder / "a.png"), str(folder / "sub" / "b.jpg"), str(folder / "sub" / "c.bmp")
+    ]
+    assert all(r["verdict"] in ("NORMAL", "PNEUMONIA") and r["error"] is None for r in rows[:3])
+    assert rows[3]["verdict"] is None and rows[3]["p_pneumonia"] is None
+    assert rows[3]["error"].startswith("This file is not an image or is damaged.")
+
+
+def test_threshold_flips_a_verdict(tiny_model, folder, capsys):
+    image = folder / "a.png"
+    p = float(Engine.load(tiny_model).predict_batch(load_model_input(image)[None])[0])
+    verdicts = {}
+    for t in (max(0.0, p - 0.001), min(1.0, p + 0.001)):
+        _, lines, _ = run(capsys, image, "--json", "--threshold", t, "--model", tiny_model)
+        row = json.loads(lines[0])
+        assert row["threshold"] == pytest.approx(t)
+        verdicts[t] = row["verdict"]
+    assert list(verdicts.values()) == ["PNEUMONIA", "NORMAL"]
+
+
+def test_text_output_and_csv(tiny_model, folder, tmp_path, capsys):
+    out_csv = tmp_path / "résultats.csv"
+    code, lines, err = run(capsys, folder, tmp_path / "missing.png", "--csv", out_csv,
+                           "--model", tiny_model, "--lang", "en")
+    assert code == 0
+    assert len(lines) == 4
+    assert lines[0].split()[0] in ("NORMAL", "PNEUMONIA") and lines[0].endswith("a.png")
+    assert lines[3].startswith("ERROR") and "no longer exists" in lines[3]
+    assert "3 of 4 files classified" in err and "Not for clinical diagnosis" in err
+    with open(out_csv, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["file"] for r in rows] == ["a.png", "b.jpg", "c.bmp", "missing.png"]
+    assert rows[0]["verdict"] in ("NORMAL", "PNEUMONIA") and 0 <= float(rows[0]["p_pneumonia"]) <= 1
+    assert rows[3]["verdict"] == "" and "no longer exists" in rows[3]["error"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["résultats.csv", "scans dir"]
+
+
+def test_text_output_is_translated(tiny_model, tmp_path, capsys):
+    (tmp_path / "x.png").write_text("text")
+    Image.new("L", (50, 50), 128).save(tmp_path / "ok.png")
+    _, lines, err = run(capsys, tmp_path / "x.png", tmp_path / "ok.png", "--model", tiny_model,
+                        "--lang", "pt_BR")
+    assert "Este arquivo não é uma imagem" in lines[0]
+    assert "Não destinado a diagnóstico clínico" in err or "diagnóstico" in err
+
+
+def test_exit_status_is_non_zero_only_when_nothing_was_classified(tiny_model, tmp_path, capsys):
+    (tmp_path / "a.png").write_text("no")
+    (tmp_path / "b.jpg").write_bytes(b"")
+    code, lines, err = run(capsys, tmp_path / "a.png", tmp_path / "b.jpg", "--model", tiny_model)
+    assert code == 1 and len(lines) == 2
+    assert "No file could be classified" in err
+
+
+def test_empty_folder_says_so(tiny_model, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    code, lines, err = run(capsys, tmp_path / "empty", "--model", tiny_model)
+    assert code == 1 and lines == [] and "No image files were found" in err
+
+
+def test_missing_model_is_one_sentence_not_a_traceback(tmp_path, capsys, folder):
+    code, lines, err = run(capsys, folder, "--model", tmp_path / "nope" / "model.pt")
+    assert code == 1 and lines == []
+    assert "was not found" in err and "Traceback" not in err
+
+
+def test_bad_threshold_is_a_usage_error(tiny_model, folder, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([str(folder), "--threshold", "1.5", "--model", str(tiny_model)])
+    assert info.value.code == 2
+
+
+def test_unwritable_csv_is_reported(tiny_model, folder, tmp_path, capsys):
+    code, lines, err = run(capsys, folder, "--csv", tmp_path / "no such dir" / "o.csv",
+                           "--model", tiny_model)
+    assert len(lines) == 3 and code == 1 and "could not be written" in err
+
+
+def test_python_m_desktop_predict_runs_without_tk(tiny_model, folder):
+    code = (
+        "import sys; from desktop.__main__ import main; "
+        f"rc = main(['predict', {str(folder)!r}, '--json', '--model', {str(tiny_model)!r}]); "
+        "print('TK' if 'tkinter' in sys.modules else 'NO-TK', rc)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, check=True)
+    lines = out.stdout.splitlines()
+    assert lines[-1] == "NO-TK 0"
+    assert len([json.loads(line) for line in lines[:-1]]) == 3
