@@ -1,0 +1,195 @@
+"""Help → About / Model card: what the model is, how well it did, what it must not be used for.
+
+The card is the model's own ``metadata.json``. Labels are translated; the card's own prose
+(intended use, limitations) is shown as written by whoever trained the model. Fields the app
+has no label for are listed as they are, so nothing in the card is hidden.
+"""
+
+from __future__ import annotations
+
+import json
+import tkinter as tk
+from importlib import metadata as package_metadata
+from tkinter import ttk
+
+from desktop.errors import N_, UserError
+from desktop.i18n import _
+from desktop.widgets import Texts, operating_point_label, percent
+
+DISCLAIMER = N_("Research and teaching tool. Not for clinical diagnosis.")
+METRIC_LABELS = {
+    "accuracy": N_("Accuracy"),
+    "sensitivity": N_("Sensitivity"),
+    "specificity": N_("Specificity"),
+    "precision": N_("Precision"),
+    "f1": N_("F1 score"),
+    "roc_auc": N_("ROC AUC"),
+}
+# Keys the dialog lays out itself; every other key of the card goes under "Other details".
+_SHOWN = {
+    "format_version", "model_name", "model_version", "classes", "positive_class", "threshold",
+    "default_operating_point", "operating_points", "metrics", "data", "intended_use",
+    "limitations", "created", "torch_version", "source_commit", "calibration", "training",
+}
+
+
+def app_version() -> str:
+    try:
+        return package_metadata.version("cxr-pneumonia")
+    except package_metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _metrics_lines(figures: dict) -> list[str]:
+    lines = []
+    if "n" in figures:
+        lines.append(
+            _("{n} images ({normal} normal, {pneumonia} pneumonia), threshold {threshold}").format(
+                n=figures["n"], normal=figures.get("n_normal", "?"),
+                pneumonia=figures.get("n_pneumonia", "?"), threshold=figures.get("threshold", "?"),
+            )
+        )
+    cells = [
+        f"{_(label)} {percent(figures[key], 1) if key != 'roc_auc' else f'{figures[key]:.3f}'}"
+        for key, label in METRIC_LABELS.items()
+        if isinstance(figures.get(key), (int, float))
+    ]
+    if cells:
+        lines.append(" · ".join(cells))
+    confusion = figures.get("confusion")
+    if isinstance(confusion, list) and len(confusion) == 2:
+        (tn, fp), (fn, tp) = confusion
+        lines.append(
+            _("Confusion: {tn} true normal, {fp} false pneumonia, {fn} missed pneumonia, "
+              "{tp} true pneumonia").format(tn=tn, fp=fp, fn=fn, tp=tp)
+        )
+    return lines
+
+
+Sections = list[tuple[str, list[str]]]
+
+
+def model_card_sections(card: dict | None, error: UserError | None = None) -> Sections:
+    """The card as (heading, lines) in the current language: what the dialog shows."""
+    sections: Sections = [
+        (_("Application"), [_("Version {version}").format(version=app_version()),
+                            _(DISCLAIMER)]),
+    ]
+    if card is None:
+        message = error.user_message() if error else _("The model has not loaded yet.")
+        sections.append((_("Model"), [message]))
+        return sections
+    sections.append((_("Model"), [
+        f"{card.get('model_name', '?')} {card.get('model_version', '')}".strip(),
+        _("Created {created} with torch {torch}, source {commit}").format(
+            created=card.get("created", "?"), torch=card.get("torch_version", "?"),
+            commit=card.get("source_commit", "?")),
+        _("Classes: {classes}; positive class: {positive}").format(
+            classes=", ".join(card.get("classes", [])), positive=card.get("positive_class", "?")),
+    ]))
+    sections.append((_("Intended use"), [str(card.get("intended_use", ""))]))
+    sections.append((_("Limitations"), [f"• {item}" for item in card.get("limitations", [])]))
+    metrics = card.get("metrics", {})
+    for key, heading in (("validation", N_("Validation metrics")), ("test", N_("Test metrics"))):
+        if isinstance(metrics.get(key), dict):
+            sections.append((_(heading), _metrics_lines(metrics[key])))
+    points = []
+    for point in card.get("operating_points", []):
+        points.append(
+            _("{name}: threshold {threshold}, validation sensitivity {sensitivity}, "
+              "specificity {specificity} ({rule})").format(
+                name=operating_point_label(point.get("name", "?")),
+                threshold=point.get("threshold", "?"),
+                sensitivity=percent(point.get("val_sensitivity", 0.0)),
+                specificity=percent(point.get("val_specificity", 0.0)),
+                rule=point.get("rule", ""),
+            )
+        )
+    sections.append((_("Operating points"), points))
+    calibration = card.get("calibration", {})
+    if calibration:
+        sections.append((_("Calibration"), [
+            _("{method}: temperature {temperature}, calibration error {before} before, "
+              "{after} after").format(
+                method=calibration.get("method", "?"),
+                temperature=calibration.get("temperature", "?"),
+                before=calibration.get("val_ece_before", "?"),
+                after=calibration.get("val_ece_after", "?"),
+            )
+        ]))
+    data = card.get("data", {})
+    if data:
+        sections.append((_("Training data"), [
+            f"{data.get('name', '?')} ({data.get('licence', '?')})",
+            _("Split: {rule}").format(rule=data.get("split_rule", "?")),
+            *_flat_lines(data.get("counts", {})),
+        ]))
+    if card.get("training"):
+        sections.append((_("Training"), _flat_lines(card["training"])))
+    other = {key: value for key, value in card.items() if key not in _SHOWN}
+    if other:
+        sections.append((_("Other details"), _flat_lines(other)))
+    return sections
+
+
+def _flat_lines(values: dict, prefix: str = "") -> list[str]:
+    """``key: value`` lines for a nested dict (``recipe.lr: 0.001``), keys sorted."""
+    lines = []
+    for key in sorted(values):
+        value = values[key]
+        if isinstance(value, dict) and value:
+            lines += _flat_lines(value, f"{prefix}{key}.")
+        else:
+            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            lines.append(f"{prefix}{key}: {shown}")
+    return lines
+
+
+class ModelCardDialog(tk.Toplevel):
+    """A read-only, scrollable model card that re-labels itself on a language switch."""
+
+    def __init__(self, master: tk.Misc, texts: Texts, card: dict | None,
+                 error: UserError | None = None) -> None:
+        super().__init__(master)
+        self.card, self.error, self._texts = card, error, texts
+        self.transient(master)
+        self.geometry("720x620")
+        texts.title(self, N_("About / Model card"))
+        frame = ttk.Frame(self, padding=12)
+        frame.pack(fill="both", expand=True)
+        self.text = tk.Text(
+            frame, wrap="word", relief="flat", padx=10, pady=8, background="white",
+            font="TkTextFont", spacing1=2, spacing3=2,
+        )
+        scroll = ttk.Scrollbar(frame, orient="vertical", command=self.text.yview)
+        self.text.configure(yscrollcommand=scroll.set)
+        self.text.tag_configure("heading", font="TkHeadingFont", spacing1=10)
+        self.text.tag_configure("warning", foreground="#A94800")
+        self.text.grid(row=0, column=0, sticky="nsew")
+        scroll.grid(row=0, column=1, sticky="ns")
+        close = ttk.Button(frame, command=self.close)
+        texts.widget(close, N_("Close"))
+        close.grid(row=1, column=0, columnspan=2, sticky="e", pady=(10, 0))
+        frame.rowconfigure(0, weight=1)
+        frame.columnconfigure(0, weight=1)
+        texts.call(self, self.fill)
+        self.protocol("WM_DELETE_WINDOW", self.close)
+        self.bind("<Escape>", lambda _e: self.close())
+        close.focus_set()
+
+    def fill(self) -> None:
+        self.text.configure(state="normal")
+        self.text.delete("1.0", "end")
+        for heading, lines in model_card_sections(self.card, self.error):
+            self.text.insert("end", heading + "\n", ("heading",))
+            for line in lines:
+                tags = ("warning",) if line == _(DISCLAIMER) else ()
+                self.text.insert("end", line + "\n", tags)
+        self.text.configure(state="disabled")
+
+    def all_text(self) -> str:
+        return self.text.get("1.0", "end")
+
+    def close(self) -> None:
+        self._texts.forget(self)
+        self.destroy()

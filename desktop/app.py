@@ -1,0 +1,682 @@
+"""The window: menus, results table, result pane, threshold, status bar. A thin view layer.
+
+The logic lives in ``desktop.controller`` (results, threshold, CSV, the worker thread); this
+module only puts it on screen. The Tk thread never decodes an image or runs the model: it
+submits work to the ``Worker`` and drains the worker's queue with ``after()``, so the window
+stays responsive through a batch of hundreds of files. The window appears before the model is
+loaded (the worker loads it), so the app starts fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sys
+import time
+import tkinter as tk
+from pathlib import Path
+from tkinter import filedialog, font, ttk
+
+from desktop import i18n
+from desktop.about import DISCLAIMER, ModelCardDialog
+from desktop.atomicio import atomic_write_text
+from desktop.controller import (
+    BatchFinished,
+    BatchStarted,
+    HeatmapReady,
+    ModelFailed,
+    ModelReady,
+    Predicted,
+    Result,
+    Session,
+    Worker,
+)
+from desktop.drop import parse_drop_data
+from desktop.errors import N_, InternalError, UserError, WriteError
+from desktop.i18n import _
+from desktop.imaging import SUPPORTED_SUFFIXES
+from desktop.overlay import blend_heatmap
+from desktop.settings import Settings, load_settings, save_settings
+from desktop.widgets import (
+    BANNER_BG,
+    PANEL_BG,
+    TEXT_BLUE,
+    TEXT_GREY,
+    TEXT_VERMILLION,
+    HeatmapLegend,
+    PreviewCanvas,
+    ProbabilityBar,
+    ResultsTable,
+    Texts,
+    ThresholdControl,
+    VerdictIcon,
+    percent,
+    verdict_text,
+)
+
+log = logging.getLogger(__name__)
+
+POLL_MS = 40  # how often the Tk thread drains the worker's queue
+POLL_BUDGET_S = 0.03  # at most this long per drain, so input events keep flowing
+DEFAULT_GEOMETRY = "1240x780"
+VERDICT_COLOURS = {"NORMAL": TEXT_BLUE, "PNEUMONIA": TEXT_VERMILLION, None: TEXT_GREY}
+
+
+def asset_path(name: str) -> Path:
+    """A file of ``assets/``: beside the package in a checkout, inside a PyInstaller bundle."""
+    base = getattr(sys, "_MEIPASS", None)
+    root = Path(base) if base else Path(__file__).resolve().parent.parent
+    return root / "assets" / name
+
+
+def make_root() -> tuple[tk.Tk, bool]:
+    """The Tk root and whether drag and drop works (tkdnd loaded); without it the app still runs."""
+    root = tk.Tk(className="CxrPneumonia")
+    try:
+        from tkinterdnd2 import TkinterDnD
+
+        TkinterDnD._require(root)  # what TkinterDnD.Tk() does, but failure leaves a usable root
+    except Exception:  # noqa: BLE001 - any failure only disables drag and drop
+        log.warning("Drag and drop is unavailable (tkdnd did not load)", exc_info=True)
+        return root, False
+    return root, True
+
+
+def _style(root: tk.Tk) -> None:
+    """The "clam" theme with readable fonts and one padding scale."""
+    style = ttk.Style(root)
+    style.theme_use("clam")
+    for name in ("TkDefaultFont", "TkTextFont", "TkMenuFont", "TkHeadingFont"):
+        font.nametofont(name, root).configure(size=10)
+    font.nametofont("TkHeadingFont", root).configure(weight="bold")
+    font.nametofont("TkSmallCaptionFont", root).configure(size=9)
+    base = font.nametofont("TkDefaultFont", root).actual()
+    root.option_add("*Menu.font", "TkMenuFont")
+    style.configure(".", padding=0)
+    style.configure("TButton", padding=(10, 4))
+    style.configure("Treeview", rowheight=24)
+    style.configure("Treeview.Heading", font="TkHeadingFont", padding=(6, 4))
+    style.configure("Banner.TFrame", background=BANNER_BG)
+    style.configure(
+        "Banner.TLabel", background=BANNER_BG, foreground="#6A3000",
+        font=(base["family"], 10, "bold"),
+    )
+    style.configure("Panel.TFrame", background=PANEL_BG)
+    style.configure("Panel.TLabel", background=PANEL_BG)
+    style.configure("Panel.TCheckbutton", background=PANEL_BG)
+    style.configure("File.Panel.TLabel", font=(base["family"], 11, "bold"))
+    style.configure("Verdict.Panel.TLabel", font=(base["family"], 20, "bold"))
+    style.configure("Small.Panel.TLabel", foreground=TEXT_GREY, font="TkSmallCaptionFont")
+    style.configure("Small.TLabel", foreground=TEXT_GREY, font="TkSmallCaptionFont")
+    style.configure("Status.TLabel", padding=(4, 2))
+
+
+class App:
+    """The main window. ``open_paths`` is the one entry for dialog, drop and command line."""
+
+    def __init__(
+        self, root: tk.Tk, settings: Settings, *, model_path: Path | None = None,
+        dnd: bool = False,
+    ) -> None:
+        self.root, self.settings = root, settings
+        self.texts = Texts()
+        self.session = Session(settings.threshold if settings.threshold is not None else 0.5)
+        self.inbox: queue.Queue = queue.Queue()
+        self.worker = Worker(model_path, self.inbox)
+        self.card: dict | None = None
+        self.model_error: UserError | None = None
+        self.model_ready = False
+        self.pending: set[int] = set()
+        self.batch_progress: tuple[int, int] = (0, 0)  # (done, total) of the running batch
+        self.first_of_batch: set[int] = set()  # batches whose first row is not selected yet
+        self.selected: Result | None = None
+        self.sort_state: tuple[str, bool] | None = None
+        self.dialog: ModelCardDialog | None = None
+        self._status = lambda: _("Loading model…")
+        self._closed = False
+
+        _style(root)
+        self.language = tk.StringVar(root, i18n.current_language())
+        self.show_heatmap = tk.BooleanVar(root, settings.show_heatmap)
+        root.geometry(settings.window_geometry or DEFAULT_GEOMETRY)
+        root.minsize(900, 600)
+        self.texts.title(root, N_("Chest X-ray pneumonia classifier"))
+        self._set_icon()
+        self._build_menu()
+        self._build_body()
+        self._bind_keys()
+        if dnd:
+            self._enable_drop()
+        i18n.add_listener(self._language_changed)
+        root.protocol("WM_DELETE_WINDOW", self.close)
+        root.report_callback_exception = self._report_callback_exception
+        self.relabel()
+        self.worker.start()
+        self._poll_id = root.after(POLL_MS, self._poll)
+
+    # --- building -------------------------------------------------------------------------
+
+    def _set_icon(self) -> None:
+        path = asset_path("icon.png")
+        try:
+            self._icon = tk.PhotoImage(master=self.root, file=str(path))
+            self.root.iconphoto(True, self._icon)
+        except tk.TclError:
+            log.warning("Window icon %s could not be loaded", path, exc_info=True)
+
+    def _build_menu(self) -> None:
+        t = self.texts
+        self.menubar = tk.Menu(self.root, tearoff=0)
+        self.file_menu = tk.Menu(self.menubar, tearoff=0)
+        self.view_menu = tk.Menu(self.menubar, tearoff=0)
+        self.language_menu = tk.Menu(self.menubar, tearoff=0)
+        self.help_menu = tk.Menu(self.menubar, tearoff=0)
+        for index, (menu, msgid) in enumerate(
+            [
+                (self.file_menu, N_("File")),
+                (self.view_menu, N_("View")),
+                (self.language_menu, N_("Language")),
+                (self.help_menu, N_("Help")),
+            ]
+        ):
+            self.menubar.add_cascade(menu=menu)
+            t.menu(self.menubar, index, msgid)
+
+        entries = [
+            (N_("Open files…"), "Ctrl+O", self.ask_open_files),
+            (N_("Open folder…"), "Ctrl+Shift+O", self.ask_open_folder),
+            (N_("Export CSV…"), "Ctrl+E", self.ask_export_csv),
+            None,
+            (N_("Clear results"), "", self.clear_results),
+            None,
+            (N_("Quit"), "Ctrl+Q", self.close),
+        ]
+        for index, entry in enumerate(entries):
+            if entry is None:
+                self.file_menu.add_separator()
+                continue
+            msgid, accelerator, command = entry
+            self.file_menu.add_command(command=command, accelerator=accelerator)
+            t.menu(self.file_menu, index, msgid)
+
+        self.view_menu.add_checkbutton(
+            variable=self.show_heatmap, command=self._heatmap_toggled, accelerator="Ctrl+H"
+        )
+        t.menu(self.view_menu, 0, N_("Show heatmap (Grad-CAM)"))
+        for code, name in i18n.LANGUAGES.items():  # each language named in its own language
+            self.language_menu.add_radiobutton(
+                label=name, value=code, variable=self.language,
+                command=lambda c=code: self.set_language(c),
+            )
+        self.help_menu.add_command(command=self.show_model_card)
+        t.menu(self.help_menu, 0, N_("About / Model card…"))
+        self.root.configure(menu=self.menubar)
+
+    def _build_body(self) -> None:
+        t = self.texts
+        self.body = ttk.Frame(self.root)
+        self.body.pack(fill="both", expand=True)
+
+        banner = ttk.Frame(self.body, style="Banner.TFrame", padding=(12, 6))
+        banner.pack(fill="x")
+        self.disclaimer = ttk.Label(banner, style="Banner.TLabel")
+        self.disclaimer.pack(side="left")
+        t.call(self.disclaimer, lambda: self.disclaimer.configure(text="⚠  " + _(DISCLAIMER)))
+
+        toolbar = ttk.Frame(self.body, padding=(10, 8, 10, 4))
+        toolbar.pack(fill="x")
+        self.open_button = t.widget(ttk.Button(toolbar, command=self.ask_open_files),
+                                    N_("Open files…"))
+        self.open_button.pack(side="left")
+        self.folder_button = t.widget(ttk.Button(toolbar, command=self.ask_open_folder),
+                                      N_("Open folder…"))
+        self.folder_button.pack(side="left", padx=(6, 0))
+        self.export_button = t.widget(ttk.Button(toolbar, command=self.ask_export_csv),
+                                      N_("Export CSV…"))
+        self.export_button.pack(side="left", padx=(6, 0))
+        self.about_button = t.widget(ttk.Button(toolbar, command=self.show_model_card),
+                                     N_("Model card"))
+        self.about_button.pack(side="right")
+
+        panes = ttk.PanedWindow(self.body, orient="horizontal")
+        panes.pack(fill="both", expand=True, padx=10, pady=(4, 6))
+        left = ttk.Frame(panes)
+        right = ttk.Frame(panes, style="Panel.TFrame", padding=(12, 10), relief="groove")
+        panes.add(left, weight=1)
+        panes.add(right, weight=1)
+
+        self.table = ResultsTable(left, t, on_sort=self.sort_by)
+        self.table.pack(fill="both", expand=True)
+        self.table.tree.bind("<<TreeviewSelect>>", lambda _e: self._selection_changed())
+        self.threshold = ThresholdControl(left, t, on_change=self.set_threshold)
+        self.threshold.pack(fill="x", pady=(8, 0))
+        self.threshold.set(self.session.threshold, None)
+
+        self._build_result_pane(right)
+
+        status = ttk.Frame(self.body, padding=(10, 2, 10, 6))
+        status.pack(fill="x")
+        self.status_label = ttk.Label(status, style="Status.TLabel", anchor="w")
+        self.status_label.pack(side="left", fill="x", expand=True)
+        self.cancel_button = t.widget(
+            ttk.Button(status, command=self.cancel, state="disabled"), N_("Cancel")
+        )
+        self.cancel_button.pack(side="right")
+        self.progress = ttk.Progressbar(status, length=220, mode="determinate")
+        self.progress.pack(side="right", padx=(0, 8))
+        t.call(self.status_label, self._refresh_status)
+
+    def _build_result_pane(self, pane: ttk.Frame) -> None:
+        t = self.texts
+        self.preview = PreviewCanvas(pane, width=420, height=380)
+        self.preview.grid(row=0, column=0, columnspan=2, sticky="nsew")
+        self.file_label = ttk.Label(pane, style="File.Panel.TLabel")
+        self.file_label.grid(row=1, column=0, columnspan=2, sticky="w", pady=(8, 0))
+        self.verdict_icon = VerdictIcon(pane)
+        self.verdict_icon.grid(row=2, column=0, sticky="w", pady=(4, 0))
+        self.verdict_label = ttk.Label(pane, style="Verdict.Panel.TLabel")
+        self.verdict_label.grid(row=2, column=1, sticky="w", padx=(8, 0), pady=(4, 0))
+        self.detail_label = ttk.Label(pane, style="Panel.TLabel", wraplength=460, justify="left")
+        self.detail_label.grid(row=3, column=0, columnspan=2, sticky="w")
+        self.bar = ProbabilityBar(pane)
+        self.bar.grid(row=4, column=0, columnspan=2, sticky="ew", pady=(4, 0))
+        heat_row = ttk.Frame(pane, style="Panel.TFrame")
+        heat_row.grid(row=5, column=0, columnspan=2, sticky="ew", pady=(6, 0))
+        self.heatmap_check = t.widget(
+            ttk.Checkbutton(heat_row, variable=self.show_heatmap, command=self._heatmap_toggled,
+                            style="Panel.TCheckbutton"),
+            N_("Show heatmap (Grad-CAM)"),
+        )
+        self.heatmap_check.pack(side="left")
+        self.heatmap_note = ttk.Label(heat_row, style="Small.Panel.TLabel")
+        self.heatmap_note.pack(side="left", padx=(10, 0))
+        self.legend = HeatmapLegend(pane, t)
+        self.legend.grid(row=6, column=0, columnspan=2, sticky="w", pady=(4, 0))
+        pane.rowconfigure(0, weight=1)
+        self.legend.update_idletasks()
+        pane.rowconfigure(6, minsize=self.legend.winfo_reqheight() + 4)  # no jump on toggle
+        pane.columnconfigure(1, weight=1)
+        t.call(pane, self._refresh_result_pane)
+
+    def _bind_keys(self) -> None:
+        bindings = {
+            "<Control-o>": self.ask_open_files,
+            "<Control-O>": self.ask_open_folder,
+            "<Control-e>": self.ask_export_csv,
+            "<Control-q>": self.close,
+            "<Control-h>": lambda: (self.show_heatmap.set(not self.show_heatmap.get()),
+                                    self._heatmap_toggled()),
+            "<Escape>": self.cancel,
+        }
+        for sequence, command in bindings.items():
+            self.root.bind_all(sequence, lambda _e, c=command: (c(), "break")[1])
+
+    def _enable_drop(self) -> None:
+        from tkinterdnd2 import DND_FILES
+
+        self.body.drop_target_register(DND_FILES)
+        self.body.dnd_bind("<<Drop>>", self._dropped)
+
+    def _dropped(self, event) -> str:
+        self.open_paths(parse_drop_data(self.root.tk, event.data))
+        return event.action
+
+    # --- opening files --------------------------------------------------------------------
+
+    def _initial_dir(self) -> str | None:
+        folder = self.settings.last_folder
+        return folder if folder and Path(folder).is_dir() else None
+
+    def ask_open_files(self) -> None:
+        patterns = " ".join(f"*{s}" for s in sorted(SUPPORTED_SUFFIXES))
+        paths = filedialog.askopenfilenames(
+            parent=self.root, title=_("Open chest X-ray images"), initialdir=self._initial_dir(),
+            filetypes=[(_("Chest X-ray images"), patterns), (_("All files"), "*")],
+        )
+        if paths:
+            self.open_paths(list(self.root.tk.splitlist(paths)))
+
+    def ask_open_folder(self) -> None:
+        folder = filedialog.askdirectory(
+            parent=self.root, title=_("Open a folder of chest X-ray images"),
+            initialdir=self._initial_dir(), mustexist=True,
+        )
+        if folder:
+            self.open_paths([folder])
+
+    def open_paths(self, paths: list[str | Path]) -> int | None:
+        """Classify files and folders (dialog, drop, command line); returns the batch number."""
+        paths = [Path(p) for p in paths if str(p)]
+        if not paths:
+            return None
+        first = paths[0]
+        self.settings.last_folder = str(first if first.is_dir() else first.parent)
+        self._save_settings()
+        batch = self.worker.submit(paths)
+        self.pending.add(batch)
+        self.first_of_batch.add(batch)
+        self.cancel_button.configure(state="normal")
+        if not self.model_ready and self.model_error is None:
+            self._set_status(lambda: _("Loading model…"))
+        return batch
+
+    def cancel(self) -> None:
+        if self.pending:
+            self.worker.cancel()
+            self._set_status(lambda: _("Cancelling…"))
+
+    def clear_results(self) -> None:
+        self.session.clear()
+        self.table.tree.delete(*self.table.tree.get_children())
+        self._select(None)
+        self._set_status(lambda: _("Open or drop chest X-ray images to classify them."))
+
+    # --- messages from the worker ---------------------------------------------------------
+
+    def _poll(self) -> None:
+        deadline = time.monotonic() + POLL_BUDGET_S
+        try:
+            while time.monotonic() < deadline:
+                self._handle(self.inbox.get_nowait())
+        except queue.Empty:
+            pass
+        finally:
+            if not self._closed:
+                self._poll_id = self.root.after(POLL_MS, self._poll)
+
+    def _handle(self, message) -> None:
+        if isinstance(message, ModelReady):
+            self._model_ready(message)
+        elif isinstance(message, ModelFailed):
+            self.model_error = message.error
+            self._set_status(message.error.user_message)
+        elif isinstance(message, BatchStarted):
+            self.batch_progress = (0, message.total)
+            self.progress.configure(maximum=max(message.total, 1), value=0)
+            self._set_status(self._progress_text)
+        elif isinstance(message, Predicted):
+            self._add_result(message)
+        elif isinstance(message, BatchFinished):
+            self._batch_finished(message)
+        elif isinstance(message, HeatmapReady):
+            result = self.session.results.get(message.key)
+            if result is not None:
+                result.heatmap, result.heatmap_error = message.heatmap, message.error
+                if result is self.selected:
+                    self._refresh_result_pane()
+
+    def _model_ready(self, message: ModelReady) -> None:
+        self.model_ready, self.card = True, message.metadata
+        self.threshold.set_operating_points(message.operating_points)
+        names = {p["name"]: p for p in message.operating_points}
+        wanted = self.settings.operating_point
+        if wanted in names:
+            threshold, preset = names[wanted]["threshold"], wanted
+        elif self.settings.threshold is not None:
+            threshold, preset = self.settings.threshold, None
+        else:
+            preset = self.card.get("default_operating_point")
+            threshold = names[preset]["threshold"] if preset in names else message.default_threshold
+            preset = preset if preset in names else None
+        self.threshold.set(threshold, preset)
+        self.set_threshold(self.threshold.threshold(), preset, save=False)
+        if not self.pending:
+            self._set_status(lambda: _("Open or drop chest X-ray images to classify them."))
+
+    def _add_result(self, message: Predicted) -> None:
+        result = self.session.add(
+            message.path, message.p_pneumonia, message.error, message.preview,
+            message.model_input,
+        )
+        self._put_row(result)
+        done, total = self.batch_progress
+        self.batch_progress = (done + 1, total)
+        self.progress.configure(value=done + 1)
+        self._set_status(self._progress_text)
+        if message.batch in self.first_of_batch:
+            self.first_of_batch.discard(message.batch)
+            self.table.tree.selection_set(str(result.key))
+            self.table.tree.focus(str(result.key))
+            self.table.tree.see(str(result.key))
+
+    def _batch_finished(self, message: BatchFinished) -> None:
+        self.pending.discard(message.batch)
+        self.first_of_batch.discard(message.batch)
+        if self.pending:
+            return
+        self.cancel_button.configure(state="disabled")
+        self.progress.configure(value=0)
+        if self.sort_state:
+            self._apply_sort()
+        if message.error is not None:
+            self._set_status(message.error.user_message)
+        elif message.cancelled:
+            done, total = message.done, message.total
+            self._set_status(lambda: _("Cancelled after {done} of {total} files.").format(
+                done=done, total=total))
+        elif message.total == 0:
+            self._set_status(lambda: _("No chest X-ray images were found there. "
+                                       "Open JPEG, PNG, BMP, TIFF or DICOM files."))
+        else:
+            self._set_status(self._summary_text)
+        if self.table.tree.selection():
+            self.table.tree.focus_set()
+
+    # --- threshold, sorting, selection ----------------------------------------------------
+
+    def set_threshold(self, threshold: float, preset: str | None = None, save: bool = True):
+        """Re-label every row at the new threshold (no model re-run)."""
+        self.session.set_threshold(threshold)
+        for result in self.session.results.values():
+            self._put_row(result)
+        self._refresh_result_pane()
+        if not self.pending and self.session.results:
+            self._set_status(self._summary_text)
+        if save:
+            self.settings.threshold, self.settings.operating_point = threshold, preset
+            self._save_settings()
+
+    def sort_by(self, column: str) -> None:
+        """Sort by ``column``; a second click on the same column reverses the order."""
+        same = self.sort_state is not None and self.sort_state[0] == column
+        self.sort_state = (column, not self.sort_state[1] if same else False)
+        self._apply_sort()
+
+    def _apply_sort(self) -> None:
+        column, descending = self.sort_state
+        self.table.order([str(k) for k in self.session.sorted_keys(column, descending)])
+        self.table.sorted_by = self.sort_state
+        self.table.refresh_headings()
+
+    def _selection_changed(self) -> None:
+        selection = self.table.tree.selection()
+        result = self.session.results.get(int(selection[0])) if selection else None
+        self._select(result)
+
+    def _select(self, result: Result | None) -> None:
+        self.selected = result
+        self._request_heatmap()
+        self._refresh_result_pane()
+
+    def _request_heatmap(self) -> None:
+        result = self.selected
+        if (self.show_heatmap.get() and result is not None and result.ok
+                and result.heatmap is None and result.heatmap_error is None
+                and result.model_input is not None):
+            self.worker.request_heatmap(result.key, result.model_input)
+
+    def _heatmap_toggled(self) -> None:
+        self.settings.show_heatmap = bool(self.show_heatmap.get())
+        self._save_settings()
+        self._request_heatmap()
+        self._refresh_result_pane()
+
+    # --- drawing --------------------------------------------------------------------------
+
+    def _row_values(self, result: Result) -> tuple[str, str, str, str]:
+        verdict = self.session.verdict(result)
+        return (
+            result.path.name,
+            verdict_text(verdict),
+            f"{result.p_pneumonia:.3f}" if result.ok else "—",
+            result.error.user_message() if result.error else _("Classified"),
+        )
+
+    def _put_row(self, result: Result) -> None:
+        self.table.put(str(result.key), self._row_values(result),
+                       self.session.verdict(result) or "error")
+
+    def _refresh_result_pane(self) -> None:
+        result = self.selected
+        heat_on = self.show_heatmap.get()
+        if heat_on:
+            self.legend.grid()
+        else:
+            self.legend.grid_remove()
+        self.heatmap_note.configure(text="")
+        if result is None:
+            self.preview.show(None, _("Open or drop chest X-ray images here.\n"
+                                      "Files and folders: JPEG, PNG, BMP, TIFF, DICOM."))
+            self.file_label.configure(text="")
+            self.verdict_icon.show(None, empty=True)
+            self.verdict_label.configure(text="")
+            self.detail_label.configure(text="")
+            self.bar.show(None, self.session.threshold, None)
+            return
+        self.file_label.configure(text=result.path.name)
+        verdict = self.session.verdict(result)
+        self.verdict_icon.show(verdict)
+        if not result.ok:
+            self.preview.show(None, _("No preview"))
+            self.verdict_label.configure(text=_("Could not classify"),
+                                         foreground=VERDICT_COLOURS[None])
+            self.detail_label.configure(text=result.error.user_message())
+            self.bar.show(None, self.session.threshold, None)
+            return
+        image = result.preview
+        if heat_on:
+            if result.heatmap is not None and image is not None:
+                image = blend_heatmap(image, result.heatmap)
+            elif result.heatmap_error is not None:
+                self.heatmap_note.configure(text=result.heatmap_error.user_message())
+            else:
+                self.heatmap_note.configure(text=_("Computing the heatmap…"))
+        self.preview.show(image, _("No preview"))
+        self.verdict_label.configure(
+            text=verdict_text(verdict, mark=False), foreground=VERDICT_COLOURS[verdict]
+        )
+        self.detail_label.configure(
+            text=_("Confidence {confidence} · P(pneumonia) = {p:.3f} · threshold {threshold:.2f}")
+            .format(confidence=percent(self.session.confidence(result)),
+                    p=result.p_pneumonia, threshold=self.session.threshold)
+        )
+        self.bar.show(result.p_pneumonia, self.session.threshold, verdict)
+
+    def _progress_text(self) -> str:
+        done, total = self.batch_progress
+        return _("Classifying {done} of {total} files…").format(done=done, total=total)
+
+    def _summary_text(self) -> str:
+        counts = self.session.counts()
+        return _("{total} files: {pneumonia} pneumonia, {normal} normal, {errors} not "
+                 "classified (threshold {threshold:.2f}).").format(
+            total=len(self.session.results), pneumonia=counts["PNEUMONIA"],
+            normal=counts["NORMAL"], errors=counts["error"], threshold=self.session.threshold,
+        )
+
+    def _set_status(self, text_function) -> None:
+        """Show a status built by ``text_function`` (re-run on a language switch)."""
+        self._status = text_function
+        self._refresh_status()
+
+    def _refresh_status(self) -> None:
+        self.status_label.configure(text=self._status())
+
+    # --- language, export, model card, closing --------------------------------------------
+
+    def set_language(self, code: str) -> None:
+        """Switch language; the i18n listener re-labels the whole window."""
+        i18n.set_language(code)
+        self.settings.language = code
+        self._save_settings()
+
+    def _language_changed(self, code: str) -> None:
+        self.language.set(code)
+        self.relabel()
+
+    def relabel(self) -> None:
+        """Re-translate every registered text, then every row (verdicts and error messages)."""
+        self.texts.relabel()
+        for result in self.session.results.values():
+            self._put_row(result)
+
+    def ask_export_csv(self) -> None:
+        if not self.session.results:
+            self._set_status(lambda: _("There are no results to export yet."))
+            return
+        path = filedialog.asksaveasfilename(
+            parent=self.root, title=_("Export results as CSV"), defaultextension=".csv",
+            initialdir=self._initial_dir(), initialfile="results.csv",
+            filetypes=[(_("CSV files"), "*.csv"), (_("All files"), "*")],
+        )
+        if path:
+            self.export_csv(Path(path))
+
+    def export_csv(self, path: Path) -> bool:
+        """Write the table (in its current order) as CSV, atomically."""
+        keys = [int(iid) for iid in self.table.tree.get_children()]
+        try:
+            atomic_write_text(path, self.session.csv_text(keys))
+        except OSError:
+            log.exception("Could not export CSV to %s", path)
+            error = WriteError(name=path.name)
+            self._set_status(error.user_message)
+            return False
+        self._set_status(lambda: _("Saved {count} results to {name}.").format(
+            count=len(keys), name=path.name))
+        return True
+
+    def show_model_card(self) -> None:
+        if self.dialog is not None and self.dialog.winfo_exists():
+            self.dialog.lift()
+            return
+        self.dialog = ModelCardDialog(self.root, self.texts, self.card, self.model_error)
+
+    def _save_settings(self) -> None:
+        save_settings(self.settings)
+
+    def _report_callback_exception(self, kind, value, tb) -> None:
+        log.error("Error in a window callback", exc_info=(kind, value, tb))
+        self._set_status(InternalError().user_message)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.settings.window_geometry = self.root.geometry()
+        self._save_settings()
+        i18n.remove_listener(self._language_changed)
+        self.root.after_cancel(self._poll_id)
+        self.worker.stop(timeout=1.0)
+        self.root.destroy()
+
+
+def main(files: list[str], model_path: Path | None = None) -> int:
+    """Start the window (files from the command line are opened at once); returns an exit code."""
+    from desktop.logs import setup_logging
+
+    setup_logging()
+    settings = load_settings()
+    i18n.set_language(settings.language or i18n.system_language())
+    try:
+        root, dnd = make_root()
+    except tk.TclError as exc:
+        log.error("Cannot open a window: %s", exc)
+        print(_("Cannot open a window (no graphical display). Use "
+                "\"python -m desktop predict FILES\" on this machine."), file=sys.stderr)
+        return 1
+    app = App(root, settings, model_path=model_path, dnd=dnd)
+    if files:
+        app.open_paths(files)
+    root.mainloop()
+    return 0

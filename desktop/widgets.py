@@ -1,0 +1,375 @@
+"""The window's building blocks: each widget draws what it is given and knows nothing of the model.
+
+Colours are the Okabe-Ito palette (told apart with every common colour-vision deficiency):
+blue for NORMAL, vermillion for PNEUMONIA. Colour never carries meaning alone: each verdict
+also has its own word and its own shape (a circle for NORMAL, a triangle for PNEUMONIA, a cross
+for an error), and the PNEUMONIA part of the probability bar is hatched.
+
+Every text a widget shows is registered in a ``Texts`` registry with its msgid, so one call
+to ``Texts.relabel()`` re-labels everything after a language switch.
+"""
+
+from __future__ import annotations
+
+import tkinter as tk
+from collections.abc import Callable
+from tkinter import ttk
+
+from PIL import Image, ImageTk
+
+from desktop.errors import N_
+from desktop.i18n import _
+from desktop.overlay import legend_strip
+
+BLUE = "#0072B2"  # NORMAL
+VERMILLION = "#D55E00"  # PNEUMONIA
+GREY = "#6B6B6B"  # error / nothing to show
+TEXT_BLUE = "#005A8F"  # darker variants for text on white (contrast >= 4.5:1)
+TEXT_VERMILLION = "#A94800"
+TEXT_GREY = "#505050"
+BANNER_BG = "#FFF1DB"
+PANEL_BG = "#F4F4F2"
+
+VERDICT_LABELS = {"NORMAL": N_("NORMAL"), "PNEUMONIA": N_("PNEUMONIA")}
+# Marks in front of a verdict in the table: a shape per class, so colour is never alone.
+VERDICT_MARKS = {"NORMAL": "●", "PNEUMONIA": "▲", None: "✕"}
+OPERATING_POINT_LABELS = {
+    "balanced": N_("Balanced"),
+    "high_sensitivity": N_("High sensitivity"),
+    "high_specificity": N_("High specificity"),
+}
+
+
+def verdict_text(verdict: str | None, mark: bool = True) -> str:
+    """The verdict in the current language, with its shape mark (``▲ PNEUMONIA``) for tables."""
+    text = _("Error") if verdict is None else _(VERDICT_LABELS.get(verdict, verdict))
+    return f"{VERDICT_MARKS[verdict]} {text}" if mark else text
+
+
+def operating_point_label(name: str) -> str:
+    """A model card's operating-point name for people ("high_sensitivity" → "High sensitivity")."""
+    msgid = OPERATING_POINT_LABELS.get(name)
+    return _(msgid) if msgid else name.replace("_", " ").capitalize()
+
+
+def percent(value: float, digits: int = 0) -> str:
+    return f"{100 * value:.{digits}f}%"
+
+
+class Texts:
+    """Which widget shows which msgid; ``relabel()`` re-translates them all at once."""
+
+    def __init__(self) -> None:
+        self._setters: list[tuple[object, Callable[[], None]]] = []
+
+    def _add(self, owner: object, setter: Callable[[], None]) -> None:
+        self._setters.append((owner, setter))
+        setter()
+
+    def widget(self, widget: tk.Misc, msgid: str, option: str = "text", **params: object):
+        """``widget[option]`` shows ``_(msgid).format(**params)``; returns the widget."""
+        self._add(widget, lambda: widget.configure({option: _(msgid).format(**params)}))
+        return widget
+
+    def menu(self, menu: tk.Menu, index: int, msgid: str) -> None:
+        self._add(menu, lambda: menu.entryconfigure(index, label=_(msgid)))
+
+    def heading(self, tree: ttk.Treeview, column: str, msgid: str) -> None:
+        self._add(tree, lambda: tree.heading(column, text=_(msgid)))
+
+    def title(self, window: tk.Wm, msgid: str) -> None:
+        self._add(window, lambda: window.title(_(msgid)))
+
+    def call(self, owner: object, refresh: Callable[[], None]) -> None:
+        """Any other text: ``refresh()`` rebuilds it in the current language."""
+        self._add(owner, refresh)
+
+    def forget(self, owner: object) -> None:
+        """Drop the entries of a widget that is going away (a closed dialog)."""
+        self._setters = [(o, s) for o, s in self._setters if o is not owner]
+
+    def relabel(self) -> None:
+        alive = []
+        for owner, setter in self._setters:
+            try:
+                setter()
+            except tk.TclError:  # destroyed widget: forget it
+                continue
+            alive.append((owner, setter))
+        self._setters = alive
+
+
+class VerdictIcon(tk.Canvas):
+    """The verdict's shape: circle (NORMAL), triangle with "!" (PNEUMONIA), cross (error)."""
+
+    def __init__(self, master: tk.Misc, size: int = 34, **kwargs) -> None:
+        super().__init__(
+            master, width=size, height=size, highlightthickness=0, bg=PANEL_BG, **kwargs
+        )
+        self.size = size
+
+    def show(self, verdict: str | None, empty: bool = False) -> None:
+        self.delete("all")
+        s, m = self.size, 3
+        if empty:
+            return
+        if verdict == "NORMAL":
+            self.create_oval(m, m, s - m, s - m, fill=BLUE, outline="")
+            self.create_oval(s * 0.38, s * 0.38, s * 0.62, s * 0.62, fill="white", outline="")
+        elif verdict == "PNEUMONIA":
+            self.create_polygon(s / 2, m, s - m, s - m, m, s - m, fill=VERMILLION, outline="")
+            self.create_line(s / 2, s * 0.36, s / 2, s * 0.66, fill="white", width=3)
+            self.create_oval(s / 2 - 2, s * 0.74, s / 2 + 2, s * 0.74 + 4, fill="white", width=0)
+        else:
+            self.create_line(m + 4, m + 4, s - m - 4, s - m - 4, fill=GREY, width=5)
+            self.create_line(m + 4, s - m - 4, s - m - 4, m + 4, fill=GREY, width=5)
+
+
+class ProbabilityBar(tk.Canvas):
+    """P(pneumonia) as a bar from 0 to 1 with the threshold marked.
+
+    The bar fills up to P in the verdict's colour (hatched when PNEUMONIA); a black tick marks
+    the threshold, so a user sees how far the result is from flipping.
+    """
+
+    HEIGHT = 46
+
+    def __init__(self, master: tk.Misc, **kwargs) -> None:
+        super().__init__(master, height=self.HEIGHT, highlightthickness=0, bg=PANEL_BG, **kwargs)
+        self._state: tuple[float, float, str] | None = None
+        self.bind("<Configure>", lambda _e: self._draw())
+
+    def show(self, p: float | None, threshold: float, verdict: str | None) -> None:
+        self._state = None if p is None else (p, threshold, verdict or "")
+        self._draw()
+
+    def _draw(self) -> None:
+        self.delete("all")
+        if self._state is None:
+            return
+        p, threshold, verdict = self._state
+        width = max(self.winfo_width(), 50)
+        left, right, top, bottom = 8, width - 8, 6, 26
+        span = right - left
+        self.create_rectangle(left, top, right, bottom, fill="white", outline="#9A9A9A")
+        colour = VERMILLION if verdict == "PNEUMONIA" else BLUE
+        x = left + span * p
+        if p > 0:
+            self.create_rectangle(left, top, x, bottom, fill=colour, outline="")
+            if verdict == "PNEUMONIA":  # a hatch over the fill: the class is not in colour alone
+                self.create_rectangle(
+                    left, top, x, bottom, fill="white", stipple="gray25", outline=""
+                )
+        tx = left + span * threshold
+        self.create_line(tx, top - 5, tx, bottom + 5, fill="black", width=2)
+        for value, anchor in ((0.0, "nw"), (0.5, "n"), (1.0, "ne")):
+            self.create_text(
+                left + span * value, bottom + 4, text=f"{value:g}", anchor=anchor,
+                fill=TEXT_GREY, font="TkSmallCaptionFont",
+            )
+
+
+class PreviewCanvas(tk.Canvas):
+    """Shows one image scaled to fit (aspect ratio kept), or a hint when there is none."""
+
+    def __init__(self, master: tk.Misc, **kwargs) -> None:
+        super().__init__(master, highlightthickness=0, bg="#1E1E1E", **kwargs)
+        self._image: Image.Image | None = None
+        self._photo: ImageTk.PhotoImage | None = None
+        self._hint = ""
+        self.bind("<Configure>", lambda _e: self._draw())
+
+    def show(self, image: Image.Image | None, hint: str = "") -> None:
+        self._image, self._hint = image, hint
+        self._draw()
+
+    def _draw(self) -> None:
+        self.delete("all")
+        width, height = max(self.winfo_width(), 2), max(self.winfo_height(), 2)
+        if self._image is None:
+            self._photo = None
+            self.create_text(
+                width / 2, height / 2, text=self._hint, fill="#D0D0D0", width=width - 40,
+                justify="center", font="TkHeadingFont",
+            )
+            return
+        scale = min(width / self._image.width, height / self._image.height)
+        size = (max(1, int(self._image.width * scale)), max(1, int(self._image.height * scale)))
+        shown = self._image.resize(size, Image.Resampling.BILINEAR)
+        self._photo = ImageTk.PhotoImage(shown, master=self)
+        self.create_image(width / 2, height / 2, image=self._photo, anchor="center")
+
+
+class HeatmapLegend(ttk.Frame):
+    """What the overlay's colours mean: a colour bar from "low" to "high" with one sentence."""
+
+    def __init__(self, master: tk.Misc, texts: Texts, **kwargs) -> None:
+        super().__init__(master, style="Panel.TFrame", **kwargs)
+        strip = legend_strip(180, 12)
+        self._photo = ImageTk.PhotoImage(strip, master=self)
+        scale = ttk.Frame(self, style="Panel.TFrame")
+        scale.pack(anchor="w")
+        texts.widget(ttk.Label(scale, style="Panel.TLabel"), N_("low")).pack(side="left")
+        ttk.Label(scale, image=self._photo, style="Panel.TLabel").pack(side="left", padx=6)
+        texts.widget(ttk.Label(scale, style="Panel.TLabel"), N_("high")).pack(side="left")
+        self.caption = ttk.Label(self, style="Small.Panel.TLabel", wraplength=440)
+        self.caption.pack(anchor="w", pady=(2, 0))
+        texts.widget(
+            self.caption,
+            N_("Grad-CAM: the regions that raised P(pneumonia) most. It shows where the model "
+               "looked, not where the disease is."),
+        )
+
+
+class ThresholdControl(ttk.LabelFrame):
+    """The decision threshold: a 0-1 slider and the model card's operating points as presets.
+
+    ``on_change(threshold, preset_name_or_None)`` fires on every change; a preset shows its
+    validation sensitivity and specificity.
+    """
+
+    def __init__(
+        self, master: tk.Misc, texts: Texts, on_change: Callable[[float, str | None], None]
+    ) -> None:
+        super().__init__(master, padding=(10, 6))
+        texts.widget(self, N_("Decision threshold"))
+        self._on_change = on_change
+        self._points: list[dict] = []
+        self._quiet = False
+        self.value = tk.DoubleVar(self, 0.5)
+        self.preset = tk.StringVar(self, "")
+
+        self.scale = ttk.Scale(
+            self, from_=0.0, to=1.0, variable=self.value, command=self._slid
+        )
+        self.scale.grid(row=0, column=0, columnspan=2, sticky="ew")
+        self.value_label = ttk.Label(self, width=5, anchor="e", font="TkHeadingFont")
+        self.value_label.grid(row=0, column=2, padx=(8, 0))
+        self.presets = ttk.Frame(self)
+        self.presets.grid(row=1, column=0, columnspan=3, sticky="ew", pady=(6, 0))
+        self.detail = ttk.Label(self, style="Small.TLabel", wraplength=460, justify="left")
+        self.detail.grid(row=2, column=0, columnspan=3, sticky="w", pady=(4, 0))
+        self.columnconfigure(0, weight=1)
+        self.scale.bind("<ButtonRelease-1>", lambda _e: self._slid(None))
+        texts.call(self, self.refresh_texts)
+
+    def set_operating_points(self, points: list[dict]) -> None:
+        """Make one radio button per operating point of the model card, plus "Custom"."""
+        for child in self.presets.winfo_children():
+            child.destroy()
+        self._points = [p for p in points if "threshold" in p and "name" in p]
+        self._buttons = []
+        for column, point in enumerate([*self._points, {"name": ""}]):
+            button = ttk.Radiobutton(
+                self.presets, variable=self.preset, value=point["name"],
+                command=self._picked,
+            )
+            button.grid(row=0, column=column, sticky="w", padx=(0, 14))
+            self._buttons.append((button, point["name"]))
+        self.refresh_texts()
+
+    def set(self, threshold: float, preset: str | None) -> None:
+        """Show ``threshold`` (and select ``preset``) without firing ``on_change``."""
+        self._quiet = True
+        try:
+            self.value.set(round(float(threshold), 2))
+            self.preset.set(preset or "")
+        finally:
+            self._quiet = False
+        self.refresh_texts()
+
+    def threshold(self) -> float:
+        return round(float(self.value.get()), 2)
+
+    def _point(self, name: str) -> dict | None:
+        return next((p for p in self._points if p["name"] == name), None)
+
+    def _picked(self) -> None:
+        point = self._point(self.preset.get())
+        if point is not None:
+            self.set(point["threshold"], point["name"])
+        self._fire()
+
+    def _slid(self, _value) -> None:
+        if self._quiet:
+            return
+        point = self._point(self.preset.get())
+        if point is not None and abs(point["threshold"] - self.threshold()) > 1e-9:
+            self.preset.set("")  # moved off the preset: now a custom threshold
+        self.refresh_texts()
+        self._fire()
+
+    def _fire(self) -> None:
+        self._on_change(self.threshold(), self.preset.get() or None)
+
+    def refresh_texts(self) -> None:
+        self.value_label.configure(text=f"{self.threshold():.2f}")
+        for button, name in getattr(self, "_buttons", []):
+            button.configure(text=operating_point_label(name) if name else _("Custom"))
+        point = self._point(self.preset.get())
+        if point is None:
+            text = _("Custom threshold: no validation figures for this value.")
+            if not self._points:
+                text = _("The operating points appear when the model has loaded.")
+        elif "val_sensitivity" in point and "val_specificity" in point:
+            text = _("Validation: sensitivity {sensitivity}, specificity {specificity}").format(
+                sensitivity=percent(point["val_sensitivity"]),
+                specificity=percent(point["val_specificity"]),
+            )
+        else:
+            text = ""
+        self.detail.configure(text=text)
+
+
+class ResultsTable(ttk.Frame):
+    """The opened files: file, verdict, P(pneumonia), status. Click a heading to sort."""
+
+    COLUMNS = ("file", "verdict", "p_pneumonia", "status")
+    HEADINGS = {
+        "file": N_("File"),
+        "verdict": N_("Verdict"),
+        "p_pneumonia": N_("P(pneumonia)"),
+        "status": N_("Status"),
+    }
+
+    def __init__(self, master: tk.Misc, texts: Texts, on_sort: Callable[[str], None]) -> None:
+        super().__init__(master)
+        self.tree = ttk.Treeview(
+            self, columns=self.COLUMNS, show="headings", selectmode="browse", height=12
+        )
+        widths = {"file": 200, "verdict": 130, "p_pneumonia": 125, "status": 250}
+        for column in self.COLUMNS:
+            anchor = "e" if column == "p_pneumonia" else "w"
+            stretch = column in ("file", "status")
+            self.tree.column(column, width=widths[column], anchor=anchor, stretch=stretch)
+            self.tree.heading(column, command=lambda c=column: on_sort(c))
+        scroll = ttk.Scrollbar(self, orient="vertical", command=self.tree.yview)
+        self.tree.configure(yscrollcommand=scroll.set)
+        self.tree.grid(row=0, column=0, sticky="nsew")
+        scroll.grid(row=0, column=1, sticky="ns")
+        self.rowconfigure(0, weight=1)
+        self.columnconfigure(0, weight=1)
+        self.tree.tag_configure("PNEUMONIA", foreground=TEXT_VERMILLION)
+        self.tree.tag_configure("NORMAL", foreground=TEXT_BLUE)
+        self.tree.tag_configure("error", foreground=TEXT_GREY)
+        self.sorted_by: tuple[str, bool] | None = None  # (column, descending)
+        texts.call(self, self.refresh_headings)
+
+    def put(self, iid: str, values: tuple[str, str, str, str], tag: str, index: str = "end"):
+        """Insert or update one row."""
+        if self.tree.exists(iid):
+            self.tree.item(iid, values=values, tags=(tag,))
+        else:
+            self.tree.insert("", index, iid=iid, values=values, tags=(tag,))
+
+    def order(self, iids: list[str]) -> None:
+        for position, iid in enumerate(iids):
+            self.tree.move(iid, "", position)
+
+    def refresh_headings(self) -> None:
+        """Translated headings; the sorted column carries ▲ (ascending) or ▼ (descending)."""
+        for column in self.COLUMNS:
+            arrow = ""
+            if self.sorted_by and self.sorted_by[0] == column:
+                arrow = " ▼" if self.sorted_by[1] else " ▲"
+            self.tree.heading(column, text=_(self.HEADINGS[column]) + arrow)

@@ -1,0 +1,408 @@
+"""The real window under Xvfb: what a user sees after opening, dropping, sliding and switching.
+
+Each test builds the window on the tiny exported model, drives it the way a user would
+(menus, the slider, the drop handler, keys) and reads back what is on screen. Waiting for the
+worker is an ``update()`` loop with a deadline, never a fixed sleep.
+"""
+
+from __future__ import annotations
+
+import csv
+import gc
+import re
+import time
+import tkinter as tk
+from pathlib import Path
+from tkinter import ttk
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from desktop import i18n
+from desktop.settings import Settings, load_settings, settings_path
+
+pytestmark = pytest.mark.gui
+
+
+def write_xray(path: Path, seed: int = 0, size: tuple[int, int] = (640, 560),
+               noise: float = 12.0) -> Path:
+    """A chest-X-ray-like grayscale PNG: a bright body with two dark lung fields and noise."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    y, x = np.mgrid[0:h, 0:w]
+    image = np.full((h, w), 200.0)
+    for cx in (0.32 * w, 0.68 * w):
+        inside = ((x - cx) / (0.15 * w)) ** 2 + ((y - 0.5 * h) / (0.3 * h)) ** 2 < 1
+        image[inside] = 60 + 40 * seed % 3
+    image += rng.normal(0, noise, size=(h, w)) if noise else 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.clip(image, 0, 255).astype(np.uint8), mode="L").save(path)
+    return path
+
+
+def wait_for(app, condition, what: str, timeout_s: float = 30.0) -> None:
+    """Run the Tk loop until ``condition()`` holds (a hang guard, not a timing check)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the window never got to: {what}")
+        app.root.update()
+        time.sleep(0.005)
+    app.root.update()
+
+
+def classify(app, paths) -> None:
+    batch = app.open_paths(paths)
+    wait_for(app, lambda: batch not in app.pending, f"finish the batch {paths}")
+
+
+def rows(app) -> list[dict[str, str]]:
+    tree = app.table.tree
+    return [dict(zip(tree["columns"], map(str, tree.item(iid, "values")), strict=True))
+            for iid in tree.get_children()]
+
+
+@pytest.fixture
+def make_app(x_display, tiny_model):
+    """Build windows on the tiny model; every one is closed (and English restored) afterwards."""
+    from desktop.app import App, make_root
+
+    made = []
+
+    def build(settings: Settings | None = None):
+        settings = settings or Settings(language="en")
+        i18n.set_language(settings.language or "en")
+        root, dnd = make_root()
+        app = App(root, settings, model_path=tiny_model, dnd=dnd)
+        made.append(app)
+        wait_for(app, lambda: app.model_ready or app.model_error, "load the model")
+        assert app.model_error is None, app.model_error
+        return app
+
+    yield build
+    for app in made:
+        app.close()
+    made.clear()
+    gc.collect()  # collect Tk objects here, on the main thread (Tcl refuses other threads)
+    i18n.set_language("en")
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+def test_opening_a_file_shows_its_verdict_confidence_and_preview(app, tmp_path):
+    image = write_xray(tmp_path / "chest one.png")
+    classify(app, [image])
+
+    [row] = rows(app)
+    result = app.selected
+    assert result is not None and result.path == image
+    verdict = app.session.verdict(result)
+    mark = "▲ PNEUMONIA" if verdict == "PNEUMONIA" else "● NORMAL"
+    assert row == {"file": "chest one.png", "verdict": mark,
+                   "p_pneumonia": f"{result.p_pneumonia:.3f}", "status": "Classified"}
+    assert app.verdict_label.cget("text") == verdict
+    confidence = app.session.confidence(result)
+    assert f"Confidence {100 * confidence:.0f}%" in app.detail_label.cget("text")
+    assert app.file_label.cget("text") == "chest one.png"
+    assert app.preview.find_withtag("all") and app.preview.type("all") == "image"
+    assert "1 files: " in app.status_label.cget("text")
+
+
+def test_threshold_change_flips_a_borderline_verdict_without_rerunning(app, tmp_path):
+    classify(app, [write_xray(tmp_path / "a.png"), write_xray(tmp_path / "b.png", seed=1)])
+    result = app.selected
+    p = result.p_pneumonia
+    below, above = np.floor(p * 100) / 100, np.floor(p * 100) / 100 + 0.01
+    model_calls = app.worker.engine.predict_batch
+    app.worker.engine.predict_batch = lambda *_: pytest.fail("the model ran again")
+    try:
+        app.threshold.scale.set(above)
+        app.root.update()
+        assert app.verdict_label.cget("text") == "NORMAL"
+        assert rows(app)[0]["verdict"] == "● NORMAL"
+        assert app.threshold.value_label.cget("text") == f"{above:.2f}"
+        assert app.threshold.preset.get() == ""  # off the presets: "Custom"
+
+        app.threshold.scale.set(below)
+        app.root.update()
+        assert app.verdict_label.cget("text") == "PNEUMONIA"
+        assert rows(app)[0]["verdict"] == "▲ PNEUMONIA"
+        assert f"threshold {below:.2f}" in app.detail_label.cget("text")
+    finally:
+        app.worker.engine.predict_batch = model_calls
+
+
+def test_operating_point_presets_set_the_threshold_and_show_validation_figures(app, tmp_path):
+    classify(app, [write_xray(tmp_path / "a.png")])
+    buttons = {name: button for button, name in app.threshold._buttons}
+    buttons["high_sensitivity"].invoke()
+    app.root.update()
+    assert app.session.threshold == pytest.approx(0.2)
+    assert app.threshold.detail.cget("text") == "Validation: sensitivity 99%, specificity 85%"
+    assert buttons["high_sensitivity"].cget("text") == "High sensitivity"
+    buttons["balanced"].invoke()
+    app.root.update()
+    assert app.session.threshold == pytest.approx(0.5)
+    assert app.threshold.detail.cget("text") == "Validation: sensitivity 96%, specificity 94%"
+
+
+def _catalog(code: str):
+    from babel.messages.pofile import read_po
+
+    with open(i18n.translations_dir() / code / "LC_MESSAGES" / "cxr.po", "rb") as fh:
+        return read_po(fh)
+
+
+def visible_texts(root: tk.Misc) -> dict[str, str]:
+    """Every text on screen, keyed by where it is: labels, buttons, menu entries, headings,
+    table cells, canvas texts, window titles and the model card's section headings."""
+    texts = {"title": root.title()}
+
+    def walk(widget: tk.Misc) -> None:
+        for child in widget.winfo_children():
+            key = str(child)
+            if isinstance(child, tk.Menu):
+                for i in range((child.index("end") or -1) + 1):
+                    if child.type(i) != "separator":
+                        texts[f"{key}#{i}"] = child.entrycget(i, "label")
+            elif isinstance(child, ttk.Treeview):
+                for column in child["columns"]:
+                    texts[f"{key}@{column}"] = child.heading(column, "text")
+                for iid in child.get_children():
+                    for column, value in zip(child["columns"], child.item(iid, "values"),
+                                             strict=True):
+                        texts[f"{key}/{iid}/{column}"] = str(value)
+            elif isinstance(child, tk.Text):
+                ranges = child.tag_ranges("heading")
+                for i in range(0, len(ranges), 2):
+                    texts[f"{key}/heading{i}"] = child.get(ranges[i], ranges[i + 1]).strip()
+            elif isinstance(child, tk.Canvas):
+                for item in child.find_all():
+                    if child.type(item) == "text":
+                        texts[f"{key}/{item}"] = child.itemcget(item, "text")
+            elif isinstance(child, tk.Toplevel):
+                texts[f"{key}.title"] = child.title()
+            else:
+                try:
+                    text = str(child.cget("text"))
+                except tk.TclError:
+                    text = ""
+                if text:
+                    texts[key] = text
+            walk(child)
+
+    walk(root)
+    return texts
+
+
+@pytest.mark.parametrize("language", ["es", "pt_BR"])
+def test_language_switch_relabels_every_visible_text_at_once(app, tmp_path, language):
+    good = write_xray(tmp_path / "good.png")
+    broken = tmp_path / "notes.png"
+    broken.write_text("not an image")
+    classify(app, [good, broken])
+    app.table.tree.selection_set(app.table.tree.get_children()[0])
+    app.sort_by("file")
+    app.show_model_card()
+    app.root.update()
+    before = visible_texts(app.root)
+
+    index = list(i18n.LANGUAGES).index(language)
+    app.language_menu.invoke(index)  # Language → Español / Português (Brasil)
+    app.root.update()
+    after = visible_texts(app.root)
+
+    assert before.keys() == after.keys()
+    catalog = _catalog(language)
+    neutral = re.compile(r"^[\d\s.,%—·:=()+-]*$")  # numbers, percentages, dashes
+    data = {good.name, broken.name, *i18n.LANGUAGES.values()}
+
+    def same_in_both_languages(text: str) -> bool:
+        bare = re.sub(r"^[▲●✕⚠]\s*", "", text).strip()
+        message = catalog.get(bare)
+        return message is not None and message.string == bare
+
+    stale = {
+        key: text for key, text in before.items()
+        if after[key] == text and text not in data and not neutral.match(text)
+        and not same_in_both_languages(text)
+    }
+    assert not stale, f"still in English after switching to {language}: {stale}"
+    assert app.language.get() == language
+    # the error row is re-labelled in the new language too
+    error_row = next(r for r in rows(app) if r["file"] == "notes.png")
+    assert error_row["status"] == i18n.gettext(
+        "This file is not an image or is damaged. Choose a JPEG, PNG, BMP, TIFF or DICOM "
+        "chest X-ray.")
+    assert load_settings().language == language
+
+
+def test_broken_file_and_non_image_give_error_rows_and_the_app_keeps_working(app, tmp_path):
+    good = write_xray(tmp_path / "good.png")
+    truncated = tmp_path / "truncated.jpg"
+    Image.open(good).convert("L").save(tmp_path / "full.jpg", quality=90)
+    data = (tmp_path / "full.jpg").read_bytes()
+    truncated.write_bytes(data[: len(data) // 3])
+    text_file = tmp_path / "report.png"
+    text_file.write_text("Patient report, not an image.\n")
+    classify(app, [truncated, text_file, good])
+
+    by_file = {r["file"]: r for r in rows(app)}
+    for name in ("truncated.jpg", "report.png"):
+        assert by_file[name]["verdict"] == "✕ Error"
+        assert by_file[name]["p_pneumonia"] == "—"
+        assert by_file[name]["status"].endswith(".")  # one sentence, not a traceback
+        assert "Traceback" not in by_file[name]["status"]
+    assert by_file["good.png"]["status"] == "Classified"
+    assert "2 not classified" in app.status_label.cget("text")
+
+    error_iid = next(iid for iid in app.table.tree.get_children()
+                     if app.table.tree.item(iid, "values")[0] == "report.png")
+    app.table.tree.selection_set(error_iid)
+    app.root.update()
+    assert app.verdict_label.cget("text") == "Could not classify"
+    assert app.detail_label.cget("text") == by_file["report.png"]["status"]
+
+    classify(app, [write_xray(tmp_path / "after.png", seed=3)])  # still works afterwards
+    assert {r["file"]: r["status"] for r in rows(app)}["after.png"] == "Classified"
+
+
+def test_dropping_a_folder_with_spaces_and_braces_classifies_what_is_inside(app, tmp_path):
+    folder = tmp_path / "exames {março} 2024"
+    write_xray(folder / "a.png")
+    write_xray(folder / "nested dir" / "b.png", seed=1)
+    (folder / "readme.txt").write_text("not scanned: no image suffix")
+    loose = write_xray(tmp_path / "loose file.png", seed=2)
+    data = app.root.tk.call("format", "%s", app.root.tk.call("list", str(folder), str(loose)))
+    assert "{" in data  # Tcl quoted the names as tkdnd does
+
+    app._dropped(SimpleNamespace(data=data, action="copy"))
+    wait_for(app, lambda: not app.pending, "finish the dropped batch")
+    assert sorted(r["file"] for r in rows(app)) == ["a.png", "b.png", "loose file.png"]
+    assert all(r["status"] == "Classified" for r in rows(app))
+    assert load_settings().last_folder == str(folder)
+
+
+def test_export_csv_writes_the_table_in_its_order(app, tmp_path):
+    classify(app, [write_xray(tmp_path / "b.png"), write_xray(tmp_path / "a.png", seed=1)])
+    (tmp_path / "c.png").write_text("nope")
+    classify(app, [tmp_path / "c.png"])
+    app.sort_by("file")
+    app.sort_by("file")  # second click: descending
+    out = tmp_path / "out" / "results.csv"
+    out.parent.mkdir()
+
+    assert app.export_csv(out)
+    with open(out, newline="", encoding="utf-8") as fh:
+        table = list(csv.DictReader(fh))
+    assert [r["file"] for r in table] == ["b.png", "a.png", "c.png"]  # errors stay last
+    for r in table[:2]:
+        result = next(x for x in app.session.results.values() if x.path.name == r["file"])
+        assert r["verdict"] == app.session.verdict(result)
+        assert float(r["p_pneumonia"]) == pytest.approx(result.p_pneumonia, abs=1e-4)
+        assert r["threshold"] == f"{app.session.threshold:.2f}" and r["error"] == ""
+    assert table[2]["verdict"] == "" and table[2]["error"].startswith("This file is not an image")
+    assert sorted(p.name for p in out.parent.iterdir()) == ["results.csv"]  # no temp file left
+    assert "Saved 3 results to results.csv." == app.status_label.cget("text")
+
+
+def test_sorting_by_column_and_arrow_keys_show_each_result(app, tmp_path):
+    classify(app, [write_xray(tmp_path / f"{name}.png", seed=i)
+                   for i, name in enumerate(["c", "a", "b"])])
+    app.table.tree.heading("file", "command")  # the heading is clickable
+    app.root.tk.call(app.table.tree.heading("file", "command"))
+    assert [r["file"] for r in rows(app)] == ["a.png", "b.png", "c.png"]
+    assert app.table.tree.heading("file", "text") == "File ▲"
+
+    tree = app.table.tree
+    tree.selection_set(tree.get_children()[0])
+    tree.focus(tree.get_children()[0])
+    tree.focus_force()
+    wait_for(app, lambda: app.root.focus_get() is tree, "focus the table")
+    tree.event_generate("<Down>")
+    app.root.update()
+    assert app.file_label.cget("text") == "b.png"
+    tree.event_generate("<Down>")
+    app.root.update()
+    assert app.file_label.cget("text") == "c.png"
+
+
+def test_heatmap_toggle_overlays_the_preview_and_shows_a_legend(app, tmp_path):
+    classify(app, [write_xray(tmp_path / "a.png")])
+    assert not app.legend.winfo_ismapped()
+    app.view_menu.invoke(0)  # View → Show heatmap
+    wait_for(app, lambda: app.selected.heatmap is not None, "compute the heatmap")
+    assert app.legend.winfo_ismapped()
+    heatmap = app.selected.heatmap
+    assert heatmap.shape == (224, 224) and 0.0 <= heatmap.min() <= heatmap.max() <= 1.0
+    assert app.preview._image.mode == "RGB"  # the overlay, not the plain grayscale preview
+    assert load_settings().show_heatmap is True
+
+
+def test_model_card_dialog_shows_metrics_use_limits_and_disclaimer(app):
+    app.help_menu.invoke(0)
+    app.root.update()
+    text = app.dialog.all_text()
+    validation, test = app.card["metrics"]["validation"], app.card["metrics"]["test"]
+    for expected in ("Validation metrics", "Test metrics", "Intended use", "Limitations",
+                     f"Sensitivity {100 * validation['sensitivity']:.1f}%",
+                     f"Specificity {100 * test['specificity']:.1f}%",
+                     f"{test['n']} images ({test['n_normal']} normal",
+                     "Automated tests only. Not for clinical diagnosis.",
+                     "TEST MODEL with random weights", "Research and teaching tool. "
+                     "Not for clinical diagnosis.", "Balanced: threshold 0.5"):
+        assert expected in text
+    assert "Research and teaching tool. Not for clinical diagnosis." in app.disclaimer.cget(
+        "text")
+
+
+def test_cancel_stops_a_long_batch_and_keeps_the_results_so_far(app, tmp_path):
+    first = write_xray(tmp_path / "big00.png", size=(1600, 1400), noise=0)
+    files = [first]
+    for i in range(1, 60):  # copies, not links: folder scanning counts each file once
+        files.append(tmp_path / f"big{i:02}.png")
+        files[-1].write_bytes(first.read_bytes())
+    batch = app.open_paths(files)
+    wait_for(app, lambda: app.session.results, "show the first result")
+    app.cancel_button.invoke()
+    wait_for(app, lambda: batch not in app.pending, "stop the batch")
+    assert 0 < len(rows(app)) < 60
+    assert app.status_label.cget("text") == f"Cancelled after {len(rows(app))} of 60 files."
+    assert str(app.cancel_button.cget("state")) == "disabled"
+
+
+def test_settings_round_trip_through_a_restart(make_app, tmp_path):
+    app = make_app()
+    app.set_language("pt_BR")
+    app.threshold.scale.set(0.33)
+    app.root.update()
+    app.show_heatmap.set(True)
+    app._heatmap_toggled()
+    app.root.geometry("1000x700+10+20")
+    app.root.update()
+    app.close()
+
+    saved = load_settings()
+    assert (saved.language, saved.threshold, saved.operating_point, saved.show_heatmap) == (
+        "pt_BR", pytest.approx(0.33), None, True)
+    assert saved.window_geometry.startswith("1000x700")
+
+    again = make_app(saved)
+    assert again.session.threshold == pytest.approx(0.33)
+    assert again.threshold.value_label.cget("text") == "0.33"
+    assert again.show_heatmap.get() is True
+    assert again.open_button.cget("text") == i18n.gettext("Open files…") != "Open files…"
+
+
+def test_corrupt_settings_file_falls_back_to_defaults_and_the_window_opens(make_app):
+    path = settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{ this is not json")
+    app = make_app(load_settings())
+    assert app.session.threshold == pytest.approx(0.5)  # the model's default operating point
+    assert app.threshold.preset.get() == "balanced"
