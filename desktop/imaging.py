@@ -49,7 +49,10 @@ log = logging.getLogger(__name__)
 
 MODEL_SIZE = 224
 # JPEGs decode at the smallest DCT scale whose both sides stay >= this (2x the model size keeps
-# the antialiased squash close to a full-size decode; see README for the measured difference).
+# the antialiased squash close to a full-size decode). Measured on the 40 full-resolution
+# samples (808-1990 px high, 2 cores): decode+gray+squash median 10.6 ms full size vs 7.5 ms
+# with draft (the resize shrinks from 2.1 to 0.7 ms; Huffman decoding is not reduced); the
+# 224 px result differs by 0.17 gray levels on average (worst file 0.47, worst pixel 18).
 DRAFT_SIZE = 2 * MODEL_SIZE
 SUPPORTED_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".dcm", ".dicom"})
 DICOM_SUFFIXES = frozenset({".dcm", ".dicom"})
@@ -290,6 +293,10 @@ def _read_dicom(fh: IO[bytes], *, forced: bool) -> tuple[Image.Image, dict[str, 
         log.debug("DICOM pixel decoding failed (%s)", transfer_syntax, exc_info=True)
         raise NotAnImageError() from exc
     try:
+        if photometric == "PALETTE COLOR" and arr.ndim == 2:
+            from pydicom.pixels import apply_color_lut
+
+            arr = apply_color_lut(arr, ds)  # indices -> RGB, handled as colour below
         if arr.ndim == 2 or (arr.ndim == 3 and arr.shape[-1] == 1):
             arr = arr.reshape(arr.shape[0], arr.shape[1])
             arr = apply_modality_lut(arr, ds)

@@ -411,3 +411,22 @@ def test_real_fullres_samples_read(tmp_path):
         x = read_image(path)
         assert x.model_input.shape == (224, 224)
         assert 20 < x.model_input.mean() < 235
+
+
+def test_palette_colour_dicom_reads_through_its_lookup_table(tmp_path):
+    from pydicom import dcmread
+
+    path = write_dicom(tmp_path / "pal.dcm", chest(dtype=np.uint16))
+    ds = dcmread(path)
+    ds.PhotometricInterpretation = "PALETTE COLOR"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 8, 8, 7
+    ds.PixelData = chest(body=200, lung=10).tobytes()
+    # An inverting palette: index 200 (body) is shown dark, index 10 (lungs) bright.
+    lut = ((255 - np.arange(256)) * 257).astype("<u2").tobytes()
+    for colour in ("Red", "Green", "Blue"):
+        ds.add_new(f"{colour}PaletteColorLookupTableDescriptor", "US", [256, 0, 16])
+        ds.add_new(f"{colour}PaletteColorLookupTableData", "OW", lut)
+    ds.save_as(path)
+    m = load_model_input(path)
+    assert not lungs_dark(m)  # the palette, not the raw indices, decides what is shown
+    assert m[100, 50] > 200 and m[5, 112] < 60
