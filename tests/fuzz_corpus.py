@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -468,6 +469,9 @@ def build_dropped_folder(corpus: Corpus) -> Path:
         fifo = root / "named_pipe.png"
         os.mkfifo(fifo)
         case(fifo, ERROR, "a FIFO: open() blocks forever without a writer")
+        bare_fifo = root / "named_pipe"
+        os.mkfifo(bare_fifo)
+        case(bare_fifo, ERROR, "a FIFO with no suffix: sniffed for a DICOM preamble")
     folder_png = root / "folder.png"
     folder_png.mkdir()
     (folder_png / "inside.png").write_bytes(good)
@@ -495,6 +499,29 @@ def unlock(corpus: Corpus) -> None:
     for path in [corpus.dropped / "unreadable.png", corpus.dropped / "unreadable_dir"]:
         if path.exists() or path.is_symlink():
             path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def release_fifos(root: Path) -> None:
+    """Open every FIFO for writing once, so a reader stuck in open() on it wakes up."""
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            path = os.path.join(folder, name)
+            if os.path.exists(path) and stat.S_ISFIFO(os.stat(path).st_mode):
+                try:
+                    os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+                except OSError:
+                    pass
+
+
+@contextmanager
+def corpus_at(root: Path):
+    """The corpus, built under root, with its locks and pipes released afterwards."""
+    built = build_corpus(root)
+    try:
+        yield built
+    finally:
+        release_fifos(root)
+        unlock(built)
 
 
 def build_corpus(root: Path, *, dropped: bool = True) -> Corpus:

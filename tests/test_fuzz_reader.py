@@ -7,9 +7,6 @@ a hostile file accepted, and any change to the input bytes all fail the test wit
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -17,14 +14,14 @@ from tests.fuzz_corpus import (
     ANY,
     ERROR,
     OK,
-    build_corpus,
+    corpus_at,
     fingerprint,
     peak_rss,
     peak_rss_supported,
+    release_fifos,
     reset_peak_rss,
     run_with_watchdog,
     tree_listing,
-    unlock,
 )
 
 PER_FILE_TIMEOUT_S = 30.0  # a hang, not slowness: the slowest file is printed, not asserted on
@@ -34,22 +31,8 @@ LANGUAGES_TO_CHECK = ("pt_BR", "es")
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    built = build_corpus(tmp_path_factory.mktemp("fuzz") / "corpus")
-    yield built
-    release_fifos(built.root)
-    unlock(built)
-
-
-def release_fifos(root: Path) -> None:
-    """Open every FIFO for writing once, so a reader stuck in open() on it wakes up."""
-    for folder, _dirs, files in os.walk(root):
-        for name in files:
-            path = os.path.join(folder, name)
-            if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
-                try:
-                    os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
-                except OSError:
-                    pass
+    with corpus_at(tmp_path_factory.mktemp("fuzz") / "corpus") as built:
+        yield built
 
 
 def describe(case) -> str:
@@ -128,7 +111,8 @@ def test_every_image_read_is_a_224_square_of_uint8(reader_runs):
             continue
         arr = xray.model_input
         if not (isinstance(arr, np.ndarray) and arr.shape == (224, 224) and arr.dtype == np.uint8):
-            bad.append(f"{describe(case)}: {getattr(arr, 'shape', arr)!r} {getattr(arr, 'dtype', '')}")
+            shape, dtype = getattr(arr, "shape", arr), getattr(arr, "dtype", "")
+            bad.append(f"{describe(case)}: {shape!r} {dtype}")
         elif xray.preview is None or max(xray.preview.size) > 1024 or xray.preview.mode != "L":
             bad.append(f"{describe(case)}: preview {xray.preview!r}")
     assert not bad, "\n".join(bad)
