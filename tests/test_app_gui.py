@@ -182,9 +182,9 @@ def visible_texts(root: tk.Misc) -> dict[str, str]:
                 for i in range(0, len(ranges), 2):
                     texts[f"{key}/heading{i}"] = child.get(ranges[i], ranges[i + 1]).strip()
             elif isinstance(child, tk.Canvas):
-                for item in child.find_all():
-                    if child.type(item) == "text":
-                        texts[f"{key}/{item}"] = child.itemcget(item, "text")
+                items = [i for i in child.find_all() if child.type(i) == "text"]
+                for n, item in enumerate(items):  # redrawing renumbers items: key by order
+                    texts[f"{key}/text{n}"] = child.itemcget(item, "text")
             elif isinstance(child, tk.Toplevel):
                 texts[f"{key}.title"] = child.title()
             else:
