@@ -61,8 +61,10 @@ def setup_logging(level: int = logging.INFO) -> Path | None:
 
 
 def _route_uncaught_exceptions() -> None:
+    """Log, then hand on to the previous hooks (which print to stderr as usual)."""
     log = logging.getLogger("uncaught")
     previous_hook = sys.excepthook
+    previous_thread_hook = threading.excepthook
 
     def excepthook(kind, value, tb):
         if not issubclass(kind, KeyboardInterrupt):
@@ -76,6 +78,7 @@ def _route_uncaught_exceptions() -> None:
                 getattr(args.thread, "name", "?"),
                 exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
             )
+        previous_thread_hook(args)
 
     sys.excepthook = excepthook
     threading.excepthook = thread_excepthook
