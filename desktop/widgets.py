@@ -337,7 +337,7 @@ class ResultsTable(ttk.Frame):
         self.tree = ttk.Treeview(
             self, columns=self.COLUMNS, show="headings", selectmode="browse", height=12
         )
-        widths = {"file": 200, "verdict": 130, "p_pneumonia": 125, "status": 250}
+        widths = {"file": 215, "verdict": 130, "p_pneumonia": 140, "status": 225}
         for column in self.COLUMNS:
             anchor = "e" if column == "p_pneumonia" else "w"
             stretch = column in ("file", "status")
