@@ -2,8 +2,8 @@
 
 ``setup_logging()`` adds a rotating file handler (1 MB x 3) in the user's log folder
 (``platformdirs.user_log_dir``; ``CXR_LOG_DIR`` overrides it) to the root logger, and routes
-uncaught exceptions of the main and worker threads there too. If the folder cannot be created,
-it logs to stderr instead: logging must never stop the app.
+uncaught exceptions of the main and worker threads, and Python warnings, there too. If the
+folder cannot be created, it logs to stderr instead: logging must never stop the app.
 """
 
 from __future__ import annotations
@@ -54,6 +54,9 @@ def setup_logging(level: int = logging.INFO) -> Path | None:
     if root.level == logging.NOTSET or root.level > level:
         root.setLevel(level)
     _handler = handler
+    # Library warnings about damaged input (Pillow's "Truncated File Read", pydicom's missing
+    # delimiters) belong in the log with the file's story, not on the user's console.
+    logging.captureWarnings(True)
     _route_uncaught_exceptions()
     if path is None:
         logging.getLogger(__name__).warning("Cannot create the log folder; logging to stderr")

@@ -35,6 +35,7 @@ def english_and_own_logging(monkeypatch):
             root.removeHandler(handler)
             handler.close()
     root.setLevel(level)
+    logging.captureWarnings(False)
     sys.excepthook, threading.excepthook = hooks
     logs._handler = None
     set_language("en")

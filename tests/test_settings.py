@@ -86,3 +86,4 @@ def test_log_file_records_tracebacks(tmp_path):
                 root.removeHandler(h)
                 h.close()
         logs._handler = None
+        logging.captureWarnings(False)
