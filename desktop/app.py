@@ -150,6 +150,7 @@ class App:
         i18n.add_listener(self._language_changed)
         root.protocol("WM_DELETE_WINDOW", self.close)
         root.report_callback_exception = self._report_callback_exception
+        self._tk_dialogs_language(i18n.current_language())
         self.relabel()
         self.worker.start()
         self._poll_id = root.after(POLL_MS, self._poll)
@@ -349,7 +350,7 @@ class App:
         paths = [Path(p) for p in paths if str(p)]
         if not paths:
             return None
-        first = paths[0]
+        first = paths[0].absolute()
         self.settings.last_folder = str(first if first.is_dir() else first.parent)
         self._save_settings()
         batch = self.worker.submit(paths)
@@ -602,7 +603,18 @@ class App:
 
     def _language_changed(self, code: str) -> None:
         self.language.set(code)
+        self._tk_dialogs_language(code)
         self.relabel()
+
+    def _tk_dialogs_language(self, code: str) -> None:
+        """Tk's own dialogs (open, save, folder) speak the app's language: Tk ships es/pt."""
+        try:
+            self.root.tk.call("namespace", "eval", "::tk", f"::msgcat::mclocale {code.lower()}")
+            self.root.tk.call(
+                "namespace", "eval", "::tk", "::msgcat::mcload [file join $::tk_library msgs]"
+            )
+        except tk.TclError:
+            log.warning("Tk's dialogs stay in their default language", exc_info=True)
 
     def relabel(self) -> None:
         """Re-translate every registered text, then every row (verdicts and error messages)."""

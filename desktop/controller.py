@@ -211,6 +211,7 @@ class Worker:
         self.model_path = model_path
         self.inbox = inbox
         self.engine = None
+        self.load_error: UserError | None = None
         self._ready = threading.Event()
         self._jobs: queue.Queue = queue.Queue()
         self._cancels: dict[int, threading.Event] = {}  # batch -> its cancel flag, until done
@@ -240,8 +241,8 @@ class Worker:
             flag.set()
 
     def request_heatmap(self, key: int, model_input: np.ndarray) -> None:
-        with self._heatmap_lock:
-            self._heatmap_request = (key, model_input)
+        with self._heatmap_lock:  # a writable copy: torch warns on read-only arrays
+            self._heatmap_request = (key, np.array(model_input, dtype=np.uint8))
             self._heatmap_lock.notify()
 
     def stop(self, timeout: float = 2.0) -> None:
@@ -263,7 +264,9 @@ class Worker:
         try:
             self.engine = Engine.load(self.model_path or DEFAULT_MODEL_PATH)
         except BaseException as exc:  # noqa: BLE001 - reported to the user, traceback logged
-            self.inbox.put(ModelFailed(_as_user_error(exc)))
+            self.load_error = _as_user_error(exc)
+            log.error("The model could not be loaded: %s", self.load_error)
+            self.inbox.put(ModelFailed(self.load_error))
         else:
             self.inbox.put(
                 ModelReady(
@@ -299,7 +302,7 @@ class Worker:
             total = len(files)
             self.inbox.put(BatchStarted(batch, total))
             if self.engine is None:
-                raise ModelNotLoaded()
+                raise ModelNotLoaded() if self.load_error is None else self.load_error
             predictions = self.engine.predict_paths(
                 files, cancel=cancel, preview_size=PREVIEW_MAX_SIDE
             )

@@ -240,6 +240,8 @@ def test_language_switch_relabels_every_visible_text_at_once(app, tmp_path, lang
         "This file is not an image or is damaged. Choose a JPEG, PNG, BMP, TIFF or DICOM "
         "chest X-ray.")
     assert load_settings().language == language
+    # Tk's own file dialogs follow too (Tk ships Spanish and Portuguese catalogs)
+    assert app.root.tk.eval('namespace eval ::tk {::msgcat::mc "&Open"}') == "&Abrir"
 
 
 def test_broken_file_and_non_image_give_error_rows_and_the_app_keeps_working(app, tmp_path):

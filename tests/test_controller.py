@@ -18,7 +18,6 @@ from desktop.controller import (
     BatchStarted,
     HeatmapReady,
     ModelFailed,
-    ModelNotLoaded,
     ModelReady,
     Predicted,
     Session,
@@ -149,6 +148,6 @@ def test_a_missing_model_is_one_message_and_batches_say_why_nothing_runs(tmp_pat
         assert "Reinstall the application" in failed.error.user_message()
         worker.submit([tmp_path])
         finished = drain(inbox, lambda m: isinstance(m, BatchFinished))[-1]
-        assert isinstance(finished.error, ModelNotLoaded)
+        assert finished.error is failed.error  # the reason, again: not a vaguer sentence
     finally:
         worker.stop()
