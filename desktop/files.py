@@ -3,7 +3,8 @@ the list of files to classify.
 
 Folders are walked recursively, following symbolic links but never entering the same folder
 twice (so link loops end), in a stable order (case-insensitive names). Inside folders only
-supported suffixes are taken, plus suffix-less files carrying the DICOM preamble; hidden files
+supported suffixes are taken, plus files without a suffix or with a numeric one (DICOM UIDs)
+that carry the DICOM preamble; hidden files
 (``.name``, e.g. macOS ``._x.jpg`` resource forks) are skipped. A file named explicitly is kept
 whatever its suffix: if it is not an image, the reader says so on its row. Unreadable
 sub-folders are logged and skipped. Each file appears once.
@@ -50,7 +51,8 @@ def is_candidate(path: Path) -> bool:
     suffix = path.suffix.lower()
     if suffix in SUPPORTED_SUFFIXES:
         return True
-    return suffix == "" and is_dicom_file(path)
+    # DICOM exports are often named by UID ("1.2.840.113619.2.55.3.42") or have no suffix.
+    return (suffix == "" or suffix[1:].isdigit()) and is_dicom_file(path)
 
 
 def _walk(top: Path, seen_dirs: set[tuple[int, int]]) -> list[Path]:

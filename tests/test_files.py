@@ -24,11 +24,16 @@ def test_folders_are_scanned_recursively_for_supported_files(tmp_path):
     assert collect_images([tmp_path / "scans"]) == [a, b]
 
 
-def test_dicom_without_suffix_is_found_by_its_preamble(tmp_path):
+def test_dicom_without_suffix_or_named_by_uid_is_found_by_its_preamble(tmp_path):
     (tmp_path / "d").mkdir()
-    (tmp_path / "d" / "IM0001").write_bytes(b"\0" * 128 + b"DICM" + b"\0" * 16)
+    dicm = b"\0" * 128 + b"DICM" + b"\0" * 16
+    (tmp_path / "d" / "IM0001").write_bytes(dicm)
+    (tmp_path / "d" / "1.2.840.113619.2.55").write_bytes(dicm)
     (tmp_path / "d" / "README").write_bytes(b"just text" * 30)
-    assert collect_images([tmp_path / "d"]) == [tmp_path / "d" / "IM0001"]
+    (tmp_path / "d" / "scan.raw").write_bytes(dicm)  # unknown suffix: not guessed
+    assert collect_images([tmp_path / "d"]) == [
+        tmp_path / "d" / "1.2.840.113619.2.55", tmp_path / "d" / "IM0001"
+    ]
 
 
 def test_explicit_files_are_kept_whatever_their_name_and_order_is_preserved(tmp_path):
