@@ -49,6 +49,23 @@ train: install
 evaluate: install
 	$(BIN)/python -m training evaluate --model $(MODEL) --data $(DATA) --out runs/evaluate
 
+# The packaged app: its own venv with the CPU-only torch (local wheel store, no torchvision), the
+# app's helpers and PyInstaller; then build.spec -> dist/cxr-pneumonia/ and dist/cxr-pneumonia.zip.
+# CXR_PACKAGE_MODEL=path/model.pt bundles another model than assets/model.pt (tests).
+PKG_VENV := .venv-package
+PKG_STAMP := $(PKG_VENV)/.installed
+
+$(PKG_STAMP): Makefile
+	test -x $(PKG_VENV)/bin/python || $(PY) -m venv $(PKG_VENV)
+	$(PKG_VENV)/bin/python -m pip install -q --upgrade pip
+	$(PKG_VENV)/bin/python -m pip install -q torch==2.13.0 pillow numpy pydicom platformdirs \
+		tkinterdnd2 pyinstaller babel
+	touch $@
+
+package: $(PKG_STAMP)
+	for po in $(PO); do $(PKG_VENV)/bin/pybabel -q compile -D cxr -i $$po -o $${po%.po}.mo || exit 1; done
+	$(PKG_VENV)/bin/pyinstaller --noconfirm --log-level WARN build.spec
+
 lint: install
 	$(BIN)/ruff check desktop training tests benchmarks
 

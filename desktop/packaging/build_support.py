@@ -1,0 +1,183 @@
+"""Build steps ``build.spec`` calls: pick the model, stage the self-test files, strip torch, zip.
+
+Kept out of the spec so each step has a name and a docstring; runs only at build time, in the
+build venv (``make package``), never inside the app.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+APP_NAME = "cxr-pneumonia"
+APP_TITLE = "CXR Pneumonia"
+# Environment variable naming a model.pt (its .sha256 beside it) to bundle instead of
+# assets/model.pt: tests build with a small exported model before the real one exists.
+MODEL_ENV = "CXR_PACKAGE_MODEL"
+# torch's own libraries and libpython are plain ELF files, safe to strip (~105 MB less; pyenv's
+# libpython keeps its debug symbols). The auditwheel-repaired
+# libraries of numpy/Pillow (numpy.libs, pillow.libs) are not: strip breaks their patched ELF
+# layout ("ELF load command address/offset not page-aligned"), so PyInstaller's strip=True is off.
+STRIPPABLE = ("torch/lib/", "torch/_C", "libpython")
+# Modules the app never runs: torch's compiler stack, export/ONNX/distributed tooling, the
+# symbolic-maths and graph libraries only those use, and build tools. Checked by the packaging
+# test (self-test and predict run in the bundle).
+EXCLUDED_MODULES = [
+    "torchvision",
+    "training",
+    "tests",
+    "benchmarks",
+    "desktop.packaging",
+    "torch._dynamo",
+    "torch._inductor",
+    "torch.onnx",
+    "torch.utils.tensorboard",
+    "torch.utils.benchmark",
+    "torch.utils.bottleneck",
+    "torch.distributed.elastic",
+    "torch.distributed.checkpoint",
+    "torch.distributed.fsdp",
+    "torch.distributed.pipelining",
+    "torch.distributed.tensor.parallel",
+    "caffe2",
+    "functorch",
+    "sympy",
+    "mpmath",
+    "networkx",
+    "jinja2",
+    "fsspec",
+    "setuptools",
+    "pkg_resources",
+    "distutils",
+    "pip",
+    "PyInstaller",
+    "IPython",
+    "matplotlib",
+    "pytest",
+    "tqdm",
+    "pydoc_data",
+]
+
+
+def model_to_bundle(root: Path) -> Path:
+    """``$CXR_PACKAGE_MODEL`` if set, else ``assets/model.pt``; both files must exist."""
+    model = Path(os.environ.get(MODEL_ENV) or root / "assets" / "model.pt")
+    for path in (model, Path(f"{model}.sha256")):
+        if not path.is_file():
+            sys.exit(
+                f"build.spec: {path} is missing. Train and export the model (make train), or set "
+                f"{MODEL_ENV} to a model.pt exported by training.export."
+            )
+    return model
+
+
+def stage_assets(root: Path, model: Path, staging: Path) -> list[tuple[str, str]]:
+    """Copy what the bundle's ``assets/`` holds into ``staging`` and return PyInstaller datas.
+
+    The model and its hash, the icon, and the self-test image with the probability the model
+    gives it from source (computed here, with the same torch the bundle gets).
+    """
+    from desktop.selftest import write_selftest_files
+
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    for source in (model, Path(f"{model}.sha256"), root / "assets" / "icon.png"):
+        if source.is_file():
+            shutil.copy2(source, staging / source.name.replace(model.name, "model.pt"))
+    write_selftest_files(staging, staging / "model.pt")
+    return [(str(path), "assets") for path in sorted(staging.iterdir())]
+
+
+def compiled_translations(root: Path) -> list[tuple[str, str]]:
+    """Every ``translations/<lang>/LC_MESSAGES/cxr.mo``; the build fails if a ``.po`` has none."""
+    datas = []
+    for po in sorted((root / "translations").glob("*/LC_MESSAGES/cxr.po")):
+        mo = po.with_suffix(".mo")
+        if not mo.is_file() or mo.stat().st_mtime < po.stat().st_mtime:
+            sys.exit(f"build.spec: {mo} is missing or older than its .po; run make translations")
+        datas.append((str(mo), str(mo.parent.relative_to(root))))
+    return datas
+
+
+def strip_torch_libraries(binaries: list, cache: Path) -> list:
+    """The binaries list with torch's libraries replaced by stripped copies (cached by mtime)."""
+    stripper = shutil.which("strip")
+    if stripper is None or sys.platform not in ("linux",):
+        return binaries  # Windows DLLs carry no symbol table; macOS needs codesigning care
+    result = []
+    for dest, source, kind in binaries:
+        if not any(part in dest.replace(os.sep, "/") for part in STRIPPABLE):
+            result.append((dest, source, kind))
+            continue
+        copy = cache / dest
+        if not copy.exists() or copy.stat().st_mtime < Path(source).stat().st_mtime:
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, copy)
+            subprocess.run([stripper, "--strip-unneeded", str(copy)], check=True)
+        result.append((dest, str(copy), kind))
+    return result
+
+
+DESKTOP_ENTRY = """[Desktop Entry]
+Type=Application
+Name={title}
+Comment=Chest X-ray pneumonia classifier (research and teaching, not for diagnosis)
+Exec=sh -c '"$(dirname "$1")/{name}" "$@"' sh %k %F
+Icon={icon}
+Terminal=false
+Categories=Science;MedicalSoftware;Education;
+MimeType=image/jpeg;image/png;image/bmp;image/tiff;application/dicom;
+"""
+
+
+def write_desktop_entry(app_dir: Path) -> Path:
+    """A ``.desktop`` launcher beside the executable, for double-clicking in a file manager.
+
+    ``%k`` is the launcher's own path, so the folder can be copied anywhere. A launcher's icon
+    must be an absolute path or a theme name; the theme name works once the icon is installed
+    (README, Packaging), else the file manager shows its generic application icon.
+    """
+    text = DESKTOP_ENTRY.format(title=APP_TITLE, name=APP_NAME, icon=APP_NAME)
+    entry = app_dir / f"{APP_NAME}.desktop"
+    entry.write_text(text, encoding="utf-8")
+    entry.chmod(0o755)
+    return entry
+
+
+def write_zip(app_dir: Path) -> Path:
+    """``<dist>/<app>.zip`` of the folder; links stay links, executable bits are kept."""
+    target = app_dir.with_suffix(".zip")
+    partial = target.with_name(target.name + ".part")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for path in sorted(app_dir.rglob("*")):
+            name = str(path.relative_to(app_dir.parent))
+            info = zipfile.ZipInfo.from_file(path, name, strict_timestamps=False)
+            if path.is_symlink():
+                info.external_attr = (stat.S_IFLNK | 0o777) << 16
+                info.compress_type = zipfile.ZIP_STORED
+                archive.writestr(info, os.readlink(path))
+            elif path.is_file():
+                info.compress_type = zipfile.ZIP_DEFLATED
+                with open(path, "rb") as source, archive.open(info, "w") as sink:
+                    shutil.copyfileobj(source, sink, 1 << 20)
+    os.replace(partial, target)
+    return target
+
+
+def size_report(app_dir: Path, top: int = 8) -> str:
+    """Bundle size and its largest parts, for the build log and the README."""
+    sizes: Counter[str] = Counter()
+    for path in app_dir.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            sizes[str(path.relative_to(app_dir))] += path.stat().st_size
+    total = sum(sizes.values())
+    lines = [f"{app_dir.name}: {total / 2**20:.0f} MiB in {len(sizes)} files; largest:"]
+    lines += [f"  {size / 2**20:7.1f} MiB  {name}" for name, size in sizes.most_common(top)]
+    return "\n".join(lines)

@@ -1,0 +1,272 @@
+"""``--self-test``: proves, in one line, that a copied app can do its job on this machine.
+
+It verifies the bundled model's sha256, opens the main window, waits for the model to load, and
+classifies a synthetic chest-like image that the build wrote into the bundle (plus its heatmap).
+It goes through the window the way a user does: the file is opened in the window, classified by
+its worker thread, and the result read back from the window's session. The build also records the
+probability the same image got from source (``selftest.json``), so a frozen torch that computes
+differently fails here, not on a patient's image.
+
+Exit status 0 and one ``self-test OK ...`` line, or 1 and one ``self-test FAILED: <reason>`` line
+(the traceback goes to the log file). Run from a checkout it makes the image on the fly and has no
+reference probability to compare with.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+log = logging.getLogger(__name__)
+
+SELFTEST_IMAGE = "selftest.png"
+SELFTEST_EXPECTED = "selftest.json"
+# Frozen and source torch run the same kernels; allow only float rounding between them.
+TOLERANCE = 1e-4
+WAIT_S = 120.0  # longest wait for the model or a prediction (a slow first disk read)
+
+
+def synthetic_chest_xray(size: int = 1024) -> Image.Image:
+    """A deterministic chest-like radiograph: body, two dark lung fields, spine, ribs, heart.
+
+    Not a data-set image (nothing to licence, nothing about a patient); it only has to look
+    enough like an X-ray to exercise the same code path a real one does.
+    """
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    body = np.exp(-(((x - 0.5) / 0.4) ** 6 + ((y - 0.6) / 0.5) ** 6))
+    image = 0.08 + 0.6 * body
+    for cx in (0.31, 0.69):
+        lung = np.exp(-((((x - cx) / 0.15) ** 2 + ((y - 0.48) / 0.28) ** 2) ** 2))
+        image -= 0.42 * lung
+    ribs = 0.5 + 0.5 * np.cos(2 * np.pi * (y * 8 - 1.5 * np.abs(x - 0.5)))
+    image += 0.06 * ribs * body
+    image += 0.18 * np.exp(-(((x - 0.5) / 0.045) ** 2)) * body  # spine
+    image += 0.2 * np.exp(-(((x - 0.55) / 0.1) ** 2 + ((y - 0.64) / 0.11) ** 2))  # heart
+    image += 0.06 * (1 - y)  # exposure gradient, top to bottom
+    pixels = np.clip(image, 0, 1) * 255
+    return Image.fromarray(pixels.round().astype(np.uint8), mode="L")
+
+
+def write_selftest_files(out_dir: Path, model_path: Path) -> tuple[Path, Path]:
+    """Build step: the image and the probability the model gives it from source, side by side."""
+    from desktop.atomicio import atomic_write_bytes, atomic_write_text
+    from desktop.imaging import read_image
+    from desktop.inference import Engine
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    image_path = out_dir / SELFTEST_IMAGE
+    with tempfile.SpooledTemporaryFile() as buffer:
+        synthetic_chest_xray().save(buffer, format="PNG", optimize=True)
+        buffer.seek(0)
+        atomic_write_bytes(image_path, buffer.read())
+    engine = Engine.load(model_path)
+    xray = read_image(image_path, preview_size=None)
+    p = float(engine.predict_batch(xray.model_input[None])[0])
+    expected = {"p_pneumonia": p, "model_sha256": _recorded_digest(model_path)}
+    expected_path = out_dir / SELFTEST_EXPECTED
+    atomic_write_text(expected_path, json.dumps(expected, indent=2) + "\n")
+    return image_path, expected_path
+
+
+def _recorded_digest(model_path: Path) -> str:
+    return Path(f"{model_path}.sha256").read_text(encoding="utf-8").split()[0]
+
+
+@dataclass
+class SelfTestReport:
+    """What the one output line says; ``timings`` in seconds, in the order they ran."""
+
+    verdict: str = ""
+    p_pneumonia: float = math.nan
+    expected_p: float | None = None
+    model_version: str = ""
+    drag_and_drop: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def line(self) -> str:
+        times = " ".join(f"{name}={seconds:.2f}s" for name, seconds in self.timings.items())
+        checked = "no reference"
+        if self.expected_p is not None:
+            checked = f"matches build {self.expected_p:.6f}"
+        dnd = "on" if self.drag_and_drop else "off"
+        return (
+            f"self-test OK: model {self.model_version} (sha256 verified); selftest image -> "
+            f"{self.verdict} p={self.p_pneumonia:.6f} ({checked}); window opened and closed, "
+            f"drag-and-drop {dnd}; {times}"
+        )
+
+
+class SelfTestError(Exception):
+    """One sentence that says which step failed."""
+
+
+def seconds_since_process_start(fallback_start: float | None = None) -> float | None:
+    """Wall time since this process was created (Linux: /proc), else since ``fallback_start``.
+
+    /proc counts what happens before Python runs too (a frozen app's bootloader, loading
+    libpython), which a ``time.perf_counter()`` taken in ``__main__`` misses.
+    """
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started_ticks = int(fields[19])  # field 22 "starttime", clock ticks after boot
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return uptime - started_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None if fallback_start is None else time.perf_counter() - fallback_start
+
+
+def run_selftest(
+    model_path: Path | None = None, *, process_start: float | None = None
+) -> SelfTestReport:
+    """Start the real window, wait for the model, classify the selftest image through it, close.
+
+    Raises ``SelfTestError`` on the first failure. The window runs with a scratch settings folder,
+    so a self-test never changes the user's saved settings.
+    """
+    report = SelfTestReport()
+    from desktop.inference import DEFAULT_MODEL_PATH, verify_checksum
+
+    model_path = Path(model_path or DEFAULT_MODEL_PATH)
+    try:
+        verify_checksum(model_path, model_path.read_bytes())
+    except Exception as exc:
+        raise SelfTestError(f"the model at {model_path} failed its sha256 check: {exc}") from exc
+    with tempfile.TemporaryDirectory(prefix="cxr-selftest-") as scratch:
+        image_path = model_path.parent / SELFTEST_IMAGE
+        if not image_path.exists():  # a checkout: no build has written the image
+            image_path = Path(scratch) / SELFTEST_IMAGE
+            synthetic_chest_xray().save(image_path)
+        with _scratch_settings(Path(scratch) / "config"):
+            _classify_in_window(report, model_path, image_path, process_start)
+    _check_against_build(report, model_path)
+    since_start = seconds_since_process_start(process_start)
+    if since_start is not None:
+        report.timings["process"] = since_start
+    return report
+
+
+@contextlib.contextmanager
+def _scratch_settings(folder: Path):
+    previous = os.environ.get("CXR_CONFIG_DIR")
+    os.environ["CXR_CONFIG_DIR"] = str(folder)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("CXR_CONFIG_DIR", None)
+        else:
+            os.environ["CXR_CONFIG_DIR"] = previous
+
+
+def _pump_until(root, done, what: str, timeout: float = WAIT_S) -> None:
+    """Run the Tk event loop until ``done()``; the window must stay responsive meanwhile."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            raise SelfTestError(f"{what} did not happen within {timeout:.0f} s")
+        root.update()
+        time.sleep(0.005)
+
+
+def _classify_in_window(
+    report: SelfTestReport, model_path: Path, image_path: Path, process_start: float | None
+) -> None:
+    started = time.perf_counter()
+    from desktop import app
+    from desktop.settings import Settings
+
+    try:
+        root, report.drag_and_drop = app.make_root()
+    except Exception as exc:
+        raise SelfTestError(f"no window could be opened (is there a display?): {exc}") from exc
+    window = None
+    try:
+        window = app.App(root, Settings(), model_path=model_path, dnd=report.drag_and_drop)
+        root.update()
+        report.timings["window"] = time.perf_counter() - started
+        _pump_until(root, lambda: window.model_ready or window.model_error, "loading the model")
+        if window.model_error is not None:
+            raise SelfTestError(f"the window could not load the model: {window.model_error}")
+        report.timings["ready"] = time.perf_counter() - started
+        since_start = seconds_since_process_start(process_start)
+        if since_start is not None:
+            report.timings["ready_since_start"] = since_start
+        report.model_version = str((window.card or {}).get("model_version", "?"))
+        if getattr(sys, "frozen", False) and not report.drag_and_drop:
+            raise SelfTestError("drag-and-drop (tkdnd) did not load in the packaged app")
+
+        classify_started = time.perf_counter()
+        batch = window.open_paths([image_path])
+        _pump_until(root, lambda: batch not in window.pending, "classifying the selftest image")
+        results = list(window.session.results.values())
+        if len(results) != 1 or results[0].p_pneumonia is None:
+            error = results[0].error if results else "no result"
+            raise SelfTestError(f"the selftest image was not classified: {error}")
+        result = results[0]
+        report.p_pneumonia = result.p_pneumonia
+        report.verdict = window.session.verdict(result) or "?"
+        heatmap = window.worker.engine.explain(result.model_input)
+        if heatmap.shape != (224, 224) or not np.isfinite(heatmap).all():
+            raise SelfTestError(f"the heatmap has shape {heatmap.shape} or non-finite values")
+        report.timings["classify"] = time.perf_counter() - classify_started
+    finally:
+        if window is not None:
+            window.close()  # stops the worker threads, then destroys the root
+        else:
+            root.destroy()
+
+
+def _check_against_build(report: SelfTestReport, model_path: Path) -> None:
+    p = report.p_pneumonia
+    if not 0.0 <= p <= 1.0:
+        raise SelfTestError(f"the model returned an impossible probability {p!r}")
+    expected_path = model_path.parent / SELFTEST_EXPECTED
+    if not expected_path.exists():
+        return
+    expected = json.loads(expected_path.read_text(encoding="utf-8"))
+    if expected.get("model_sha256") != _recorded_digest(model_path):
+        raise SelfTestError("selftest.json was written for another model: rebuild the package")
+    report.expected_p = float(expected["p_pneumonia"])
+    if abs(p - report.expected_p) > TOLERANCE:
+        raise SelfTestError(
+            f"the selftest image got p={p:.6f} here but p={report.expected_p:.6f} at build time"
+        )
+
+
+def main(*, process_start: float | None = None) -> int:
+    """Print one line (also logged: a windowed app has no console), return the exit status.
+
+    ``process_start``: ``time.perf_counter()`` at the top of ``__main__``, used for the
+    since-start timings where /proc is unavailable.
+    """
+    from desktop.logs import setup_logging
+
+    setup_logging()
+    try:
+        report = run_selftest(process_start=process_start)
+    except SelfTestError as exc:
+        log.exception("self-test failed")
+        print(f"self-test FAILED: {exc}", flush=True)
+        return 1
+    except Exception as exc:  # an unforeseen failure still gets one line, and a log traceback
+        log.exception("self-test failed")
+        print(f"self-test FAILED: {type(exc).__name__}: {exc}", flush=True)
+        return 1
+    log.info(report.line())
+    print(report.line(), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
