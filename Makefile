@@ -35,7 +35,7 @@ translations-update: $(STAMP)
 	$(BIN)/pybabel -q extract -F translations/babel.cfg $(BABEL_KEYWORDS) --no-location \
 		--sort-output --project=cxr-pneumonia -o translations/messages.pot desktop
 	$(BIN)/pybabel -q update -D cxr -i translations/messages.pot -d translations \
-		--no-fuzzy-matching --ignore-obsolete --init-missing
+		--no-fuzzy-matching --ignore-obsolete
 
 run: install
 	$(BIN)/python -m desktop
