@@ -190,7 +190,8 @@ def _read_pillow(fh: IO[bytes]) -> tuple[Image.Image, dict[str, Any]]:
             "height": height,
             "mode": im.mode,
             "bit_depth": _bit_depth(im.mode),
-            "frames": getattr(im, "n_frames", 1),
+            # is_animated looks at the next frame only (n_frames would walk them all)
+            "multi_frame": bool(getattr(im, "is_animated", False)),
         }
         try:
             if im.format == "JPEG":
@@ -321,6 +322,7 @@ def _read_dicom(fh: IO[bytes], *, forced: bool) -> tuple[Image.Image, dict[str, 
         "height": rows,
         "bit_depth": int(ds.get("BitsStored", ds.get("BitsAllocated", 0)) or 0),
         "frames": frames,
+        "multi_frame": frames > 1,
         "photometric": photometric,
         "modality": str(ds.get("Modality", "")),
         "transfer_syntax": str(transfer_syntax or ""),
