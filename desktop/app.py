@@ -133,6 +133,7 @@ class App:
         self.sort_state: tuple[str, bool] | None = None
         self.dialog: ModelCardDialog | None = None
         self._status = lambda: _("Loading model…")
+        self._overlay_cache: tuple[int | None, object] = (None, None)
         self._closed = False
 
         _style(root)
@@ -451,6 +452,8 @@ class App:
             self._apply_sort()
         if message.error is not None:
             self._set_status(message.error.user_message)
+        elif message.cancelled and message.total == 0:
+            self._set_status(lambda: _("Cancelled."))
         elif message.cancelled:
             done, total = message.done, message.total
             self._set_status(lambda: _("Cancelled after {done} of {total} files.").format(
@@ -557,7 +560,7 @@ class App:
         image = result.preview
         if heat_on:
             if result.heatmap is not None and image is not None:
-                image = blend_heatmap(image, result.heatmap)
+                image = self._overlay(result)
             elif result.heatmap_error is not None:
                 self.heatmap_note.configure(text=result.heatmap_error.user_message())
             else:
@@ -572,6 +575,12 @@ class App:
                     p=result.p_pneumonia, threshold=self.session.threshold)
         )
         self.bar.show(result.p_pneumonia, self.session.threshold, verdict)
+
+    def _overlay(self, result: Result):
+        """The preview with its heatmap, blended once per result (the slider redraws often)."""
+        if self._overlay_cache[0] != result.key:
+            self._overlay_cache = (result.key, blend_heatmap(result.preview, result.heatmap))
+        return self._overlay_cache[1]
 
     def _progress_text(self) -> str:
         done, total = self.batch_progress

@@ -408,3 +408,23 @@ def test_corrupt_settings_file_falls_back_to_defaults_and_the_window_opens(make_
     app = make_app(load_settings())
     assert app.session.threshold == pytest.approx(0.5)  # the model's default operating point
     assert app.threshold.preset.get() == "balanced"
+
+
+def test_drag_and_drop_loads_and_without_tkdnd_the_window_still_works(
+        make_app, monkeypatch, caplog, tmp_path):
+    from tkinterdnd2 import TkinterDnD
+
+    from desktop.app import make_root
+
+    root, dnd = make_root()
+    root.destroy()
+    assert dnd, "tkdnd (shipped in tkinterdnd2) did not load: drag and drop would be off"
+
+    def broken(_root):
+        raise RuntimeError("Unable to load tkdnd library.")
+
+    monkeypatch.setattr(TkinterDnD, "_require", broken)
+    app = make_app()
+    assert "Drag and drop is unavailable" in caplog.text
+    classify(app, [write_xray(tmp_path / "a.png")])
+    assert rows(app)[0]["status"] == "Classified"
