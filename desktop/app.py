@@ -330,7 +330,7 @@ class App:
         return folder if folder and Path(folder).is_dir() else None
 
     def ask_open_files(self) -> None:
-        patterns = " ".join(f"*{s}" for s in sorted(SUPPORTED_SUFFIXES))
+        patterns = " ".join(f"*{s} *{s.upper()}" for s in sorted(SUPPORTED_SUFFIXES))
         paths = filedialog.askopenfilenames(
             parent=self.root, title=_("Open chest X-ray images"), initialdir=self._initial_dir(),
             filetypes=[(_("Chest X-ray images"), patterns), (_("All files"), "*")],

@@ -251,6 +251,10 @@ class ThresholdControl(ttk.LabelFrame):
         self.detail.grid(row=2, column=0, columnspan=3, sticky="w", pady=(4, 0))
         self.columnconfigure(0, weight=1)
         self.scale.bind("<ButtonRelease-1>", lambda _e: self._slid(None))
+        # ttk's own arrow keys step by 1, the whole range here: step by 0.01 (0.1 with Shift)
+        for key, step in (("Left", -0.01), ("Right", 0.01), ("Down", -0.01), ("Up", 0.01)):
+            self.scale.bind(f"<{key}>", lambda _e, d=step: self._step(d))
+            self.scale.bind(f"<Shift-{key}>", lambda _e, d=10 * step: self._step(d))
         texts.call(self, self.refresh_texts)
 
     def set_operating_points(self, points: list[dict]) -> None:
@@ -277,6 +281,10 @@ class ThresholdControl(ttk.LabelFrame):
         finally:
             self._quiet = False
         self.refresh_texts()
+
+    def _step(self, delta: float) -> str:
+        self.scale.set(min(1.0, max(0.0, round(self.threshold() + delta, 2))))
+        return "break"
 
     def threshold(self) -> float:
         return round(float(self.value.get()), 2)

@@ -133,6 +133,13 @@ def test_threshold_change_flips_a_borderline_verdict_without_rerunning(app, tmp_
         assert app.verdict_label.cget("text") == "PNEUMONIA"
         assert rows(app)[0]["verdict"] == "▲ PNEUMONIA"
         assert f"threshold {below:.2f}" in app.detail_label.cget("text")
+
+        app.threshold.scale.focus_force()  # the keyboard: Right steps by 0.01
+        wait_for(app, lambda: app.root.focus_get() is app.threshold.scale, "focus the slider")
+        app.threshold.scale.event_generate("<Right>")
+        app.root.update()
+        assert app.session.threshold == pytest.approx(above)
+        assert app.verdict_label.cget("text") == "NORMAL"
     finally:
         app.worker.engine.predict_batch = model_calls
 
