@@ -533,7 +533,7 @@ class App:
     def _refresh_result_pane(self) -> None:
         result = self.selected
         heat_on = self.show_heatmap.get()
-        if heat_on:
+        if heat_on and result is not None and result.ok:
             self.legend.grid()
         else:
             self.legend.grid_remove()
