@@ -71,8 +71,11 @@ Sections = list[tuple[str, list[str]]]
 
 def model_card_sections(card: dict | None, error: UserError | None = None) -> Sections:
     """The card as (heading, lines) in the current language: what the dialog shows."""
+    from desktop.logs import log_file_path
+
     sections: Sections = [
         (_("Application"), [_("Version {version}").format(version=app_version()),
+                            _("Log file (for support): {path}").format(path=log_file_path()),
                             _(DISCLAIMER)]),
     ]
     if card is None:
