@@ -1,0 +1,170 @@
+"""The packaged app: `make package` builds it, and the copy a user unzips works on its own.
+
+Builds once per session (a few minutes on 2 cores: the build venv with the CPU-only torch, then
+PyInstaller). Bundles ``assets/model.pt`` when it exists (what ships), else a small model made
+here whose output depends on its input, so "bundle and source agree" can fail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SHARED_DATA, require_shared
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = "cxr-pneumonia"
+APP_DIR = ROOT / "dist" / APP
+ZIP = ROOT / "dist" / f"{APP}.zip"
+SHIPPED_MODEL = ROOT / "assets" / "model.pt"
+BUILD_TIMEOUT_S = 1500
+RUN_TIMEOUT_S = 180
+
+
+def _input_sensitive_test_model(out_dir: Path) -> Path:
+    """A random model whose batch-norm statistics are fitted to X-ray-like inputs.
+
+    ``write_test_model``'s model answers the same probability for every image, which would let a
+    bundle that mangles its input pass the comparison with source.
+    """
+    import numpy as np
+    import torch
+
+    from desktop.selftest import synthetic_chest_xray
+    from training.export import export_model, sample_metadata
+    from training.model import ChestXRayNet
+
+    torch.manual_seed(0)
+    model = ChestXRayNet()
+    base = np.asarray(synthetic_chest_xray(224), dtype=np.float32) / 255
+    rng = np.random.default_rng(0)
+    batch = np.stack([np.clip(base * rng.uniform(0.6, 1.4) + rng.normal(0, 0.1, base.shape), 0, 1)
+                      for _ in range(16)]).astype(np.float32)
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.momentum = None  # a plain average over the fitting batch
+    model.train()
+    with torch.no_grad():
+        model(torch.from_numpy(batch[:, None]))
+    return export_model(model.eval(), sample_metadata(), out_dir / "model.pt")
+
+
+@pytest.fixture(scope="module")
+def bundled_model(tmp_path_factory) -> Path:
+    if SHIPPED_MODEL.is_file():
+        return SHIPPED_MODEL
+    return _input_sensitive_test_model(tmp_path_factory.mktemp("bundled_model"))
+
+
+@pytest.fixture(scope="module")
+def bundle(bundled_model) -> Path:
+    """``make package`` from scratch (stale dist/ from another model or code never counts)."""
+    for stale in (APP_DIR, ZIP):
+        if stale.is_dir():
+            shutil.rmtree(stale)
+        elif stale.exists():
+            stale.unlink()
+    env = dict(os.environ, CXR_PACKAGE_MODEL=str(bundled_model))
+    build = subprocess.run(
+        ["make", "package"], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=BUILD_TIMEOUT_S,
+    )
+    assert build.returncode == 0, f"make package failed:\n{(build.stdout + build.stderr)[-4000:]}"
+    return APP_DIR
+
+
+@pytest.fixture(scope="module")
+def unzipped(bundle, tmp_path_factory) -> Path:
+    """The zip a user is handed, unpacked elsewhere with Info-ZIP (links restored as links)."""
+    target = tmp_path_factory.mktemp("laptop")
+    subprocess.run(["unzip", "-q", str(ZIP), "-d", str(target)], check=True, timeout=300)
+    return target / APP
+
+
+def _run(app_dir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(app_dir / APP), *args], capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+        env=env or os.environ.copy(),
+    )
+
+
+def test_unzipped_copy_passes_its_self_test(unzipped, x_display, tmp_path):
+    env = dict(os.environ, CXR_LOG_DIR=str(tmp_path / "logs"))
+    result = _run(unzipped, "--self-test", env=env)
+    lines = result.stdout.strip().splitlines()
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr[-3000:]}"
+    assert len(lines) == 1 and lines[0].startswith("self-test OK"), result.stdout
+    assert "matches build" in lines[0] and "drag-and-drop on" in lines[0]
+    assert (tmp_path / "logs" / "cxr-pneumonia.log").is_file()  # the user's log folder
+    assert not list(unzipped.rglob("*.log"))  # nothing written beside the executable
+
+
+def test_self_test_fails_loudly_on_a_damaged_model(bundle, tmp_path):
+    damaged = tmp_path / APP
+    shutil.copytree(bundle, damaged, symlinks=True, copy_function=os.link)  # hard links: fast
+    model = damaged / "_internal" / "assets" / "model.pt"
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    model.unlink()  # break the hard link before writing, so the bundle itself stays intact
+    model.write_bytes(bytes(data))
+    result = _run(damaged, "--self-test", env=dict(os.environ, CXR_LOG_DIR=str(tmp_path)))
+    assert result.returncode != 0
+    assert result.stdout.startswith("self-test FAILED:") and "sha256" in result.stdout
+
+
+@pytest.mark.parametrize("label", ["NORMAL", "PNEUMONIA"])
+def test_bundled_predict_matches_source(bundle, bundled_model, label):
+    folder = require_shared(SHARED_DATA / "fullres_samples" / label)
+    sample = max(sorted(folder.iterdir()), key=lambda p: p.stat().st_size)  # full resolution
+    frozen = _run(bundle, "predict", "--json", str(sample))
+    assert frozen.returncode == 0, frozen.stderr[-3000:]
+    source = subprocess.run(
+        [sys.executable, "-m", "desktop", "predict", "--json", "--model", str(bundled_model),
+         str(sample)],
+        cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+    )
+    assert source.returncode == 0, source.stderr[-3000:]
+    ours, theirs = json.loads(frozen.stdout), json.loads(source.stdout)
+    assert ours["error"] is None and ours["verdict"] == theirs["verdict"]
+    assert ours["p_pneumonia"] == pytest.approx(theirs["p_pneumonia"], abs=1e-4)
+
+
+def test_bundle_holds_what_the_app_needs(bundle, bundled_model):
+    assets = bundle / "_internal" / "assets"
+    digest = hashlib.sha256(bundled_model.read_bytes()).hexdigest()
+    assert hashlib.sha256((assets / "model.pt").read_bytes()).hexdigest() == digest
+    assert (assets / "model.pt.sha256").read_text().split()[0] == digest
+    assert (assets / "icon.png").is_file() and (assets / "selftest.png").is_file()
+    for po in (ROOT / "translations").glob("*/LC_MESSAGES/cxr.po"):
+        assert (bundle / "_internal" / po.relative_to(ROOT).with_suffix(".mo")).is_file(), po
+    assert list((bundle / "_internal" / "tkinterdnd2").rglob("libtkdnd*"))
+    entry = (bundle / f"{APP}.desktop").read_text()
+    assert "Exec=" in entry and "%F" in entry and "Terminal=false" in entry
+    with zipfile.ZipFile(ZIP) as archive:
+        assert f"{APP}/{APP}" in archive.namelist()
+
+
+def test_bundle_leaves_out_training_tests_and_cuda(bundle):
+    viewer = ROOT / ".venv-package" / "bin" / "pyi-archive_viewer"
+    listing = subprocess.run(
+        [str(viewer), "-l", "-r", "-b", str(bundle / APP)], capture_output=True, text=True,
+        check=True, timeout=RUN_TIMEOUT_S,
+    ).stdout
+    modules = {line.strip().strip("'") for line in listing.splitlines()}
+    assert "desktop.app" in modules and "torch.jit" in modules  # the listing is what it seems
+    unwanted = ("training", "tests", "torchvision", "torch._dynamo", "torch._inductor", "sympy")
+    leaked = sorted(m for m in modules for u in unwanted if m == u or m.startswith(u + "."))
+    assert not leaked
+    files = [p.name for p in bundle.rglob("*")]
+    assert not [name for name in files if "cuda" in name.lower() or "cudnn" in name.lower()]
+    assert not [name for name in files if name.endswith((".h", ".a", ".lib"))]
