@@ -66,6 +66,11 @@ package: $(PKG_STAMP)
 	for po in $(PO); do $(PKG_VENV)/bin/pybabel -q compile -D cxr -i $$po -o $${po%.po}.mo || exit 1; done
 	$(PKG_VENV)/bin/pyinstaller --noconfirm --log-level WARN build.spec
 
+# Speed, memory and responsiveness against the MVP baseline, measured in the same run; writes
+# benchmarks/results.md (see README, "Speed and robustness"). Needs ../shared/data and Xvfb.
+bench: install
+	$(BIN)/python -m benchmarks.run_all
+
 lint: install
 	$(BIN)/ruff check desktop training tests benchmarks
 
