@@ -244,17 +244,17 @@ def _check_against_build(report: SelfTestReport, model_path: Path) -> None:
         )
 
 
-def main(*, process_start: float | None = None) -> int:
+def main(*, process_start: float | None = None, model_path: Path | None = None) -> int:
     """Print one line (also logged: a windowed app has no console), return the exit status.
 
     ``process_start``: ``time.perf_counter()`` at the top of ``__main__``, used for the
-    since-start timings where /proc is unavailable.
+    since-start timings where /proc is unavailable. ``model_path``: default, the bundled model.
     """
     from desktop.logs import setup_logging
 
     setup_logging()
     try:
-        report = run_selftest(process_start=process_start)
+        report = run_selftest(model_path, process_start=process_start)
     except SelfTestError as exc:
         log.exception("self-test failed")
         print(f"self-test FAILED: {exc}", flush=True)
