@@ -125,14 +125,18 @@ def strip_torch_libraries(binaries: list, cache: Path) -> list:
     return result
 
 
+# Exec runs the executable beside the launcher (%k: the launcher's own path), whatever folder the
+# app was copied to. Escaped per the Desktop Entry spec: \$ and \" inside a quoted argument,
+# then each backslash doubled in the file; desktop-file-validate accepts it.
+LAUNCH_SCRIPT = 'd=$(dirname "$1"); shift; exec "$d/{name}" "$@"'
 DESKTOP_ENTRY = """[Desktop Entry]
 Type=Application
 Name={title}
 Comment=Chest X-ray pneumonia classifier (research and teaching, not for diagnosis)
-Exec=sh -c '"$(dirname "$1")/{name}" "$@"' sh %k %F
+Exec=sh -c "{script}" sh %k %F
 Icon={icon}
 Terminal=false
-Categories=Science;MedicalSoftware;Education;
+Categories=Science;MedicalSoftware;
 MimeType=image/jpeg;image/png;image/bmp;image/tiff;application/dicom;
 """
 
@@ -144,7 +148,11 @@ def write_desktop_entry(app_dir: Path) -> Path:
     must be an absolute path or a theme name; the theme name works once the icon is installed
     (README, Packaging), else the file manager shows its generic application icon.
     """
-    text = DESKTOP_ENTRY.format(title=APP_TITLE, name=APP_NAME, icon=APP_NAME)
+    script = LAUNCH_SCRIPT.format(name=APP_NAME)
+    for char in '\\"$`':
+        script = script.replace(char, "\\" + char)
+    script = script.replace("\\", "\\\\")
+    text = DESKTOP_ENTRY.format(title=APP_TITLE, script=script, icon=APP_NAME)
     entry = app_dir / f"{APP_NAME}.desktop"
     entry.write_text(text, encoding="utf-8")
     entry.chmod(0o755)
