@@ -1,0 +1,108 @@
+"""Batched augmentation on tensors (one affine warp + intensity jitter per batch, CPU or GPU).
+
+The "framing" preset attacks the data set's shortcut: every training NORMAL image shares one
+framing, while new images vary in zoom, position, aspect and contrast.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    hflip: bool = True
+    rotate_deg: float = 10.0
+    zoom_min: float = 1.0  # < 1 zooms out: the image shrinks inside a black border
+    zoom_max: float = 1.0  # > 1 zooms in (a random crop, resized)
+    aspect: float = 0.0  # log-uniform stretch of width against height, e.g. 0.15 = +-16%
+    translate: float = 0.0  # fraction of the image size
+    brightness: float = 0.1  # multiplicative factor in [1-b, 1+b]
+    contrast: float = 0.1  # around the image mean, factor in [1-c, 1+c]
+    gamma: float = 0.0  # log-uniform exponent, e.g. 0.3 = gamma in [0.74, 1.35]
+    noise: float = 0.0  # std of additive Gaussian noise
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+PRESETS = {
+    "none": AugmentConfig(hflip=False, rotate_deg=0.0, brightness=0.0, contrast=0.0),
+    # the reference MVP: horizontal flip, rotation +-10 degrees, brightness/contrast +-10%
+    "reference": AugmentConfig(),
+    "framing": AugmentConfig(
+        rotate_deg=10.0, zoom_min=0.75, zoom_max=1.25, aspect=0.15, translate=0.08,
+        brightness=0.2, contrast=0.3, gamma=0.35, noise=0.01,
+    ),
+    "framing_strong": AugmentConfig(
+        rotate_deg=15.0, zoom_min=0.6, zoom_max=1.4, aspect=0.25, translate=0.12,
+        brightness=0.25, contrast=0.4, gamma=0.5, noise=0.015,
+    ),
+}
+
+# The "shifted validation": validation images re-framed and re-contrasted with a fixed seed, a
+# stand-in for a new hospital's images that validation carved from train does not show.
+SHIFT = AugmentConfig(
+    hflip=False, rotate_deg=5.0, zoom_min=0.8, zoom_max=1.2, aspect=0.2, translate=0.06,
+    brightness=0.15, contrast=0.3, gamma=0.4, noise=0.0,
+)
+
+
+def _uniform(n: int, lo: float, hi: float, g: torch.Generator) -> torch.Tensor:
+    return lo + (hi - lo) * torch.rand(n, generator=g)
+
+
+def augment(images: torch.Tensor, cfg: AugmentConfig, g: torch.Generator) -> torch.Tensor:
+    """uint8 [B, 1, H, W] (any device) -> float [B, 1, H, W] in [0, 1], randomly augmented.
+
+    Random numbers come from the CPU generator ``g``, so a seed gives the same batch on any device.
+    """
+    x = images.float() / 255.0
+    n, dev = x.size(0), x.device
+    if cfg.gamma > 0:
+        gamma = torch.exp(_uniform(n, -cfg.gamma, cfg.gamma, g)).to(dev)
+        x = x.clamp_min(1e-6) ** gamma.view(n, 1, 1, 1)
+    if cfg.contrast > 0:
+        c = _uniform(n, 1 - cfg.contrast, 1 + cfg.contrast, g).to(dev).view(n, 1, 1, 1)
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        x = (x - mean) * c + mean
+    if cfg.brightness > 0:
+        x = x * _uniform(n, 1 - cfg.brightness, 1 + cfg.brightness, g).to(dev).view(n, 1, 1, 1)
+    if cfg.noise > 0:
+        noise = torch.randn(x.shape, generator=g).to(dev)
+        x = x + cfg.noise * noise
+    x = x.clamp(0.0, 1.0)
+    grid = F.affine_grid(_affine(n, cfg, g).to(dev), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def _affine(n: int, cfg: AugmentConfig, g: torch.Generator) -> torch.Tensor:
+    """[n, 2, 3] maps output to input coordinates (normalised [-1, 1])."""
+    angle = _uniform(n, -cfg.rotate_deg, cfg.rotate_deg, g) * (math.pi / 180)
+    zoom = torch.exp(_uniform(n, math.log(cfg.zoom_min), math.log(cfg.zoom_max), g))
+    stretch = torch.exp(_uniform(n, -cfg.aspect, cfg.aspect, g))
+    sx, sy = 1.0 / (zoom * stretch), stretch / zoom
+    flip = torch.where(torch.rand(n, generator=g) < 0.5, -1.0, 1.0) if cfg.hflip else torch.ones(n)
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0] = cos * sx * flip
+    theta[:, 0, 1] = -sin * sy
+    theta[:, 1, 0] = sin * sx * flip
+    theta[:, 1, 1] = cos * sy
+    theta[:, 0, 2] = _uniform(n, -2 * cfg.translate, 2 * cfg.translate, g)
+    theta[:, 1, 2] = _uniform(n, -2 * cfg.translate, 2 * cfg.translate, g)
+    return theta
+
+
+def shifted(images: torch.Tensor, seed: int = 1234) -> torch.Tensor:
+    """The fixed "shifted validation" view of ``images`` (uint8 in, uint8 out)."""
+    g = torch.Generator().manual_seed(seed)
+    out = torch.empty_like(images)
+    for start in range(0, len(images), 256):
+        batch = augment(images[start:start + 256], SHIFT, g)
+        out[start:start + 256] = (batch * 255).round().to(torch.uint8)
+    return out

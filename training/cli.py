@@ -1,0 +1,244 @@
+"""``python -m training train|evaluate|export`` (argparse; a JSON config file may set defaults)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from desktop.atomicio import atomic_write_text
+from training.augment import PRESETS
+from training.data import DataError, list_split, load_split, train_val
+from training.loop import fit, pick_device, plain_args, save_checkpoint
+
+log = logging.getLogger("training")
+
+
+def _add_recipe(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("recipe (defaults = the reference MVP)")
+    g.add_argument("--epochs-head", type=int, default=20)
+    g.add_argument("--epochs-finetune", type=int, default=15)
+    g.add_argument("--lr-head", type=float, default=5e-4)
+    g.add_argument("--lr-finetune", type=float, default=1e-5)
+    g.add_argument("--weight-decay", type=float, default=0.0)
+    g.add_argument("--batch-size", type=int, default=64)
+    g.add_argument("--patience", type=int, default=5, help="early stopping on validation loss")
+    g.add_argument("--class-weights", default="auto",
+                   help="'auto' (inverse class frequency) or 'w_normal,w_pneumonia' "
+                        "(0.65,0.35 reproduces the MVP)")
+    g.add_argument("--label-smoothing", type=float, default=0.0)
+    g.add_argument("--augment", choices=sorted(PRESETS), default="reference")
+    g.add_argument("--per-image-norm", action="store_true",
+                   help="standardise each image's intensities inside the model")
+    g.add_argument("--tta-flip", action="store_true",
+                   help="the exported model averages the image and its mirror")
+    g.add_argument("--cache-views", type=int, default=4,
+                   help="head phase: cached feature views per image (1 plain + augmented)")
+    g.add_argument("--val-fraction", type=float, default=0.1)
+    g.add_argument("--seed", type=int, default=0, help="initialisation, order, augmentation")
+    g.add_argument("--split-seed", type=int, default=0, help="which patients go to validation")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train, calibrate on validation, export model.pt")
+    t.add_argument("--data", type=Path, required=True,
+                   help="folder with train/{NORMAL,PNEUMONIA} (and optionally val/, test/)")
+    t.add_argument("--out", type=Path, help="model.pt to write (none: train only)")
+    t.add_argument("--work-dir", type=Path, default=Path("runs/train"),
+                   help="checkpoint.pt, final.pt and summary.json go here")
+    t.add_argument("--init-weights", type=Path,
+                   help="local mobilenet_v3_small ImageNet state_dict (never downloaded)")
+    t.add_argument("--resume", type=Path, help="checkpoint.pt to continue from")
+    t.add_argument("--config", type=Path, help="JSON file of recipe values (flags win)")
+    t.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    t.add_argument("--no-progress", dest="progress", action="store_false")
+    t.add_argument("--max-steps", type=int, help="cap on fine-tuning steps per epoch (smoke)")
+    t.add_argument("--time-budget", type=float, metavar="SECONDS",
+                   help="stop fine-tuning (best weights kept) once this much time has passed")
+    _add_recipe(t)
+
+    e = sub.add_parser("evaluate", help="figures and plots of a model.pt on a labelled split")
+    e.add_argument("--model", type=Path, required=True)
+    e.add_argument("--data", type=Path, required=True,
+                   help="folder with test/{NORMAL,PNEUMONIA}, or a {NORMAL,PNEUMONIA} folder")
+    e.add_argument("--split", default="test")
+    e.add_argument("--out", type=Path, default=Path("runs/evaluate"))
+    e.add_argument("--record-in-card", type=int, metavar="N_EVALUATIONS",
+                   help="write these figures into the model's card as metrics.test, with N = "
+                        "how many times the test split was evaluated during development")
+
+    x = sub.add_parser("export", help="model.pt from a training checkpoint (final.pt)")
+    x.add_argument("--checkpoint", type=Path, required=True)
+    x.add_argument("--data", type=Path, required=True, help="the data the checkpoint used")
+    x.add_argument("--out", type=Path, required=True)
+    x.add_argument("--tta-flip", action=argparse.BooleanOptionalAction, default=None)
+    x.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "config", None):
+        values = json.loads(args.config.read_text(encoding="utf-8"))
+        known = {a.dest for a in parser._subparsers._group_actions[0].choices["train"]._actions}
+        unknown = sorted(k for k in values if k.replace("-", "_") not in known)
+        if unknown:
+            parser.error(f"unknown keys in {args.config}: {', '.join(unknown)}")
+        train_parser = parser._subparsers._group_actions[0].choices["train"]
+        train_parser.set_defaults(**{k.replace("-", "_"): v for k, v in values.items()})
+        args = parser.parse_args(argv)
+    return args
+
+
+def _counts(data_dir: Path, train, val) -> dict:
+    counts = {"train": train.counts(), "val": val.counts()}
+    test_dir = data_dir / "test"
+    if test_dir.is_dir():
+        try:
+            _, labels, _ = list_split(test_dir)
+            counts["test"] = {"NORMAL": labels.count(0), "PNEUMONIA": labels.count(1)}
+        except DataError:
+            pass
+    return counts
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from training.card import assess_validation
+    from training.model import ChestXRayNet, load_init_weights
+
+    torch.manual_seed(args.seed)
+    device = pick_device(args.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    log.info("device: %s", device)
+    train, val, rule = train_val(args.data, val_fraction=args.val_fraction, seed=args.split_seed,
+                                 progress=args.progress)
+    log.info("train %s, validation %s (%s)", train.counts(), val.counts(), rule)
+    model = ChestXRayNet(per_image_norm=args.per_image_norm)
+    init = load_init_weights(model, args.init_weights)
+    resume = torch.load(args.resume, map_location="cpu", weights_only=True) if args.resume \
+        else None
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    state = fit(model, train, val, args, device, args.work_dir / "checkpoint.pt", resume)
+    assessment = assess_validation(model, val, device, tta_flip=args.tta_flip)
+    final = {"model": state["model"], "args": plain_args(args), "history": state["history"],
+             "epochs_run": state["epochs_run"], "wall_time_s": state["wall_time_s"],
+             "init_weights": init, "device": str(device.type), "split_rule": rule,
+             "val_paths": [p.name for p in val.paths]}
+    save_checkpoint(final, args.work_dir / "final.pt")
+    summary = {k: v for k, v in assessment.items()}
+    summary.update(recipe=plain_args(args), epochs_run=state["epochs_run"],
+                   wall_time_s=round(state["wall_time_s"], 1), history=state["history"])
+    atomic_write_text(args.work_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    if args.out:
+        _export(model, final, assessment, _counts(args.data, train, val), args.out,
+                args.tta_flip)
+    return 0
+
+
+def _export(model, final: dict, assessment: dict, counts: dict, out: Path,
+            tta_flip: bool) -> None:
+    from training.card import build_card
+    from training.export import export_model
+
+    recipe = {k: v for k, v in final["args"].items()
+              if k not in ("command", "data", "out", "work_dir", "resume", "config", "progress",
+                           "verbose", "device", "max_steps", "init_weights", "deadline",
+                           "time_budget")}
+    recipe["tta_flip"] = tta_flip
+    card = build_card(assessment, per_image_norm=bool(final["args"]["per_image_norm"]),
+                      tta_flip=tta_flip, recipe=recipe, epochs_run=final["epochs_run"],
+                      history=final["history"], init_weights=final["init_weights"],
+                      device=final["device"], wall_time_s=final["wall_time_s"],
+                      split_rule=final["split_rule"], counts=counts)
+    export_model(model.cpu().eval(), card, out, temperature=assessment["temperature"],
+                 tta_flip=tta_flip)
+    print(f"wrote {out} and {out.name}.sha256")
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from training.card import assess_validation
+    from training.model import ChestXRayNet
+
+    final = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
+    recipe = final["args"]
+    tta = bool(recipe.get("tta_flip")) if args.tta_flip is None else args.tta_flip
+    train, val, rule = train_val(args.data, val_fraction=recipe["val_fraction"],
+                                 seed=recipe.get("split_seed", 0))
+    if "val_paths" in final and [p.name for p in val.paths] != final["val_paths"]:
+        raise DataError(f"the validation split of {args.data} is not the one "
+                        f"{args.checkpoint} was trained with; pass the same --data.")
+    model = ChestXRayNet(per_image_norm=bool(recipe["per_image_norm"]))
+    model.load_state_dict(final["model"])
+    device = pick_device(args.device)
+    assessment = assess_validation(model.to(device), val, device, tta_flip=tta)
+    final.setdefault("split_rule", rule)
+    _export(model, final, assessment, _counts(args.data, train, val), args.out, tta)
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from training.card import figures_at_points
+    from training.export import load_scripted, update_metadata
+    from training.plots import save_plots
+
+    folder = args.data / args.split if (args.data / args.split).is_dir() else args.data
+    split = load_split(folder)
+    model, meta = load_scripted(args.model)
+    with torch.inference_mode():
+        probs = torch.cat([model(split.images[i:i + 128])[:, 1]
+                           for i in range(0, len(split), 128)]).numpy()
+    y = split.labels.numpy()
+    figures = figures_at_points(y, probs, meta)
+    args.out.mkdir(parents=True, exist_ok=True)
+    result = {"model": str(args.model), "data": str(folder), "metrics": figures}
+    atomic_write_text(args.out / "metrics.json", json.dumps(result, indent=2) + "\n")
+    np.save(args.out / "probabilities.npy", probs)
+    for png in save_plots(meta, y, probs, args.out):
+        print(f"wrote {png}")
+    _print_figures(figures)
+    if args.record_in_card is not None:
+        card = {k: v for k, v in figures.items() if k != "operating_points"}
+        card["at_operating_points"] = figures["operating_points"]
+        card["test_split_evaluations_during_development"] = args.record_in_card
+        meta["metrics"]["test"] = card
+        update_metadata(args.model, meta)
+        print(f"recorded these figures in {args.model} (metrics.test)")
+    return 0
+
+
+def _print_figures(figures: dict) -> None:
+    rows = [("model threshold", figures)] + list(figures["operating_points"].items())
+    print(f"{'point':<18}{'thr':>7}{'acc':>8}{'sens':>8}{'spec':>8}{'prec':>8}{'f1':>8}"
+          f"{'AUC':>8}")
+    for name, f in rows:
+        print(f"{name:<18}{f['threshold']:>7.3f}{f['accuracy']:>8.4f}{f['sensitivity']:>8.4f}"
+              f"{f['specificity']:>8.4f}{f['precision']:>8.4f}{f['f1']:>8.4f}"
+              f"{f['roc_auc']:>8.4f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    started = time.monotonic()
+    try:
+        code = {"train": cmd_train, "evaluate": cmd_evaluate, "export": cmd_export}[
+            args.command](args)
+    except (DataError, FileNotFoundError, ValueError) as exc:
+        log.debug("failed", exc_info=True)
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    log.info("%s took %.1f s", args.command, time.monotonic() - started)
+    return code

@@ -1,0 +1,355 @@
+"""The two training phases, torchvision-reference style: ``train_one_epoch``, ``evaluate``,
+checkpoint dicts written atomically after every epoch, and early stopping with the best weights
+restored.
+
+Phase "head": backbone frozen, so its pooled features are computed once per cached view (one
+plain + a few augmented views of every image) and the head trains on those. Phase "finetune":
+the whole net at a low LR, with every BatchNorm kept in eval mode (the offline weights have BN
+folded in).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from desktop.atomicio import atomic_write_bytes
+from training.augment import PRESETS, AugmentConfig, augment
+from training.data import Split
+from training.metrics import roc_auc
+from training.model import ChestXRayNet, freeze_batchnorm
+
+log = logging.getLogger(__name__)
+
+PHASES = ("head", "finetune")
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was asked for, but no CUDA device is available")
+    return torch.device(name)
+
+
+def class_weights(labels: torch.Tensor, spec: str) -> torch.Tensor:
+    """'auto': inverse class frequency (mean weight 1); else 'w_normal,w_pneumonia'."""
+    if spec == "auto":
+        counts = torch.bincount(labels, minlength=2).double().clamp_min(1)
+        return (counts.sum() / (2 * counts)).float()
+    values = [float(v) for v in spec.split(",")]
+    if len(values) != 2 or min(values) <= 0:
+        raise ValueError("--class-weights takes 'auto' or two positive numbers: 0.65,0.35")
+    return torch.tensor(values)
+
+
+def save_checkpoint(state: dict, path: Path) -> None:
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def plain_args(args) -> dict:
+    """The recipe as plain values (loadable with ``weights_only=True``)."""
+    return {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()
+            if not callable(v)}
+
+
+def cpu_state(module: nn.Module) -> dict:
+    return {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
+
+
+@dataclass
+class EarlyStopping:
+    """Tracks the best validation loss of a phase and the weights that reached it."""
+
+    patience: int
+    best_loss: float = math.inf
+    best_epoch: int = -1
+    bad_epochs: int = 0
+    best_state: dict | None = field(default=None, repr=False)
+
+    def step(self, loss: float, epoch: int, module: nn.Module) -> bool:
+        """Records an epoch; True when training should stop."""
+        if loss < self.best_loss - 1e-6:
+            self.best_loss, self.best_epoch, self.bad_epochs = loss, epoch, 0
+            self.best_state = cpu_state(module)
+        else:
+            self.bad_epochs += 1
+        return self.bad_epochs >= self.patience
+
+    def as_dict(self) -> dict:
+        return {"patience": self.patience, "best_loss": self.best_loss,
+                "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs,
+                "best_state": self.best_state}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> EarlyStopping:
+        return cls(d["patience"], d["best_loss"], d["best_epoch"], d["bad_epochs"],
+                   d["best_state"])
+
+
+# --- inference helpers ------------------------------------------------------------------------
+
+@torch.no_grad()
+def predict_logits(model: ChestXRayNet, images: torch.Tensor, device: torch.device, *,
+                   tta_flip: bool = False, batch_size: int = 256) -> torch.Tensor:
+    """Logits [N, 2] (on the CPU) of uint8 images, in eval mode."""
+    was_training = model.training
+    model.eval()
+    out = []
+    for start in range(0, len(images), batch_size):
+        x = images[start:start + batch_size].to(device).float() / 255.0
+        logits = model(x)
+        if tta_flip:
+            logits = 0.5 * (logits + model(x.flip(3)))
+        out.append(logits.float().cpu())
+    model.train(was_training)
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def cache_features(model: ChestXRayNet, images: torch.Tensor, device: torch.device,
+                   views: int, cfg: AugmentConfig, seed: int, batch_size: int = 256,
+                   progress: bool = True) -> torch.Tensor:
+    """Pooled backbone features [views, N, 576]: view 0 plain, the others augmented."""
+    model.eval()
+    g = torch.Generator().manual_seed(seed)
+    plain = PRESETS["none"]
+    feats = torch.empty(views, len(images), model.net.classifier[0].in_features)
+    total = views * math.ceil(len(images) / batch_size)
+    with tqdm(total=total, desc="cache features", disable=not progress, leave=False) as bar:
+        for v in range(views):
+            for start in range(0, len(images), batch_size):
+                batch = images[start:start + batch_size].to(device)
+                x = augment(batch, plain if v == 0 else cfg, g)
+                feats[v, start:start + len(batch)] = model.pooled_features(x).float().cpu()
+                bar.update()
+    return feats
+
+
+def evaluate(model: ChestXRayNet, criterion: nn.Module, split: Split,
+             device: torch.device) -> dict:
+    """Validation loss, accuracy (threshold 0.5) and ROC AUC of ``split``."""
+    logits = predict_logits(model, split.images, device)
+    return _figures(logits, split.labels, criterion)
+
+
+def _figures(logits: torch.Tensor, labels: torch.Tensor, criterion: nn.Module) -> dict:
+    loss = float(criterion(logits, labels))
+    p = torch.softmax(logits, 1)[:, 1].numpy()
+    y = labels.numpy()
+    return {"val_loss": loss, "val_acc": float(((p >= 0.5) == y).mean()),
+            "val_auc": roc_auc(y, p)}
+
+
+# --- one epoch of each phase ------------------------------------------------------------------
+
+def _step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> float:
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return float(loss.detach())
+
+
+def train_one_epoch_head(head: nn.Module, optimizer: torch.optim.Optimizer,
+                         criterion: nn.Module, feats: torch.Tensor, labels: torch.Tensor,
+                         batch_size: int, g: torch.Generator, desc: str,
+                         progress: bool) -> float:
+    """One pass over the cached features; each image shows one randomly chosen view."""
+    head.train()
+    n = feats.size(1)
+    order = torch.randperm(n, generator=g)
+    view = torch.randint(0, feats.size(0), (n,), generator=g)
+    total, seen = 0.0, 0
+    bar = tqdm(range(0, n, batch_size), desc=desc, disable=not progress, leave=False)
+    device = next(head.parameters()).device
+    for start in bar:
+        idx = order[start:start + batch_size]
+        x = feats[view[idx], idx].to(device)
+        loss = criterion(head(x), labels[idx].to(device))
+        total += _step(optimizer, loss) * len(idx)
+        seen += len(idx)
+        bar.set_postfix(loss=f"{total / seen:.4f}")
+    return total / seen
+
+
+def train_one_epoch(model: ChestXRayNet, optimizer: torch.optim.Optimizer,
+                    criterion: nn.Module, split: Split, device: torch.device,
+                    cfg: AugmentConfig, batch_size: int, g: torch.Generator, desc: str,
+                    progress: bool, max_steps: int | None = None) -> float:
+    """One pass over ``split`` with augmented batches; BatchNorm stays in eval mode."""
+    model.train()
+    freeze_batchnorm(model)
+    order = torch.randperm(len(split), generator=g)
+    total, seen = 0.0, 0
+    bar = tqdm(range(0, len(split), batch_size), desc=desc, disable=not progress, leave=False)
+    for step, start in enumerate(bar):
+        if max_steps is not None and step >= max_steps:
+            break
+        idx = order[start:start + batch_size]
+        x = augment(split.images[idx].to(device, non_blocking=True), cfg, g)
+        loss = criterion(model(x), split.labels[idx].to(device))
+        total += _step(optimizer, loss) * len(idx)
+        seen += len(idx)
+        bar.set_postfix(loss=f"{total / seen:.4f}")
+    return total / max(1, seen)
+
+
+# --- the whole run ----------------------------------------------------------------------------
+
+def fit(model: ChestXRayNet, train: Split, val: Split, args, device: torch.device,
+        checkpoint_path: Path, resume: dict | None = None) -> dict:
+    """Runs (or continues) both phases; returns the final checkpoint dict (best weights loaded).
+
+    ``args`` carries the recipe (see ``training.cli``). A checkpoint is written after every
+    epoch; ``resume`` is such a checkpoint.
+    """
+    cfg = PRESETS[args.augment]
+    weights = class_weights(train.labels, args.class_weights).to(device)
+    criterion = nn.CrossEntropyLoss(weight=weights, label_smoothing=args.label_smoothing)
+    eval_criterion = nn.CrossEntropyLoss(weight=weights.cpu())
+    state = resume or {"phase": "head", "epoch": 0, "history": [], "stopper": None,
+                       "wall_time_s": 0.0, "epochs_run": {"head": 0, "finetune": 0}}
+    if resume:
+        model.load_state_dict(resume["model"])
+        log.info("resuming: phase %s after epoch %d", resume["phase"], resume["epoch"])
+    model.to(device)
+    if device.type == "cuda":  # the whole uint8 data set fits on the GPU: no per-batch copies
+        train = Split(train.images.to(device), train.labels, train.paths)
+        val = Split(val.images.to(device), val.labels, val.paths)
+    started = time.monotonic() - state["wall_time_s"]
+    budget = getattr(args, "time_budget", None)
+    args.deadline = time.monotonic() + budget if budget else None
+
+    def checkpoint(optimizer: torch.optim.Optimizer | None,
+                   stopper: EarlyStopping | None) -> None:
+        state.update(model=cpu_state(model), stopper=stopper.as_dict() if stopper else None,
+                     optimizer=optimizer.state_dict() if optimizer else None,
+                     wall_time_s=time.monotonic() - started, args=plain_args(args))
+        save_checkpoint(state, checkpoint_path)
+
+    if state["phase"] == "head":
+        _phase_head(model, train, val, args, device, cfg, criterion, eval_criterion, state,
+                    checkpoint)
+        state.update(phase="finetune", epoch=0, stopper=None, optimizer=None)
+        checkpoint(None, None)
+    if state["phase"] == "finetune":
+        _phase_finetune(model, train, val, args, device, cfg, criterion, eval_criterion, state,
+                        checkpoint)
+        state.update(phase="done", stopper=None, optimizer=None)
+        checkpoint(None, None)
+    model.load_state_dict(state["model"])
+    return state
+
+
+def _phase_head(model, train, val, args, device, cfg, criterion, eval_criterion, state,
+                checkpoint) -> None:
+    for p in model.parameters():
+        p.requires_grad_(False)
+    head = model.net.classifier
+    for p in head.parameters():
+        p.requires_grad_(True)
+    optimizer = torch.optim.Adam(head.parameters(), lr=args.lr_head,
+                                 weight_decay=args.weight_decay)
+    stopper = _resumed_stopper(state, optimizer, args.patience)
+    if state["epoch"] >= args.epochs_head or stopper.bad_epochs >= args.patience:
+        _restore_best(model, stopper)
+        return
+    feats = cache_features(model, train.images, device, args.cache_views, cfg, args.seed,
+                           progress=args.progress)
+    val_feats = cache_features(model, val.images, device, 1, cfg, args.seed,
+                               progress=args.progress)[0]
+    for epoch in range(state["epoch"], args.epochs_head):
+        torch.manual_seed(args.seed + epoch)
+        g = torch.Generator().manual_seed(args.seed * 1000 + epoch)
+        loss = train_one_epoch_head(head, optimizer, criterion, feats, train.labels,
+                                    args.batch_size, g, f"head {epoch + 1}/{args.epochs_head}",
+                                    args.progress)
+        head.eval()
+        with torch.no_grad():
+            val_logits = head(val_feats.to(device)).float().cpu()
+        figures = _figures(val_logits, val.labels, eval_criterion)
+        if _end_epoch(state, "head", epoch, loss, figures, stopper, model, optimizer,
+                      checkpoint):
+            break
+    _restore_best(model, stopper)
+    state["model"] = cpu_state(model)
+
+
+def _phase_finetune(model, train, val, args, device, cfg, criterion, eval_criterion, state,
+                    checkpoint) -> None:
+    for p in model.parameters():
+        p.requires_grad_(True)
+    freeze_batchnorm(model)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=args.lr_finetune, weight_decay=args.weight_decay)
+    stopper = _resumed_stopper(state, optimizer, args.patience)
+    for epoch in range(state["epoch"], args.epochs_finetune):
+        if stopper.bad_epochs >= args.patience:
+            break
+        if args.deadline is not None and time.monotonic() > args.deadline:
+            log.warning("finetune: --time-budget reached after %d epochs; stopping", epoch)
+            break
+        torch.manual_seed(args.seed + 100 + epoch)
+        g = torch.Generator().manual_seed(args.seed * 1000 + 100 + epoch)
+        loss = train_one_epoch(model, optimizer, criterion, train, device, cfg, args.batch_size,
+                               g, f"finetune {epoch + 1}/{args.epochs_finetune}", args.progress,
+                               args.max_steps)
+        figures = evaluate(model, eval_criterion, val, device)
+        if _end_epoch(state, "finetune", epoch, loss, figures, stopper, model, optimizer,
+                      checkpoint):
+            break
+    _restore_best(model, stopper)
+    state["model"] = cpu_state(model)
+
+
+def _resumed_stopper(state: dict, optimizer: torch.optim.Optimizer,
+                     patience: int) -> EarlyStopping:
+    """The phase's early-stopping record, and the optimizer state, from a checkpoint if any."""
+    if not state["stopper"]:
+        return EarlyStopping(patience)
+    optimizer.load_state_dict(state["optimizer"])
+    return EarlyStopping.from_dict(state["stopper"])
+
+
+def _end_epoch(state: dict, phase: str, epoch: int, loss: float, figures: dict,
+               stopper: EarlyStopping, model: nn.Module, optimizer: torch.optim.Optimizer,
+               checkpoint) -> bool:
+    """Records the epoch, writes the checkpoint; True when early stopping says stop."""
+    stop = _record(state, phase, epoch, loss, figures, stopper, model)
+    checkpoint(optimizer, stopper)
+    if stop:
+        log.info("%s: early stop after epoch %d (best %d)", phase, epoch + 1,
+                 stopper.best_epoch + 1)
+    return stop
+
+
+def _record(state: dict, phase: str, epoch: int, loss: float, figures: dict,
+            stopper: EarlyStopping, model: nn.Module) -> bool:
+    row = {"phase": phase, "epoch": epoch + 1, "train_loss": round(loss, 5),
+           **{k: round(v, 5) for k, v in figures.items()}}
+    state["history"].append(row)
+    state["epoch"] = epoch + 1
+    state["epochs_run"][phase] = epoch + 1
+    stop = stopper.step(figures["val_loss"], epoch, model)
+    log.info("%s epoch %d: train loss %.4f, val loss %.4f, val acc %.4f, val AUC %.4f",
+             phase, epoch + 1, loss, figures["val_loss"], figures["val_acc"], figures["val_auc"])
+    return stop
+
+
+def _restore_best(model: nn.Module, stopper: EarlyStopping) -> None:
+    if stopper.best_state is not None:
+        model.load_state_dict(stopper.best_state)
+        log.info("restored the best weights (epoch %d, val loss %.4f)", stopper.best_epoch + 1,
+                 stopper.best_loss)
+
