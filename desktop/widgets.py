@@ -53,7 +53,14 @@ def operating_point_label(name: str) -> str:
 
 
 def percent(value: float, digits: int = 0) -> str:
-    return f"{100 * value:.{digits}f}%"
+    """``0.873`` -> ``"87%"``; one more digit where rounding would show a certainty (100%, 0%)
+    the model does not have."""
+    text = f"{100 * value:.{digits}f}"
+    for more in range(1, 4):
+        if value in (0.0, 1.0) or float(text) not in (0.0, 100.0):
+            break
+        text = f"{100 * value:.{digits + more}f}"
+    return f"{text}%"
 
 
 class Texts:

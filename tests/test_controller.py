@@ -151,3 +151,11 @@ def test_a_missing_model_is_one_message_and_batches_say_why_nothing_runs(tmp_pat
         assert finished.error is failed.error  # the reason, again: not a vaguer sentence
     finally:
         worker.stop()
+
+
+def test_percentages_never_round_to_a_certainty_the_model_does_not_have():
+    from desktop.widgets import percent
+
+    assert [percent(0.873), percent(0.997), percent(0.99996), percent(0.0004)] == [
+        "87%", "99.7%", "99.996%", "0.04%"]
+    assert (percent(1.0), percent(0.0), percent(0.9856, 1)) == ("100%", "0%", "98.6%")
