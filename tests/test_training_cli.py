@@ -1,0 +1,171 @@
+"""End to end on a tiny synthetic data set: train a few steps, export, reload, predict, evaluate,
+re-export from the checkpoint, and resume an interrupted run."""
+
+import hashlib
+import json
+import logging
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import training.loop
+from desktop.imaging import load_model_input
+from tests.training_synth import make_split
+from training.cli import main
+from training.export import load_scripted, metadata_problems
+
+TINY = ["--epochs-head", "2", "--epochs-finetune", "2", "--max-steps", "2", "--batch-size", "8",
+        "--val-fraction", "0.25", "--cache-views", "2", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cxr")
+    make_split(root / "train", 16)
+    make_split(root / "test", 6, seed=5)
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained(data, tmp_path_factory):
+    """One tiny training run (no init weights: it must say so and train from scratch)."""
+    out = tmp_path_factory.mktemp("run")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TORCH_HOME", str(out / "no-torch-cache"))
+    try:
+        code = main(["train", "--data", str(data), "--out", str(out / "model.pt"),
+                     "--work-dir", str(out / "work"), "--augment", "framing", "--tta-flip",
+                     *TINY])
+    finally:
+        mp.undo()
+    assert code == 0
+    return out
+
+
+def _inputs(folder):
+    files = sorted(folder.rglob("*.jpeg"))
+    x = torch.from_numpy(np.stack([load_model_input(f) for f in files]))[:, None]
+    labels = np.array([f.parent.name == "PNEUMONIA" for f in files])
+    return x, labels
+
+
+def test_trained_model_reloads_and_predicts(trained, data):
+    model, meta = load_scripted(trained / "model.pt")
+    assert metadata_problems(meta) == []
+    x, labels = _inputs(data / "test")
+    with torch.inference_mode():
+        probs = model(x)
+        heat = model.explain(x[:2])
+    assert probs.shape == (12, 2)
+    assert torch.allclose(probs.sum(1), torch.ones(12), atol=1e-5)
+    assert heat.shape == (2, 224, 224) and 0 <= float(heat.min()) <= float(heat.max()) <= 1
+    assert labels.sum() == 6
+
+
+def test_card_describes_the_run(trained):
+    _, meta = load_scripted(trained / "model.pt")
+    assert meta["training"]["init_weights"] == "none (random)"
+    assert meta["data"]["counts"]["test"] == {"NORMAL": 6, "PNEUMONIA": 6}
+    counts = meta["data"]["counts"]
+    assert sum(counts["train"].values()) + sum(counts["val"].values()) == 32
+    assert [h["phase"] for h in meta["training"]["history"]] == ["head"] * 2 + ["finetune"] * 2
+    assert meta["input"]["test_time_augmentation"] != "none"
+    assert meta["training"]["recipe"]["augment"] == "framing"
+    names = [op["name"] for op in meta["operating_points"]]
+    assert names == ["balanced", "high_sensitivity"]
+    assert meta["operating_points"][1]["threshold"] <= meta["operating_points"][0]["threshold"]
+    assert meta["calibration"]["temperature"] > 0
+
+
+def test_no_init_weights_is_announced_loudly(data, tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty"))
+    with caplog.at_level(logging.WARNING):
+        assert main(["train", "--data", str(data), "--work-dir", str(tmp_path),
+                     *TINY, "--epochs-head", "1", "--epochs-finetune", "0"]) == 0
+    assert "NO INIT WEIGHTS" in caplog.text
+
+
+def test_evaluate_writes_metrics_plots_and_records_test_figures(trained, data, tmp_path):
+    model = tmp_path / "model.pt"
+    model.write_bytes((trained / "model.pt").read_bytes())
+    (tmp_path / "model.pt.sha256").write_bytes((trained / "model.pt.sha256").read_bytes())
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--model", str(model), "--data", str(data), "--out", str(out),
+                 "--record-in-card", "2"]) == 0
+    figures = json.loads((out / "metrics.json").read_text())["metrics"]
+    assert figures["n"] == 12 and set(figures["operating_points"]) == {
+        "balanced", "high_sensitivity"}
+    for png in ("history.png", "confusion_matrix.png", "roc.png"):
+        with Image.open(out / png) as im:
+            assert im.format == "PNG" and im.size[0] > 300
+    _, meta = load_scripted(model)
+    assert meta["metrics"]["test"]["test_split_evaluations_during_development"] == 2
+    assert meta["metrics"]["test"]["accuracy"] == figures["accuracy"]
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()
+    assert (tmp_path / "model.pt.sha256").read_text() == f"{digest}  model.pt\n"
+
+
+def test_export_from_checkpoint_reproduces_the_trained_model(trained, data, tmp_path):
+    out = tmp_path / "again.pt"
+    assert main(["export", "--checkpoint", str(trained / "work" / "final.pt"),
+                 "--data", str(data), "--out", str(out)]) == 0
+    first, _ = load_scripted(trained / "model.pt")
+    again, _ = load_scripted(out)
+    x, _ = _inputs(data / "test")
+    with torch.inference_mode():
+        assert torch.allclose(first(x), again(x), atol=1e-5)
+
+
+def test_bad_data_folder_is_one_clear_error(tmp_path, capsys):
+    make_split(tmp_path / "train", 2)
+    for f in (tmp_path / "train" / "PNEUMONIA").iterdir():
+        f.unlink()
+    (tmp_path / "train" / "PNEUMONIA").rmdir()
+    assert main(["train", "--data", str(tmp_path), "--work-dir", str(tmp_path / "w"),
+                 *TINY]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: missing class folder") and "PNEUMONIA" in err
+
+
+def test_config_file_sets_the_recipe_and_flags_win(tmp_path):
+    from training.cli import parse_args
+
+    cfg = tmp_path / "recipe.json"
+    cfg.write_text(json.dumps({"epochs_head": 3, "augment": "framing", "lr_finetune": 1e-4}))
+    args = parse_args(["train", "--data", "d", "--config", str(cfg), "--epochs-head", "7"])
+    assert (args.epochs_head, args.augment, args.lr_finetune) == (7, "framing", 1e-4)
+    cfg.write_text(json.dumps({"epochs_hed": 3}))
+    with pytest.raises(SystemExit):
+        parse_args(["train", "--data", "d", "--config", str(cfg)])
+
+
+def test_interrupted_training_resumes_to_the_same_weights(data, tmp_path, monkeypatch):
+    recipe = ["train", "--data", str(data), *TINY, "--epochs-finetune", "3"]
+    assert main([*recipe, "--work-dir", str(tmp_path / "straight")]) == 0
+
+    real = training.loop.train_one_epoch
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training.loop, "train_one_epoch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        main([*recipe, "--work-dir", str(tmp_path / "cut")])
+    monkeypatch.setattr(training.loop, "train_one_epoch", real)
+    ckpt = tmp_path / "cut" / "checkpoint.pt"
+    saved = torch.load(ckpt, weights_only=True)
+    assert (saved["phase"], saved["epoch"]) == ("finetune", 1)
+
+    assert main([*recipe, "--work-dir", str(tmp_path / "cut"), "--resume", str(ckpt)]) == 0
+    straight = torch.load(tmp_path / "straight" / "final.pt", weights_only=True)
+    resumed = torch.load(tmp_path / "cut" / "final.pt", weights_only=True)
+    assert [(h["phase"], h["epoch"]) for h in resumed["history"]] == \
+        [(h["phase"], h["epoch"]) for h in straight["history"]]
+    for key, value in straight["model"].items():
+        assert torch.allclose(value.float(), resumed["model"][key].float(), atol=1e-6), key
