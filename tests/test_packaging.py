@@ -2,7 +2,8 @@
 
 Builds once per session (a few minutes on 2 cores: the build venv with the CPU-only torch, then
 PyInstaller). Bundles ``assets/model.pt`` when it exists (what ships), else a small model made
-here whose output depends on its input, so "bundle and source agree" can fail.
+here whose output depends on its input, so "bundle and source agree" can fail. One fast test
+checks, without building, that nothing the app imports is excluded from the bundle.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SHARED_DATA, require_shared
-
-pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = "cxr-pneumonia"
@@ -57,6 +56,33 @@ def _input_sensitive_test_model(out_dir: Path) -> Path:
     with torch.no_grad():
         model(torch.from_numpy(batch[:, None]))
     return export_model(model.eval(), sample_metadata(), out_dir / "model.pt")
+
+
+# What the app imports when it opens the window, loads the model, predicts and explains.
+APP_IMPORTS = """
+import sys
+from pathlib import Path
+import desktop.__main__, desktop.app, desktop.cli, desktop.selftest
+from desktop.inference import Engine
+engine = Engine.load(Path(sys.argv[1]))
+list(engine.predict_paths([Path(sys.argv[2])], heatmaps=True))
+imported = set(sys.modules)
+from desktop.packaging.build_support import EXCLUDED_MODULES
+print(sorted(m for m in imported for x in EXCLUDED_MODULES if m == x or m.startswith(x + ".")))
+"""
+
+
+def test_nothing_the_app_imports_is_left_out_of_the_bundle(tiny_model, tmp_path):
+    from desktop.selftest import synthetic_chest_xray
+
+    image = tmp_path / "chest.png"
+    synthetic_chest_xray(512).save(image)
+    result = subprocess.run(
+        [sys.executable, "-c", APP_IMPORTS, str(tiny_model), str(image)], cwd=ROOT,
+        capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "[]", "imported at run time but excluded in build.spec"
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +124,7 @@ def _run(app_dir: Path, *args: str, env: dict | None = None) -> subprocess.Compl
     )
 
 
+@pytest.mark.slow
 def test_unzipped_copy_passes_its_self_test(unzipped, x_display, tmp_path):
     env = dict(os.environ, CXR_LOG_DIR=str(tmp_path / "logs"))
     result = _run(unzipped, "--self-test", env=env)
@@ -109,6 +136,7 @@ def test_unzipped_copy_passes_its_self_test(unzipped, x_display, tmp_path):
     assert not list(unzipped.rglob("*.log"))  # nothing written beside the executable
 
 
+@pytest.mark.slow
 def test_self_test_fails_loudly_on_a_damaged_model(bundle, tmp_path):
     damaged = tmp_path / APP
     shutil.copytree(bundle, damaged, symlinks=True, copy_function=os.link)  # hard links: fast
@@ -122,6 +150,7 @@ def test_self_test_fails_loudly_on_a_damaged_model(bundle, tmp_path):
     assert result.stdout.startswith("self-test FAILED:") and "sha256" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("label", ["NORMAL", "PNEUMONIA"])
 def test_bundled_predict_matches_source(bundle, bundled_model, label):
     folder = require_shared(SHARED_DATA / "fullres_samples" / label)
@@ -139,6 +168,7 @@ def test_bundled_predict_matches_source(bundle, bundled_model, label):
     assert ours["p_pneumonia"] == pytest.approx(theirs["p_pneumonia"], abs=1e-4)
 
 
+@pytest.mark.slow
 def test_bundle_holds_what_the_app_needs(bundle, bundled_model):
     assets = bundle / "_internal" / "assets"
     digest = hashlib.sha256(bundled_model.read_bytes()).hexdigest()
@@ -154,6 +184,7 @@ def test_bundle_holds_what_the_app_needs(bundle, bundled_model):
         assert f"{APP}/{APP}" in archive.namelist()
 
 
+@pytest.mark.slow
 def test_bundle_leaves_out_training_tests_and_cuda(bundle):
     viewer = ROOT / ".venv-package" / "bin" / "pyi-archive_viewer"
     listing = subprocess.run(

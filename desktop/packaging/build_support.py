@@ -26,8 +26,8 @@ MODEL_ENV = "CXR_PACKAGE_MODEL"
 # layout ("ELF load command address/offset not page-aligned"), so PyInstaller's strip=True is off.
 STRIPPABLE = ("torch/lib/", "torch/_C", "libpython")
 # Modules the app never runs: torch's compiler stack, export/ONNX/distributed tooling, the
-# symbolic-maths and graph libraries only those use, and build tools. Checked by the packaging
-# test (self-test and predict run in the bundle).
+# symbolic-maths and graph libraries only those use, and build tools. Checked against what the
+# app imports at run time, and by the packaging test (self-test and predict run in the bundle).
 EXCLUDED_MODULES = [
     "torchvision",
     "training",
@@ -60,8 +60,9 @@ EXCLUDED_MODULES = [
     "IPython",
     "matplotlib",
     "pytest",
-    "tqdm",
     "pydoc_data",
+    "babel",  # compiles .po files in a checkout; the bundle ships compiled .mo files (32 MiB)
+    "sqlite3",
 ]
 
 
