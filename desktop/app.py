@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import sys
 import time
 import tkinter as tk
@@ -67,6 +68,23 @@ def asset_path(name: str) -> Path:
     base = getattr(sys, "_MEIPASS", None)
     root = Path(base) if base else Path(__file__).resolve().parent.parent
     return root / "assets" / name
+
+
+def fit_to_screen(geometry: str | None, root: tk.Tk) -> str:
+    """The saved window geometry, no larger than this screen and placed on it.
+
+    A size saved on a bigger monitor, or from a damaged settings file (99999x99999), makes X
+    refuse the window's pixmap (BadAlloc), which ends the whole process.
+    """
+    match = re.fullmatch(r"(\d+)x(\d+)(([+-]-?\d+)([+-]-?\d+))?", geometry or "")
+    if match is None:
+        return DEFAULT_GEOMETRY
+    screen_w, screen_h = root.winfo_screenwidth(), root.winfo_screenheight()
+    width, height = min(int(match[1]), screen_w), min(int(match[2]), screen_h)
+    place = match[3] or ""
+    if place and (abs(int(match[4][1:])) >= screen_w or abs(int(match[5][1:])) >= screen_h):
+        place = ""  # off this screen: let the window manager place it
+    return f"{width}x{height}{place}"
 
 
 def make_root() -> tuple[tk.Tk, bool]:
@@ -139,7 +157,7 @@ class App:
         _style(root)
         self.language = tk.StringVar(root, i18n.current_language())
         self.show_heatmap = tk.BooleanVar(root, settings.show_heatmap)
-        root.geometry(settings.window_geometry or DEFAULT_GEOMETRY)
+        root.geometry(fit_to_screen(settings.window_geometry, root))
         root.minsize(900, 600)
         self.texts.title(root, N_("Chest X-ray pneumonia classifier"))
         self._set_icon()
@@ -294,11 +312,19 @@ class App:
         self.heatmap_note.pack(side="left", padx=(10, 0))
         self.legend = HeatmapLegend(pane, t)
         self.legend.grid(row=6, column=0, columnspan=2, sticky="w", pady=(4, 0))
+        pane.bind("<Configure>", self._wrap_result_texts, add="+")
         pane.rowconfigure(0, weight=1)
         self.legend.update_idletasks()
         pane.rowconfigure(6, minsize=self.legend.winfo_reqheight() + 4)  # no jump on toggle
         pane.columnconfigure(1, weight=1)
         t.call(pane, self._refresh_result_pane)
+
+    def _wrap_result_texts(self, event) -> None:
+        """Sentences under the preview wrap at the pane's width, whatever the window's size."""
+        width = max(200, event.width - 30)
+        self.detail_label.configure(wraplength=width)
+        self.verdict_label.configure(wraplength=max(150, width - 50))  # beside the icon
+        self.legend.caption.configure(wraplength=width)
 
     def _bind_keys(self) -> None:
         bindings = {
