@@ -40,6 +40,11 @@ def app_version() -> str:
         return "unknown"
 
 
+def _share(value: object) -> str:
+    """A fraction as a percentage; "?" when the card lacks it (never a made-up 0%)."""
+    return percent(value) if isinstance(value, (int, float)) else "?"
+
+
 def _metrics_lines(figures: dict) -> list[str]:
     lines = []
     if "n" in figures:
@@ -57,7 +62,8 @@ def _metrics_lines(figures: dict) -> list[str]:
     if cells:
         lines.append(" · ".join(cells))
     confusion = figures.get("confusion")
-    if isinstance(confusion, list) and len(confusion) == 2:
+    if (isinstance(confusion, list) and len(confusion) == 2
+            and all(isinstance(row, list) and len(row) == 2 for row in confusion)):
         (tn, fp), (fn, tp) = confusion
         lines.append(
             _("Confusion: {tn} true normal, {fp} false pneumonia, {fn} missed pneumonia, "
@@ -97,14 +103,14 @@ def model_card_sections(card: dict | None, error: UserError | None = None) -> Se
         if isinstance(metrics.get(key), dict):
             sections.append((_(heading), _metrics_lines(metrics[key])))
     points = []
-    for point in card.get("operating_points", []):
+    for point in [p for p in card.get("operating_points", []) if isinstance(p, dict)]:
         points.append(
             _("{name}: threshold {threshold}, validation sensitivity {sensitivity}, "
               "specificity {specificity} ({rule})").format(
                 name=operating_point_label(point.get("name", "?")),
                 threshold=point.get("threshold", "?"),
-                sensitivity=percent(point.get("val_sensitivity", 0.0)),
-                specificity=percent(point.get("val_specificity", 0.0)),
+                sensitivity=_share(point.get("val_sensitivity")),
+                specificity=_share(point.get("val_specificity")),
                 rule=point.get("rule", ""),
             )
         )
