@@ -44,7 +44,8 @@ test: install
 	$(BIN)/python -m pytest
 
 train: install
-	$(BIN)/python -m training train --data $(DATA) --out $(MODEL) --init-weights $(WEIGHTS)
+	$(BIN)/python -m training train --data $(DATA) --out $(MODEL) --init-weights $(WEIGHTS) \
+		--config training/configs/bundled.json --work-dir runs/train
 
 evaluate: install
 	$(BIN)/python -m training evaluate --model $(MODEL) --data $(DATA) --out runs/evaluate
