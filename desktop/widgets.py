@@ -359,9 +359,13 @@ class ResultsTable(ttk.Frame):
             self.tree.column(column, width=widths[column], anchor=anchor, stretch=stretch)
             self.tree.heading(column, command=lambda c=column: on_sort(c))
         scroll = ttk.Scrollbar(self, orient="vertical", command=self.tree.yview)
-        self.tree.configure(yscrollcommand=scroll.set)
+        across = ttk.Scrollbar(self, orient="horizontal", command=self.tree.xview)
+        self.tree.configure(yscrollcommand=scroll.set,
+                            xscrollcommand=lambda a, b: self._scroll_across(across, a, b))
         self.tree.grid(row=0, column=0, sticky="nsew")
         scroll.grid(row=0, column=1, sticky="ns")
+        across.grid(row=1, column=0, sticky="ew")  # long messages in a narrow window
+        across.grid_remove()
         self.rowconfigure(0, weight=1)
         self.columnconfigure(0, weight=1)
         self.tree.tag_configure("PNEUMONIA", foreground=TEXT_VERMILLION)
@@ -369,6 +373,15 @@ class ResultsTable(ttk.Frame):
         self.tree.tag_configure("error", foreground=TEXT_GREY)
         self.sorted_by: tuple[str, bool] | None = None  # (column, descending)
         texts.call(self, self.refresh_headings)
+
+    @staticmethod
+    def _scroll_across(bar: ttk.Scrollbar, first: str, last: str) -> None:
+        """The horizontal scrollbar only when the columns do not fit."""
+        if float(first) <= 0.0 and float(last) >= 1.0:
+            bar.grid_remove()
+        else:
+            bar.grid()
+        bar.set(first, last)
 
     def put(self, iid: str, values: tuple[str, str, str, str], tag: str, index: str = "end"):
         """Insert or update one row."""
