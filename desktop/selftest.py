@@ -202,6 +202,8 @@ def _classify_in_window(
         since_start = seconds_since_process_start(process_start)
         if since_start is not None:
             report.timings["ready_since_start"] = since_start
+        # CPU seconds of all threads so far: what a busy machine does not inflate.
+        report.timings["ready_cpu"] = time.process_time()
         report.model_version = str((window.card or {}).get("model_version", "?"))
         if getattr(sys, "frozen", False) and not report.drag_and_drop:
             raise SelfTestError("drag-and-drop (tkdnd) did not load in the packaged app")
