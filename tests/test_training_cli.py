@@ -14,7 +14,7 @@ import training.loop
 from desktop.imaging import load_model_input
 from tests.training_synth import make_split
 from training.cli import main
-from training.export import load_scripted, metadata_problems
+from training.export import load_history, load_scripted, metadata_problems
 
 TINY = ["--epochs-head", "2", "--epochs-finetune", "2", "--max-steps", "2", "--batch-size", "8",
         "--val-fraction", "0.25", "--cache-views", "2", "--no-progress"]
@@ -70,7 +70,9 @@ def test_card_describes_the_run(trained):
     assert meta["data"]["counts"]["test"] == {"NORMAL": 6, "PNEUMONIA": 6}
     counts = meta["data"]["counts"]
     assert sum(counts["train"].values()) + sum(counts["val"].values()) == 32
-    assert [h["phase"] for h in meta["training"]["history"]] == ["head"] * 2 + ["finetune"] * 2
+    history = load_history(trained / "model.pt")
+    assert [h["phase"] for h in history] == ["head"] * 2 + ["finetune"] * 2
+    assert "history" not in meta["training"]  # kept out of the About box
     assert meta["input"]["test_time_augmentation"] != "none"
     assert meta["training"]["recipe"]["augment"] == "framing"
     names = [op["name"] for op in meta["operating_points"]]

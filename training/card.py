@@ -66,7 +66,7 @@ def assess_validation(model: ChestXRayNet, val: Split, device: torch.device, *,
 
 
 def build_card(assessment: dict, *, per_image_norm: bool, tta_flip: bool, recipe: dict,
-               epochs_run: dict, history: list, init_weights: str, device: str,
+               epochs_run: dict, init_weights: str, device: str,
                wall_time_s: float, split_rule: str, counts: dict) -> dict:
     meta = base_metadata(per_image_norm=per_image_norm, tta_flip=tta_flip)
     balanced = assessment["operating_points"][0]
@@ -91,7 +91,7 @@ def build_card(assessment: dict, *, per_image_norm: bool, tta_flip: bool, recipe
         "training": {
             "recipe": recipe, "epochs_run": epochs_run, "seed": recipe.get("seed", 0),
             "init_weights": init_weights, "device": device,
-            "wall_time_s": round(wall_time_s, 1), "history": history,
+            "wall_time_s": round(wall_time_s, 1),
         },
         "data": {"name": DATA_NAME, "licence": "CC BY 4.0", "split_rule": split_rule,
                  "counts": counts},

@@ -159,11 +159,11 @@ def _export(model, final: dict, assessment: dict, counts: dict, out: Path,
     recipe["tta_flip"] = tta_flip
     card = build_card(assessment, per_image_norm=bool(final["args"]["per_image_norm"]),
                       tta_flip=tta_flip, recipe=recipe, epochs_run=final["epochs_run"],
-                      history=final["history"], init_weights=final["init_weights"],
+                      init_weights=final["init_weights"],
                       device=final["device"], wall_time_s=final["wall_time_s"],
                       split_rule=final["split_rule"], counts=counts)
     export_model(model.cpu().eval(), card, out, temperature=assessment["temperature"],
-                 tta_flip=tta_flip)
+                 tta_flip=tta_flip, history=final["history"])
     print(f"wrote {out} and {out.name}.sha256")
 
 
@@ -190,7 +190,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from training.card import figures_at_points
-    from training.export import load_scripted, update_metadata
+    from training.export import load_history, load_scripted, update_metadata
     from training.plots import save_plots
 
     folder = args.data / args.split if (args.data / args.split).is_dir() else args.data
@@ -205,7 +205,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     result = {"model": str(args.model), "data": str(folder), "metrics": figures}
     atomic_write_text(args.out / "metrics.json", json.dumps(result, indent=2) + "\n")
     np.save(args.out / "probabilities.npy", probs)
-    for png in save_plots(meta, y, probs, args.out):
+    for png in save_plots(meta, y, probs, args.out, load_history(args.model)):
         print(f"wrote {png}")
     _print_figures(figures)
     if args.record_in_card is not None:

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 MODEL_NAME = "cxr-pneumonia-mobilenetv3s"
 METADATA_FILE = "metadata.json"
+HISTORY_FILE = "history.json"  # per-epoch training figures, for the plots (not the About box)
 
 
 class ExportedClassifier(nn.Module):
@@ -100,12 +101,24 @@ def load_scripted(path: Path) -> tuple[torch.jit.ScriptModule, dict]:
     return module.eval(), json.loads(extra[METADATA_FILE])
 
 
-def _save_bytes(module: torch.jit.ScriptModule, metadata: dict) -> bytes:
-    buf = io.BytesIO()
-    card = json.dumps(metadata, indent=2, ensure_ascii=False)
+def load_history(path: Path) -> list[dict]:
+    """The training history stored beside the card (empty when the file has none)."""
+    extra = {HISTORY_FILE: ""}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=FutureWarning)
-        torch.jit.save(module, buf, _extra_files={METADATA_FILE: card.encode("utf-8")})
+        torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+    return json.loads(extra[HISTORY_FILE]) if extra[HISTORY_FILE] else []
+
+
+def _save_bytes(module: torch.jit.ScriptModule, metadata: dict,
+                history: list[dict] | None) -> bytes:
+    buf = io.BytesIO()
+    extra = {METADATA_FILE: json.dumps(metadata, indent=2, ensure_ascii=False).encode("utf-8")}
+    if history:
+        extra[HISTORY_FILE] = json.dumps(history).encode("utf-8")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        torch.jit.save(module, buf, _extra_files=extra)
     return buf.getvalue()
 
 
@@ -128,13 +141,14 @@ def export_model(
     *,
     temperature: float = 1.0,
     tta_flip: bool = False,
+    history: list[dict] | None = None,
 ) -> Path:
     """Scripts, saves atomically with ``metadata.json`` + ``.sha256``, reloads and compares."""
     check_metadata(metadata)
     wrapper = ExportedClassifier(model, temperature, tta_flip).eval()
     scripted = script(wrapper)
     out_path = Path(out_path)
-    _write_with_checksum(out_path, _save_bytes(scripted, metadata))
+    _write_with_checksum(out_path, _save_bytes(scripted, metadata, history))
     verify_export(wrapper, out_path, metadata)
     log.info("wrote %s (%.1f MB)", out_path, out_path.stat().st_size / 1e6)
     return out_path
@@ -158,7 +172,7 @@ def update_metadata(path: Path, metadata: dict) -> None:
     """Rewrites the model card inside an existing model.pt (e.g. to add test metrics)."""
     check_metadata(metadata)
     module, _ = load_scripted(path)
-    _write_with_checksum(Path(path), _save_bytes(module, metadata))
+    _write_with_checksum(Path(path), _save_bytes(module, metadata, load_history(path)))
     _, card = load_scripted(path)
     if card != json.loads(json.dumps(metadata)):
         raise RuntimeError(f"metadata inside {path} was not updated")

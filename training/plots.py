@@ -67,11 +67,11 @@ def plot_roc(y: np.ndarray, p: np.ndarray, points: list[dict], path: Path) -> Pa
     return _save(fig, path)
 
 
-def save_plots(meta: dict, y: np.ndarray, p: np.ndarray, out_dir: Path) -> list[Path]:
+def save_plots(meta: dict, y: np.ndarray, p: np.ndarray, out_dir: Path,
+               history: list[dict]) -> list[Path]:
     out_dir = Path(out_dir)
     paths = [plot_confusion(y, p, float(meta["threshold"]), out_dir / "confusion_matrix.png"),
              plot_roc(y, p, meta["operating_points"], out_dir / "roc.png")]
-    history = meta.get("training", {}).get("history")
     if history:
         paths.insert(0, plot_history(history, out_dir / "history.png"))
     return paths
