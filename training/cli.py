@@ -45,7 +45,8 @@ def _add_recipe(p: argparse.ArgumentParser) -> None:
     g.add_argument("--split-seed", type=int, default=0, help="which patients go to validation")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """(the program's parser, its ``train`` sub-parser, whose defaults a config file sets)."""
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -83,19 +84,17 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--out", type=Path, required=True)
     x.add_argument("--tta-flip", action=argparse.BooleanOptionalAction, default=None)
     x.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    return parser
+    return parser, t
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = build_parser()
+    parser, train_parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "config", None):
         values = json.loads(args.config.read_text(encoding="utf-8"))
-        known = {a.dest for a in parser._subparsers._group_actions[0].choices["train"]._actions}
-        unknown = sorted(k for k in values if k.replace("-", "_") not in known)
+        unknown = sorted(k for k in values if k.replace("-", "_") not in vars(args))
         if unknown:
             parser.error(f"unknown keys in {args.config}: {', '.join(unknown)}")
-        train_parser = parser._subparsers._group_actions[0].choices["train"]
         train_parser.set_defaults(**{k.replace("-", "_"): v for k, v in values.items()})
         args = parser.parse_args(argv)
     return args
