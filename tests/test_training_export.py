@@ -120,3 +120,11 @@ def test_update_metadata_rewrites_card_and_checksum(tiny_model, tmp_path):
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     assert (tmp_path / "model.pt.sha256").read_text().split()[0] == digest
     check_metadata(json.loads(json.dumps(card)))
+
+
+def test_a_damaged_or_missing_file_is_one_clear_error(tmp_path):
+    (tmp_path / "model.pt").write_bytes(b"not a zip archive")
+    with pytest.raises(ValueError, match="is not a model.pt written by"):
+        load_scripted(tmp_path / "model.pt")
+    with pytest.raises(FileNotFoundError, match="model file not found"):
+        load_scripted(tmp_path / "absent.pt")

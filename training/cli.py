@@ -192,9 +192,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from training.export import load_history, load_scripted, update_metadata
     from training.plots import save_plots
 
+    model, meta = load_scripted(args.model)
     folder = args.data / args.split if (args.data / args.split).is_dir() else args.data
     split = load_split(folder)
-    model, meta = load_scripted(args.model)
     with torch.inference_mode():
         probs = torch.cat([model(split.images[i:i + 128])[:, 1]
                            for i in range(0, len(split), 128)]).numpy()

@@ -95,10 +95,16 @@ def script(module: nn.Module) -> torch.jit.ScriptModule:
 def load_scripted(path: Path) -> tuple[torch.jit.ScriptModule, dict]:
     """Loads a model.pt with ``torch.jit.load`` alone; returns (module, metadata)."""
     extra = {METADATA_FILE: ""}
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=FutureWarning)
-        module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
-    return module.eval(), json.loads(extra[METADATA_FILE])
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"model file not found: {path}")
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=FutureWarning)
+            module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+        return module.eval(), json.loads(extra[METADATA_FILE])
+    except (RuntimeError, ValueError) as exc:
+        raise ValueError(f"{path} is not a model.pt written by `python -m training export` "
+                         f"({str(exc).splitlines()[0][:120]})") from exc
 
 
 def load_history(path: Path) -> list[dict]:
