@@ -36,7 +36,8 @@ def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda was asked for, but no CUDA device is available")
+        raise ValueError("--device cuda was asked for, but no CUDA device is available; "
+                         "use --device cpu")
     return torch.device(name)
 
 
