@@ -1,6 +1,6 @@
 """``--self-test``: proves, in one line, that a copied app can do its job on this machine.
 
-It verifies the bundled model's sha256, opens the main window, waits for the model to load, and
+It opens the main window, waits for the model to load (its sha256 verified first), and
 classifies a synthetic chest-like image that the build wrote into the bundle (plus its heatmap).
 It goes through the window the way a user does: the file is opened in the window, classified by
 its worker thread, and the result read back from the window's session. The build also records the
@@ -131,17 +131,16 @@ def run_selftest(
 ) -> SelfTestReport:
     """Start the real window, wait for the model, classify the selftest image through it, close.
 
+    The window's engine verifies the model's sha256 before loading it, as for every user.
     Raises ``SelfTestError`` on the first failure. The window runs with a scratch settings folder,
     so a self-test never changes the user's saved settings.
     """
     report = SelfTestReport()
-    from desktop.inference import DEFAULT_MODEL_PATH, verify_checksum
+    # Not desktop.inference's default path: importing it loads torch on this (the Tk) thread,
+    # while the app loads torch on its worker thread, after the window is up.
+    from desktop.app import asset_path
 
-    model_path = Path(model_path or DEFAULT_MODEL_PATH)
-    try:
-        verify_checksum(model_path, model_path.read_bytes())
-    except Exception as exc:
-        raise SelfTestError(f"the model at {model_path} failed its sha256 check: {exc}") from exc
+    model_path = Path(model_path or asset_path("model.pt"))
     with tempfile.TemporaryDirectory(prefix="cxr-selftest-") as scratch:
         image_path = model_path.parent / SELFTEST_IMAGE
         if not image_path.exists():  # a checkout: no build has written the image
@@ -196,7 +195,7 @@ def _classify_in_window(
         root.update()
         report.timings["window"] = time.perf_counter() - started
         _pump_until(root, lambda: window.model_ready or window.model_error, "loading the model")
-        if window.model_error is not None:
+        if window.model_error is not None:  # e.g. the sha256 check failed: str() is English
             raise SelfTestError(f"the window could not load the model: {window.model_error}")
         report.timings["ready"] = time.perf_counter() - started
         since_start = seconds_since_process_start(process_start)

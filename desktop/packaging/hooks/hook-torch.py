@@ -3,8 +3,9 @@
 It replaces pyinstaller-hooks-contrib's hook-torch, which collects every torch submodule, its
 source files and all its data (test binaries, headers, CMake files). Measured on this app: the
 stock hook gives an 808 MiB folder (264 MiB zip) in 3 minutes; this one, with build.spec's
-excludes and stripping, the size in README "Packaging" in half the time. The app only loads a TorchScript archive and runs it, so this hook bundles torch's
-shared libraries minus the test/example ones, and lets the import graph find the Python modules
+excludes and stripping, the size in README "Packaging" in about half the time. The app only
+loads a TorchScript archive and runs it, so this hook bundles torch's shared libraries minus the
+test/example ones, and lets the import graph find the Python modules
 (``build_support.EXCLUDED_MODULES`` drops the subsystems inference never touches).
 """
 
