@@ -71,7 +71,7 @@ def model_under_test(workdir: Path) -> tuple[Path, str]:
     from training.export import write_test_model
 
     path = write_test_model(workdir / "test_model")
-    return path, "test export (random weights, same architecture and speed)"
+    return path, "test export of the same network (random weights, no test-time flip)"
 
 
 def median_p95(seconds: list[float]) -> tuple[float, float]:

@@ -54,6 +54,37 @@ def measure(engine, reference, files: list[Path], rounds: int) -> dict[str, list
     return times
 
 
+def measure_parts(engine, reference, files: list[Path], rounds: int) -> dict[str, list[float]]:
+    """Where the time goes: decoding to the model's input, and one forward pass, each side."""
+    import torch
+    from PIL import Image
+
+    from desktop.imaging import load_model_input
+
+    def base_decode(f):
+        with Image.open(f) as im:
+            return reference.transform(im.convert("RGB")).unsqueeze(0)
+
+    app_in, base_in = load_model_input(files[0])[None], base_decode(files[0])
+
+    def base_forward():
+        with torch.no_grad():
+            reference.net(base_in)
+
+    parts = {
+        "app_decode": lambda f: load_model_input(f),
+        "base_decode": base_decode,
+        "app_forward": lambda f: engine.predict_batch(app_in),
+        "base_forward": lambda f: base_forward(),
+    }
+    times: dict[str, list[float]] = {name: [] for name in parts}
+    for _ in range(rounds):
+        for f in files:
+            for name, fn in parts.items():
+                times[name].append(time_ms(lambda fn=fn, f=f: fn(f)))
+    return times
+
+
 def run(model_path: Path, workdir: Path | None = None, rounds: int = 3) -> list[Row]:
     from desktop.inference import Engine
 
@@ -76,6 +107,16 @@ def run(model_path: Path, workdir: Path | None = None, rounds: int = 3) -> list[
                 note=n),
             Row(f"latency {label}, p95 (window, with preview)", gui_p95, base_p95, "ms", note=n),
         ]
+    parts = measure_parts(engine, reference, fullres_files(), rounds)
+    med = {name: median_p95(values)[0] for name, values in parts.items()}
+    tta = engine.metadata.get("input", {}).get("test_time_augmentation")
+    rows += [
+        Row("  of which: decode full-res file to model input, median", med["app_decode"],
+            med["base_decode"], "ms", note="reader vs PIL full decode + transforms"),
+        Row("  of which: model forward pass, 1 image, median", med["app_forward"],
+            med["base_forward"], "ms",
+            note=f"app model: {tta}" if tta else "TorchScript vs eager"),
+    ]
     return rows
 
 

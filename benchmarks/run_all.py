@@ -60,7 +60,7 @@ def main() -> int:
     work = scratch_dir()
     model, model_label = model_under_test(work)
     load_before = os.getloadavg()
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), datetime.now(timezone.utc)
     rows: list[Row] = []
     failures: list[str] = []
     for name in args.only or SUITES:
@@ -77,7 +77,7 @@ def main() -> int:
     report = "\n".join([
         "# Benchmark results",
         "",
-        f"- run: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit {git_sha()}, "
+        f"- run: {started_at:%Y-%m-%d %H:%M} UTC, commit {git_sha()}, "
         f"{time.perf_counter() - started:.0f} s",
         f"- machine: {machine()}",
         f"- model: {model_label}",
