@@ -20,10 +20,10 @@ APP_TITLE = "CXR Pneumonia"
 # Environment variable naming a model.pt (its .sha256 beside it) to bundle instead of
 # assets/model.pt: tests build with a small exported model before the real one exists.
 MODEL_ENV = "CXR_PACKAGE_MODEL"
-# torch's own libraries and libpython are plain ELF files, safe to strip (~105 MB less; pyenv's
-# libpython keeps its debug symbols). The auditwheel-repaired
-# libraries of numpy/Pillow (numpy.libs, pillow.libs) are not: strip breaks their patched ELF
-# layout ("ELF load command address/offset not page-aligned"), so PyInstaller's strip=True is off.
+# torch's own libraries and libpython are plain ELF files, safe to strip (~110 MiB less; pyenv's
+# libpython keeps its debug symbols). The auditwheel-repaired libraries of numpy and Pillow
+# (numpy.libs, pillow.libs) are not: strip breaks their patched ELF layout ("ELF load command
+# address/offset not page-aligned"), so PyInstaller's own strip=True stays off.
 STRIPPABLE = ("torch/lib/", "torch/_C", "libpython")
 # Modules the app never runs: torch's compiler stack, export/ONNX/distributed tooling, the
 # symbolic-maths and graph libraries only those use, and build tools. Checked against what the
