@@ -7,12 +7,20 @@ a hostile file accepted, and any change to the input bytes all fail the test wit
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from tests.fuzz_corpus import (
     ANY,
     ERROR,
+    IS_ROOT,
     OK,
     corpus_at,
     fingerprint,
@@ -151,3 +159,32 @@ def test_input_files_are_never_modified_or_added_to(reader_runs):
     changed = [path for path, print_ in before_bytes.items() if after_bytes.get(path) != print_]
     assert not changed, f"files changed by reading them: {changed}"
     assert after_tree == before_tree, f"new files: {sorted(after_tree - before_tree)}"
+
+
+def test_a_file_the_user_may_not_read_gives_the_permission_sentence(tmp_path):
+    """chmod 000. Root reads it anyway, so as root the reader runs as `nobody` in a child."""
+    from desktop.errors import FilePermissionError
+    from desktop.imaging import read_image
+
+    folder = Path(tempfile.mkdtemp(prefix="cxr-locked-"))
+    try:
+        folder.chmod(0o755)
+        locked = folder / "locked.png"
+        locked.write_bytes((Path(__file__).parent / "fuzz_corpus.py").read_bytes())
+        locked.chmod(0)
+        if not IS_ROOT:
+            with pytest.raises(FilePermissionError):
+                read_image(locked)
+            return
+        probe = ("import sys; from desktop.imaging import read_image\n"
+                 "try:\n    read_image(sys.argv[1])\n"
+                 "except Exception as exc:\n    print(type(exc).__name__)\n")
+        as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]  # util-linux
+        child = subprocess.run(
+            [*as_nobody, sys.executable, "-c", probe, str(locked)],
+            cwd=Path(__file__).parents[1], capture_output=True, text=True,
+            timeout=60, env=dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1])),
+        )
+        assert child.stdout.strip() == "FilePermissionError", child.stderr[-1500:]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
