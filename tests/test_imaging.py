@@ -3,7 +3,6 @@ image the model was trained on; every bad file gives a typed error with a senten
 
 import hashlib
 import io
-import os
 import sys
 
 import numpy as np
@@ -330,17 +329,10 @@ def test_directory_is_not_an_image(tmp_path):
         read_image(tmp_path / "d.png")
 
 
-@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0, reason="root reads anything")
-def test_unreadable_file_says_permission(tmp_path):
-    path = tmp_path / "locked.png"
-    Image.fromarray(chest()).save(path)
-    path.chmod(0)
-    with pytest.raises(FilePermissionError):
-        read_image(path)
-
-
 def test_unreadable_file_says_permission_when_open_is_refused(tmp_path, monkeypatch):
-    """Same case as above where root would read anyway: the OS refusal is what we map."""
+    """A file the OS refuses to open (chmod 000 for a non-root user): the refusal is what we map.
+
+    Simulated, because the tests run as root in CI and root reads anything."""
     import builtins
 
     path = tmp_path / "locked.png"
