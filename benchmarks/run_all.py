@@ -38,7 +38,7 @@ def table(rows: list[Row]) -> str:
     for r in rows:
         ratio = f"{r.ratio:.1f}x" if r.ratio else "-"
         met = "" if r.met is None else ("met" if r.met else "**missed**")
-        target = r.target + (f" ({r.note})" if r.note and not r.target else "")
+        target = " ".join(filter(None, [r.target, f"({r.note})" if r.note else ""]))
         lines.append(f"| {r.measure} | {fmt(r.app, r.unit)} | {fmt(r.baseline, r.unit)} | "
                      f"{r.unit} | {ratio} | {target} | {met} |")
     return "\n".join(lines)
