@@ -18,6 +18,7 @@ import pytest
 import torch
 
 from tests.fuzz_corpus import bit_flipped
+from training.export import script
 
 METADATA = "metadata.json"
 
@@ -145,7 +146,7 @@ def test_truncated_model(model_copy, keep):
 def test_swapped_model_with_the_old_checksum(model_copy, tmp_path):
     from desktop.errors import ModelChecksumMismatchError
 
-    other = save_scripted(torch.jit.script(ForeignClassifier()), {"format_version": 1},
+    other = save_scripted(script(ForeignClassifier()), {"format_version": 1},
                           tmp_path / "other" / "model.pt")
     shutil.copyfile(other, model_copy)  # the checksum file still vouches for the old one
     assert_refused(model_copy, ModelChecksumMismatchError)
@@ -203,7 +204,7 @@ def test_card_naming_other_classes_is_refused(tiny_model, tmp_path, change):
 def test_swapped_network_with_our_card_and_checksum_is_refused(tiny_model, tmp_path, network):
     """Another TorchScript network dressed in our card: refuse it at load, not predict garbage."""
     _, meta = load_scripted(tiny_model)
-    path = save_scripted(torch.jit.script(network()), meta, tmp_path / "model.pt")
+    path = save_scripted(script(network()), meta, tmp_path / "model.pt")
     assert_refused(path)
 
 
@@ -220,7 +221,7 @@ def test_card_listing_the_classes_in_the_other_order_is_honoured(tiny_model, tmp
             return self.inner(x).flip(1)
 
     module, meta = load_scripted(tiny_model)
-    reordered = save_scripted(torch.jit.script(Reordered(module)),
+    reordered = save_scripted(script(Reordered(module)),
                               {**meta, "classes": ["PNEUMONIA", "NORMAL"]}, tmp_path / "model.pt")
     images = np.random.default_rng(0).integers(0, 256, (3, 224, 224), dtype=np.uint8)
     expected = Engine.load(tiny_model).predict_batch(images)
