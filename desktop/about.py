@@ -55,7 +55,7 @@ def _metrics_lines(figures: dict) -> list[str]:
             )
         )
     cells = [
-        f"{_(label)} {percent(figures[key], 1) if key != 'roc_auc' else f'{figures[key]:.3f}'}"
+        f"{_(label)} {percent(figures[key], 2) if key != 'roc_auc' else f'{figures[key]:.4f}'}"
         for key, label in METRIC_LABELS.items()
         if isinstance(figures.get(key), (int, float))
     ]

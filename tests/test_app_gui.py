@@ -359,8 +359,8 @@ def test_model_card_dialog_shows_metrics_use_limits_and_disclaimer(app):
     text = app.dialog.all_text()
     validation, test = app.card["metrics"]["validation"], app.card["metrics"]["test"]
     for expected in ("Validation metrics", "Test metrics", "Intended use", "Limitations",
-                     f"Sensitivity {100 * validation['sensitivity']:.1f}%",
-                     f"Specificity {100 * test['specificity']:.1f}%",
+                     f"Sensitivity {100 * validation['sensitivity']:.2f}%",
+                     f"Specificity {100 * test['specificity']:.2f}%",
                      f"{test['n']} images ({test['n_normal']} normal",
                      "Automated tests only. Not for clinical diagnosis.",
                      "TEST MODEL with random weights", "Research and teaching tool. "
