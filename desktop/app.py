@@ -60,6 +60,8 @@ log = logging.getLogger(__name__)
 POLL_MS = 40  # how often the Tk thread drains the worker's queue
 POLL_BUDGET_S = 0.03  # at most this long per drain, so input events keep flowing
 DEFAULT_GEOMETRY = "1240x780"
+MIN_SIZE = (900, 600)
+SCREEN_MARGIN_Y = 80  # title bar + task bar
 VERDICT_COLOURS = {"NORMAL": TEXT_BLUE, "PNEUMONIA": TEXT_VERMILLION, None: TEXT_GREY}
 
 
@@ -71,16 +73,17 @@ def asset_path(name: str) -> Path:
 
 
 def fit_to_screen(geometry: str | None, root: tk.Tk) -> str:
-    """The saved window geometry, no larger than this screen and placed on it.
+    """The saved window geometry (or the default), no larger than this screen and placed on it.
 
     A size saved on a bigger monitor, or from a damaged settings file (99999x99999), makes X
     refuse the window's pixmap (BadAlloc), which ends the whole process.
     """
-    match = re.fullmatch(r"(\d+)x(\d+)(([+-]-?\d+)([+-]-?\d+))?", geometry or "")
-    if match is None:
-        return DEFAULT_GEOMETRY
+    pattern = r"(\d+)x(\d+)(([+-]-?\d+)([+-]-?\d+))?"
+    match = re.fullmatch(pattern, geometry or "") or re.fullmatch(pattern, DEFAULT_GEOMETRY)
     screen_w, screen_h = root.winfo_screenwidth(), root.winfo_screenheight()
-    width, height = min(int(match[1]), screen_w), min(int(match[2]), screen_h)
+    # Leave room for the title bar and a task bar: a 1366x768 clinic laptop shows the whole window.
+    width = min(int(match[1]), screen_w)
+    height = min(int(match[2]), max(MIN_SIZE[1], screen_h - SCREEN_MARGIN_Y))
     place = match[3] or ""
     if place and (abs(int(match[4][1:])) >= screen_w or abs(int(match[5][1:])) >= screen_h):
         place = ""  # off this screen: let the window manager place it
@@ -158,7 +161,7 @@ class App:
         self.language = tk.StringVar(root, i18n.current_language())
         self.show_heatmap = tk.BooleanVar(root, settings.show_heatmap)
         root.geometry(fit_to_screen(settings.window_geometry, root))
-        root.minsize(900, 600)
+        root.minsize(*MIN_SIZE)
         self.texts.title(root, N_("Chest X-ray pneumonia classifier"))
         self._set_icon()
         self._build_menu()
@@ -275,7 +278,8 @@ class App:
         self._build_result_pane(right)
 
         status = ttk.Frame(self.body, padding=(10, 2, 10, 6))
-        status.pack(fill="x")
+        # Packed before the panes: on a short screen the panes shrink, the status bar stays.
+        status.pack(side="bottom", fill="x", before=panes)
         self.status_label = ttk.Label(status, style="Status.TLabel", anchor="w")
         self.status_label.pack(side="left", fill="x", expand=True)
         self.cancel_button = t.widget(

@@ -40,7 +40,9 @@ def settle(app, condition=lambda: True, timeout_s: float = 120.0) -> None:
 
 def shoot(app, name: str) -> None:
     settle(app)
-    subprocess.run(["import", "-window", "root", str(OUT / f"{name}.png")], check=True)
+    # The screen is taller than the picture: the app keeps room for a task bar below its window.
+    subprocess.run(["import", "-window", "root", "-crop", "1280x800+0+0", "+repage",
+                    str(OUT / f"{name}.png")], check=True)
     print("wrote", OUT / f"{name}.png")
 
 
@@ -64,7 +66,7 @@ def main() -> int:
     pneumonia = sorted((args.samples / "PNEUMONIA").iterdir())
     normal = sorted((args.samples / "NORMAL").iterdir())
 
-    with tempfile.TemporaryDirectory() as scratch, virtual_display("1280x800x24"):
+    with tempfile.TemporaryDirectory() as scratch, virtual_display("1280x880x24"):
         os.environ["CXR_CONFIG_DIR"] = str(Path(scratch) / "config")
         os.environ["CXR_LOG_DIR"] = str(Path(scratch) / "logs")
         from desktop import i18n
