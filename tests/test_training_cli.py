@@ -12,7 +12,7 @@ from PIL import Image
 
 import training.loop
 from desktop.imaging import load_model_input
-from tests.training_synth import make_split
+from tests.training_synth import legacy_model_file, make_split
 from training.cli import main
 from training.export import load_history, load_scripted, metadata_problems
 
@@ -118,6 +118,26 @@ def test_export_from_checkpoint_reproduces_the_trained_model(trained, data, tmp_
     x, _ = _inputs(data / "test")
     with torch.inference_mode():
         assert torch.allclose(first(x), again(x), atol=1e-5)
+
+
+def test_reexport_upgrades_a_model_file_in_place(tmp_path, capsys):
+    path = legacy_model_file(tmp_path / "model.pt")
+    before, card_before = load_scripted(path)
+    assert main(["reexport", "--model", str(path)]) == 0
+    assert "largest probability difference" in capsys.readouterr().out
+    after, card = load_scripted(path)
+    assert after.state_dict()["model.net.features.0.0.weight"].shape[1] == 1
+    x = torch.randint(0, 256, (4, 1, 224, 224), dtype=torch.uint8)
+    with torch.inference_mode():
+        assert torch.allclose(after(x), before(x), atol=1e-5)
+    assert card["metrics"] == card_before["metrics"]
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert (tmp_path / "model.pt.sha256").read_text() == f"{digest}  model.pt\n"
+
+
+def test_reexport_of_a_missing_file_is_one_clear_error(tmp_path, capsys):
+    assert main(["reexport", "--model", str(tmp_path / "absent.pt")]) == 2
+    assert capsys.readouterr().err.startswith("error: model file not found")
 
 
 def test_bad_data_folder_is_one_clear_error(tmp_path, capsys):

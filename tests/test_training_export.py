@@ -2,22 +2,28 @@
 
 import hashlib
 import json
+import warnings
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+from tests.training_synth import legacy_model_file
 from training.export import (
     ExportedClassifier,
     check_metadata,
     export_model,
+    load_history,
     load_scripted,
     metadata_problems,
+    reexport,
     sample_metadata,
+    script,
     update_metadata,
     verification_batch,
 )
-from training.model import ChestXRayNet
+from training.model import ChestXRayNet, fold_grey_stem, unfold_grey_stem
 
 
 def test_tiny_model_has_checksum_in_sha256sum_format(tiny_model):
@@ -128,3 +134,63 @@ def test_a_damaged_or_missing_file_is_one_clear_error(tmp_path):
         load_scripted(tmp_path / "model.pt")
     with pytest.raises(FileNotFoundError, match="model file not found"):
         load_scripted(tmp_path / "absent.pt")
+
+
+def _stem_channels(module) -> int:
+    return module.state_dict()["model.net.features.0.0.weight"].shape[1]
+
+
+@pytest.mark.parametrize("per_image_norm", [False, True])
+def test_exported_stem_reads_the_grey_channel_once_with_the_same_outputs(per_image_norm):
+    torch.manual_seed(3)
+    net = ChestXRayNet(per_image_norm=per_image_norm).eval()
+    folded = fold_grey_stem(net)
+    assert folded.net.features[0][0].in_channels == 1 and not net.grey_stem  # a copy
+    x = verification_batch(3, seed=4).float() / 255
+    with torch.no_grad():
+        assert torch.allclose(folded(x), net(x), atol=1e-5)
+        assert torch.allclose(folded.feature_map(x), net.feature_map(x), atol=1e-5)
+    state = unfold_grey_stem(folded.net.state_dict())
+    again = ChestXRayNet(per_image_norm=per_image_norm).eval()
+    again.net.load_state_dict(state)  # the 3-channel network the MVP baseline runs
+    with torch.no_grad():
+        assert torch.allclose(again(x), net(x), atol=1e-5)
+
+
+def test_the_bundled_model_is_in_the_fast_layout():
+    model, meta = load_scripted(Path(__file__).resolve().parents[1] / "assets" / "model.pt")
+    assert _stem_channels(model) == 1
+    assert meta["re_exported"]["max_probability_difference"] < 1e-5
+
+
+def test_reexport_rewrites_an_old_file_in_the_fast_layout_with_the_same_outputs(tmp_path):
+    legacy = legacy_model_file(tmp_path / "legacy.pt")
+    old, old_card = load_scripted(legacy)
+    assert _stem_channels(old) == 3
+    out = tmp_path / "model.pt"
+    difference = reexport(legacy, out)
+    new, card = load_scripted(out)
+    assert _stem_channels(new) == 1 and difference < 1e-5
+    x = torch.cat([verification_batch(4, seed=9), verification_batch(4, seed=9).flip(3)])
+    with torch.inference_mode():
+        assert torch.allclose(new(x), old(x), atol=1e-5)  # temperature and flip kept
+        assert torch.allclose(new.explain(x), old.explain(x), atol=1e-4)
+    assert {k: v for k, v in card.items() if k != "re_exported"} == old_card
+    assert card["re_exported"]["from_sha256"] == hashlib.sha256(legacy.read_bytes()).hexdigest()
+    assert load_history(out) == [{"epoch": 1, "val_loss": 0.5}]
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    assert (tmp_path / "model.pt.sha256").read_text() == f"{digest}  model.pt\n"
+
+
+def test_reexport_refuses_a_file_that_is_not_ours(tmp_path):
+    class Other(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x
+
+    path = tmp_path / "other.pt"
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        torch.jit.save(script(Other()), str(path), _extra_files={"metadata.json": "{}"})
+    with pytest.raises(ValueError, match="not a model.pt written by"):
+        reexport(path, tmp_path / "out.pt")
+    assert not (tmp_path / "out.pt").exists()

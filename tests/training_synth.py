@@ -28,3 +28,25 @@ def make_split(root: Path, n_per_class: int, seed: int = 0, images_per_patient: 
         write_image(root / "NORMAL" / f"IM-{patient:04d}-{shot + 1:04d}.jpeg", 0, rng)
         write_image(root / "PNEUMONIA" / f"person{patient}_bacteria_{i}.jpeg", 1, rng)
     return root
+
+
+def legacy_model_file(path: Path, seed: int = 5) -> Path:
+    """A model.pt in the layout written before 2026-11-25 (3-channel first convolution), with
+    a sample card and a one-epoch history: what `python -m training reexport` upgrades."""
+    import torch
+
+    from training.export import (
+        ExportedClassifier,
+        _save_bytes,
+        _write_with_checksum,
+        sample_metadata,
+        script,
+    )
+    from training.model import ChestXRayNet
+
+    torch.manual_seed(seed)
+    wrapper = ExportedClassifier(ChestXRayNet().eval(), temperature=1.5, tta_flip=True,
+                                 fold_stem=False).eval()
+    history = [{"epoch": 1, "val_loss": 0.5}]
+    _write_with_checksum(path, _save_bytes(script(wrapper), sample_metadata(), history))
+    return path

@@ -22,7 +22,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from desktop.atomicio import atomic_write_bytes, atomic_write_text
-from training.model import CLASSES, INPUT_SIZE, ChestXRayNet
+from training.model import (
+    CLASSES,
+    INPUT_SIZE,
+    ChestXRayNet,
+    fold_grey_stem,
+    unfold_grey_stem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +41,11 @@ HISTORY_FILE = "history.json"  # per-epoch training figures, for the plots (not 
 class ExportedClassifier(nn.Module):
     """uint8 [N, 1, H, W] -> calibrated probabilities [N, 2]; ``explain`` -> [N, H, W] in [0, 1]."""
 
-    def __init__(self, model: ChestXRayNet, temperature: float = 1.0, tta_flip: bool = False):
+    def __init__(self, model: ChestXRayNet, temperature: float = 1.0, tta_flip: bool = False,
+                 fold_stem: bool = True):
         super().__init__()
-        self.model = copy.deepcopy(model).cpu().eval()
+        # fold_stem=False only writes the slower pre-2026-11-25 layout (tests of `reexport`).
+        self.model = (fold_grey_stem(model) if fold_stem else copy.deepcopy(model)).cpu().eval()
         self.register_buffer("temperature", torch.tensor(float(temperature)))
         self.tta_flip = tta_flip
 
@@ -172,6 +180,52 @@ def verify_export(wrapper: nn.Module, path: Path, metadata: dict) -> None:
                 raise RuntimeError(f"exported {path} differs from the in-memory model ({name})")
     if card != json.loads(json.dumps(metadata)):
         raise RuntimeError(f"metadata inside {path} differs from what was written")
+
+
+def reexport(src: Path, out: Path) -> float:
+    """Rewrites ``src`` in the current export layout (grey stem folded): same weights,
+    temperature, flip averaging, card and history; no data needed.
+
+    The outputs of the new file are checked against the old file's before anything is written;
+    returns the largest probability difference seen. The card records the re-export.
+    """
+    src, out = Path(src), Path(out)
+    old, meta = load_scripted(src)
+    history = load_history(src)
+    try:
+        per_image_norm = bool(old.model.per_image_norm)
+        tta_flip = bool(old.tta_flip)
+        temperature = float(old.temperature)
+    except AttributeError as exc:
+        raise ValueError(f"{src} is not a model.pt written by `python -m training export`") \
+            from exc
+    prefix = "model.net."
+    state = {k[len(prefix):]: v for k, v in old.state_dict().items() if k.startswith(prefix)}
+    model = ChestXRayNet(per_image_norm=per_image_norm)
+    model.net.load_state_dict(unfold_grey_stem(state))
+    wrapper = ExportedClassifier(model.eval(), temperature, tta_flip).eval()
+    batch = torch.cat([verification_batch(16, seed=1),
+                       torch.zeros_like(verification_batch(1)),
+                       torch.full_like(verification_batch(1), 255)])
+    with torch.inference_mode():
+        difference = float((wrapper(batch) - old(batch)).abs().max())
+        maps_agree = torch.allclose(wrapper.explain(batch), old.explain(batch), atol=1e-4)
+    if difference > 1e-5 or not maps_agree:
+        raise ValueError(f"re-exporting {src} changed its outputs (max difference "
+                           f"{difference:.2e}); nothing was written")
+    meta = dict(meta)
+    meta["re_exported"] = {
+        "from_sha256": hashlib.sha256(src.read_bytes()).hexdigest(),
+        "reason": "first convolution folded to read the grey channel once (faster, same "
+                  "outputs)",
+        "max_probability_difference": difference,
+        "torch_version": torch.__version__.split("+")[0],
+        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "source_commit": source_commit(),
+    }
+    _write_with_checksum(out, _save_bytes(script(wrapper), meta, history))
+    verify_export(wrapper, out, meta)
+    return difference
 
 
 def update_metadata(path: Path, metadata: dict) -> None:
