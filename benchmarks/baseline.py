@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 from torchvision import transforms
 
-from training.model import build_mobilenet
+from training.model import build_mobilenet, unfold_grey_stem
 
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
@@ -43,7 +43,7 @@ class ReferencePath:
         prefix = "model.net."
         state = {k[len(prefix):]: v for k, v in scripted.state_dict().items()
                  if k.startswith(prefix)}
-        self.net.load_state_dict(state)
+        self.net.load_state_dict(unfold_grey_stem(state))  # the MVP's 3-channel first conv
 
     def predict(self, path: Path) -> tuple[str, float]:
         with Image.open(path) as im:
