@@ -28,6 +28,7 @@ from desktop.controller import (
     ModelFailed,
     ModelReady,
     Predicted,
+    PreviewReady,
     Result,
     Session,
     Worker,
@@ -151,6 +152,7 @@ class App:
         self.batch_progress: tuple[int, int] = (0, 0)  # (done, total) of the running batch
         self.first_of_batch: set[int] = set()  # batches whose first row is not selected yet
         self.selected: Result | None = None
+        self._asked: tuple[int, bool] | None = None  # (key, with heatmap) asked of the worker
         self.sort_state: tuple[str, bool] | None = None
         self.dialog: ModelCardDialog | None = None
         self._status = lambda: _("Loading model…")
@@ -294,18 +296,23 @@ class App:
         t = self.texts
         self.preview = PreviewCanvas(pane, width=420, height=380)
         self.preview.grid(row=0, column=0, columnspan=2, sticky="nsew")
+        # Why the preview of a classified file cannot be shown (moved, deleted, changed).
+        self.preview_note = ttk.Label(pane, style="Panel.TLabel", wraplength=460,
+                                      justify="left")
+        self.preview_note.grid(row=1, column=0, columnspan=2, sticky="w", pady=(6, 0))
+        self.preview_note.grid_remove()
         self.file_label = ttk.Label(pane, style="File.Panel.TLabel")
-        self.file_label.grid(row=1, column=0, columnspan=2, sticky="w", pady=(8, 0))
+        self.file_label.grid(row=2, column=0, columnspan=2, sticky="w", pady=(8, 0))
         self.verdict_icon = VerdictIcon(pane)
-        self.verdict_icon.grid(row=2, column=0, sticky="w", pady=(4, 0))
+        self.verdict_icon.grid(row=3, column=0, sticky="w", pady=(4, 0))
         self.verdict_label = ttk.Label(pane, style="Verdict.Panel.TLabel")
-        self.verdict_label.grid(row=2, column=1, sticky="w", padx=(8, 0), pady=(4, 0))
+        self.verdict_label.grid(row=3, column=1, sticky="w", padx=(8, 0), pady=(4, 0))
         self.detail_label = ttk.Label(pane, style="Panel.TLabel", wraplength=460, justify="left")
-        self.detail_label.grid(row=3, column=0, columnspan=2, sticky="w")
+        self.detail_label.grid(row=4, column=0, columnspan=2, sticky="w")
         self.bar = ProbabilityBar(pane)
-        self.bar.grid(row=4, column=0, columnspan=2, sticky="ew", pady=(4, 0))
+        self.bar.grid(row=5, column=0, columnspan=2, sticky="ew", pady=(4, 0))
         heat_row = ttk.Frame(pane, style="Panel.TFrame")
-        heat_row.grid(row=5, column=0, columnspan=2, sticky="ew", pady=(6, 0))
+        heat_row.grid(row=6, column=0, columnspan=2, sticky="ew", pady=(6, 0))
         self.heatmap_check = t.widget(
             ttk.Checkbutton(heat_row, variable=self.show_heatmap, command=self._heatmap_toggled,
                             style="Panel.TCheckbutton"),
@@ -315,11 +322,11 @@ class App:
         self.heatmap_note = ttk.Label(heat_row, style="Small.Panel.TLabel")
         self.heatmap_note.pack(side="left", padx=(10, 0))
         self.legend = HeatmapLegend(pane, t)
-        self.legend.grid(row=6, column=0, columnspan=2, sticky="w", pady=(4, 0))
+        self.legend.grid(row=7, column=0, columnspan=2, sticky="w", pady=(4, 0))
         pane.bind("<Configure>", self._wrap_result_texts, add="+")
         pane.rowconfigure(0, weight=1)
         self.legend.update_idletasks()
-        pane.rowconfigure(6, minsize=self.legend.winfo_reqheight() + 4)  # no jump on toggle
+        pane.rowconfigure(7, minsize=self.legend.winfo_reqheight() + 4)  # no jump on toggle
         pane.columnconfigure(1, weight=1)
         t.call(pane, self._refresh_result_pane)
 
@@ -327,6 +334,7 @@ class App:
         """Sentences under the preview wrap at the pane's width, whatever the window's size."""
         width = max(200, event.width - 30)
         self.detail_label.configure(wraplength=width)
+        self.preview_note.configure(wraplength=width)
         self.verdict_label.configure(wraplength=max(150, width - 50))  # beside the icon
         self.legend.caption.configure(wraplength=width)
 
@@ -399,6 +407,7 @@ class App:
 
     def clear_results(self) -> None:
         self.session.clear()
+        self._asked = None
         self.table.tree.delete(*self.table.tree.get_children())
         self._select(None)
         self._set_status(lambda: _("Open or drop chest X-ray images to classify them."))
@@ -430,12 +439,15 @@ class App:
             self._add_result(message)
         elif isinstance(message, BatchFinished):
             self._batch_finished(message)
+        elif isinstance(message, PreviewReady):
+            result = self.session.preview_ready(message)
+            if result is not None and result is self.selected:
+                self._request_images()
+                self._refresh_result_pane()
         elif isinstance(message, HeatmapReady):
-            result = self.session.results.get(message.key)
-            if result is not None:
-                result.heatmap, result.heatmap_error = message.heatmap, message.error
-                if result is self.selected:
-                    self._refresh_result_pane()
+            result = self.session.heatmap_ready(message)
+            if result is not None and result is self.selected:
+                self._refresh_result_pane()
 
     def _model_ready(self, message: ModelReady) -> None:
         self.model_ready, self.card = True, message.metadata
@@ -457,8 +469,8 @@ class App:
 
     def _add_result(self, message: Predicted) -> None:
         result = self.session.add(
-            message.path, message.p_pneumonia, message.error, message.preview,
-            message.model_input,
+            message.path, message.p_pneumonia, message.error, fingerprint=message.fingerprint,
+            preview=message.preview, model_input=message.model_input,
         )
         self._put_row(result)
         done, total = self.batch_progress
@@ -528,21 +540,35 @@ class App:
         self._select(result)
 
     def _select(self, result: Result | None) -> None:
-        self.selected = result
-        self._request_heatmap()
+        key = result.key if result is not None else None
+        if self.selected is None or self.selected.key != key:
+            self._asked = None  # a new selection asks the worker afresh
+        self.selected = self.session.select(key)
+        self._request_images()
         self._refresh_result_pane()
 
-    def _request_heatmap(self) -> None:
+    def _request_images(self) -> None:
+        """Ask the worker, once per selection, for what the selected result lacks: its preview
+        (read from disk again: a batch keeps no images) and, with the heatmap on, its heatmap."""
         result = self.selected
-        if (self.show_heatmap.get() and result is not None and result.ok
-                and result.heatmap is None and result.heatmap_error is None
-                and result.model_input is not None):
+        if result is None or not result.ok or result.preview_error is not None:
+            return
+        heat = bool(self.show_heatmap.get()) and result.heatmap is None \
+            and result.heatmap_error is None
+        asked = self._asked if self._asked and self._asked[0] == result.key else None
+        if self.session.needs_preview(result):
+            if asked is None or (heat and not asked[1]):
+                self.worker.request_preview(result.key, result.path, result.fingerprint,
+                                            heatmap=heat)
+                self._asked = (result.key, heat)
+        elif heat and asked != (result.key, True):
             self.worker.request_heatmap(result.key, result.model_input)
+            self._asked = (result.key, True)
 
     def _heatmap_toggled(self) -> None:
         self.settings.show_heatmap = bool(self.show_heatmap.get())
         self._save_settings()
-        self._request_heatmap()
+        self._request_images()
         self._refresh_result_pane()
 
     # --- drawing --------------------------------------------------------------------------
@@ -563,11 +589,12 @@ class App:
     def _refresh_result_pane(self) -> None:
         result = self.selected
         heat_on = self.show_heatmap.get()
-        if heat_on and result is not None and result.ok:
+        if heat_on and result is not None and result.ok and result.preview_error is None:
             self.legend.grid()
         else:
             self.legend.grid_remove()
         self.heatmap_note.configure(text="")
+        self._show_preview_note(result.preview_error if result is not None else None)
         if result is None:
             self.preview.show(None, _("Open or drop chest X-ray images here.\n"
                                       "Files and folders: JPEG, PNG, BMP, TIFF, DICOM."))
@@ -587,15 +614,7 @@ class App:
             self.detail_label.configure(text=result.error.user_message())
             self.bar.show(None, self.session.threshold, None)
             return
-        image = result.preview
-        if heat_on:
-            if result.heatmap is not None and image is not None:
-                image = self._overlay(result)
-            elif result.heatmap_error is not None:
-                self.heatmap_note.configure(text=result.heatmap_error.user_message())
-            else:
-                self.heatmap_note.configure(text=_("Computing the heatmap…"))
-        self.preview.show(image, _("No preview"))
+        self._show_preview(result, heat_on)
         self.verdict_label.configure(
             text=verdict_text(verdict, mark=False), foreground=VERDICT_COLOURS[verdict]
         )
@@ -605,6 +624,32 @@ class App:
                     p=result.p_pneumonia, threshold=self.session.threshold)
         )
         self.bar.show(result.p_pneumonia, self.session.threshold, verdict)
+
+    def _show_preview(self, result: Result, heat_on: bool) -> None:
+        """A classified result's image: loading, shown (with its heatmap), or why it cannot be
+        shown while the verdict stays (the file was moved, deleted or changed since)."""
+        if result.preview_error is not None:  # the note under the preview says why
+            self.preview.show(None, _("No preview"))
+            return
+        image = result.preview
+        if heat_on:
+            if result.heatmap is not None and image is not None:
+                image = self._overlay(result)
+            elif result.heatmap_error is not None:
+                self.heatmap_note.configure(text=result.heatmap_error.user_message())
+            else:
+                self.heatmap_note.configure(text=_("Computing the heatmap…"))
+        loading = result.model_input is None
+        self.preview.show(image, _("Loading the preview…") if loading else _("No preview"))
+
+    def _show_preview_note(self, error: UserError | None) -> None:
+        """Why a classified file's preview cannot be shown, under it; no room taken otherwise."""
+        if error is None:
+            self.preview_note.configure(text="")
+            self.preview_note.grid_remove()
+        else:
+            self.preview_note.configure(text=error.user_message())
+            self.preview_note.grid()
 
     def _overlay(self, result: Result):
         """The preview with its heatmap, blended once per result (the slider redraws often)."""

@@ -9,23 +9,37 @@ that the Tk thread drains with ``after()``.
 from __future__ import annotations
 
 import csv
+import functools
+import hashlib
 import io
 import itertools
 import logging
 import queue
 import threading
-from collections.abc import Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from desktop.errors import N_, InternalError, ModelError, UserError
+from desktop.errors import N_, FileChangedError, InternalError, ModelError, ReadError, UserError
 
 log = logging.getLogger(__name__)
 
-PREVIEW_MAX_SIDE = 720  # kept per result: enough for the preview pane, ~0.5 MB per image
+PREVIEW_MAX_SIDE = 720  # enough for the preview pane; ~0.5 MB per image held
+# Results whose preview, model input and heatmap stay in memory (~0.6 MB each): the most recently
+# viewed ones. Older ones are read from disk again when selected, so a batch of thousands of files
+# costs a few hundred bytes per row, not half a megabyte.
+IMAGES_KEPT = 32
+
+
+def fingerprint(model_input: np.ndarray) -> str:
+    """A short digest of what the model saw: a re-read for the preview must give the same input,
+    or the image shown would not be the one classified."""
+    data = np.ascontiguousarray(model_input, dtype=np.uint8).tobytes()
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 
 def verdict(p: float, threshold: float) -> str:
@@ -39,16 +53,22 @@ CSV_COLUMNS = ("file", "path", "verdict", "p_pneumonia", "threshold", "error")
 
 @dataclass
 class Result:
-    """One opened file: its probability or its error, plus what the result pane shows."""
+    """One opened file: its probability or its error, plus what the result pane shows.
+
+    ``preview``, ``model_input`` and ``heatmap`` are held only for recently viewed results (see
+    ``Session``); ``fingerprint`` stays, to check that a re-read gives the image classified.
+    """
 
     key: int
     path: Path
     p_pneumonia: float | None
     error: UserError | None
-    preview: Image.Image | None = None
-    model_input: np.ndarray | None = None
-    heatmap: np.ndarray | None = None
+    fingerprint: str | None = None
+    preview: Image.Image | None = field(default=None, repr=False)
+    model_input: np.ndarray | None = field(default=None, repr=False)
+    heatmap: np.ndarray | None = field(default=None, repr=False)
     heatmap_error: UserError | None = None
+    preview_error: UserError | None = None  # why the re-read for the preview failed
 
     @property
     def ok(self) -> bool:
@@ -56,11 +76,15 @@ class Result:
 
 
 class Session:
-    """The results on screen and the decision threshold that labels them."""
+    """The results on screen, the decision threshold that labels them, and which results hold
+    their images in memory (the ``images_kept`` most recently viewed, the selected one always)."""
 
-    def __init__(self, threshold: float = 0.5) -> None:
+    def __init__(self, threshold: float = 0.5, images_kept: int = IMAGES_KEPT) -> None:
         self.threshold = threshold
         self.results: dict[int, Result] = {}
+        self.images_kept = max(1, images_kept)
+        self.selected_key: int | None = None
+        self._held: OrderedDict[int, None] = OrderedDict()  # keys with images, oldest view first
         self._keys = itertools.count(1)
 
     def add(
@@ -68,15 +92,83 @@ class Session:
         path: Path,
         p_pneumonia: float | None,
         error: UserError | None,
+        *,
+        fingerprint: str | None = None,
         preview: Image.Image | None = None,
         model_input: np.ndarray | None = None,
     ) -> Result:
-        result = Result(next(self._keys), Path(path), p_pneumonia, error, preview, model_input)
+        result = Result(next(self._keys), Path(path), p_pneumonia, error, fingerprint)
         self.results[result.key] = result
+        if model_input is not None:
+            self._hold(result, preview, model_input)
         return result
 
     def clear(self) -> None:
         self.results.clear()
+        self._held.clear()
+        self.selected_key = None
+
+    # --- which results keep their images -------------------------------------------------
+
+    @property
+    def held_keys(self) -> list[int]:
+        """Keys of the results holding images, least recently viewed first."""
+        return list(self._held)
+
+    def select(self, key: int | None) -> Result | None:
+        """Make ``key`` the result on screen: its images are the last to go, and a re-read that
+        failed before is tried again (the file may be back) when the user comes back to it."""
+        result = self.results.get(key) if key is not None else None
+        if result is None:
+            self.selected_key = None
+            return None
+        if result.key != self.selected_key:
+            result.preview_error = None
+        self.selected_key = result.key
+        if result.key in self._held:
+            self._held.move_to_end(result.key)
+        return result
+
+    def needs_preview(self, result: Result) -> bool:
+        """True for a classified result whose image is not in memory: the worker re-reads it."""
+        return result.ok and result.model_input is None and result.preview_error is None
+
+    def preview_ready(self, message: PreviewReady) -> Result | None:
+        """Store a re-read preview, or why there is none; None when that result is gone."""
+        result = self.results.get(message.key)
+        if result is None:
+            return None
+        if message.error is not None:
+            result.preview_error = message.error
+        else:
+            self._hold(result, message.preview, message.model_input)
+        return result
+
+    def heatmap_ready(self, message: HeatmapReady) -> Result | None:
+        """Store a heatmap beside its preview; None when the result or its images are gone
+        (a heatmap is only held together with them, so memory stays bounded)."""
+        result = self.results.get(message.key)
+        if result is None or result.key not in self._held:
+            return None
+        result.heatmap, result.heatmap_error = message.heatmap, message.error
+        return result
+
+    def _hold(self, result: Result, preview: Image.Image | None, model_input: np.ndarray) -> None:
+        """Keep ``result``'s images as the most recently viewed; drop the oldest beyond the limit,
+        never the selected result's."""
+        result.preview, result.model_input, result.preview_error = preview, model_input, None
+        self._held[result.key] = None
+        self._held.move_to_end(result.key)
+        while len(self._held) > self.images_kept:
+            oldest = next(key for key in self._held if key != self.selected_key)
+            del self._held[oldest]
+            self._drop_images(self.results.get(oldest))
+
+    @staticmethod
+    def _drop_images(result: Result | None) -> None:
+        if result is not None:
+            result.preview = result.model_input = result.heatmap = None
+            result.heatmap_error = None
 
     def verdict(self, result: Result) -> str | None:
         """``"NORMAL"`` / ``"PNEUMONIA"`` at the current threshold; None for an error row."""
@@ -168,10 +260,14 @@ class BatchStarted:
 
 @dataclass
 class Predicted:
+    """One file of a batch. Only a one-file batch carries its images (opening one X-ray shows
+    it without a second read); a longer batch carries the fingerprint of the model input."""
+
     batch: int
     path: Path
     p_pneumonia: float | None
     error: UserError | None
+    fingerprint: str | None = None
     preview: Image.Image | None = field(repr=False, default=None)
     model_input: np.ndarray | None = field(repr=False, default=None)
 
@@ -186,9 +282,19 @@ class BatchFinished:
 
 
 @dataclass
+class PreviewReady:
+    """A result's image read again for the preview pane, or the reason it cannot be shown."""
+
+    key: int
+    preview: Image.Image | None = field(repr=False)
+    model_input: np.ndarray | None = field(repr=False)
+    error: UserError | None = None
+
+
+@dataclass
 class HeatmapReady:
     key: int
-    heatmap: np.ndarray | None
+    heatmap: np.ndarray | None = field(repr=False)
     error: UserError | None = None
 
 
@@ -202,9 +308,10 @@ def _as_user_error(exc: BaseException) -> UserError:
 class Worker:
     """Loads the model and runs predictions on background threads, posting to ``inbox``.
 
-    One thread runs batches in the order they were submitted; a second one computes Grad-CAM
-    heatmaps for the selected result, so a heatmap never waits behind a 200-file batch. Only
-    the latest heatmap request counts (arrowing through the table skips the stale ones).
+    One thread runs batches in the order they were submitted; a second one serves the selected
+    result (its preview read again from disk, its Grad-CAM heatmap), so the result pane never
+    waits behind a 200-file batch. Only the latest such request counts (arrowing through the
+    table skips the stale ones).
     """
 
     def __init__(self, model_path: Path | None, inbox: queue.Queue) -> None:
@@ -215,13 +322,13 @@ class Worker:
         self._ready = threading.Event()
         self._jobs: queue.Queue = queue.Queue()
         self._cancels: dict[int, threading.Event] = {}  # batch -> its cancel flag, until done
-        self._heatmap_lock = threading.Condition()
-        self._heatmap_request: tuple[int, np.ndarray] | None = None
+        self._view_lock = threading.Condition()
+        self._view_request: Callable[[], None] | None = None  # the latest; older ones dropped
         self._stopping = False
         self._batches = itertools.count(1)
         self._threads = [
             threading.Thread(target=self._run_batches, name="cxr-worker", daemon=True),
-            threading.Thread(target=self._run_heatmaps, name="cxr-heatmaps", daemon=True),
+            threading.Thread(target=self._run_view_requests, name="cxr-view", daemon=True),
         ]
 
     def start(self) -> None:
@@ -240,18 +347,32 @@ class Worker:
         for flag in list(self._cancels.values()):
             flag.set()
 
+    def request_preview(
+        self, key: int, path: Path, expected: str | None, *, heatmap: bool = False
+    ) -> None:
+        """Read ``path`` again for the preview pane (posts ``PreviewReady``); with ``heatmap``,
+        then its heatmap too. ``expected`` is the fingerprint of the input classified."""
+        self._request(functools.partial(self._read_preview, key, Path(path), expected, heatmap))
+
     def request_heatmap(self, key: int, model_input: np.ndarray) -> None:
-        with self._heatmap_lock:  # a writable copy: torch warns on read-only arrays
-            self._heatmap_request = (key, np.array(model_input, dtype=np.uint8))
-            self._heatmap_lock.notify()
+        """Compute the heatmap of an image in memory (posts ``HeatmapReady``)."""
+        # a writable copy: torch warns on read-only arrays
+        self._request(functools.partial(
+            self._compute_heatmap, key, np.array(model_input, dtype=np.uint8)))
+
+    def _request(self, job: Callable[[], None]) -> None:
+        """Replace the pending view request: the user has moved on from the older one."""
+        with self._view_lock:
+            self._view_request = job
+            self._view_lock.notify()
 
     def stop(self, timeout: float = 2.0) -> None:
         """Ask both threads to finish; waits briefly (they are daemons, so exit never hangs)."""
         self._stopping = True
         self.cancel()
         self._jobs.put((None, None))
-        with self._heatmap_lock:
-            self._heatmap_lock.notify()
+        with self._view_lock:
+            self._view_lock.notify()
         for thread in self._threads:
             if thread.is_alive() and thread is not threading.current_thread():
                 thread.join(timeout)
@@ -303,21 +424,12 @@ class Worker:
             self.inbox.put(BatchStarted(batch, total))
             if self.engine is None:
                 raise ModelNotLoaded() if self.load_error is None else self.load_error
+            single = len(files) == 1  # opening one X-ray: keep its images, no second read
             predictions = self.engine.predict_paths(
-                files, cancel=cancel, preview_size=PREVIEW_MAX_SIDE
+                files, cancel=cancel, preview_size=PREVIEW_MAX_SIDE if single else None
             )
             for prediction in predictions:
-                xray = prediction.xray
-                self.inbox.put(
-                    Predicted(
-                        batch,
-                        Path(prediction.path),
-                        prediction.p_pneumonia,
-                        prediction.error,
-                        xray.preview if xray is not None else None,
-                        xray.model_input if xray is not None else None,
-                    )
-                )
+                self.inbox.put(_predicted(batch, prediction, with_images=single))
                 done += 1
                 if cancel.is_set():
                     break
@@ -326,25 +438,63 @@ class Worker:
             return
         self.inbox.put(BatchFinished(batch, done, total, cancelled=done < total))
 
-    def _run_heatmaps(self) -> None:
+    def _run_view_requests(self) -> None:
+        """The selected result's preview and heatmap, one request at a time, the latest only."""
         self._ready.wait()
         while True:
-            with self._heatmap_lock:
-                while self._heatmap_request is None and not self._stopping:
-                    self._heatmap_lock.wait()
+            with self._view_lock:
+                while self._view_request is None and not self._stopping:
+                    self._view_lock.wait()
                 if self._stopping:
                     return
-                key, model_input = self._heatmap_request
-                self._heatmap_request = None
-            if self.engine is None:
-                self.inbox.put(HeatmapReady(key, None, ModelNotLoaded()))
-                continue
-            try:
-                heatmap = self.engine.explain(model_input)
-            except BaseException as exc:  # noqa: BLE001 - reported to the user, traceback logged
-                self.inbox.put(HeatmapReady(key, None, _as_user_error(exc)))
-            else:
-                self.inbox.put(HeatmapReady(key, heatmap))
+                job, self._view_request = self._view_request, None
+            job()
+
+    def _superseded(self) -> bool:
+        with self._view_lock:
+            return self._view_request is not None or self._stopping
+
+    def _read_preview(self, key: int, path: Path, expected: str | None, heatmap: bool) -> None:
+        """Re-read a file for its preview; a file that no longer gives the classified input is
+        reported as changed, never shown as if it were the image classified."""
+        from desktop.imaging import read_image
+
+        try:
+            xray = read_image(path, preview_size=PREVIEW_MAX_SIDE)
+            if expected is not None and fingerprint(xray.model_input) != expected:
+                raise FileChangedError()
+        except BaseException as exc:  # noqa: BLE001 - reported to the user, traceback logged
+            if isinstance(exc, ReadError):
+                log.info("No preview for %s: %s", path, exc)
+            self.inbox.put(PreviewReady(key, None, None, _as_user_error(exc)))
+            return
+        self.inbox.put(PreviewReady(key, xray.preview, xray.model_input))
+        if heatmap and not self._superseded():
+            self._compute_heatmap(key, np.array(xray.model_input, dtype=np.uint8))
+
+    def _compute_heatmap(self, key: int, model_input: np.ndarray) -> None:
+        if self.engine is None:
+            self.inbox.put(HeatmapReady(key, None, ModelNotLoaded()))
+            return
+        try:
+            heatmap = self.engine.explain(model_input)
+        except BaseException as exc:  # noqa: BLE001 - reported to the user, traceback logged
+            self.inbox.put(HeatmapReady(key, None, _as_user_error(exc)))
+        else:
+            self.inbox.put(HeatmapReady(key, heatmap))
+
+
+def _predicted(batch: int, prediction, *, with_images: bool) -> Predicted:
+    """The message for one classified (or failed) file; images only ``with_images``."""
+    xray = prediction.xray if prediction.p_pneumonia is not None else None
+    if xray is None:
+        return Predicted(batch, Path(prediction.path), prediction.p_pneumonia, prediction.error)
+    return Predicted(
+        batch, Path(prediction.path), prediction.p_pneumonia, prediction.error,
+        fingerprint(xray.model_input),
+        xray.preview if with_images else None,
+        xray.model_input if with_images else None,
+    )
 
 
 class ModelNotLoaded(ModelError):

@@ -97,6 +97,14 @@ class DicomNoPixelDataError(ReadError):
     )
 
 
+class FileChangedError(ReadError):
+    """Re-read for the preview, the file no longer gives the image that was classified."""
+
+    message = N_(
+        "This file has changed since it was classified. Open it again to classify it anew."
+    )
+
+
 class DicomCompressionError(ReadError):
     message = N_(
         "Compressed DICOM of this kind is not supported. Export the image uncompressed or as PNG "

@@ -353,6 +353,73 @@ def test_heatmap_toggle_overlays_the_preview_and_shows_a_legend(app, tmp_path):
     assert load_settings().show_heatmap is True
 
 
+def canvas_text(canvas: tk.Canvas) -> str:
+    """The hint drawn on the preview canvas ("" when it shows an image)."""
+    return " ".join(canvas.itemcget(i, "text") for i in canvas.find_all()
+                    if canvas.type(i) == "text")
+
+
+def select_row(app, name: str) -> None:
+    """Click the row of file ``name`` (what <<TreeviewSelect>> then does, run at once)."""
+    tree = app.table.tree
+    iid = next(i for i in tree.get_children() if tree.item(i, "values")[0] == name)
+    tree.selection_set(iid)
+    app._selection_changed()
+
+
+def test_selecting_a_row_of_a_folder_shows_its_preview_read_again(app, tmp_path):
+    folder = tmp_path / "ward"
+    for i, name in enumerate(["a", "b", "c"]):
+        write_xray(folder / f"{name}.png", seed=i)
+    classify(app, [folder])
+    assert all(r.preview is None and r.model_input is None
+               for r in app.session.results.values() if r.path.name != "a.png")
+
+    select_row(app, "c.png")
+    assert canvas_text(app.preview) == "Loading the preview…"  # before the worker answers
+    assert app.verdict_label.cget("text") in ("NORMAL", "PNEUMONIA")  # the verdict at once
+    wait_for(app, lambda: app.preview.find_all() and app.preview.type("all") == "image",
+             "show c.png's preview")
+    assert app.file_label.cget("text") == "c.png" and canvas_text(app.preview) == ""
+    assert app.preview._image.size == (640, 560)  # the file itself, read again
+    assert not app.preview_note.winfo_ismapped()
+
+    app.view_menu.invoke(0)  # View → Show heatmap: computed from the image read again
+    select_row(app, "b.png")
+    wait_for(app, lambda: app.preview._image is not None and app.preview._image.mode == "RGB",
+             "overlay b.png's heatmap")
+    assert app.selected.path.name == "b.png" and app.selected.heatmap.shape == (224, 224)
+
+
+def test_a_file_deleted_before_its_row_is_selected_shows_why_and_keeps_the_verdict(
+        app, tmp_path):
+    folder = tmp_path / "ward"
+    for i, name in enumerate(["a", "b"]):
+        write_xray(folder / f"{name}.png", seed=i)
+    classify(app, [folder])
+    (folder / "b.png").unlink()
+
+    select_row(app, "b.png")
+    result = app.selected
+    wait_for(app, lambda: app.preview_note.winfo_ismapped(), "say why b.png has no preview")
+    assert app.preview_note.cget("text") == (
+        "This file no longer exists. Check where it was moved and open it again.")
+    assert canvas_text(app.preview) == "No preview"
+    assert app.verdict_label.cget("text") == app.session.verdict(result)  # the verdict stays
+    assert f"P(pneumonia) = {result.p_pneumonia:.3f}" in app.detail_label.cget("text")
+    assert {r["file"]: r["status"] for r in rows(app)}["b.png"] == "Classified"
+
+    app.language_menu.invoke(list(i18n.LANGUAGES).index("pt_BR"))
+    app.root.update()
+    assert app.preview_note.cget("text") == (
+        "Este arquivo não existe mais. Verifique para onde foi movido e abra-o novamente.")
+    assert canvas_text(app.preview) == "Sem pré-visualização"
+
+    select_row(app, "a.png")  # a file still there shows no note
+    wait_for(app, lambda: app.preview._image is not None, "show a.png's preview")
+    assert not app.preview_note.winfo_ismapped()
+
+
 def test_model_card_dialog_shows_metrics_use_limits_and_disclaimer(app):
     app.help_menu.invoke(0)
     app.root.update()
