@@ -59,6 +59,13 @@ def test_dropping_a_folder_of_hostile_files_gives_a_row_each_and_the_window_keep
         tree.selection_set(iid)
         app.root.update()
         assert app.verdict_label.cget("text"), iid
+        result = app.selected
+        if result.ok:  # a batch keeps no images: the preview is read again, then shown
+            wait_for(app, lambda r=result: r.preview_error or r.model_input is not None,
+                     f"show the preview of {result.path.name}")
+            assert result.preview_error is None, (str(result.path), str(result.preview_error))
+            assert app.preview.type("all") == "image", str(result.path)
+            assert not app.preview_note.winfo_ismapped(), str(result.path)
     app.show_heatmap.set(True)
     app._heatmap_toggled()
     for iid in tree.get_children()[:40]:
