@@ -52,7 +52,9 @@ def select(app, file_name: str) -> None:
     tree.selection_set(iid)
     tree.focus(iid)
     tree.see(iid)
-    settle(app)
+    # A batch keeps no images: the worker reads the selected file again for its preview.
+    settle(app, lambda: app.selected is not None and app.selected.path.name == file_name and (
+        app.selected.model_input is not None or app.selected.preview_error is not None))
 
 
 def main() -> int:
