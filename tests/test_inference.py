@@ -187,7 +187,7 @@ def test_verdict_is_a_pure_threshold_rule():
 
 
 def test_predict_paths_in_input_order_with_errors_in_place(engine, tmp_path):
-    good = xray_files(tmp_path / "x", 37)  # more than two batches of 16
+    good = xray_files(tmp_path / "x", 37)  # several chunks, spread over the lanes
     (tmp_path / "bad.png").write_bytes(b"not an image")
     paths = good[:3] + [tmp_path / "bad.png"] + good[3:20] + [tmp_path / "gone.jpg"] + good[20:]
     results = list(engine.predict_paths(paths))
@@ -199,6 +199,22 @@ def test_predict_paths_in_input_order_with_errors_in_place(engine, tmp_path):
     expected = engine.predict_batch(np.stack([load_model_input(p) for p in good]))
     assert np.allclose([r.p_pneumonia for r in ok], expected, atol=1e-5)
     assert all(r.xray.preview is not None and r.heatmap is None for r in ok)
+
+
+def test_predict_paths_reads_a_bounded_number_of_files_ahead(engine, tmp_path):
+    paths = xray_files(tmp_path, 60)
+    taken = []
+
+    def listing():  # a huge folder is listed lazily; its files must not all be decoded at once
+        for path in paths:
+            taken.append(path)
+            yield path
+
+    results = engine.predict_paths(listing(), preview_size=None)
+    first = next(results)
+    assert first.path == paths[0] and first.ok
+    assert len(taken) <= (engine.lanes + 2) * engine.batch_size < len(paths)
+    assert [r.path for r in results] == paths[1:]
 
 
 def test_predict_paths_heatmaps_on_request(engine, tmp_path):
