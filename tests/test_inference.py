@@ -177,6 +177,30 @@ def test_explain_gives_a_map_in_0_1(engine):
     assert heat.min() >= 0.0 and heat.max() <= 1.0
 
 
+def test_lanes_and_the_heatmap_thread_may_call_the_model_at_the_same_time(engine):
+    rng = np.random.default_rng(0)
+    batches = [rng.integers(0, 256, (n, 224, 224), dtype=np.uint8) for n in (1, 3, 8)]
+    expected = [engine.predict_batch(b) for b in batches]
+    expected_maps = engine.explain_batch(batches[1])
+    wrong = []
+
+    def caller(offset):
+        for i in range(12):
+            k = (i + offset) % len(batches)
+            if not np.allclose(engine.predict_batch(batches[k]), expected[k], atol=1e-6):
+                wrong.append(k)
+            if i % 4 == 0 and not np.allclose(engine.explain_batch(batches[1]), expected_maps,
+                                              atol=1e-5):
+                wrong.append("explain")
+
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
+
+
 def test_verdict_is_a_pure_threshold_rule():
     assert verdict(0.41, 0.41) == "PNEUMONIA"
     assert verdict(0.40999, 0.41) == "NORMAL"
