@@ -10,6 +10,9 @@ from __future__ import annotations
 import csv
 import gc
 import re
+import shutil
+import subprocess
+import sys
 import time
 import tkinter as tk
 from pathlib import Path
@@ -295,6 +298,42 @@ def test_dropping_a_folder_with_spaces_and_braces_classifies_what_is_inside(app,
     assert sorted(r["file"] for r in rows(app)) == ["a.png", "b.png", "loose file.png"]
     assert all(r["status"] == "Classified" for r in rows(app))
     assert load_settings().last_folder == str(folder)
+
+
+def test_files_dragged_from_another_program_are_classified(app, tmp_path):
+    """A real XDND drag through the X server: another process offers the files as a file manager
+    does (text/uri-list), the pointer carries them over the table and lets go."""
+    xdotool = shutil.which("xdotool")
+    assert xdotool, "xdotool is needed for this test (Debian/Ubuntu: apt-get install xdotool)"
+    folder = tmp_path / "exames {março}"
+    write_xray(folder / "inner.png", seed=4)
+    dragged = [write_xray(tmp_path / "raio x ü.png", seed=5), folder]
+    app.root.geometry("900x600+0+0")
+    app.root.update()
+    tree = app.table.tree
+    target = (tree.winfo_rootx() + tree.winfo_width() // 2,
+              tree.winfo_rooty() + tree.winfo_height() // 2)
+    source_at = (1000, 600)  # beside the window: nothing of it covers the table
+    source = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("xdnd_source.py")), *map(str, source_at),
+         *map(str, dragged)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert source.stdout.readline().strip() == "ready"
+        steps = [(source_at[0] + 80 + (target[0] - source_at[0] - 80) * i // 8,
+                  source_at[1] + 60 + (target[1] - source_at[1] - 60) * i // 8)
+                 for i in range(9)]
+        moves = [arg for x, y in steps for arg in ("mousemove", str(x), str(y), "sleep", "0.1")]
+        drag = subprocess.Popen([xdotool, "mousemove", str(source_at[0] + 80),
+                                 str(source_at[1] + 60), "sleep", "0.3", "mousedown", "1",
+                                 "sleep", "0.2", *moves, "sleep", "0.5", "mouseup", "1"])
+        wait_for(app, lambda: drag.poll() is not None, "finish the drag")  # Tk answers XDND
+        wait_for(app, lambda: len(rows(app)) == 2 and not app.pending,
+                 "classify the dropped file and folder")
+    finally:
+        source.kill()
+        source.wait()
+    assert sorted(r["file"] for r in rows(app)) == ["inner.png", "raio x ü.png"]
+    assert all(r["status"] == "Classified" for r in rows(app))
 
 
 def test_export_csv_writes_the_table_in_its_order(app, tmp_path):
