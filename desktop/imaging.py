@@ -13,7 +13,9 @@ Conversions, in order:
 - More than 8 bits (16-bit PNG/TIFF, 32-bit, float, DICOM): linearly stretched from the image's
   own minimum..maximum to 0..255 (order preserving; a flat image becomes black). DICOM first
   gets its modality LUT (rescale slope/intercept) then its VOI LUT or window, and MONOCHROME1
-  (white = low values) is inverted so lungs come out dark as in every other image.
+  (white = low values) is inverted so lungs come out dark as in every other image. Compressed
+  DICOM is decoded by pydicom's plug-ins: GDCM (JPEG Lossless, the commonest in radiography
+  exports, JPEG-LS, JPEG 2000, JPEG baseline) and Pillow; RLE natively.
 - Images above ``MAX_PIXELS`` are refused before decoding (decompression bombs).
 
 pydicom is imported only for DICOM files; this module never imports platformdirs or Tk, so a
@@ -332,7 +334,8 @@ def _read_dicom(fh: IO[bytes], *, forced: bool) -> tuple[Image.Image, dict[str, 
 
 
 def _can_decode(transfer_syntax: Any) -> bool:
-    """Whether pydicom can decode this transfer syntax with what is installed (no plugins)."""
+    """Whether pydicom can decode this transfer syntax with the plug-ins installed (GDCM,
+    Pillow, its own RLE and deflate)."""
     from pydicom.pixels import get_decoder
 
     try:

@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from tests.dicom_codecs import gdcm_compressed_bytes
+
 OK, ERROR, ANY = "ok", "error", "any"
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 BOMB_SIDE = 30000  # declared width and height of the decompression bombs (never allocated)
@@ -243,6 +245,9 @@ def add_damaged(corpus: Corpus, flips: int = 24) -> None:
     damaged_family(corpus, "png", ".png", encode(photo, "PNG"), flips)
     damaged_family(corpus, "tiff", ".tif", encode(photo, "TIFF", compression="tiff_lzw"), flips)
     damaged_family(corpus, "dicom", ".dcm", dicom_bytes(dicom_16bit(2)), flips)
+    for syntax in ("JPEGLosslessProcess14_1", "JPEGLSLossless", "JPEG2000Lossless"):
+        packed = gdcm_compressed_bytes(dicom_bytes(dicom_16bit(2)), syntax)
+        damaged_family(corpus, f"dicom_{syntax}", ".dcm", packed, flips)
 
 
 def add_empty_and_foreign(corpus: Corpus) -> None:
@@ -398,9 +403,9 @@ def add_dicom_variants(corpus: Corpus) -> None:
     add("dicom", "jpeg2000_garbage.dcm",
         dicom_bytes(px, transfer_syntax=JPEG2000Lossless, pixel_data=garbage), ERROR)
     jpegls = encapsulate([b"\xff\xd8\xff\xf7" + bytes(400)])
-    add("dicom", "jpegls_unsupported.dcm",
+    add("dicom", "jpegls_garbage.dcm",
         dicom_bytes(px, transfer_syntax=JPEGLSLossless, pixel_data=jpegls), ERROR,
-        "transfer syntax with no decoder installed")
+        "a JPEG-LS codestream of zeros")
     add("dicom", "unknown_transfer_syntax.dcm",
         dicom_bytes(px, transfer_syntax="1.2.3.4.5.6.7"), ERROR)
 

@@ -22,6 +22,7 @@ from desktop.errors import (
 )
 from desktop.imaging import load_model_input, read_image
 from tests.conftest import SHARED_DATA, require_shared
+from tests.dicom_codecs import gdcm_compress
 
 # --- helpers: a synthetic "chest": bright body, two dark lungs --------------------------------
 
@@ -274,13 +275,29 @@ def test_dicom_without_pixel_data_says_so(tmp_path):
     assert "contains no image" in info.value.user_message()
 
 
-def test_undecodable_compressed_dicom_says_compression_is_unsupported(tmp_path):
-    from pydicom.pixels import get_decoder
-    from pydicom.uid import JPEGLSLossless
+@pytest.mark.parametrize(
+    ("syntax", "uid"),
+    [
+        ("JPEGLosslessProcess14_1", "1.2.840.10008.1.2.4.70"),  # the commonest for CR/DX
+        ("JPEGLosslessProcess14", "1.2.840.10008.1.2.4.57"),
+        ("JPEGLSLossless", "1.2.840.10008.1.2.4.80"),
+        ("JPEG2000Lossless", "1.2.840.10008.1.2.4.90"),
+        ("RLELossless", "1.2.840.10008.1.2.5"),
+    ],
+)
+def test_compressed_dicom_from_a_pacs_reads_like_the_uncompressed_file(tmp_path, syntax, uid):
+    plain = write_dicom(tmp_path / "plain.dcm", chest(dtype=np.uint16) * 16)
+    packed = gdcm_compress(plain, tmp_path / "packed.dcm", syntax)
+    x = read_image(packed)
+    assert x.source["transfer_syntax"] == uid
+    assert np.array_equal(x.model_input, read_image(plain).model_input)  # lossless: same input
+    assert lungs_dark(x.model_input)
 
-    # JPEG-LS needs pylibjpeg/GDCM plugins, which the app does not ship.
-    assert not get_decoder(JPEGLSLossless).is_available, "a JPEG-LS plugin is installed"
-    path = write_dicom(tmp_path / "jls.dcm", chest(dtype=np.uint16), transfer_syntax=JPEGLSLossless)
+
+def test_dicom_compressed_in_a_way_no_decoder_knows_says_so(tmp_path):
+    from pydicom.uid import MPEG2MPML
+
+    path = write_dicom(tmp_path / "video.dcm", chest(dtype=np.uint16), transfer_syntax=MPEG2MPML)
     with pytest.raises(DicomCompressionError) as info:
         read_image(path)
     assert "Compressed DICOM of this kind is not supported" in str(info.value)

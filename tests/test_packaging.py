@@ -151,21 +151,39 @@ def test_self_test_fails_loudly_on_a_damaged_model(bundle, tmp_path):
     assert "checksum does not match" in result.stdout
 
 
+def _predict_in_bundle_and_source(bundle: Path, model: Path, sample: Path) -> tuple[dict, dict]:
+    """`predict --json` on one file, by the bundled executable and from source (same model)."""
+    frozen = _run(bundle, "predict", "--json", str(sample))
+    assert frozen.returncode == 0, frozen.stderr[-3000:]
+    source = subprocess.run(
+        [sys.executable, "-m", "desktop", "predict", "--json", "--model", str(model), str(sample)],
+        cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+    )
+    assert source.returncode == 0, source.stderr[-3000:]
+    return json.loads(frozen.stdout), json.loads(source.stdout)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("label", ["NORMAL", "PNEUMONIA"])
 def test_bundled_predict_matches_source(bundle, bundled_model, label):
     folder = require_shared(SHARED_DATA / "fullres_samples" / label)
     sample = max(sorted(folder.iterdir()), key=lambda p: p.stat().st_size)  # full resolution
-    frozen = _run(bundle, "predict", "--json", str(sample))
-    assert frozen.returncode == 0, frozen.stderr[-3000:]
-    source = subprocess.run(
-        [sys.executable, "-m", "desktop", "predict", "--json", "--model", str(bundled_model),
-         str(sample)],
-        cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
-    )
-    assert source.returncode == 0, source.stderr[-3000:]
-    ours, theirs = json.loads(frozen.stdout), json.loads(source.stdout)
+    ours, theirs = _predict_in_bundle_and_source(bundle, bundled_model, sample)
     assert ours["error"] is None and ours["verdict"] == theirs["verdict"]
+    assert ours["p_pneumonia"] == pytest.approx(theirs["p_pneumonia"], abs=1e-4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("syntax", ["JPEGLosslessProcess14_1", "JPEGLSLossless"])
+def test_bundle_reads_compressed_dicom_as_a_pacs_exports_it(bundle, bundled_model, tmp_path,
+                                                            syntax):
+    from tests.dicom_codecs import gdcm_compressed_bytes
+    from tests.fuzz_corpus import dicom_16bit, dicom_bytes
+
+    sample = tmp_path / "exam.dcm"
+    sample.write_bytes(gdcm_compressed_bytes(dicom_bytes(dicom_16bit(3, side=320)), syntax))
+    ours, theirs = _predict_in_bundle_and_source(bundle, bundled_model, sample)
+    assert ours["error"] is None and theirs["error"] is None, (ours, theirs)
     assert ours["p_pneumonia"] == pytest.approx(theirs["p_pneumonia"], abs=1e-4)
 
 
