@@ -35,7 +35,7 @@ from desktop.controller import (
 )
 from desktop.drop import parse_drop_data
 from desktop.errors import N_, InternalError, UserError, WriteError
-from desktop.i18n import _
+from desktop.i18n import _, ngettext
 from desktop.imaging import SUPPORTED_SUFFIXES
 from desktop.overlay import blend_heatmap
 from desktop.settings import Settings, load_settings, save_settings
@@ -498,8 +498,9 @@ class App:
             self._set_status(lambda: _("Cancelled."))
         elif message.cancelled:
             done, total = message.done, message.total
-            self._set_status(lambda: _("Cancelled after {done} of {total} files.").format(
-                done=done, total=total))
+            self._set_status(lambda: ngettext("Cancelled after {done} of {total} file.",
+                                              "Cancelled after {done} of {total} files.",
+                                              total).format(done=done, total=total))
         elif message.total == 0:
             self._set_status(lambda: _("No chest X-ray images were found there. "
                                        "Open JPEG, PNG, BMP, TIFF or DICOM files."))
@@ -659,13 +660,18 @@ class App:
 
     def _progress_text(self) -> str:
         done, total = self.batch_progress
-        return _("Classifying {done} of {total} files…").format(done=done, total=total)
+        text = ngettext("Classifying {done} of {total} file…",
+                        "Classifying {done} of {total} files…", total)
+        return text.format(done=done, total=total)
 
     def _summary_text(self) -> str:
         counts = self.session.counts()
-        return _("{total} files: {pneumonia} pneumonia, {normal} normal, {errors} not "
-                 "classified (threshold {threshold:.2f}).").format(
-            total=len(self.session.results), pneumonia=counts["PNEUMONIA"],
+        total = len(self.session.results)
+        return ngettext("{total} file: {pneumonia} pneumonia, {normal} normal, {errors} not "
+                        "classified (threshold {threshold:.2f}).",
+                        "{total} files: {pneumonia} pneumonia, {normal} normal, {errors} not "
+                        "classified (threshold {threshold:.2f}).", total).format(
+            total=total, pneumonia=counts["PNEUMONIA"],
             normal=counts["NORMAL"], errors=counts["error"], threshold=self.session.threshold,
         )
 

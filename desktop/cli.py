@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from desktop.errors import N_, UserError, WriteError
-from desktop.i18n import LANGUAGES, gettext, set_language, system_language
+from desktop.i18n import LANGUAGES, gettext, ngettext, set_language, system_language
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,6 @@ EXIT_OK, EXIT_NOTHING_CLASSIFIED = 0, 1
 
 NO_FILES = N_("No image files were found. Name image files or folders that contain them.")
 NOTHING_CLASSIFIED = N_("No file could be classified.")
-SUMMARY = N_("{ok} of {total} files classified.")
 DISCLAIMER = N_("Research and teaching tool. Not for clinical diagnosis.")
 
 
@@ -105,7 +104,10 @@ def _run(args: argparse.Namespace) -> int:
             print(text_line(prediction, threshold), flush=True)
     classified = sum(1 for row in rows if row["verdict"] is not None)
     if not args.json:
-        _err(gettext(SUMMARY).format(ok=classified, total=len(rows)) + " " + gettext(DISCLAIMER))
+        total = len(rows)
+        summary = ngettext("{ok} of {total} file classified.",
+                           "{ok} of {total} files classified.", total)
+        _err(summary.format(ok=classified, total=total) + " " + gettext(DISCLAIMER))
     if args.csv is not None:
         try:
             write_csv(args.csv, rows)

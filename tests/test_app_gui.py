@@ -113,7 +113,7 @@ def test_opening_a_file_shows_its_verdict_confidence_and_preview(app, tmp_path):
     assert f"Confidence {100 * confidence:.0f}%" in app.detail_label.cget("text")
     assert app.file_label.cget("text") == "chest one.png"
     assert app.preview.find_withtag("all") and app.preview.type("all") == "image"
-    assert "1 files: " in app.status_label.cget("text")
+    assert "1 file: " in app.status_label.cget("text")  # singular: one file
 
 
 def test_threshold_change_flips_a_borderline_verdict_without_rerunning(app, tmp_path):

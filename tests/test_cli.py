@@ -112,6 +112,15 @@ def test_text_output_is_translated(tiny_model, tmp_path, capsys):
     assert "Não destinada a diagnóstico clínico" in err
 
 
+@pytest.mark.parametrize(("lang", "summary"), [("en", "1 of 1 file classified."),
+                                               ("pt_BR", "1 de 1 arquivo classificado."),
+                                               ("es", "1 de 1 archivo clasificado.")])
+def test_one_file_is_counted_in_the_singular(tiny_model, tmp_path, capsys, lang, summary):
+    Image.new("L", (50, 50), 128).save(tmp_path / "ok.png")
+    _, _, err = run(capsys, tmp_path / "ok.png", "--model", tiny_model, "--lang", lang)
+    assert err.startswith(summary)
+
+
 def test_system_language_is_used_without_lang(tiny_model, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("LANGUAGE", "es_ES.UTF-8")
     (tmp_path / "x.png").write_text("text")
