@@ -188,8 +188,8 @@ def verify_export(wrapper: nn.Module, path: Path, metadata: dict) -> None:
 
 
 def reexport(src: Path, out: Path) -> float:
-    """Rewrites ``src`` in the current export layout (grey stem folded): same weights,
-    temperature, flip averaging, card and history; no data needed.
+    """Rewrites ``src`` in the current export layout (grey stem folded, mirror in the same
+    batch): same weights, temperature, flip averaging, card and history; no data needed.
 
     The outputs of the new file are checked against the old file's before anything is written;
     returns the largest probability difference seen. The card records the re-export.
@@ -217,7 +217,7 @@ def reexport(src: Path, out: Path) -> float:
         maps_agree = torch.allclose(wrapper.explain(batch), old.explain(batch), atol=1e-4)
     if difference > 1e-5 or not maps_agree:
         raise ValueError(f"re-exporting {src} changed its outputs (max difference "
-                           f"{difference:.2e}); nothing was written")
+                         f"{difference:.2e}); nothing was written")
     meta = dict(meta)
     meta["re_exported"] = {
         "from_sha256": hashlib.sha256(src.read_bytes()).hexdigest(),
