@@ -9,7 +9,7 @@ MODEL ?= assets/model.pt
 PO := $(wildcard translations/*/LC_MESSAGES/cxr.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: run test install translations translations-update train evaluate bench package lint clean
+.PHONY: run test test-gui-stress install translations translations-update train evaluate bench package lint clean
 
 # torch/torchvision are pinned to the releases on this machine's local wheel store (a minute,
 # no multi-GB download); everything else comes from pyproject.toml.
@@ -42,6 +42,13 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# The GUI and threading test modules 3 times in a row while 2 CPU-burning processes load the machine: a test
+# that assumes timing instead of waiting for the state it asserts fails here (see
+# tests/run_under_load.py).
+GUI_TESTS := tests/test_app_gui.py tests/test_fuzz_gui.py tests/test_controller.py tests/test_inference.py
+test-gui-stress: install
+	$(BIN)/python tests/run_under_load.py --rounds 3 --burners 2 $(GUI_TESTS)
 
 train: install
 	$(BIN)/python -m training train --data $(DATA) --out $(MODEL) --init-weights $(WEIGHTS) \

@@ -1,8 +1,11 @@
 """The real window under Xvfb: what a user sees after opening, dropping, sliding and switching.
 
 Each test builds the window on the tiny exported model, drives it the way a user would
-(menus, the slider, the drop handler, keys) and reads back what is on screen. Waiting for the
-worker is an ``update()`` loop with a deadline, never a fixed sleep.
+(menus, the slider, the drop handler, keys) and reads back what is on screen. A test never reads
+the screen right after an ``update()`` or a sleep: it runs the Tk loop until the state it asserts
+is there (``wait_for``, ``wait_for_value``), with a deadline that only guards against a hang, and
+where the worker's timing could change the outcome (a batch finishing before Cancel, a preview
+arriving mid-test) the test holds the worker at a known point with an event.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import tkinter as tk
 from pathlib import Path
@@ -56,15 +60,51 @@ def wait_for(app, condition, what: str, timeout_s: float = 30.0) -> None:
     app.root.update()
 
 
+def wait_for_value(app, read, expected, what: str, timeout_s: float = 30.0):
+    """Run the Tk loop until ``read()`` gives ``expected``; the failure names the last value."""
+    seen = []
+
+    def there() -> bool:
+        seen[:] = [read()]
+        return seen[0] == expected
+
+    try:
+        wait_for(app, there, what, timeout_s)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: expected {expected!r}, last saw {seen[0]!r}") from None
+    return seen[0]
+
+
 def classify(app, paths) -> None:
     batch = app.open_paths(paths)
     wait_for(app, lambda: batch not in app.pending, f"finish the batch {paths}")
+
+
+def preview_shown(app) -> bool:
+    """The selected result's image is on the canvas (not "Loading the preview…")."""
+    result = app.selected
+    return (result is not None and result.model_input is not None
+            and bool(app.preview.find_all()) and app.preview.type("all") == "image")
 
 
 def rows(app) -> list[dict[str, str]]:
     tree = app.table.tree
     return [dict(zip(tree["columns"], map(str, tree.item(iid, "values")), strict=True))
             for iid in tree.get_children()]
+
+
+def canvas_text(canvas: tk.Canvas) -> str:
+    """The hint drawn on the preview canvas ("" when it shows an image)."""
+    return " ".join(canvas.itemcget(i, "text") for i in canvas.find_all()
+                    if canvas.type(i) == "text")
+
+
+def select_row(app, name: str) -> None:
+    """Click the row of file ``name`` (what <<TreeviewSelect>> then does, run at once)."""
+    tree = app.table.tree
+    iid = next(i for i in tree.get_children() if tree.item(i, "values")[0] == name)
+    tree.selection_set(iid)
+    app._selection_changed()
 
 
 @pytest.fixture
@@ -125,23 +165,21 @@ def test_threshold_change_flips_a_borderline_verdict_without_rerunning(app, tmp_
     app.worker.engine.predict_batch = lambda *_: pytest.fail("the model ran again")
     try:
         app.threshold.scale.set(above)
-        app.root.update()
-        assert app.verdict_label.cget("text") == "NORMAL"
+        wait_for_value(app, lambda: app.verdict_label.cget("text"), "NORMAL", "relabel above p")
         assert rows(app)[0]["verdict"] == "● NORMAL"
         assert app.threshold.value_label.cget("text") == f"{above:.2f}"
         assert app.threshold.preset.get() == ""  # off the presets: "Custom"
 
         app.threshold.scale.set(below)
-        app.root.update()
-        assert app.verdict_label.cget("text") == "PNEUMONIA"
+        wait_for_value(app, lambda: app.verdict_label.cget("text"), "PNEUMONIA",
+                       "relabel below p")
         assert rows(app)[0]["verdict"] == "▲ PNEUMONIA"
         assert f"threshold {below:.2f}" in app.detail_label.cget("text")
 
         app.threshold.scale.focus_force()  # the keyboard: Right steps by 0.01
         wait_for(app, lambda: app.root.focus_get() is app.threshold.scale, "focus the slider")
         app.threshold.scale.event_generate("<Right>")
-        app.root.update()
-        assert app.session.threshold == pytest.approx(above)
+        wait_for(app, lambda: app.session.threshold == pytest.approx(above), "step by 0.01")
         assert app.verdict_label.cget("text") == "NORMAL"
     finally:
         app.worker.engine.predict_batch = model_calls
@@ -151,13 +189,11 @@ def test_operating_point_presets_set_the_threshold_and_show_validation_figures(a
     classify(app, [write_xray(tmp_path / "a.png")])
     buttons = {name: button for button, name in app.threshold._buttons}
     buttons["high_sensitivity"].invoke()
-    app.root.update()
-    assert app.session.threshold == pytest.approx(0.2)
+    wait_for(app, lambda: app.session.threshold == pytest.approx(0.2), "apply the preset")
     assert app.threshold.detail.cget("text") == "Validation: sensitivity 99%, specificity 85%"
     assert buttons["high_sensitivity"].cget("text") == "High sensitivity"
     buttons["balanced"].invoke()
-    app.root.update()
-    assert app.session.threshold == pytest.approx(0.5)
+    wait_for(app, lambda: app.session.threshold == pytest.approx(0.5), "apply the preset")
     assert app.threshold.detail.cget("text") == "Validation: sensitivity 96%, specificity 94%"
 
 
@@ -216,15 +252,18 @@ def test_language_switch_relabels_every_visible_text_at_once(app, tmp_path, lang
     broken = tmp_path / "notes.png"
     broken.write_text("not an image")
     classify(app, [good, broken])
-    app.table.tree.selection_set(app.table.tree.get_children()[0])
     app.sort_by("file")
+    select_row(app, good.name)
     app.show_model_card()
-    app.root.update()
+    # a batch keeps no images: the worker reads the selected row's preview again; compare the
+    # window at rest, not a "Loading the preview…" line against the image that replaced it
+    wait_for(app, lambda: preview_shown(app) and app.dialog.winfo_viewable(),
+             "show good.png's preview and the model card")
     before = visible_texts(app.root)
 
     index = list(i18n.LANGUAGES).index(language)
     app.language_menu.invoke(index)  # Language → Español / Português (Brasil)
-    app.root.update()
+    wait_for(app, lambda: app.language.get() == language, "switch the language")
     after = visible_texts(app.root)
 
     assert before.keys() == after.keys()
@@ -276,8 +315,8 @@ def test_broken_file_and_non_image_give_error_rows_and_the_app_keeps_working(app
     error_iid = next(iid for iid in app.table.tree.get_children()
                      if app.table.tree.item(iid, "values")[0] == "report.png")
     app.table.tree.selection_set(error_iid)
-    app.root.update()
-    assert app.verdict_label.cget("text") == "Could not classify"
+    wait_for_value(app, lambda: app.verdict_label.cget("text"), "Could not classify",
+                   "show the error row")
     assert app.detail_label.cget("text") == by_file["report.png"]["status"]
 
     classify(app, [write_xray(tmp_path / "after.png", seed=3)])  # still works afterwards
@@ -309,8 +348,9 @@ def test_files_dragged_from_another_program_are_classified(app, tmp_path):
     write_xray(folder / "inner.png", seed=4)
     dragged = [write_xray(tmp_path / "raio x ü.png", seed=5), folder]
     app.root.geometry("900x600+0+0")
-    app.root.update()
     tree = app.table.tree
+    wait_for(app, lambda: app.root.winfo_width() == 900 and tree.winfo_ismapped(),
+             "place the window at 900x600+0+0")
     target = (tree.winfo_rootx() + tree.winfo_width() // 2,
               tree.winfo_rooty() + tree.winfo_height() // 2)
     source_at = (1000, 600)  # beside the window: nothing of it covers the table
@@ -373,11 +413,9 @@ def test_sorting_by_column_and_arrow_keys_show_each_result(app, tmp_path):
     tree.focus_force()
     wait_for(app, lambda: app.root.focus_get() is tree, "focus the table")
     tree.event_generate("<Down>")
-    app.root.update()
-    assert app.file_label.cget("text") == "b.png"
+    wait_for_value(app, lambda: app.file_label.cget("text"), "b.png", "move down to b.png")
     tree.event_generate("<Down>")
-    app.root.update()
-    assert app.file_label.cget("text") == "c.png"
+    wait_for_value(app, lambda: app.file_label.cget("text"), "c.png", "move down to c.png")
 
 
 def test_heatmap_toggle_overlays_the_preview_and_shows_a_legend(app, tmp_path):
@@ -390,20 +428,6 @@ def test_heatmap_toggle_overlays_the_preview_and_shows_a_legend(app, tmp_path):
     assert heatmap.shape == (224, 224) and 0.0 <= heatmap.min() <= heatmap.max() <= 1.0
     assert app.preview._image.mode == "RGB"  # the overlay, not the plain grayscale preview
     assert load_settings().show_heatmap is True
-
-
-def canvas_text(canvas: tk.Canvas) -> str:
-    """The hint drawn on the preview canvas ("" when it shows an image)."""
-    return " ".join(canvas.itemcget(i, "text") for i in canvas.find_all()
-                    if canvas.type(i) == "text")
-
-
-def select_row(app, name: str) -> None:
-    """Click the row of file ``name`` (what <<TreeviewSelect>> then does, run at once)."""
-    tree = app.table.tree
-    iid = next(i for i in tree.get_children() if tree.item(i, "values")[0] == name)
-    tree.selection_set(iid)
-    app._selection_changed()
 
 
 def test_selecting_a_row_of_a_folder_shows_its_preview_read_again(app, tmp_path):
@@ -449,9 +473,9 @@ def test_a_file_deleted_before_its_row_is_selected_shows_why_and_keeps_the_verdi
     assert {r["file"]: r["status"] for r in rows(app)}["b.png"] == "Classified"
 
     app.language_menu.invoke(list(i18n.LANGUAGES).index("pt_BR"))
-    app.root.update()
-    assert app.preview_note.cget("text") == (
-        "Este arquivo não existe mais. Verifique para onde foi movido e abra-o novamente.")
+    wait_for_value(app, lambda: app.preview_note.cget("text"),
+                   "Este arquivo não existe mais. Verifique para onde foi movido e abra-o "
+                   "novamente.", "translate the note")
     assert canvas_text(app.preview) == "Sem pré-visualização"
 
     select_row(app, "a.png")  # a file still there shows no note
@@ -461,7 +485,8 @@ def test_a_file_deleted_before_its_row_is_selected_shows_why_and_keeps_the_verdi
 
 def test_model_card_dialog_shows_metrics_use_limits_and_disclaimer(app):
     app.help_menu.invoke(0)
-    app.root.update()
+    wait_for(app, lambda: app.dialog is not None and app.dialog.winfo_viewable(),
+             "open the model card")
     text = app.dialog.all_text()
     validation, test = app.card["metrics"]["validation"], app.card["metrics"]["test"]
     for expected in ("Validation metrics", "Test metrics", "Intended use", "Limitations",
@@ -476,30 +501,74 @@ def test_model_card_dialog_shows_metrics_use_limits_and_disclaimer(app):
         "text")
 
 
-def test_cancel_stops_a_long_batch_and_keeps_the_results_so_far(app, tmp_path):
+def test_cancel_stops_a_long_batch_and_keeps_the_results_so_far(app, tmp_path, monkeypatch):
     first = write_xray(tmp_path / "big00.png", size=(1600, 1400), noise=0)
     files = [first]
     for i in range(1, 60):  # copies, not links: folder scanning counts each file once
         files.append(tmp_path / f"big{i:02}.png")
         files[-1].write_bytes(first.read_bytes())
+    # The first chunk's files are read; the others wait until Cancel is pressed, so the batch
+    # cannot finish before the click however fast or slow the machine is.
+    import desktop.inference
+
+    first_chunk, pressed = set(files[: app.worker.engine.batch_size]), threading.Event()
+    real = desktop.inference.read_image
+
+    def held(path, **kwargs):
+        if path not in first_chunk:
+            pressed.wait(60)
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(desktop.inference, "read_image", held)
     batch = app.open_paths(files)
     wait_for(app, lambda: app.session.results, "show the first result")
     app.cancel_button.invoke()
+    pressed.set()
     wait_for(app, lambda: batch not in app.pending, "stop the batch")
     assert 0 < len(rows(app)) < 60
     assert app.status_label.cget("text") == f"Cancelled after {len(rows(app))} of 60 files."
     assert str(app.cancel_button.cget("state")) == "disabled"
 
 
+def test_a_language_switch_while_a_preview_loads_keeps_the_line_then_shows_the_image(
+        app, tmp_path, monkeypatch):
+    import desktop.imaging
+
+    folder = tmp_path / "ward"
+    for i, name in enumerate(["a", "b"]):
+        write_xray(folder / f"{name}.png", seed=i)
+    classify(app, [folder])
+    wait_for(app, lambda: preview_shown(app), "show a.png's preview")
+    reading, release = threading.Event(), threading.Event()
+    real = desktop.imaging.read_image
+
+    def held(path, **kwargs):  # the worker's re-read for the preview, held until released
+        reading.set()
+        release.wait(60)
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(desktop.imaging, "read_image", held)
+    select_row(app, "b.png")
+    assert reading.wait(30), "the worker never started reading b.png again"
+    app.language_menu.invoke(list(i18n.LANGUAGES).index("es"))
+    wait_for(app, lambda: app.language.get() == "es", "switch to Spanish")
+    loading = i18n.gettext("Loading the preview…")
+    assert loading != "Loading the preview…"
+    assert canvas_text(app.preview) == loading  # the line stays, in the new language
+    release.set()
+    wait_for(app, lambda: preview_shown(app), "show b.png's preview after the switch")
+    assert app.selected.path.name == "b.png" and canvas_text(app.preview) == ""
+
+
 def test_settings_round_trip_through_a_restart(make_app, tmp_path):
     app = make_app()
     app.set_language("pt_BR")
     app.threshold.scale.set(0.33)
-    app.root.update()
+    wait_for(app, lambda: app.session.threshold == pytest.approx(0.33), "slide to 0.33")
     app.show_heatmap.set(True)
     app._heatmap_toggled()
     app.root.geometry("1000x700+10+20")
-    app.root.update()
+    wait_for(app, lambda: app.root.geometry().startswith("1000x700"), "resize the window")
     app.close()
 
     saved = load_settings()

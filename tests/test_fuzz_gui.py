@@ -57,7 +57,8 @@ def test_dropping_a_folder_of_hostile_files_gives_a_row_each_and_the_window_keep
     tree = app.table.tree
     for iid in tree.get_children():  # look at every row: preview, verdict, message
         tree.selection_set(iid)
-        app.root.update()
+        wait_for(app, lambda i=iid: app.selected is not None and str(app.selected.key) == i,
+                 f"select row {iid}")
         assert app.verdict_label.cget("text"), iid
         result = app.selected
         if result.ok:  # a batch keeps no images: the preview is read again, then shown
@@ -68,9 +69,14 @@ def test_dropping_a_folder_of_hostile_files_gives_a_row_each_and_the_window_keep
             assert not app.preview_note.winfo_ismapped(), str(result.path)
     app.show_heatmap.set(True)
     app._heatmap_toggled()
-    for iid in tree.get_children()[:40]:
+    for iid in tree.get_children()[:40]:  # with the heatmap on: each row's map is asked for
         tree.selection_set(iid)
-        app.root.update()
+        wait_for(app, lambda i=iid: app.selected is not None and str(app.selected.key) == i,
+                 f"select row {iid}")
+    last = app.selected
+    if last.ok:
+        wait_for(app, lambda: last.heatmap is not None or last.heatmap_error is not None
+                 or last.preview_error is not None, "compute the last row's heatmap")
 
     assert not [r for r in caplog.records if r.getMessage() == CALLBACK_ERROR]
     assert app.status_label.cget("text") != InternalError().user_message()
