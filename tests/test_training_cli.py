@@ -163,8 +163,12 @@ def test_config_file_sets_the_recipe_and_flags_win(tmp_path):
         parse_args(["train", "--data", "d", "--config", str(cfg)])
 
 
-def test_interrupted_training_resumes_to_the_same_weights(data, tmp_path, monkeypatch):
-    recipe = ["train", "--data", str(data), *TINY, "--epochs-finetune", "3"]
+@pytest.mark.parametrize("options", [[], ["--ema-decay", "0.9", "--lr-schedule", "cosine",
+                                            "--equalize", "1"]], ids=["plain", "ema-cosine-he"])
+def test_interrupted_training_resumes_to_the_same_weights(data, tmp_path, monkeypatch, options):
+    """The LR schedule and the weight average are in the checkpoint too: resuming gives the
+    weights of an uninterrupted run."""
+    recipe = ["train", "--data", str(data), *TINY, "--epochs-finetune", "3", *options]
     assert main([*recipe, "--work-dir", str(tmp_path / "straight")]) == 0
 
     real = training.loop.train_one_epoch

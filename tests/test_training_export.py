@@ -194,3 +194,23 @@ def test_reexport_refuses_a_file_that_is_not_ours(tmp_path):
     with pytest.raises(ValueError, match="not a model.pt written by"):
         reexport(path, tmp_path / "out.pt")
     assert not (tmp_path / "out.pt").exists()
+
+
+def test_histogram_equalisation_undoes_exposure_and_keeps_a_black_border_black():
+    from training.model import equalize_histogram
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(2, 1, 64, 64, generator=g) * 0.6 + 0.2
+    x[:, :, :8] = 0.0  # a black border, as a zoomed-out image has
+    darker = x ** 1.8  # the same image, under-exposed: every grey level moves, in order
+    a, b = equalize_histogram(x), equalize_histogram(darker)
+    # exposure no longer shows, up to re-quantising the grey levels the darkening merged
+    assert float((a - b).abs().mean()) < 0.05 * float((x - darker).abs().mean())
+    assert float((a - b).abs().max()) < 0.02
+    assert float(a[:, :, :8].abs().max()) == 0.0 and float(a.max()) == 1.0
+    flat = torch.full((1, 1, 16, 16), 0.5)
+    assert float(equalize_histogram(flat).abs().max()) == 0.0  # one level: no division by zero
+    net = ChestXRayNet(equalize=1.0).eval()
+    scripted = torch.jit.script(net)
+    with torch.no_grad():
+        assert torch.allclose(scripted(x), net(x), atol=1e-6)

@@ -25,6 +25,7 @@ class AugmentConfig:
     contrast: float = 0.1  # around the image mean, factor in [1-c, 1+c]
     gamma: float = 0.0  # log-uniform exponent, e.g. 0.3 = gamma in [0.74, 1.35]
     noise: float = 0.0  # std of additive Gaussian noise
+    blur: float = 0.0  # largest Gaussian blur sigma in pixels (half the images are blurred)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -41,6 +42,11 @@ PRESETS = {
     "framing_strong": AugmentConfig(
         rotate_deg=15.0, zoom_min=0.6, zoom_max=1.4, aspect=0.25, translate=0.12,
         brightness=0.25, contrast=0.4, gamma=0.5, noise=0.015,
+    ),
+    # framing, wider zoom-out (small children in a large field), softer and noisier images
+    "framing_wide": AugmentConfig(
+        rotate_deg=10.0, zoom_min=0.6, zoom_max=1.3, aspect=0.2, translate=0.1,
+        brightness=0.2, contrast=0.35, gamma=0.45, noise=0.015, blur=1.2,
     ),
 }
 
@@ -76,8 +82,26 @@ def augment(images: torch.Tensor, cfg: AugmentConfig, g: torch.Generator) -> tor
         noise = torch.randn(x.shape, generator=g).to(dev)
         x = x + cfg.noise * noise
     x = x.clamp(0.0, 1.0)
+    if cfg.blur > 0:
+        x = _blur(x, cfg.blur, g)
     grid = F.affine_grid(_affine(n, cfg, g).to(dev), list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def _blur(x: torch.Tensor, max_sigma: float, g: torch.Generator) -> torch.Tensor:
+    """Gaussian blur with a random sigma per image (half of them left sharp)."""
+    n, dev = x.size(0), x.device
+    sigma = _uniform(n, 0.3, max_sigma, g) * (torch.rand(n, generator=g) < 0.5)
+    radius = max(1, math.ceil(3 * max_sigma))
+    t = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    kernel = torch.exp(-0.5 * (t[None] / sigma.clamp_min(1e-3)[:, None]) ** 2)
+    kernel = (kernel / kernel.sum(1, keepdim=True)).to(dev)  # sigma 0 -> a delta: unchanged
+    rows = x.reshape(1, n, *x.shape[2:])
+    rows = F.conv2d(F.pad(rows, (radius, radius, 0, 0), mode="replicate"),
+                    kernel[:, None, None, :], groups=n)
+    cols = F.conv2d(F.pad(rows, (0, 0, radius, radius), mode="replicate"),
+                    kernel[:, None, :, None], groups=n)
+    return cols.reshape(x.shape)
 
 
 def _affine(n: int, cfg: AugmentConfig, g: torch.Generator) -> torch.Tensor:
@@ -98,11 +122,26 @@ def _affine(n: int, cfg: AugmentConfig, g: torch.Generator) -> torch.Tensor:
     return theta
 
 
-def shifted(images: torch.Tensor, seed: int = 1234) -> torch.Tensor:
-    """The fixed "shifted validation" view of ``images`` (uint8 in, uint8 out)."""
+# Distribution-shifted views of validation, each one kind of change a new hospital brings. A model
+# is chosen on these and on plain validation, never on the test split.
+SHIFT_VIEWS = {
+    "shifted": SHIFT,  # all of it at once, moderate
+    "exposure": AugmentConfig(hflip=False, rotate_deg=0.0, brightness=0.25, contrast=0.45,
+                              gamma=0.6),  # darker/lighter, flatter/harsher; same framing
+    "zoom_out": AugmentConfig(hflip=False, rotate_deg=3.0, zoom_min=0.62, zoom_max=0.8,
+                              translate=0.05, brightness=0.0, contrast=0.0),  # a wider field
+    "crop": AugmentConfig(hflip=False, rotate_deg=3.0, zoom_min=1.2, zoom_max=1.45,
+                          translate=0.05, brightness=0.0, contrast=0.0),  # a tighter field
+    "soft": AugmentConfig(hflip=False, rotate_deg=0.0, brightness=0.0, contrast=0.2,
+                          noise=0.02, blur=1.5),  # blurred, noisy, low-contrast
+}
+
+
+def shifted(images: torch.Tensor, seed: int = 1234, cfg: AugmentConfig = SHIFT) -> torch.Tensor:
+    """A fixed shifted view of ``images`` (uint8 in, uint8 out): ``cfg`` applied with ``seed``."""
     g = torch.Generator().manual_seed(seed)
     out = torch.empty_like(images)
     for start in range(0, len(images), 256):
-        batch = augment(images[start:start + 256], SHIFT, g)
+        batch = augment(images[start:start + 256], cfg, g)
         out[start:start + 256] = (batch * 255).round().to(torch.uint8)
     return out

@@ -8,7 +8,7 @@ import logging
 import numpy as np
 import torch
 
-from training.augment import shifted
+from training.augment import SHIFT_VIEWS, shifted
 from training.calibration import calibrated_positive, fit_temperature
 from training.data import Split
 from training.export import base_metadata
@@ -47,15 +47,22 @@ def assess_validation(model: ChestXRayNet, val: Split, device: torch.device, *,
         points.append({"name": name, "threshold": round(threshold, 4), "rule": rule,
                        "val_sensitivity": round(m["sensitivity"], 4),
                        "val_specificity": round(m["specificity"], 4)})
-    shifted_logits = predict_logits(model, shifted(val.images), device, tta_flip=tta_flip)
-    p_shift = calibrated_positive(shifted_logits, temperature).numpy()
+    threshold = points[0]["threshold"]
+    views = {}
+    for name, cfg in SHIFT_VIEWS.items():
+        view_logits = predict_logits(model, shifted(val.images, cfg=cfg), device,
+                                     tta_flip=tta_flip)
+        p_view = calibrated_positive(view_logits, temperature).numpy()
+        views[name] = rounded(binary_metrics(y, p_view, threshold))
+        views[name]["ece"] = round(expected_calibration_error(y, p_view), 4)
     out = {
         "temperature": temperature,
         "val_ece_before": expected_calibration_error(y, calibrated_positive(logits, 1.0).numpy()),
         "val_ece_after": expected_calibration_error(y, p),
         "operating_points": points,
         "validation": rounded(binary_metrics(y, p, points[0]["threshold"])),
-        "validation_shifted": rounded(binary_metrics(y, p_shift, points[0]["threshold"])),
+        "validation_shifted": {k: v for k, v in views["shifted"].items() if k != "ece"},
+        "validation_views": views,
     }
     log.info("validation: T=%.3f ECE %.4f -> %.4f; balanced t=%.3f acc %.4f AUC %.4f; "
              "shifted acc %.4f AUC %.4f", temperature, out["val_ece_before"],

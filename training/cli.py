@@ -37,6 +37,14 @@ def _add_recipe(p: argparse.ArgumentParser) -> None:
     g.add_argument("--augment", choices=sorted(PRESETS), default="reference")
     g.add_argument("--per-image-norm", action="store_true",
                    help="standardise each image's intensities inside the model")
+    g.add_argument("--equalize", type=float, default=0.0, metavar="FRACTION",
+                   help="blend this much (0-1) of the histogram-equalised image into the input, "
+                        "inside the model")
+    g.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant",
+                   help="fine-tuning LR: constant, or cosine decay over --epochs-finetune")
+    g.add_argument("--ema-decay", type=float, default=0.0, metavar="DECAY",
+                   help="validate and export an exponential moving average of the fine-tuned "
+                        "weights (per step, e.g. 0.995); 0 = off")
     g.add_argument("--tta-flip", action="store_true",
                    help="the exported model averages the image and its mirror")
     g.add_argument("--cache-views", type=int, default=4,
@@ -130,7 +138,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     train, val, rule = train_val(args.data, val_fraction=args.val_fraction, seed=args.split_seed,
                                  progress=args.progress)
     log.info("train %s, validation %s (%s)", train.counts(), val.counts(), rule)
-    model = ChestXRayNet(per_image_norm=args.per_image_norm)
+    model = ChestXRayNet(per_image_norm=args.per_image_norm, equalize=args.equalize)
     init = load_init_weights(model, args.init_weights)
     resume = torch.load(args.resume, map_location="cpu", weights_only=True) if args.resume \
         else None
@@ -184,7 +192,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     if "val_paths" in final and [p.name for p in val.paths] != final["val_paths"]:
         raise DataError(f"the validation split of {args.data} is not the one "
                         f"{args.checkpoint} was trained with; pass the same --data.")
-    model = ChestXRayNet(per_image_norm=bool(recipe["per_image_norm"]))
+    model = ChestXRayNet(per_image_norm=bool(recipe["per_image_norm"]),
+                         equalize=float(recipe.get("equalize", 0.0)))
     model.load_state_dict(final["model"])
     device = pick_device(args.device)
     assessment = assess_validation(model.to(device), val, device, tta_flip=tta)

@@ -187,8 +187,12 @@ def train_one_epoch_head(head: nn.Module, optimizer: torch.optim.Optimizer,
 def train_one_epoch(model: ChestXRayNet, optimizer: torch.optim.Optimizer,
                     criterion: nn.Module, split: Split, device: torch.device,
                     cfg: AugmentConfig, batch_size: int, g: torch.Generator, desc: str,
-                    progress: bool, max_steps: int | None = None) -> float:
-    """One pass over ``split`` with augmented batches; BatchNorm stays in eval mode."""
+                    progress: bool, max_steps: int | None = None,
+                    after_step=None) -> float:
+    """One pass over ``split`` with augmented batches; BatchNorm stays in eval mode.
+
+    ``after_step()`` runs after every optimiser step (the LR schedule, the weight average).
+    """
     model.train()
     freeze_batchnorm(model)
     order = torch.randperm(len(split), generator=g)
@@ -202,6 +206,8 @@ def train_one_epoch(model: ChestXRayNet, optimizer: torch.optim.Optimizer,
         loss = criterion(model(x), split.labels[idx].to(device))
         total += _step(optimizer, loss) * len(idx)
         seen += len(idx)
+        if after_step is not None:
+            after_step()
         bar.set_postfix(loss=f"{total / seen:.4f}")
     return total / max(1, seen)
 
@@ -233,8 +239,9 @@ def fit(model: ChestXRayNet, train: Split, val: Split, args, device: torch.devic
     args.deadline = time.monotonic() + budget if budget else None
 
     def checkpoint(optimizer: torch.optim.Optimizer | None,
-                   stopper: EarlyStopping | None) -> None:
-        state.update(model=cpu_state(model), stopper=stopper.as_dict() if stopper else None,
+                   stopper: EarlyStopping | None, trained: nn.Module | None = None) -> None:
+        state.update(model=cpu_state(trained if trained is not None else model),
+                     stopper=stopper.as_dict() if stopper else None,
                      optimizer=optimizer.state_dict() if optimizer else None,
                      wall_time_s=time.monotonic() - started, args=plain_args(args))
         save_checkpoint(state, checkpoint_path)
@@ -295,6 +302,23 @@ def _phase_finetune(model, train, val, args, device, cfg, criterion, eval_criter
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=args.lr_finetune, weight_decay=args.weight_decay)
     stopper = _resumed_stopper(state, optimizer, args.patience)
+    steps = math.ceil(len(train) / args.batch_size)
+    if args.max_steps is not None:
+        steps = min(steps, args.max_steps)
+    schedule = _lr_schedule(optimizer, args, steps, state)
+    average = _weight_average(model, args, state)
+    evaluated = average.module if average is not None else model
+
+    def after_step() -> None:
+        if schedule is not None:
+            schedule.step()
+        if average is not None:
+            average.update_parameters(model)
+
+    def extra_state() -> dict:
+        return {"schedule": schedule.state_dict() if schedule is not None else None,
+                "average": cpu_state(average) if average is not None else None}
+
     for epoch in range(state["epoch"], args.epochs_finetune):
         if stopper.bad_epochs >= args.patience:
             break
@@ -305,13 +329,42 @@ def _phase_finetune(model, train, val, args, device, cfg, criterion, eval_criter
         g = torch.Generator().manual_seed(args.seed * 1000 + 100 + epoch)
         loss = train_one_epoch(model, optimizer, criterion, train, device, cfg, args.batch_size,
                                g, f"finetune {epoch + 1}/{args.epochs_finetune}", args.progress,
-                               args.max_steps)
-        figures = evaluate(model, eval_criterion, val, device)
-        if _end_epoch(state, "finetune", epoch, loss, figures, stopper, model, optimizer,
-                      checkpoint):
+                               args.max_steps, after_step)
+        figures = evaluate(evaluated, eval_criterion, val, device)
+        state.update(extra_state())
+        if _end_epoch(state, "finetune", epoch, loss, figures, stopper, evaluated, optimizer,
+                      checkpoint, model):
             break
     _restore_best(model, stopper)
     state["model"] = cpu_state(model)
+
+
+def _lr_schedule(optimizer, args, steps_per_epoch: int, state: dict):
+    """Cosine decay of the fine-tuning LR over all its epochs (per step), or None (constant)."""
+    if getattr(args, "lr_schedule", "constant") != "cosine":
+        return None
+    total = max(1, args.epochs_finetune * steps_per_epoch)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+    if state.get("schedule"):
+        schedule.load_state_dict(state["schedule"])
+    return schedule
+
+
+def _weight_average(model: nn.Module, args, state: dict):
+    """An exponential moving average of the fine-tuned weights (torch.optim.swa_utils), or None.
+
+    Validation, early stopping and the exported weights then use the average, which moves more
+    smoothly than the weights of the last step.
+    """
+    decay = float(getattr(args, "ema_decay", 0.0) or 0.0)
+    if decay <= 0.0:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    average = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+    if state.get("average"):
+        average.load_state_dict(state["average"])
+    return average
 
 
 def _resumed_stopper(state: dict, optimizer: torch.optim.Optimizer,
@@ -325,10 +378,14 @@ def _resumed_stopper(state: dict, optimizer: torch.optim.Optimizer,
 
 def _end_epoch(state: dict, phase: str, epoch: int, loss: float, figures: dict,
                stopper: EarlyStopping, model: nn.Module, optimizer: torch.optim.Optimizer,
-               checkpoint) -> bool:
-    """Records the epoch, writes the checkpoint; True when early stopping says stop."""
+               checkpoint, trained: nn.Module | None = None) -> bool:
+    """Records the epoch, writes the checkpoint; True when early stopping says stop.
+
+    ``model`` is what was validated (and what the best weights are taken from); ``trained`` the
+    module being optimised when that is another one (a weight average of it).
+    """
     stop = _record(state, phase, epoch, loss, figures, stopper, model)
-    checkpoint(optimizer, stopper)
+    checkpoint(optimizer, stopper, trained)
     if stop:
         log.info("%s: early stop after epoch %d (best %d)", phase, epoch + 1,
                  stopper.best_epoch + 1)

@@ -35,21 +35,45 @@ def build_mobilenet() -> nn.Module:
     return net
 
 
+def equalize_histogram(x: torch.Tensor) -> torch.Tensor:
+    """Per-image histogram equalisation of floats in [0, 1], shape [N, 1, H, W], on 256 grey levels.
+
+    Each image's grey levels are mapped through its own cumulative histogram, so an image's
+    exposure and contrast (a darker or flatter radiograph from another hospital) no longer change
+    what the network sees; the order of the grey levels is kept. The darkest level present maps
+    to 0, so a black border (a zoomed-out or padded image) stays black and takes no contrast from
+    the rest. Scripted into the exported model: the app feeds it the reader's output unchanged.
+    """
+    n = x.size(0)
+    levels = (x.clamp(0.0, 1.0) * 255.0).round().to(torch.long).reshape(n, -1)
+    offsets = torch.arange(n, device=x.device).reshape(n, 1) * 256
+    counts = torch.bincount((levels + offsets).reshape(-1), minlength=n * 256)
+    cdf = counts.reshape(n, 256).cumsum(1).to(x.dtype)
+    lowest = cdf.gather(1, levels.amin(dim=1, keepdim=True))
+    mapped = (cdf - lowest) / (cdf[:, 255:] - lowest).clamp_min(1.0)
+    return mapped.gather(1, levels).reshape(x.shape)
+
+
 class ChestXRayNet(nn.Module):
     """Float images in [0, 1], shape [N, 1, H, W] -> logits [N, 2].
 
     ``per_image_norm`` standardises each image's intensities (mean 0, std 0.5) instead of the
     fixed x*2-1 scaling; both land roughly in the [-1, 1] range the offline weights expect, but
     per-image standardisation removes global brightness/contrast differences between hospitals.
+    ``equalize`` (0 to 1) blends that much of the histogram-equalised image into the input
+    (``equalize_histogram``), before either scaling.
     """
 
-    def __init__(self, per_image_norm: bool = False):
+    def __init__(self, per_image_norm: bool = False, equalize: float = 0.0):
         super().__init__()
         self.net = build_mobilenet()
         self.per_image_norm = per_image_norm
+        self.equalize = float(equalize)
         self.grey_stem = False  # True once fold_grey_stem() made the first conv take 1 channel
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        if self.equalize > 0.0:
+            x = self.equalize * equalize_histogram(x) + (1.0 - self.equalize) * x
         if self.per_image_norm:
             mean = x.mean(dim=(1, 2, 3), keepdim=True)
             std = x.std(dim=(1, 2, 3), keepdim=True).clamp_min(1e-3)
