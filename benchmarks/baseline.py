@@ -10,13 +10,13 @@ path around it differs. `python -m benchmarks.baseline FOLDER` classifies a fold
 from __future__ import annotations
 
 import sys
-import warnings
 from pathlib import Path
 
 import torch
 from PIL import Image
 from torchvision import transforms
 
+from desktop.modelfile import quiet_torchscript
 from training.model import build_mobilenet, unfold_grey_stem
 
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
@@ -37,8 +37,7 @@ class ReferencePath:
         ])
 
     def _copy_weights(self, model_path: Path) -> None:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=FutureWarning)
+        with quiet_torchscript():
             scripted = torch.jit.load(str(model_path), map_location="cpu")
         prefix = "model.net."
         state = {k[len(prefix):]: v for k, v in scripted.state_dict().items()

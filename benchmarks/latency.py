@@ -24,7 +24,7 @@ TARGET_MS = 15.0
 
 def gui_preview_size() -> int:
     try:
-        from desktop.controller import PREVIEW_MAX_SIDE
+        from desktop.worker import PREVIEW_MAX_SIDE
     except ImportError:
         return 720
     return PREVIEW_MAX_SIDE

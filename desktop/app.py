@@ -1,10 +1,12 @@
 """The window: menus, results table, result pane, threshold, status bar. A thin view layer.
 
-The logic lives in ``desktop.controller`` (results, threshold, CSV, the worker thread); this
-module only puts it on screen. The Tk thread never decodes an image or runs the model: it
-submits work to the ``Worker`` and drains the worker's queue with ``after()``, so the window
-stays responsive through a batch of hundreds of files. The window appears before the model is
-loaded (the worker loads it), so the app starts fast.
+The logic lives elsewhere: the results, threshold, verdicts and exported rows in
+``desktop.session``, the commands (menus, toolbar, keys) in ``desktop.commands``, the model and
+the files on the ``desktop.worker`` threads. This module only puts them on screen. The Tk thread
+never decodes an image or runs the model: it submits work to the ``Worker`` and drains the
+worker's queue with ``after()``, so the window stays responsive through a batch of hundreds of
+files. The window appears before the model is loaded (the worker loads it), so the app starts
+fast.
 """
 
 from __future__ import annotations
@@ -20,25 +22,17 @@ from tkinter import filedialog, font, ttk
 
 from desktop import i18n
 from desktop.about import DISCLAIMER, ModelCardDialog
-from desktop.atomicio import atomic_write_text
-from desktop.controller import (
-    BatchFinished,
-    BatchStarted,
-    HeatmapReady,
-    ModelFailed,
-    ModelReady,
-    Predicted,
-    PreviewReady,
-    Result,
-    Session,
-    Worker,
-)
+from desktop.commands import COMMANDS, LANGUAGES_MENU, MENUS, TOOLBAR_LEFT, TOOLBAR_RIGHT
 from desktop.drop import parse_drop_data
-from desktop.errors import N_, InternalError, UserError, WriteError
+from desktop.errors import N_, InternalError, UserError
 from desktop.i18n import _, ngettext
 from desktop.imaging import SUPPORTED_SUFFIXES
 from desktop.overlay import blend_heatmap
+from desktop.resources import asset_path
+from desktop.results import Result, write_csv
+from desktop.session import Session
 from desktop.settings import Settings, load_settings, save_settings
+from desktop.threshold import ThresholdPolicy, format_threshold
 from desktop.widgets import (
     BANNER_BG,
     PANEL_BG,
@@ -55,6 +49,16 @@ from desktop.widgets import (
     percent,
     verdict_text,
 )
+from desktop.worker import (
+    BatchFinished,
+    BatchStarted,
+    Classified,
+    HeatmapReady,
+    ModelFailed,
+    ModelReady,
+    PreviewReady,
+    Worker,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +68,6 @@ DEFAULT_GEOMETRY = "1240x780"
 MIN_SIZE = (900, 600)
 SCREEN_MARGIN_Y = 80  # title bar + task bar
 VERDICT_COLOURS = {"NORMAL": TEXT_BLUE, "PNEUMONIA": TEXT_VERMILLION, None: TEXT_GREY}
-
-
-def asset_path(name: str) -> Path:
-    """A file of ``assets/``: beside the package in a checkout, inside a PyInstaller bundle."""
-    base = getattr(sys, "_MEIPASS", None)
-    root = Path(base) if base else Path(__file__).resolve().parent.parent
-    return root / "assets" / name
 
 
 def fit_to_screen(geometry: str | None, root: tk.Tk) -> str:
@@ -142,11 +139,14 @@ class App:
     ) -> None:
         self.root, self.settings = root, settings
         self.texts = Texts()
-        self.session = Session(settings.threshold if settings.threshold is not None else 0.5)
+        policy = ThresholdPolicy()  # until the model's card gives the operating points
+        policy.restore(settings.threshold, None)
+        self.session = Session(policy)
         self.inbox: queue.Queue = queue.Queue()
         self.worker = Worker(model_path, self.inbox)
         self.card: dict | None = None
         self.model_error: UserError | None = None
+        self.model_sha256 = ""
         self.model_ready = False
         self.pending: set[int] = set()
         self.batch_progress: tuple[int, int] = (0, 0)  # (done, total) of the running batch
@@ -190,51 +190,36 @@ class App:
             log.warning("Window icon %s could not be loaded", path, exc_info=True)
 
     def _build_menu(self) -> None:
+        """The menu bar from ``desktop.commands.MENUS``; the Language menu lists the languages,
+        each named in its own language."""
         t = self.texts
         self.menubar = tk.Menu(self.root, tearoff=0)
-        self.file_menu = tk.Menu(self.menubar, tearoff=0)
-        self.view_menu = tk.Menu(self.menubar, tearoff=0)
-        self.language_menu = tk.Menu(self.menubar, tearoff=0)
-        self.help_menu = tk.Menu(self.menubar, tearoff=0)
-        for index, (menu, msgid) in enumerate(
-            [
-                (self.file_menu, N_("File")),
-                (self.view_menu, N_("View")),
-                (self.language_menu, N_("Language")),
-                (self.help_menu, N_("Help")),
-            ]
-        ):
+        self.menus: dict[str, tk.Menu] = {}
+        for msgid, entries in MENUS:
+            menu = tk.Menu(self.menubar, tearoff=0)
             self.menubar.add_cascade(menu=menu)
-            t.menu(self.menubar, index, msgid)
-
-        entries = [
-            (N_("Open files…"), "Ctrl+O", self.ask_open_files),
-            (N_("Open folder…"), "Ctrl+Shift+O", self.ask_open_folder),
-            (N_("Export CSV…"), "Ctrl+E", self.ask_export_csv),
-            None,
-            (N_("Clear results"), "", self.clear_results),
-            None,
-            (N_("Quit"), "Ctrl+Q", self.close),
-        ]
-        for index, entry in enumerate(entries):
-            if entry is None:
-                self.file_menu.add_separator()
+            t.menu(self.menubar, self.menubar.index("end"), msgid)
+            self.menus[msgid] = menu
+            if entries == LANGUAGES_MENU:
+                for code, name in i18n.LANGUAGES.items():
+                    menu.add_radiobutton(label=name, value=code, variable=self.language,
+                                         command=lambda c=code: self.set_language(c))
                 continue
-            msgid, accelerator, command = entry
-            self.file_menu.add_command(command=command, accelerator=accelerator)
-            t.menu(self.file_menu, index, msgid)
-
-        self.view_menu.add_checkbutton(
-            variable=self.show_heatmap, command=self._heatmap_toggled, accelerator="Ctrl+H"
-        )
-        t.menu(self.view_menu, 0, N_("Show heatmap (Grad-CAM)"))
-        for code, name in i18n.LANGUAGES.items():  # each language named in its own language
-            self.language_menu.add_radiobutton(
-                label=name, value=code, variable=self.language,
-                command=lambda c=code: self.set_language(c),
-            )
-        self.help_menu.add_command(command=self.show_model_card)
-        t.menu(self.help_menu, 0, N_("About / Model card…"))
+            for command_id in entries:
+                if command_id is None:
+                    menu.add_separator()
+                    continue
+                command = COMMANDS[command_id]
+                if command.toggles:
+                    menu.add_checkbutton(variable=getattr(self, command.toggles),
+                                         command=getattr(self, command.handler),
+                                         accelerator=command.accelerator)
+                else:
+                    menu.add_command(command=getattr(self, command.handler),
+                                     accelerator=command.accelerator)
+                t.menu(menu, menu.index("end"), command.label)
+        self.file_menu, self.view_menu = self.menus[N_("File")], self.menus[N_("View")]
+        self.language_menu, self.help_menu = self.menus[N_("Language")], self.menus[N_("Help")]
         self.root.configure(menu=self.menubar)
 
     def _build_body(self) -> None:
@@ -250,18 +235,16 @@ class App:
 
         toolbar = ttk.Frame(self.body, padding=(10, 8, 10, 4))
         toolbar.pack(fill="x")
-        self.open_button = t.widget(ttk.Button(toolbar, command=self.ask_open_files),
-                                    N_("Open files…"))
-        self.open_button.pack(side="left")
-        self.folder_button = t.widget(ttk.Button(toolbar, command=self.ask_open_folder),
-                                      N_("Open folder…"))
-        self.folder_button.pack(side="left", padx=(6, 0))
-        self.export_button = t.widget(ttk.Button(toolbar, command=self.ask_export_csv),
-                                      N_("Export CSV…"))
-        self.export_button.pack(side="left", padx=(6, 0))
-        self.about_button = t.widget(ttk.Button(toolbar, command=self.show_model_card),
-                                     N_("Model card"))
-        self.about_button.pack(side="right")
+        self.toolbar_buttons: dict[str, ttk.Button] = {}
+        for side, ids in (("left", TOOLBAR_LEFT), ("right", TOOLBAR_RIGHT)):
+            for position, command_id in enumerate(ids):
+                command = COMMANDS[command_id]
+                button = t.widget(ttk.Button(toolbar, command=getattr(self, command.handler)),
+                                  command.toolbar_label or command.label)
+                gap = (6, 0) if side == "left" else (0, 6)
+                button.pack(side=side, padx=gap if position else 0)
+                self.toolbar_buttons[command_id] = button
+        self.open_button = self.toolbar_buttons["open_files"]
 
         panes = ttk.PanedWindow(self.body, orient="horizontal")
         panes.pack(fill="both", expand=True, padx=10, pady=(4, 6))
@@ -273,9 +256,11 @@ class App:
         self.table = ResultsTable(left, t, on_sort=self.sort_by)
         self.table.pack(fill="both", expand=True)
         self.table.tree.bind("<<TreeviewSelect>>", lambda _e: self._selection_changed())
-        self.threshold = ThresholdControl(left, t, on_change=self.set_threshold)
+        self.threshold = ThresholdControl(left, t, on_slide=self.slide_threshold,
+                                          on_step=self.step_threshold,
+                                          on_preset=self.choose_operating_point)
         self.threshold.pack(fill="x", pady=(8, 0))
-        self.threshold.set(self.session.threshold, None)
+        self.threshold.show(self.session.threshold, None)
 
         self._build_result_pane(right)
 
@@ -285,7 +270,7 @@ class App:
         self.status_label = ttk.Label(status, style="Status.TLabel", anchor="w")
         self.status_label.pack(side="left", fill="x", expand=True)
         self.cancel_button = t.widget(
-            ttk.Button(status, command=self.cancel, state="disabled"), N_("Cancel")
+            ttk.Button(status, command=self.cancel, state="disabled"), COMMANDS["cancel"].label
         )
         self.cancel_button.pack(side="right")
         self.progress = ttk.Progressbar(status, length=220, mode="determinate")
@@ -314,7 +299,7 @@ class App:
         heat_row = ttk.Frame(pane, style="Panel.TFrame")
         heat_row.grid(row=6, column=0, columnspan=2, sticky="ew", pady=(6, 0))
         self.heatmap_check = t.widget(
-            ttk.Checkbutton(heat_row, variable=self.show_heatmap, command=self._heatmap_toggled,
+            ttk.Checkbutton(heat_row, variable=self.show_heatmap, command=self.heatmap_toggled,
                             style="Panel.TCheckbutton"),
             N_("Show heatmap (Grad-CAM)"),
         )
@@ -339,17 +324,19 @@ class App:
         self.legend.caption.configure(wraplength=width)
 
     def _bind_keys(self) -> None:
-        bindings = {
-            "<Control-o>": self.ask_open_files,
-            "<Control-O>": self.ask_open_folder,
-            "<Control-e>": self.ask_export_csv,
-            "<Control-q>": self.close,
-            "<Control-h>": lambda: (self.show_heatmap.set(not self.show_heatmap.get()),
-                                    self._heatmap_toggled()),
-            "<Escape>": self.cancel,
-        }
-        for sequence, command in bindings.items():
-            self.root.bind_all(sequence, lambda _e, c=command: (c(), "break")[1])
+        """Every key of ``desktop.commands.COMMANDS``, window-wide."""
+        for command in COMMANDS.values():
+            for sequence in command.keys:
+                self.root.bind_all(sequence, lambda _e, c=command: self.run_command(c.id))
+
+    def run_command(self, command_id: str) -> str:
+        """What a command's key does: its handler (an on/off one flips its variable first)."""
+        command = COMMANDS[command_id]
+        if command.toggles:
+            variable = getattr(self, command.toggles)
+            variable.set(not variable.get())
+        getattr(self, command.handler)()
+        return "break"
 
     def _enable_drop(self) -> None:
         from tkinterdnd2 import DND_FILES
@@ -435,43 +422,35 @@ class App:
             self.batch_progress = (0, message.total)
             self.progress.configure(maximum=max(message.total, 1), value=0)
             self._set_status(self._progress_text)
-        elif isinstance(message, Predicted):
+        elif isinstance(message, Classified):
             self._add_result(message)
         elif isinstance(message, BatchFinished):
             self._batch_finished(message)
         elif isinstance(message, PreviewReady):
-            result = self.session.preview_ready(message)
+            result = self.session.preview_ready(message.key, message.preview,
+                                                message.model_input, message.error)
             if result is not None and result is self.selected:
                 self._request_images()
                 self._refresh_result_pane()
         elif isinstance(message, HeatmapReady):
-            result = self.session.heatmap_ready(message)
+            result = self.session.heatmap_ready(message.key, message.heatmap, message.error)
             if result is not None and result is self.selected:
                 self._refresh_result_pane()
 
     def _model_ready(self, message: ModelReady) -> None:
-        self.model_ready, self.card = True, message.metadata
-        self.threshold.set_operating_points(message.operating_points)
-        names = {p["name"]: p for p in message.operating_points}
-        wanted = self.settings.operating_point
-        if wanted in names:
-            threshold, preset = names[wanted]["threshold"], wanted
-        elif self.settings.threshold is not None:
-            threshold, preset = self.settings.threshold, None
-        else:
-            preset = self.card.get("default_operating_point")
-            threshold = names[preset]["threshold"] if preset in names else message.default_threshold
-            preset = preset if preset in names else None
-        self.threshold.set(threshold, preset)
-        self.set_threshold(self.threshold.threshold(), preset, save=False)
+        """The card's operating points, and the threshold the user chose last time (a preset of
+        this card at its exact value, else the saved custom value, else the card's default)."""
+        self.model_ready, self.card, self.model_sha256 = True, message.card, message.sha256
+        policy = ThresholdPolicy.from_card(self.card)
+        policy.restore(self.settings.threshold, self.settings.operating_point)
+        self.session.set_policy(policy)
+        self.threshold.set_operating_points(policy.points)
+        self._threshold_changed(save=False)
         if not self.pending:
             self._set_status(lambda: _("Open or drop chest X-ray images to classify them."))
 
-    def _add_result(self, message: Predicted) -> None:
-        result = self.session.add(
-            message.path, message.p_pneumonia, message.error, fingerprint=message.fingerprint,
-            preview=message.preview, model_input=message.model_input,
-        )
+    def _add_result(self, message: Classified) -> None:
+        result = self.session.add(message.result)
         self._put_row(result)
         done, total = self.batch_progress
         self.batch_progress = (done + 1, total)
@@ -511,16 +490,40 @@ class App:
 
     # --- threshold, sorting, selection ----------------------------------------------------
 
-    def set_threshold(self, threshold: float, preset: str | None = None, save: bool = True):
-        """Re-label every row at the new threshold (no model re-run)."""
+    def slide_threshold(self, value: float) -> None:
+        """The slider moved: a custom threshold, in hundredths."""
+        self.session.policy.slide(value)
+        self._threshold_changed()
+
+    def step_threshold(self, delta: float) -> None:
+        self.session.policy.step(delta)
+        self._threshold_changed()
+
+    def choose_operating_point(self, name: str) -> None:
+        """A preset of the card at its exact threshold; ``""`` ("Custom") keeps the value."""
+        if self.session.policy.point(name) is not None:
+            self.session.choose_preset(name)
+        else:
+            self.session.set_threshold(self.session.threshold)
+        self._threshold_changed()
+
+    def set_threshold(self, threshold: float) -> None:
+        """A custom threshold, exact (as ``predict --threshold`` takes it)."""
         self.session.set_threshold(threshold)
+        self._threshold_changed()
+
+    def _threshold_changed(self, save: bool = True) -> None:
+        """Show the session's threshold and re-label every row at it (no model re-run)."""
+        policy = self.session.policy
+        self.threshold.show(policy.threshold, policy.preset)
         for result in self.session.results.values():
             self._put_row(result)
         self._refresh_result_pane()
         if not self.pending and self.session.results:
             self._set_status(self._summary_text)
         if save:
-            self.settings.threshold, self.settings.operating_point = threshold, preset
+            self.settings.threshold, self.settings.operating_point = (
+                policy.threshold, policy.preset)
             self._save_settings()
 
     def sort_by(self, column: str) -> None:
@@ -566,7 +569,7 @@ class App:
             self.worker.request_heatmap(result.key, result.model_input)
             self._asked = (result.key, True)
 
-    def _heatmap_toggled(self) -> None:
+    def heatmap_toggled(self) -> None:
         self.settings.show_heatmap = bool(self.show_heatmap.get())
         self._save_settings()
         self._request_images()
@@ -620,9 +623,9 @@ class App:
             text=verdict_text(verdict, mark=False), foreground=VERDICT_COLOURS[verdict]
         )
         self.detail_label.configure(
-            text=_("Confidence {confidence} · P(pneumonia) = {p:.3f} · threshold {threshold:.2f}")
+            text=_("Confidence {confidence} · P(pneumonia) = {p:.3f} · threshold {threshold}")
             .format(confidence=percent(self.session.confidence(result)),
-                    p=result.p_pneumonia, threshold=self.session.threshold)
+                    p=result.p_pneumonia, threshold=format_threshold(self.session.threshold))
         )
         self.bar.show(result.p_pneumonia, self.session.threshold, verdict)
 
@@ -668,11 +671,12 @@ class App:
         counts = self.session.counts()
         total = len(self.session.results)
         return ngettext("{total} file: {pneumonia} pneumonia, {normal} normal, {errors} not "
-                        "classified (threshold {threshold:.2f}).",
+                        "classified (threshold {threshold}).",
                         "{total} files: {pneumonia} pneumonia, {normal} normal, {errors} not "
-                        "classified (threshold {threshold:.2f}).", total).format(
+                        "classified (threshold {threshold}).", total).format(
             total=total, pneumonia=counts["PNEUMONIA"],
-            normal=counts["NORMAL"], errors=counts["error"], threshold=self.session.threshold,
+            normal=counts["NORMAL"], errors=counts["error"],
+            threshold=format_threshold(self.session.threshold),
         )
 
     def _set_status(self, text_function) -> None:
@@ -725,13 +729,12 @@ class App:
             self.export_csv(Path(path))
 
     def export_csv(self, path: Path) -> bool:
-        """Write the table (in its current order) as CSV, atomically."""
+        """Write the table (in its current order) as CSV, atomically: the same writer and rows
+        as ``predict --csv``."""
         keys = [int(iid) for iid in self.table.tree.get_children()]
         try:
-            atomic_write_text(path, self.session.csv_text(keys))
-        except OSError:
-            log.exception("Could not export CSV to %s", path)
-            error = WriteError(name=path.name)
+            write_csv(path, self.session.rows(keys))
+        except UserError as error:
             self._set_status(error.user_message)
             return False
         self._set_status(lambda: _("Saved {count} results to {name}.").format(

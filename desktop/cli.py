@@ -10,20 +10,17 @@ written).
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from desktop.errors import N_, UserError, WriteError
+from desktop.errors import N_, UserError
 from desktop.i18n import LANGUAGES, gettext, ngettext, set_language, system_language
 
 log = logging.getLogger(__name__)
 
-CSV_COLUMNS = ("file", "path", "verdict", "p_pneumonia", "threshold", "error")
 EXIT_OK, EXIT_NOTHING_CLASSIFIED = 0, 1
 
 NO_FILES = N_("No image files were found. Name image files or folders that contain them.")
@@ -42,7 +39,7 @@ def threshold_type(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from desktop.inference import DEFAULT_MODEL_PATH
+    from desktop.resources import default_model_path
 
     parser = argparse.ArgumentParser(
         prog="python -m desktop predict",
@@ -51,15 +48,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER",
                         help="image files (JPEG, PNG, BMP, TIFF, DICOM) or folders to scan")
-    parser.add_argument("--threshold", type=threshold_type, default=None, metavar="T",
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument("--threshold", type=threshold_type, default=None, metavar="T",
                         help="P(pneumonia) at or above which the verdict is PNEUMONIA "
                         "(default: the model card's default operating point)")
+    choice.add_argument("--operating-point", metavar="NAME",
+                        help="one of the model card's operating points (e.g. balanced, "
+                        "high_sensitivity), at its exact threshold")
     parser.add_argument("--csv", type=Path, metavar="OUT",
-                        help="also write the results to this CSV file (written atomically)")
+                        help="also write the results to this CSV file (written atomically; "
+                        "the same columns as the window's Export CSV)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object per line: path, verdict, p_pneumonia, "
                         "threshold, error")
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH, metavar="PATH",
+    parser.add_argument("--model", type=Path, default=default_model_path(), metavar="PATH",
                         help="model file, with its .sha256 beside it (default: %(default)s)")
     parser.add_argument("--lang", choices=sorted(LANGUAGES), default=None,
                         help="language of the text output (default: the system's)")
@@ -82,6 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from desktop.files import collect_images
     from desktop.inference import Engine
+    from desktop.results import write_csv
+    from desktop.session import Session
+    from desktop.threshold import ThresholdPolicy
 
     files = collect_images(args.paths)
     if not files:
@@ -92,25 +97,33 @@ def _run(args: argparse.Namespace) -> int:
     except UserError as exc:
         _err(exc.user_message())
         return EXIT_NOTHING_CLASSIFIED
-    threshold = engine.default_threshold if args.threshold is None else args.threshold
-    rows = []
-    for prediction in engine.predict_paths(files, preview_size=None):
-        row = result_row(prediction, threshold)
-        rows.append(row)
+    policy = ThresholdPolicy.from_card(engine.metadata)
+    if args.operating_point is not None and not policy.choose(args.operating_point):
+        names = ", ".join(p["name"] for p in policy.points) or "none"
+        _err(f"--operating-point: the model has no operating point {args.operating_point!r} "
+             f"(it has: {names}).")
+        return 2
+    if args.threshold is not None:
+        policy.set_custom(args.threshold)
+    session = Session(policy)
+    for result in engine.predict_paths(files, preview_size=None):
+        result.drop_images()  # a run over thousands of files keeps one row each
+        session.add(result)
+        row = session.row(result)
         if args.json:
-            print(json.dumps({k: row[k] for k in ("path", "verdict", "p_pneumonia", "threshold",
-                                                  "error")}), flush=True)
+            print(json.dumps(row.as_json()), flush=True)
         else:
-            print(text_line(prediction, threshold), flush=True)
-    classified = sum(1 for row in rows if row["verdict"] is not None)
+            print(text_line(session, result), flush=True)
+    counts = session.counts()
+    classified = counts["NORMAL"] + counts["PNEUMONIA"]
     if not args.json:
-        total = len(rows)
+        total = len(session.results)
         summary = ngettext("{ok} of {total} file classified.",
                            "{ok} of {total} files classified.", total)
         _err(summary.format(ok=classified, total=total) + " " + gettext(DISCLAIMER))
     if args.csv is not None:
         try:
-            write_csv(args.csv, rows)
+            write_csv(args.csv, session.rows())
         except UserError as exc:
             _err(exc.user_message())
             return EXIT_NOTHING_CLASSIFIED
@@ -120,47 +133,13 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def result_row(prediction, threshold: float) -> dict:
-    """The machine-readable record of one file (English error text)."""
-    return {
-        "file": prediction.path.name,
-        "path": str(prediction.path),
-        "verdict": prediction.verdict(threshold),
-        "p_pneumonia": round(prediction.p_pneumonia, 6) if prediction.ok else None,
-        "threshold": threshold,
-        "error": None if prediction.ok else str(prediction.error),
-    }
-
-
-def text_line(prediction, threshold: float) -> str:
-    path = _one_line(str(prediction.path))
-    if prediction.ok:
-        return f"{prediction.verdict(threshold):<9}  {prediction.p_pneumonia:.3f}  {path}"
+def text_line(session, result) -> str:
+    """One line for people: the verdict at the session's threshold, P, the path."""
+    path = _one_line(str(result.path))
+    if result.ok:
+        return f"{session.verdict(result):<9}  {result.p_pneumonia:.3f}  {path}"
     label = gettext("ERROR")
-    return f"{label:<9}  {'-':>5}  {path}: {prediction.error.user_message()}"
-
-
-def write_csv(path: Path, rows: list[dict]) -> None:
-    """The same columns as the window's "Export CSV"; written atomically."""
-    from desktop.atomicio import atomic_write_text
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in rows:
-        writer.writerow([
-            row["file"],
-            row["path"],
-            row["verdict"] or "",
-            f"{row['p_pneumonia']:.4f}" if row["p_pneumonia"] is not None else "",
-            f"{row['threshold']:.4f}",
-            row["error"] or "",
-        ])
-    try:
-        atomic_write_text(path, buffer.getvalue())
-    except OSError as exc:
-        log.exception("Cannot write %s", path)
-        raise WriteError(name=str(path)) from exc
+    return f"{label:<9}  {'-':>5}  {path}: {result.error.user_message()}"
 
 
 def _one_line(text: str) -> str:

@@ -30,7 +30,6 @@ import io
 import locale
 import logging
 import os
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -49,10 +48,9 @@ _current: _gettext.NullTranslations = _gettext.NullTranslations()
 
 def translations_dir() -> Path:
     """``translations/`` beside the package in a checkout, or inside a PyInstaller bundle."""
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        return Path(bundle) / "translations"
-    return Path(__file__).resolve().parent.parent / "translations"
+    from desktop.resources import bundle_root
+
+    return bundle_root() / "translations"
 
 
 def load_catalog(code: str, folder: Path | None = None) -> _gettext.NullTranslations:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import logging
 import os
 import stat
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -46,24 +45,20 @@ from desktop.errors import (
     ReadError,
     UnsupportedFormatError,
 )
+from desktop.modelfile import INPUT_SIZE
 
 log = logging.getLogger(__name__)
 
-MODEL_SIZE = 224
-# JPEGs decode at the smallest DCT scale whose both sides stay >= this (2x the model size keeps
-# the antialiased squash close to a full-size decode). Measured on the 40 full-resolution
-# samples (808-1990 px high, 2 cores): decode+gray+squash median 10.6 ms full size vs 7.5 ms
-# with draft (the resize shrinks from 2.1 to 0.7 ms; Huffman decoding is not reduced); the
-# 224 px result differs by 0.17 gray levels on average (worst file 0.47, worst pixel 18).
-DRAFT_SIZE = 2 * MODEL_SIZE
+# JPEGs decode at the smallest DCT scale whose both sides stay >= this: 2x the model size keeps
+# the antialiased squash within a fraction of a grey level of a full-size decode, at a third
+# less decoding time (docs/benchmarks.md).
+DRAFT_SIZE = 2 * INPUT_SIZE
 SUPPORTED_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".dcm", ".dicom"})
 DICOM_SUFFIXES = frozenset({".dcm", ".dicom"})
-# Pillow's own decompression-bomb limit (~89 megapixels, 4x a large digital radiograph).
+# Pillow's own decompression-bomb limit (~89 megapixels, 4x a large digital radiograph). Pillow
+# only warns between 1x and 2x it; the reader checks the declared size itself before decoding,
+# so an absurdly large image is refused (ImageTooLargeError), never half-opened.
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
-
-# Pillow warns between 1x and 2x its limit and raises above; make both an error, so an absurdly
-# large image is refused (ImageTooLargeError), never half-opened.
-warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 
 
 @dataclass
@@ -98,9 +93,9 @@ def load_model_input(path: str | os.PathLike[str]) -> np.ndarray:
 
 def squash(gray: Image.Image) -> Image.Image:
     """The training set's resize: 224x224, aspect ratio not kept, bilinear with antialiasing."""
-    if gray.size == (MODEL_SIZE, MODEL_SIZE):
+    if gray.size == (INPUT_SIZE, INPUT_SIZE):
         return gray
-    return gray.resize((MODEL_SIZE, MODEL_SIZE), Image.Resampling.BILINEAR)
+    return gray.resize((INPUT_SIZE, INPUT_SIZE), Image.Resampling.BILINEAR)
 
 
 def is_dicom_file(path: str | os.PathLike[str]) -> bool:

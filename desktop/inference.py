@@ -2,27 +2,24 @@
 
 One engine serves the window and the ``predict`` command. ``predict_paths`` hands chunks of files
 to one worker thread per core ("lanes"); each decodes its chunk and runs the model on it as one
-batch (Pillow and torch release the GIL), and the results are yielded in input order. A file
-that cannot be read gives a row with its error; it never stops the batch. Unexpected exceptions
-are logged with their traceback and shown as a generic translated sentence.
+batch (Pillow and torch release the GIL), and the ``Result`` of each file is yielded in input
+order. A file that cannot be read gives a result with its error; it never stops the batch.
+Unexpected exceptions are logged with their traceback and shown as a generic translated sentence.
 
-Only torch, numpy and the reader are needed: no torchvision, no training code.
+Only torch, numpy and the reader are needed: no torchvision, no training code. What the file
+must be (checksum, card, classes) is ``desktop.modelfile``'s.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
 import os
-import sys
 import threading
-import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,60 +28,45 @@ import torch
 
 from desktop.errors import (
     InternalError,
-    ModelChecksumMismatchError,
-    ModelChecksumMissingError,
     ModelError,
     ModelMissingError,
     ModelVersionError,
     ReadError,
     UserError,
 )
-from desktop.imaging import MODEL_SIZE, XRay, read_image
+from desktop.imaging import XRay, read_image
+from desktop.modelfile import (
+    CLASSES,
+    INPUT_SIZE,
+    METADATA_FILE,
+    POSITIVE,
+    SUPPORTED_FORMAT_VERSIONS,
+    default_threshold,
+    quiet_torchscript,
+    verify_checksum,
+)
+from desktop.resources import default_model_path
+from desktop.results import Result, fingerprint
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_FORMAT_VERSIONS = (1,)
-METADATA_FILE = "metadata.json"
-# Files per lane job (a batch of 8 images with their mirrors). Measured on 2 cores with the
-# shipped CPU-only torch, 400 full-res files: peak RSS 355 MB with 2 lanes and 393 MB with 4,
-# against 401 / 492 MB for chunks of 8, at the same speed (259 vs 254 images/s, 11 rounds).
+# Files per lane job (a batch of 4 images with their mirrors): as fast as chunks of 8, and less
+# memory per lane (benchmarks/results.md).
 BATCH_SIZE = 4
-POSITIVE = "PNEUMONIA"
-NEGATIVE = "NORMAL"
-
-
-def _default_model_path() -> Path:
-    """``assets/model.pt`` inside a PyInstaller bundle, else beside the ``desktop`` package."""
-    bundle = getattr(sys, "_MEIPASS", None)
-    root = Path(bundle) if bundle else Path(__file__).resolve().parent.parent
-    return root / "assets" / "model.pt"
-
-
-DEFAULT_MODEL_PATH = _default_model_path()
 
 
 def _optimized_for_inference(module: Any, path: Path) -> Any:
-    """The loaded model frozen and optimised for CPU inference (``explain`` kept).
-
-    Measured on the 2-core machine (2 torch threads, before the stem was folded): a batch of 16
-    costs 2.6 instead of 4.1 ms per image and one image 5.2 instead of 7.6 ms, for ~0.15 s at
-    load; outputs agree to 1e-8. Where the optimisation is not available the model is used as
-    loaded, with a log line.
-    """
+    """The loaded model frozen and optimised for CPU inference (``explain`` kept): batches run
+    markedly faster for a fraction of a second at load, with the same outputs. Where the
+    optimisation is not available the model is used as loaded, with a log line."""
     preserved = ["explain"] if hasattr(module, "explain") else []
     try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=FutureWarning)  # TorchScript deprecation
+        with quiet_torchscript():
             frozen = torch.jit.freeze(module, preserved_attrs=preserved)
             return torch.jit.optimize_for_inference(frozen)
     except Exception:  # noqa: BLE001 - an optimisation, never a reason to refuse the model
         log.warning("Model %s runs unoptimised (freeze/optimize failed)", path, exc_info=True)
         return module
-
-
-def verdict(p: float, threshold: float) -> str:
-    """The class shown for probability ``p`` of pneumonia at ``threshold`` (pure, instant)."""
-    return POSITIVE if p >= threshold else NEGATIVE
 
 
 def available_cores() -> int:
@@ -102,47 +84,9 @@ def lanes_for(cores: int) -> int:
 
 def default_threads() -> int:
     """Intra-op threads for torch: one, since the parallelism comes from the lanes. On 2 cores a
-    second thread makes a batch only 1.5x faster (2.6 -> 1.7 ms per image), while a second lane
-    doubles the work done, decoding included; both at once would compete for the same cores."""
+    second thread makes a batch only about 1.5x faster, while a second lane doubles the work
+    done, decoding included; both at once would compete for the same cores."""
     return 1
-
-
-@dataclass
-class Prediction:
-    """One file's outcome: a probability, or the error that explains why there is none."""
-
-    path: Path
-    p_pneumonia: float | None
-    error: UserError | None = None
-    xray: XRay | None = None
-    heatmap: np.ndarray | None = None  # float [224, 224] in [0, 1], when asked for
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and self.p_pneumonia is not None
-
-    def verdict(self, threshold: float) -> str | None:
-        return verdict(self.p_pneumonia, threshold) if self.ok else None
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def verify_checksum(model_path: Path, data: bytes) -> str:
-    """Compare ``data`` with ``<model>.sha256`` (sha256sum format); returns the digest."""
-    checksum_path = model_path.with_name(model_path.name + ".sha256")
-    try:
-        line = checksum_path.read_text(encoding="utf-8", errors="replace").strip()
-    except FileNotFoundError as exc:
-        raise ModelChecksumMissingError(name=checksum_path.name) from exc
-    except OSError as exc:
-        raise ModelChecksumMissingError(name=checksum_path.name) from exc
-    expected = line.split()[0].lower() if line else ""
-    digest = sha256_hex(data)
-    if expected != digest:
-        raise ModelChecksumMismatchError(name=model_path.name)
-    return digest
 
 
 class Engine:
@@ -153,26 +97,26 @@ class Engine:
         self.metadata = metadata
         self.model_path = model_path
         self.sha256 = sha256
-        self.classes: list[str] = list(metadata.get("classes", [NEGATIVE, POSITIVE]))
+        self.classes: list[str] = list(metadata.get("classes", CLASSES))
         self.positive_class: str = metadata.get("positive_class", POSITIVE)
         self.positive_index = self.classes.index(self.positive_class)
         self.operating_points: list[dict] = list(metadata.get("operating_points", []))
-        self.default_threshold = _default_threshold(metadata, self.operating_points)
+        self.default_threshold = default_threshold(metadata)
         self.batch_size = BATCH_SIZE
         # One lane per core, each decoding its own chunk and running the model on it with one
-        # torch thread: no hand-over between threads and no thread waiting for another. Measured
-        # on 2 cores, the 40 full-resolution JPEGs: 285 images/s, against 212 for 2 decoder
-        # threads feeding batches to a model running on 2 torch threads.
+        # torch thread: no hand-over between threads and no thread waiting for another (faster
+        # than decoder threads feeding a model on several torch threads: benchmarks/results.md).
         self.lanes = lanes_for(available_cores())
 
     # --- loading ------------------------------------------------------------------------------
 
     @classmethod
     def load(
-        cls, model_path: str | os.PathLike[str] = DEFAULT_MODEL_PATH, *, threads: int | None = None
+        cls, model_path: str | os.PathLike[str] | None = None, *, threads: int | None = None
     ) -> Engine:
-        """Verify the checksum, load with ``torch.jit.load``, check the card's format version."""
-        path = Path(model_path)
+        """Verify the checksum, load with ``torch.jit.load``, check the card's format version
+        (default: the bundled ``assets/model.pt``)."""
+        path = Path(model_path) if model_path is not None else default_model_path()
         try:
             data = path.read_bytes()  # verify and load the same bytes: no swap in between
         except FileNotFoundError as exc:
@@ -183,9 +127,7 @@ class Engine:
         digest = verify_checksum(path, data)
         extra = {METADATA_FILE: ""}
         try:
-            with warnings.catch_warnings():
-                # torch 2.14 deprecates TorchScript with a FutureWarning; it is our format.
-                warnings.filterwarnings("ignore", category=FutureWarning)
+            with quiet_torchscript():
                 module = torch.jit.load(io.BytesIO(data), map_location="cpu", _extra_files=extra)
             metadata = json.loads(extra[METADATA_FILE] or "null")
         except Exception as exc:
@@ -236,13 +178,14 @@ class Engine:
         cancel: threading.Event | None = None,
         heatmaps: bool = False,
         preview_size: int | None = 1024,
-    ) -> Iterator[Prediction]:
-        """Yield one ``Prediction`` per path, in input order, until done or ``cancel`` is set.
+    ) -> Iterator[Result]:
+        """Yield one ``Result`` per path, in input order, until done or ``cancel`` is set.
 
         The files are cut into chunks of ``batch_size``; ``lanes`` worker threads each decode a
         chunk and run the model on it, at most ``lanes + 1`` chunks ahead of the one being
         yielded (memory stays bounded however many files there are).
-        ``preview_size=None`` skips previews (command line).
+        Each result holds its model input (and preview, unless ``preview_size=None``, as for
+        the command line): the caller drops what it does not keep.
         """
         chunks = _chunks((Path(p) for p in paths), self.batch_size)
         window: deque[Future] = deque()
@@ -273,7 +216,7 @@ class Engine:
         heatmaps: bool,
         preview_size: int | None,
         cancel: threading.Event | None,
-    ) -> list[Prediction]:
+    ) -> list[Result]:
         """One lane's work: decode the chunk's files, then classify them in one batch."""
         batch: list[tuple[Path, XRay | UserError]] = []
         for path in chunk:
@@ -284,7 +227,7 @@ class Engine:
 
     def _run_batch(
         self, batch: list[tuple[Path, XRay | UserError]], heatmaps: bool
-    ) -> list[Prediction]:
+    ) -> list[Result]:
         decoded = [(i, item) for i, (_, item) in enumerate(batch) if isinstance(item, XRay)]
         probs: dict[int, float] = {}
         maps: dict[int, np.ndarray] = {}
@@ -306,11 +249,13 @@ class Engine:
         out = []
         for i, (path, item) in enumerate(batch):
             if isinstance(item, UserError):
-                out.append(Prediction(path, None, item))
+                out.append(Result(path, None, item))
             elif failure is not None:
-                out.append(Prediction(path, None, failure, item))
+                out.append(Result(path, None, failure, item.source))
             else:
-                out.append(Prediction(path, probs[i], None, item, maps.get(i)))
+                out.append(Result(path, probs[i], None, item.source,
+                                  fingerprint(item.model_input), preview=item.preview,
+                                  model_input=item.model_input, heatmap=maps.get(i)))
         return out
 
 
@@ -342,7 +287,7 @@ def _decode(path: Path, preview_size: int | None) -> XRay | UserError:
 def _check_outputs(module: Any, n_classes: int, path: Path) -> None:
     """Run the model once on blank images: another network dressed in our card and checksum
     (wrong output shape, raw scores instead of probabilities) is refused, not trusted."""
-    probe = torch.zeros((2, 1, MODEL_SIZE, MODEL_SIZE), dtype=torch.uint8)
+    probe = torch.zeros((2, 1, INPUT_SIZE, INPUT_SIZE), dtype=torch.uint8)
     try:
         with torch.inference_mode():
             out = module(probe)
@@ -366,19 +311,11 @@ def _as_tensor(inputs: np.ndarray) -> torch.Tensor:
     arr = np.ascontiguousarray(inputs, dtype=np.uint8)
     if not arr.flags.writeable:  # np.asarray(PIL image) is read-only; torch wants writable
         arr = arr.copy()
-    if arr.ndim != 3 or arr.shape[1:] != (MODEL_SIZE, MODEL_SIZE):
-        raise ValueError(f"expected uint8 [N, {MODEL_SIZE}, {MODEL_SIZE}], got {arr.shape}")
+    if arr.ndim != 3 or arr.shape[1:] != (INPUT_SIZE, INPUT_SIZE):
+        raise ValueError(f"expected uint8 [N, {INPUT_SIZE}, {INPUT_SIZE}], got {arr.shape}")
     return torch.from_numpy(arr).unsqueeze(1)
 
 
 def _is_set(event: threading.Event | None) -> bool:
     return event is not None and event.is_set()
 
-
-def _default_threshold(metadata: dict, operating_points: list[dict]) -> float:
-    """The default operating point's threshold; the card's ``threshold`` when there is none."""
-    name = metadata.get("default_operating_point")
-    for point in operating_points:
-        if point.get("name") == name and "threshold" in point:
-            return float(point["threshold"])
-    return float(metadata.get("threshold", 0.5))

@@ -136,11 +136,11 @@ def run_selftest(
     so a self-test never changes the user's saved settings.
     """
     report = SelfTestReport()
-    # Not desktop.inference's default path: importing it loads torch on this (the Tk) thread,
-    # while the app loads torch on its worker thread, after the window is up.
-    from desktop.app import asset_path
+    # Not through desktop.inference: importing it loads torch on this (the Tk) thread, while
+    # the app loads torch on its worker thread, after the window is up.
+    from desktop.resources import default_model_path
 
-    model_path = Path(model_path or asset_path("model.pt"))
+    model_path = Path(model_path or default_model_path())
     with tempfile.TemporaryDirectory(prefix="cxr-selftest-") as scratch:
         image_path = model_path.parent / SELFTEST_IMAGE
         if not image_path.exists():  # a checkout: no build has written the image

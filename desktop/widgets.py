@@ -20,6 +20,7 @@ from PIL import Image, ImageTk
 from desktop.errors import N_
 from desktop.i18n import _
 from desktop.overlay import legend_strip
+from desktop.threshold import format_threshold
 
 BLUE = "#0072B2"  # NORMAL
 VERMILLION = "#D55E00"  # PNEUMONIA
@@ -229,20 +230,25 @@ class HeatmapLegend(ttk.Frame):
 
 
 class ThresholdControl(ttk.LabelFrame):
-    """The decision threshold: a 0-1 slider and the model card's operating points as presets.
+    """The decision threshold on screen: a 0-1 slider and the model card's operating points.
 
-    ``on_change(threshold, preset_name_or_None)`` fires on every change; a preset shows its
-    validation sensitivity and specificity.
+    It shows a ``ThresholdPolicy`` (``show``) and reports what the user did: ``on_slide(value)``
+    (the raw slider value), ``on_step(delta)`` (arrow keys), ``on_preset(name)`` (a preset, or
+    ``""`` for "Custom"). The owner applies that to the policy and shows it again. The value
+    label shows the exact threshold (0.2822 for a preset); only the slider's knob is rounded.
     """
 
     def __init__(
-        self, master: tk.Misc, texts: Texts, on_change: Callable[[float, str | None], None]
+        self, master: tk.Misc, texts: Texts, *, on_slide: Callable[[float], None],
+        on_step: Callable[[float], None], on_preset: Callable[[str], None],
     ) -> None:
         super().__init__(master, padding=(10, 6))
         texts.widget(self, N_("Decision threshold"))
-        self._on_change = on_change
+        self._on_slide, self._on_step, self._on_preset = on_slide, on_step, on_preset
         self._points: list[dict] = []
+        self._buttons: list[tuple[ttk.Radiobutton, str]] = []
         self._quiet = False
+        self._threshold = 0.5
         self.value = tk.DoubleVar(self, 0.5)
         self.preset = tk.StringVar(self, "")
 
@@ -250,7 +256,7 @@ class ThresholdControl(ttk.LabelFrame):
             self, from_=0.0, to=1.0, variable=self.value, command=self._slid
         )
         self.scale.grid(row=0, column=0, columnspan=2, sticky="ew")
-        self.value_label = ttk.Label(self, width=5, anchor="e", font="TkHeadingFont")
+        self.value_label = ttk.Label(self, width=6, anchor="e", font="TkHeadingFont")
         self.value_label.grid(row=0, column=2, padx=(8, 0))
         self.presets = ttk.Frame(self)
         self.presets.grid(row=1, column=0, columnspan=3, sticky="ew", pady=(6, 0))
@@ -260,8 +266,8 @@ class ThresholdControl(ttk.LabelFrame):
         self.scale.bind("<ButtonRelease-1>", lambda _e: self._slid(None))
         # ttk's own arrow keys step by 1, the whole range here: step by 0.01 (0.1 with Shift)
         for key, step in (("Left", -0.01), ("Right", 0.01), ("Down", -0.01), ("Up", 0.01)):
-            self.scale.bind(f"<{key}>", lambda _e, d=step: self._step(d))
-            self.scale.bind(f"<Shift-{key}>", lambda _e, d=10 * step: self._step(d))
+            self.scale.bind(f"<{key}>", lambda _e, d=step: self._stepped(d))
+            self.scale.bind(f"<Shift-{key}>", lambda _e, d=10 * step: self._stepped(d))
         texts.call(self, self.refresh_texts)
 
     def set_operating_points(self, points: list[dict]) -> None:
@@ -273,53 +279,41 @@ class ThresholdControl(ttk.LabelFrame):
         for column, point in enumerate([*self._points, {"name": ""}]):
             button = ttk.Radiobutton(
                 self.presets, variable=self.preset, value=point["name"],
-                command=self._picked,
+                command=lambda: self._on_preset(self.preset.get()),
             )
             button.grid(row=0, column=column, sticky="w", padx=(0, 14))
             self._buttons.append((button, point["name"]))
         self.refresh_texts()
 
-    def set(self, threshold: float, preset: str | None) -> None:
-        """Show ``threshold`` (and select ``preset``) without firing ``on_change``."""
+    def show(self, threshold: float, preset: str | None) -> None:
+        """Show ``threshold`` (and select ``preset``) without reporting it as a user's change."""
         self._quiet = True
         try:
-            self.value.set(round(float(threshold), 2))
+            self._threshold = float(threshold)
+            self.value.set(self._threshold)
             self.preset.set(preset or "")
         finally:
             self._quiet = False
         self.refresh_texts()
 
-    def _step(self, delta: float) -> str:
-        self.scale.set(min(1.0, max(0.0, round(self.threshold() + delta, 2))))
+    def threshold(self) -> float:
+        """The threshold shown (exact, as the policy holds it)."""
+        return self._threshold
+
+    def _stepped(self, delta: float) -> str:
+        self._on_step(delta)
         return "break"
 
-    def threshold(self) -> float:
-        return round(float(self.value.get()), 2)
+    def _slid(self, _value) -> None:
+        if not self._quiet:
+            self._on_slide(float(self.value.get()))
 
     def _point(self, name: str) -> dict | None:
         return next((p for p in self._points if p["name"] == name), None)
 
-    def _picked(self) -> None:
-        point = self._point(self.preset.get())
-        if point is not None:
-            self.set(point["threshold"], point["name"])
-        self._fire()
-
-    def _slid(self, _value) -> None:
-        if self._quiet:
-            return
-        point = self._point(self.preset.get())
-        if point is not None and abs(point["threshold"] - self.threshold()) > 1e-9:
-            self.preset.set("")  # moved off the preset: now a custom threshold
-        self.refresh_texts()
-        self._fire()
-
-    def _fire(self) -> None:
-        self._on_change(self.threshold(), self.preset.get() or None)
-
     def refresh_texts(self) -> None:
-        self.value_label.configure(text=f"{self.threshold():.2f}")
-        for button, name in getattr(self, "_buttons", []):
+        self.value_label.configure(text=format_threshold(self._threshold))
+        for button, name in self._buttons:
             button.configure(text=operating_point_label(name) if name else _("Custom"))
         point = self._point(self.preset.get())
         if point is None:

@@ -21,7 +21,7 @@ def isolated_user_dirs(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """A small model exported by the project's own export code (model.pt + .sha256)."""
-    from training.export import write_test_model
+    from tests.model_fixtures import write_test_model
 
     return write_test_model(tmp_path_factory.mktemp("tiny_model"))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import gc
+import json
 import re
 import shutil
 import subprocess
@@ -114,11 +115,11 @@ def make_app(x_display, tiny_model):
 
     made = []
 
-    def build(settings: Settings | None = None):
+    def build(settings: Settings | None = None, model_path: Path | None = None):
         settings = settings or Settings(language="en")
         i18n.set_language(settings.language or "en")
         root, dnd = make_root()
-        app = App(root, settings, model_path=tiny_model, dnd=dnd)
+        app = App(root, settings, model_path=model_path or tiny_model, dnd=dnd)
         made.append(app)
         wait_for(app, lambda: app.model_ready or app.model_error, "load the model")
         assert app.model_error is None, app.model_error
@@ -195,6 +196,54 @@ def test_operating_point_presets_set_the_threshold_and_show_validation_figures(a
     buttons["balanced"].invoke()
     wait_for(app, lambda: app.session.threshold == pytest.approx(0.5), "apply the preset")
     assert app.threshold.detail.cget("text") == "Validation: sensitivity 96%, specificity 94%"
+
+
+def test_window_and_predict_give_the_same_verdicts_and_csv_at_every_preset(
+        make_app, tmp_path, capsys):
+    """One threshold policy, one row type, one CSV writer: for probabilities a hair above and
+    below each of the card's operating points, the window and ``python -m desktop predict`` say
+    the same, and their CSV files are byte for byte the same."""
+    from desktop.cli import main as predict
+    from desktop.imaging import load_model_input
+    from desktop.inference import Engine
+    from tests.model_fixtures import write_input_sensitive_model
+
+    images = [write_xray(tmp_path / "in" / f"{i}.png", seed=i, size=(500 + 40 * i, 480))
+              for i in range(4)]
+    probe = Engine.load(write_input_sensitive_model(tmp_path / "probe"))
+    p = sorted(probe.predict_batch(np.stack([load_model_input(f) for f in images])))
+    assert len(set(np.round(p, 9))) == 4, "the test needs four different probabilities"
+    eps = 1e-7  # far finer than the hundredths of a slider
+    points = [{"name": name, "threshold": float(t), "rule": "test", "val_sensitivity": 0.9,
+               "val_specificity": 0.9}
+              for name, t in (("balanced", p[1] + eps), ("high_sensitivity", p[0] - eps),
+                              ("high_specificity", p[2] + eps))]
+    model = write_input_sensitive_model(tmp_path / "model", operating_points=points)
+    app = make_app(model_path=model)
+    classify(app, images)
+    buttons = {name: button for button, name in app.threshold._buttons}
+    normals = []
+    for point in points:
+        buttons[point["name"]].invoke()
+        wait_for(app, lambda t=point["threshold"]: app.session.threshold == t,
+                 f"apply {point['name']}")
+        window_csv = tmp_path / f"window_{point['name']}.csv"
+        assert app.export_csv(window_csv)
+        command_csv = tmp_path / f"command_{point['name']}.csv"
+        assert predict([*map(str, images), "--model", str(model), "--operating-point",
+                        point["name"], "--csv", str(command_csv), "--json"]) == 0
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        window = [r["verdict"].split()[-1] for r in rows(app)]
+        assert window == [line["verdict"] for line in lines], point["name"]
+        assert window_csv.read_bytes() == command_csv.read_bytes(), point["name"]
+        at = point["threshold"]
+        expected = ["PNEUMONIA" if q >= at else "NORMAL" for q in
+                    [r.p_pneumonia for r in app.session.results.values()]]
+        assert window == expected
+        normals.append(window.count("NORMAL"))
+    # each point sits a hair from one image's probability, on the side its name says: a
+    # threshold rounded to hundredths would label those images the other way
+    assert normals == [2, 0, 3]
 
 
 def _catalog(code: str):
@@ -392,8 +441,8 @@ def test_export_csv_writes_the_table_in_its_order(app, tmp_path):
     for r in table[:2]:
         result = next(x for x in app.session.results.values() if x.path.name == r["file"])
         assert r["verdict"] == app.session.verdict(result)
-        assert float(r["p_pneumonia"]) == pytest.approx(result.p_pneumonia, abs=1e-4)
-        assert r["threshold"] == f"{app.session.threshold:.2f}" and r["error"] == ""
+        assert float(r["p_pneumonia"]) == pytest.approx(result.p_pneumonia, abs=1e-6)
+        assert float(r["threshold"]) == app.session.threshold and r["error"] == ""
     assert table[2]["verdict"] == "" and table[2]["error"].startswith("This file is not an image")
     assert sorted(p.name for p in out.parent.iterdir()) == ["results.csv"]  # no temp file left
     assert "Saved 3 results to results.csv." == app.status_label.cget("text")
@@ -566,7 +615,7 @@ def test_settings_round_trip_through_a_restart(make_app, tmp_path):
     app.threshold.scale.set(0.33)
     wait_for(app, lambda: app.session.threshold == pytest.approx(0.33), "slide to 0.33")
     app.show_heatmap.set(True)
-    app._heatmap_toggled()
+    app.heatmap_toggled()
     app.root.geometry("1000x700+10+20")
     wait_for(app, lambda: app.root.geometry().startswith("1000x700"), "resize the window")
     app.close()

@@ -54,7 +54,7 @@ def consume(engine, paths, **kwargs):
     last = time.perf_counter()
     for row in engine.predict_paths(paths, **kwargs):
         now = time.perf_counter()
-        row.xray = None  # what a caller keeps is its business: measure the engine's own memory
+        row.drop_images()  # what a caller keeps is its business: measure the engine's own memory
         rows.append(row)
         gaps.append(now - last)
         last = now

@@ -68,7 +68,7 @@ def test_dropping_a_folder_of_hostile_files_gives_a_row_each_and_the_window_keep
             assert app.preview.type("all") == "image", str(result.path)
             assert not app.preview_note.winfo_ismapped(), str(result.path)
     app.show_heatmap.set(True)
-    app._heatmap_toggled()
+    app.heatmap_toggled()
     for iid in tree.get_children()[:40]:  # with the heatmap on: each row's map is asked for
         tree.selection_set(iid)
         wait_for(app, lambda i=iid: app.selected is not None and str(app.selected.key) == i,

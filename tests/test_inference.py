@@ -26,7 +26,9 @@ from desktop.errors import (
     NotAnImageError,
 )
 from desktop.imaging import load_model_input
-from desktop.inference import Engine, verdict
+from desktop.inference import Engine
+from desktop.modelfile import quiet_torchscript
+from desktop.results import fingerprint
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +104,7 @@ def test_damaged_truncated_or_swapped_model_is_refused(tiny_model, tmp_path, dam
     elif damage == "truncate":
         del data[len(data) // 3 :]
     else:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=FutureWarning)
+        with quiet_torchscript():
             data = bytearray(torch.jit.script(torch.nn.Identity()).save_to_buffer())
     model.write_bytes(bytes(data))
     with pytest.raises(ModelChecksumMismatchError) as info:
@@ -122,8 +123,7 @@ def test_checksummed_file_that_is_not_torchscript_is_refused(tmp_path):
 def _resave_with_card(tiny_model, folder, edit):
     folder.mkdir()
     extra = {"metadata.json": ""}
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=FutureWarning)
+    with quiet_torchscript():
         module = torch.jit.load(str(tiny_model), _extra_files=extra)
         card = json.loads(extra["metadata.json"])
         edit(card)
@@ -146,13 +146,6 @@ def test_card_without_classes_is_refused(tiny_model, tmp_path):
     model = _resave_with_card(tiny_model, tmp_path / "nc", lambda c: c.pop("classes"))
     with pytest.raises(ModelError):
         Engine.load(model)
-
-
-def test_default_model_path_in_source_and_in_a_bundle(monkeypatch, tmp_path):
-    repo = Path(inference.__file__).parents[1]
-    assert inference.DEFAULT_MODEL_PATH == repo / "assets" / "model.pt"
-    monkeypatch.setattr("sys._MEIPASS", str(tmp_path), raising=False)
-    assert inference._default_model_path() == tmp_path / "assets" / "model.pt"
 
 
 # --- the model calls ---------------------------------------------------------------------------
@@ -201,12 +194,6 @@ def test_lanes_and_the_heatmap_thread_may_call_the_model_at_the_same_time(engine
     assert wrong == []
 
 
-def test_verdict_is_a_pure_threshold_rule():
-    assert verdict(0.41, 0.41) == "PNEUMONIA"
-    assert verdict(0.40999, 0.41) == "NORMAL"
-    assert verdict(0.9, 0.95) == "NORMAL"
-
-
 # --- files -------------------------------------------------------------------------------------
 
 
@@ -222,7 +209,8 @@ def test_predict_paths_in_input_order_with_errors_in_place(engine, tmp_path):
     assert len(ok) == 37
     expected = engine.predict_batch(np.stack([load_model_input(p) for p in good]))
     assert np.allclose([r.p_pneumonia for r in ok], expected, atol=1e-5)
-    assert all(r.xray.preview is not None and r.heatmap is None for r in ok)
+    assert all(r.preview is not None and r.heatmap is None for r in ok)
+    assert all(r.fingerprint == fingerprint(r.model_input) for r in ok)
 
 
 def test_predict_paths_reads_a_bounded_number_of_files_ahead(engine, tmp_path):
@@ -246,7 +234,7 @@ def test_predict_paths_heatmaps_on_request(engine, tmp_path):
     results = list(engine.predict_paths(paths, heatmaps=True, preview_size=None))
     for r in results:
         assert r.heatmap.shape == (224, 224) and 0 <= r.heatmap.min() <= r.heatmap.max() <= 1
-        assert r.xray.preview is None
+        assert r.preview is None and r.model_input is not None
 
 
 def test_cancel_stops_the_batch(engine, tmp_path):

@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from desktop.modelfile import quiet_torchscript
 from tests.fuzz_corpus import bit_flipped
 from training.export import script
 
@@ -38,8 +38,7 @@ def copy_model(tiny_model: Path, folder: Path) -> Path:
 
 def load_scripted(path: Path):
     extra = {METADATA: ""}
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=FutureWarning)
+    with quiet_torchscript():
         module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
     return module, json.loads(extra[METADATA])
 
@@ -52,8 +51,7 @@ def save_scripted(module, metadata: dict | None, path: Path, raw_card: bytes | N
         extra[METADATA] = raw_card
     elif metadata is not None:
         extra[METADATA] = json.dumps(metadata)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=FutureWarning)
+    with quiet_torchscript():
         torch.jit.save(module, str(path), _extra_files=extra)
     write_checksum(path)
     return path

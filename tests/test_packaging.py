@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SHARED_DATA, require_shared
+from tests.model_fixtures import write_input_sensitive_model
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = "cxr-pneumonia"
@@ -30,32 +31,6 @@ BUILD_TIMEOUT_S = 1500
 RUN_TIMEOUT_S = 180
 
 
-def _input_sensitive_test_model(out_dir: Path) -> Path:
-    """A random model whose batch-norm statistics are fitted to X-ray-like inputs.
-
-    ``write_test_model``'s model answers the same probability for every image, which would let a
-    bundle that mangles its input pass the comparison with source.
-    """
-    import numpy as np
-    import torch
-
-    from desktop.selftest import synthetic_chest_xray
-    from training.export import export_model, sample_metadata
-    from training.model import ChestXRayNet
-
-    torch.manual_seed(0)
-    model = ChestXRayNet()
-    base = np.asarray(synthetic_chest_xray(224), dtype=np.float32) / 255
-    rng = np.random.default_rng(0)
-    batch = np.stack([np.clip(base * rng.uniform(0.6, 1.4) + rng.normal(0, 0.1, base.shape), 0, 1)
-                      for _ in range(16)]).astype(np.float32)
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.momentum = None  # a plain average over the fitting batch
-    model.train()
-    with torch.no_grad():
-        model(torch.from_numpy(batch[:, None]))
-    return export_model(model.eval(), sample_metadata(), out_dir / "model.pt")
 
 
 # What the app imports when it opens the window, loads the model, predicts and explains.
@@ -68,6 +43,7 @@ engine = Engine.load(Path(sys.argv[1]))
 list(engine.predict_paths([Path(sys.argv[2])], heatmaps=True))
 imported = set(sys.modules)
 from desktop.packaging.build_support import EXCLUDED_MODULES
+from tests.model_fixtures import write_input_sensitive_model
 print(sorted(m for m in imported for x in EXCLUDED_MODULES if m == x or m.startswith(x + ".")))
 """
 
@@ -89,7 +65,7 @@ def test_nothing_the_app_imports_is_left_out_of_the_bundle(tiny_model, tmp_path)
 def bundled_model(tmp_path_factory) -> Path:
     if SHIPPED_MODEL.is_file():
         return SHIPPED_MODEL
-    return _input_sensitive_test_model(tmp_path_factory.mktemp("bundled_model"))
+    return write_input_sensitive_model(tmp_path_factory.mktemp("bundled_model"))
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,10 @@ from PIL import Image
 
 import training.loop
 from desktop.imaging import load_model_input
+from desktop.modelfile import card_problems
 from tests.training_synth import legacy_model_file, make_split
 from training.cli import main
-from training.export import load_history, load_scripted, metadata_problems
+from training.export import load_history, load_scripted
 
 TINY = ["--epochs-head", "2", "--epochs-finetune", "2", "--max-steps", "2", "--batch-size", "8",
         "--val-fraction", "0.25", "--cache-views", "2", "--no-progress"]
@@ -53,7 +54,7 @@ def _inputs(folder):
 
 def test_trained_model_reloads_and_predicts(trained, data):
     model, meta = load_scripted(trained / "model.pt")
-    assert metadata_problems(meta) == []
+    assert card_problems(meta) == []
     x, labels = _inputs(data / "test")
     with torch.inference_mode():
         probs = model(x)

@@ -2,23 +2,21 @@
 
 import hashlib
 import json
-import warnings
 from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+from desktop.modelfile import card_problems, check_card, quiet_torchscript
+from tests.model_fixtures import sample_metadata
 from tests.training_synth import legacy_model_file
 from training.export import (
     ExportedClassifier,
-    check_metadata,
     export_model,
     load_history,
     load_scripted,
-    metadata_problems,
     reexport,
-    sample_metadata,
     script,
     update_metadata,
     verification_batch,
@@ -34,7 +32,7 @@ def test_tiny_model_has_checksum_in_sha256sum_format(tiny_model):
 
 def test_tiny_model_card_follows_the_schema(tiny_model):
     _, meta = load_scripted(tiny_model)
-    assert metadata_problems(meta) == []
+    assert card_problems(meta) == []
     assert meta["classes"] == ["NORMAL", "PNEUMONIA"]
     assert "TEST" in meta["model_name"]
 
@@ -109,7 +107,7 @@ def test_schema_check_names_each_problem():
     meta["default_operating_point"] = "nonexistent"
     meta["operating_points"][0]["threshold"] = 1.5
     del meta["metrics"]["validation"]["roc_auc"]
-    problems = " | ".join(metadata_problems(meta))
+    problems = " | ".join(card_problems(meta))
     assert "default_operating_point" in problems
     assert "threshold outside" in problems
     assert "metrics.validation.roc_auc" in problems
@@ -125,7 +123,7 @@ def test_update_metadata_rewrites_card_and_checksum(tiny_model, tmp_path):
     assert card["metrics"]["test"]["accuracy"] == 0.123
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     assert (tmp_path / "model.pt.sha256").read_text().split()[0] == digest
-    check_metadata(json.loads(json.dumps(card)))
+    check_card(json.loads(json.dumps(card)))
 
 
 def test_a_damaged_or_missing_file_is_one_clear_error(tmp_path):
@@ -188,8 +186,7 @@ def test_reexport_refuses_a_file_that_is_not_ours(tmp_path):
             return x
 
     path = tmp_path / "other.pt"
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=FutureWarning)
+    with quiet_torchscript():
         torch.jit.save(script(Other()), str(path), _extra_files={"metadata.json": "{}"})
     with pytest.raises(ValueError, match="not a model.pt written by"):
         reexport(path, tmp_path / "out.pt")
@@ -211,6 +208,6 @@ def test_histogram_equalisation_undoes_exposure_and_keeps_a_black_border_black()
     flat = torch.full((1, 1, 16, 16), 0.5)
     assert float(equalize_histogram(flat).abs().max()) == 0.0  # one level: no division by zero
     net = ChestXRayNet(equalize=1.0).eval()
-    scripted = torch.jit.script(net)
+    scripted = script(net)
     with torch.no_grad():
         assert torch.allclose(scripted(x), net(x), atol=1e-6)

@@ -6,10 +6,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from desktop.modelfile import card_problems
 from tests.conftest import SHARED_DATA, require_shared
 from training.card import figures_at_points
 from training.data import load_split
-from training.export import load_scripted, metadata_problems
+from training.export import load_scripted
 
 MODEL = Path(__file__).resolve().parents[1] / "assets" / "model.pt"
 
@@ -19,7 +20,7 @@ def test_bundled_model_file_is_intact_and_small():
     assert MODEL.with_name("model.pt.sha256").read_text() == f"{digest}  model.pt\n"
     assert MODEL.stat().st_size < 6_000_000
     _, meta = load_scripted(MODEL)
-    assert metadata_problems(meta) == []
+    assert card_problems(meta) == []
     assert meta["metrics"]["test"]["test_split_evaluations_during_development"] >= 1
 
 

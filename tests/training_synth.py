@@ -35,18 +35,14 @@ def legacy_model_file(path: Path, seed: int = 5) -> Path:
     a sample card and a one-epoch history: what `python -m training reexport` upgrades."""
     import torch
 
-    from training.export import (
-        ExportedClassifier,
-        _save_bytes,
-        _write_with_checksum,
-        sample_metadata,
-        script,
-    )
+    from desktop.modelfile import write_with_checksum
+    from tests.model_fixtures import sample_metadata
+    from training.export import ExportedClassifier, _save_bytes, script
     from training.model import ChestXRayNet
 
     torch.manual_seed(seed)
     wrapper = ExportedClassifier(ChestXRayNet().eval(), temperature=1.5, tta_flip=True,
                                  fold_stem=False).eval()
     history = [{"epoch": 1, "val_loss": 0.5}]
-    _write_with_checksum(path, _save_bytes(script(wrapper), sample_metadata(), history))
+    write_with_checksum(path, _save_bytes(script(wrapper), sample_metadata(), history))
     return path

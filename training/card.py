@@ -1,17 +1,21 @@
-"""The model card: calibration and operating points chosen on validation, then the metadata dict
-that goes into model.pt (schema in docs/contracts.md)."""
+"""The model card's content: calibration and operating points chosen on validation, the figures,
+the recipe and the data, as the dict that goes into model.pt (its schema is
+``desktop.modelfile``'s, described in docs/contracts.md)."""
 
 from __future__ import annotations
 
 import logging
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from desktop.modelfile import CLASSES, FORMAT_VERSION, INPUT_SIZE, POSITIVE
 from training.augment import SHIFT_VIEWS, shifted
 from training.calibration import calibrated_positive, fit_temperature
 from training.data import Split
-from training.export import base_metadata
 from training.loop import predict_logits
 from training.metrics import (
     binary_metrics,
@@ -25,7 +29,67 @@ from training.model import ChestXRayNet
 log = logging.getLogger(__name__)
 
 HIGH_SENSITIVITY = 0.98
+MODEL_NAME = "cxr-pneumonia-mobilenetv3s"
 DATA_NAME = "Kermany 2018 chest X-ray (pediatric)"
+INTENDED_USE = "Research and teaching. Not for clinical diagnosis."
+LIMITATIONS = [
+    "Trained on pediatric chest X-rays (age 1-5) from one hospital "
+    "(Guangzhou Women and Children's Medical Center); adults and other hospitals' "
+    "images are outside what it was tested on.",
+    "Two classes only: it does not tell bacterial from viral pneumonia and does not "
+    "detect any other finding.",
+    "Validation carved from the training hospital over-estimates performance on new "
+    "images; trust the test-split figures, not the validation ones.",
+    "The heatmap shows where the network looked, not where the disease is.",
+]
+
+
+def source_commit() -> str:
+    """The git commit of the training code, or "unknown" outside a checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
+            cwd=Path(__file__).resolve().parent,
+        )
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def input_spec(per_image_norm: bool, tta_flip: bool, equalize: float = 0.0) -> dict:
+    """The card's ``input``: what the reader hands the model and what the model does with it."""
+    norm = (
+        "x/255, then per-image standardisation (mean 0, std 0.5) inside the model"
+        if per_image_norm
+        else "x/255 scaled to [-1, 1] inside the model"
+    )
+    if equalize > 0:
+        norm = (f"x/255, {equalize:g} of it replaced by its histogram-equalised image, then "
+                + norm.removeprefix("x/255, then ").removeprefix("x/255 "))
+    return {
+        "height": INPUT_SIZE, "width": INPUT_SIZE, "channels": 1, "dtype": "uint8",
+        "resize": "squash to 224x224, aspect ratio not kept (bilinear, antialiased)",
+        "normalisation": norm,
+        "test_time_augmentation": "mean logits of image and its mirror" if tta_flip else "none",
+    }
+
+
+def base_metadata(*, per_image_norm: bool, tta_flip: bool, equalize: float = 0.0) -> dict:
+    """The parts of the card that do not depend on training results."""
+    now = datetime.now(timezone.utc)
+    return {
+        "format_version": FORMAT_VERSION,
+        "model_name": MODEL_NAME,
+        "model_version": now.strftime("%Y.%m.%d"),
+        "classes": list(CLASSES),
+        "positive_class": POSITIVE,
+        "input": input_spec(per_image_norm, tta_flip, equalize),
+        "intended_use": INTENDED_USE,
+        "limitations": list(LIMITATIONS),
+        "torch_version": torch.__version__.split("+")[0],
+        "created": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "source_commit": source_commit(),
+    }
 
 
 def assess_validation(model: ChestXRayNet, val: Split, device: torch.device, *,
@@ -74,8 +138,9 @@ def assess_validation(model: ChestXRayNet, val: Split, device: torch.device, *,
 
 def build_card(assessment: dict, *, per_image_norm: bool, tta_flip: bool, recipe: dict,
                epochs_run: dict, init_weights: str, device: str,
-               wall_time_s: float, split_rule: str, counts: dict) -> dict:
-    meta = base_metadata(per_image_norm=per_image_norm, tta_flip=tta_flip)
+               wall_time_s: float, split_rule: str, counts: dict,
+               equalize: float = 0.0) -> dict:
+    meta = base_metadata(per_image_norm=per_image_norm, tta_flip=tta_flip, equalize=equalize)
     balanced = assessment["operating_points"][0]
     meta.update({
         "threshold": balanced["threshold"],

@@ -171,6 +171,7 @@ def _export(model, final: dict, assessment: dict, counts: dict, out: Path,
                            "time_budget")}
     recipe["tta_flip"] = tta_flip
     card = build_card(assessment, per_image_norm=bool(final["args"]["per_image_norm"]),
+                      equalize=float(final["args"].get("equalize", 0.0)),
                       tta_flip=tta_flip, recipe=recipe, epochs_run=final["epochs_run"],
                       init_weights=final["init_weights"],
                       device=final["device"], wall_time_s=final["wall_time_s"],

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from training.model import CLASSES, INPUT_SIZE
+from desktop.modelfile import CLASSES, INPUT_SIZE
 
 log = logging.getLogger(__name__)
 

@@ -15,12 +15,12 @@ import torch
 from torch import nn
 from torchvision.models import mobilenet_v3_small
 
+from desktop.modelfile import CLASSES
+
 log = logging.getLogger(__name__)
 
-CLASSES = ["NORMAL", "PNEUMONIA"]
 FEATURE_DIM = 576
 HEAD_HIDDEN = 256
-INPUT_SIZE = 224
 
 
 def build_mobilenet() -> nn.Module:
@@ -102,9 +102,8 @@ def fold_grey_stem(model: ChestXRayNet) -> ChestXRayNet:
     """A copy whose first convolution reads the grey channel once instead of three copies of it.
 
     The network sees the grey image repeated on 3 channels, so the first convolution equals one
-    over a single channel with the kernel summed across channels (exact up to float rounding).
-    Measured on the 2-core machine: the exported model runs ~28% faster (batches of 16, one
-    thread: 2.4 instead of 3.3 ms per image) with logits equal to 1e-6.
+    over a single channel with the kernel summed across channels (exact up to float rounding):
+    the same logits for about a quarter less model time (benchmarks/results.md).
     """
     folded = copy.deepcopy(model)
     if folded.grey_stem:

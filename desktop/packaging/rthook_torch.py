@@ -6,7 +6,7 @@ of its ``@torch.jit._overload`` functions for TorchScript *compilation*, which t
 warning, so the terminal and the log stay readable.
 
 (OpenMP's wait policy is left at torch's default, as in the source app: ``OMP_WAIT_POLICY=PASSIVE``
-made one image's forward pass 3.5x slower on a quiet machine, 6.1 -> 21.8 ms; README, Speed.)
+made one image's forward pass several times slower on a quiet machine; docs/benchmarks.md.)
 """
 
 import warnings

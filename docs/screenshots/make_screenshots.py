@@ -102,7 +102,7 @@ def main() -> int:
         app.set_language("en")
         select(app, pneumonia[0].name)
         app.show_heatmap.set(True)
-        app._heatmap_toggled()
+        app.heatmap_toggled()
         settle(app, lambda: app.selected.heatmap is not None)
         shoot(app, "heatmap_on")
 

@@ -1,9 +1,8 @@
 """A lean PyInstaller hook for the CPU-only torch the app runs on.
 
 It replaces pyinstaller-hooks-contrib's hook-torch, which collects every torch submodule, its
-source files and all its data (test binaries, headers, CMake files). Measured on this app: the
-stock hook gives an 808 MiB folder (264 MiB zip) in 3 minutes; this one, with build.spec's
-excludes and stripping, the size in README "Packaging" in about half the time. The app only
+source files and all its data (test binaries, headers, CMake files): with it the bundle is
+about 1.7 times larger and builds more slowly (figures in docs/benchmarks.md). The app only
 loads a TorchScript archive and runs it, so this hook bundles torch's shared libraries minus the
 test/example ones, and lets the import graph find the Python modules
 (``build_support.EXCLUDED_MODULES`` drops the subsystems inference never touches).

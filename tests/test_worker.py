@@ -1,9 +1,9 @@
-"""The window's logic without a window: threshold relabelling, sorting, CSV, the worker thread."""
+"""The worker threads without a window: the model loads, batches run in order and can be
+cancelled, the selected result's preview is read again and its heatmap computed, and only the
+latest view request counts."""
 
 from __future__ import annotations
 
-import csv
-import io
 import queue
 import threading
 import time
@@ -14,76 +14,20 @@ import pytest
 from PIL import Image
 
 from desktop import i18n
-from desktop.controller import (
-    IMAGES_KEPT,
+from desktop.errors import FileChangedError, FileMissingError, ModelMissingError
+from desktop.imaging import read_image
+from desktop.results import fingerprint
+from desktop.worker import (
     PREVIEW_MAX_SIDE,
     BatchFinished,
     BatchStarted,
+    Classified,
     HeatmapReady,
     ModelFailed,
     ModelReady,
-    Predicted,
     PreviewReady,
-    Session,
     Worker,
-    fingerprint,
 )
-from desktop.errors import FileChangedError, FileMissingError, ModelMissingError, NotAnImageError
-from desktop.imaging import read_image
-
-
-@pytest.fixture
-def session() -> Session:
-    s = Session(threshold=0.5)
-    s.add(Path("/x/b.png"), 0.70, None)
-    s.add(Path("/x/a.png"), 0.45, None)
-    s.add(Path("/x/broken.png"), None, NotAnImageError())
-    s.add(Path("/x/C.png"), 0.10, None)
-    return s
-
-
-def names(session: Session, keys) -> list[str]:
-    return [session.results[k].path.name for k in keys]
-
-
-def test_threshold_change_relabels_and_reports_the_flipped_results(session):
-    assert [session.verdict(r) for r in session.results.values()] == [
-        "PNEUMONIA", "NORMAL", None, "NORMAL"]
-    flipped = session.set_threshold(0.4)
-    assert [r.path.name for r in flipped] == ["a.png"]
-    assert session.verdict(session.results[2]) == "PNEUMONIA"
-    assert session.confidence(session.results[2]) == pytest.approx(0.45)
-    assert session.confidence(session.results[4]) == pytest.approx(0.90)  # 1 - P for NORMAL
-    assert session.counts() == {"PNEUMONIA": 2, "NORMAL": 1, "error": 1}
-    flipped = session.set_threshold(7)  # clamped to 1: every PNEUMONIA becomes NORMAL
-    assert session.threshold == 1.0 and [r.path.name for r in flipped] == ["b.png", "a.png"]
-
-
-def test_sorting_keeps_errors_last_in_both_directions(session):
-    assert names(session, session.sorted_keys("file")) == ["a.png", "b.png", "C.png",
-                                                            "broken.png"]
-    assert names(session, session.sorted_keys("p_pneumonia", descending=True)) == [
-        "b.png", "a.png", "C.png", "broken.png"]
-    assert names(session, session.sorted_keys("p_pneumonia")) == [
-        "C.png", "a.png", "b.png", "broken.png"]
-    assert names(session, session.sorted_keys("verdict"))[:3] == ["C.png", "a.png", "b.png"]
-    assert names(session, session.sorted_keys("status", descending=True))[0] == "broken.png"
-
-
-def test_csv_is_the_same_in_every_language(session):
-    i18n.set_language("es")
-    try:
-        text = session.csv_text([4, 3, 1])
-    finally:
-        i18n.set_language("en")
-    rows = list(csv.reader(io.StringIO(text)))
-    assert rows == [
-        ["file", "path", "verdict", "p_pneumonia", "threshold", "error"],
-        ["C.png", "/x/C.png", "NORMAL", "0.1000", "0.50", ""],
-        ["broken.png", "/x/broken.png", "", "", "0.50", str(NotAnImageError())],
-        ["b.png", "/x/b.png", "PNEUMONIA", "0.7000", "0.50", ""],
-    ]
-    assert str(NotAnImageError()).startswith("This file is not an image")
 
 
 def drain(inbox: queue.Queue, until, timeout_s: float = 60.0) -> list:
@@ -121,13 +65,15 @@ def test_worker_loads_the_model_then_classifies_a_folder_in_order(worker, tmp_pa
     messages = drain(worker.inbox, lambda m: isinstance(m, BatchFinished))
 
     assert isinstance(messages[0], ModelReady)
-    assert messages[0].metadata["format_version"] == 1
-    assert [p["name"] for p in messages[0].operating_points] == ["balanced", "high_sensitivity"]
+    assert messages[0].card["format_version"] == 1 and len(messages[0].sha256) == 64
+    assert [p["name"] for p in messages[0].card["operating_points"]] == [
+        "balanced", "high_sensitivity"]
     assert messages[1] == BatchStarted(batch, 4)
-    predicted = [m for m in messages if isinstance(m, Predicted)]
-    assert [m.path.name for m in predicted] == ["0.png", "1.png", "2.png", "3.png"]
-    assert all(0.0 <= m.p_pneumonia <= 1.0 and m.error is None for m in predicted[:3])
-    assert predicted[3].p_pneumonia is None and predicted[3].error is not None
+    predicted = [m for m in messages if isinstance(m, Classified)]
+    results = [m.result for m in predicted]
+    assert [r.path.name for r in results] == ["0.png", "1.png", "2.png", "3.png"]
+    assert all(0.0 <= r.p_pneumonia <= 1.0 and r.error is None for r in results[:3])
+    assert results[3].p_pneumonia is None and results[3].error is not None
     assert messages[-1] == BatchFinished(batch, 4, 4, cancelled=False)
 
     model_input = read_image(folder / "0.png", preview_size=None).model_input
@@ -151,21 +97,22 @@ def test_a_batch_of_several_files_carries_fingerprints_not_images(worker, tmp_pa
     paths = write_images(tmp_path / "batch", 3)
     worker.submit([tmp_path / "batch"])
     messages = drain(worker.inbox, lambda m: isinstance(m, BatchFinished))
-    predicted = [m for m in messages if isinstance(m, Predicted)]
+    predicted = [m for m in messages if isinstance(m, Classified)]
     assert len(predicted) == 3
     for message, path in zip(predicted, paths, strict=True):
-        assert message.preview is None and message.model_input is None
-        assert message.fingerprint == fingerprint(read_image(path).model_input)
+        assert message.result.preview is None and message.result.model_input is None
+        assert message.result.fingerprint == fingerprint(read_image(path).model_input)
 
 
 def test_a_batch_of_one_file_keeps_its_preview_and_model_input(worker, tmp_path):
     [path] = write_images(tmp_path, 1)
     worker.submit([path])
     messages = drain(worker.inbox, lambda m: isinstance(m, BatchFinished))
-    [message] = [m for m in messages if isinstance(m, Predicted)]
-    assert message.preview.mode == "L" and max(message.preview.size) == PREVIEW_MAX_SIDE
-    assert message.model_input.shape == (224, 224)
-    assert message.fingerprint == fingerprint(message.model_input)
+    [message] = [m for m in messages if isinstance(m, Classified)]
+    result = message.result
+    assert result.preview.mode == "L" and max(result.preview.size) == PREVIEW_MAX_SIDE
+    assert result.model_input.shape == (224, 224)
+    assert result.fingerprint == fingerprint(result.model_input)
 
 
 def test_a_preview_request_reads_the_file_again_then_computes_its_heatmap(worker, tmp_path):
@@ -240,65 +187,6 @@ def test_a_file_changed_since_it_was_classified_is_reported_not_shown(worker, tm
     assert heat.key == 9  # the changed image was not explained as if it were the classified one
 
 
-def view(session: Session, key: int) -> None:
-    """What the window does when a row is selected: select it, then store its re-read image."""
-    session.select(key)
-    preview = Image.new("L", (8, 8))
-    session.preview_ready(PreviewReady(key, preview, np.zeros((224, 224), np.uint8)))
-    session.heatmap_ready(HeatmapReady(key, np.zeros((224, 224), np.float32)))
-
-
-def test_only_the_most_recently_viewed_results_keep_their_images():
-    session = Session()
-    keys = [session.add(Path(f"/x/{i}.png"), 0.5, None, fingerprint="f").key
-            for i in range(IMAGES_KEPT + 8)]
-    assert IMAGES_KEPT == 32
-    for key in keys:
-        view(session, key)
-    assert session.held_keys == keys[8:]
-    for key in keys[:8]:  # dropped, and read again when selected
-        result = session.results[key]
-        assert result.preview is None and result.model_input is None and result.heatmap is None
-        assert session.needs_preview(result)
-    newest = session.results[keys[-1]]
-    assert newest.preview is not None and newest.heatmap is not None
-    assert not session.needs_preview(newest)
-
-    view(session, keys[0])  # viewed again: back in, the least recently viewed goes
-    assert session.held_keys == keys[9:] + [keys[0]]
-    assert session.results[keys[8]].model_input is None
-
-
-def test_the_selected_result_keeps_its_images_whatever_arrives_after_it():
-    session = Session(images_kept=3)
-    keys = [session.add(Path(f"/x/{i}.png"), 0.5, None).key for i in range(6)]
-    view(session, keys[0])
-    for key in keys[1:]:  # late answers for rows the user arrowed past
-        session.preview_ready(PreviewReady(key, Image.new("L", (8, 8)),
-                                           np.zeros((224, 224), np.uint8)))
-    assert session.selected_key == keys[0]
-    assert session.held_keys == [keys[0], keys[4], keys[5]]
-    assert session.results[keys[0]].heatmap is not None
-    # a heatmap for a result whose images were dropped is not kept on its own
-    assert session.heatmap_ready(HeatmapReady(keys[1], np.zeros((224, 224)))) is None
-    assert session.results[keys[1]].heatmap is None
-
-
-def test_a_failed_re_read_is_kept_until_the_row_is_selected_again():
-    session = Session()
-    a, b = (session.add(Path(f"/x/{n}.png"), 0.5, None).key for n in "ab")
-    session.select(a)
-    session.preview_ready(PreviewReady(a, None, None, FileMissingError()))
-    result = session.results[a]
-    assert isinstance(result.preview_error, FileMissingError) and result.ok
-    assert not session.needs_preview(result)
-    session.select(a)  # the same row again (e.g. a second click): no new read
-    assert not session.needs_preview(result)
-    session.select(b)
-    session.select(a)  # came back to it: the file may be back, so it is read again
-    assert session.needs_preview(result)
-
-
 def test_cancelled_batches_report_themselves_and_later_batches_still_run(worker, tmp_path):
     image = tmp_path / "a.png"
     Image.fromarray(np.zeros((64, 64), np.uint8), "L").save(image)
@@ -339,11 +227,3 @@ def test_a_missing_model_is_one_message_and_batches_say_why_nothing_runs(tmp_pat
         assert finished.error is failed.error  # the reason, again: not a vaguer sentence
     finally:
         worker.stop()
-
-
-def test_percentages_never_round_to_a_certainty_the_model_does_not_have():
-    from desktop.widgets import percent
-
-    assert [percent(0.873), percent(0.997), percent(0.99996), percent(0.0004)] == [
-        "87%", "99.7%", "99.996%", "0.04%"]
-    assert (percent(1.0), percent(0.0), percent(0.9856, 1)) == ("100%", "0%", "98.6%")

@@ -1,0 +1,89 @@
+"""Which decision threshold labels the results: one of the model card's operating points, or a
+custom value. The window's slider and presets and ``predict --threshold/--operating-point`` all
+go through a ``ThresholdPolicy``, so both give the same verdict for the same probability.
+
+A preset is the card's exact threshold (0.2822, not the 0.28 a slider shows). A custom value is
+kept as given (``predict --threshold``, a saved setting); a dragged slider picks hundredths.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def format_threshold(value: float) -> str:
+    """``0.5`` -> ``"0.50"``, ``0.2822`` -> ``"0.2822"``: two decimals, more only when the value
+    has them (up to four), so a preset is never shown as another number than it is."""
+    text = f"{value:.4f}".rstrip("0")
+    whole, _, decimals = text.partition(".")
+    return f"{whole}.{decimals.ljust(2, '0')}"
+
+
+def _clamped(value: float) -> float:
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"not a threshold: {value!r}")
+    return min(1.0, max(0.0, value))
+
+
+class ThresholdPolicy:
+    """The threshold in force and the preset it came from (``None``: custom)."""
+
+    def __init__(self, operating_points: list[dict] | None = None,
+                 default_point: str | None = None, fallback: float = 0.5) -> None:
+        self.points = [dict(p) for p in operating_points or []
+                       if isinstance(p, dict) and "name" in p and "threshold" in p]
+        self.default_point = default_point if self.point(default_point) else None
+        self.threshold = _clamped(fallback)
+        self.preset: str | None = None
+        if self.default_point:
+            self.choose(self.default_point)
+
+    @classmethod
+    def from_card(cls, card: dict | None) -> ThresholdPolicy:
+        """The card's operating points, starting at its default one (else its ``threshold``)."""
+        card = card or {}
+        return cls(card.get("operating_points"), card.get("default_operating_point"),
+                   float(card.get("threshold", 0.5)))
+
+    def point(self, name: str | None) -> dict | None:
+        return next((p for p in self.points if p["name"] == name), None) if name else None
+
+    def choose(self, name: str) -> bool:
+        """Use preset ``name`` at its exact threshold; False (nothing changes) if the card has
+        no such point."""
+        point = self.point(name)
+        if point is None:
+            return False
+        self.threshold, self.preset = _clamped(point["threshold"]), point["name"]
+        return True
+
+    def set_custom(self, value: float) -> None:
+        """A threshold given as a number: kept exact (clamped to [0, 1]), no preset."""
+        self.threshold, self.preset = _clamped(value), None
+
+    def slide(self, value: float) -> None:
+        """The slider was moved to ``value``: a custom threshold, to the slider's hundredth (or
+        the preset whose threshold that exactly is)."""
+        self._to_hundredth(value)
+
+    def step(self, delta: float) -> None:
+        """The arrow keys: ``delta`` from here, landing on a hundredth."""
+        self._to_hundredth(self.threshold + delta)
+
+    def _to_hundredth(self, value: float) -> None:
+        self.set_custom(round(_clamped(value), 2))
+        for point in self.points:
+            if abs(float(point["threshold"]) - self.threshold) < 1e-12:
+                self.choose(point["name"])
+                return
+
+    def restore(self, threshold: float | None, preset: str | None) -> None:
+        """What the user had chosen last time: a preset of this card, else a custom value, else
+        the card's default."""
+        if preset is not None and self.choose(preset):
+            return
+        if threshold is not None:
+            self.set_custom(threshold)
+        elif self.default_point:
+            self.choose(self.default_point)
