@@ -16,27 +16,68 @@ def N_(msgid: str) -> str:
     return msgid
 
 
-class UserError(Exception):
+class Sentence:
+    """One sentence a person reads: an English msgid and its parameters, translated when shown.
+
+    ``str()`` is the English text (logs, JSON, CSV); ``user_message()`` the current language's.
+    """
+
+    plural: str | None = None  # with ``count`` in params: ngettext(msgid, plural, count)
+
+    def __init__(self, msgid: str, /, plural: str | None = None, **params: object) -> None:
+        self.msgid = msgid
+        self.plural = plural
+        self.params = params
+
+    def _format(self, text: str, translate: bool = False) -> str:
+        """``text`` with the parameters filled in; a parameter that is itself a ``Sentence`` (a
+        translatable phrase) is filled in in the language shown."""
+        params = {k: (v.user_message() if translate else str(v)) if isinstance(v, Sentence)
+                  else v for k, v in self.params.items()}
+        try:
+            return text.format(**params)
+        except (KeyError, IndexError, ValueError):
+            return text
+
+    def user_message(self) -> str:
+        """The sentence in the current language (see ``desktop.i18n``)."""
+        from desktop.i18n import gettext, ngettext
+
+        if self.plural is not None:
+            return self._format(ngettext(self.msgid, self.plural, int(self.params["count"])),
+                                translate=True)
+        return self._format(gettext(self.msgid), translate=True)
+
+    def __str__(self) -> str:
+        if self.plural is not None and int(self.params["count"]) != 1:
+            return self._format(self.plural)
+        return self._format(self.msgid)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Sentence) and type(other) is type(self)
+                and (other.msgid, other.params) == (self.msgid, self.params))
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.msgid, tuple(sorted(self.params))))
+
+
+class UserError(Sentence, Exception):
     """Base of every error shown to a person. Subclasses set ``message`` (an English msgid)."""
 
     message = N_("Something went wrong. The details are in the log file.")
 
     def __init__(self, message: str | None = None, /, **params: object) -> None:
-        self.msgid = message if message is not None else type(self).message
-        self.params = params
-        super().__init__(self._format(self.msgid))
+        Sentence.__init__(self, message if message is not None else type(self).message,
+                          **params)
+        Exception.__init__(self, self._format(self.msgid))
 
-    def _format(self, text: str) -> str:
-        try:
-            return text.format(**self.params)
-        except (KeyError, IndexError, ValueError):
-            return text
-
-    def user_message(self) -> str:
-        """The message in the current language (see ``desktop.i18n``)."""
-        from desktop.i18n import gettext
-
-        return self._format(gettext(self.msgid))
+    __str__ = Exception.__str__
+    __repr__ = Exception.__repr__
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
 
 
 class InternalError(UserError):

@@ -24,8 +24,9 @@ CHECKSUM_SUFFIX = ".sha256"
 METADATA_FILE = "metadata.json"  # the model card, inside the archive (``_extra_files``)
 HISTORY_FILE = "history.json"  # per-epoch training figures, read only for the plots
 
-FORMAT_VERSION = 1
-SUPPORTED_FORMAT_VERSIONS = (1,)
+# 1: probabilities, heatmap, card. 2: plus the scope check (``assess`` and ``scope_check``).
+FORMAT_VERSION = 2
+SUPPORTED_FORMAT_VERSIONS = (1, 2)
 
 NEGATIVE = "NORMAL"
 POSITIVE = "PNEUMONIA"
@@ -43,6 +44,11 @@ CARD_KEYS = (
     "source_commit",
 )
 OPERATING_POINT_KEYS = ("name", "threshold", "rule", "val_sensitivity", "val_specificity")
+# The columns of ``assess``'s second output (format 2), in order: a logit "is a chest X-ray",
+# a logit "is an adult's", a distance to the training images (1 = validation's tail), and the
+# probabilities that the image is rotated and that it is inverted.
+SCOPE_SCORES = ("chest_xray", "adult", "distance", "rotated", "inverted")
+SCOPE_KEYS = ("method", "scores", "thresholds", "validation")
 
 
 def verdict(p: float, threshold: float) -> str:
@@ -59,8 +65,18 @@ def card_problems(card: dict) -> list[str]:
     problems = [f"missing key {k!r}" for k in CARD_KEYS if k not in card]
     if problems:
         return problems
-    if card["format_version"] != FORMAT_VERSION:
-        problems.append(f"format_version must be {FORMAT_VERSION}")
+    if card["format_version"] not in SUPPORTED_FORMAT_VERSIONS:
+        problems.append(f"format_version must be one of {SUPPORTED_FORMAT_VERSIONS}")
+    if card["format_version"] >= 2:
+        check = card.get("scope_check")
+        if not isinstance(check, dict):
+            problems.append("scope_check missing (format 2)")
+        else:
+            problems += [f"scope_check.{k} missing" for k in SCOPE_KEYS if k not in check]
+            if list(check.get("scores", [])) != list(SCOPE_SCORES):
+                problems.append(f"scope_check.scores must be {list(SCOPE_SCORES)}")
+            problems += [f"scope_check.thresholds.{k} missing" for k in SCOPE_SCORES
+                         if k not in check.get("thresholds", {})]
     if list(card["classes"]) != list(CLASSES) or card["positive_class"] != POSITIVE:
         problems.append(f"classes must be {list(CLASSES)} with {POSITIVE} positive")
     for k in ("height", "width", "channels", "dtype", "resize", "normalisation"):

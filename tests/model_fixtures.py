@@ -26,6 +26,7 @@ def sample_metadata(operating_points: list[dict] | None = None) -> dict:
     from training.card import MODEL_NAME, base_metadata
 
     meta = base_metadata(per_image_norm=False, tta_flip=False)
+    meta["format_version"] = 1  # no scope check (see write_scoped_test_model)
     meta["model_name"] = MODEL_NAME + "-TEST"
     points = operating_points or [
         {"name": "balanced", "threshold": 0.5, "rule": "TEST VALUES (made up)",

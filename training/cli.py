@@ -75,6 +75,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     t.add_argument("--max-steps", type=int, help="cap on fine-tuning steps per epoch (smoke)")
     t.add_argument("--time-budget", type=float, metavar="SECONDS",
                    help="stop fine-tuning (best weights kept) once this much time has passed")
+    _add_scope_options(t)
     _add_recipe(t)
 
     e = sub.add_parser("evaluate", help="figures and plots of a model.pt on a labelled split")
@@ -93,12 +94,29 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     x.add_argument("--out", type=Path, required=True)
     x.add_argument("--tta-flip", action=argparse.BooleanOptionalAction, default=None)
     x.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    _add_scope_options(x)
 
-    r = sub.add_parser("reexport", help="rewrite a model.pt in the current, faster layout "
-                                        "(same weights and card; outputs checked equal)")
+    r = sub.add_parser("reexport", help="rewrite a model.pt in the current layout (same weights "
+                                        "and card; outputs checked equal); with --data, add a "
+                                        "scope check fitted on the same weights")
     r.add_argument("--model", type=Path, required=True)
     r.add_argument("--out", type=Path, help="where to write (default: replace --model)")
+    r.add_argument("--data", type=Path, help="the data the model was trained on (fits the scope "
+                                             "check; without it the file keeps its own)")
+    r.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    _add_scope_options(r)
     return parser, t
+
+
+def _add_scope_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("scope check (fitted at export, inside model.pt)")
+    g.add_argument("--ood-data", type=Path, metavar="DIR",
+                   help="out-of-scope examples: DIR/not_cxr/<kind>/... (not chest X-rays) and "
+                        "DIR/cxr_adult/... (adult chest X-rays); a MANIFEST.csv names each "
+                        "file's source and licence (only openly licensed files are fitted on)")
+    g.add_argument("--age-range", type=int, nargs=2, metavar=("LOW", "HIGH"),
+                   help="ages in years of the training patients (e.g. 1 5): DICOMs of patients "
+                        "outside it are marked unusual")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -155,13 +173,40 @@ def cmd_train(args: argparse.Namespace) -> int:
                    wall_time_s=round(state["wall_time_s"], 1), history=state["history"])
     atomic_write_text(args.work_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     if args.out:
+        scope = _fit_scope(model, train, val, args, device, args.tta_flip)
         _export(model, final, assessment, _counts(args.data, train, val), args.out,
-                args.tta_flip)
+                args.tta_flip, scope)
     return 0
 
 
+def _fit_scope(model, train, val, args, device, tta_flip: bool, temperature: float = 1.0):
+    """The scope check, fitted on this model's own features: (head, card section)."""
+    from training.augment import PRESETS
+    from training.export import ExportedClassifier
+    from training.scope import fit_scope, load_ood
+
+    wrapper = ExportedClassifier(model.cpu().eval(), temperature, tta_flip).to(device).eval()
+
+    @torch.no_grad()
+    def features(images: torch.Tensor) -> torch.Tensor:
+        return torch.cat([wrapper.scope_features(images[i:i + 128].to(device)).float().cpu()
+                          for i in range(0, len(images), 128)])
+
+    ood = load_ood(args.ood_data) if getattr(args, "ood_data", None) else None
+    if ood is None:
+        log.warning("no --ood-data: the scope check learns 'not a chest X-ray' from synthetic "
+                    "pages, charts and textures only, and has no adult score")
+    recipe = getattr(args, "augment", None) or "framing"
+    age = tuple(args.age_range) if getattr(args, "age_range", None) else None
+    head, section = fit_scope(features, train, val, augment_cfg=PRESETS.get(recipe),
+                              ood=ood, age_range=age, seed=getattr(args, "seed", 0))
+    log.info("scope check: %.1f%% of validation in scope; thresholds %s",
+             100 * section["validation"]["in_scope"], section["thresholds"])
+    return head, section
+
+
 def _export(model, final: dict, assessment: dict, counts: dict, out: Path,
-            tta_flip: bool) -> None:
+            tta_flip: bool, scope=None) -> None:
     from training.card import build_card
     from training.export import export_model
 
@@ -176,8 +221,11 @@ def _export(model, final: dict, assessment: dict, counts: dict, out: Path,
                       init_weights=final["init_weights"],
                       device=final["device"], wall_time_s=final["wall_time_s"],
                       split_rule=final["split_rule"], counts=counts)
+    head = None
+    if scope is not None:
+        head, card["scope_check"] = scope
     export_model(model.cpu().eval(), card, out, temperature=assessment["temperature"],
-                 tta_flip=tta_flip, history=final["history"])
+                 tta_flip=tta_flip, history=final["history"], scope=head)
     print(f"wrote {out} and {out.name}.sha256")
 
 
@@ -199,7 +247,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     assessment = assess_validation(model.to(device), val, device, tta_flip=tta)
     final.setdefault("split_rule", rule)
-    _export(model, final, assessment, _counts(args.data, train, val), args.out, tta)
+    args.augment, args.seed = recipe.get("augment"), recipe.get("seed", 0)
+    scope = _fit_scope(model, train, val, args, device, tta, assessment["temperature"])
+    _export(model, final, assessment, _counts(args.data, train, val), args.out, tta, scope)
     return 0
 
 
@@ -207,7 +257,16 @@ def cmd_reexport(args: argparse.Namespace) -> int:
     from training.export import reexport
 
     out = args.out or args.model
-    difference = reexport(args.model, out)
+    fit = None
+    if args.data is not None:
+        def fit(model, meta, tta_flip, temperature):
+            recipe = meta.get("training", {}).get("recipe", {})
+            train, val, _ = train_val(args.data, val_fraction=recipe.get("val_fraction", 0.1),
+                                      seed=recipe.get("split_seed", 0))
+            args.augment, args.seed = recipe.get("augment"), recipe.get("seed", 0)
+            device = pick_device(args.device)
+            return _fit_scope(model, train, val, args, device, tta_flip, temperature)
+    difference = reexport(args.model, out, fit_scope=fit)
     print(f"wrote {out} and {out.name}.sha256 (largest probability difference {difference:.1e})")
     return 0
 

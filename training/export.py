@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from desktop.modelfile import (
+    FORMAT_VERSION,
     HISTORY_FILE,
     INPUT_SIZE,
     METADATA_FILE,
@@ -30,42 +31,73 @@ from desktop.modelfile import (
     write_with_checksum,
 )
 from training.model import ChestXRayNet, fold_grey_stem, unfold_grey_stem
+from training.scope import SCOPE_TAP, ScopeHead
 
 log = logging.getLogger(__name__)
 
 
 class ExportedClassifier(nn.Module):
-    """uint8 [N, 1, H, W] -> calibrated probabilities [N, 2]; ``explain`` -> [N, H, W] in [0, 1]."""
+    """uint8 [N, 1, H, W] -> calibrated probabilities [N, 2]; ``explain`` -> [N, H, W] in [0, 1];
+    ``assess`` -> the probabilities and the scope scores [N, 5] of one forward pass."""
 
     def __init__(self, model: ChestXRayNet, temperature: float = 1.0, tta_flip: bool = False,
-                 fold_stem: bool = True):
+                 fold_stem: bool = True, scope: ScopeHead | None = None):
         super().__init__()
         # fold_stem=False only writes the older, slower layout (tests of `reexport`).
         self.model = (fold_grey_stem(model) if fold_stem else copy.deepcopy(model)).cpu().eval()
         self.register_buffer("temperature", torch.tensor(float(temperature)))
         self.tta_flip = tta_flip
+        self.scope_tap = SCOPE_TAP
+        # An unfitted head scores nothing out of scope; the card says whether one was fitted.
+        self.scope = (scope if scope is not None else ScopeHead()).cpu().eval()
 
     def _to_float(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.size(1) != 1:
             raise ValueError("expected uint8 images shaped [N, 1, H, W]")
         return x.to(torch.float32) / 255.0
 
-    @torch.jit.export
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
-        """Uncalibrated logits (averaged over a horizontal flip when ``tta_flip``).
+    def _network(self, xf: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and scope features of float images, from one pass through the network."""
+        h = self.model.normalise(xf)
+        taps: list[torch.Tensor] = []
+        for i, layer in enumerate(self.model.net.features):
+            h = layer(h)
+            if i == self.scope_tap:
+                taps.append(h.mean(dim=(2, 3)))
+                taps.append(h.std(dim=(2, 3)))
+        pooled = h.mean(dim=(2, 3))
+        return self.model.head(pooled), torch.cat([pooled, taps[0], taps[1]], dim=1)
 
-        The image and its mirror go through the network as one batch: the same numbers as two
-        calls, in less time than two.
-        """
+    def _both(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and scope features, each averaged over the image and its mirror when
+        ``tta_flip``: both go through the network as one batch (the same numbers as two calls,
+        in less time than two)."""
         xf = self._to_float(x)
         if not self.tta_flip:
-            return self.model(xf)
+            return self._network(xf)
         n = xf.size(0)
-        both = self.model(torch.cat([xf, xf.flip(3)]))
-        return 0.5 * (both[:n] + both[n:])
+        logits, feats = self._network(torch.cat([xf, xf.flip(3)]))
+        return 0.5 * (logits[:n] + logits[n:]), 0.5 * (feats[:n] + feats[n:])
+
+    @torch.jit.export
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Uncalibrated logits (averaged over a horizontal flip when ``tta_flip``)."""
+        return self._both(x)[0]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.softmax(self.logits(x) / self.temperature, dim=1)
+
+    @torch.jit.export
+    def scope_features(self, x: torch.Tensor) -> torch.Tensor:
+        """What the scope check looks at: [N, 672] (``training.scope``)."""
+        return self._both(x)[1]
+
+    @torch.jit.export
+    def assess(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Calibrated probabilities [N, 2] and scope scores [N, 5] (``desktop.scope.SCORES``)
+        from the same forward pass."""
+        logits, feats = self._both(x)
+        return torch.softmax(logits / self.temperature, dim=1), self.scope(feats)
 
     @torch.jit.export
     def explain(self, x: torch.Tensor) -> torch.Tensor:
@@ -146,10 +178,11 @@ def export_model(
     temperature: float = 1.0,
     tta_flip: bool = False,
     history: list[dict] | None = None,
+    scope: ScopeHead | None = None,
 ) -> Path:
     """Scripts, saves atomically with ``metadata.json`` + ``.sha256``, reloads and compares."""
     check_card(metadata)
-    wrapper = ExportedClassifier(model, temperature, tta_flip).eval()
+    wrapper = ExportedClassifier(model, temperature, tta_flip, scope=scope).eval()
     scripted = script(wrapper)
     out_path = Path(out_path)
     write_with_checksum(out_path, _save_bytes(scripted, metadata, history))
@@ -163,21 +196,25 @@ def verify_export(wrapper: nn.Module, path: Path, metadata: dict) -> None:
     loaded, card = load_scripted(path)
     batch = verification_batch()
     with torch.inference_mode():
-        for name in ("forward", "explain"):
+        for name in ("forward", "explain", "assess"):
             expected = getattr(wrapper, name)(batch)
             got = getattr(loaded, name)(batch)
-            if not torch.allclose(expected, got, atol=1e-5, rtol=1e-4):
+            pairs = zip(expected, got, strict=True) if name == "assess" else [(expected, got)]
+            if not all(torch.allclose(e, g, atol=1e-4, rtol=1e-4) for e, g in pairs):
                 raise RuntimeError(f"exported {path} differs from the in-memory model ({name})")
     if card != json.loads(json.dumps(metadata)):
         raise RuntimeError(f"metadata inside {path} differs from what was written")
 
 
-def reexport(src: Path, out: Path) -> float:
-    """Rewrites ``src`` in the current export layout (grey stem folded, mirror in the same
-    batch): same weights, temperature, flip averaging, card and history; no data needed.
+def reexport(src: Path, out: Path, fit_scope=None) -> float:
+    """Rewrites ``src`` in the current export layout (grey stem folded, mirror in the same batch,
+    one pass for the probabilities and the scope scores): same weights, temperature, flip
+    averaging, card and history; no data needed. The file keeps its scope check, if it has one;
+    ``fit_scope(model, card, tta_flip, temperature) -> (ScopeHead, section)`` fits a new one
+    (``python -m training reexport --data``), and the card then takes format version 2.
 
-    The outputs of the new file are checked against the old file's before anything is written;
-    returns the largest probability difference seen. The card records the re-export.
+    The new file's probabilities are checked against the old file's before anything is written;
+    returns the largest difference seen. The card records the re-export.
     """
     from training.card import source_commit
 
@@ -196,7 +233,16 @@ def reexport(src: Path, out: Path) -> float:
     state = {k[len(prefix):]: v for k, v in old.state_dict().items() if k.startswith(prefix)}
     model = ChestXRayNet(per_image_norm=per_image_norm, equalize=equalize)
     model.net.load_state_dict(unfold_grey_stem(state))
-    wrapper = ExportedClassifier(model.eval(), temperature, tta_flip).eval()
+    meta = dict(meta)
+    scope = None
+    if fit_scope is not None:
+        scope, meta["scope_check"] = fit_scope(model.eval(), meta, tta_flip, temperature)
+        meta["format_version"] = FORMAT_VERSION
+    elif "scope_check" in meta:
+        scope = ScopeHead()
+        scope.load_state_dict({k[len("scope."):]: v for k, v in old.state_dict().items()
+                               if k.startswith("scope.")})
+    wrapper = ExportedClassifier(model.eval(), temperature, tta_flip, scope=scope).eval()
     batch = torch.cat([verification_batch(16, seed=1),
                        torch.zeros_like(verification_batch(1)),
                        torch.full_like(verification_batch(1), 255)])
@@ -206,16 +252,20 @@ def reexport(src: Path, out: Path) -> float:
     if difference > 1e-5 or not maps_agree:
         raise ValueError(f"re-exporting {src} changed its outputs (max difference "
                          f"{difference:.2e}); nothing was written")
-    meta = dict(meta)
+    previous = meta.get("re_exported")
     meta["re_exported"] = {
         "from_sha256": sha256_hex(src.read_bytes()),
-        "reason": "first convolution folded to read the grey channel once, image and mirror "
-                  "in one batch (faster, same outputs)",
+        "reason": "the current layout: first convolution reading the grey channel once, image "
+                  "and mirror in one batch, probabilities and scope scores from one pass"
+                  + ("; scope check fitted on the same weights" if fit_scope else ""),
         "max_probability_difference": difference,
         "torch_version": torch.__version__.split("+")[0],
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "source_commit": source_commit(),
     }
+    if previous:
+        meta["re_exported"]["previous"] = previous
+    check_card(meta)
     write_with_checksum(out, _save_bytes(script(wrapper), meta, history))
     verify_export(wrapper, out, meta)
     return difference
