@@ -3,6 +3,7 @@ a non-zero exit only when nothing could be classified."""
 
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -141,6 +142,35 @@ def test_empty_folder_says_so(tiny_model, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     code, lines, err = run(capsys, tmp_path / "empty", "--model", tiny_model)
     assert code == 1 and lines == [] and "No image files were found" in err
+
+
+def test_stderr_carries_only_our_sentences_while_c_decoders_chatter(tiny_model, tmp_path):
+    """GDCM's libjpeg prints "Not a JPEG file: starts with 0x00 0x00" on file descriptor 2 for a
+    DICOM whose JPEG data is zeros; the command keeps it out of stderr, in the log."""
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import JPEGBaseline8Bit
+
+    from tests.fuzz_corpus import dicom_bytes
+
+    pixels = np.zeros((64, 64), np.uint8)
+    bad = tmp_path / "zeros.dcm"
+    bad.write_bytes(dicom_bytes(pixels, transfer_syntax=JPEGBaseline8Bit,
+                                pixel_data=encapsulate([bytes(300)])))
+    Image.new("L", (50, 50), 128).save(tmp_path / "ok.png")
+    env = {**os.environ, "CXR_LOG_DIR": str(tmp_path / "logs"), "LANGUAGE": "en"}
+    probe = subprocess.run(  # the decoder does print, when nothing redirects it
+        [sys.executable, "-c", "import sys; from desktop.imaging import read_image\n"
+         "try: read_image(sys.argv[1])\nexcept Exception: pass", str(bad)],
+        capture_output=True, text=True, timeout=120, env=env)
+    assert "Not a JPEG file" in probe.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "desktop", "predict", str(bad), str(tmp_path / "ok.png"),
+         "--model", str(tiny_model), "--lang", "en"],
+        capture_output=True, text=True, timeout=300, env=env, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == [
+        "1 of 2 files classified. Research and teaching tool. Not for clinical diagnosis."]
+    assert "Not a JPEG file" in (tmp_path / "logs" / "cxr-pneumonia.log").read_text()
 
 
 def test_missing_model_is_one_sentence_not_a_traceback(tmp_path, capsys, folder):
