@@ -16,7 +16,16 @@ from pathlib import Path
 
 import numpy as np
 
-from desktop.errors import N_, FileChangedError, InternalError, ModelError, ReadError, UserError
+from desktop.errors import (
+    N_,
+    FileChangedError,
+    FileMissingError,
+    InternalError,
+    ModelError,
+    NoSuchFileError,
+    ReadError,
+    UserError,
+)
 from desktop.results import Result, fingerprint
 
 log = logging.getLogger(__name__)
@@ -245,7 +254,10 @@ class Worker:
         from desktop.imaging import read_image
 
         try:
-            xray = read_image(path, preview_size=PREVIEW_MAX_SIDE)
+            try:
+                xray = read_image(path, preview_size=PREVIEW_MAX_SIDE)
+            except NoSuchFileError as exc:  # it was there when it was classified
+                raise FileMissingError() from exc
             if expected is not None and fingerprint(xray.model_input) != expected:
                 raise FileChangedError()
         except BaseException as exc:  # noqa: BLE001 - reported to the user, traceback logged

@@ -94,13 +94,13 @@ def test_text_output_and_csv(tiny_model, folder, tmp_path, capsys):
     assert code == 0
     assert len(lines) == 4
     assert lines[0].split()[0] in ("NORMAL", "PNEUMONIA") and lines[0].endswith("a.png")
-    assert lines[3].startswith("ERROR") and "no longer exists" in lines[3]
+    assert lines[3].startswith("ERROR") and "This file does not exist." in lines[3]
     assert "3 of 4 files classified" in err and "Not for clinical diagnosis" in err
     with open(out_csv, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["file"] for r in rows] == ["a.png", "b.jpg", "c.bmp", "missing.png"]
     assert rows[0]["verdict"] in ("NORMAL", "PNEUMONIA") and 0 <= float(rows[0]["p_pneumonia"]) <= 1
-    assert rows[3]["verdict"] == "" and "no longer exists" in rows[3]["error"]
+    assert rows[3]["verdict"] == "" and "does not exist" in rows[3]["error"]
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp file
 
 
