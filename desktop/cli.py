@@ -3,9 +3,9 @@
 One line per file, in the order given (folders expanded, see ``desktop.files``). Text lines are
 for people (messages in ``--lang``, else the system language); ``--json`` lines and the ``--csv``
 file are for programs (English error messages, so they read the same everywhere). stderr holds
-our own sentences only; what C decoders print there goes to the log
-(``desktop.logs.native_stderr_to_log``). The exit status is non-zero only when nothing could be
-classified (or the requested CSV could not be written).
+our own sentences only: the summary, what the folder scan skipped and why, errors; what C
+decoders print there goes to the log (``desktop.logs.native_stderr_to_log``). The exit status is
+non-zero only when nothing could be classified (or the requested CSV could not be written).
 """
 
 from __future__ import annotations
@@ -84,15 +84,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from desktop.files import collect_images
+    from desktop.files import scan
     from desktop.inference import Engine
     from desktop.results import write_csv
     from desktop.session import Session
     from desktop.threshold import ThresholdPolicy
 
-    files = collect_images(args.paths)
+    found = scan(args.paths)
+    files, skipped = found.files, found.skipped.summary()
     if not files:
         _err(gettext(NO_FILES))
+        if skipped:
+            _err(skipped)
         return EXIT_NOTHING_CLASSIFIED
     try:
         engine = Engine.load(args.model)
@@ -123,6 +126,8 @@ def _run(args: argparse.Namespace) -> int:
         summary = ngettext("{ok} of {total} file classified.",
                            "{ok} of {total} files classified.", total)
         _err(summary.format(ok=classified, total=total) + " " + gettext(DISCLAIMER))
+    if skipped:
+        _err(skipped)
     if args.csv is not None:
         try:
             write_csv(args.csv, session.rows())

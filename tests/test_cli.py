@@ -96,6 +96,7 @@ def test_text_output_and_csv(tiny_model, folder, tmp_path, capsys):
     assert lines[0].split()[0] in ("NORMAL", "PNEUMONIA") and lines[0].endswith("a.png")
     assert lines[3].startswith("ERROR") and "This file does not exist." in lines[3]
     assert "3 of 4 files classified" in err and "Not for clinical diagnosis" in err
+    assert err.splitlines()[1] == "1 file skipped: not an image."  # notes.txt, in the folder
     with open(out_csv, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["file"] for r in rows] == ["a.png", "b.jpg", "c.bmp", "missing.png"]
@@ -142,6 +143,22 @@ def test_empty_folder_says_so(tiny_model, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     code, lines, err = run(capsys, tmp_path / "empty", "--model", tiny_model)
     assert code == 1 and lines == [] and "No image files were found" in err
+
+
+def test_a_folder_of_non_images_says_what_it_skipped(tiny_model, tmp_path, capsys):
+    (tmp_path / "docs").mkdir()
+    for name in ("a.txt", "b.docx", "c.csv"):
+        (tmp_path / "docs" / name).write_text("words")
+    code, lines, err = run(capsys, tmp_path / "docs", "--model", tiny_model, "--lang", "es")
+    assert code == 1 and lines == []
+    assert err.splitlines()[-1] == "3 archivos omitidos: no son imágenes."
+
+
+def test_json_output_keeps_one_line_per_classified_file_and_tells_the_skips_on_stderr(
+        tiny_model, folder, capsys):
+    code, lines, err = run(capsys, folder, "--json", "--model", tiny_model)
+    assert code == 0 and len(lines) == 3  # notes.txt gets no line
+    assert err.strip() == "1 file skipped: not an image."
 
 
 def test_stderr_carries_only_our_sentences_while_c_decoders_chatter(tiny_model, tmp_path):
