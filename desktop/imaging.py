@@ -212,15 +212,21 @@ def _read_pillow(fh: IO[bytes]) -> tuple[Image.Image, dict[str, Any]]:
             "frames": None if multi_frame else 1,
             "frame": 1,  # the first frame (page) is the one classified
         }
-        jpeg_in_colour = im.format == "JPEG" and im.mode in _COLOUR_MODES
+        colour_jpeg = im.format == "JPEG" and im.mode in _COLOUR_MODES
         try:
             if im.format == "JPEG":
-                im.draft("L", (DRAFT_SIZE, DRAFT_SIZE))
+                # A colour JPEG is decoded as YCbCr: its Y is bit for bit what a grey decode
+                # gives, and its chroma tells colour_fraction (~1 ms more). Not when stored as
+                # RGB (Adobe transform 0): libjpeg does not turn that into YCbCr.
+                ycc = colour_jpeg and im.mode == "RGB" and im.info.get("adobe_transform") != 0
+                im.draft("YCbCr" if ycc else "L", (DRAFT_SIZE, DRAFT_SIZE))
             im.load()
-            if not jpeg_in_colour:
+            probe = colour_jpeg and im.mode == "L"  # decoded grey: colour from a second look
+            if not probe:
                 source["colour_fraction"] = _pillow_colour_fraction(im)
+            luma = colour_jpeg and im.mode == "YCbCr"
             im = ImageOps.exif_transpose(im) or im
-            gray = _to_gray(im)
+            gray = im.getchannel(0) if luma else _to_gray(im)
         except ReadError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning, MemoryError) as exc:
@@ -228,7 +234,7 @@ def _read_pillow(fh: IO[bytes]) -> tuple[Image.Image, dict[str, Any]]:
         except Exception as exc:  # truncated data, broken streams, bad tables, ...
             log.debug("Decoding failed", exc_info=True)
             raise NotAnImageError() from exc
-    if jpeg_in_colour:  # decoded as grey above (the model's input); colour from a 1/8 decode
+    if probe:
         source["colour_fraction"] = _jpeg_colour_fraction(fh)
     source["decoded_size"] = gray.size
     return gray, source
@@ -267,7 +273,7 @@ def _pillow_colour_fraction(im: Image.Image) -> float | None:
 
 
 def _jpeg_colour_fraction(fh: IO[bytes]) -> float | None:
-    """A colour JPEG decoded again at the smallest DCT scale (a few ms), in RGB."""
+    """An RGB-stored JPEG decoded again at the smallest DCT scale, in RGB (rare: ~10 ms)."""
     try:
         fh.seek(0)
         with Image.open(fh) as im:

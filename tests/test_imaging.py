@@ -240,19 +240,36 @@ def half_red(gray_image):
     return Image.fromarray(rgb)
 
 
-@pytest.mark.parametrize("suffix", [".png", ".jpg", ".gif", ".tif"])
+def save_rgb(image, path):
+    if path.name.startswith("adobe"):  # a JPEG stored as RGB (Adobe marker, no YCbCr)
+        import imagecodecs
+
+        path.write_bytes(imagecodecs.jpeg8_encode(np.asarray(image), level=90,
+                                                  colorspace="RGB", outcolorspace="RGB"))
+    else:
+        image.save(path)
+
+
+@pytest.mark.parametrize("name", ["a.png", "a.jpg", "a.gif", "a.tif", "adobe_rgb.jpg"])
 def test_colour_fraction_tells_a_colour_picture_from_a_grey_one_stored_in_colour(
-        tmp_path, suffix):
-    grey_in_rgb = Image.fromarray(chest()).convert("RGB")  # colour file, grey picture
-    grey_in_rgb.save(tmp_path / f"grey{suffix}")
-    half_red(chest()).save(tmp_path / f"red{suffix}")
-    grey = read_image(tmp_path / f"grey{suffix}")
-    red = read_image(tmp_path / f"red{suffix}")
-    assert grey.source["colour_fraction"] < 0.02
-    assert 0.4 < red.source["colour_fraction"] < 0.6
-    # computed beside the grey conversion, which is unchanged: the model input is the luma
-    expected = load_model_input(tmp_path / f"grey{suffix}")
-    assert np.array_equal(grey.model_input, expected)
+        tmp_path, name):
+    (tmp_path / "grey").mkdir()
+    (tmp_path / "red").mkdir()
+    save_rgb(Image.fromarray(chest()).convert("RGB"), tmp_path / "grey" / name)  # grey picture
+    save_rgb(half_red(chest()), tmp_path / "red" / name)
+    for folder in ("grey", "red"):
+        path = tmp_path / folder / name
+        x = read_image(path)
+        if folder == "grey":
+            assert x.source["colour_fraction"] < 0.02
+        else:
+            assert 0.4 < x.source["colour_fraction"] < 0.6
+        # beside it, the model input is what a grey decode gives, as before colour_fraction
+        im = Image.open(path)
+        if name.endswith(".jpg"):
+            im.draft("L", (imaging.DRAFT_SIZE, imaging.DRAFT_SIZE))
+        expected = imaging.squash(im.convert("RGB").convert("L"))
+        assert np.array_equal(x.model_input, np.asarray(expected)), folder
 
 
 # --- DICOM ------------------------------------------------------------------------------------
