@@ -66,8 +66,8 @@ PKG_STAMP := $(PKG_VENV)/.installed
 $(PKG_STAMP): Makefile
 	test -x $(PKG_VENV)/bin/python || $(PY) -m venv $(PKG_VENV)
 	$(PKG_VENV)/bin/python -m pip install -q --upgrade pip
-	$(PKG_VENV)/bin/python -m pip install -q torch==2.13.0 pillow numpy pydicom python-gdcm platformdirs \
-		tkinterdnd2 pyinstaller babel
+	$(PKG_VENV)/bin/python -m pip install -q torch==2.13.0 pillow numpy pydicom python-gdcm \
+		imagecodecs platformdirs tkinterdnd2 pyinstaller babel
 	touch $@
 
 package: $(PKG_STAMP)

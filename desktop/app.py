@@ -25,6 +25,7 @@ from desktop.about import DISCLAIMER, ModelCardDialog
 from desktop.commands import COMMANDS, LANGUAGES_MENU, MENUS, TOOLBAR_LEFT, TOOLBAR_RIGHT
 from desktop.drop import parse_drop_data
 from desktop.errors import N_, InternalError, UserError
+from desktop.files import Skipped
 from desktop.i18n import _, ngettext
 from desktop.imaging import SUPPORTED_SUFFIXES
 from desktop.overlay import blend_heatmap
@@ -151,6 +152,7 @@ class App:
         self.pending: set[int] = set()
         self.batch_progress: tuple[int, int] = (0, 0)  # (done, total) of the running batch
         self.first_of_batch: set[int] = set()  # batches whose first row is not selected yet
+        self.skipped = Skipped()  # what the folder scans of the running batches left out
         self.selected: Result | None = None
         self._asked: tuple[int, bool] | None = None  # (key, with heatmap) asked of the worker
         self.sort_state: tuple[str, bool] | None = None
@@ -379,6 +381,8 @@ class App:
         first = paths[0].absolute()
         self.settings.last_folder = str(first if first.is_dir() else first.parent)
         self._save_settings()
+        if not self.pending:
+            self.skipped = Skipped()
         batch = self.worker.submit(paths)
         self.pending.add(batch)
         self.first_of_batch.add(batch)
@@ -394,6 +398,7 @@ class App:
 
     def clear_results(self) -> None:
         self.session.clear()
+        self.skipped = Skipped()
         self._asked = None
         self.table.tree.delete(*self.table.tree.get_children())
         self._select(None)
@@ -419,6 +424,7 @@ class App:
             self.model_error = message.error
             self._set_status(message.error.user_message)
         elif isinstance(message, BatchStarted):
+            self.skipped.extend(message.skipped)
             self.batch_progress = (0, message.total)
             self.progress.configure(maximum=max(message.total, 1), value=0)
             self._set_status(self._progress_text)
@@ -481,10 +487,11 @@ class App:
                                               "Cancelled after {done} of {total} files.",
                                               total).format(done=done, total=total))
         elif message.total == 0:
-            self._set_status(lambda: _("No chest X-ray images were found there. "
-                                       "Open JPEG, PNG, BMP, TIFF or DICOM files."))
+            self._set_status(lambda: self._with_skipped(_(
+                "No chest X-ray images were found there. "
+                "Open JPEG, PNG, BMP, TIFF or DICOM files.")))
         else:
-            self._set_status(self._summary_text)
+            self._set_status(lambda: self._with_skipped(self._summary_text()))
         if self.table.tree.selection():
             self.table.tree.focus_set()
 
@@ -520,7 +527,7 @@ class App:
             self._put_row(result)
         self._refresh_result_pane()
         if not self.pending and self.session.results:
-            self._set_status(self._summary_text)
+            self._set_status(lambda: self._with_skipped(self._summary_text()))
         if save:
             self.settings.threshold, self.settings.operating_point = (
                 policy.threshold, policy.preset)
@@ -678,6 +685,10 @@ class App:
             normal=counts["NORMAL"], errors=counts["error"],
             threshold=format_threshold(self.session.threshold),
         )
+
+    def _with_skipped(self, text: str) -> str:
+        """``text``, then what the folder scans skipped ("3 files skipped: not images.")."""
+        return " ".join(part for part in (text, self.skipped.summary()) if part)
 
     def _set_status(self, text_function) -> None:
         """Show a status built by ``text_function`` (re-run on a language switch)."""

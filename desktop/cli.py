@@ -2,9 +2,10 @@
 
 One line per file, in the order given (folders expanded, see ``desktop.files``). Text lines are
 for people (messages in ``--lang``, else the system language); ``--json`` lines and the ``--csv``
-file are for programs (English error messages, so they read the same everywhere). The exit
-status is non-zero only when nothing could be classified (or the requested CSV could not be
-written).
+file are for programs (English error messages, so they read the same everywhere). stderr holds
+our own sentences only: the summary, what the folder scan skipped and why, errors; what C
+decoders print there goes to the log (``desktop.logs.native_stderr_to_log``). The exit status is
+non-zero only when nothing could be classified (or the requested CSV could not be written).
 """
 
 from __future__ import annotations
@@ -70,27 +71,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from desktop.logs import setup_logging
+    from desktop.logs import native_stderr_to_log, setup_logging
 
     setup_logging()
     set_language(args.lang or system_language())
     try:
-        return _run(args)
+        with native_stderr_to_log():
+            return _run(args)
     except BrokenPipeError:  # e.g. piped into `head`
         sys.stderr.close()
         return EXIT_OK
 
 
 def _run(args: argparse.Namespace) -> int:
-    from desktop.files import collect_images
+    from desktop.files import scan
     from desktop.inference import Engine
     from desktop.results import write_csv
     from desktop.session import Session
     from desktop.threshold import ThresholdPolicy
 
-    files = collect_images(args.paths)
+    found = scan(args.paths)
+    files, skipped = found.files, found.skipped.summary()
     if not files:
         _err(gettext(NO_FILES))
+        if skipped:
+            _err(skipped)
         return EXIT_NOTHING_CLASSIFIED
     try:
         engine = Engine.load(args.model)
@@ -121,6 +126,8 @@ def _run(args: argparse.Namespace) -> int:
         summary = ngettext("{ok} of {total} file classified.",
                            "{ok} of {total} files classified.", total)
         _err(summary.format(ok=classified, total=total) + " " + gettext(DISCLAIMER))
+    if skipped:
+        _err(skipped)
     if args.csv is not None:
         try:
             write_csv(args.csv, session.rows())

@@ -98,7 +98,15 @@ class ReadError(UserError):
 
 
 class FileMissingError(ReadError):
+    """A file that was there when it was opened (and classified) and has gone since."""
+
     message = N_("This file no longer exists. Check where it was moved and open it again.")
+
+
+class NoSuchFileError(ReadError):
+    """A path that names no file: mistyped, or a link to nowhere."""
+
+    message = N_("This file does not exist. Check its name and folder and open it again.")
 
 
 class FilePermissionError(ReadError):
@@ -128,6 +136,11 @@ class UnsupportedFormatError(ReadError):
 class ImageTooLargeError(ReadError):
     message = N_(
         "This image is too large to open safely ({megapixels} megapixels, the limit is {limit}). "
+        "Reduce its size and open it again."
+    )
+    # When the decoder refused before giving a size (rare: the header states one).
+    size_unknown = N_(
+        "This image is too large to open safely (the limit is {limit} megapixels). "
         "Reduce its size and open it again."
     )
 

@@ -12,20 +12,30 @@ Conversions, in order:
   files; alpha dropped (the gray values underneath are the X-ray); colour -> luma (ITU-R 601).
 - More than 8 bits (16-bit PNG/TIFF, 32-bit, float, DICOM): linearly stretched from the image's
   own minimum..maximum to 0..255 (order preserving; a flat image becomes black). DICOM first
-  gets its modality LUT (rescale slope/intercept) then its VOI LUT or window, and MONOCHROME1
-  (white = low values) is inverted so lungs come out dark as in every other image. Compressed
-  DICOM is decoded by pydicom's plug-ins: GDCM (JPEG Lossless, the commonest in radiography
-  exports, JPEG-LS, JPEG 2000, JPEG baseline) and Pillow; RLE natively.
-- Images above ``MAX_PIXELS`` are refused before decoding (decompression bombs).
+  gets its modality LUT (rescale slope/intercept) then its VOI LUT or window (the full range
+  when those cannot be applied), and MONOCHROME1 (white = low values) is inverted so lungs come
+  out dark as in every other image. Compressed DICOM is decoded by pydicom's plug-ins: GDCM
+  (JPEG Lossless, the commonest in radiography exports, JPEG-LS, JPEG 2000, JPEG baseline),
+  imagecodecs for 12-bit JPEG and 6-7-bit JPEG-LS (``desktop.dicom_decoders``); RLE natively.
+- Images above ``MAX_PIXELS`` are refused before decoding (decompression bombs), with the size
+  the header declares.
 
-pydicom is imported only for DICOM files; this module never imports platformdirs or Tk, so a
-training machine needs only Pillow and numpy. Files are opened read-only.
+What a file is comes from its content (``desktop.sniff``), not its name: DICOM with or without
+its preamble, whatever the suffix, then anything Pillow opens. DICOM is read by
+``desktop.dicom``, imported only for DICOM files (pydicom is heavy); this module never imports
+platformdirs or Tk, so a training machine needs only Pillow and numpy. Files are opened
+read-only.
+
+``XRay.source`` says where the image came from (format, size, mode, bit depth, the frame
+classified, ``colour_fraction``; DICOM adds the facts of ``desktop.dicom_facts``), for the
+information panel and scope checks; docs/contracts.md lists the keys.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,13 +44,12 @@ from typing import IO, Any
 import numpy as np
 from PIL import Image, ImageOps
 
+from desktop import sniff
 from desktop.errors import (
-    DicomCompressionError,
-    DicomNoPixelDataError,
     EmptyFileError,
-    FileMissingError,
     FilePermissionError,
     ImageTooLargeError,
+    NoSuchFileError,
     NotAnImageError,
     ReadError,
     UnsupportedFormatError,
@@ -53,12 +62,25 @@ log = logging.getLogger(__name__)
 # the antialiased squash within a fraction of a grey level of a full-size decode, at a third
 # less decoding time (docs/benchmarks.md).
 DRAFT_SIZE = 2 * INPUT_SIZE
-SUPPORTED_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".dcm", ".dicom"})
 DICOM_SUFFIXES = frozenset({".dcm", ".dicom"})
+# Suffixes a folder scan takes without looking inside: every format the reader opens that may
+# hold an X-ray (tests/test_imaging.py reads one of each). Any other file is taken when its
+# content is DICOM or, without a suffix, an image signature (desktop.files).
+SUPPORTED_SUFFIXES = frozenset({
+    ".jpg", ".jpeg", ".jpe", ".jfif",  # JPEG
+    ".png", ".bmp", ".dib", ".tif", ".tiff", ".gif", ".webp",
+    ".jp2", ".j2k", ".jpx", ".j2c", ".jpc", ".jpf",  # JPEG 2000
+    ".pgm", ".ppm", ".pbm", ".pnm",  # Netpbm, as research data sets ship some
+}) | DICOM_SUFFIXES
 # Pillow's own decompression-bomb limit (~89 megapixels, 4x a large digital radiograph). Pillow
 # only warns between 1x and 2x it; the reader checks the declared size itself before decoding,
 # so an absurdly large image is refused (ImageTooLargeError), never half-opened.
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
+# colour_fraction: on a copy of at most this many pixels a side, the share of pixels whose
+# channels differ by more than COLOUR_SPREAD grey levels (of 255): more than JPEG chroma noise.
+COLOUR_SAMPLE_SIDE = 64
+COLOUR_SPREAD = 12
+_COLOUR_MODES = frozenset({"RGB", "RGBA", "RGBX", "RGBa", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV"})
 
 
 @dataclass
@@ -99,19 +121,8 @@ def squash(gray: Image.Image) -> Image.Image:
 
 
 def is_dicom_file(path: str | os.PathLike[str]) -> bool:
-    """True when the file carries the DICOM preamble (``DICM`` at byte 128)."""
-    try:
-        with open(path, "rb") as fh:
-            return _has_dicm_preamble(fh)
-    except OSError:
-        return False
-
-
-def _has_dicm_preamble(fh: IO[bytes]) -> bool:
-    fh.seek(128)
-    magic = fh.read(4)
-    fh.seek(0)
-    return magic == b"DICM"
+    """True when the file's content is DICOM: the ``DICM`` preamble, or a raw dataset."""
+    return sniff.looks_like_dicom(*sniff.read_head(path))
 
 
 def _fit(size: tuple[int, int], longest: int) -> tuple[int, int]:
@@ -121,11 +132,11 @@ def _fit(size: tuple[int, int], longest: int) -> tuple[int, int]:
 
 
 def _decode_gray(path: Path) -> tuple[Image.Image, dict[str, Any]]:
-    """Open read-only, dispatch on content (DICOM preamble, else Pillow), return an "L" image."""
+    """Open read-only, dispatch on content (DICOM, else Pillow), return an "L" image."""
     try:
         fh = _open_regular_file(path)
-    except FileNotFoundError as exc:
-        raise FileMissingError() from exc
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        raise NoSuchFileError() from exc
     except PermissionError as exc:
         raise FilePermissionError() from exc
     except IsADirectoryError as exc:
@@ -137,19 +148,29 @@ def _decode_gray(path: Path) -> tuple[Image.Image, dict[str, Any]]:
             size = os.fstat(fh.fileno()).st_size
             if size == 0:
                 raise EmptyFileError()
-            dicom = _has_dicm_preamble(fh) if size >= 132 else False
+            head = fh.read(sniff.HEAD_BYTES)
+            fh.seek(0)
         except OSError as exc:
             raise NotAnImageError() from exc
-        if dicom:
-            return _read_dicom(fh, forced=False)
+        if sniff.has_preamble(head):
+            return _read_dicom(fh, forced=False, recognised=True)
+        if sniff.is_raw_dicom(head, size):  # no preamble, no file meta: an older export
+            return _read_dicom(fh, forced=True, recognised=True)
         try:
             return _read_pillow(fh)
         except NotAnImageError:
             if path.suffix.lower() in DICOM_SUFFIXES:
-                # A DICOM file written without its 128-byte preamble: try it as raw DICOM.
+                # Named DICOM but of a layout the sniff does not know: let pydicom try.
                 fh.seek(0)
-                return _read_dicom(fh, forced=True)
+                return _read_dicom(fh, forced=True, recognised=False)
             raise
+
+
+def _read_dicom(fh: IO[bytes], *, forced: bool, recognised: bool
+                ) -> tuple[Image.Image, dict[str, Any]]:
+    from desktop.dicom import read_dicom
+
+    return read_dicom(fh, forced=forced, recognised=recognised)
 
 
 def _open_regular_file(path: Path) -> IO[bytes]:
@@ -171,42 +192,96 @@ def _open_regular_file(path: Path) -> IO[bytes]:
 def _read_pillow(fh: IO[bytes]) -> tuple[Image.Image, dict[str, Any]]:
     try:
         im = Image.open(fh)
-    except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(**_too_large_params(None)) from exc
-    except Image.DecompressionBombWarning as exc:
-        raise ImageTooLargeError(**_too_large_params(None)) from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise too_large(_bomb_pixels(exc)) from exc
     except Exception as exc:  # UnidentifiedImageError and whatever a damaged header raises
         raise NotAnImageError() from exc
     with im:
         width, height = im.size
         if width * height > MAX_PIXELS:
-            raise ImageTooLargeError(**_too_large_params(width * height))
+            raise too_large(width * height)
+        # is_animated looks at the next frame only (n_frames would walk them all)
+        multi_frame = bool(getattr(im, "is_animated", False))
         source = {
             "format": im.format,
             "width": width,
             "height": height,
             "mode": im.mode,
             "bit_depth": _bit_depth(im.mode),
-            # is_animated looks at the next frame only (n_frames would walk them all)
-            "multi_frame": bool(getattr(im, "is_animated", False)),
+            "multi_frame": multi_frame,
+            "frames": None if multi_frame else 1,
+            "frame": 1,  # the first frame (page) is the one classified
         }
+        colour_jpeg = im.format == "JPEG" and im.mode in _COLOUR_MODES
         try:
             if im.format == "JPEG":
-                im.draft("L", (DRAFT_SIZE, DRAFT_SIZE))
+                # A colour JPEG is decoded as YCbCr: its Y is bit for bit what a grey decode
+                # gives, and its chroma tells colour_fraction (~1 ms more). Not when stored as
+                # RGB (Adobe transform 0): libjpeg does not turn that into YCbCr.
+                ycc = colour_jpeg and im.mode == "RGB" and im.info.get("adobe_transform") != 0
+                im.draft("YCbCr" if ycc else "L", (DRAFT_SIZE, DRAFT_SIZE))
             im.load()
+            probe = colour_jpeg and im.mode == "L"  # decoded grey: colour from a second look
+            if not probe:
+                source["colour_fraction"] = _pillow_colour_fraction(im)
+            luma = colour_jpeg and im.mode == "YCbCr"
             im = ImageOps.exif_transpose(im) or im
-            gray = _to_gray(im)
+            gray = im.getchannel(0) if luma else _to_gray(im)
         except ReadError:
             raise
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise ImageTooLargeError(**_too_large_params(width * height)) from exc
-        except MemoryError as exc:
-            raise ImageTooLargeError(**_too_large_params(width * height)) from exc
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning, MemoryError) as exc:
+            raise too_large(width * height) from exc
         except Exception as exc:  # truncated data, broken streams, bad tables, ...
             log.debug("Decoding failed", exc_info=True)
             raise NotAnImageError() from exc
+    if probe:
+        source["colour_fraction"] = _jpeg_colour_fraction(fh)
     source["decoded_size"] = gray.size
     return gray, source
+
+
+def _bomb_pixels(exc: Exception) -> int | None:
+    """The pixel count in Pillow's refusal ("Image size (900000000 pixels) exceeds ...")."""
+    match = re.search(r"\((\d+) pixels\)", str(exc))
+    return int(match.group(1)) if match else None
+
+
+def colour_fraction(rgb: np.ndarray) -> float:
+    """Share of pixels whose channels differ by more than ``COLOUR_SPREAD`` (of 255), on a
+    subsample of at most ``COLOUR_SAMPLE_SIDE`` pixels a side: 0.0 for a grey image."""
+    arr = np.asarray(rgb)
+    if arr.ndim != 3 or arr.shape[-1] < 3 or arr.size == 0:
+        return 0.0
+    step = max(1, -(-max(arr.shape[:2]) // COLOUR_SAMPLE_SIDE))
+    sample = arr[::step, ::step, :3].astype(np.float32)
+    if arr.dtype != np.uint8:
+        top = float(np.nanmax(sample)) if np.isfinite(sample).any() else 0.0
+        sample = sample * (255.0 / top) if top > 0 else np.zeros_like(sample)
+    spread = np.nan_to_num(sample.max(axis=-1) - sample.min(axis=-1))
+    return round(float((spread > COLOUR_SPREAD).mean()), 4)
+
+
+def _pillow_colour_fraction(im: Image.Image) -> float | None:
+    if im.mode not in _COLOUR_MODES:
+        return 0.0
+    try:
+        small = im.resize(_fit(im.size, COLOUR_SAMPLE_SIDE), Image.Resampling.NEAREST)
+        return colour_fraction(np.asarray(small.convert("RGB")))
+    except Exception:  # an odd mode that will not convert: no answer rather than no image
+        log.debug("colour_fraction failed for mode %s", im.mode, exc_info=True)
+        return None
+
+
+def _jpeg_colour_fraction(fh: IO[bytes]) -> float | None:
+    """An RGB-stored JPEG decoded again at the smallest DCT scale, in RGB (rare: ~10 ms)."""
+    try:
+        fh.seek(0)
+        with Image.open(fh) as im:
+            im.draft("RGB", (COLOUR_SAMPLE_SIDE, COLOUR_SAMPLE_SIDE))
+            return colour_fraction(np.asarray(im.convert("RGB")))
+    except Exception:
+        log.debug("colour_fraction failed for a JPEG", exc_info=True)
+        return None
 
 
 def _bit_depth(mode: str) -> int:
@@ -253,89 +328,9 @@ def stretch_to_uint8(values: np.ndarray) -> Image.Image:
     return Image.fromarray(out, mode="L")
 
 
-def _too_large_params(pixels: int | None) -> dict[str, str]:
-    megapixels = "?" if pixels is None else f"{pixels / 1e6:.0f}"
-    return {"megapixels": megapixels, "limit": f"{MAX_PIXELS / 1e6:.0f}"}
-
-
-# --- DICOM -------------------------------------------------------------------------------------
-
-
-def _read_dicom(fh: IO[bytes], *, forced: bool) -> tuple[Image.Image, dict[str, Any]]:
-    """Modality LUT, then VOI LUT / window, MONOCHROME1 inverted, first frame only."""
-    import pydicom
-    from pydicom.pixels import apply_modality_lut, apply_voi_lut, pixel_array
-
-    try:
-        ds = pydicom.dcmread(fh, force=forced)
-    except Exception as exc:
-        raise NotAnImageError() from exc
-    if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
-        raise NotAnImageError() if forced else DicomNoPixelDataError()
-    try:
-        rows, columns = int(ds.Rows), int(ds.Columns)
-    except Exception as exc:
-        raise NotAnImageError() from exc
-    if rows * columns > MAX_PIXELS:
-        raise ImageTooLargeError(**_too_large_params(rows * columns))
-    transfer_syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
-    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
-    frames = int(ds.get("NumberOfFrames", 1) or 1)
-    if not _can_decode(transfer_syntax):
-        raise DicomCompressionError()
-    try:
-        arr = pixel_array(ds, index=0 if frames > 1 else None)
-    except MemoryError as exc:
-        raise ImageTooLargeError(**_too_large_params(rows * columns)) from exc
-    except Exception as exc:  # a decodable syntax whose data is damaged
-        log.debug("DICOM pixel decoding failed (%s)", transfer_syntax, exc_info=True)
-        raise NotAnImageError() from exc
-    try:
-        if photometric == "PALETTE COLOR" and arr.ndim == 2:
-            from pydicom.pixels import apply_color_lut
-
-            arr = apply_color_lut(arr, ds)  # indices -> RGB, handled as colour below
-        if arr.ndim == 2 or (arr.ndim == 3 and arr.shape[-1] == 1):
-            arr = arr.reshape(arr.shape[0], arr.shape[1])
-            arr = apply_modality_lut(arr, ds)
-            arr = apply_voi_lut(arr, ds, index=0)
-            gray = stretch_to_uint8(arr)
-            if photometric == "MONOCHROME1":
-                gray = ImageOps.invert(gray)
-        elif arr.ndim == 3 and arr.shape[-1] in (3, 4):
-            gray = stretch_to_uint8(arr) if arr.dtype != np.uint8 else (
-                Image.fromarray(np.ascontiguousarray(arr[..., :3])).convert("L")
-            )
-        else:
-            raise UnsupportedFormatError()
-    except ReadError:
-        raise
-    except Exception as exc:  # malformed LUT or window attributes
-        log.debug("DICOM LUT/window failed", exc_info=True)
-        raise NotAnImageError() from exc
-    source = {
-        "format": "DICOM",
-        "width": columns,
-        "height": rows,
-        "bit_depth": int(ds.get("BitsStored", ds.get("BitsAllocated", 0)) or 0),
-        "frames": frames,
-        "multi_frame": frames > 1,
-        "photometric": photometric,
-        "modality": str(ds.get("Modality", "")),
-        "transfer_syntax": str(transfer_syntax or ""),
-        "decoded_size": gray.size,
-    }
-    return gray, source
-
-
-def _can_decode(transfer_syntax: Any) -> bool:
-    """Whether pydicom can decode this transfer syntax with the plug-ins installed (GDCM,
-    Pillow, its own RLE and deflate)."""
-    from pydicom.pixels import get_decoder
-
-    try:
-        if transfer_syntax is None or not transfer_syntax.is_compressed:
-            return True
-        return bool(get_decoder(transfer_syntax).is_available)
-    except Exception:  # a syntax pydicom has no decoder for at all
-        return False
+def too_large(pixels: int | None) -> ImageTooLargeError:
+    """The refusal of an image of ``pixels`` (None: a size the decoder did not give)."""
+    limit = f"{MAX_PIXELS / 1e6:.0f}"
+    if pixels is None:
+        return ImageTooLargeError(ImageTooLargeError.size_unknown, limit=limit)
+    return ImageTooLargeError(megapixels=f"{pixels / 1e6:.0f}", limit=limit)

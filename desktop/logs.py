@@ -4,20 +4,30 @@
 (``platformdirs.user_log_dir``; ``CXR_LOG_DIR`` overrides it) to the root logger, and routes
 uncaught exceptions of the main and worker threads, and Python warnings, there too. If the
 folder cannot be created, it logs to stderr instead: logging must never stop the app.
+
+``native_stderr_to_log()`` does the same for what C libraries print on file descriptor 2
+(libjpeg's "Not a JPEG file: starts with 0x00 0x00", GDCM's and OpenJPEG's complaints), which no
+Python setting reaches: the command line keeps its stderr for its own sentences.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import logging.handlers
 import os
 import sys
+import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 APP_NAME = "cxr-pneumonia"
 LOG_FILE = "cxr-pneumonia.log"
 FORMAT = "%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"
+
+NATIVE_STDERR_KEPT = 64_000  # bytes of C libraries' stderr copied to the log per command
 
 _handler: logging.Handler | None = None
 
@@ -85,3 +95,44 @@ def _route_uncaught_exceptions() -> None:
 
     sys.excepthook = excepthook
     threading.excepthook = thread_excepthook
+
+
+@contextlib.contextmanager
+def native_stderr_to_log() -> Iterator[None]:
+    """While inside, file descriptor 2 writes to a temporary file, appended to the log at the
+    end; ``sys.stderr`` (our own messages) keeps writing to the real stderr.
+
+    When ``sys.stderr`` is not the descriptor-2 stream (replaced by a test harness, or closed),
+    it is left alone; only descriptor 2 is redirected.
+    """
+    log = logging.getLogger("native")
+    try:
+        sys.stderr.flush()
+        console = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        console = False
+    try:
+        saved = os.dup(2)
+        capture = tempfile.TemporaryFile()
+        os.dup2(capture.fileno(), 2)
+    except OSError:  # no descriptor 2 at all (a GUI launcher): nothing to keep clean
+        yield
+        return
+    real_stderr = sys.stderr
+    if console:
+        sys.stderr = open(os.dup(saved), "w", encoding=real_stderr.encoding,  # noqa: SIM115
+                          errors=real_stderr.errors, buffering=1)
+    try:
+        yield
+    finally:
+        if console:
+            sys.stderr.flush()
+            sys.stderr.close()
+            sys.stderr = real_stderr
+        os.dup2(saved, 2)
+        os.close(saved)
+        capture.seek(0)
+        text = capture.read(NATIVE_STDERR_KEPT).decode("utf-8", "replace").strip()
+        capture.close()
+        if text:
+            log.info("Native libraries wrote to stderr:\n%s", text)

@@ -16,7 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
-from desktop.errors import N_, FileChangedError, InternalError, ModelError, ReadError, UserError
+from desktop.errors import (
+    N_,
+    FileChangedError,
+    FileMissingError,
+    InternalError,
+    ModelError,
+    NoSuchFileError,
+    ReadError,
+    UserError,
+)
+from desktop.files import Skipped
 from desktop.results import Result, fingerprint
 
 log = logging.getLogger(__name__)
@@ -42,6 +52,7 @@ class ModelFailed:
 class BatchStarted:
     batch: int
     total: int
+    skipped: Skipped = field(default_factory=Skipped)  # what the folder scan left out, and why
 
 
 @dataclass
@@ -198,13 +209,13 @@ class Worker:
                 self._cancels.pop(batch, None)
 
     def _run_batch(self, batch: int, paths: list[Path], cancel: threading.Event) -> None:
-        from desktop.files import collect_images
+        from desktop.files import scan
 
         done = total = 0
         try:
-            files = collect_images(paths)
-            total = len(files)
-            self.inbox.put(BatchStarted(batch, total))
+            found = scan(paths)
+            files, total = found.files, len(found.files)
+            self.inbox.put(BatchStarted(batch, total, found.skipped))
             if self.engine is None:
                 raise ModelNotLoaded() if self.load_error is None else self.load_error
             single = len(files) == 1  # opening one X-ray: keep its images, no second read
@@ -245,7 +256,10 @@ class Worker:
         from desktop.imaging import read_image
 
         try:
-            xray = read_image(path, preview_size=PREVIEW_MAX_SIDE)
+            try:
+                xray = read_image(path, preview_size=PREVIEW_MAX_SIDE)
+            except NoSuchFileError as exc:  # it was there when it was classified
+                raise FileMissingError() from exc
             if expected is not None and fingerprint(xray.model_input) != expected:
                 raise FileChangedError()
         except BaseException as exc:  # noqa: BLE001 - reported to the user, traceback logged

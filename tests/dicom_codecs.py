@@ -1,6 +1,8 @@
 """Compressed DICOM made at test time, the way a PACS stores it (GDCM's own encoders).
 
 pydicom cannot write JPEG Lossless; GDCM (python-gdcm, which the app ships for decoding) can.
+GDCM writes 12-bit data as a 16-bit "JPEG Extended" no decoder accepts and aborts the process on
+7-bit JPEG-LS, so those codestreams come from imagecodecs (libjpeg-turbo, CharLS) instead.
 """
 
 from __future__ import annotations
@@ -38,3 +40,17 @@ def gdcm_compressed_bytes(data: bytes, syntax: str) -> bytes:
         source, target = Path(folder, "plain.dcm"), Path(folder, "packed.dcm")
         source.write_bytes(data)
         return gdcm_compress(source, target, syntax).read_bytes()
+
+
+def jpeg_12bit_codestream(pixels, quality: int = 95) -> bytes:
+    """A JPEG Extended (Process 4, SOF1, 12-bit precision) codestream of uint16 ``pixels``."""
+    import imagecodecs
+
+    return imagecodecs.jpeg8_encode(pixels, level=quality, bitspersample=12)
+
+
+def jpegls_codestream(pixels) -> bytes:
+    """A lossless JPEG-LS codestream of ``pixels`` (CharLS picks 8 bits for uint8)."""
+    import imagecodecs
+
+    return imagecodecs.jpegls_encode(pixels)

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tests.dicom_codecs import gdcm_compressed_bytes
+from tests.dicom_codecs import gdcm_compressed_bytes, jpeg_12bit_codestream, jpegls_codestream
 
 OK, ERROR, ANY = "ok", "error", "any"
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -162,9 +162,17 @@ def dicom_bytes(
     extra: dict | None = None,
     pixel_data: bytes | None = None,
     rows_cols: tuple[int, int] | None = None,
+    raw_encoding: tuple[bool, bool] | None = None,
+    malformed: dict[int, tuple[str, bytes]] | None = None,
 ) -> bytes:
-    """A small DICOM file (secondary capture). `pixel_data` overrides the encoded pixels."""
+    """A small DICOM file (secondary capture). `pixel_data` overrides the encoded pixels.
+
+    `raw_encoding` = (implicit VR, little endian): a bare dataset in that encoding, without
+    preamble and file meta, as older archives export them. `malformed` = {tag: (VR, raw bytes)}:
+    values written as given, past pydicom's checks (NumberOfFrames "1A")."""
+    from pydicom.dataelem import RawDataElement
     from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.tag import Tag
     from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
     uid = generate_uid(entropy_srcs=[photometric, str(transfer_syntax), str(extra)])
@@ -192,8 +200,16 @@ def dicom_bytes(
         ds.PixelData = pixel_data if pixel_data is not None else arr.tobytes()
     for key, value in (extra or {}).items():
         setattr(ds, key, value)
+    implicit, little = raw_encoding or (False, True)
+    for tag, (vr, value) in (malformed or {}).items():
+        ds[tag] = RawDataElement(Tag(tag), vr, len(value), value, 0, implicit, little)
     buf = io.BytesIO()
-    if preamble:
+    if raw_encoding is not None:
+        del ds.file_meta
+        if not little and "PixelData" in ds and pixel_data is None:
+            ds.PixelData = arr.astype(arr.dtype.newbyteorder(">")).tobytes()
+        ds.save_as(buf, implicit_vr=implicit, little_endian=little)
+    elif preamble:
         ts_private = meta.TransferSyntaxUID.is_private
         private = {"implicit_vr": False, "little_endian": True}  # pydicom can't guess these
         ds.save_as(buf, enforce_file_format=True, **(private if ts_private else {}))
@@ -380,11 +396,12 @@ def add_dicom_variants(corpus: Corpus) -> None:
     add("dicom", "windowed.dcm", dicom_bytes(px, extra={"WindowCenter": "2048",
                                                         "WindowWidth": "4096"}), OK)
     add("dicom", "window_width_zero.dcm", dicom_bytes(px, extra={"WindowCenter": "100",
-                                                                 "WindowWidth": "0"}), ANY)
-    add("dicom", "rescale_slope_zero.dcm", dicom_bytes(px, extra={"RescaleSlope": "0"}), ANY)
+                                                                 "WindowWidth": "0"}), OK,
+        "a display setting: the full range is shown instead")
+    add("dicom", "rescale_slope_zero.dcm", dicom_bytes(px, extra={"RescaleSlope": "0"}), OK)
     add("dicom", "uniform.dcm", dicom_bytes(np.full((64, 64), 1000, np.uint16)), OK)
-    add("dicom", "no_preamble.dcm", dicom_bytes(px, preamble=False), ANY)
-    add("dicom", "no_preamble_no_suffix", dicom_bytes(px, preamble=False), ANY)
+    add("dicom", "no_preamble.dcm", dicom_bytes(px, preamble=False), OK)
+    add("dicom", "no_preamble_no_suffix", dicom_bytes(px, preamble=False), OK)
     add("dicom", "implicit_vr.dcm", dicom_bytes(px, transfer_syntax=ImplicitVRLittleEndian), OK)
     add("dicom", "deflated.dcm", dicom_bytes(px, transfer_syntax=DeflatedExplicitVRLittleEndian),
         ANY)
@@ -408,6 +425,49 @@ def add_dicom_variants(corpus: Corpus) -> None:
         "a JPEG-LS codestream of zeros")
     add("dicom", "unknown_transfer_syntax.dcm",
         dicom_bytes(px, transfer_syntax="1.2.3.4.5.6.7"), ERROR)
+    add_archive_exports(corpus, px)
+
+
+def add_archive_exports(corpus: Corpus, px: np.ndarray) -> None:
+    """DICOM as older archives and odd devices write it (issue 12): no preamble and no file meta,
+    12-bit JPEG, windows and tags that are malformed but not needed for the pixels."""
+    from pydicom.dataset import Dataset
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import JPEGExtended12Bit, JPEGLSLossless
+
+    add = corpus.add
+    raw = [("raw_implicit_vr", (True, True)), ("raw_explicit_vr.bin", (False, True)),
+           ("raw_explicit_big_endian.dcm", (False, False))]
+    for name, encoding in raw:
+        add("dicom_export", name, dicom_bytes(px, raw_encoding=encoding), OK,
+            "no preamble, no file meta")
+    add("dicom_export", "raw_no_pixels", dicom_bytes(None, raw_encoding=(True, True)), ERROR)
+    twelve = encapsulate([jpeg_12bit_codestream(px)])
+    add("dicom_export", "jpeg_extended_12bit.dcm", dicom_bytes(
+        px, transfer_syntax=JPEGExtended12Bit, pixel_data=twelve,
+        extra={"BitsStored": 12, "HighBit": 11}), OK, "decoded by imagecodecs")
+    seven = (px >> 5).astype(np.uint8)
+    add("dicom_export", "jpegls_7bit.dcm", dicom_bytes(
+        seven, transfer_syntax=JPEGLSLossless, pixel_data=encapsulate([jpegls_codestream(seven)]),
+        extra={"BitsStored": 7, "HighBit": 6}), OK, "BitsStored 7, which GDCM refuses")
+    bad_lut = Dataset()
+    bad_lut.LUTDescriptor = [256, 0, 16]
+    bad_lut.add_new(0x00283006, "US", [1, 2, 3])  # LUTData: 3 entries where 256 are declared
+    add("dicom_export", "voi_lut_rejected.dcm",
+        dicom_bytes(px, extra={"VOILUTSequence": [bad_lut]}), OK, "pydicom cannot apply it")
+    malformed = {
+        "number_of_frames_1A.dcm": {0x00280008: ("IS", b"1A")},
+        "window_center_not_a_number.dcm": {0x00281050: ("DS", b"12A4"),
+                                           0x00281051: ("DS", b"400 ")},
+        "patient_age_broken.dcm": {0x00101010: ("AS", b"ABCD"), 0x00100040: ("CS", b"?!")},
+        "study_date_broken.dcm": {0x00080020: ("DA", b"2024-13-45"),
+                                  0x00280030: ("DS", b"a\\b ")},
+        "bits_stored_not_a_number.dcm": {0x00280101: ("CS", b"XX")},  # a wrong VR
+    }
+    for name, values in malformed.items():
+        expect = ANY if "bits_stored" in name else OK
+        add("dicom_export", name, dicom_bytes(px, malformed=values), expect,
+            "a malformed tag the pixels do not need" if expect == OK else "a needed tag, broken")
 
 
 def add_odd_names(corpus: Corpus) -> None:

@@ -342,6 +342,24 @@ def test_language_switch_relabels_every_visible_text_at_once(app, tmp_path, lang
     assert app.root.tk.eval('namespace eval ::tk {::msgcat::mc "&Open"}') == "&Abrir"
 
 
+def test_the_final_status_says_what_the_folder_scan_skipped_in_the_current_language(
+        app, tmp_path):
+    folder = tmp_path / "ward"
+    write_xray(folder / "a.png")
+    Image.open(folder / "a.png").save(folder / "b.webp")  # WebP: scanned now
+    for name in ("notes.txt", "report.pdf", "list.csv"):
+        (folder / name).write_text("words")
+    classify(app, [folder])
+    assert [r["file"] for r in rows(app)] == ["a.png", "b.webp"]
+    assert app.status_label.cget("text").endswith(" 3 files skipped: not images.")
+    app.language_menu.invoke(list(i18n.LANGUAGES).index("es"))
+    wait_for(app, lambda: app.status_label.cget("text").endswith(
+        " 3 archivos omitidos: no son imágenes."), "re-label the status in Spanish")
+    app.clear_results()
+    classify(app, [folder / "a.png"])  # a new run: the old skips are not told again
+    assert "omitidos" not in app.status_label.cget("text")
+
+
 def test_broken_file_and_non_image_give_error_rows_and_the_app_keeps_working(app, tmp_path):
     good = write_xray(tmp_path / "good.png")
     truncated = tmp_path / "truncated.jpg"

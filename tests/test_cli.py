@@ -3,6 +3,7 @@ a non-zero exit only when nothing could be classified."""
 
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -93,13 +94,14 @@ def test_text_output_and_csv(tiny_model, folder, tmp_path, capsys):
     assert code == 0
     assert len(lines) == 4
     assert lines[0].split()[0] in ("NORMAL", "PNEUMONIA") and lines[0].endswith("a.png")
-    assert lines[3].startswith("ERROR") and "no longer exists" in lines[3]
+    assert lines[3].startswith("ERROR") and "This file does not exist." in lines[3]
     assert "3 of 4 files classified" in err and "Not for clinical diagnosis" in err
+    assert err.splitlines()[1] == "1 file skipped: not an image."  # notes.txt, in the folder
     with open(out_csv, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["file"] for r in rows] == ["a.png", "b.jpg", "c.bmp", "missing.png"]
     assert rows[0]["verdict"] in ("NORMAL", "PNEUMONIA") and 0 <= float(rows[0]["p_pneumonia"]) <= 1
-    assert rows[3]["verdict"] == "" and "no longer exists" in rows[3]["error"]
+    assert rows[3]["verdict"] == "" and "does not exist" in rows[3]["error"]
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp file
 
 
@@ -141,6 +143,51 @@ def test_empty_folder_says_so(tiny_model, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     code, lines, err = run(capsys, tmp_path / "empty", "--model", tiny_model)
     assert code == 1 and lines == [] and "No image files were found" in err
+
+
+def test_a_folder_of_non_images_says_what_it_skipped(tiny_model, tmp_path, capsys):
+    (tmp_path / "docs").mkdir()
+    for name in ("a.txt", "b.docx", "c.csv"):
+        (tmp_path / "docs" / name).write_text("words")
+    code, lines, err = run(capsys, tmp_path / "docs", "--model", tiny_model, "--lang", "es")
+    assert code == 1 and lines == []
+    assert err.splitlines()[-1] == "3 archivos omitidos: no son imágenes."
+
+
+def test_json_output_keeps_one_line_per_classified_file_and_tells_the_skips_on_stderr(
+        tiny_model, folder, capsys):
+    code, lines, err = run(capsys, folder, "--json", "--model", tiny_model)
+    assert code == 0 and len(lines) == 3  # notes.txt gets no line
+    assert err.strip() == "1 file skipped: not an image."
+
+
+def test_stderr_carries_only_our_sentences_while_c_decoders_chatter(tiny_model, tmp_path):
+    """GDCM's libjpeg prints "Not a JPEG file: starts with 0x00 0x00" on file descriptor 2 for a
+    DICOM whose JPEG data is zeros; the command keeps it out of stderr, in the log."""
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import JPEGBaseline8Bit
+
+    from tests.fuzz_corpus import dicom_bytes
+
+    pixels = np.zeros((64, 64), np.uint8)
+    bad = tmp_path / "zeros.dcm"
+    bad.write_bytes(dicom_bytes(pixels, transfer_syntax=JPEGBaseline8Bit,
+                                pixel_data=encapsulate([bytes(300)])))
+    Image.new("L", (50, 50), 128).save(tmp_path / "ok.png")
+    env = {**os.environ, "CXR_LOG_DIR": str(tmp_path / "logs"), "LANGUAGE": "en"}
+    probe = subprocess.run(  # the decoder does print, when nothing redirects it
+        [sys.executable, "-c", "import sys; from desktop.imaging import read_image\n"
+         "try: read_image(sys.argv[1])\nexcept Exception: pass", str(bad)],
+        capture_output=True, text=True, timeout=120, env=env)
+    assert "Not a JPEG file" in probe.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "desktop", "predict", str(bad), str(tmp_path / "ok.png"),
+         "--model", str(tiny_model), "--lang", "en"],
+        capture_output=True, text=True, timeout=300, env=env, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == [
+        "1 of 2 files classified. Research and teaching tool. Not for clinical diagnosis."]
+    assert "Not a JPEG file" in (tmp_path / "logs" / "cxr-pneumonia.log").read_text()
 
 
 def test_missing_model_is_one_sentence_not_a_traceback(tmp_path, capsys, folder):

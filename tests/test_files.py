@@ -6,7 +6,9 @@ import os
 import pytest
 from PIL import Image
 
-from desktop.files import collect_images
+from desktop.files import HIDDEN, NOT_IMAGE, NOT_REGULAR, collect_images, scan
+from desktop.i18n import set_language
+from tests.fuzz_corpus import dicom_16bit, dicom_bytes
 
 
 def image(path):
@@ -24,16 +26,60 @@ def test_folders_are_scanned_recursively_for_supported_files(tmp_path):
     assert collect_images([tmp_path / "scans"]) == [a, b]
 
 
-def test_dicom_without_suffix_or_named_by_uid_is_found_by_its_preamble(tmp_path):
-    (tmp_path / "d").mkdir()
+def test_dicom_is_found_by_its_content_whatever_its_name(tmp_path):
+    d = tmp_path / "d"
+    d.mkdir()
     dicm = b"\0" * 128 + b"DICM" + b"\0" * 16
-    (tmp_path / "d" / "IM0001").write_bytes(dicm)
-    (tmp_path / "d" / "1.2.840.113619.2.55").write_bytes(dicm)
-    (tmp_path / "d" / "README").write_bytes(b"just text" * 30)
-    (tmp_path / "d" / "scan.raw").write_bytes(dicm)  # unknown suffix: not guessed
-    assert collect_images([tmp_path / "d"]) == [
-        tmp_path / "d" / "1.2.840.113619.2.55", tmp_path / "d" / "IM0001"
-    ]
+    (d / "IM0001").write_bytes(dicm)
+    (d / "1.2.840.113619.2.55").write_bytes(dicm)
+    (d / "README").write_bytes(b"just text" * 30)
+    (d / "scan.raw").write_bytes(dicm)  # an odd suffix: the content says DICOM
+    (d / "old_export").write_bytes(dicom_bytes(dicom_16bit(1, 32), raw_encoding=(True, True)))
+    (d / "old_export.v2").write_bytes(dicom_bytes(dicom_16bit(1, 32), raw_encoding=(False, True)))
+    (d / "notes.raw").write_bytes(b"\x08\x00 looks like group 8 for two bytes" * 10)
+    found = scan([d])
+    assert [p.name for p in found.files] == [
+        "1.2.840.113619.2.55", "IM0001", "old_export", "old_export.v2", "scan.raw"]
+    assert found.skipped.counts() == {NOT_IMAGE: 2}  # notes.raw, README
+
+
+def test_gif_webp_and_every_format_the_reader_opens_are_scanned(tmp_path):
+    (tmp_path / "f").mkdir()
+    names = ["a.gif", "b.webp", "c.jp2", "d.pgm", "e.jpe", "f.PNG"]
+    for name in names:
+        Image.new("L", (8, 8)).save(tmp_path / "f" / name)
+    image(tmp_path / "f" / "g_png_without_suffix")  # an image signature, no suffix
+    assert [p.name for p in collect_images([tmp_path / "f"])] == [*names, "g_png_without_suffix"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
+def test_what_a_scan_skips_is_counted_by_reason_and_said_in_one_sentence_each(tmp_path):
+    root = tmp_path / "scans"
+    image(root / "a.png")
+    for name in ("notes.txt", "report.pdf", "sub/data.csv"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("not an image")
+    image(root / "._a.png")  # macOS resource fork twin
+    os.mkfifo(root / "pipe.png")
+    os.symlink(root / "gone.png", root / "broken.png")
+    found = scan([root])
+    assert [p.name for p in found.files] == ["a.png"]
+    assert found.skipped.counts() == {NOT_IMAGE: 3, HIDDEN: 1, NOT_REGULAR: 2}
+    assert found.skipped.summary() == (
+        "3 files skipped: not images. 1 hidden file skipped. "
+        "2 items skipped: not regular files (pipes, devices or broken links).")
+    set_language("pt_BR")
+    try:
+        assert found.skipped.summary().startswith("3 arquivos ignorados")
+    finally:
+        set_language("en")
+
+
+def test_one_file_skipped_is_said_in_the_singular_and_nothing_skipped_says_nothing(tmp_path):
+    image(tmp_path / "f" / "a.png")
+    assert scan([tmp_path / "f"]).skipped.summary() == ""
+    (tmp_path / "f" / "notes.txt").write_text("x")
+    assert scan([tmp_path / "f"]).skipped.summary() == "1 file skipped: not an image."
 
 
 def test_explicit_files_are_kept_whatever_their_name_and_order_is_preserved(tmp_path):

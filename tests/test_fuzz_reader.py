@@ -76,7 +76,8 @@ def test_corpus_holds_at_least_200_hostile_or_odd_inputs(corpus):
     families = corpus.by_family()
     assert len(corpus.cases) >= 200
     for needed in ["zero_byte", "bitflip_jpeg", "bitflip_png", "bitflip_tiff", "bitflip_dicom",
-                   "truncated_dicom", "bomb", "foreign", "names", "dropped", "mode", "shape"]:
+                   "truncated_dicom", "bomb", "foreign", "names", "dropped", "mode", "shape",
+                   "dicom_export"]:
         assert families.get(needed), f"the corpus lost its {needed} family"
 
 

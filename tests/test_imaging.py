@@ -14,15 +14,17 @@ from desktop.errors import (
     DicomCompressionError,
     DicomNoPixelDataError,
     EmptyFileError,
-    FileMissingError,
     FilePermissionError,
     ImageTooLargeError,
+    NoSuchFileError,
     NotAnImageError,
     ReadError,
 )
 from desktop.imaging import load_model_input, read_image
+from tests import fuzz_corpus
 from tests.conftest import SHARED_DATA, require_shared
 from tests.dicom_codecs import gdcm_compress
+from tests.fuzz_corpus import dicom_bytes
 
 # --- helpers: a synthetic "chest": bright body, two dark lungs --------------------------------
 
@@ -212,6 +214,64 @@ def test_preview_respects_the_requested_size(tmp_path):
     assert read_image(tmp_path / "a.png", preview_size=None).preview is None
 
 
+@pytest.mark.parametrize("suffix", sorted(imaging.SUPPORTED_SUFFIXES - imaging.DICOM_SUFFIXES))
+def test_every_suffix_a_folder_scan_takes_is_read(tmp_path, suffix):
+    """The scan's list promises only what the reader opens: one file of each, saved by Pillow
+    in the format it associates with the suffix."""
+    path = tmp_path / f"chest{suffix}"
+    Image.fromarray(chest()).save(path)
+    x = read_image(path)
+    assert lungs_dark(x.model_input), x.source["format"]
+
+
+def test_pillow_images_say_what_they_are(tmp_path):
+    Image.fromarray(chest()).save(tmp_path / "a.webp", lossless=True)
+    s = read_image(tmp_path / "a.webp").source
+    assert (s["format"], s["width"], s["height"], s["mode"], s["bit_depth"]) == (
+        "WEBP", 200, 240, "RGB", 8)  # WebP stores grey as RGB...
+    assert (s["frames"], s["frame"], s["multi_frame"], s["colour_fraction"]) == (
+        1, 1, False, 0.0)  # ...and colour_fraction says it is grey
+
+
+def half_red(gray_image):
+    rgb = np.stack([np.asarray(gray_image)] * 3, axis=-1)
+    rgb[: rgb.shape[0] // 2, :, 0] = 255  # the top half turned red
+    rgb[: rgb.shape[0] // 2, :, 1:] //= 3
+    return Image.fromarray(rgb)
+
+
+def save_rgb(image, path):
+    if path.name.startswith("adobe"):  # a JPEG stored as RGB (Adobe marker, no YCbCr)
+        import imagecodecs
+
+        path.write_bytes(imagecodecs.jpeg8_encode(np.asarray(image), level=90,
+                                                  colorspace="RGB", outcolorspace="RGB"))
+    else:
+        image.save(path)
+
+
+@pytest.mark.parametrize("name", ["a.png", "a.jpg", "a.gif", "a.tif", "adobe_rgb.jpg"])
+def test_colour_fraction_tells_a_colour_picture_from_a_grey_one_stored_in_colour(
+        tmp_path, name):
+    (tmp_path / "grey").mkdir()
+    (tmp_path / "red").mkdir()
+    save_rgb(Image.fromarray(chest()).convert("RGB"), tmp_path / "grey" / name)  # grey picture
+    save_rgb(half_red(chest()), tmp_path / "red" / name)
+    for folder in ("grey", "red"):
+        path = tmp_path / folder / name
+        x = read_image(path)
+        if folder == "grey":
+            assert x.source["colour_fraction"] < 0.02
+        else:
+            assert 0.4 < x.source["colour_fraction"] < 0.6
+        # beside it, the model input is what a grey decode gives, as before colour_fraction
+        im = Image.open(path)
+        if name.endswith(".jpg"):
+            im.draft("L", (imaging.DRAFT_SIZE, imaging.DRAFT_SIZE))
+        expected = imaging.squash(im.convert("RGB").convert("L"))
+        assert np.array_equal(x.model_input, np.asarray(expected)), folder
+
+
 # --- DICOM ------------------------------------------------------------------------------------
 
 
@@ -257,15 +317,14 @@ def test_dicom_without_preamble_reads_when_named_dcm(tmp_path):
     path = write_dicom(
         tmp_path / "raw.dcm", chest(body=3000, lung=200, dtype=np.uint16), preamble=False
     )
-    assert not imaging.is_dicom_file(path)
     assert lungs_dark(load_model_input(path))
 
 
-def test_multiframe_dicom_reads_the_first_frame(tmp_path):
+def test_multiframe_dicom_reads_the_first_frame_and_says_so(tmp_path):
     path = write_dicom(tmp_path / "mf.dcm", chest(body=3000, lung=200, dtype=np.uint16), frames=3)
     x = read_image(path)
-    assert x.source["frames"] == 3 and x.source["multi_frame"]
-    assert lungs_dark(x.model_input)
+    assert x.source["frames"] == 3 and x.source["multi_frame"] and x.source["frame"] == 1
+    assert lungs_dark(x.model_input)  # the other two frames are black
 
 
 def test_dicom_without_pixel_data_says_so(tmp_path):
@@ -306,9 +365,12 @@ def test_dicom_compressed_in_a_way_no_decoder_knows_says_so(tmp_path):
 # --- failures ---------------------------------------------------------------------------------
 
 
-def test_missing_file(tmp_path):
-    with pytest.raises(FileMissingError):
-        read_image(tmp_path / "gone.png")
+def test_a_path_that_names_no_file_is_told_it_does_not_exist(tmp_path):
+    (tmp_path / "link.png").symlink_to(tmp_path / "nowhere.png")
+    for path in (tmp_path / "typo.png", tmp_path / "link.png", tmp_path / "no dir" / "a.png"):
+        with pytest.raises(NoSuchFileError) as info:
+            read_image(path)
+        assert info.value.user_message().startswith("This file does not exist.")
 
 
 def test_empty_file(tmp_path):
@@ -381,6 +443,22 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path):
     with pytest.raises(ImageTooLargeError) as info:
         read_image(tmp_path / "bomb.png")
     assert "too large" in info.value.user_message()
+    assert "(900 megapixels, the limit is 89)" in info.value.user_message()  # not "?"
+
+
+@pytest.mark.parametrize("kind", ["jpg", "bmp", "tif", "dcm"])
+def test_every_bomb_is_told_its_declared_size(tmp_path, kind):
+    side = fuzz_corpus.BOMB_SIDE  # 30000 x 30000 declared, a few bytes of data
+    declared = {
+        "jpg": lambda: fuzz_corpus.jpeg_declaring(side, side),
+        "bmp": lambda: fuzz_corpus.bmp_declaring(side, side),
+        "tif": lambda: fuzz_corpus.tiff_declaring(side, side),
+        "dcm": lambda: dicom_bytes(np.zeros((8, 8), np.uint16), rows_cols=(side, side)),
+    }[kind]()
+    (tmp_path / f"bomb.{kind}").write_bytes(declared)
+    with pytest.raises(ImageTooLargeError) as info:
+        read_image(tmp_path / f"bomb.{kind}")
+    assert "(900 megapixels, the limit is 89)" in str(info.value)
 
 
 def test_reading_never_changes_the_input(tmp_path):

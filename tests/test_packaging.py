@@ -164,6 +164,28 @@ def test_bundle_reads_compressed_dicom_as_a_pacs_exports_it(bundle, bundled_mode
 
 
 @pytest.mark.slow
+def test_bundle_reads_12_bit_jpeg_dicom_with_only_the_codecs_it_needs(bundle, bundled_model,
+                                                                       tmp_path):
+    """imagecodecs loads its codecs by name; build.spec names the two the reader uses."""
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import JPEGExtended12Bit
+
+    from tests.dicom_codecs import jpeg_12bit_codestream
+    from tests.fuzz_corpus import dicom_16bit, dicom_bytes
+
+    pixels = dicom_16bit(3, side=320)
+    sample = tmp_path / "cr.dcm"
+    sample.write_bytes(dicom_bytes(pixels, transfer_syntax=JPEGExtended12Bit,
+                                   pixel_data=encapsulate([jpeg_12bit_codestream(pixels)]),
+                                   extra={"BitsStored": 12, "HighBit": 11}))
+    ours, theirs = _predict_in_bundle_and_source(bundle, bundled_model, sample)
+    assert ours["error"] is None and theirs["error"] is None, (ours, theirs)
+    assert ours["p_pneumonia"] == pytest.approx(theirs["p_pneumonia"], abs=1e-4)
+    codecs = {p.name.split(".")[0] for p in (bundle / "_internal" / "imagecodecs").glob("_*.so")}
+    assert {"_jpeg8", "_jpegls"} <= codecs and len(codecs) < 8, codecs  # not all ~60 of them
+
+
+@pytest.mark.slow
 def test_bundle_holds_what_the_app_needs(bundle, bundled_model):
     assets = bundle / "_internal" / "assets"
     digest = hashlib.sha256(bundled_model.read_bytes()).hexdigest()

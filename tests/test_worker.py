@@ -153,6 +153,18 @@ def test_a_newer_request_supersedes_the_ones_still_waiting(worker, tmp_path):
         ("HeatmapReady", 1), ("PreviewReady", 12)]
 
 
+def test_a_batch_says_what_its_folder_scan_skipped(worker, tmp_path):
+    folder = tmp_path / "ward"
+    folder.mkdir()
+    Image.new("L", (64, 64), 90).save(folder / "a.gif")  # a GIF: scanned now
+    (folder / "notes.txt").write_text("not an image")
+    (folder / "._a.gif").write_bytes(b"resource fork")
+    worker.submit([folder])
+    [started] = answers(worker.inbox, BatchStarted)
+    assert started.total == 1
+    assert started.skipped.summary() == "1 file skipped: not an image. 1 hidden file skipped."
+
+
 def test_a_deleted_file_gives_the_readers_message_and_no_heatmap(worker, tmp_path):
     [path] = write_images(tmp_path, 1)
     expected = fingerprint(read_image(path).model_input)
