@@ -30,7 +30,7 @@ translations: $(MO)
 # After adding or changing user-visible strings (see desktop/i18n.py): extract every _()/N_()
 # string of desktop/ into messages.pot and merge it into each catalog (translations are kept;
 # new entries come empty, never guessed). Then translate them, and `make translations`.
-BABEL_KEYWORDS := -k N_ -k _ -k gettext -k ngettext:1,2
+BABEL_KEYWORDS := -k N_ -k NP_:1,2 -k _ -k gettext -k ngettext:1,2
 translations-update: $(STAMP)
 	$(BIN)/pybabel -q extract -F translations/babel.cfg $(BABEL_KEYWORDS) --no-location \
 		--sort-output --project=cxr-pneumonia -o translations/messages.pot desktop

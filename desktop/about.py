@@ -30,6 +30,7 @@ _SHOWN = {
     "format_version", "model_name", "model_version", "classes", "positive_class", "threshold",
     "default_operating_point", "operating_points", "metrics", "data", "intended_use",
     "limitations", "created", "torch_version", "source_commit", "calibration", "training",
+    "scope_check",
 }
 
 
@@ -126,6 +127,7 @@ def model_card_sections(card: dict | None, error: UserError | None = None) -> Se
                 after=calibration.get("val_ece_after", "?"),
             )
         ]))
+    sections.append((_("Scope check"), _scope_lines(card.get("scope_check"))))
     data = card.get("data", {})
     if data:
         sections.append((_("Training data"), [
@@ -139,6 +141,37 @@ def model_card_sections(card: dict | None, error: UserError | None = None) -> Se
     if other:
         sections.append((_("Other details"), _flat_lines(other)))
     return sections
+
+
+def _scope_lines(check: object) -> list[str]:
+    """What the model's scope check is and how it did, from its card; or that there is none."""
+    if not isinstance(check, dict):
+        return [_("This model has no scope check: it gives a verdict on any image, chest X-ray "
+                  "or not.")]
+    lines = [str(check.get("method", ""))]
+    validation = check.get("validation", {})
+    if isinstance(validation.get("in_scope"), (int, float)):
+        lines.append(_("Validation: {share} of {n} images in scope.").format(
+            share=percent(validation["in_scope"], 1), n=validation.get("n", "?")))
+    low_high = check.get("age_range_years")
+    if isinstance(low_high, list) and len(low_high) == 2:
+        lines.append(_("Training ages: {low} to {high} years (DICOMs of other ages are marked "
+                       "unusual).").format(low=low_high[0], high=low_high[1]))
+    groups = check.get("out_of_scope_groups", {})
+    if isinstance(groups, dict) and groups:
+        lines.append(_("Caught, per group of out-of-scope examples (each from a check fitted "
+                       "without its source):"))
+        for name, figures in sorted(groups.items()):
+            if isinstance(figures, dict) and isinstance(figures.get("caught"), (int, float)):
+                lines.append(f"  {name}: {percent(figures['caught'])} "
+                             f"({figures.get('n', '?')})")
+    fitted = check.get("fitted_on", {})
+    sources = fitted.get("out_of_scope_examples", []) if isinstance(fitted, dict) else []
+    if sources:
+        lines.append(_("Fitted on: {sources}").format(sources="; ".join(
+            f"{s.get('source')} ({s.get('licence')}, {s.get('n')})" for s in sources
+            if isinstance(s, dict))))
+    return lines
 
 
 def _flat_lines(values: dict, prefix: str = "") -> list[str]:

@@ -31,15 +31,21 @@ from desktop.imaging import SUPPORTED_SUFFIXES
 from desktop.overlay import blend_heatmap
 from desktop.resources import asset_path
 from desktop.results import Result, write_csv
-from desktop.session import Session
+from desktop.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
+from desktop.session import Session, scope_state, withheld
 from desktop.settings import Settings, load_settings, save_settings
 from desktop.threshold import ThresholdPolicy, format_threshold
 from desktop.widgets import (
     BANNER_BG,
+    IN_SCOPE_MARK,
     PANEL_BG,
+    TEXT_AMBER,
     TEXT_BLUE,
     TEXT_GREY,
     TEXT_VERMILLION,
+    UNCHECKED_MARK,
+    UNUSUAL_MARK,
+    WITHHELD_MARK,
     HeatmapLegend,
     PreviewCanvas,
     ProbabilityBar,
@@ -69,6 +75,8 @@ DEFAULT_GEOMETRY = "1240x780"
 MIN_SIZE = (900, 600)
 SCREEN_MARGIN_Y = 80  # title bar + task bar
 VERDICT_COLOURS = {"NORMAL": TEXT_BLUE, "PNEUMONIA": TEXT_VERMILLION, None: TEXT_GREY}
+SCOPE_COLOURS = {IN_SCOPE: TEXT_GREY, UNUSUAL: TEXT_AMBER, NOT_CHEST_XRAY: TEXT_GREY,
+                 None: TEXT_GREY}
 
 
 def fit_to_screen(geometry: str | None, root: tk.Tk) -> str:
@@ -126,6 +134,7 @@ def _style(root: tk.Tk) -> None:
     style.configure("Panel.TCheckbutton", background=PANEL_BG)
     style.configure("File.Panel.TLabel", font=(base["family"], 11, "bold"))
     style.configure("Verdict.Panel.TLabel", font=(base["family"], 20, "bold"))
+    style.configure("Scope.Panel.TLabel", font=(base["family"], 10, "bold"))
     style.configure("Small.Panel.TLabel", foreground=TEXT_GREY, font="TkSmallCaptionFont")
     style.configure("Small.TLabel", foreground=TEXT_GREY, font="TkSmallCaptionFont")
     style.configure("Status.TLabel", padding=(4, 2))
@@ -296,10 +305,15 @@ class App:
         self.verdict_label.grid(row=3, column=1, sticky="w", padx=(8, 0), pady=(4, 0))
         self.detail_label = ttk.Label(pane, style="Panel.TLabel", wraplength=460, justify="left")
         self.detail_label.grid(row=4, column=0, columnspan=2, sticky="w")
+        # In scope, unusual (and why), not a chest X-ray (and why): a shape and words.
+        self.scope_label = ttk.Label(pane, style="Scope.Panel.TLabel", wraplength=460,
+                                     justify="left")
+        self.scope_label.grid(row=5, column=0, columnspan=2, sticky="w", pady=(4, 0))
+        self.scope_label.grid_remove()
         self.bar = ProbabilityBar(pane)
-        self.bar.grid(row=5, column=0, columnspan=2, sticky="ew", pady=(4, 0))
+        self.bar.grid(row=6, column=0, columnspan=2, sticky="ew", pady=(4, 0))
         heat_row = ttk.Frame(pane, style="Panel.TFrame")
-        heat_row.grid(row=6, column=0, columnspan=2, sticky="ew", pady=(6, 0))
+        heat_row.grid(row=7, column=0, columnspan=2, sticky="ew", pady=(6, 0))
         self.heatmap_check = t.widget(
             ttk.Checkbutton(heat_row, variable=self.show_heatmap, command=self.heatmap_toggled,
                             style="Panel.TCheckbutton"),
@@ -309,11 +323,11 @@ class App:
         self.heatmap_note = ttk.Label(heat_row, style="Small.Panel.TLabel")
         self.heatmap_note.pack(side="left", padx=(10, 0))
         self.legend = HeatmapLegend(pane, t)
-        self.legend.grid(row=7, column=0, columnspan=2, sticky="w", pady=(4, 0))
+        self.legend.grid(row=8, column=0, columnspan=2, sticky="w", pady=(4, 0))
         pane.bind("<Configure>", self._wrap_result_texts, add="+")
         pane.rowconfigure(0, weight=1)
         self.legend.update_idletasks()
-        pane.rowconfigure(7, minsize=self.legend.winfo_reqheight() + 4)  # no jump on toggle
+        pane.rowconfigure(8, minsize=self.legend.winfo_reqheight() + 4)  # no jump on toggle
         pane.columnconfigure(1, weight=1)
         t.call(pane, self._refresh_result_pane)
 
@@ -321,6 +335,7 @@ class App:
         """Sentences under the preview wrap at the pane's width, whatever the window's size."""
         width = max(200, event.width - 30)
         self.detail_label.configure(wraplength=width)
+        self.scope_label.configure(wraplength=width)
         self.preview_note.configure(wraplength=width)
         self.verdict_label.configure(wraplength=max(150, width - 50))  # beside the icon
         self.legend.caption.configure(wraplength=width)
@@ -565,7 +580,7 @@ class App:
         if result is None or not result.ok or result.preview_error is not None:
             return
         heat = bool(self.show_heatmap.get()) and result.heatmap is None \
-            and result.heatmap_error is None
+            and result.heatmap_error is None and not withheld(result)
         asked = self._asked if self._asked and self._asked[0] == result.key else None
         if self.session.needs_preview(result):
             if asked is None or (heat and not asked[1]):
@@ -585,17 +600,25 @@ class App:
     # --- drawing --------------------------------------------------------------------------
 
     def _row_values(self, result: Result) -> tuple[str, str, str, str]:
+        """File, verdict (marked ◆ when unusual, ⊘ when withheld), P, and the status: the
+        error, or why the image is outside the model's scope."""
         verdict = self.session.verdict(result)
-        return (
-            result.path.name,
-            verdict_text(verdict),
-            f"{result.p_pneumonia:.3f}" if result.ok else "—",
-            result.error.user_message() if result.error else _("Classified"),
-        )
+        state = scope_state(result)
+        if not result.ok:
+            return (result.path.name, verdict_text(None), "—", result.error.user_message())
+        if withheld(result):
+            return (result.path.name, f"{WITHHELD_MARK} " + _("No verdict"), "—",
+                    result.scope.reason.user_message())
+        status = _("Classified")
+        shown = verdict_text(verdict)
+        if state == UNUSUAL:
+            shown += f" {UNUSUAL_MARK}"
+            status = _("Unusual: {reason}").format(reason=result.scope.reason.user_message())
+        return (result.path.name, shown, f"{result.p_pneumonia:.3f}", status)
 
     def _put_row(self, result: Result) -> None:
-        self.table.put(str(result.key), self._row_values(result),
-                       self.session.verdict(result) or "error")
+        tag = "withheld" if withheld(result) else self.session.verdict(result) or "error"
+        self.table.put(str(result.key), self._row_values(result), tag)
 
     def _refresh_result_pane(self) -> None:
         result = self.selected
@@ -606,6 +629,7 @@ class App:
             self.legend.grid_remove()
         self.heatmap_note.configure(text="")
         self._show_preview_note(result.preview_error if result is not None else None)
+        self._show_scope(result)
         if result is None:
             self.preview.show(None, _("Open or drop chest X-ray images here.\n"
                                       "Files and folders: JPEG, PNG, BMP, TIFF, DICOM."))
@@ -617,7 +641,7 @@ class App:
             return
         self.file_label.configure(text=result.path.name)
         verdict = self.session.verdict(result)
-        self.verdict_icon.show(verdict)
+        self.verdict_icon.show("withheld" if withheld(result) else verdict)
         if not result.ok:
             self.preview.show(None, _("No preview"))
             self.verdict_label.configure(text=_("Could not classify"),
@@ -626,6 +650,12 @@ class App:
             self.bar.show(None, self.session.threshold, None)
             return
         self._show_preview(result, heat_on)
+        if withheld(result):  # not a chest X-ray: no verdict, no bar, no heatmap
+            self.verdict_label.configure(text=_("No verdict"), foreground=VERDICT_COLOURS[None])
+            self.detail_label.configure(text=_("The model gives no verdict on images outside "
+                                               "its scope."))
+            self.bar.show(None, self.session.threshold, None)
+            return
         self.verdict_label.configure(
             text=verdict_text(verdict, mark=False), foreground=VERDICT_COLOURS[verdict]
         )
@@ -643,7 +673,9 @@ class App:
             self.preview.show(None, _("No preview"))
             return
         image = result.preview
-        if heat_on:
+        if heat_on and withheld(result):
+            self.heatmap_note.configure(text=_("No heatmap: no verdict was given."))
+        elif heat_on:
             if result.heatmap is not None and image is not None:
                 image = self._overlay(result)
             elif result.heatmap_error is not None:
@@ -652,6 +684,26 @@ class App:
                 self.heatmap_note.configure(text=_("Computing the heatmap…"))
         loading = result.model_input is None
         self.preview.show(image, _("Loading the preview…") if loading else _("No preview"))
+
+    def _show_scope(self, result: Result | None) -> None:
+        """The selected image's scope: a shape, the state in words, and the reason."""
+        scope = result.scope if result is not None and result.ok else None
+        if scope is None:
+            self.scope_label.configure(text="")
+            self.scope_label.grid_remove()
+            return
+        if scope.state == IN_SCOPE:
+            text = f"{IN_SCOPE_MARK} " + _("In scope: a frontal chest X-ray like the training "
+                                           "images.")
+        elif scope.state == UNUSUAL:
+            text = f"{UNUSUAL_MARK} " + _("Unusual: {reason}").format(
+                reason=scope.reason.user_message())
+        elif scope.state == NOT_CHEST_XRAY:
+            text = f"{WITHHELD_MARK} " + scope.reason.user_message()
+        else:  # a model without a scope check
+            text = f"{UNCHECKED_MARK} " + scope.reason.user_message()
+        self.scope_label.configure(text=text, foreground=SCOPE_COLOURS[scope.state])
+        self.scope_label.grid()
 
     def _show_preview_note(self, error: UserError | None) -> None:
         """Why a classified file's preview cannot be shown, under it; no room taken otherwise."""
@@ -675,16 +727,7 @@ class App:
         return text.format(done=done, total=total)
 
     def _summary_text(self) -> str:
-        counts = self.session.counts()
-        total = len(self.session.results)
-        return ngettext("{total} file: {pneumonia} pneumonia, {normal} normal, {errors} not "
-                        "classified (threshold {threshold}).",
-                        "{total} files: {pneumonia} pneumonia, {normal} normal, {errors} not "
-                        "classified (threshold {threshold}).", total).format(
-            total=total, pneumonia=counts["PNEUMONIA"],
-            normal=counts["NORMAL"], errors=counts["error"],
-            threshold=format_threshold(self.session.threshold),
-        )
+        return self.session.summary()
 
     def _with_skipped(self, text: str) -> str:
         """``text``, then what the folder scans skipped ("3 files skipped: not images.")."""

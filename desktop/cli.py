@@ -5,7 +5,7 @@ for people (messages in ``--lang``, else the system language); ``--json`` lines 
 file are for programs (English error messages, so they read the same everywhere). stderr holds
 our own sentences only: the summary, what the folder scan skipped and why, errors; what C
 decoders print there goes to the log (``desktop.logs.native_stderr_to_log``). The exit status is
-non-zero only when nothing could be classified (or the requested CSV could not be written).
+non-zero only when no file got a verdict (or the requested CSV could not be written).
 """
 
 from __future__ import annotations
@@ -18,14 +18,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from desktop.errors import N_, UserError
-from desktop.i18n import LANGUAGES, gettext, ngettext, set_language, system_language
+from desktop.i18n import LANGUAGES, gettext, set_language, system_language
+from desktop.scope import UNUSUAL
 
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_NOTHING_CLASSIFIED = 0, 1
 
 NO_FILES = N_("No image files were found. Name image files or folders that contain them.")
-NOTHING_CLASSIFIED = N_("No file could be classified.")
+NOTHING_CLASSIFIED = N_("No file got a verdict.")
+NO_SCOPE_CHECK = N_("This model has no scope check: nothing says whether the images are chest "
+                    "X-rays like its training images.")
 DISCLAIMER = N_("Research and teaching tool. Not for clinical diagnosis.")
 
 
@@ -120,12 +123,11 @@ def _run(args: argparse.Namespace) -> int:
         else:
             print(text_line(session, result), flush=True)
     counts = session.counts()
-    classified = counts["NORMAL"] + counts["PNEUMONIA"]
+    classified = counts["NORMAL"] + counts["PNEUMONIA"]  # files that got a verdict
     if not args.json:
-        total = len(session.results)
-        summary = ngettext("{ok} of {total} file classified.",
-                           "{ok} of {total} files classified.", total)
-        _err(summary.format(ok=classified, total=total) + " " + gettext(DISCLAIMER))
+        _err(session.summary() + " " + gettext(DISCLAIMER))
+        if engine.scope_check is None:
+            _err(gettext(NO_SCOPE_CHECK))
     if skipped:
         _err(skipped)
     if args.csv is not None:
@@ -141,12 +143,22 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def text_line(session, result) -> str:
-    """One line for people: the verdict at the session's threshold, P, the path."""
+    """One line for people: the verdict at the session's threshold (or why there is none), P,
+    the path, and the reason when the image is outside the model's scope."""
     path = _one_line(str(result.path))
-    if result.ok:
-        return f"{session.verdict(result):<9}  {result.p_pneumonia:.3f}  {path}"
-    label = gettext("ERROR")
-    return f"{label:<9}  {'-':>5}  {path}: {result.error.user_message()}"
+    if not result.ok:
+        label = gettext("ERROR")
+        return f"{label:<9}  {'-':>5}  {path}: {result.error.user_message()}"
+    scope = result.scope
+    verdict = session.verdict(result)
+    if verdict is None:  # not a chest X-ray: no verdict
+        label = gettext("NO VERDICT")
+        return f"{label:<9}  {result.p_pneumonia:.3f}  {path}: {scope.reason.user_message()}"
+    line = f"{verdict:<9}  {result.p_pneumonia:.3f}  {path}"
+    if scope is not None and scope.state == UNUSUAL:
+        line += "  [" + gettext("unusual: {reason}").format(reason=scope.reason.user_message()) \
+            + "]"
+    return line
 
 
 def _one_line(text: str) -> str:

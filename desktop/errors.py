@@ -16,6 +16,11 @@ def N_(msgid: str) -> str:
     return msgid
 
 
+def NP_(singular: str, plural: str) -> tuple[str, str]:
+    """Mark a singular/plural pair for extraction (``ngettext`` later, at display)."""
+    return singular, plural
+
+
 class Sentence:
     """One sentence a person reads: an English msgid and its parameters, translated when shown.
 

@@ -47,6 +47,7 @@ from desktop.modelfile import (
 )
 from desktop.resources import default_model_path
 from desktop.results import Result, fingerprint
+from desktop.scope import SCORES, Scope, judge, scores_dict
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def _optimized_for_inference(module: Any, path: Path) -> Any:
     """The loaded model frozen and optimised for CPU inference (``explain`` kept): batches run
     markedly faster for a fraction of a second at load, with the same outputs. Where the
     optimisation is not available the model is used as loaded, with a log line."""
-    preserved = ["explain"] if hasattr(module, "explain") else []
+    preserved = [name for name in ("explain", "assess") if hasattr(module, name)]
     try:
         with quiet_torchscript():
             frozen = torch.jit.freeze(module, preserved_attrs=preserved)
@@ -102,6 +103,9 @@ class Engine:
         self.positive_index = self.classes.index(self.positive_class)
         self.operating_points: list[dict] = list(metadata.get("operating_points", []))
         self.default_threshold = default_threshold(metadata)
+        # The card's scope check (format 2); None: this model has none, file facts only.
+        self.scope_check: dict | None = metadata.get("scope_check") if (
+            metadata.get("format_version", 1) >= 2 and hasattr(module, "assess")) else None
         self.batch_size = BATCH_SIZE
         # One lane per core, each decoding its own chunk and running the model on it with one
         # torch thread: no hand-over between threads and no thread waiting for another (faster
@@ -144,7 +148,7 @@ class Engine:
             raise ModelError()
         torch.set_num_threads(threads or default_threads())
         module = _optimized_for_inference(module.eval(), path)
-        _check_outputs(module, len(classes), path)
+        _check_outputs(module, len(classes), path, "scope_check" in metadata)
         log.info("Loaded model %s (sha256 %s…, version %s)", path, digest[:12],
                  metadata.get("model_version"))
         return cls(module, metadata, path, digest)
@@ -153,10 +157,20 @@ class Engine:
 
     def predict_batch(self, inputs: np.ndarray) -> np.ndarray:
         """uint8 [N, 224, 224] -> P(PNEUMONIA) as float64 [N]."""
+        return self.assess_batch(inputs)[0]
+
+    def assess_batch(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """uint8 [N, 224, 224] -> (P(PNEUMONIA) float64 [N], scope scores float64 [N, 5] in
+        ``desktop.modelfile.SCOPE_SCORES`` order, or None for a model without a scope check),
+        from one forward pass."""
         x = _as_tensor(inputs)
         with torch.inference_mode():  # thread-safe: the lanes call it at the same time
-            probs = self.module(x)[:, self.positive_index]
-            return probs.to(torch.float64).numpy().copy()
+            if self.scope_check is None:
+                probs, scores = self.module(x), None
+            else:
+                probs, scores = self.module.assess(x)
+                scores = scores.to(torch.float64).numpy().copy()
+            return probs[:, self.positive_index].to(torch.float64).numpy().copy(), scores
 
     def explain_batch(self, inputs: np.ndarray) -> np.ndarray:
         """uint8 [N, 224, 224] -> Grad-CAM maps float32 [N, 224, 224] in [0, 1]."""
@@ -230,20 +244,25 @@ class Engine:
     ) -> list[Result]:
         decoded = [(i, item) for i, (_, item) in enumerate(batch) if isinstance(item, XRay)]
         probs: dict[int, float] = {}
+        scopes: dict[int, Scope] = {}
         maps: dict[int, np.ndarray] = {}
         failure: UserError | None = None
         if decoded:
             inputs = np.stack([xray.model_input for _, xray in decoded])
             try:
-                values = self.predict_batch(inputs)
-                probs = {i: float(v) for (i, _), v in zip(decoded, values, strict=True)}
+                values, scores = self.assess_batch(inputs)
+                for k, (i, xray) in enumerate(decoded):
+                    probs[i] = float(values[k])
+                    scopes[i] = judge(xray.source, None if scores is None
+                                      else scores_dict(scores[k]), self.scope_check)
             except Exception:
                 log.exception("Inference failed on a batch of %d files", len(decoded))
                 failure = InternalError()
             if heatmaps and failure is None:
                 try:
                     heat = self.explain_batch(inputs)
-                    maps = {i: heat[k] for k, (i, _) in enumerate(decoded)}
+                    maps = {i: heat[k] for k, (i, _) in enumerate(decoded)
+                            if scopes[i].verdict_shown}  # no map where no verdict is given
                 except Exception:
                     log.exception("Heatmaps failed on a batch of %d files", len(decoded))
         out = []
@@ -254,8 +273,9 @@ class Engine:
                 out.append(Result(path, None, failure, item.source))
             else:
                 out.append(Result(path, probs[i], None, item.source,
-                                  fingerprint(item.model_input), preview=item.preview,
-                                  model_input=item.model_input, heatmap=maps.get(i)))
+                                  fingerprint(item.model_input), scope=scopes[i],
+                                  preview=item.preview, model_input=item.model_input,
+                                  heatmap=maps.get(i)))
         return out
 
 
@@ -284,13 +304,15 @@ def _decode(path: Path, preview_size: int | None) -> XRay | UserError:
         return error
 
 
-def _check_outputs(module: Any, n_classes: int, path: Path) -> None:
+def _check_outputs(module: Any, n_classes: int, path: Path, scoped: bool) -> None:
     """Run the model once on blank images: another network dressed in our card and checksum
-    (wrong output shape, raw scores instead of probabilities) is refused, not trusted."""
+    (wrong output shape, raw scores instead of probabilities, a scope check that gives no
+    scores) is refused, not trusted."""
     probe = torch.zeros((2, 1, INPUT_SIZE, INPUT_SIZE), dtype=torch.uint8)
     try:
         with torch.inference_mode():
             out = module(probe)
+            scores = module.assess(probe)[1] if scoped else torch.zeros(2, len(SCORES))
         ok = (
             isinstance(out, torch.Tensor)
             and tuple(out.shape) == (2, n_classes)
@@ -298,12 +320,14 @@ def _check_outputs(module: Any, n_classes: int, path: Path) -> None:
             and bool(torch.isfinite(out).all())
             and bool(((out >= 0) & (out <= 1)).all())
             and bool(torch.allclose(out.sum(dim=1), torch.ones(2, dtype=out.dtype), atol=1e-3))
+            and tuple(scores.shape) == (2, len(SCORES))
         )
     except Exception as exc:
         log.exception("The model file %s fails on a blank image", path)
         raise ModelError() from exc
     if not ok:
-        log.error("The model file %s does not return %d probabilities per image", path, n_classes)
+        log.error("The model file %s does not return %d probabilities (and its scope scores) "
+                  "per image", path, n_classes)
         raise ModelError()
 
 

@@ -23,7 +23,8 @@ from desktop.errors import UserError, WriteError
 
 log = logging.getLogger(__name__)
 
-CSV_COLUMNS = ("file", "path", "verdict", "p_pneumonia", "threshold", "error")
+CSV_COLUMNS = ("file", "path", "verdict", "p_pneumonia", "threshold", "scope", "scope_reason",
+               "error")
 DECIMALS = 6  # P(pneumonia) and the threshold in files: as precise as researchers want them
 
 
@@ -49,6 +50,7 @@ class Result:
     error: UserError | None = None
     source: dict[str, Any] = field(default_factory=dict)
     fingerprint: str | None = None
+    scope: Any = None  # desktop.scope.Scope: in scope, unusual or not a chest X-ray, and why
     key: int = 0
     preview: Any = field(default=None, repr=False)  # PIL "L" image
     model_input: np.ndarray | None = field(default=None, repr=False)  # uint8 [224, 224]
@@ -73,9 +75,11 @@ class ResultRow:
 
     file: str
     path: str
-    verdict: str | None
-    p_pneumonia: float | None
+    verdict: str | None  # None for an unreadable file, and where the verdict is withheld
+    p_pneumonia: float | None  # given even where the verdict is withheld (researchers want it)
     threshold: float
+    scope: str | None  # desktop.scope.STATES; None: unreadable, or a model without a check
+    scope_reason: str | None
     error: str | None
 
     def csv_cells(self) -> list[str]:
@@ -85,6 +89,8 @@ class ResultRow:
             self.verdict or "",
             "" if self.p_pneumonia is None else f"{self.p_pneumonia:.{DECIMALS}f}",
             f"{self.threshold:.{DECIMALS}f}",
+            self.scope or "",
+            self.scope_reason or "",
             self.error or "",
         ]
 
@@ -95,6 +101,8 @@ class ResultRow:
             "p_pneumonia": None if self.p_pneumonia is None else round(self.p_pneumonia,
                                                                         DECIMALS),
             "threshold": self.threshold,  # exact: the number the verdict was decided at
+            "scope": self.scope,
+            "scope_reason": self.scope_reason,
             "error": self.error,
         }
 

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from desktop.errors import N_, Sentence
+from desktop.errors import N_, NP_, Sentence
 from desktop.modelfile import SCOPE_SCORES as SCORES
 
 IN_SCOPE, UNUSUAL, NOT_CHEST_XRAY = "in_scope", "unusual", "not_chest_xray"
@@ -57,14 +57,14 @@ R_LATERAL = N_("This is a lateral view; the model was validated on frontal views
 R_ROTATED = N_("This X-ray looks rotated or upside down; the model expects an upright frontal "
                "view.")
 R_INVERTED = N_("This X-ray looks inverted (bones dark); the model expects bones light.")
-R_AGE_YEARS = (N_("The patient is {count} year old; the model was trained on children aged "
-                  "{low} to {high} years."),
-               N_("The patient is {count} years old; the model was trained on children aged "
-                  "{low} to {high} years."))
-R_AGE_MONTHS = (N_("The patient is {count} month old; the model was trained on children aged "
-                   "{low} to {high} years."),
-                N_("The patient is {count} months old; the model was trained on children aged "
-                   "{low} to {high} years."))
+R_AGE_YEARS = NP_("The patient is {count} year old; the model was trained on children aged "
+                  "{low} to {high} years.",
+                  "The patient is {count} years old; the model was trained on children aged "
+                  "{low} to {high} years.")
+R_AGE_MONTHS = NP_("The patient is {count} month old; the model was trained on children aged "
+                   "{low} to {high} years.",
+                   "The patient is {count} months old; the model was trained on children aged "
+                   "{low} to {high} years.")
 R_ADULT = N_("This looks like an adult's chest X-ray; the model was trained on children aged "
              "{low} to {high} years.")
 R_ADULT_ANY = N_("This looks like an adult's chest X-ray; the model was trained on children.")

@@ -16,9 +16,29 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from desktop.errors import N_, NP_
+from desktop.i18n import gettext, ngettext
 from desktop.modelfile import POSITIVE, verdict
 from desktop.results import Result, ResultRow
-from desktop.threshold import ThresholdPolicy
+from desktop.scope import NOT_CHEST_XRAY, UNUSUAL
+from desktop.threshold import ThresholdPolicy, format_threshold
+
+SUMMARY = NP_("{total} file: {pneumonia} pneumonia, {normal} normal, {errors} not classified "
+              "(threshold {threshold}).",
+              "{total} files: {pneumonia} pneumonia, {normal} normal, {errors} not classified "
+              "(threshold {threshold}).")
+SCOPE_SUMMARY = N_("Outside the model's scope: {withheld} with no verdict (not chest X-rays), "
+                   "{unusual} marked unusual.")
+
+
+def scope_state(result: Result) -> str | None:
+    return result.scope.state if result.scope is not None else None
+
+
+def withheld(result: Result) -> bool:
+    """True where the verdict is withheld: the image is not a chest X-ray."""
+    return result.ok and scope_state(result) == NOT_CHEST_XRAY
+
 
 # Results whose preview, model input and heatmap stay in memory (~0.6 MB each): the most recently
 # viewed ones. Older ones are read from disk again when selected.
@@ -78,22 +98,44 @@ class Session:
     # --- what is shown ------------------------------------------------------------------------
 
     def verdict(self, result: Result) -> str | None:
-        """``"NORMAL"`` / ``"PNEUMONIA"`` at the current threshold; None for an error row."""
-        return verdict(result.p_pneumonia, self.threshold) if result.ok else None
+        """``"NORMAL"`` / ``"PNEUMONIA"`` at the current threshold; None for an error row and
+        where the verdict is withheld (not a chest X-ray)."""
+        if not result.ok or withheld(result):
+            return None
+        return verdict(result.p_pneumonia, self.threshold)
 
     def confidence(self, result: Result) -> float | None:
         """The probability of the class shown (P(pneumonia) for PNEUMONIA, else 1 - it)."""
-        if not result.ok:
+        shown = self.verdict(result)
+        if shown is None:
             return None
         p = result.p_pneumonia
-        return p if self.verdict(result) == POSITIVE else 1.0 - p
+        return p if shown == POSITIVE else 1.0 - p
 
     def counts(self) -> dict[str, int]:
-        """How many results are PNEUMONIA, NORMAL and errors at the current threshold."""
-        counts = {"PNEUMONIA": 0, "NORMAL": 0, "error": 0}
+        """At the current threshold: PNEUMONIA, NORMAL, ``withheld`` (not a chest X-ray: no
+        verdict), ``error`` (not read); and ``unusual``, how many of the verdicts are marked."""
+        counts = {"PNEUMONIA": 0, "NORMAL": 0, "withheld": 0, "error": 0, "unusual": 0}
         for result in self.results.values():
-            counts[self.verdict(result) or "error"] += 1
+            if not result.ok:
+                counts["error"] += 1
+            elif withheld(result):
+                counts["withheld"] += 1
+            else:
+                counts[self.verdict(result)] += 1
+                counts["unusual"] += scope_state(result) == UNUSUAL
         return counts
+
+    def summary(self) -> str:
+        """The counts in one or two sentences of the current language (status bar, ``predict``)."""
+        counts, total = self.counts(), len(self.results)
+        text = ngettext(SUMMARY[0], SUMMARY[1], total).format(
+            total=total, pneumonia=counts["PNEUMONIA"], normal=counts["NORMAL"],
+            errors=counts["error"], threshold=format_threshold(self.threshold))
+        if counts["withheld"] or counts["unusual"]:
+            text += " " + gettext(SCOPE_SUMMARY).format(withheld=counts["withheld"],
+                                                        unusual=counts["unusual"])
+        return text
 
     def sorted_keys(self, column: str, descending: bool = False) -> list[int]:
         """Keys ordered by ``column`` (one of ``SORT_COLUMNS``); errors last in both directions
@@ -116,12 +158,16 @@ class Session:
 
     def row(self, result: Result) -> ResultRow:
         """The exported record of one result at the current threshold."""
+        scope = result.scope
         return ResultRow(
             file=result.path.name,
             path=str(result.path),
             verdict=self.verdict(result),
             p_pneumonia=result.p_pneumonia if result.ok else None,
             threshold=self.threshold,
+            scope=scope.state if scope is not None and result.ok else None,
+            scope_reason=str(scope.reason) if scope is not None and scope.reason and result.ok
+            else None,
             error=str(result.error) if result.error is not None else None,
         )
 

@@ -28,12 +28,16 @@ GREY = "#6B6B6B"  # error / nothing to show
 TEXT_BLUE = "#005A8F"  # darker variants for text on white (contrast >= 4.5:1)
 TEXT_VERMILLION = "#A94800"
 TEXT_GREY = "#505050"
+TEXT_AMBER = "#8A5300"  # unusual: a dark orange-brown, readable on the panel (never alone)
 BANNER_BG = "#FFF1DB"
 PANEL_BG = "#F4F4F2"
 
 VERDICT_LABELS = {"NORMAL": N_("NORMAL"), "PNEUMONIA": N_("PNEUMONIA")}
 # Marks in front of a verdict in the table: a shape per class, so colour is never alone.
 VERDICT_MARKS = {"NORMAL": "●", "PNEUMONIA": "▲", None: "✕"}
+# Marks of the scope: in scope, unusual (verdict shown, marked), withheld (not a chest X-ray),
+# and not checked (a model without a scope check).
+IN_SCOPE_MARK, UNUSUAL_MARK, WITHHELD_MARK, UNCHECKED_MARK = "✓", "◆", "⊘", "○"
 OPERATING_POINT_LABELS = {
     "balanced": N_("Balanced"),
     "high_sensitivity": N_("High sensitivity"),
@@ -108,7 +112,8 @@ class Texts:
 
 
 class VerdictIcon(tk.Canvas):
-    """The verdict's shape: circle (NORMAL), triangle with "!" (PNEUMONIA), cross (error)."""
+    """The verdict's shape: circle (NORMAL), triangle with "!" (PNEUMONIA), struck circle (no
+    verdict: not a chest X-ray), cross (error)."""
 
     def __init__(self, master: tk.Misc, size: int = 34, **kwargs) -> None:
         super().__init__(
@@ -128,6 +133,9 @@ class VerdictIcon(tk.Canvas):
             self.create_polygon(s / 2, m, s - m, s - m, m, s - m, fill=VERMILLION, outline="")
             self.create_line(s / 2, s * 0.36, s / 2, s * 0.66, fill="white", width=3)
             self.create_oval(s / 2 - 2, s * 0.74, s / 2 + 2, s * 0.74 + 4, fill="white", width=0)
+        elif verdict == "withheld":  # a circle struck through: no verdict is given
+            self.create_oval(m + 2, m + 2, s - m - 2, s - m - 2, outline=GREY, width=4)
+            self.create_line(s * 0.27, s * 0.73, s * 0.73, s * 0.27, fill=GREY, width=4)
         else:
             self.create_line(m + 4, m + 4, s - m - 4, s - m - 4, fill=GREY, width=5)
             self.create_line(m + 4, s - m - 4, s - m - 4, m + 4, fill=GREY, width=5)
@@ -365,6 +373,7 @@ class ResultsTable(ttk.Frame):
         self.tree.tag_configure("PNEUMONIA", foreground=TEXT_VERMILLION)
         self.tree.tag_configure("NORMAL", foreground=TEXT_BLUE)
         self.tree.tag_configure("error", foreground=TEXT_GREY)
+        self.tree.tag_configure("withheld", foreground=TEXT_GREY)
         self.sorted_by: tuple[str, bool] | None = None  # (column, descending)
         texts.call(self, self.refresh_headings)
 

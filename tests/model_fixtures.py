@@ -5,7 +5,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from desktop.modelfile import MODEL_FILE
+
+
+def xray_like(seed: int = 0, size: tuple[int, int] = (640, 560), noise: float = 12.0):
+    """A chest-X-ray-like grey image (uint8 [h, w]): a bright body, two dark lung fields whose
+    darkness depends on ``seed``, and noise."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    y, x = np.mgrid[0:h, 0:w]
+    image = np.full((h, w), 200.0)
+    for cx in (0.32 * w, 0.68 * w):
+        inside = ((x - cx) / (0.15 * w)) ** 2 + ((y - 0.5 * h) / (0.3 * h)) ** 2 < 1
+        image[inside] = 60 + 40 * seed % 3
+    image += rng.normal(0, noise, size=(h, w)) if noise else 0
+    return np.clip(image, 0, 255).astype(np.uint8)
 
 
 def _figures(n_normal: int, n_pneu: int, threshold: float) -> dict:
@@ -89,3 +105,41 @@ def write_input_sensitive_model(out_dir: Path, operating_points: list[dict] | No
     with torch.no_grad():
         model(torch.from_numpy(batch[:, None]))
     return write_test_model(out_dir, operating_points=operating_points, model=model)
+
+
+def write_scoped_test_model(out_dir: Path, seed: int = 0) -> Path:
+    """A random network with a scope check fitted, by the real code, on ``xray_like`` images:
+    they are in its scope; synthetic pages, charts and textures are not (format 2 card)."""
+    import torch
+
+    from training.data import Split
+    from training.export import ExportedClassifier, export_model
+    from training.model import ChestXRayNet
+    from training.scope import fit_scope
+
+    torch.manual_seed(seed)
+    model = ChestXRayNet().eval()
+    wrapper = ExportedClassifier(model).eval()
+
+    def split(seeds) -> Split:
+        from PIL import Image
+
+        from desktop.imaging import squash
+
+        arrays = [np.asarray(squash(Image.fromarray(xray_like(s, (320 + 8 * (s % 9), 300)))))
+                  for s in seeds]
+        images = torch.from_numpy(np.stack(arrays))[:, None]
+        return Split(images, torch.tensor([s % 2 for s in seeds]), [Path(f"{s}.png")
+                                                                    for s in seeds])
+
+    @torch.no_grad()
+    def features(images):
+        return torch.cat([wrapper.scope_features(images[i:i + 64])
+                          for i in range(0, len(images), 64)])
+
+    head, section = fit_scope(features, split(range(100, 220)), split(range(300, 360)),
+                              age_range=(1, 5), subset=120)
+    card = sample_metadata()
+    card["format_version"] = 2
+    card["scope_check"] = section
+    return export_model(model, card, Path(out_dir) / MODEL_FILE, scope=head)

@@ -30,6 +30,7 @@ from PIL import Image
 
 from desktop import i18n
 from desktop.settings import Settings, load_settings, settings_path
+from tests.model_fixtures import xray_like
 
 pytestmark = pytest.mark.gui
 
@@ -37,16 +38,8 @@ pytestmark = pytest.mark.gui
 def write_xray(path: Path, seed: int = 0, size: tuple[int, int] = (640, 560),
                noise: float = 12.0) -> Path:
     """A chest-X-ray-like grayscale PNG: a bright body with two dark lung fields and noise."""
-    rng = np.random.default_rng(seed)
-    w, h = size
-    y, x = np.mgrid[0:h, 0:w]
-    image = np.full((h, w), 200.0)
-    for cx in (0.32 * w, 0.68 * w):
-        inside = ((x - cx) / (0.15 * w)) ** 2 + ((y - 0.5 * h) / (0.3 * h)) ** 2 < 1
-        image[inside] = 60 + 40 * seed % 3
-    image += rng.normal(0, noise, size=(h, w)) if noise else 0
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.clip(image, 0, 255).astype(np.uint8), mode="L").save(path)
+    Image.fromarray(xray_like(seed, size, noise), mode="L").save(path)
     return path
 
 
@@ -162,8 +155,8 @@ def test_threshold_change_flips_a_borderline_verdict_without_rerunning(app, tmp_
     result = app.selected
     p = result.p_pneumonia
     below, above = np.floor(p * 100) / 100, np.floor(p * 100) / 100 + 0.01
-    model_calls = app.worker.engine.predict_batch
-    app.worker.engine.predict_batch = lambda *_: pytest.fail("the model ran again")
+    model_calls = app.worker.engine.assess_batch
+    app.worker.engine.assess_batch = lambda *_: pytest.fail("the model ran again")
     try:
         app.threshold.scale.set(above)
         wait_for_value(app, lambda: app.verdict_label.cget("text"), "NORMAL", "relabel above p")
@@ -183,7 +176,7 @@ def test_threshold_change_flips_a_borderline_verdict_without_rerunning(app, tmp_
         wait_for(app, lambda: app.session.threshold == pytest.approx(above), "step by 0.01")
         assert app.verdict_label.cget("text") == "NORMAL"
     finally:
-        app.worker.engine.predict_batch = model_calls
+        app.worker.engine.assess_batch = model_calls
 
 
 def test_operating_point_presets_set_the_threshold_and_show_validation_figures(app, tmp_path):
@@ -244,6 +237,57 @@ def test_window_and_predict_give_the_same_verdicts_and_csv_at_every_preset(
     # each point sits a hair from one image's probability, on the side its name says: a
     # threshold rounded to hundredths would label those images the other way
     assert normals == [2, 0, 3]
+
+
+def test_a_photo_a_lateral_view_and_a_chest_xray_get_their_three_scopes(make_app, tmp_path):
+    """Dropped together: the photo gets no verdict (and no heatmap), the lateral view its
+    verdict marked unusual with the reason, the chest X-ray its verdict; in words and shapes,
+    in the language shown."""
+    from tests.model_fixtures import write_scoped_test_model
+    from tests.test_cli import _lateral_dicom
+
+    app = make_app(model_path=write_scoped_test_model(tmp_path / "model"))
+    chest = write_xray(tmp_path / "chest.png", seed=501, size=(330, 300))
+    photo = tmp_path / "holiday.jpg"
+    rgb = np.random.default_rng(1).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    Image.fromarray(rgb, "RGB").save(photo)
+    lateral = _lateral_dicom(tmp_path / "lateral.dcm", xray_like(502, (330, 300)))
+    app.show_heatmap.set(True)
+    app.heatmap_toggled()
+    classify(app, [chest, photo, lateral])
+
+    by_file = {r["file"]: r for r in rows(app)}
+    assert by_file["chest.png"]["status"] == "Classified"
+    assert by_file["holiday.jpg"]["verdict"] == "⊘ No verdict"
+    assert by_file["holiday.jpg"]["p_pneumonia"] == "—"
+    assert by_file["holiday.jpg"]["status"] == (
+        "This does not look like a chest X-ray (photo in colour).")
+    assert by_file["lateral.dcm"]["verdict"].endswith("◆")
+    assert by_file["lateral.dcm"]["status"].startswith("Unusual: This is a lateral view")
+    assert "1 with no verdict" in app.status_label.cget("text")
+    assert "1 marked unusual" in app.status_label.cget("text")
+
+    select_row(app, "holiday.jpg")
+    wait_for(app, lambda: preview_shown(app), "show the photo")
+    assert app.verdict_label.cget("text") == "No verdict"
+    assert app.scope_label.cget("text").startswith("⊘ This does not look like a chest X-ray")
+    assert app.heatmap_note.cget("text") == "No heatmap: no verdict was given."
+    assert app.selected.heatmap is None and app.preview._image.mode == "L"
+
+    select_row(app, "lateral.dcm")
+    wait_for(app, lambda: app.selected.heatmap is not None, "compute the lateral's heatmap")
+    assert app.verdict_label.cget("text") in ("NORMAL", "PNEUMONIA")
+    assert app.scope_label.cget("text").startswith("◆ Unusual: This is a lateral view")
+
+    select_row(app, "chest.png")
+    wait_for(app, lambda: preview_shown(app), "show the chest X-ray")
+    assert app.scope_label.cget("text").startswith("✓ In scope")
+
+    app.language_menu.invoke(list(i18n.LANGUAGES).index("es"))
+    wait_for(app, lambda: app.language.get() == "es", "switch to Spanish")
+    assert app.scope_label.cget("text").startswith("✓ Dentro del alcance")
+    assert {r["file"]: r["status"] for r in rows(app)}["holiday.jpg"] == (
+        "Esto no parece una radiografía de tórax (foto en color).")
 
 
 def _catalog(code: str):

@@ -66,7 +66,11 @@ def test_json_lines_have_exactly_the_documented_keys(tiny_model, folder, tmp_pat
     assert code == 0
     rows = [json.loads(line) for line in lines]
     assert len(rows) == 4
-    assert all(set(r) == {"path", "verdict", "p_pneumonia", "threshold", "error"} for r in rows)
+    assert all(set(r) == {"path", "verdict", "p_pneumonia", "threshold", "scope",
+                          "scope_reason", "error"} for r in rows)
+    # the tiny model has no scope check: nothing was checked, and each line says so
+    assert all(r["scope"] is None and "no scope check" in r["scope_reason"] for r in rows[:3])
+    assert rows[3]["scope"] is None and rows[3]["scope_reason"] is None
     assert [r["path"] for r in rows[:3]] == [
         str(folder / "a.png"), str(folder / "sub" / "b.jpg"), str(folder / "sub" / "c.bmp")
     ]
@@ -95,8 +99,10 @@ def test_text_output_and_csv(tiny_model, folder, tmp_path, capsys):
     assert len(lines) == 4
     assert lines[0].split()[0] in ("NORMAL", "PNEUMONIA") and lines[0].endswith("a.png")
     assert lines[3].startswith("ERROR") and "This file does not exist." in lines[3]
-    assert "3 of 4 files classified" in err and "Not for clinical diagnosis" in err
-    assert err.splitlines()[1] == "1 file skipped: not an image."  # notes.txt, in the folder
+    assert err.startswith("4 files: ") and "1 not classified" in err
+    assert "Not for clinical diagnosis" in err
+    assert "This model has no scope check" in err.splitlines()[1]
+    assert err.splitlines()[2] == "1 file skipped: not an image."  # notes.txt, in the folder
     with open(out_csv, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["file"] for r in rows] == ["a.png", "b.jpg", "c.bmp", "missing.png"]
@@ -114,9 +120,8 @@ def test_text_output_is_translated(tiny_model, tmp_path, capsys):
     assert "Não destinada a diagnóstico clínico" in err
 
 
-@pytest.mark.parametrize(("lang", "summary"), [("en", "1 of 1 file classified."),
-                                               ("pt_BR", "1 de 1 arquivo classificado."),
-                                               ("es", "1 de 1 archivo clasificado.")])
+@pytest.mark.parametrize(("lang", "summary"), [("en", "1 file: "), ("pt_BR", "1 arquivo: "),
+                                               ("es", "1 archivo: ")])
 def test_one_file_is_counted_in_the_singular(tiny_model, tmp_path, capsys, lang, summary):
     Image.new("L", (50, 50), 128).save(tmp_path / "ok.png")
     _, _, err = run(capsys, tmp_path / "ok.png", "--model", tiny_model, "--lang", lang)
@@ -128,7 +133,7 @@ def test_system_language_is_used_without_lang(tiny_model, tmp_path, capsys, monk
     (tmp_path / "x.png").write_text("text")
     _, lines, err = run(capsys, tmp_path / "x.png", "--model", tiny_model)
     assert "Este archivo no es una imagen" in lines[0]
-    assert "No se pudo clasificar ningún archivo." in err
+    assert "Ningún archivo obtuvo un resultado." in err
 
 
 def test_exit_status_is_non_zero_only_when_nothing_was_classified(tiny_model, tmp_path, capsys):
@@ -136,7 +141,7 @@ def test_exit_status_is_non_zero_only_when_nothing_was_classified(tiny_model, tm
     (tmp_path / "b.jpg").write_bytes(b"")
     code, lines, err = run(capsys, tmp_path / "a.png", tmp_path / "b.jpg", "--model", tiny_model)
     assert code == 1 and len(lines) == 2
-    assert "No file could be classified" in err
+    assert "No file got a verdict" in err
 
 
 def test_empty_folder_says_so(tiny_model, tmp_path, capsys):
@@ -186,7 +191,10 @@ def test_stderr_carries_only_our_sentences_while_c_decoders_chatter(tiny_model, 
         capture_output=True, text=True, timeout=300, env=env, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.splitlines() == [
-        "1 of 2 files classified. Research and teaching tool. Not for clinical diagnosis."]
+        "2 files: 1 pneumonia, 0 normal, 1 not classified (threshold 0.50). Research and "
+        "teaching tool. Not for clinical diagnosis.",
+        "This model has no scope check: nothing says whether the images are chest X-rays like "
+        "its training images."]
     assert "Not a JPEG file" in (tmp_path / "logs" / "cxr-pneumonia.log").read_text()
 
 
@@ -219,3 +227,65 @@ def test_python_m_desktop_predict_runs_without_tk(tiny_model, folder):
     lines = out.stdout.splitlines()
     assert lines[-1] == "NO-TK 0"
     assert len([json.loads(line) for line in lines[:-1]]) == 3
+
+
+@pytest.fixture(scope="module")
+def scoped_model(tmp_path_factory):
+    from tests.model_fixtures import write_scoped_test_model
+
+    return write_scoped_test_model(tmp_path_factory.mktemp("scoped"))
+
+
+def _lateral_dicom(path, pixels):
+    import pydicom
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds = pydicom.Dataset()
+    ds.file_meta = meta
+    ds.Modality, ds.BodyPartExamined, ds.ViewPosition = "DX", "CHEST", "LL"
+    ds.Rows, ds.Columns = pixels.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated = ds.BitsStored = 8
+    ds.HighBit, ds.PixelRepresentation = 7, 0
+    ds.PixelData = pixels.tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def test_scope_in_text_json_and_csv_and_no_verdict_for_a_photo(scoped_model, tmp_path, capsys):
+    from tests.model_fixtures import xray_like
+
+    chest = tmp_path / "chest.png"
+    Image.fromarray(xray_like(501, (330, 300))).save(chest)
+    photo = tmp_path / "cat photo.jpg"
+    rgb = np.random.default_rng(1).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    Image.fromarray(rgb, "RGB").save(photo)
+    lateral = _lateral_dicom(tmp_path / "lateral.dcm", xray_like(502, (330, 300)))
+    out_csv = tmp_path / "out.csv"
+    code, lines, err = run(capsys, chest, photo, lateral, "--json", "--csv", out_csv,
+                           "--model", scoped_model)
+    assert code == 0
+    chest_row, photo_row, lateral_row = (json.loads(line) for line in lines)
+    assert chest_row["scope"] == "in_scope" and chest_row["verdict"] in ("NORMAL", "PNEUMONIA")
+    assert photo_row["scope"] == "not_chest_xray" and photo_row["verdict"] is None
+    assert 0.0 <= photo_row["p_pneumonia"] <= 1.0  # still given, for researchers
+    assert photo_row["scope_reason"] == "This does not look like a chest X-ray (photo in colour)."
+    assert lateral_row["scope"] == "unusual" and "lateral view" in lateral_row["scope_reason"]
+    assert lateral_row["verdict"] in ("NORMAL", "PNEUMONIA")
+    with open(out_csv, newline="", encoding="utf-8") as fh:
+        table = list(csv.DictReader(fh))
+    assert [r["scope"] for r in table] == ["in_scope", "not_chest_xray", "unusual"]
+    assert table[1]["verdict"] == "" and table[1]["p_pneumonia"] != ""
+
+    code, lines, err = run(capsys, chest, photo, lateral, "--model", scoped_model, "--lang", "es")
+    assert lines[1].startswith("SIN RESULTADO") and "foto en color" in lines[1]
+    assert "[inusual: Es una proyección lateral" in lines[2]
+    assert "1 sin resultado" in err and "1 marcadas como inusuales" in err
+
+    code, _, err = run(capsys, photo, "--model", scoped_model)
+    assert code == 1 and "No file got a verdict." in err  # a photo alone: nothing to answer

@@ -16,7 +16,7 @@ from desktop.i18n import LANGUAGES, set_language
 ROOT = Path(__file__).resolve().parents[1]
 TRANSLATIONS = ROOT / "translations"
 CATALOG_LANGUAGES = [code for code in LANGUAGES if code != "en"]
-KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "NP_": (1, 2), "gettext": None, "ngettext": (1, 2)}
 DISCLAIMER = "Research and teaching tool. Not for clinical diagnosis."
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 

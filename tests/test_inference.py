@@ -136,10 +136,20 @@ def _resave_with_card(tiny_model, folder, edit):
 
 
 def test_unknown_format_version_is_refused(tiny_model, tmp_path):
-    model = _resave_with_card(tiny_model, tmp_path / "v2", lambda c: c.update(format_version=2))
+    model = _resave_with_card(tiny_model, tmp_path / "v3", lambda c: c.update(format_version=3))
     with pytest.raises(ModelVersionError) as info:
         Engine.load(model)
-    assert "format version 2" in info.value.user_message()
+    assert "format version 3" in info.value.user_message()
+
+
+def test_a_model_file_of_the_first_format_still_loads_and_has_no_scope_check(tiny_model,
+                                                                          tmp_path):
+    engine = Engine.load(tiny_model)  # written with format_version 1: no scope_check
+    assert engine.metadata["format_version"] == 1 and engine.scope_check is None
+    Image.fromarray(np.full((64, 64), 90, np.uint8), "L").save(tmp_path / "a.png")
+    [result] = engine.predict_paths([tmp_path / "a.png"])
+    assert result.ok and result.scope.state is None
+    assert "no scope check" in str(result.scope.reason)
 
 
 def test_card_without_classes_is_refused(tiny_model, tmp_path):
@@ -277,6 +287,6 @@ def test_inference_failure_marks_the_batch_and_continues(engine, tmp_path, monke
     def broken(inputs):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(engine, "predict_batch", broken)
+    monkeypatch.setattr(engine, "assess_batch", broken)
     results = list(engine.predict_paths(paths))
     assert len(results) == 3 and all(isinstance(r.error, InternalError) for r in results)

@@ -204,14 +204,14 @@ def test_cancelled_batches_report_themselves_and_later_batches_still_run(worker,
     Image.fromarray(np.zeros((64, 64), np.uint8), "L").save(image)
     drain(worker.inbox, lambda m: isinstance(m, ModelReady))
     started, release = threading.Event(), threading.Event()
-    model_calls = worker.engine.predict_batch
+    model_calls = worker.engine.assess_batch
 
     def held(inputs):  # the batch is running, and cannot finish before cancel() is called
         started.set()
         release.wait(30)
         return model_calls(inputs)
 
-    worker.engine.predict_batch = held
+    worker.engine.assess_batch = held
     try:
         first = worker.submit([image] * 3)
         assert started.wait(30)
@@ -219,7 +219,7 @@ def test_cancelled_batches_report_themselves_and_later_batches_still_run(worker,
         release.set()
         finished = drain(worker.inbox, lambda m: isinstance(m, BatchFinished))[-1]
     finally:
-        worker.engine.predict_batch = model_calls
+        worker.engine.assess_batch = model_calls
     assert finished.batch == first and finished.cancelled and finished.done < 3
     second = worker.submit([image])
     finished = drain(worker.inbox, lambda m: isinstance(m, BatchFinished))[-1]
