@@ -43,6 +43,11 @@ PRESETS = {
         rotate_deg=15.0, zoom_min=0.6, zoom_max=1.4, aspect=0.25, translate=0.12,
         brightness=0.25, contrast=0.4, gamma=0.5, noise=0.015,
     ),
+    # framing with tighter and looser crops (zoom 0.7-1.5): a field cropped close to the lungs
+    "framing_crop": AugmentConfig(
+        rotate_deg=10.0, zoom_min=0.7, zoom_max=1.5, aspect=0.15, translate=0.1,
+        brightness=0.2, contrast=0.3, gamma=0.35, noise=0.01, blur=0.8,
+    ),
     # framing, wider zoom-out (small children in a large field), softer and noisier images
     "framing_wide": AugmentConfig(
         rotate_deg=10.0, zoom_min=0.6, zoom_max=1.3, aspect=0.2, translate=0.1,
