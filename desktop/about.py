@@ -118,15 +118,18 @@ def model_card_sections(card: dict | None, error: UserError | None = None) -> Se
     sections.append((_("Operating points"), points))
     calibration = card.get("calibration", {})
     if calibration:
-        sections.append((_("Calibration"), [
-            _("{method}: temperature {temperature}, calibration error {before} before, "
-              "{after} after").format(
-                method=calibration.get("method", "?"),
-                temperature=calibration.get("temperature", "?"),
-                before=calibration.get("val_ece_before", "?"),
-                after=calibration.get("val_ece_after", "?"),
-            )
-        ]))
+        lines = [_("{method}: temperature {temperature}, calibration error {before} before, "
+                   "{after} after").format(
+            method=calibration.get("method", "?"),
+            temperature=calibration.get("temperature", "?"),
+            before=calibration.get("val_ece_before", "?"),
+            after=calibration.get("val_ece_after", "?"),
+        )]
+        if "bias" in calibration:
+            lines.append(_("Bias {bias}; calibration error on validation images the fit did "
+                           "not see (5 folds): {cv}").format(
+                bias=calibration["bias"], cv=calibration.get("val_ece_cross_validated", "?")))
+        sections.append((_("Calibration"), lines))
     sections.append((_("Scope check"), _scope_lines(card.get("scope_check"))))
     data = card.get("data", {})
     if data:

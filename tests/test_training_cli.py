@@ -4,6 +4,7 @@ re-export from the checkpoint, and resume an interrupted run."""
 import hashlib
 import json
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -196,3 +197,40 @@ def test_interrupted_training_resumes_to_the_same_weights(data, tmp_path, monkey
         [(h["phase"], h["epoch"]) for h in straight["history"]]
     for key, value in straight["model"].items():
         assert torch.allclose(value.float(), resumed["model"][key].float(), atol=1e-6), key
+
+
+def test_two_processes_under_torchrun_train_what_one_process_does(data, tmp_path):
+    """DistributedDataParallel on CPU (gloo): the same recipe and seed give the same training
+    within noise; only the main process writes checkpoints, and --resume works there too."""
+    import os
+    import subprocess
+    import sys
+
+    recipe = ["train", "--data", str(data), *TINY, "--epochs-finetune", "2", "--device", "cpu"]
+    assert main([*recipe, "--work-dir", str(tmp_path / "one")]) == 0
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(Path(__file__).parents[1]))
+
+    def torchrun(*extra):
+        return subprocess.run(
+            [sys.executable, "-m", "torch.distributed.run", "--standalone",
+             "--nproc_per_node=2", "-m", "training", *recipe, *extra],
+            capture_output=True, text=True, timeout=600, env=env, stdin=subprocess.DEVNULL)
+
+    run = torchrun("--work-dir", str(tmp_path / "two"))
+    assert run.returncode == 0, run.stderr[-3000:]
+    one = torch.load(tmp_path / "one" / "final.pt", weights_only=True)
+    two = torch.load(tmp_path / "two" / "final.pt", weights_only=True)
+    assert [(h["phase"], h["epoch"]) for h in two["history"]] == \
+        [(h["phase"], h["epoch"]) for h in one["history"]]
+    for a, b in zip(one["history"], two["history"], strict=True):
+        assert abs(a["val_loss"] - b["val_loss"]) < 0.02, (a, b)
+    biggest = max(float((one["model"][k].float() - two["model"][k].float()).abs().max())
+                  for k in one["model"])
+    assert biggest < 0.05
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == [
+        "checkpoint.pt", "final.pt", "summary.json"]  # one writer: nothing twice, no temp files
+
+    resumed = torchrun("--work-dir", str(tmp_path / "three"), "--resume",
+                       str(tmp_path / "two" / "checkpoint.pt"))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert (tmp_path / "three" / "final.pt").is_file()

@@ -14,7 +14,12 @@ import torch
 
 from desktop.modelfile import CLASSES, FORMAT_VERSION, INPUT_SIZE, POSITIVE
 from training.augment import SHIFT_VIEWS, shifted
-from training.calibration import calibrated_positive, fit_temperature
+from training.calibration import (
+    calibrated_positive,
+    cross_validated_positive,
+    fit_platt,
+    platt_positive,
+)
 from training.data import Split
 from training.loop import predict_logits
 from training.metrics import (
@@ -94,11 +99,12 @@ def base_metadata(*, per_image_norm: bool, tta_flip: bool, equalize: float = 0.0
 
 def assess_validation(model: ChestXRayNet, val: Split, device: torch.device, *,
                       tta_flip: bool) -> dict:
-    """Temperature, ECE before/after, operating points and figures, all on validation only."""
+    """Calibration (Platt: temperature and bias), ECE before/after (and cross-validated),
+    operating points and figures, all on validation only."""
     logits = predict_logits(model, val.images, device, tta_flip=tta_flip)
     y = val.labels.numpy()
-    temperature = fit_temperature(logits, val.labels)
-    p = calibrated_positive(logits, temperature).numpy()
+    temperature, bias = fit_platt(logits, val.labels)
+    p = platt_positive(logits, temperature, bias).numpy()
     balanced = youden_threshold(y, p)
     # never above the balanced point: "high sensitivity" must not be the less sensitive one
     high_sens = min(sensitivity_threshold(y, p, HIGH_SENSITIVITY), balanced)
@@ -116,20 +122,23 @@ def assess_validation(model: ChestXRayNet, val: Split, device: torch.device, *,
     for name, cfg in SHIFT_VIEWS.items():
         view_logits = predict_logits(model, shifted(val.images, cfg=cfg), device,
                                      tta_flip=tta_flip)
-        p_view = calibrated_positive(view_logits, temperature).numpy()
+        p_view = platt_positive(view_logits, temperature, bias).numpy()
         views[name] = rounded(binary_metrics(y, p_view, threshold))
         views[name]["ece"] = round(expected_calibration_error(y, p_view), 4)
     out = {
         "temperature": temperature,
+        "bias": bias,
         "val_ece_before": expected_calibration_error(y, calibrated_positive(logits, 1.0).numpy()),
         "val_ece_after": expected_calibration_error(y, p),
+        "val_ece_cross_validated": expected_calibration_error(
+            y, cross_validated_positive(logits, val.labels).numpy()),
         "operating_points": points,
         "validation": rounded(binary_metrics(y, p, points[0]["threshold"])),
         "validation_shifted": {k: v for k, v in views["shifted"].items() if k != "ece"},
         "validation_views": views,
     }
-    log.info("validation: T=%.3f ECE %.4f -> %.4f; balanced t=%.3f acc %.4f AUC %.4f; "
-             "shifted acc %.4f AUC %.4f", temperature, out["val_ece_before"],
+    log.info("validation: T=%.3f b=%.3f ECE %.4f -> %.4f; balanced t=%.3f acc %.4f AUC %.4f; "
+             "shifted acc %.4f AUC %.4f", temperature, bias, out["val_ece_before"],
              out["val_ece_after"], points[0]["threshold"], out["validation"]["accuracy"],
              out["validation"]["roc_auc"], out["validation_shifted"]["accuracy"],
              out["validation_shifted"]["roc_auc"])
@@ -147,8 +156,10 @@ def build_card(assessment: dict, *, per_image_norm: bool, tta_flip: bool, recipe
         "default_operating_point": "balanced",
         "operating_points": assessment["operating_points"],
         "calibration": {
-            "method": "temperature scaling on validation",
-            "temperature": round(assessment["temperature"], 4),
+            "method": "Platt scaling on validation: sigmoid((l1 - l0) / temperature + bias)",
+            "temperature": round(assessment["temperature"], 6),
+            "bias": round(assessment.get("bias", 0.0), 6),
+            "val_ece_cross_validated": round(assessment.get("val_ece_cross_validated", 0), 4),
             "val_ece_before": round(assessment["val_ece_before"], 4),
             "val_ece_after": round(assessment["val_ece_after"], 4),
         },

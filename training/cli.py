@@ -145,23 +145,36 @@ def _counts(data_dir: Path, train, val) -> dict:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """Train (several processes under torchrun: see ``training.distributed``), then, in the main
+    process only, assess on validation, write final.pt and summary.json, and export."""
+    from training import distributed
     from training.card import assess_validation
     from training.model import ChestXRayNet, load_init_weights
 
     torch.manual_seed(args.seed)
-    device = pick_device(args.device)
+    context = distributed.setup(pick_device(args.device))
+    device = context.device
+    if not context.is_main:  # one voice: the main process logs and shows progress
+        logging.getLogger().setLevel(logging.WARNING)
+        args.progress = False
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     log.info("device: %s", device)
-    train, val, rule = train_val(args.data, val_fraction=args.val_fraction, seed=args.split_seed,
-                                 progress=args.progress)
-    log.info("train %s, validation %s (%s)", train.counts(), val.counts(), rule)
-    model = ChestXRayNet(per_image_norm=args.per_image_norm, equalize=args.equalize)
-    init = load_init_weights(model, args.init_weights)
-    resume = torch.load(args.resume, map_location="cpu", weights_only=True) if args.resume \
-        else None
-    args.work_dir.mkdir(parents=True, exist_ok=True)
-    state = fit(model, train, val, args, device, args.work_dir / "checkpoint.pt", resume)
+    try:
+        train, val, rule = train_val(args.data, val_fraction=args.val_fraction,
+                                     seed=args.split_seed, progress=args.progress)
+        log.info("train %s, validation %s (%s)", train.counts(), val.counts(), rule)
+        model = ChestXRayNet(per_image_norm=args.per_image_norm, equalize=args.equalize)
+        init = load_init_weights(model, args.init_weights)
+        resume = torch.load(args.resume, map_location="cpu", weights_only=True) \
+            if args.resume else None
+        args.work_dir.mkdir(parents=True, exist_ok=True)
+        state = fit(model, train, val, args, device, args.work_dir / "checkpoint.pt", resume,
+                    context)
+    finally:
+        distributed.teardown(context)  # the others are done; the main process goes on alone
+    if not context.is_main:
+        return 0
     assessment = assess_validation(model, val, device, tta_flip=args.tta_flip)
     final = {"model": state["model"], "args": plain_args(args), "history": state["history"],
              "epochs_run": state["epochs_run"], "wall_time_s": state["wall_time_s"],
@@ -225,7 +238,8 @@ def _export(model, final: dict, assessment: dict, counts: dict, out: Path,
     if scope is not None:
         head, card["scope_check"] = scope
     export_model(model.cpu().eval(), card, out, temperature=assessment["temperature"],
-                 tta_flip=tta_flip, history=final["history"], scope=head)
+                 tta_flip=tta_flip, history=final["history"], scope=head,
+                 bias=assessment.get("bias", 0.0))
     print(f"wrote {out} and {out.name}.sha256")
 
 

@@ -41,11 +41,13 @@ class ExportedClassifier(nn.Module):
     ``assess`` -> the probabilities and the scope scores [N, 5] of one forward pass."""
 
     def __init__(self, model: ChestXRayNet, temperature: float = 1.0, tta_flip: bool = False,
-                 fold_stem: bool = True, scope: ScopeHead | None = None):
+                 fold_stem: bool = True, scope: ScopeHead | None = None, bias: float = 0.0):
         super().__init__()
         # fold_stem=False only writes the older, slower layout (tests of `reexport`).
         self.model = (fold_grey_stem(model) if fold_stem else copy.deepcopy(model)).cpu().eval()
         self.register_buffer("temperature", torch.tensor(float(temperature)))
+        # Platt scaling: softmax(logits / T + [0, b]); b = 0 is temperature scaling alone.
+        self.register_buffer("bias", torch.tensor([0.0, float(bias)]))
         self.tta_flip = tta_flip
         self.scope_tap = SCOPE_TAP
         # An unfitted head scores nothing out of scope; the card says whether one was fitted.
@@ -85,7 +87,7 @@ class ExportedClassifier(nn.Module):
         return self._both(x)[0]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.logits(x) / self.temperature, dim=1)
+        return torch.softmax(self.logits(x) / self.temperature + self.bias, dim=1)
 
     @torch.jit.export
     def scope_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -97,7 +99,7 @@ class ExportedClassifier(nn.Module):
         """Calibrated probabilities [N, 2] and scope scores [N, 5] (``desktop.scope.SCORES``)
         from the same forward pass."""
         logits, feats = self._both(x)
-        return torch.softmax(logits / self.temperature, dim=1), self.scope(feats)
+        return torch.softmax(logits / self.temperature + self.bias, dim=1), self.scope(feats)
 
     @torch.jit.export
     def explain(self, x: torch.Tensor) -> torch.Tensor:
@@ -179,10 +181,11 @@ def export_model(
     tta_flip: bool = False,
     history: list[dict] | None = None,
     scope: ScopeHead | None = None,
+    bias: float = 0.0,
 ) -> Path:
     """Scripts, saves atomically with ``metadata.json`` + ``.sha256``, reloads and compares."""
     check_card(metadata)
-    wrapper = ExportedClassifier(model, temperature, tta_flip, scope=scope).eval()
+    wrapper = ExportedClassifier(model, temperature, tta_flip, scope=scope, bias=bias).eval()
     scripted = script(wrapper)
     out_path = Path(out_path)
     write_with_checksum(out_path, _save_bytes(scripted, metadata, history))
@@ -225,6 +228,7 @@ def reexport(src: Path, out: Path, fit_scope=None) -> float:
         per_image_norm = bool(old.model.per_image_norm)
         tta_flip = bool(old.tta_flip)
         temperature = float(old.temperature)
+        bias = float(old.bias[1]) if hasattr(old, "bias") else 0.0  # older files: none
     except AttributeError as exc:
         raise ValueError(f"{src} is not a model.pt written by `python -m training export`") \
             from exc
@@ -242,7 +246,8 @@ def reexport(src: Path, out: Path, fit_scope=None) -> float:
         scope = ScopeHead()
         scope.load_state_dict({k[len("scope."):]: v for k, v in old.state_dict().items()
                                if k.startswith("scope.")})
-    wrapper = ExportedClassifier(model.eval(), temperature, tta_flip, scope=scope).eval()
+    wrapper = ExportedClassifier(model.eval(), temperature, tta_flip, scope=scope,
+                                 bias=bias).eval()
     batch = torch.cat([verification_batch(16, seed=1),
                        torch.zeros_like(verification_batch(1)),
                        torch.full_like(verification_batch(1), 255)])

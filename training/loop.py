@@ -24,12 +24,14 @@ from tqdm import tqdm
 from desktop.atomicio import atomic_write_bytes
 from training.augment import PRESETS, AugmentConfig, augment
 from training.data import Split
+from training.distributed import Context, wrap
 from training.metrics import roc_auc
 from training.model import ChestXRayNet, freeze_batchnorm
 
 log = logging.getLogger(__name__)
 
 PHASES = ("head", "finetune")
+SINGLE = Context()
 
 
 def pick_device(name: str) -> torch.device:
@@ -121,8 +123,12 @@ def predict_logits(model: ChestXRayNet, images: torch.Tensor, device: torch.devi
 @torch.no_grad()
 def cache_features(model: ChestXRayNet, images: torch.Tensor, device: torch.device,
                    views: int, cfg: AugmentConfig, seed: int, batch_size: int = 256,
-                   progress: bool = True) -> torch.Tensor:
-    """Pooled backbone features [views, N, 576]: view 0 plain, the others augmented."""
+                   progress: bool = True, context: Context = SINGLE) -> torch.Tensor:
+    """Pooled backbone features [views, N, 576]: view 0 plain, the others augmented.
+
+    With several processes each runs the backbone on its share of every batch (augmented the
+    same way everywhere) and all of them get every row.
+    """
     model.eval()
     g = torch.Generator().manual_seed(seed)
     plain = PRESETS["none"]
@@ -133,7 +139,9 @@ def cache_features(model: ChestXRayNet, images: torch.Tensor, device: torch.devi
             for start in range(0, len(images), batch_size):
                 batch = images[start:start + batch_size].to(device)
                 x = augment(batch, plain if v == 0 else cfg, g)
-                feats[v, start:start + len(batch)] = model.pooled_features(x).float().cpu()
+                mine = context.shard(torch.arange(len(x), device=x.device))
+                part = model.pooled_features(x[mine]).float()
+                feats[v, start:start + len(batch)] = context.gather_rows(part, len(x)).cpu()
                 bar.update()
     return feats
 
@@ -184,14 +192,16 @@ def train_one_epoch_head(head: nn.Module, optimizer: torch.optim.Optimizer,
     return total / seen
 
 
-def train_one_epoch(model: ChestXRayNet, optimizer: torch.optim.Optimizer,
+def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer,
                     criterion: nn.Module, split: Split, device: torch.device,
                     cfg: AugmentConfig, batch_size: int, g: torch.Generator, desc: str,
                     progress: bool, max_steps: int | None = None,
-                    after_step=None) -> float:
+                    after_step=None, context: Context = SINGLE) -> float:
     """One pass over ``split`` with augmented batches; BatchNorm stays in eval mode.
 
     ``after_step()`` runs after every optimiser step (the LR schedule, the weight average).
+    ``model`` may be DistributedDataParallel: every process augments the whole batch alike and
+    runs its ``context.shard`` of it; DDP averages the gradients.
     """
     model.train()
     freeze_batchnorm(model)
@@ -203,9 +213,12 @@ def train_one_epoch(model: ChestXRayNet, optimizer: torch.optim.Optimizer,
             break
         idx = order[start:start + batch_size]
         x = augment(split.images[idx].to(device, non_blocking=True), cfg, g)
-        loss = criterion(model(x), split.labels[idx].to(device))
-        total += _step(optimizer, loss) * len(idx)
-        seen += len(idx)
+        if len(idx) < context.world:  # a last batch too small to share: skipped everywhere
+            continue
+        mine = context.shard(torch.arange(len(idx)))
+        loss = criterion(model(x[mine.to(x.device)]), split.labels[idx][mine].to(device))
+        total += _step(optimizer, loss) * len(mine)
+        seen += len(mine)
         if after_step is not None:
             after_step()
         bar.set_postfix(loss=f"{total / seen:.4f}")
@@ -215,11 +228,11 @@ def train_one_epoch(model: ChestXRayNet, optimizer: torch.optim.Optimizer,
 # --- the whole run ----------------------------------------------------------------------------
 
 def fit(model: ChestXRayNet, train: Split, val: Split, args, device: torch.device,
-        checkpoint_path: Path, resume: dict | None = None) -> dict:
+        checkpoint_path: Path, resume: dict | None = None, context: Context = SINGLE) -> dict:
     """Runs (or continues) both phases; returns the final checkpoint dict (best weights loaded).
 
     ``args`` carries the recipe (see ``training.cli``). A checkpoint is written after every
-    epoch; ``resume`` is such a checkpoint.
+    epoch (by the main process only); ``resume`` is such a checkpoint.
     """
     cfg = PRESETS[args.augment]
     weights = class_weights(train.labels, args.class_weights).to(device)
@@ -244,16 +257,17 @@ def fit(model: ChestXRayNet, train: Split, val: Split, args, device: torch.devic
                      stopper=stopper.as_dict() if stopper else None,
                      optimizer=optimizer.state_dict() if optimizer else None,
                      wall_time_s=time.monotonic() - started, args=plain_args(args))
-        save_checkpoint(state, checkpoint_path)
+        if context.is_main:
+            save_checkpoint(state, checkpoint_path)
 
     if state["phase"] == "head":
         _phase_head(model, train, val, args, device, cfg, criterion, eval_criterion, state,
-                    checkpoint)
+                    checkpoint, context)
         state.update(phase="finetune", epoch=0, stopper=None, optimizer=None)
         checkpoint(None, None)
     if state["phase"] == "finetune":
         _phase_finetune(model, train, val, args, device, cfg, criterion, eval_criterion, state,
-                        checkpoint)
+                        checkpoint, context)
         state.update(phase="done", stopper=None, optimizer=None)
         checkpoint(None, None)
     model.load_state_dict(state["model"])
@@ -261,7 +275,9 @@ def fit(model: ChestXRayNet, train: Split, val: Split, args, device: torch.devic
 
 
 def _phase_head(model, train, val, args, device, cfg, criterion, eval_criterion, state,
-                checkpoint) -> None:
+                checkpoint, context: Context = SINGLE) -> None:
+    """The head on cached features: cheap, so every process trains it the same way (only the
+    caching is shared out)."""
     for p in model.parameters():
         p.requires_grad_(False)
     head = model.net.classifier
@@ -274,9 +290,9 @@ def _phase_head(model, train, val, args, device, cfg, criterion, eval_criterion,
         _restore_best(model, stopper)
         return
     feats = cache_features(model, train.images, device, args.cache_views, cfg, args.seed,
-                           progress=args.progress)
+                           progress=args.progress, context=context)
     val_feats = cache_features(model, val.images, device, 1, cfg, args.seed,
-                               progress=args.progress)[0]
+                               progress=args.progress, context=context)[0]
     for epoch in range(state["epoch"], args.epochs_head):
         torch.manual_seed(args.seed + epoch)
         g = torch.Generator().manual_seed(args.seed * 1000 + epoch)
@@ -295,10 +311,11 @@ def _phase_head(model, train, val, args, device, cfg, criterion, eval_criterion,
 
 
 def _phase_finetune(model, train, val, args, device, cfg, criterion, eval_criterion, state,
-                    checkpoint) -> None:
+                    checkpoint, context: Context = SINGLE) -> None:
     for p in model.parameters():
         p.requires_grad_(True)
     freeze_batchnorm(model)
+    trained = wrap(model, context)  # DDP with several processes; validated on ``model``
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=args.lr_finetune, weight_decay=args.weight_decay)
     stopper = _resumed_stopper(state, optimizer, args.patience)
@@ -327,9 +344,9 @@ def _phase_finetune(model, train, val, args, device, cfg, criterion, eval_criter
             break
         torch.manual_seed(args.seed + 100 + epoch)
         g = torch.Generator().manual_seed(args.seed * 1000 + 100 + epoch)
-        loss = train_one_epoch(model, optimizer, criterion, train, device, cfg, args.batch_size,
-                               g, f"finetune {epoch + 1}/{args.epochs_finetune}", args.progress,
-                               args.max_steps, after_step)
+        loss = train_one_epoch(trained, optimizer, criterion, train, device, cfg,
+                               args.batch_size, g, f"finetune {epoch + 1}/{args.epochs_finetune}",
+                               args.progress, args.max_steps, after_step, context)
         figures = evaluate(evaluated, eval_criterion, val, device)
         state.update(extra_state())
         if _end_epoch(state, "finetune", epoch, loss, figures, stopper, evaluated, optimizer,
