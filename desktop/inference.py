@@ -64,7 +64,7 @@ def _optimized_for_inference(module: Any, path: Path) -> Any:
     try:
         with quiet_torchscript():
             frozen = torch.jit.freeze(module, preserved_attrs=preserved)
-            return torch.jit.optimize_for_inference(frozen)
+            return torch.jit.optimize_for_inference(frozen, other_methods=preserved)
     except Exception:  # noqa: BLE001 - an optimisation, never a reason to refuse the model
         log.warning("Model %s runs unoptimised (freeze/optimize failed)", path, exc_info=True)
         return module
