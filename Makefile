@@ -9,7 +9,7 @@ MODEL ?= assets/model.pt
 PO := $(wildcard translations/*/LC_MESSAGES/cxr.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: run test test-gui-stress install translations translations-update train evaluate bench package lint clean
+.PHONY: run test test-gui-stress install translations translations-update train sweep evaluate bench package lint clean
 
 # torch/torchvision are pinned to the releases on this machine's local wheel store (a minute,
 # no multi-GB download); everything else comes from pyproject.toml.
@@ -50,9 +50,21 @@ GUI_TESTS := tests/test_app_gui.py tests/test_fuzz_gui.py tests/test_controller.
 test-gui-stress: install
 	$(BIN)/python tests/run_under_load.py --rounds 3 --burners 2 $(GUI_TESTS)
 
+OOD ?= ../shared/data/ood_dev
+# The shipped recipe (training/configs/bundled.json), its scope check fitted on ood_dev's openly
+# licensed files, and the training cohort's ages (Kermany: children aged 1 to 5).
 train: install
 	$(BIN)/python -m training train --data $(DATA) --out $(MODEL) --init-weights $(WEIGHTS) \
-		--config training/configs/bundled.json --work-dir runs/train
+		--config training/configs/bundled.json --work-dir runs/train \
+		$(if $(wildcard $(OOD)),--ood-data $(OOD)) --age-range 1 5
+
+# Several variants of the recipe compared on validation only (training/configs/sweep*.json);
+# on a GPU machine add PARALLEL=4.
+PARALLEL ?= 1
+sweep: install
+	$(BIN)/python -m training.sweep --config training/configs/$(or $(SWEEP),sweep2).json \
+		--data $(DATA) --init-weights $(WEIGHTS) --out runs/sweep --parallel $(PARALLEL) \
+		--baseline $(MODEL)
 
 evaluate: install
 	$(BIN)/python -m training evaluate --model $(MODEL) --data $(DATA) --out runs/evaluate
