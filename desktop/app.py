@@ -449,7 +449,8 @@ class App:
             self._batch_finished(message)
         elif isinstance(message, PreviewReady):
             result = self.session.preview_ready(message.key, message.preview,
-                                                message.model_input, message.error)
+                                                message.model_input, message.error,
+                                                display=message.display)
             if result is not None and result is self.selected:
                 self._request_images()
                 self._refresh_result_pane()

@@ -81,6 +81,7 @@ class PreviewReady:
     preview: object = field(repr=False)  # PIL image or None
     model_input: np.ndarray | None = field(repr=False)
     error: UserError | None = None
+    display: object = field(default=None, repr=False)  # imaging.DisplayBuffer or None
 
 
 @dataclass
@@ -267,7 +268,7 @@ class Worker:
                 log.info("No preview for %s: %s", path, exc)
             self.inbox.put(PreviewReady(key, None, None, as_user_error(exc)))
             return
-        self.inbox.put(PreviewReady(key, xray.preview, xray.model_input))
+        self.inbox.put(PreviewReady(key, xray.preview, xray.model_input, display=xray.display))
         if heatmap and not self._superseded():
             self._compute_heatmap(key, np.array(xray.model_input, dtype=np.uint8))
 
