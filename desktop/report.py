@@ -11,6 +11,7 @@ when the user has turned on ``Settings.show_identifiers``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +85,7 @@ class BatchReport:
     disclaimer: str
     show_identifiers: bool = False
     notes: dict[str, str] = field(default_factory=dict)  # texts for missing thumbnails
+    scope_note: str = ""  # said once when no image was checked (a model without a check)
 
 
 def created_text(now: dt.datetime | None = None) -> str:
@@ -170,7 +172,8 @@ def _headings() -> dict[str, str]:
     return {"result": gettext("Result"), "threshold": gettext("Decision threshold"),
             "facts": gettext("Image information"), "model": gettext("Model"),
             "image": gettext("Image"), "summary": gettext("Summary"),
-            "files": gettext("Files, in the order of the table")}
+            "files": gettext("Files, in the order of the table"),
+            "low": gettext("low"), "high": gettext("high")}
 
 
 def single_report(result: Result, session: Session, card: dict | None, sha256: str, *,
@@ -212,6 +215,13 @@ def batch_report(results: list[Result], session: Session, card: dict | None, sha
         (gettext("Marked unusual"), str(counts["unusual"])),
         (gettext("Not classified (unreadable)"), str(counts["error"])),
     ]
+    entries = [entry(r, session, show_identifiers=show_identifiers) for r in results]
+    scope_note = ""
+    kinds = {e.scope_kind for e in entries} - {None}
+    if kinds == {"unchecked"}:  # one sentence for all, not the same one on every row
+        scope_note = next(e.scope for e in entries if e.scope_kind == "unchecked")
+        entries = [dataclasses.replace(e, scope=gettext("not checked"))
+                   if e.scope_kind == "unchecked" else e for e in entries]
     return BatchReport(
         title=gettext("Chest X-rays: model results"),
         created=created_text(now),
@@ -219,13 +229,14 @@ def batch_report(results: list[Result], session: Session, card: dict | None, sha
         counts=count_rows,
         threshold=threshold_rows(session.policy),
         model=model_rows(card, sha256),
-        entries=[entry(r, session, show_identifiers=show_identifiers) for r in results],
+        entries=entries,
         columns=[gettext("Image"), gettext("File"), gettext("Verdict"), gettext("P(pneumonia)"),
                  gettext("Scope")],
         headings=_headings(),
         disclaimer=gettext(DISCLAIMER),
         show_identifiers=show_identifiers,
         notes={"missing": gettext("no image"), "changed": gettext("file changed")},
+        scope_note=scope_note,
     )
 
 

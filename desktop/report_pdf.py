@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 PAGE = A4
 MARGIN = 40
-WIDTH = PAGE[0] - 2 * MARGIN
+WIDTH = PAGE[0] - 2 * MARGIN - 12  # the frame keeps 6 points of padding on each side
 IMAGE_MAX_HEIGHT = 300  # points: the picture of a one-image report
 IMAGE_QUALITY = 88
 THUMB_SIDE = 112  # pixels, longest side
@@ -315,10 +315,11 @@ def single_pdf(report: SingleReport) -> bytes:
             story.append(_p(report.image_caption, "small"))
         if report.heatmap_shown:
             strip = legend_strip(240, 10)
-            legend = Table([[_p("0", "small"), _picture(jpeg_bytes(strip, 92), strip.size,
-                                                          120, 5), _p("1", "small"),
+            legend = Table([[_p(report.headings["low"], "small"),
+                             _picture(jpeg_bytes(strip, 92), strip.size, 120, 5),
+                             _p(report.headings["high"], "small"),
                              _p(report.heatmap_caption, "small")]],
-                           colWidths=[10, 126, 14, WIDTH - 150])
+                           colWidths=[28, 126, 30, WIDTH - 184])
             legend.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                                         ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
             story.append(legend)
@@ -362,8 +363,10 @@ def batch_pdf(report: BatchReport, *, progress: Callable[[int, int], None] | Non
     if cancel is not None and cancel.is_set():
         return None
     story = _header(report.title, report.created, report.disclaimer)
-    story += [_p(report.headings["summary"], "heading"), _p(report.summary),
-              Spacer(1, 4), _pairs(report.counts, columns=2), Spacer(1, 4),
+    story += [_p(report.headings["summary"], "heading"), _p(report.summary)]
+    if report.scope_note:
+        story.append(Marked("unchecked", _p(report.scope_note), size=10))
+    story += [Spacer(1, 4), _pairs(report.counts, columns=2), Spacer(1, 4),
               _pairs(report.threshold), _pairs(report.model),
               _p(report.headings["files"], "heading")]
     widths = [THUMB_POINTS + 8, WIDTH * 0.28, WIDTH * 0.17, WIDTH * 0.14]

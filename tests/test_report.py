@@ -321,3 +321,19 @@ def test_a_page_of_each_report_renders(tmp_path):
                         str(pdf.with_suffix(""))], check=True, timeout=60)
         [png] = tmp_path.glob(f"{pdf.stem}-*.png")
         assert np.asarray(Image.open(png).convert("L")).std() > 10  # not a blank page
+
+
+def test_a_model_without_a_scope_check_says_so_once_not_on_every_row(tmp_path):
+    from desktop.scope import R_NO_CHECK
+
+    s = session()
+    results = [classified(s, write_xray(tmp_path / f"{i}.png", i), 0.5,
+                          Scope(None, Reason(R_NO_CHECK))) for i in range(3)]
+    content = report.batch_report(results, s, CARD, SHA)
+    assert content.scope_note.startswith("This model has no scope check")
+    assert {e.scope for e in content.entries} == {"not checked"}
+    out = tmp_path / "batch.pdf"
+    report_pdf.save_batch(out, content)
+    text = flat(text_of(out))
+    assert text.count("This model has no scope check") == 1
+    assert len(re.findall(r"0\.500 not checked", text)) == 3
