@@ -40,8 +40,9 @@ def withheld(result: Result) -> bool:
     return result.ok and scope_state(result) == NOT_CHEST_XRAY
 
 
-# Results whose preview, model input and heatmap stay in memory (~0.6 MB each): the most recently
-# viewed ones. Older ones are read from disk again when selected.
+# Results whose preview, model input and heatmap stay in memory (~0.6 MB each, ~1.6 MB with the
+# display buffer of a 16-bit image): the most recently viewed ones. Older ones are read from disk
+# again when selected.
 IMAGES_KEPT = 32
 SORT_COLUMNS = ("file", "verdict", "p_pneumonia", "status")
 
