@@ -14,7 +14,7 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks import latency, memory, responsiveness, throughput
+from benchmarks import latency, memory, responsiveness, throughput, viewer
 from benchmarks.common import REPO, Row, machine, model_under_test, scratch_dir
 
 RESULTS = REPO / "benchmarks" / "results.md"
@@ -23,6 +23,7 @@ SUITES = {
     "throughput": throughput.run,
     "memory": memory.run,
     "responsiveness": responsiveness.run,
+    "viewer": viewer.run,
 }
 
 

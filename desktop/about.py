@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import tkinter as tk
-from importlib import metadata as package_metadata
 from tkinter import ttk
 
 from desktop.errors import N_, UserError
 from desktop.i18n import _
-from desktop.widgets import Texts, operating_point_label, percent
+from desktop.labels import app_version, operating_point_label, percent
+from desktop.widgets import ReadOnlyDialog, Texts
 
 DISCLAIMER = N_("Research and teaching tool. Not for clinical diagnosis.")
 METRIC_LABELS = {
@@ -32,13 +32,6 @@ _SHOWN = {
     "limitations", "created", "torch_version", "source_commit", "calibration", "training",
     "scope_check",
 }
-
-
-def app_version() -> str:
-    try:
-        return package_metadata.version("cxr-pneumonia")
-    except package_metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def _share(value: object) -> str:
@@ -190,37 +183,22 @@ def _flat_lines(values: dict, prefix: str = "") -> list[str]:
     return lines
 
 
-class ModelCardDialog(tk.Toplevel):
+class ModelCardDialog(ReadOnlyDialog):
     """A read-only, scrollable model card that re-labels itself on a language switch."""
 
     def __init__(self, master: tk.Misc, texts: Texts, card: dict | None,
                  error: UserError | None = None) -> None:
-        super().__init__(master)
-        self.card, self.error, self._texts = card, error, texts
-        self.transient(master)
-        self.geometry("720x620")
-        texts.title(self, N_("About / Model card"))
-        frame = ttk.Frame(self, padding=12)
-        frame.pack(fill="both", expand=True)
+        self.card, self.error = card, error
+        super().__init__(master, texts, N_("About / Model card"), "720x620")
+
+    def make_view(self, frame: ttk.Frame) -> tk.Text:
         self.text = tk.Text(
             frame, wrap="word", relief="flat", padx=10, pady=8, background="white",
             font="TkTextFont", spacing1=2, spacing3=2,
         )
-        scroll = ttk.Scrollbar(frame, orient="vertical", command=self.text.yview)
-        self.text.configure(yscrollcommand=scroll.set)
         self.text.tag_configure("heading", font="TkHeadingFont", spacing1=10)
         self.text.tag_configure("warning", foreground="#A94800")
-        self.text.grid(row=0, column=0, sticky="nsew")
-        scroll.grid(row=0, column=1, sticky="ns")
-        close = ttk.Button(frame, command=self.close)
-        texts.widget(close, N_("Close"))
-        close.grid(row=1, column=0, columnspan=2, sticky="e", pady=(10, 0))
-        frame.rowconfigure(0, weight=1)
-        frame.columnconfigure(0, weight=1)
-        texts.call(self, self.fill)
-        self.protocol("WM_DELETE_WINDOW", self.close)
-        self.bind("<Escape>", lambda _e: self.close())
-        close.focus_set()
+        return self.text
 
     def fill(self) -> None:
         self.text.configure(state="normal")
@@ -234,7 +212,3 @@ class ModelCardDialog(tk.Toplevel):
 
     def all_text(self) -> str:
         return self.text.get("1.0", "end")
-
-    def close(self) -> None:
-        self._texts.forget(self)
-        self.destroy()

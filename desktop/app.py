@@ -22,19 +22,29 @@ from tkinter import filedialog, font, ttk
 
 from desktop import i18n
 from desktop.about import DISCLAIMER, ModelCardDialog
-from desktop.commands import COMMANDS, LANGUAGES_MENU, MENUS, TOOLBAR_LEFT, TOOLBAR_RIGHT
+from desktop.commands import (
+    COMMANDS,
+    FILE_WINDOWS_LABEL,
+    FILE_WINDOWS_MENU,
+    LANGUAGES_MENU,
+    MENUS,
+    TOOLBAR_LEFT,
+    TOOLBAR_RIGHT,
+    is_window_wide,
+)
 from desktop.drop import parse_drop_data
 from desktop.errors import N_, InternalError, UserError
 from desktop.files import Skipped
 from desktop.i18n import _, ngettext
+from desktop.image_info import info_rows
 from desktop.imaging import SUPPORTED_SUFFIXES
-from desktop.overlay import blend_heatmap
 from desktop.resources import asset_path
 from desktop.results import Result, write_csv
 from desktop.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
 from desktop.session import Session, scope_state, withheld
 from desktop.settings import Settings, load_settings, save_settings
 from desktop.threshold import ThresholdPolicy, format_threshold
+from desktop.viewer import ZOOM_STEP, Picture
 from desktop.widgets import (
     BANNER_BG,
     IN_SCOPE_MARK,
@@ -47,7 +57,8 @@ from desktop.widgets import (
     UNUSUAL_MARK,
     WITHHELD_MARK,
     HeatmapLegend,
-    PreviewCanvas,
+    ImageViewer,
+    InfoPanel,
     ProbabilityBar,
     ResultsTable,
     Texts,
@@ -64,6 +75,8 @@ from desktop.worker import (
     ModelFailed,
     ModelReady,
     PreviewReady,
+    ReportFinished,
+    ReportProgress,
     Worker,
 )
 
@@ -73,10 +86,14 @@ POLL_MS = 40  # how often the Tk thread drains the worker's queue
 POLL_BUDGET_S = 0.03  # at most this long per drain, so input events keep flowing
 DEFAULT_GEOMETRY = "1240x780"
 MIN_SIZE = (900, 600)
+REPORT_RESOLUTION = 2  # a report's picture has twice the pixels of the view on screen
 SCREEN_MARGIN_Y = 80  # title bar + task bar
 VERDICT_COLOURS = {"NORMAL": TEXT_BLUE, "PNEUMONIA": TEXT_VERMILLION, None: TEXT_GREY}
 SCOPE_COLOURS = {IN_SCOPE: TEXT_GREY, UNUSUAL: TEXT_AMBER, NOT_CHEST_XRAY: TEXT_GREY,
                  None: TEXT_GREY}
+# Modifier bits of a key event that make a plain key (``+``, ``0``, ``i``) something else:
+# Control everywhere, and Alt (X11 Mod1, Windows' own bit) or Command/Option (macOS).
+_MODIFIER_BITS = {"x11": 0x4 | 0x8, "win32": 0x4 | 0x20000, "aqua": 0x4 | 0x8 | 0x10}
 
 
 def fit_to_screen(geometry: str | None, root: tk.Tk) -> str:
@@ -138,6 +155,7 @@ def _style(root: tk.Tk) -> None:
     style.configure("Small.Panel.TLabel", foreground=TEXT_GREY, font="TkSmallCaptionFont")
     style.configure("Small.TLabel", foreground=TEXT_GREY, font="TkSmallCaptionFont")
     style.configure("Status.TLabel", padding=(4, 2))
+    style.configure("Info.Toolbutton", font=(base["family"], 10, "bold"), padding=(0, 2))
 
 
 class App:
@@ -167,12 +185,22 @@ class App:
         self.sort_state: tuple[str, bool] | None = None
         self.dialog: ModelCardDialog | None = None
         self._status = lambda: _("Loading model…")
-        self._overlay_cache: tuple[int | None, object] = (None, None)
+        self._shown: tuple[int, int, int] | None = None  # (key, preview, heatmap) on screen
+        self._picture: Picture | None = None
+        self._file_windows_for: tuple | None = None  # what View → The file's own windows lists
+        self.shortcuts_dialog = None
+        self.report_job: int | None = None  # the batch report being written
+        self.report_progress: tuple[int, int] = (0, 0)
         self._closed = False
 
         _style(root)
         self.language = tk.StringVar(root, i18n.current_language())
         self.show_heatmap = tk.BooleanVar(root, settings.show_heatmap)
+        self.invert_view = tk.BooleanVar(root, False)
+        self.window_preset = tk.StringVar(root, "default")
+        self.show_image_info = tk.BooleanVar(root, settings.show_image_info)
+        self.show_identifiers = tk.BooleanVar(root, settings.show_identifiers)
+        self.heat_opacity = tk.DoubleVar(root, settings.heatmap_opacity)
         root.geometry(fit_to_screen(settings.window_geometry, root))
         root.minsize(*MIN_SIZE)
         self.texts.title(root, N_("Chest X-ray pneumonia classifier"))
@@ -220,11 +248,22 @@ class App:
                 if command_id is None:
                     menu.add_separator()
                     continue
+                if command_id == FILE_WINDOWS_MENU:
+                    self.file_windows_menu = tk.Menu(menu, tearoff=0)
+                    menu.add_cascade(menu=self.file_windows_menu, state="disabled")
+                    t.menu(menu, menu.index("end"), FILE_WINDOWS_LABEL)
+                    self.file_windows_entry = (menu, menu.index("end"))
+                    continue
                 command = COMMANDS[command_id]
                 if command.toggles:
                     menu.add_checkbutton(variable=getattr(self, command.toggles),
                                          command=getattr(self, command.handler),
                                          accelerator=command.accelerator)
+                elif command.choice:
+                    menu.add_radiobutton(
+                        variable=getattr(self, command.choice), value=command.argument,
+                        command=lambda c=command: getattr(self, c.handler)(c.argument),
+                        accelerator=command.accelerator)
                 else:
                     menu.add_command(command=getattr(self, command.handler),
                                      accelerator=command.accelerator)
@@ -270,8 +309,13 @@ class App:
         self.threshold = ThresholdControl(left, t, on_slide=self.slide_threshold,
                                           on_step=self.step_threshold,
                                           on_preset=self.choose_operating_point)
-        self.threshold.pack(fill="x", pady=(8, 0))
+        self.threshold.pack(side="bottom", fill="x", pady=(8, 0), before=self.table)
         self.threshold.show(self.session.threshold, None)
+        # The selected file's facts, under the table: open, it takes the table's room, not
+        # the image's.
+        self.info_panel = InfoPanel(left, t, self.show_image_info, self.image_info_toggled)
+        self.info_panel.pack(side="bottom", fill="x", pady=(6, 0), before=self.threshold)
+        left.bind("<Configure>", lambda e: self.info_panel.wrap(e.width), add="+")
 
         self._build_result_pane(right)
 
@@ -290,44 +334,55 @@ class App:
 
     def _build_result_pane(self, pane: ttk.Frame) -> None:
         t = self.texts
-        self.preview = PreviewCanvas(pane, width=420, height=380)
+        self.preview = ImageViewer(pane, on_change=self._view_changed, width=420, height=340)
         self.preview.grid(row=0, column=0, columnspan=2, sticky="nsew")
+        self.preview.viewer.opacity = float(self.heat_opacity.get())
+        # Zoom and window of the image shown, or nothing when there is none.
+        self.view_label = ttk.Label(pane, style="Small.Panel.TLabel")
+        self.view_label.grid(row=1, column=0, columnspan=2, sticky="w", pady=(2, 0))
         # Why the preview of a classified file cannot be shown (moved, deleted, changed).
         self.preview_note = ttk.Label(pane, style="Panel.TLabel", wraplength=460,
                                       justify="left")
-        self.preview_note.grid(row=1, column=0, columnspan=2, sticky="w", pady=(6, 0))
+        self.preview_note.grid(row=2, column=0, columnspan=2, sticky="w", pady=(6, 0))
         self.preview_note.grid_remove()
         self.file_label = ttk.Label(pane, style="File.Panel.TLabel")
-        self.file_label.grid(row=2, column=0, columnspan=2, sticky="w", pady=(8, 0))
+        self.file_label.grid(row=3, column=0, columnspan=2, sticky="w", pady=(6, 0))
         self.verdict_icon = VerdictIcon(pane)
-        self.verdict_icon.grid(row=3, column=0, sticky="w", pady=(4, 0))
+        self.verdict_icon.grid(row=4, column=0, sticky="w", pady=(4, 0))
         self.verdict_label = ttk.Label(pane, style="Verdict.Panel.TLabel")
-        self.verdict_label.grid(row=3, column=1, sticky="w", padx=(8, 0), pady=(4, 0))
+        self.verdict_label.grid(row=4, column=1, sticky="w", padx=(8, 0), pady=(4, 0))
         self.detail_label = ttk.Label(pane, style="Panel.TLabel", wraplength=460, justify="left")
-        self.detail_label.grid(row=4, column=0, columnspan=2, sticky="w")
+        self.detail_label.grid(row=5, column=0, columnspan=2, sticky="w")
         # In scope, unusual (and why), not a chest X-ray (and why): a shape and words.
         self.scope_label = ttk.Label(pane, style="Scope.Panel.TLabel", wraplength=460,
                                      justify="left")
-        self.scope_label.grid(row=5, column=0, columnspan=2, sticky="w", pady=(4, 0))
+        self.scope_label.grid(row=6, column=0, columnspan=2, sticky="w", pady=(4, 0))
         self.scope_label.grid_remove()
         self.bar = ProbabilityBar(pane)
-        self.bar.grid(row=6, column=0, columnspan=2, sticky="ew", pady=(4, 0))
+        self.bar.grid(row=7, column=0, columnspan=2, sticky="ew", pady=(4, 0))
         heat_row = ttk.Frame(pane, style="Panel.TFrame")
-        heat_row.grid(row=7, column=0, columnspan=2, sticky="ew", pady=(6, 0))
+        heat_row.grid(row=8, column=0, columnspan=2, sticky="ew", pady=(6, 0))
         self.heatmap_check = t.widget(
             ttk.Checkbutton(heat_row, variable=self.show_heatmap, command=self.heatmap_toggled,
                             style="Panel.TCheckbutton"),
             N_("Show heatmap (Grad-CAM)"),
         )
         self.heatmap_check.pack(side="left")
+        self.opacity_label = t.widget(ttk.Label(heat_row, style="Small.Panel.TLabel"),
+                                      N_("Opacity"))
+        self.opacity_label.pack(side="left", padx=(12, 4))
+        self.opacity_scale = ttk.Scale(heat_row, from_=0.0, to=1.0, length=90,
+                                       variable=self.heat_opacity, command=self.opacity_changed)
+        self.opacity_scale.pack(side="left")
+        self.opacity_scale.bind("<ButtonRelease-1>", lambda _e: self._save_settings())
         self.heatmap_note = ttk.Label(heat_row, style="Small.Panel.TLabel")
         self.heatmap_note.pack(side="left", padx=(10, 0))
         self.legend = HeatmapLegend(pane, t)
-        self.legend.grid(row=8, column=0, columnspan=2, sticky="w", pady=(4, 0))
+        self.legend.grid(row=9, column=0, columnspan=2, sticky="w", pady=(4, 0))
         pane.bind("<Configure>", self._wrap_result_texts, add="+")
         pane.rowconfigure(0, weight=1)
         self.legend.update_idletasks()
-        pane.rowconfigure(8, minsize=self.legend.winfo_reqheight() + 4)  # no jump on toggle
+        pane.rowconfigure(9, minsize=self.legend.winfo_reqheight() + 4)  # no jump on toggle
         pane.columnconfigure(1, weight=1)
         t.call(pane, self._refresh_result_pane)
 
@@ -341,18 +396,30 @@ class App:
         self.legend.caption.configure(wraplength=width)
 
     def _bind_keys(self) -> None:
-        """Every key of ``desktop.commands.COMMANDS``, window-wide."""
+        """Every key of ``desktop.commands.COMMANDS``: with Ctrl/Alt, Esc and F-keys in every
+        window of the app; plain keys (``+``, ``0``, ``i``) in the main window only, and only
+        without a modifier (Ctrl+I is the information panel, not "invert")."""
+        modifiers = _MODIFIER_BITS.get(self.root.tk.call("tk", "windowingsystem"), 0x4)
         for command in COMMANDS.values():
             for sequence in command.keys:
-                self.root.bind_all(sequence, lambda _e, c=command: self.run_command(c.id))
+                if is_window_wide(sequence):
+                    self.root.bind_all(sequence, lambda _e, c=command: self.run_command(c.id))
+                else:
+                    self.root.bind(sequence, lambda e, c=command: None if e.state & modifiers
+                                   else self.run_command(c.id))
 
     def run_command(self, command_id: str) -> str:
-        """What a command's key does: its handler (an on/off one flips its variable first)."""
+        """What a command's key does: its handler (an on/off one flips its variable first, a
+        choice sets its variable and passes its value)."""
         command = COMMANDS[command_id]
         if command.toggles:
             variable = getattr(self, command.toggles)
             variable.set(not variable.get())
-        getattr(self, command.handler)()
+        if command.choice:
+            getattr(self, command.choice).set(command.argument)
+            getattr(self, command.handler)(command.argument)
+        else:
+            getattr(self, command.handler)()
         return "break"
 
     def _enable_drop(self) -> None:
@@ -407,6 +474,10 @@ class App:
         return batch
 
     def cancel(self) -> None:
+        """Stop the running batch, and the batch report being written."""
+        if self.report_job is not None:
+            self.worker.cancel_report()
+            self._set_status(lambda: _("Cancelling…"))
         if self.pending:
             self.worker.cancel()
             self._set_status(lambda: _("Cancelling…"))
@@ -449,7 +520,8 @@ class App:
             self._batch_finished(message)
         elif isinstance(message, PreviewReady):
             result = self.session.preview_ready(message.key, message.preview,
-                                                message.model_input, message.error)
+                                                message.model_input, message.error,
+                                                display=message.display)
             if result is not None and result is self.selected:
                 self._request_images()
                 self._refresh_result_pane()
@@ -457,6 +529,13 @@ class App:
             result = self.session.heatmap_ready(message.key, message.heatmap, message.error)
             if result is not None and result is self.selected:
                 self._refresh_result_pane()
+        elif isinstance(message, ReportProgress):
+            if message.job == self.report_job:
+                self.report_progress = (message.done, message.total)
+                self.progress.configure(value=message.done)
+                self._set_status(self._report_progress_text)
+        elif isinstance(message, ReportFinished):
+            self._report_finished(message)
 
     def _model_ready(self, message: ModelReady) -> None:
         """The card's operating points, and the threshold the user chose last time (a preset of
@@ -488,8 +567,9 @@ class App:
         self.first_of_batch.discard(message.batch)
         if self.pending:
             return
-        self.cancel_button.configure(state="disabled")
-        self.progress.configure(value=0)
+        if self.report_job is None:
+            self.cancel_button.configure(state="disabled")
+            self.progress.configure(value=0)
         if self.sort_state:
             self._apply_sort()
         if message.error is not None:
@@ -623,6 +703,7 @@ class App:
     def _refresh_result_pane(self) -> None:
         result = self.selected
         heat_on = self.show_heatmap.get()
+        self._show_info(result)
         if heat_on and result is not None and result.ok and result.preview_error is None:
             self.legend.grid()
         else:
@@ -631,8 +712,8 @@ class App:
         self._show_preview_note(result.preview_error if result is not None else None)
         self._show_scope(result)
         if result is None:
-            self.preview.show(None, _("Open or drop chest X-ray images here.\n"
-                                      "Files and folders: JPEG, PNG, BMP, TIFF, DICOM."))
+            self._show_nothing(_("Open or drop chest X-ray images here.\n"
+                                 "Files and folders: JPEG, PNG, BMP, TIFF, DICOM."))
             self.file_label.configure(text="")
             self.verdict_icon.show(None, empty=True)
             self.verdict_label.configure(text="")
@@ -643,7 +724,7 @@ class App:
         verdict = self.session.verdict(result)
         self.verdict_icon.show("withheld" if withheld(result) else verdict)
         if not result.ok:
-            self.preview.show(None, _("No preview"))
+            self._show_nothing(_("No preview"))
             self.verdict_label.configure(text=_("Could not classify"),
                                          foreground=VERDICT_COLOURS[None])
             self.detail_label.configure(text=result.error.user_message())
@@ -670,20 +751,52 @@ class App:
         """A classified result's image: loading, shown (with its heatmap), or why it cannot be
         shown while the verdict stays (the file was moved, deleted or changed since)."""
         if result.preview_error is not None:  # the note under the preview says why
-            self.preview.show(None, _("No preview"))
+            self._show_nothing(_("No preview"))
             return
-        image = result.preview
+        heatmap = None
         if heat_on and withheld(result):
             self.heatmap_note.configure(text=_("No heatmap: no verdict was given."))
         elif heat_on:
-            if result.heatmap is not None and image is not None:
-                image = self._overlay(result)
+            if result.heatmap is not None and result.preview is not None:
+                heatmap = result.heatmap
             elif result.heatmap_error is not None:
                 self.heatmap_note.configure(text=result.heatmap_error.user_message())
             else:
                 self.heatmap_note.configure(text=_("Computing the heatmap…"))
-        loading = result.model_input is None
-        self.preview.show(image, _("Loading the preview…") if loading else _("No preview"))
+        if result.preview is None:
+            loading = result.model_input is None
+            self._show_nothing(_("Loading the preview…") if loading else _("No preview"))
+            return
+        self._show_picture(result, heatmap)
+
+    def _show_picture(self, result: Result, heatmap) -> None:
+        """The result's image in the viewer; the same image again keeps its zoom and window
+        (a heatmap arriving, a threshold change, a language switch)."""
+        shown = (result.key, id(result.preview), id(heatmap))
+        if shown != self._shown or self._picture is None:
+            self._picture = Picture(result.preview, result.display, heatmap, result.source)
+        same_image = self._shown is not None and self._shown[:2] == shown[:2]
+        self._shown = shown
+        self.preview.viewer.show_heat = heatmap is not None
+        self.preview.show(self._picture, keep_view=same_image)
+        self._fill_file_windows_menu()
+        self._view_changed()
+
+    def _show_nothing(self, hint: str) -> None:
+        self._shown = self._picture = None
+        self.preview.show(None, hint)
+        self._fill_file_windows_menu()
+        self._view_changed()
+
+    def _show_info(self, result: Result | None) -> None:
+        """The "Image information" panel: the selected file's facts (identifiers only when
+        the user has turned them on)."""
+        if result is None:
+            self.info_panel.show([], _("No image selected."))
+            return
+        rows = info_rows(result.source, show_identifiers=bool(self.show_identifiers.get()))
+        self.info_panel.show(rows, _("The file could not be read, so it says nothing about "
+                                     "itself."))
 
     def _show_scope(self, result: Result | None) -> None:
         """The selected image's scope: a shape, the state in words, and the reason."""
@@ -714,11 +827,87 @@ class App:
             self.preview_note.configure(text=error.user_message())
             self.preview_note.grid()
 
-    def _overlay(self, result: Result):
-        """The preview with its heatmap, blended once per result (the slider redraws often)."""
-        if self._overlay_cache[0] != result.key:
-            self._overlay_cache = (result.key, blend_heatmap(result.preview, result.heatmap))
-        return self._overlay_cache[1]
+    # --- the viewer: zoom, pan, window, invert, opacity -----------------------------------
+
+    def _view(self, action) -> None:
+        """Apply a view command (nothing happens without an image) and show what it did."""
+        self.preview.change(action)
+        self._view_changed()
+
+    def zoom_in(self) -> None:
+        self._view(lambda: self.preview.viewer.zoom_by(ZOOM_STEP))
+
+    def zoom_out(self) -> None:
+        self._view(lambda: self.preview.viewer.zoom_by(1 / ZOOM_STEP))
+
+    def zoom_fit(self) -> None:
+        self._view(self.preview.viewer.fit)
+
+    def zoom_actual(self) -> None:
+        self._view(self.preview.viewer.actual_size)
+
+    def reset_view(self) -> None:
+        self._view(self.preview.viewer.reset)
+
+    def choose_window(self, preset_id: str) -> None:
+        """A window preset (View menu): the built-in ones, or one of the file's own."""
+        self._view(lambda: self.preview.viewer.choose(preset_id))
+
+    def invert_toggled(self) -> None:
+        invert = bool(self.invert_view.get())
+        self._view(lambda: setattr(self.preview.viewer, "invert", invert))
+
+    def opacity_changed(self, _value=None) -> None:
+        """The opacity slider moved: redraw the overlay (saved when the slider is let go)."""
+        opacity = round(float(self.heat_opacity.get()), 2)
+        self.settings.heatmap_opacity = opacity
+        self.preview.viewer.opacity = opacity
+        if self.preview.viewer.show_heat:
+            self.preview.change(lambda: None)
+
+    def _view_changed(self) -> None:
+        """The line under the image and the View menu's marks follow the viewer."""
+        viewer = self.preview.viewer
+        self.view_label.configure(text=viewer.describe())
+        self.invert_view.set(viewer.invert)
+        self.window_preset.set(viewer.preset or "")
+
+    def _fill_file_windows_menu(self) -> None:
+        """View → The file's own windows: the selected DICOM's presets, in its units (the
+        entry is greyed out for a file without any)."""
+        presets = self._picture.file_presets() if self._picture is not None else []
+        wanted = (self._shown[:2] if self._shown else None, i18n.current_language(),
+                  len(presets))
+        if self._file_windows_for == wanted:
+            return
+        self._file_windows_for = wanted
+        menu = self.file_windows_menu
+        menu.delete(0, "end")
+        for preset in presets:
+            menu.add_radiobutton(label=preset.label.user_message(), value=preset.id,
+                                 variable=self.window_preset,
+                                 command=lambda p=preset.id: self.choose_window(p))
+        parent, index = self.file_windows_entry
+        parent.entryconfigure(index, state="normal" if presets else "disabled")
+
+    def image_info_toggled(self) -> None:
+        self.settings.show_image_info = bool(self.show_image_info.get())
+        self._save_settings()
+        self.info_panel.sync()
+
+    def identifiers_toggled(self) -> None:
+        """Show or hide the patient's name and ID in the panel and in reports (saved)."""
+        self.settings.show_identifiers = bool(self.show_identifiers.get())
+        self._save_settings()
+        self._show_info(self.selected)
+
+    def show_shortcuts(self) -> None:
+        from desktop.shortcuts import ShortcutsDialog
+
+        if self.shortcuts_dialog is not None and self.shortcuts_dialog.winfo_exists():
+            self.shortcuts_dialog.lift()
+            return
+        self.shortcuts_dialog = ShortcutsDialog(self.root, self.texts)
 
     def _progress_text(self) -> str:
         done, total = self.batch_progress
@@ -769,6 +958,109 @@ class App:
         self.texts.relabel()
         for result in self.session.results.values():
             self._put_row(result)
+
+    # --- reports --------------------------------------------------------------------------
+
+    def _ask_pdf_path(self, title: str, name: str) -> Path | None:
+        path = filedialog.asksaveasfilename(
+            parent=self.root, title=title, defaultextension=".pdf",
+            initialdir=self._initial_dir(), initialfile=name,
+            filetypes=[(_("PDF files"), "*.pdf"), (_("All files"), "*")],
+        )
+        return Path(path) if path else None
+
+    def ask_save_report(self) -> None:
+        if self.selected is None:
+            self._set_status(lambda: _("Select a result first, then save its report."))
+            return
+        path = self._ask_pdf_path(_("Save report"), f"{self.selected.path.stem}_report.pdf")
+        if path is not None:
+            self.save_report(path)
+
+    def save_report(self, path: Path) -> bool:
+        """The selected result's report as a PDF, written atomically: the picture as the viewer
+        shows it (zoom, window, heatmap), the verdict, scope, threshold, file facts, model."""
+        from desktop.report import single_report
+        from desktop.report_pdf import save_single
+
+        result = self.selected
+        if result is None:
+            self._set_status(lambda: _("Select a result first, then save its report."))
+            return False
+        viewer = self.preview.viewer
+        on_screen = self._shown is not None and self._shown[0] == result.key
+        frame = viewer.frame(resolution=REPORT_RESOLUTION) if on_screen else None
+        content = single_report(
+            result, self.session, self.card, self.model_sha256,
+            image=frame.image if frame is not None else None,
+            image_caption=viewer.describe() if frame is not None else "",
+            heatmap_shown=viewer.show_heat,
+            show_identifiers=bool(self.show_identifiers.get()))
+        try:
+            save_single(Path(path), content)
+        except UserError as error:
+            self._set_status(error.user_message)
+            return False
+        self._set_status(lambda: _("Saved the report to {name}.").format(name=Path(path).name))
+        return True
+
+    def ask_save_batch_report(self) -> None:
+        if self._batch_report_refused():
+            return
+        path = self._ask_pdf_path(_("Save batch report"), "batch_report.pdf")
+        if path is not None:
+            self.save_batch_report(path)
+
+    def _batch_report_refused(self) -> bool:
+        if not self.session.results:
+            self._set_status(lambda: _("There are no results to report yet."))
+        elif self.report_job is not None:
+            self._set_status(lambda: _("A report is being written. Wait for it, or cancel it."))
+        else:
+            return False
+        return True
+
+    def save_batch_report(self, path: Path) -> int | None:
+        """Every row of the table, in its order, as a PDF written on a worker thread (each file
+        is read again for its thumbnail), with progress and Cancel; returns the job number."""
+        from desktop.report import batch_report
+
+        if self._batch_report_refused():
+            return None
+        keys = [int(iid) for iid in self.table.tree.get_children()]
+        content = batch_report([self.session.results[k] for k in keys], self.session,
+                               self.card, self.model_sha256,
+                               show_identifiers=bool(self.show_identifiers.get()))
+        self.report_job = self.worker.start_report(content, Path(path))
+        self.report_progress = (0, len(keys))
+        self.progress.configure(maximum=max(len(keys), 1), value=0)
+        self.cancel_button.configure(state="normal")
+        self._set_status(self._report_progress_text)
+        return self.report_job
+
+    def _report_progress_text(self) -> str:
+        done, total = self.report_progress
+        return ngettext("Writing the report: {done} of {total} file…",
+                        "Writing the report: {done} of {total} files…", total).format(
+            done=done, total=total)
+
+    def _report_finished(self, message: ReportFinished) -> None:
+        if message.job != self.report_job:
+            return
+        self.report_job = None
+        if not self.pending:
+            self.cancel_button.configure(state="disabled")
+            self.progress.configure(value=0)
+        name, total = message.path.name, self.report_progress[1]
+        if message.error is not None:
+            self._set_status(message.error.user_message)
+        elif message.cancelled:
+            self._set_status(lambda: _("Cancelled: no report was written."))
+        else:
+            self._set_status(lambda: ngettext(
+                "Saved the report of {count} file to {name}.",
+                "Saved the report of {count} files to {name}.", total).format(
+                count=total, name=name))
 
     def ask_export_csv(self) -> None:
         if not self.session.results:

@@ -4,8 +4,11 @@ One line per file, in the order given (folders expanded, see ``desktop.files``).
 for people (messages in ``--lang``, else the system language); ``--json`` lines and the ``--csv``
 file are for programs (English error messages, so they read the same everywhere). stderr holds
 our own sentences only: the summary, what the folder scan skipped and why, errors; what C
-decoders print there goes to the log (``desktop.logs.native_stderr_to_log``). The exit status is
-non-zero only when no file got a verdict (or the requested CSV could not be written).
+decoders print there goes to the log (``desktop.logs.native_stderr_to_log``). ``--report`` writes
+the window's batch report (``desktop.report``), rows in the order given; patient names and IDs
+appear in it only when the user turned "Show patient identifiers" on in the window (the saved
+setting). The exit status is non-zero only when no file got a verdict (or the requested CSV or
+report could not be written).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ NOTHING_CLASSIFIED = N_("No file got a verdict.")
 NO_SCOPE_CHECK = N_("This model has no scope check: nothing says whether the images are chest "
                     "X-rays like its training images.")
 DISCLAIMER = N_("Research and teaching tool. Not for clinical diagnosis.")
+REPORT_WRITTEN = N_("Report written to {name}.")
 
 
 def threshold_type(text: str) -> float:
@@ -62,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--csv", type=Path, metavar="OUT",
                         help="also write the results to this CSV file (written atomically; "
                         "the same columns as the window's Export CSV)")
+    parser.add_argument("--report", type=Path, metavar="OUT.pdf",
+                        help="also write a PDF report: the counts, then one row per file "
+                        "(thumbnail, verdict, P, scope), as the window's Save batch report")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object per line: path, verdict, p_pneumonia, "
                         "threshold, error")
@@ -136,10 +143,30 @@ def _run(args: argparse.Namespace) -> int:
         except UserError as exc:
             _err(exc.user_message())
             return EXIT_NOTHING_CLASSIFIED
+    if args.report is not None and not _write_report(args.report, session, engine, args.json):
+        return EXIT_NOTHING_CLASSIFIED
     if classified == 0:
         _err(gettext(NOTHING_CLASSIFIED))
         return EXIT_NOTHING_CLASSIFIED
     return EXIT_OK
+
+
+def _write_report(path: Path, session, engine, quiet: bool) -> bool:
+    """The batch report of every file classified or refused, in the order given."""
+    from desktop.report import batch_report
+    from desktop.report_pdf import save_batch
+    from desktop.settings import load_settings
+
+    content = batch_report(list(session.results.values()), session, engine.metadata,
+                           engine.sha256, show_identifiers=load_settings().show_identifiers)
+    try:
+        save_batch(path, content)
+    except UserError as exc:
+        _err(exc.user_message())
+        return False
+    if not quiet:
+        _err(gettext(REPORT_WRITTEN).format(name=path.name))
+    return True
 
 
 def text_line(session, result) -> str:

@@ -18,7 +18,7 @@ failure is a ``ReadError`` too, so a file never reaches the generic "something w
 from __future__ import annotations
 
 import logging
-from typing import IO, Any
+from typing import IO
 
 import numpy as np
 import pydicom
@@ -42,7 +42,7 @@ from desktop.errors import (
     ReadError,
     UnsupportedFormatError,
 )
-from desktop.imaging import MAX_PIXELS, colour_fraction, stretch_to_uint8, too_large
+from desktop.imaging import MAX_PIXELS, Decoded, colour_fraction, stretch_to_uint8, too_large
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +51,11 @@ PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 dicom_decoders.register()
 
 
-def read_dicom(fh: IO[bytes], *, forced: bool, recognised: bool
-               ) -> tuple[Image.Image, dict[str, Any]]:
+def read_dicom(fh: IO[bytes], *, forced: bool, recognised: bool) -> Decoded:
     """``forced``: no preamble, let pydicom read it anyway. ``recognised``: the content is DICOM
     (preamble or a raw dataset), so a dataset without pixels is a DICOM file holding no image
-    rather than a file that is no image at all."""
+    rather than a file that is no image at all. A grey image also gives its values before
+    windowing (the modality LUT's output), for the viewer's window presets."""
     try:
         return _read(fh, forced=forced, recognised=recognised)
     except ReadError:
@@ -65,7 +65,7 @@ def read_dicom(fh: IO[bytes], *, forced: bool, recognised: bool
         raise NotAnImageError() from exc
 
 
-def _read(fh: IO[bytes], *, forced: bool, recognised: bool) -> tuple[Image.Image, dict]:
+def _read(fh: IO[bytes], *, forced: bool, recognised: bool) -> Decoded:
     try:
         ds = pydicom.dcmread(fh, force=forced)
     except Exception as exc:
@@ -92,8 +92,8 @@ def _read(fh: IO[bytes], *, forced: bool, recognised: bool) -> tuple[Image.Image
         log.debug("DICOM pixel decoding failed (%s)", transfer_syntax, exc_info=True)
         raise NotAnImageError() from exc
     photometric = (text(ds, "PhotometricInterpretation") or "MONOCHROME2").upper()
-    gray, windowing, colour = _to_gray(arr, ds, photometric)
-    return gray, {
+    gray, windowing, colour, values = _to_gray(arr, ds, photometric)
+    return Decoded(gray, {
         **describe(ds),
         "format": "DICOM",
         "width": columns,
@@ -108,7 +108,7 @@ def _read(fh: IO[bytes], *, forced: bool, recognised: bool) -> tuple[Image.Image
         "windowing": windowing,
         "colour_fraction": colour,
         "decoded_size": gray.size,
-    }
+    }, values, monochrome1=photometric == "MONOCHROME1")
 
 
 def _assume_transfer_syntax(ds) -> bool:
@@ -185,8 +185,10 @@ def _plugin_for(ds, transfer_syntax, assumed: bool) -> str:
     return ""
 
 
-def _to_gray(arr: np.ndarray, ds, photometric: str) -> tuple[Image.Image, str, float]:
-    """(grey image, which windowing was applied, colour_fraction)."""
+def _to_gray(arr: np.ndarray, ds, photometric: str
+             ) -> tuple[Image.Image, str, float, np.ndarray | None]:
+    """(grey image, which windowing was applied, colour_fraction, the grey values before
+    windowing; None for colour)."""
     if photometric == "PALETTE COLOR" and arr.ndim == 2:
         try:
             arr = apply_color_lut(arr, ds)  # indices -> RGB, handled as colour below
@@ -194,21 +196,23 @@ def _to_gray(arr: np.ndarray, ds, photometric: str) -> tuple[Image.Image, str, f
             log.warning("The palette of this file cannot be applied (%s); showing the indices "
                         "as grey values", exc)
     if arr.ndim == 2 or (arr.ndim == 3 and arr.shape[-1] == 1):
-        values, windowing = _display_values(arr.reshape(arr.shape[0], arr.shape[1]), ds)
-        gray = stretch_to_uint8(values)
+        values, shown, windowing = _display_values(arr.reshape(arr.shape[0], arr.shape[1]), ds)
+        gray = stretch_to_uint8(shown)
         if photometric == "MONOCHROME1":
             gray = ImageOps.invert(gray)
-        return gray, windowing, 0.0
+        return gray, windowing, 0.0, values
     if arr.ndim == 3 and arr.shape[-1] in (3, 4):
         colour = colour_fraction(arr)
         if arr.dtype != np.uint8:
-            return stretch_to_uint8(arr), "none", colour
-        return Image.fromarray(np.ascontiguousarray(arr[..., :3])).convert("L"), "none", colour
+            return stretch_to_uint8(arr), "none", colour, None
+        return (Image.fromarray(np.ascontiguousarray(arr[..., :3])).convert("L"), "none", colour,
+                None)
     raise UnsupportedFormatError()
 
 
-def _display_values(arr: np.ndarray, ds) -> tuple[np.ndarray, str]:
-    """Modality LUT, then the file's VOI LUT, else its window, else the full range."""
+def _display_values(arr: np.ndarray, ds) -> tuple[np.ndarray, np.ndarray, str]:
+    """(the values after the modality LUT, what is shown of them, how): the modality LUT, then
+    the file's VOI LUT, else its window, else the full range."""
     try:
         values = apply_modality_lut(arr, ds)
         _check_contrast(arr, values)
@@ -222,16 +226,16 @@ def _display_values(arr: np.ndarray, ds) -> tuple[np.ndarray, str]:
     if "WindowCenter" in ds and "WindowWidth" in ds:
         attempts.append(("window", lambda: apply_windowing(values, ds, index=0)))
     if not attempts:
-        return values, "none"
+        return values, values, "none"
     for name, attempt in attempts:
         try:
             shown = attempt()
             _check_contrast(values, shown)
-            return shown, name
+            return values, shown, name
         except Exception as exc:
             log.warning("The %s of this file cannot be applied (%s)", name.replace("_", " "), exc)
     log.warning("Showing the full range of the stored values instead")
-    return values, "full_range"
+    return values, values, "full_range"
 
 
 def _check_contrast(before: np.ndarray, after: np.ndarray) -> None:

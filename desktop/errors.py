@@ -209,3 +209,8 @@ class ModelVersionError(ModelError):
 
 class WriteError(UserError):
     message = N_("The file {name} could not be written. Choose another folder and try again.")
+
+
+class DiskFullError(WriteError):
+    message = N_("There is no room left on the disk for {name}. Free some space or choose "
+                 "another drive, and try again.")

@@ -26,6 +26,10 @@ its preamble, whatever the suffix, then anything Pillow opens. DICOM is read by
 platformdirs or Tk, so a training machine needs only Pillow and numpy. Files are opened
 read-only.
 
+``XRay.display`` keeps, for images of more than 8 bits (16-bit PNG/TIFF, grey DICOM), the values
+before any windowing at the preview's size, so the viewer's window/level and a DICOM's own window
+presets map exactly; it is display only and never feeds the model.
+
 ``XRay.source`` says where the image came from (format, size, mode, bit depth, the frame
 classified, ``colour_fraction``; DICOM adds the facts of ``desktop.dicom_facts``), for the
 information panel and scope checks; docs/contracts.md lists the keys.
@@ -83,6 +87,30 @@ COLOUR_SPREAD = 12
 _COLOUR_MODES = frozenset({"RGB", "RGBA", "RGBX", "RGBa", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV"})
 
 
+# Display buffers hold uint16 codes: 0 is the lowest value of the image, this its highest.
+DISPLAY_CODES = 65535
+
+
+@dataclass(frozen=True)
+class DisplayBuffer:
+    """The grey values before any windowing, at the preview's size, for the viewer only.
+
+    ``codes`` (uint16) are the values (a DICOM's modality LUT output, a 16-bit PNG's stored
+    values) mapped linearly from their own ``low``..``high``, so a window given in the file's
+    units (centre, width) maps exactly. ``monochrome1``: the file shows low values white.
+    """
+
+    codes: np.ndarray = field(repr=False)  # uint16 [h, w], the preview's size
+    low: float
+    high: float
+    monochrome1: bool = False
+
+    @property
+    def step(self) -> float:
+        """File units per code."""
+        return (self.high - self.low) / DISPLAY_CODES
+
+
 @dataclass
 class XRay:
     """A decoded image: what the model sees, what the user sees, and where it came from."""
@@ -90,22 +118,56 @@ class XRay:
     model_input: np.ndarray  # uint8 [224, 224]
     preview: Image.Image | None  # mode "L", longest side <= preview_size
     source: dict[str, Any] = field(default_factory=dict)  # format, width, height, bit_depth...
+    display: DisplayBuffer | None = None  # >8-bit images with a preview: values before windowing
+
+
+@dataclass
+class Decoded:
+    """What a format's reader gives: the grey image (the model's and the preview's source), the
+    facts, and the values before windowing for images of more than 8 bits (else None)."""
+
+    gray: Image.Image
+    source: dict[str, Any]
+    values: np.ndarray | None = None  # [h, w], the same size as ``gray``
+    monochrome1: bool = False
 
 
 def read_image(path: str | os.PathLike[str], *, preview_size: int | None = 1024) -> XRay:
     """Read one file into an ``XRay``; every failure is a ``ReadError`` subclass.
 
-    ``preview_size=None`` skips the preview. The preview comes from the same (draft-scaled)
-    decode as the model input, so it may be smaller than ``preview_size``.
+    ``preview_size=None`` skips the preview (and the display buffer). The preview comes from the
+    same (draft-scaled) decode as the model input, so it may be smaller than ``preview_size``.
     """
-    gray, source = _decode_gray(Path(path))
+    decoded = _decode_gray(Path(path))
+    gray = decoded.gray
     model_input = np.asarray(squash(gray), dtype=np.uint8)
-    preview = None
+    preview = display = None
     if preview_size:
         preview = gray
         if max(gray.size) > preview_size:
             preview = gray.resize(_fit(gray.size, preview_size), Image.Resampling.BILINEAR)
-    return XRay(model_input=model_input, preview=preview, source=source)
+        if decoded.values is not None:
+            display = display_buffer(decoded.values, preview.size, decoded.monochrome1)
+    return XRay(model_input=model_input, preview=preview, source=decoded.source,
+                display=display)
+
+
+def display_buffer(values: np.ndarray, size: tuple[int, int], monochrome1: bool = False
+                   ) -> DisplayBuffer:
+    """``values`` (any real dtype, [h, w]) resized to ``size`` (the preview's, bilinear as the
+    preview is) and mapped linearly from their own min..max to 0..``DISPLAY_CODES``."""
+    arr = np.asarray(values, dtype=np.float32)
+    finite = np.isfinite(arr)
+    if not finite.all():
+        arr = np.where(finite, arr, arr[finite].min() if finite.any() else 0.0)
+    low, high = float(arr.min()), float(arr.max())
+    if (arr.shape[1], arr.shape[0]) != tuple(size):
+        arr = np.asarray(Image.fromarray(arr, mode="F").resize(size, Image.Resampling.BILINEAR))
+    if high <= low:  # a flat image: every code 0, a range of one unit
+        return DisplayBuffer(np.zeros(arr.shape, np.uint16), low, low + 1.0, monochrome1)
+    codes = (arr - low) * (DISPLAY_CODES / (high - low)) + 0.5
+    codes = np.clip(codes, 0, DISPLAY_CODES).astype(np.uint16)
+    return DisplayBuffer(codes, low, high, monochrome1)
 
 
 def load_model_input(path: str | os.PathLike[str]) -> np.ndarray:
@@ -131,7 +193,7 @@ def _fit(size: tuple[int, int], longest: int) -> tuple[int, int]:
     return max(1, round(w * scale)), max(1, round(h * scale))
 
 
-def _decode_gray(path: Path) -> tuple[Image.Image, dict[str, Any]]:
+def _decode_gray(path: Path) -> Decoded:
     """Open read-only, dispatch on content (DICOM, else Pillow), return an "L" image."""
     try:
         fh = _open_regular_file(path)
@@ -166,8 +228,7 @@ def _decode_gray(path: Path) -> tuple[Image.Image, dict[str, Any]]:
             raise
 
 
-def _read_dicom(fh: IO[bytes], *, forced: bool, recognised: bool
-                ) -> tuple[Image.Image, dict[str, Any]]:
+def _read_dicom(fh: IO[bytes], *, forced: bool, recognised: bool) -> Decoded:
     from desktop.dicom import read_dicom
 
     return read_dicom(fh, forced=forced, recognised=recognised)
@@ -189,7 +250,7 @@ def _open_regular_file(path: Path) -> IO[bytes]:
 # --- Pillow formats ----------------------------------------------------------------------------
 
 
-def _read_pillow(fh: IO[bytes]) -> tuple[Image.Image, dict[str, Any]]:
+def _read_pillow(fh: IO[bytes]) -> Decoded:
     try:
         im = Image.open(fh)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -226,7 +287,12 @@ def _read_pillow(fh: IO[bytes]) -> tuple[Image.Image, dict[str, Any]]:
                 source["colour_fraction"] = _pillow_colour_fraction(im)
             luma = colour_jpeg and im.mode == "YCbCr"
             im = ImageOps.exif_transpose(im) or im
-            gray = im.getchannel(0) if luma else _to_gray(im)
+            values = None
+            if im.mode.startswith("I") or im.mode == "F":  # more than 8 bits: keep the values
+                values = np.asarray(im)
+                gray = stretch_to_uint8(values)
+            else:
+                gray = im.getchannel(0) if luma else _to_gray(im)
         except ReadError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning, MemoryError) as exc:
@@ -237,7 +303,7 @@ def _read_pillow(fh: IO[bytes]) -> tuple[Image.Image, dict[str, Any]]:
     if probe:
         source["colour_fraction"] = _jpeg_colour_fraction(fh)
     source["decoded_size"] = gray.size
-    return gray, source
+    return Decoded(gray, source, values)
 
 
 def _bomb_pixels(exc: Exception) -> int | None:

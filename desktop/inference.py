@@ -274,7 +274,8 @@ class Engine:
             else:
                 out.append(Result(path, probs[i], None, item.source,
                                   fingerprint(item.model_input), scope=scopes[i],
-                                  preview=item.preview, model_input=item.model_input,
+                                  preview=item.preview, display=item.display,
+                                  model_input=item.model_input,
                                   heatmap=maps.get(i)))
         return out
 

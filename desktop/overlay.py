@@ -25,7 +25,7 @@ _INFERNO = np.array(
     ],
     dtype=np.float32,
 )
-MAX_OPACITY = 0.6
+DEFAULT_OPACITY = 0.6  # at the hottest point; the View menu's slider sets it (0 to 1)
 
 
 def colourise(values: np.ndarray) -> np.ndarray:
@@ -36,19 +36,32 @@ def colourise(values: np.ndarray) -> np.ndarray:
     return np.stack(channels, axis=-1).round().astype(np.uint8)
 
 
-def blend_heatmap(preview: Image.Image, heatmap: np.ndarray) -> Image.Image:
-    """The preview (any mode) with the heatmap ([h, w] in [0, 1]) laid over it, as RGB.
-
-    The heatmap is stretched to the preview's size, the same squash the model input had, so
-    each region lands back where the model saw it. Opacity grows with the heat.
-    """
-    base = np.asarray(preview.convert("RGB"), dtype=np.float32)
+def heat_layers(heatmap: np.ndarray, size: tuple[int, int]) -> tuple[Image.Image, Image.Image]:
+    """The heatmap ([h, w] in [0, 1]) stretched to ``size`` (the preview's: the same squash the
+    model input had, so each region lands back where the model saw it): its colours (RGB) and
+    its heat as a mask (L, 255 at the hottest point). The viewer crops both as it crops the
+    image, so the overlay follows zoom and pan."""
     heat = Image.fromarray(np.asarray(heatmap, dtype=np.float32), mode="F")
-    heat = np.asarray(heat.resize(preview.size, Image.Resampling.BILINEAR), dtype=np.float32)
+    heat = np.asarray(heat.resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
     heat = np.clip(np.nan_to_num(heat), 0.0, 1.0)
-    alpha = (MAX_OPACITY * heat)[..., None]
-    mixed = base * (1.0 - alpha) + colourise(heat).astype(np.float32) * alpha
-    return Image.fromarray(mixed.round().astype(np.uint8), mode="RGB")
+    colours = Image.fromarray(colourise(heat), mode="RGB")
+    mask = Image.fromarray((heat * 255.0).round().astype(np.uint8), mode="L")
+    return colours, mask
+
+
+def blend(base: Image.Image, colours: Image.Image, mask: Image.Image,
+          opacity: float = DEFAULT_OPACITY) -> Image.Image:
+    """``base`` with the heat colours laid over it, as RGB: opacity grows with the heat, up to
+    ``opacity`` at the hottest point, so cold regions leave the anatomy visible."""
+    opacity = min(1.0, max(0.0, float(opacity)))
+    scaled = mask.point([round(v * opacity) for v in range(256)])
+    return Image.composite(colours, base.convert("RGB"), scaled)
+
+
+def blend_heatmap(preview: Image.Image, heatmap: np.ndarray,
+                  opacity: float = DEFAULT_OPACITY) -> Image.Image:
+    """The whole preview (any mode) with its heatmap laid over it, as RGB."""
+    return blend(preview, *heat_layers(heatmap, preview.size), opacity)
 
 
 def legend_strip(width: int, height: int) -> Image.Image:

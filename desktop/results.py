@@ -53,6 +53,7 @@ class Result:
     scope: Any = None  # desktop.scope.Scope: in scope, unusual or not a chest X-ray, and why
     key: int = 0
     preview: Any = field(default=None, repr=False)  # PIL "L" image
+    display: Any = field(default=None, repr=False)  # imaging.DisplayBuffer (>8-bit images)
     model_input: np.ndarray | None = field(default=None, repr=False)  # uint8 [224, 224]
     heatmap: np.ndarray | None = field(default=None, repr=False)  # float [224, 224] in [0, 1]
     heatmap_error: UserError | None = None
@@ -64,7 +65,7 @@ class Result:
 
     def drop_images(self) -> None:
         """Forget the images (a batch keeps none); the fingerprint stays."""
-        self.preview = self.model_input = self.heatmap = None
+        self.preview = self.display = self.model_input = self.heatmap = None
         self.heatmap_error = None
 
 

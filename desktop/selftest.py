@@ -1,7 +1,8 @@
 """``--self-test``: proves, in one line, that a copied app can do its job on this machine.
 
 It opens the main window, waits for the model to load (its sha256 verified first), and
-classifies a synthetic chest-like image that the build wrote into the bundle (plus its heatmap).
+classifies a synthetic chest-like image that the build wrote into the bundle (plus its heatmap),
+and saves its PDF report (the bundled reportlab, through File → Save report's handler).
 It goes through the window the way a user does: the file is opened in the window, classified by
 its worker thread, and the result read back from the window's session. The build also records the
 probability the same image got from source (``selftest.json``), so a frozen torch that computes
@@ -92,6 +93,7 @@ class SelfTestReport:
     expected_p: float | None = None
     model_version: str = ""
     drag_and_drop: bool = False
+    report_bytes: int = 0
     timings: dict[str, float] = field(default_factory=dict)
 
     def line(self) -> str:
@@ -102,7 +104,8 @@ class SelfTestReport:
         dnd = "on" if self.drag_and_drop else "off"
         return (
             f"self-test OK: model {self.model_version} (sha256 verified); selftest image -> "
-            f"{self.verdict} p={self.p_pneumonia:.6f} ({checked}); window opened and closed, "
+            f"{self.verdict} p={self.p_pneumonia:.6f} ({checked}); report written "
+            f"({self.report_bytes / 1024:.0f} KB); window opened and closed, "
             f"drag-and-drop {dnd}; {times}"
         )
 
@@ -147,7 +150,8 @@ def run_selftest(
             image_path = Path(scratch) / SELFTEST_IMAGE
             synthetic_chest_xray().save(image_path)
         with _scratch_settings(Path(scratch) / "config"):
-            _classify_in_window(report, model_path, image_path, process_start)
+            _classify_in_window(report, model_path, image_path, process_start,
+                                Path(scratch) / "selftest_report.pdf")
     _check_against_build(report, model_path)
     since_start = seconds_since_process_start(process_start)
     if since_start is not None:
@@ -179,7 +183,8 @@ def _pump_until(root, done, what: str, timeout: float = WAIT_S) -> None:
 
 
 def _classify_in_window(
-    report: SelfTestReport, model_path: Path, image_path: Path, process_start: float | None
+    report: SelfTestReport, model_path: Path, image_path: Path, process_start: float | None,
+    report_path: Path,
 ) -> None:
     started = time.perf_counter()
     from desktop import app
@@ -221,11 +226,25 @@ def _classify_in_window(
         if heatmap.shape != (224, 224) or not np.isfinite(heatmap).all():
             raise SelfTestError(f"the heatmap has shape {heatmap.shape} or non-finite values")
         report.timings["classify"] = time.perf_counter() - classify_started
+        _save_report(root, window, report, report_path)
     finally:
         if window is not None:
             window.close()  # stops the worker threads, then destroys the root
         else:
             root.destroy()
+
+
+def _save_report(root, window, report: SelfTestReport, path: Path) -> None:
+    """File → Save report's handler on the image shown: a PDF with the picture in it."""
+    started = time.perf_counter()
+    _pump_until(root, lambda: window.preview.rendered is not None, "showing the image")
+    if not window.save_report(path):
+        raise SelfTestError(f"the report was not written: {window.status_label.cget('text')}")
+    data = path.read_bytes()
+    if not data.startswith(b"%PDF-") or b"/Subtype /Image" not in data:
+        raise SelfTestError("the report is not a PDF with the image in it")
+    report.report_bytes = len(data)
+    report.timings["report"] = time.perf_counter() - started
 
 
 def _check_against_build(report: SelfTestReport, model_path: Path) -> None:

@@ -40,8 +40,9 @@ def withheld(result: Result) -> bool:
     return result.ok and scope_state(result) == NOT_CHEST_XRAY
 
 
-# Results whose preview, model input and heatmap stay in memory (~0.6 MB each): the most recently
-# viewed ones. Older ones are read from disk again when selected.
+# Results whose preview, model input and heatmap stay in memory (~0.6 MB each, ~1.6 MB with the
+# display buffer of a 16-bit image): the most recently viewed ones. Older ones are read from disk
+# again when selected.
 IMAGES_KEPT = 32
 SORT_COLUMNS = ("file", "verdict", "p_pneumonia", "status")
 
@@ -65,7 +66,7 @@ class Session:
         result.key = next(self._keys)
         self.results[result.key] = result
         if result.model_input is not None:
-            self._hold(result, result.preview, result.model_input)
+            self._hold(result, result.preview, result.model_input, result.display)
         return result
 
     def clear(self) -> None:
@@ -201,15 +202,16 @@ class Session:
         return result.ok and result.model_input is None and result.preview_error is None
 
     def preview_ready(self, key: int, preview, model_input: np.ndarray | None,
-                      error=None) -> Result | None:
-        """Store a re-read preview, or why there is none; None when that result is gone."""
+                      error=None, display=None) -> Result | None:
+        """Store a re-read preview (and its display buffer), or why there is none; None when
+        that result is gone."""
         result = self.results.get(key)
         if result is None:
             return None
         if error is not None:
             result.preview_error = error
         else:
-            self._hold(result, preview, model_input)
+            self._hold(result, preview, model_input, display)
         return result
 
     def heatmap_ready(self, key: int, heatmap: np.ndarray | None, error=None) -> Result | None:
@@ -221,10 +223,11 @@ class Session:
         result.heatmap, result.heatmap_error = heatmap, error
         return result
 
-    def _hold(self, result: Result, preview, model_input: np.ndarray) -> None:
+    def _hold(self, result: Result, preview, model_input: np.ndarray, display=None) -> None:
         """Keep ``result``'s images as the most recently viewed; drop the oldest beyond the limit,
         never the selected result's."""
         result.preview, result.model_input, result.preview_error = preview, model_input, None
+        result.display = display
         self._held[result.key] = None
         self._held.move_to_end(result.key)
         while len(self._held) > self.images_kept:

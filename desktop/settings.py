@@ -32,6 +32,11 @@ class Settings:
     last_folder: str | None = None
     window_geometry: str | None = None  # Tk geometry string, e.g. "1200x800+40+40"
     show_heatmap: bool = False
+    heatmap_opacity: float = 0.6  # at the hottest point, 0 to 1
+    show_image_info: bool = False  # the "Image information" panel open
+    # Privacy: the patient's name and ID (DICOM) in the panel and in reports. Off unless the
+    # user turns it on; CSV files never carry them.
+    show_identifiers: bool = False
 
 
 def config_dir() -> Path:
@@ -88,12 +93,16 @@ def save_settings(settings: Settings, path: Path | None = None) -> bool:
 _INVALID = object()
 
 
+_FLAGS = frozenset({"show_heatmap", "show_image_info", "show_identifiers"})
+_FRACTIONS = frozenset({"threshold", "heatmap_opacity"})  # numbers from 0 to 1
+
+
 def _validated(name: str, value: Any) -> Any:
-    if value is None:
-        return None if name != "show_heatmap" else _INVALID
-    if name == "show_heatmap":
+    if name in _FLAGS:
         return value if isinstance(value, bool) else _INVALID
-    if name == "threshold":
+    if value is None:
+        return None if name != "heatmap_opacity" else _INVALID
+    if name in _FRACTIONS:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         return float(value) if ok and math.isfinite(value) and 0.0 <= value <= 1.0 else _INVALID
     if name == "language":

@@ -19,8 +19,10 @@ from PIL import Image, ImageTk
 
 from desktop.errors import N_
 from desktop.i18n import _
+from desktop.labels import operating_point_label, percent  # noqa: F401 - used from here too
 from desktop.overlay import legend_strip
 from desktop.threshold import format_threshold
+from desktop.viewer import ZOOM_STEP, Picture, Viewer
 
 BLUE = "#0072B2"  # NORMAL
 VERMILLION = "#D55E00"  # PNEUMONIA
@@ -38,34 +40,12 @@ VERDICT_MARKS = {"NORMAL": "●", "PNEUMONIA": "▲", None: "✕"}
 # Marks of the scope: in scope, unusual (verdict shown, marked), withheld (not a chest X-ray),
 # and not checked (a model without a scope check).
 IN_SCOPE_MARK, UNUSUAL_MARK, WITHHELD_MARK, UNCHECKED_MARK = "✓", "◆", "⊘", "○"
-OPERATING_POINT_LABELS = {
-    "balanced": N_("Balanced"),
-    "high_sensitivity": N_("High sensitivity"),
-    "high_specificity": N_("High specificity"),
-}
 
 
 def verdict_text(verdict: str | None, mark: bool = True) -> str:
     """The verdict in the current language, with its shape mark (``▲ PNEUMONIA``) for tables."""
     text = _("Error") if verdict is None else _(VERDICT_LABELS.get(verdict, verdict))
     return f"{VERDICT_MARKS[verdict]} {text}" if mark else text
-
-
-def operating_point_label(name: str) -> str:
-    """A model card's operating-point name for people ("high_sensitivity" → "High sensitivity")."""
-    msgid = OPERATING_POINT_LABELS.get(name)
-    return _(msgid) if msgid else name.replace("_", " ").capitalize()
-
-
-def percent(value: float, digits: int = 0) -> str:
-    """``0.873`` -> ``"87%"``; one more digit where rounding would show a certainty (100%, 0%)
-    the model does not have."""
-    text = f"{100 * value:.{digits}f}"
-    for more in range(1, 4):
-        if value in (0.0, 1.0) or float(text) not in (0.0, 100.0):
-            break
-        text = f"{100 * value:.{digits + more}f}"
-    return f"{text}%"
 
 
 class Texts:
@@ -109,6 +89,43 @@ class Texts:
                 continue
             alive.append((owner, setter))
         self._setters = alive
+
+
+class ReadOnlyDialog(tk.Toplevel):
+    """A dialog with one scrollable read-only view and a Close button, filled again in the
+    current language on a switch. Subclasses make the view (``make_view``) and ``fill`` it."""
+
+    def __init__(self, master: tk.Misc, texts: Texts, title: str, geometry: str) -> None:
+        super().__init__(master)
+        self._texts = texts
+        self.transient(master)
+        self.geometry(geometry)
+        texts.title(self, title)
+        frame = ttk.Frame(self, padding=12)
+        frame.pack(fill="both", expand=True)
+        view = self.make_view(frame)
+        scroll = ttk.Scrollbar(frame, orient="vertical", command=view.yview)
+        view.configure(yscrollcommand=scroll.set)
+        view.grid(row=0, column=0, sticky="nsew")
+        scroll.grid(row=0, column=1, sticky="ns")
+        close = texts.widget(ttk.Button(frame, command=self.close), N_("Close"))
+        close.grid(row=1, column=0, columnspan=2, sticky="e", pady=(10, 0))
+        frame.rowconfigure(0, weight=1)
+        frame.columnconfigure(0, weight=1)
+        texts.call(self, self.fill)
+        self.protocol("WM_DELETE_WINDOW", self.close)
+        self.bind("<Escape>", lambda _e: self.close())
+        close.focus_set()
+
+    def make_view(self, frame: ttk.Frame) -> tk.Widget:
+        raise NotImplementedError
+
+    def fill(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._texts.forget(self)
+        self.destroy()
 
 
 class VerdictIcon(tk.Canvas):
@@ -185,35 +202,183 @@ class ProbabilityBar(tk.Canvas):
             )
 
 
-class PreviewCanvas(tk.Canvas):
-    """Shows one image scaled to fit (aspect ratio kept), or a hint when there is none."""
+class ImageViewer(tk.Canvas):
+    """The selected image, drawn from what ``desktop.viewer.Viewer`` computes (or a hint).
 
-    def __init__(self, master: tk.Misc, **kwargs) -> None:
+    The mouse: the wheel zooms about the pointer, a drag pans, a right-drag sets the window
+    (level and width), a double-click resets. Redraws are coalesced into one per idle moment,
+    so a fast drag costs one frame per screen update. ``on_change()`` runs after each change
+    the user makes (the window updates the line under the image and its menus).
+    """
+
+    def __init__(self, master: tk.Misc, on_change: Callable[[], None] | None = None,
+                 **kwargs) -> None:
         super().__init__(master, highlightthickness=0, bg="#1E1E1E", **kwargs)
-        self._image: Image.Image | None = None
+        self.viewer = Viewer()
+        self.rendered: Image.Image | None = None  # what is on the canvas now
         self._photo: ImageTk.PhotoImage | None = None
+        self._photo_shape: tuple[str, tuple[int, int]] | None = None
         self._hint = ""
-        self.bind("<Configure>", lambda _e: self._draw())
+        self._pending: str | None = None
+        self._last: tuple[int, int] | None = None
+        self._window_from: tuple[int, int] | None = None
+        self._on_change = on_change or (lambda: None)
+        right = "2" if self.tk.call("tk", "windowingsystem") == "aqua" else "3"
+        for sequence, handler in (
+            ("<Configure>", self._resized), ("<MouseWheel>", self._wheel),
+            ("<Button-4>", lambda e: self._zoom_at(e, ZOOM_STEP)),
+            ("<Button-5>", lambda e: self._zoom_at(e, 1 / ZOOM_STEP)),
+            ("<ButtonPress-1>", self._press), ("<B1-Motion>", self._pan),
+            ("<Double-Button-1>", lambda _e: self.change(self.viewer.reset)),
+            (f"<ButtonPress-{right}>", self._window_press),
+            (f"<B{right}-Motion>", self._window_drag),
+            (f"<ButtonRelease-{right}>", lambda _e: self.viewer.end_window_drag()),
+        ):
+            self.bind(sequence, handler)
 
-    def show(self, image: Image.Image | None, hint: str = "") -> None:
-        self._image, self._hint = image, hint
-        self._draw()
+    @property
+    def picture(self) -> Picture | None:
+        return self.viewer.picture
 
-    def _draw(self) -> None:
-        self.delete("all")
-        width, height = max(self.winfo_width(), 2), max(self.winfo_height(), 2)
-        if self._image is None:
-            self._photo = None
-            self.create_text(
-                width / 2, height / 2, text=self._hint, fill="#D0D0D0", width=width - 40,
-                justify="center", font="TkHeadingFont",
-            )
+    def show(self, picture: Picture | None, hint: str = "", *, keep_view: bool = False) -> None:
+        """Show ``picture`` (``keep_view``: the same image again, its zoom and window kept)."""
+        self.viewer.show(picture, keep_view=keep_view)
+        self._hint = hint
+        self.redraw()
+
+    def change(self, action: Callable[[], object]) -> None:
+        """Apply a change to the view (a command or the mouse), then redraw once when idle."""
+        if self.viewer.picture is None:
             return
-        scale = min(width / self._image.width, height / self._image.height)
-        size = (max(1, int(self._image.width * scale)), max(1, int(self._image.height * scale)))
-        shown = self._image.resize(size, Image.Resampling.BILINEAR)
-        self._photo = ImageTk.PhotoImage(shown, master=self)
-        self.create_image(width / 2, height / 2, image=self._photo, anchor="center")
+        action()
+        self._on_change()
+        if self._pending is None:
+            self._pending = self.after_idle(self.redraw)
+
+    def redraw(self) -> None:
+        if self._pending is not None:
+            self.after_cancel(self._pending)
+            self._pending = None
+        frame = self.viewer.frame()
+        if frame is None:
+            self.delete("all")
+            self._photo = self.rendered = None
+            width, height = self.viewer.canvas
+            self.create_text(width / 2, height / 2, text=self._hint, fill="#D0D0D0",
+                             width=max(width - 40, 40), justify="center",
+                             font="TkHeadingFont")
+            return
+        self.rendered = frame.image
+        shape = (frame.image.mode, frame.image.size)
+        if self._photo is not None and self._photo_shape == shape and self.find_all():
+            self._photo.paste(frame.image)  # same size: no new Tk image (cheaper on each drag)
+            self.coords(self.find_all()[0], *frame.offset)
+            return
+        self.delete("all")
+        self._photo, self._photo_shape = ImageTk.PhotoImage(frame.image, master=self), shape
+        self.create_image(*frame.offset, image=self._photo, anchor="nw")
+
+    def _resized(self, event) -> None:
+        self.viewer.resize(event.width, event.height)
+        self.redraw()
+
+    def _zoom_at(self, event, factor: float) -> None:
+        self.change(lambda: self.viewer.zoom_by(factor, at=(event.x, event.y)))
+
+    def _wheel(self, event) -> None:
+        if event.delta:
+            self._zoom_at(event, ZOOM_STEP if event.delta > 0 else 1 / ZOOM_STEP)
+
+    def _press(self, event) -> None:
+        self._last = (event.x, event.y)
+
+    def _pan(self, event) -> None:
+        if self._last is None:
+            return
+        dx, dy = event.x - self._last[0], event.y - self._last[1]
+        self._last = (event.x, event.y)
+        self.change(lambda: self.viewer.pan(dx, dy))
+
+    def _window_press(self, event) -> None:
+        self._window_from = (event.x, event.y)
+        self.viewer.begin_window_drag()
+
+    def _window_drag(self, event) -> None:
+        if self._window_from is None:
+            return
+        dx, dy = event.x - self._window_from[0], event.y - self._window_from[1]
+        self.change(lambda: self.viewer.drag_window(dx, dy))
+
+
+class InfoPanel(ttk.Frame):
+    """The collapsible "Image information" panel: a header that opens and closes it, and the
+    (label, value) rows it is given, two pairs a line."""
+
+    COLUMNS = 2
+
+    def __init__(self, master: tk.Misc, texts: Texts, variable: tk.BooleanVar,
+                 on_toggle: Callable[[], None]) -> None:
+        super().__init__(master)
+        self._variable, self._on_toggle = variable, on_toggle
+        self.header = ttk.Button(self, style="Info.Toolbutton", command=self._clicked)
+        self.header.pack(anchor="w")
+        self.body = ttk.Frame(self, padding=(14, 2, 0, 0))
+        self._labels: list[ttk.Label] = []
+        self.rows: list[tuple[str, str]] = []
+        self._wrap = 200
+        texts.call(self, self._refresh_header)
+        self.sync()
+
+    def _clicked(self) -> None:
+        self._variable.set(not self._variable.get())
+        self._on_toggle()
+
+    def _refresh_header(self) -> None:
+        arrow = "▾" if self._variable.get() else "▸"
+        self.header.configure(text=f"{arrow} " + _("Image information"))
+
+    def sync(self) -> None:
+        """Open or close to match the variable."""
+        self._refresh_header()
+        if self._variable.get():
+            self.body.pack(fill="x")
+        else:
+            self.body.pack_forget()
+
+    def show(self, rows: list[tuple[str, str]], empty: str = "") -> None:
+        """Show ``rows``; with none, the sentence ``empty`` (why there is nothing to show).
+        The labels are kept and re-used (a language switch re-labels them in place)."""
+        rows = rows or [(empty, "")]
+        if rows == self.rows:
+            return
+        self.rows = rows
+        while len(self._labels) < 2 * len(rows):
+            self._labels += [ttk.Label(self.body, style="Small.TLabel"),
+                             ttk.Label(self.body, wraplength=self._wrap)]
+        for i, (key, shown) in enumerate(zip(self._labels[::2], self._labels[1::2],
+                                             strict=True)):
+            if i >= len(rows):
+                for label in (key, shown):
+                    label.configure(text="")
+                    label.grid_remove()
+                continue
+            line, column = divmod(i, self.COLUMNS)
+            key.configure(text=rows[i][0])
+            shown.configure(text=rows[i][1])
+            key.grid(row=line, column=2 * column, sticky="nw", padx=(0, 6))
+            shown.grid(row=line, column=2 * column + 1, sticky="nw", padx=(0, 14))
+        for column in (1, 3):
+            self.body.columnconfigure(column, weight=1)
+
+    def wrap(self, width: int) -> None:
+        """Values wrap at their share of ``width``, whatever the pane's size."""
+        self._wrap = max(80, width // self.COLUMNS - 150)
+        for label in self._labels[1::2]:
+            label.configure(wraplength=self._wrap)
+
+    def text(self) -> str:
+        """Every row as "label: value" lines (what a test reads)."""
+        return "\n".join(f"{name}: {value}" for name, value in self.rows)
 
 
 class HeatmapLegend(ttk.Frame):

@@ -1,6 +1,7 @@
-"""The window's background threads: they load the model, classify batches and read the selected
-result's preview and heatmap, and post messages to a ``queue.Queue`` that the Tk thread drains
-with ``after()``. Nothing here touches Tk; nothing in the window runs the model.
+"""The window's background threads: they load the model, classify batches, read the selected
+result's preview and heatmap and write batch reports, and post messages to a ``queue.Queue``
+that the Tk thread drains with ``after()``. Nothing here touches Tk; nothing in the window runs
+the model.
 """
 
 from __future__ import annotations
@@ -81,12 +82,33 @@ class PreviewReady:
     preview: object = field(repr=False)  # PIL image or None
     model_input: np.ndarray | None = field(repr=False)
     error: UserError | None = None
+    display: object = field(default=None, repr=False)  # imaging.DisplayBuffer or None
 
 
 @dataclass
 class HeatmapReady:
     key: int
     heatmap: np.ndarray | None = field(repr=False)
+    error: UserError | None = None
+
+
+@dataclass
+class ReportProgress:
+    """A batch report has read ``done`` of its ``total`` files again (for their thumbnails)."""
+
+    job: int
+    done: int
+    total: int
+
+
+@dataclass
+class ReportFinished:
+    """A batch report is written (``size`` bytes), was cancelled (nothing written) or failed."""
+
+    job: int
+    path: Path
+    size: int | None = None
+    cancelled: bool = False
     error: UserError | None = None
 
 
@@ -125,6 +147,8 @@ class Worker:
         self._view_request: Callable[[], None] | None = None  # the latest; older ones dropped
         self._stopping = False
         self._batches = itertools.count(1)
+        self._reports = itertools.count(1)
+        self._report_cancel: threading.Event | None = None  # of the report being written
         self._threads = [
             threading.Thread(target=self._run_batches, name="cxr-worker", daemon=True),
             threading.Thread(target=self._run_view_requests, name="cxr-view", daemon=True),
@@ -165,9 +189,25 @@ class Worker:
             self._view_request = job
             self._view_lock.notify()
 
+    def start_report(self, report, path: Path) -> int:
+        """Write a batch report (``desktop.report.BatchReport``) to ``path`` on a thread of its
+        own: it re-reads every file for its thumbnail, posting ``ReportProgress``, then
+        ``ReportFinished``. Returns the job's number; ``cancel_report()`` stops it."""
+        job = next(self._reports)
+        cancel = threading.Event()
+        self._report_cancel = cancel
+        threading.Thread(target=self._write_report, args=(job, report, Path(path), cancel),
+                         name="cxr-report", daemon=True).start()
+        return job
+
+    def cancel_report(self) -> None:
+        if self._report_cancel is not None:
+            self._report_cancel.set()
+
     def stop(self, timeout: float = 2.0) -> None:
         """Ask both threads to finish; waits briefly (they are daemons, so exit never hangs)."""
         self._stopping = True
+        self.cancel_report()
         self.cancel()
         self._jobs.put((None, None))
         with self._view_lock:
@@ -267,9 +307,22 @@ class Worker:
                 log.info("No preview for %s: %s", path, exc)
             self.inbox.put(PreviewReady(key, None, None, as_user_error(exc)))
             return
-        self.inbox.put(PreviewReady(key, xray.preview, xray.model_input))
+        self.inbox.put(PreviewReady(key, xray.preview, xray.model_input, display=xray.display))
         if heatmap and not self._superseded():
             self._compute_heatmap(key, np.array(xray.model_input, dtype=np.uint8))
+
+    def _write_report(self, job: int, report, path: Path, cancel: threading.Event) -> None:
+        from desktop.report_pdf import save_batch
+
+        def progress(done: int, total: int) -> None:
+            self.inbox.put(ReportProgress(job, done, total))
+
+        try:
+            size = save_batch(path, report, progress=progress, cancel=cancel)
+        except BaseException as exc:  # noqa: BLE001 - reported to the user, traceback logged
+            self.inbox.put(ReportFinished(job, path, error=as_user_error(exc)))
+            return
+        self.inbox.put(ReportFinished(job, path, size, cancelled=size is None))
 
     def _compute_heatmap(self, key: int, model_input: np.ndarray) -> None:
         if self.engine is None:

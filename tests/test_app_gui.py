@@ -272,7 +272,7 @@ def test_a_photo_a_lateral_view_and_a_chest_xray_get_their_three_scopes(make_app
     assert app.verdict_label.cget("text") == "No verdict"
     assert app.scope_label.cget("text").startswith("⊘ This does not look like a chest X-ray")
     assert app.heatmap_note.cget("text") == "No heatmap: no verdict was given."
-    assert app.selected.heatmap is None and app.preview._image.mode == "L"
+    assert app.selected.heatmap is None and app.preview.rendered.mode == "L"
 
     select_row(app, "lateral.dcm")
     wait_for(app, lambda: app.selected.heatmap is not None, "compute the lateral's heatmap")
@@ -362,7 +362,9 @@ def test_language_switch_relabels_every_visible_text_at_once(app, tmp_path, lang
     assert before.keys() == after.keys()
     catalog = _catalog(language)
     neutral = re.compile(r"^[\d\s.,%—·:=()+-]*$")  # numbers, percentages, dashes
-    data = {good.name, broken.name, *i18n.LANGUAGES.values()}
+    # the file's facts in the information panel are data (PNG, 8 bits), not text
+    data = {good.name, broken.name, *i18n.LANGUAGES.values(),
+            *(value for _, value in app.info_panel.rows)}
 
     def same_in_both_languages(text: str) -> bool:
         bare = re.sub(r"^[▲●✕⚠]\s*", "", text).strip()
@@ -537,7 +539,7 @@ def test_heatmap_toggle_overlays_the_preview_and_shows_a_legend(app, tmp_path):
     assert app.legend.winfo_ismapped()
     heatmap = app.selected.heatmap
     assert heatmap.shape == (224, 224) and 0.0 <= heatmap.min() <= heatmap.max() <= 1.0
-    assert app.preview._image.mode == "RGB"  # the overlay, not the plain grayscale preview
+    assert app.preview.rendered.mode == "RGB"  # the overlay, not the plain grayscale preview
     assert load_settings().show_heatmap is True
 
 
@@ -555,13 +557,13 @@ def test_selecting_a_row_of_a_folder_shows_its_preview_read_again(app, tmp_path)
     wait_for(app, lambda: app.preview.find_all() and app.preview.type("all") == "image",
              "show c.png's preview")
     assert app.file_label.cget("text") == "c.png" and canvas_text(app.preview) == ""
-    assert app.preview._image.size == (640, 560)  # the file itself, read again
+    assert app.preview.picture.preview.size == (640, 560)  # the file itself, read again
     assert not app.preview_note.winfo_ismapped()
 
     app.view_menu.invoke(0)  # View → Show heatmap: computed from the image read again
     select_row(app, "b.png")
-    wait_for(app, lambda: app.preview._image is not None and app.preview._image.mode == "RGB",
-             "overlay b.png's heatmap")
+    wait_for(app, lambda: app.preview.rendered is not None
+             and app.preview.rendered.mode == "RGB", "overlay b.png's heatmap")
     assert app.selected.path.name == "b.png" and app.selected.heatmap.shape == (224, 224)
 
 
@@ -590,12 +592,12 @@ def test_a_file_deleted_before_its_row_is_selected_shows_why_and_keeps_the_verdi
     assert canvas_text(app.preview) == "Sem pré-visualização"
 
     select_row(app, "a.png")  # a file still there shows no note
-    wait_for(app, lambda: app.preview._image is not None, "show a.png's preview")
+    wait_for(app, lambda: app.preview.rendered is not None, "show a.png's preview")
     assert not app.preview_note.winfo_ismapped()
 
 
 def test_model_card_dialog_shows_metrics_use_limits_and_disclaimer(app):
-    app.help_menu.invoke(0)
+    app.help_menu.invoke("end")  # Help → About / Model card (the last entry)
     wait_for(app, lambda: app.dialog is not None and app.dialog.winfo_viewable(),
              "open the model card")
     text = app.dialog.all_text()

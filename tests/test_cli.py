@@ -289,3 +289,30 @@ def test_scope_in_text_json_and_csv_and_no_verdict_for_a_photo(scoped_model, tmp
 
     code, _, err = run(capsys, photo, "--model", scoped_model)
     assert code == 1 and "No file got a verdict." in err  # a photo alone: nothing to answer
+
+
+def test_report_writes_the_batch_report_in_the_order_given(tiny_model, folder, tmp_path,
+                                                            capsys):
+    """The same builder as the window's Save batch report: one row per file in the order of
+    the lines, the counts, the disclaimer, in ``--lang``."""
+    from pypdf import PdfReader
+
+    out = tmp_path / "relatório.pdf"
+    code, lines, err = run(capsys, folder, tmp_path / "missing.png", "--report", out,
+                           "--model", tiny_model, "--lang", "es")
+    assert code == 0 and len(lines) == 4
+    assert err.splitlines()[-1] == "Informe escrito en relatório.pdf."
+    text = " ".join(page.extract_text() for page in PdfReader(out).pages)
+    text = " ".join(text.split())
+    positions = [text.index(name) for name in ("a.png", "b.jpg", "c.bmp", "missing.png")]
+    assert positions == sorted(positions)
+    assert "No apta para diagnóstico clínico." in text and "4 archivos" in text
+    assert sum(len(page.images) for page in PdfReader(out).pages) == 3  # not the missing one
+
+
+def test_an_unwritable_report_is_one_sentence_and_exit_1(tiny_model, folder, tmp_path, capsys):
+    code, lines, err = run(capsys, folder, "--report", tmp_path / "no such dir" / "r.pdf",
+                           "--model", tiny_model, "--json")
+    assert code == 1 and len(lines) == 3
+    assert err.splitlines()[-1] == ("The file r.pdf could not be written. Choose another "
+                                    "folder and try again.")

@@ -234,3 +234,64 @@ def test_a_colour_dicom_reports_its_colour_fraction(tmp_path):
         rgb, photometric="RGB", extra={"SamplesPerPixel": 3, "PlanarConfiguration": 0},
         rows_cols=(64, 64))))
     assert x.source["colour_fraction"] == pytest.approx(0.5, abs=0.05)
+
+
+# --- the display buffer: values before windowing, for the viewer only --------------------------
+
+
+def test_a_grey_dicom_gives_its_values_before_windowing_at_the_preview_size(tmp_path):
+    """Stored 0..4000 with a rescale to -1000..3000 and a narrow window: the model input is the
+    windowed image, unchanged by the buffer; the buffer holds the rescaled values, so the file's
+    own window (centre, width) in its units lands on the right codes."""
+    arr = CHEST_12BIT.copy()
+    arr[:20] = 1600
+    data = dicom_bytes(arr, extra={"RescaleSlope": "1", "RescaleIntercept": "-1000",
+                                   "WindowCenter": "600", "WindowWidth": "400"})
+    path = write(tmp_path / "w.dcm", data)
+    with_preview = read_image(path, preview_size=100)
+    without = read_image(path, preview_size=None)
+    assert np.array_equal(with_preview.model_input, without.model_input)  # bit for bit
+    assert without.display is None  # no preview asked: no buffer computed
+    buffer = with_preview.display
+    assert buffer.codes.dtype == np.uint16
+    assert buffer.codes.shape[::-1] == with_preview.preview.size
+    assert (buffer.low, buffer.high) == (200.0 - 1000, 3000.0 - 1000)
+    assert not buffer.monochrome1
+    # a code maps back to the file's value: the band stored at 1600 is 600 after the rescale
+    band = buffer.low + float(buffer.codes[2, 50]) * buffer.step
+    assert band == pytest.approx(600, abs=buffer.step)
+    assert path.read_bytes() == data  # the input file is never modified
+
+
+def test_a_monochrome1_dicom_says_so_in_its_buffer_and_colour_dicom_has_none(tmp_path):
+    m1 = read_image(write(tmp_path / "m1.dcm", dicom_bytes(CHEST_12BIT,
+                                                           photometric="MONOCHROME1")))
+    assert m1.display.monochrome1
+    rgb = np.zeros((40, 40, 3), np.uint8)
+    rgb[..., 0] = 200
+    x = read_image(write(tmp_path / "rgb.dcm", _rgb_dicom(rgb)))
+    assert x.display is None
+
+
+def _rgb_dicom(rgb):
+    import io
+
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = SecondaryCaptureImageStorage, generate_uid()
+    ds.Modality = "OT"
+    ds.Rows, ds.Columns = rgb.shape[:2]
+    ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.PlanarConfiguration = 3, "RGB", 0
+    ds.BitsAllocated = ds.BitsStored = 8
+    ds.HighBit, ds.PixelRepresentation = 7, 0
+    ds.PixelData = rgb.tobytes()
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()

@@ -518,3 +518,25 @@ def test_palette_colour_dicom_reads_through_its_lookup_table(tmp_path):
     m = load_model_input(path)
     assert not lungs_dark(m)  # the palette, not the raw indices, decides what is shown
     assert m[100, 50] > 200 and m[5, 112] < 60
+
+
+def test_a_16bit_png_keeps_its_values_for_the_viewer_and_an_8bit_one_needs_none(tmp_path):
+    ramp = np.tile(np.linspace(1000, 40000, 600).astype(np.uint16), (200, 1))
+    Image.fromarray(ramp).save(tmp_path / "ramp16.png")
+    x = read_image(tmp_path / "ramp16.png", preview_size=300)
+    assert x.display.codes.shape == (100, 300) and x.preview.size == (300, 100)
+    assert (x.display.low, x.display.high) == (1000.0, 40000.0)
+    # the same range and the same resize as the 8-bit preview, with 256 times the levels
+    shown = np.asarray(x.preview, dtype=float)
+    assert np.abs(x.display.codes / 257.0 - shown).max() <= 1.0
+    # the model input is what it was before the buffer existed: the stretched 8-bit squash
+    expected = np.asarray(imaging.squash(imaging.stretch_to_uint8(ramp)), np.uint8)
+    assert np.array_equal(x.model_input, expected)
+    Image.fromarray(chest()).save(tmp_path / "eight.png")
+    assert read_image(tmp_path / "eight.png").display is None
+
+
+def test_a_flat_16bit_image_gets_a_buffer_of_one_unit(tmp_path):
+    Image.fromarray(np.full((50, 60), 777, np.uint16)).save(tmp_path / "flat.png")
+    buffer = read_image(tmp_path / "flat.png").display
+    assert (buffer.low, buffer.high) == (777.0, 778.0) and not buffer.codes.any()

@@ -33,14 +33,22 @@ RUN_TIMEOUT_S = 180
 
 
 
-# What the app imports when it opens the window, loads the model, predicts and explains.
+# What the app imports when it opens the window, loads the model, predicts, explains and writes
+# both reports.
 APP_IMPORTS = """
 import sys
 from pathlib import Path
-import desktop.__main__, desktop.app, desktop.cli, desktop.selftest
+import desktop.__main__, desktop.app, desktop.cli, desktop.selftest, desktop.shortcuts
 from desktop.inference import Engine
+from desktop.session import Session
+from desktop import report, report_pdf
 engine = Engine.load(Path(sys.argv[1]))
-list(engine.predict_paths([Path(sys.argv[2])], heatmaps=True))
+[result] = engine.predict_paths([Path(sys.argv[2])], heatmaps=True)
+session = Session()
+session.add(result)
+report_pdf.single_pdf(report.single_report(result, session, engine.metadata, engine.sha256,
+                                           image=result.preview, heatmap_shown=True))
+report_pdf.batch_pdf(report.batch_report([result], session, engine.metadata, engine.sha256))
 imported = set(sys.modules)
 from desktop.packaging.build_support import EXCLUDED_MODULES
 from tests.model_fixtures import write_input_sensitive_model
@@ -108,6 +116,7 @@ def test_unzipped_copy_passes_its_self_test(unzipped, x_display, tmp_path):
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr[-3000:]}"
     assert len(lines) == 1 and lines[0].startswith("self-test OK"), result.stdout
     assert "matches build" in lines[0] and "drag-and-drop on" in lines[0]
+    assert "report written (" in lines[0]  # reportlab is in the bundle and works
     assert (tmp_path / "logs" / "cxr-pneumonia.log").is_file()  # the user's log folder
     assert not list(unzipped.rglob("*.log"))  # nothing written beside the executable
 

@@ -44,7 +44,8 @@ def test_threshold_change_relabels_and_reports_the_flipped_results(session):
     assert session.verdict(session.results[2]) == "PNEUMONIA"
     assert session.confidence(session.results[2]) == pytest.approx(0.45)
     assert session.confidence(session.results[4]) == pytest.approx(0.90)  # 1 - P for NORMAL
-    assert session.counts() == {"PNEUMONIA": 2, "NORMAL": 1, "error": 1}
+    assert session.counts() == {"PNEUMONIA": 2, "NORMAL": 1, "withheld": 0, "error": 1,
+                                "unusual": 0}
     flipped = session.set_threshold(7)  # clamped to 1: every PNEUMONIA becomes NORMAL
     assert session.threshold == 1.0 and [r.path.name for r in flipped] == ["b.png", "a.png"]
 
@@ -81,10 +82,11 @@ def test_csv_is_the_same_in_every_language(session):
         i18n.set_language("en")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows == [
-        ["file", "path", "verdict", "p_pneumonia", "threshold", "error"],
-        ["C.png", "/x/C.png", "NORMAL", "0.100000", "0.500000", ""],
-        ["broken.png", "/x/broken.png", "", "", "0.500000", str(NotAnImageError())],
-        ["b.png", "/x/b.png", "PNEUMONIA", "0.700000", "0.500000", ""],
+        ["file", "path", "verdict", "p_pneumonia", "threshold", "scope", "scope_reason",
+         "error"],
+        ["C.png", "/x/C.png", "NORMAL", "0.100000", "0.500000", "", "", ""],
+        ["broken.png", "/x/broken.png", "", "", "0.500000", "", "", str(NotAnImageError())],
+        ["b.png", "/x/b.png", "PNEUMONIA", "0.700000", "0.500000", "", "", ""],
     ]
     assert str(NotAnImageError()).startswith("This file is not an image")
 
@@ -151,3 +153,16 @@ def test_percentages_never_round_to_a_certainty_the_model_does_not_have():
     assert [percent(0.873), percent(0.997), percent(0.99996), percent(0.0004)] == [
         "87%", "99.7%", "99.996%", "0.04%"]
     assert (percent(1.0), percent(0.0), percent(0.9856, 1)) == ("100%", "0%", "98.6%")
+
+
+def test_a_display_buffer_is_held_and_dropped_with_its_preview():
+    session = Session(images_kept=1)
+    a, b = (add(session, f"{n}.png", 0.5).key for n in "ab")
+    buffer = object()  # the session only carries it
+    session.select(a)
+    session.preview_ready(a, Image.new("L", (8, 8)), np.zeros((224, 224), np.uint8),
+                          display=buffer)
+    assert session.results[a].display is buffer
+    session.select(b)
+    session.preview_ready(b, Image.new("L", (8, 8)), np.zeros((224, 224), np.uint8))
+    assert session.results[a].display is None and session.results[a].preview is None

@@ -87,3 +87,12 @@ def test_log_file_records_tracebacks(tmp_path):
                 h.close()
         logs._handler = None
         logging.captureWarnings(False)
+
+
+def test_the_viewer_and_privacy_settings_round_trip_and_identifiers_start_hidden(tmp_path):
+    assert Settings().show_identifiers is False and Settings().heatmap_opacity == 0.6
+    s = Settings(heatmap_opacity=0.35, show_image_info=True, show_identifiers=True)
+    assert save_settings(s) and load_settings() == s
+    settings_path().write_text(json.dumps({"heatmap_opacity": 3, "show_identifiers": "yes",
+                                           "show_image_info": None}))
+    assert load_settings() == Settings()

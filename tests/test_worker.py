@@ -239,3 +239,17 @@ def test_a_missing_model_is_one_message_and_batches_say_why_nothing_runs(tmp_pat
         assert finished.error is failed.error  # the reason, again: not a vaguer sentence
     finally:
         worker.stop()
+
+
+def test_a_16bit_file_read_again_brings_its_display_buffer(worker, tmp_path):
+    """The viewer's window presets need the values before windowing: they travel with the
+    re-read preview, at its size; an 8-bit file brings none."""
+    path = tmp_path / "sixteen.png"
+    Image.fromarray((np.arange(900 * 800) % 4096).reshape(800, 900).astype(np.uint16)).save(path)
+    worker.request_preview(6, path, None)
+    [message] = answers(worker.inbox, PreviewReady)
+    assert message.display.codes.shape[::-1] == message.preview.size
+    [eight] = write_images(tmp_path / "eight", 1)
+    worker.request_preview(7, eight, None)
+    [message] = answers(worker.inbox, PreviewReady)
+    assert message.display is None and message.preview is not None

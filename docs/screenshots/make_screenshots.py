@@ -3,8 +3,10 @@
     .venv/bin/python docs/screenshots/make_screenshots.py [--model assets/model.pt]
         [--samples ../shared/data/fullres_samples]
 
-Needs Xvfb and ImageMagick's ``import``. Images come from the shared full-resolution samples
-(never committed); only the PNG screenshots are. Look at every one after taking it.
+Needs Xvfb, ImageMagick's ``import`` and poppler's ``pdftoppm`` (the report page). Images come
+from the shared full-resolution samples (never committed); only the PNG screenshots are. The
+DICOM of the information panel's shot is made here from one of them, with made-up tags and a
+made-up patient. Look at every one after taking it.
 """
 
 from __future__ import annotations
@@ -55,6 +57,47 @@ def select(app, file_name: str) -> None:
     # A batch keeps no images: the worker reads the selected file again for its preview.
     settle(app, lambda: app.selected is not None and app.selected.path.name == file_name and (
         app.selected.model_input is not None or app.selected.preview_error is not None))
+
+
+def dicom_from(sample: Path, out: Path) -> Path:
+    """A DX chest DICOM of a sample's pixels (12-bit values), with made-up facts, two window
+    presets and a made-up patient (the panel hides the name and ID)."""
+    import numpy as np
+    from PIL import Image
+
+    from tests.fuzz_corpus import dicom_bytes
+
+    pixels = np.asarray(Image.open(sample).convert("L"), dtype=np.uint16) * 16
+    out.write_bytes(dicom_bytes(pixels, extra={
+        "Modality": "DX", "BodyPartExamined": "CHEST", "ViewPosition": "PA",
+        "PatientName": "EXAMPLE^PATIENT", "PatientID": "DEMO-0001", "PatientAge": "004Y",
+        "PatientSex": "F", "StudyDate": "20240131", "Manufacturer": "Example Imaging",
+        "ImagerPixelSpacing": [0.15, 0.15], "BitsStored": 12, "HighBit": 11,
+        "WindowCenter": [2000, 1500], "WindowWidth": [4000, 1600],
+        "WindowCenterWidthExplanation": ["FULL", "LUNG"]}))
+    return out
+
+
+def hottest_point(viewer) -> tuple[float, float]:
+    """Where on the canvas the heatmap is hottest (the fitted view), to zoom in there."""
+    import numpy as np
+
+    heat = viewer.picture.heatmap
+    row, column = np.unravel_index(int(np.argmax(heat)), heat.shape)
+    (w, h), viewport = viewer.picture.size, viewer.viewport()
+    x = viewport.offset[0] + (column + 0.5) / heat.shape[1] * w * viewer.scale
+    y = viewport.offset[1] + (row + 0.5) / heat.shape[0] * h * viewer.scale
+    return x, y
+
+
+def report_page(app, scratch: Path, name: str) -> None:
+    """File → Save report of the image shown, its first page drawn by pdftoppm."""
+    pdf = scratch / f"{name}.pdf"
+    if not app.save_report(pdf):
+        raise SystemExit(app.status_label.cget("text"))
+    subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile",
+                    str(pdf), str(OUT / name)], check=True)
+    print("wrote", OUT / f"{name}.png")
 
 
 def main() -> int:
@@ -110,6 +153,37 @@ def main() -> int:
         settle(app)
         app.dialog.geometry("760x700+260+50")
         shoot(app, "model_card")
+        app.dialog.close()
+
+        # The viewer: zoomed into the right lung, a narrower window by right-drag, the heatmap
+        # at a lower opacity; then that view as a PDF report.
+        viewer = app.preview.viewer
+        hot = hottest_point(viewer)
+        for _ in range(3):
+            app.preview.change(lambda: viewer.zoom_by(1.25, at=hot))
+        width, height = viewer.canvas  # then drag the hot spot towards the middle
+        app.preview.change(lambda: viewer.pan(width / 2 - hot[0], height / 2 - hot[1]))
+        viewer.begin_window_drag()
+        app.preview.change(lambda: viewer.drag_window(-60, -10))
+        viewer.end_window_drag()
+        app.heat_opacity.set(0.4)
+        app.opacity_changed()
+        settle(app)
+        shoot(app, "viewer_zoomed")
+        report_page(app, Path(scratch), "report_page")
+
+        # The information panel of a DICOM: its facts, the patient's name and ID hidden.
+        app.show_heatmap.set(False)
+        app.heatmap_toggled()
+        app.clear_results()
+        if not app.show_image_info.get():
+            app.run_command("image_info")
+        dicom = dicom_from(normal[0], Path(scratch) / "chest.dcm")
+        app.open_paths([dicom])
+        settle(app, lambda: not app.pending and app.selected is not None
+               and app.selected.model_input is not None)
+        app.choose_window("file_2")  # the file's own LUNG window
+        shoot(app, "image_info")
         app.close()
     return 0
 
