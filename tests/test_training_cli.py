@@ -107,6 +107,10 @@ def test_evaluate_writes_metrics_plots_and_records_test_figures(trained, data, t
     _, meta = load_scripted(model)
     assert meta["metrics"]["test"]["test_split_evaluations_during_development"] == 2
     assert meta["metrics"]["test"]["accuracy"] == figures["accuracy"]
+    scope = json.loads((out / "metrics.json").read_text())["scope"]  # the export fitted one
+    assert scope["n"] == 12 and abs(scope["in_scope"] + scope["unusual"]
+                                    + scope["not_chest_xray"] - 1) < 1e-3
+    assert meta["scope_check"]["test"] == scope and card_problems(meta) == []
     digest = hashlib.sha256(model.read_bytes()).hexdigest()
     assert (tmp_path / "model.pt.sha256").read_text() == f"{digest}  model.pt\n"
 

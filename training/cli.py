@@ -293,11 +293,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     model, meta = load_scripted(args.model)
     folder = args.data / args.split if (args.data / args.split).is_dir() else args.data
     split = load_split(folder)
+    check = meta.get("scope_check")
     with torch.inference_mode():
-        probs = torch.cat([model(split.images[i:i + 128])[:, 1]
-                           for i in range(0, len(split), 128)]).numpy()
+        if check is not None:
+            probs, scores = (torch.cat(parts) for parts in zip(*(
+                model.assess(split.images[i:i + 128]) for i in range(0, len(split), 128)),
+                strict=True))
+        else:
+            probs, scores = torch.cat([model(split.images[i:i + 128])
+                                       for i in range(0, len(split), 128)]), None
+    probs = probs[:, 1].numpy()
     y = split.labels.numpy()
     figures = figures_at_points(y, probs, meta)
+    scope = _scope_rates(scores, check, split) if check is not None else None
     args.out.mkdir(parents=True, exist_ok=True)
     result = {"model": str(args.model), "data": str(folder), "metrics": figures}
     atomic_write_text(args.out / "metrics.json", json.dumps(result, indent=2) + "\n")
@@ -305,14 +313,41 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for png in save_plots(meta, y, probs, args.out, load_history(args.model)):
         print(f"wrote {png}")
     _print_figures(figures)
+    if scope is not None:
+        result["scope"] = scope
+        atomic_write_text(args.out / "metrics.json", json.dumps(result, indent=2) + "\n")
+        print("scope: " + ", ".join(f"{k} {scope[k]:.4f}" for k in ("in_scope", "unusual",
+                                                                    "not_chest_xray")))
     if args.record_in_card is not None:
         card = {k: v for k, v in figures.items() if k != "operating_points"}
         card["at_operating_points"] = figures["operating_points"]
         card["test_split_evaluations_during_development"] = args.record_in_card
         meta["metrics"]["test"] = card
+        if scope is not None:
+            meta["scope_check"]["test"] = scope
         update_metadata(args.model, meta)
-        print(f"recorded these figures in {args.model} (metrics.test)")
+        print(f"recorded these figures in {args.model} (metrics.test"
+              + (", scope_check.test)" if scope is not None else ")"))
     return 0
+
+
+def _scope_rates(scores: torch.Tensor, check: dict, split) -> dict:
+    """The scope states of a labelled split (what share in scope, unusual, not a chest X-ray,
+    and the reasons), by class too."""
+    from collections import Counter
+
+    from desktop.scope import STATES, judge, scores_dict
+
+    states = [judge({}, scores_dict(row), check) for row in scores.tolist()]
+    out: dict = {"n": len(states)}
+    for state in STATES:
+        out[state] = round(sum(s.state == state for s in states) / max(len(states), 1), 4)
+    out["reasons"] = dict(Counter(str(s.reason) for s in states if s.reason).most_common())
+    for k, name in enumerate(("NORMAL", "PNEUMONIA")):
+        mine = [s for s, label in zip(states, split.labels.tolist(), strict=True) if label == k]
+        out[f"in_scope_{name.lower()}"] = round(
+            sum(s.state == "in_scope" for s in mine) / max(len(mine), 1), 4)
+    return out
 
 
 def _print_figures(figures: dict) -> None:
