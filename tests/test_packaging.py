@@ -137,15 +137,22 @@ def test_self_test_fails_loudly_on_a_damaged_model(bundle, tmp_path):
 
 
 def _predict_in_bundle_and_source(bundle: Path, model: Path, sample: Path) -> tuple[dict, dict]:
-    """`predict --json` on one file, by the bundled executable and from source (same model)."""
+    """`predict --json` on one file, by the bundled executable and from source (same model).
+
+    Exit status 1 is fine where the scope check withholds the verdict (a synthetic DICOM is no
+    chest X-ray): the file was read, and P is still given to compare."""
     frozen = _run(bundle, "predict", "--json", str(sample))
-    assert frozen.returncode == 0, frozen.stderr[-3000:]
     source = subprocess.run(
         [sys.executable, "-m", "desktop", "predict", "--json", "--model", str(model), str(sample)],
         cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
     )
-    assert source.returncode == 0, source.stderr[-3000:]
-    return json.loads(frozen.stdout), json.loads(source.stdout)
+    for run in (frozen, source):
+        assert run.returncode in (0, 1) and run.stdout, run.stderr[-3000:]
+        row = json.loads(run.stdout)
+        assert run.returncode == 0 or row["scope"] == "not_chest_xray", run.stderr[-3000:]
+    ours, theirs = json.loads(frozen.stdout), json.loads(source.stdout)
+    assert ours["scope"] == theirs["scope"]
+    return ours, theirs
 
 
 @pytest.mark.slow
