@@ -221,7 +221,9 @@ def _classify_in_window(
             raise SelfTestError(f"the selftest image was not classified: {error}")
         result = results[0]
         report.p_pneumonia = result.p_pneumonia
-        report.verdict = window.session.verdict(result) or "?"
+        # the built-in image is drawn, not an X-ray: the scope check may well withhold it
+        scope = result.scope.state if result.scope is not None else "not checked"
+        report.verdict = window.session.verdict(result) or f"no verdict ({scope})"
         heatmap = window.worker.engine.explain(result.model_input)
         if heatmap.shape != (224, 224) or not np.isfinite(heatmap).all():
             raise SelfTestError(f"the heatmap has shape {heatmap.shape} or non-finite values")
