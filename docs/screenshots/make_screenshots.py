@@ -78,6 +78,28 @@ def dicom_from(sample: Path, out: Path) -> Path:
     return out
 
 
+def scope_examples(frontal_normal: Path, frontal_pneumonia: Path, folder: Path) -> Path:
+    """A folder with an image in scope, one unusual (a DICOM tagged as a lateral view) and one
+    that is no chest X-ray (a colour gradient drawn here)."""
+    import shutil
+
+    import numpy as np
+    from PIL import Image
+
+    from tests.fuzz_corpus import dicom_bytes
+
+    folder.mkdir(parents=True)
+    shutil.copy(frontal_pneumonia, folder / "chest frontal.jpeg")
+    pixels = np.asarray(Image.open(frontal_normal).convert("L"), dtype=np.uint16) * 16
+    (folder / "chest lateral.dcm").write_bytes(dicom_bytes(pixels, extra={
+        "Modality": "DX", "BodyPartExamined": "CHEST", "ViewPosition": "LL",
+        "BitsStored": 12, "HighBit": 11}))
+    y, x = np.mgrid[0:400, 0:600]
+    rgb = np.stack([x * 255 / 600, y * 255 / 400, 128 + 0 * x], -1).astype(np.uint8)
+    Image.fromarray(rgb, "RGB").save(folder / "holiday photo.jpg")
+    return folder
+
+
 def hottest_point(viewer) -> tuple[float, float]:
     """Where on the canvas the heatmap is hottest (the fitted view), to zoom in there."""
     import numpy as np
@@ -184,6 +206,17 @@ def main() -> int:
                and app.selected.model_input is not None)
         app.choose_window("file_2")  # the file's own LUNG window
         shoot(app, "image_info")
+
+        # The three scopes side by side in the table: a frontal X-ray, the same kind of image
+        # tagged as a lateral view, and a colour picture drawn here; the lateral one selected.
+        app.run_command("image_info")
+        app.choose_window("default")
+        app.clear_results()
+        files = scope_examples(normal[3], pneumonia[0], Path(scratch) / "scope")
+        app.open_paths([files])
+        settle(app, lambda: not app.pending)
+        select(app, "chest lateral.dcm")
+        shoot(app, "scope_states")
         app.close()
     return 0
 
