@@ -238,3 +238,19 @@ def test_two_processes_under_torchrun_train_what_one_process_does(data, tmp_path
                        str(tmp_path / "two" / "checkpoint.pt"))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert (tmp_path / "three" / "final.pt").is_file()
+
+
+def test_export_from_a_model_file_calibrates_it_anew_on_the_same_weights(trained, data, tmp_path):
+    """`export --from-model`: the same network (the same ranking of images), its calibration,
+    operating points and scope check fitted again on the data's validation split."""
+    out = tmp_path / "again.pt"
+    assert main(["export", "--from-model", str(trained / "model.pt"), "--data", str(data),
+                 "--out", str(out)]) == 0
+    old, old_card = load_scripted(trained / "model.pt")
+    new, card = load_scripted(out)
+    assert card_problems(card) == [] and "test" not in card["metrics"]
+    x, _ = _inputs(data / "test")
+    with torch.inference_mode():
+        before, after = old.logits(x), new.logits(x)
+    assert torch.allclose(before, after, atol=1e-4)  # the same weights
+    assert card["training"]["recipe"]["augment"] == old_card["training"]["recipe"]["augment"]

@@ -88,8 +88,14 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
                    help="write these figures into the model's card as metrics.test, with N = "
                         "how many times the test split was evaluated during development")
 
-    x = sub.add_parser("export", help="model.pt from a training checkpoint (final.pt)")
-    x.add_argument("--checkpoint", type=Path, required=True)
+    x = sub.add_parser("export", help="model.pt from a training checkpoint (final.pt), or an "
+                                      "existing model.pt calibrated and checked anew")
+    source = x.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", type=Path, help="final.pt of `training train`")
+    source.add_argument("--from-model", type=Path, metavar="MODEL_PT",
+                        help="an exported model.pt: its weights and recipe, with calibration, "
+                             "operating points and scope check fitted again on --data's "
+                             "validation (test figures must then be evaluated again)")
     x.add_argument("--data", type=Path, required=True, help="the data the checkpoint used")
     x.add_argument("--out", type=Path, required=True)
     x.add_argument("--tta-flip", action=argparse.BooleanOptionalAction, default=None)
@@ -247,7 +253,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     from training.card import assess_validation
     from training.model import ChestXRayNet
 
-    final = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
+    final = (torch.load(args.checkpoint, map_location="cpu", weights_only=True)
+             if args.checkpoint else _checkpoint_of(args.from_model))
     recipe = final["args"]
     tta = bool(recipe.get("tta_flip")) if args.tta_flip is None else args.tta_flip
     train, val, rule = train_val(args.data, val_fraction=recipe["val_fraction"],
@@ -265,6 +272,31 @@ def cmd_export(args: argparse.Namespace) -> int:
     scope = _fit_scope(model, train, val, args, device, tta, assessment["temperature"])
     _export(model, final, assessment, _counts(args.data, train, val), args.out, tta, scope)
     return 0
+
+
+def _checkpoint_of(model_path: Path) -> dict:
+    """What ``training train`` would have left in final.pt for an exported model.pt: its
+    weights (in the training layout), its recipe and its run's record, from its card."""
+    from training.export import load_history, load_scripted
+    from training.model import unfold_grey_stem
+
+    old, card = load_scripted(model_path)
+    prefix = "model.net."
+    net = unfold_grey_stem({k[len(prefix):]: v for k, v in old.state_dict().items()
+                            if k.startswith(prefix)})
+    training = card.get("training", {})
+    _, train_parser = build_parser()
+    defaults = vars(train_parser.parse_args(["--data", "."]))
+    args = {**{k: (str(v) if isinstance(v, Path) else v) for k, v in defaults.items()},
+            **training.get("recipe", {}), "per_image_norm": bool(old.model.per_image_norm),
+            "equalize": float(getattr(old.model, "equalize", 0.0)),
+            "tta_flip": bool(old.tta_flip)}
+    return {"model": {f"net.{k}": v for k, v in net.items()}, "args": args,
+            "history": load_history(model_path), "epochs_run": training.get("epochs_run", {}),
+            "wall_time_s": float(training.get("wall_time_s", 0)),
+            "init_weights": training.get("init_weights", "unknown"),
+            "device": training.get("device", "unknown"),
+            "split_rule": card.get("data", {}).get("split_rule")}
 
 
 def cmd_reexport(args: argparse.Namespace) -> int:
