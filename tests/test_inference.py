@@ -290,3 +290,37 @@ def test_inference_failure_marks_the_batch_and_continues(engine, tmp_path, monke
     monkeypatch.setattr(engine, "assess_batch", broken)
     results = list(engine.predict_paths(paths))
     assert len(results) == 3 and all(isinstance(r.error, InternalError) for r in results)
+
+
+@pytest.fixture(scope="module")
+def scoped_engine(tmp_path_factory):
+    from tests.model_fixtures import write_scoped_test_model
+
+    return Engine.load(write_scoped_test_model(tmp_path_factory.mktemp("scoped")))
+
+
+@pytest.mark.parametrize(("tags", "state", "words"), [
+    ({"Modality": "CT", "BodyPartExamined": "CHEST"}, "not_chest_xray", "a CT image"),
+    ({"Modality": "MR"}, "not_chest_xray", "an MR image"),
+    ({"Modality": "DX", "BodyPartExamined": "KNEE"}, "not_chest_xray", "body part is KNEE"),
+    ({"Modality": "CR", "ViewPosition": "LL"}, "unusual", "lateral view"),
+    ({"Modality": "DX", "PatientAge": "030Y"}, "unusual", "30 years old"),
+    ({"Modality": "DX", "PatientBirthDate": "20230601", "StudyDate": "20231201"}, "unusual",
+     "6 months old"),
+    ({"Modality": "DX", "BodyPartExamined": "CHEST", "ViewPosition": "PA", "PatientAge": "003Y"},
+     None, None)])
+def test_a_dicoms_own_tags_decide_its_scope_through_the_reader(scoped_engine, tmp_path, tags,
+                                                                state, words):
+    """Files built with pydicom: what the reader reads of their tags reaches the scope rule."""
+    from desktop.scope import file_scope
+    from tests.fuzz_corpus import dicom_bytes
+    from tests.model_fixtures import xray_like
+
+    path = tmp_path / "exam.dcm"
+    path.write_bytes(dicom_bytes(xray_like(503, (330, 300)), extra=tags))
+    [result] = scoped_engine.predict_paths([path], preview_size=None)
+    assert result.ok
+    if state is None:  # a frontal chest DX of a 3-year-old: its tags say nothing against it
+        assert file_scope(result.source, scoped_engine.scope_check) is None
+        return
+    assert result.scope.state == state and words in str(result.scope.reason), str(result.scope)
