@@ -107,6 +107,7 @@ def test_evaluate_writes_metrics_plots_and_records_test_figures(trained, data, t
     _, meta = load_scripted(model)
     assert meta["metrics"]["test"]["test_split_evaluations_during_development"] == 2
     assert meta["metrics"]["test"]["accuracy"] == figures["accuracy"]
+    assert 0 <= meta["metrics"]["test"]["expected_calibration_error"] <= 1
     scope = json.loads((out / "metrics.json").read_text())["scope"]  # the export fitted one
     assert scope["n"] == 12 and abs(scope["in_scope"] + scope["unusual"]
                                     + scope["not_chest_xray"] - 1) < 1e-3

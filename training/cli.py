@@ -319,6 +319,7 @@ def cmd_reexport(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from training.card import figures_at_points
+    from training.metrics import expected_calibration_error
     from training.export import load_history, load_scripted, update_metadata
     from training.plots import save_plots
 
@@ -337,6 +338,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     probs = probs[:, 1].numpy()
     y = split.labels.numpy()
     figures = figures_at_points(y, probs, meta)
+    figures["expected_calibration_error"] = round(expected_calibration_error(y, probs), 4)
     scope = _scope_rates(scores, check, split) if check is not None else None
     args.out.mkdir(parents=True, exist_ok=True)
     result = {"model": str(args.model), "data": str(folder), "metrics": figures}
@@ -390,6 +392,8 @@ def _print_figures(figures: dict) -> None:
         print(f"{name:<18}{f['threshold']:>7.3f}{f['accuracy']:>8.4f}{f['sensitivity']:>8.4f}"
               f"{f['specificity']:>8.4f}{f['precision']:>8.4f}{f['f1']:>8.4f}"
               f"{f['roc_auc']:>8.4f}")
+    if "expected_calibration_error" in figures:
+        print(f"expected calibration error (15 bins): {figures['expected_calibration_error']:.4f}")
 
 
 def main(argv: list[str] | None = None) -> int:
