@@ -51,8 +51,8 @@ def test_threshold_change_relabels_and_reports_the_flipped_results(session):
 
 
 def test_a_preset_labels_at_its_exact_threshold_not_a_rounded_one():
-    """The bundled card's balanced point is 0.2822: p = 0.281 is NORMAL there, though it would
-    be PNEUMONIA at the 0.28 a slider shows."""
+    """A card whose balanced point is 0.2822 (release 1's): p = 0.281 is NORMAL there, though it
+    would be PNEUMONIA at the 0.28 a slider shows."""
     policy = ThresholdPolicy([{"name": "balanced", "threshold": 0.2822},
                               {"name": "high_sensitivity", "threshold": 0.0222}], "balanced")
     session = Session(policy)
