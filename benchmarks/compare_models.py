@@ -1,0 +1,49 @@
+"""Single-image latency of two or more model files, interleaved file by file in one process, so
+that every model sees the same machine load: is a new model "no slower than today"?
+
+    .venv/bin/python -m benchmarks.compare_models OLD.pt NEW.pt [--rounds 3]
+
+The path is `Engine.predict_paths([file])` as the `predict` command calls it, one torch thread,
+on 100 of the 224-px test-split files and the 40 full-resolution samples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from pathlib import Path
+
+from benchmarks.common import fullres_files, small_files
+from benchmarks.latency import time_ms
+
+
+def main(argv: list[str] | None = None) -> int:
+    import torch
+
+    from desktop.inference import Engine
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", type=Path, nargs="+")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    engines = {str(path): Engine.load(path) for path in args.models}
+    for label, files in (("224-px", small_files(100)), ("full-res", fullres_files())):
+        for engine in engines.values():  # warm-up: TorchScript's first calls, the decoders
+            for f in files[:5]:
+                list(engine.predict_paths([f], preview_size=None))
+        times: dict[str, list[float]] = {name: [] for name in engines}
+        for _ in range(args.rounds):
+            for f in files:
+                for name, engine in engines.items():
+                    times[name].append(time_ms(
+                        lambda e=engine, f=f: list(e.predict_paths([f], preview_size=None))))
+        for name, values in times.items():
+            values.sort()
+            print(f"{label:9s} {name:40s} median {statistics.median(values):6.2f} ms   "
+                  f"p95 {values[int(0.95 * len(values))]:6.2f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
