@@ -2,11 +2,11 @@
 
 The real window (under a private Xvfb screen) opens a 2,500 x 2,500 px 12-bit PNG made from a
 full-resolution sample (the reader keeps its values before windowing, so the window/level runs
-on 16-bit codes) and, with the heatmap on, is driven as a user does: wheel notches about the pointer, left-drag steps (pan),
-right-drag steps (window/level), opacity steps. One step is posted every ``STEP_MS``; a probe
-re-arms itself with ``after(PROBE_MS)`` and records the time between its runs, and each step's
-stall is the longest interval that ended before the next step: how long a click or a key would
-have waited. The target is <= 50 ms per step.
+on 16-bit codes) and, with the heatmap on, is driven as a user does: wheel notches about the
+pointer, left-drag steps (pan), right-drag steps (window/level), opacity steps. One step is
+posted every ``STEP_MS``; a probe re-arms itself with ``after(PROBE_MS)`` and records the time
+between its runs, and each step's stall is the longest interval that ended before the next step:
+how long a click or a key would have waited. The target is <= 50 ms per step.
 
 The baseline is the naive way, measured in the same window on the same steps: the whole
 picture resized to the zoom, then the visible part cut out (what "resize the full image each

@@ -319,8 +319,8 @@ def cmd_reexport(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from training.card import figures_at_points
-    from training.metrics import expected_calibration_error
     from training.export import load_history, load_scripted, update_metadata
+    from training.metrics import expected_calibration_error
     from training.plots import save_plots
 
     model, meta = load_scripted(args.model)
