@@ -308,8 +308,8 @@ def test_a_page_of_each_report_renders(tmp_path):
     import shutil
     import subprocess
 
-    if shutil.which("pdftoppm") is None:
-        pytest.skip("pdftoppm (poppler-utils) is not installed")
+    assert shutil.which("pdftoppm"), ("pdftoppm is needed for this test (Debian/Ubuntu: "
+                                      "apt-get install poppler-utils)")
     s = session()
     result = classified(s, write_xray(tmp_path / "a.png"), 0.7, keep_image=True)
     single, batch = tmp_path / "single.pdf", tmp_path / "batch.pdf"
