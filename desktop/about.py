@@ -13,10 +13,9 @@ from tkinter import ttk
 
 from desktop.errors import N_, UserError
 from desktop.i18n import _
-from desktop.labels import app_version, operating_point_label, percent
+from desktop.labels import DISCLAIMER, app_version, operating_point_label, percent
 from desktop.widgets import ReadOnlyDialog, Texts
 
-DISCLAIMER = N_("Research and teaching tool. Not for clinical diagnosis.")
 METRIC_LABELS = {
     "accuracy": N_("Accuracy"),
     "sensitivity": N_("Sensitivity"),

@@ -21,7 +21,7 @@ from pathlib import Path
 from tkinter import filedialog, font, ttk
 
 from desktop import i18n
-from desktop.about import DISCLAIMER, ModelCardDialog
+from desktop.about import ModelCardDialog
 from desktop.commands import (
     COMMANDS,
     FILE_WINDOWS_LABEL,
@@ -38,6 +38,7 @@ from desktop.files import Skipped
 from desktop.i18n import _, ngettext
 from desktop.image_info import info_rows
 from desktop.imaging import SUPPORTED_SUFFIXES
+from desktop.labels import DISCLAIMER, scope_text
 from desktop.resources import asset_path
 from desktop.results import Result, write_csv
 from desktop.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
@@ -543,9 +544,9 @@ class App:
         self.model_ready, self.card, self.model_sha256 = True, message.card, message.sha256
         policy = ThresholdPolicy.from_card(self.card)
         policy.restore(self.settings.threshold, self.settings.operating_point)
-        self.session.set_policy(policy)
+        flipped = self.session.set_policy(policy)
         self.threshold.set_operating_points(policy.points)
-        self._threshold_changed(save=False)
+        self._threshold_changed(flipped, save=False)
         if not self.pending:
             self._set_status(lambda: _("Open or drop chest X-ray images to classify them."))
 
@@ -594,31 +595,29 @@ class App:
 
     def slide_threshold(self, value: float) -> None:
         """The slider moved: a custom threshold, in hundredths."""
-        self.session.policy.slide(value)
-        self._threshold_changed()
+        self._threshold_changed(self.session.slide(value))
 
     def step_threshold(self, delta: float) -> None:
-        self.session.policy.step(delta)
-        self._threshold_changed()
+        self._threshold_changed(self.session.step(delta))
 
     def choose_operating_point(self, name: str) -> None:
         """A preset of the card at its exact threshold; ``""`` ("Custom") keeps the value."""
         if self.session.policy.point(name) is not None:
-            self.session.choose_preset(name)
+            flipped = self.session.choose_preset(name)
         else:
-            self.session.set_threshold(self.session.threshold)
-        self._threshold_changed()
+            flipped = self.session.set_threshold(self.session.threshold)
+        self._threshold_changed(flipped)
 
     def set_threshold(self, threshold: float) -> None:
         """A custom threshold, exact (as ``predict --threshold`` takes it)."""
-        self.session.set_threshold(threshold)
-        self._threshold_changed()
+        self._threshold_changed(self.session.set_threshold(threshold))
 
-    def _threshold_changed(self, save: bool = True) -> None:
-        """Show the session's threshold and re-label every row at it (no model re-run)."""
+    def _threshold_changed(self, flipped: list[Result], save: bool = True) -> None:
+        """Show the session's threshold and re-label the rows whose verdict flipped (a row
+        depends on the threshold only through its verdict; no model re-run)."""
         policy = self.session.policy
         self.threshold.show(policy.threshold, policy.preset)
-        for result in self.session.results.values():
+        for result in flipped:
             self._put_row(result)
         self._refresh_result_pane()
         if not self.pending and self.session.results:
@@ -688,12 +687,12 @@ class App:
             return (result.path.name, verdict_text(None), "—", result.error.user_message())
         if withheld(result):
             return (result.path.name, f"{WITHHELD_MARK} " + _("No verdict"), "—",
-                    result.scope.reason.user_message())
+                    scope_text(result.scope, name_withheld=False))
         status = _("Classified")
         shown = verdict_text(verdict)
         if state == UNUSUAL:
             shown += f" {UNUSUAL_MARK}"
-            status = _("Unusual: {reason}").format(reason=result.scope.reason.user_message())
+            status = scope_text(result.scope)
         return (result.path.name, shown, f"{result.p_pneumonia:.3f}", status)
 
     def _put_row(self, result: Result) -> None:
@@ -773,12 +772,13 @@ class App:
         """The result's image in the viewer; the same image again keeps its zoom and window
         (a heatmap arriving, a threshold change, a language switch)."""
         shown = (result.key, id(result.preview), id(heatmap))
-        if shown != self._shown or self._picture is None:
+        unchanged = shown == self._shown and self._picture is not None
+        if not unchanged:  # nothing on the picture depends on the threshold: no redraw for it
+            same_image = self._shown is not None and self._shown[:2] == shown[:2]
             self._picture = Picture(result.preview, result.display, heatmap, result.source)
-        same_image = self._shown is not None and self._shown[:2] == shown[:2]
-        self._shown = shown
-        self.preview.viewer.show_heat = heatmap is not None
-        self.preview.show(self._picture, keep_view=same_image)
+            self._shown = shown
+            self.preview.viewer.show_heat = heatmap is not None
+            self.preview.show(self._picture, keep_view=same_image)
         self._fill_file_windows_menu()
         self._view_changed()
 
@@ -805,16 +805,9 @@ class App:
             self.scope_label.configure(text="")
             self.scope_label.grid_remove()
             return
-        if scope.state == IN_SCOPE:
-            text = f"{IN_SCOPE_MARK} " + _("In scope: a frontal chest X-ray like the training "
-                                           "images.")
-        elif scope.state == UNUSUAL:
-            text = f"{UNUSUAL_MARK} " + _("Unusual: {reason}").format(
-                reason=scope.reason.user_message())
-        elif scope.state == NOT_CHEST_XRAY:
-            text = f"{WITHHELD_MARK} " + scope.reason.user_message()
-        else:  # a model without a scope check
-            text = f"{UNCHECKED_MARK} " + scope.reason.user_message()
+        mark = {IN_SCOPE: IN_SCOPE_MARK, UNUSUAL: UNUSUAL_MARK,
+                NOT_CHEST_XRAY: WITHHELD_MARK}.get(scope.state, UNCHECKED_MARK)
+        text = f"{mark} " + scope_text(scope, name_withheld=False)
         self.scope_label.configure(text=text, foreground=SCOPE_COLOURS[scope.state])
         self.scope_label.grid()
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from desktop.errors import N_, UserError
 from desktop.i18n import LANGUAGES, gettext, set_language, system_language
+from desktop.labels import DISCLAIMER
 from desktop.scope import UNUSUAL
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,6 @@ NO_FILES = N_("No image files were found. Name image files or folders that conta
 NOTHING_CLASSIFIED = N_("No file got a verdict.")
 NO_SCOPE_CHECK = N_("This model has no scope check: nothing says whether the images are chest "
                     "X-rays like its training images.")
-DISCLAIMER = N_("Research and teaching tool. Not for clinical diagnosis.")
 REPORT_WRITTEN = N_("Report written to {name}.")
 
 

@@ -41,13 +41,13 @@ from desktop.modelfile import (
     METADATA_FILE,
     POSITIVE,
     SUPPORTED_FORMAT_VERSIONS,
-    default_threshold,
     quiet_torchscript,
     verify_checksum,
 )
 from desktop.resources import default_model_path
 from desktop.results import Result, fingerprint
 from desktop.scope import SCORES, Scope, judge, scores_dict
+from desktop.threshold import ThresholdPolicy
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class Engine:
         self.positive_class: str = metadata.get("positive_class", POSITIVE)
         self.positive_index = self.classes.index(self.positive_class)
         self.operating_points: list[dict] = list(metadata.get("operating_points", []))
-        self.default_threshold = default_threshold(metadata)
+        self.default_threshold = ThresholdPolicy.from_card(metadata).threshold
         # The card's scope check (format 2); None: this model has none, file facts only.
         self.scope_check: dict | None = metadata.get("scope_check") if (
             metadata.get("format_version", 1) >= 2 and hasattr(module, "assess")) else None
@@ -258,11 +258,13 @@ class Engine:
             except Exception:
                 log.exception("Inference failed on a batch of %d files", len(decoded))
                 failure = InternalError()
-            if heatmaps and failure is None:
+            # no map where no verdict is given, so none is computed there
+            shown = [(k, i) for k, (i, _) in enumerate(decoded)
+                     if failure is None and scopes[i].verdict_shown]
+            if heatmaps and shown:
                 try:
-                    heat = self.explain_batch(inputs)
-                    maps = {i: heat[k] for k, (i, _) in enumerate(decoded)
-                            if scopes[i].verdict_shown}  # no map where no verdict is given
+                    heat = self.explain_batch(inputs[[k for k, _ in shown]])
+                    maps = {i: heat[j] for j, (_, i) in enumerate(shown)}
                 except Exception:
                     log.exception("Heatmaps failed on a batch of %d files", len(decoded))
         out = []

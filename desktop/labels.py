@@ -8,6 +8,10 @@ from importlib import metadata as package_metadata
 
 from desktop.errors import N_
 from desktop.i18n import gettext
+from desktop.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
+
+# Shown in the window's banner, the About box, every report and `predict`'s summary.
+DISCLAIMER = N_("Research and teaching tool. Not for clinical diagnosis.")
 
 OPERATING_POINT_LABELS = {
     "balanced": N_("Balanced"),
@@ -38,3 +42,19 @@ def app_version() -> str:
         return package_metadata.version("cxr-pneumonia")
     except package_metadata.PackageNotFoundError:
         return "unknown"
+
+
+def scope_text(scope, *, name_withheld: bool = True) -> str:
+    """The scope state in words, then its reason: what the window, the table and the reports
+    say of an image's scope. ``name_withheld=False`` gives a withheld image's reason alone,
+    where the verdict beside it already says "No verdict"."""
+    if scope is None:
+        return ""
+    reason = scope.reason.user_message() if scope.reason is not None else ""
+    if scope.state == IN_SCOPE:
+        return gettext("In scope: a frontal chest X-ray like the training images.")
+    if scope.state == UNUSUAL:
+        return gettext("Unusual: {reason}").format(reason=reason)
+    if scope.state == NOT_CHEST_XRAY and name_withheld:
+        return gettext("Not a chest X-ray: {reason}").format(reason=reason)
+    return reason  # withheld, named beside it; or a model without a scope check, said in its reason

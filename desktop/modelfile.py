@@ -115,16 +115,6 @@ def check_card(card: dict) -> None:
         raise ValueError("model card does not follow the schema: " + "; ".join(problems))
 
 
-def default_threshold(card: dict) -> float:
-    """The threshold of the card's default operating point; its ``threshold`` when that point
-    is absent; 0.5 for a card with neither."""
-    name = card.get("default_operating_point")
-    for point in card.get("operating_points", []):
-        if isinstance(point, dict) and point.get("name") == name and "threshold" in point:
-            return float(point["threshold"])
-    return float(card.get("threshold", 0.5))
-
-
 # --- the .sha256 sidecar ----------------------------------------------------------------------
 
 

@@ -20,13 +20,12 @@ from typing import Any
 from desktop.errors import N_
 from desktop.i18n import gettext
 from desktop.image_info import identifier_rows, info_rows
-from desktop.labels import app_version, operating_point_label, percent
+from desktop.labels import DISCLAIMER, app_version, operating_point_label, percent, scope_text
 from desktop.results import Result
 from desktop.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
 from desktop.session import Session, withheld
 from desktop.threshold import ThresholdPolicy, format_threshold
 
-DISCLAIMER = N_("Research and teaching tool. Not for clinical diagnosis.")
 SHA_PREFIX = 12  # hex digits of the model's sha256 a report shows
 # The shape of a verdict and of a scope state (drawn, never a glyph the font may lack).
 VERDICT_KINDS = ("PNEUMONIA", "NORMAL", "withheld", "error")
@@ -152,20 +151,6 @@ def _probability_line(p: float | None, confidence: float | None) -> str:
     if confidence is not None:
         line += " · " + gettext("Confidence {confidence}").format(confidence=percent(confidence))
     return line
-
-
-def scope_text(scope) -> str:
-    """The scope state in words, then its reason."""
-    if scope is None:
-        return ""
-    reason = scope.reason.user_message() if scope.reason is not None else ""
-    if scope.state == IN_SCOPE:
-        return gettext("In scope: a frontal chest X-ray like the training images.")
-    if scope.state == UNUSUAL:
-        return gettext("Unusual: {reason}").format(reason=reason)
-    if scope.state == NOT_CHEST_XRAY:
-        return gettext("Not a chest X-ray: {reason}").format(reason=reason)
-    return reason  # a model without a scope check says so in its reason
 
 
 def _headings() -> dict[str, str]:

@@ -39,7 +39,7 @@ from reportlab.platypus import Image as PdfImage
 from desktop.errors import DiskFullError, FileChangedError, ReadError, WriteError
 from desktop.overlay import legend_strip
 from desktop.report import BatchReport, Entry, SingleReport, page_text
-from desktop.results import fingerprint
+from desktop.results import read_again
 
 log = logging.getLogger(__name__)
 
@@ -200,14 +200,10 @@ def _picture(data: bytes, size: tuple[int, int], max_width: float,
 def read_thumbnail(entry: Entry) -> tuple[bytes | None, tuple[int, int], str]:
     """A small JPEG of the file read again (rows keep no images), or why there is none:
     ``"missing"`` (unreadable, gone) or ``"changed"`` (no longer the image classified)."""
-    from desktop.imaging import read_image
-
     if entry.verdict_kind == "error":
         return None, (0, 0), "missing"
     try:
-        xray = read_image(entry.path, preview_size=THUMB_SIDE)
-        if entry.fingerprint is not None and fingerprint(xray.model_input) != entry.fingerprint:
-            raise FileChangedError()
+        xray = read_again(entry.path, entry.fingerprint, THUMB_SIDE)
     except FileChangedError:
         return None, (0, 0), "changed"
     except ReadError as exc:

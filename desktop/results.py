@@ -19,7 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from desktop.errors import UserError, WriteError
+from desktop.errors import (
+    FileChangedError,
+    FileMissingError,
+    NoSuchFileError,
+    UserError,
+    WriteError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +39,22 @@ def fingerprint(model_input: np.ndarray) -> str:
     or the image shown would not be the one classified."""
     data = np.ascontiguousarray(model_input, dtype=np.uint8).tobytes()
     return hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
+def read_again(path: Path, expected: str | None, preview_size: int):
+    """A classified file read again for a picture (rows keep no images). Raises
+    ``FileMissingError`` when it has gone since (it was there when classified) and
+    ``FileChangedError`` when it no longer gives the input classified (``expected``), so what is
+    shown is never another image than the one classified; any other ``ReadError`` as read."""
+    from desktop.imaging import read_image
+
+    try:
+        xray = read_image(path, preview_size=preview_size)
+    except NoSuchFileError as exc:
+        raise FileMissingError() from exc
+    if expected is not None and fingerprint(xray.model_input) != expected:
+        raise FileChangedError()
+    return xray
 
 
 @dataclass(eq=False)

@@ -80,8 +80,17 @@ class Session:
     def threshold(self) -> float:
         return self.policy.threshold
 
-    def set_policy(self, policy: ThresholdPolicy) -> None:
-        self.policy = policy
+    def set_policy(self, policy: ThresholdPolicy) -> list[Result]:
+        """Another threshold policy (a model's card arrived); the results whose verdict flipped."""
+        return self._relabel(lambda: setattr(self, "policy", policy))
+
+    def slide(self, value: float) -> list[Result]:
+        """The slider moved to ``value`` (a hundredth, or the preset there); the flipped results."""
+        return self._relabel(lambda: self.policy.slide(value))
+
+    def step(self, delta: float) -> list[Result]:
+        """The arrow keys moved the threshold by ``delta``; the flipped results."""
+        return self._relabel(lambda: self.policy.step(delta))
 
     def set_threshold(self, threshold: float) -> list[Result]:
         """A custom threshold, exact; returns the results whose verdict flipped (no model run)."""

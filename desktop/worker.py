@@ -19,16 +19,13 @@ import numpy as np
 
 from desktop.errors import (
     N_,
-    FileChangedError,
-    FileMissingError,
     InternalError,
     ModelError,
-    NoSuchFileError,
     ReadError,
     UserError,
 )
 from desktop.files import Skipped
-from desktop.results import Result, fingerprint
+from desktop.results import Result, read_again
 
 log = logging.getLogger(__name__)
 
@@ -293,15 +290,8 @@ class Worker:
     def _read_preview(self, key: int, path: Path, expected: str | None, heatmap: bool) -> None:
         """Re-read a file for its preview; a file that no longer gives the classified input is
         reported as changed, never shown as if it were the image classified."""
-        from desktop.imaging import read_image
-
         try:
-            try:
-                xray = read_image(path, preview_size=PREVIEW_MAX_SIDE)
-            except NoSuchFileError as exc:  # it was there when it was classified
-                raise FileMissingError() from exc
-            if expected is not None and fingerprint(xray.model_input) != expected:
-                raise FileChangedError()
+            xray = read_again(path, expected, PREVIEW_MAX_SIDE)
         except BaseException as exc:  # noqa: BLE001 - reported to the user, traceback logged
             if isinstance(exc, ReadError):
                 log.info("No preview for %s: %s", path, exc)

@@ -11,7 +11,6 @@ from desktop.modelfile import (
     card_problems,
     check_card,
     checksum_path,
-    default_threshold,
     quiet_torchscript,
     verdict,
     verify_checksum,
@@ -37,16 +36,6 @@ def test_a_complete_card_passes_and_each_gap_is_named():
     with pytest.raises(ValueError, match="does not follow the schema"):
         check_card(card)
     assert card_problems({"format_version": 1}) [0] == "missing key 'model_name'"
-
-
-def test_default_threshold_is_the_default_points_exact_value():
-    card = sample_metadata([{"name": "balanced", "threshold": 0.2822, "rule": "r",
-                             "val_sensitivity": 0.9, "val_specificity": 0.9}])
-    assert default_threshold(card) == 0.2822
-    card["default_operating_point"] = "gone"
-    card["threshold"] = 0.3
-    assert default_threshold(card) == 0.3
-    assert default_threshold({}) == 0.5
 
 
 def test_the_sidecar_vouches_for_exactly_the_bytes_written(tmp_path):

@@ -4,6 +4,7 @@ hundredths, a saved choice comes back."""
 import pytest
 
 from desktop.threshold import ThresholdPolicy, format_threshold
+from tests.model_fixtures import sample_metadata
 
 POINTS = [{"name": "balanced", "threshold": 0.2822}, {"name": "high_sensitivity",
                                                       "threshold": 0.0222}]
@@ -54,3 +55,13 @@ def test_a_saved_choice_is_restored_preset_first():
 def test_a_threshold_is_shown_with_the_digits_it_has():
     assert [format_threshold(t) for t in (0.5, 0.2822, 0.28, 0.0222, 1.0, 0.0, 0.123456)] == [
         "0.50", "0.2822", "0.28", "0.0222", "1.00", "0.00", "0.1235"]
+
+
+def test_default_threshold_is_the_default_points_exact_value():
+    card = sample_metadata([{"name": "balanced", "threshold": 0.2822, "rule": "r",
+                             "val_sensitivity": 0.9, "val_specificity": 0.9}])
+    assert ThresholdPolicy.from_card(card).threshold == 0.2822
+    card["default_operating_point"] = "gone"
+    card["threshold"] = 0.3
+    assert ThresholdPolicy.from_card(card).threshold == 0.3
+    assert ThresholdPolicy.from_card({}).threshold == 0.5
