@@ -10,10 +10,9 @@ on 100 of the 224-px test-split files and the 40 full-resolution samples.
 from __future__ import annotations
 
 import argparse
-import statistics
 from pathlib import Path
 
-from benchmarks.common import fullres_files, small_files
+from benchmarks.common import fullres_files, median_p95, small_files
 from benchmarks.latency import time_ms
 
 
@@ -39,9 +38,8 @@ def main(argv: list[str] | None = None) -> int:
                     times[name].append(time_ms(
                         lambda e=engine, f=f: list(e.predict_paths([f], preview_size=None))))
         for name, values in times.items():
-            values.sort()
-            print(f"{label:9s} {name:40s} median {statistics.median(values):6.2f} ms   "
-                  f"p95 {values[int(0.95 * len(values))]:6.2f} ms")
+            median, p95 = median_p95(values)
+            print(f"{label:9s} {name:40s} median {median:6.2f} ms   p95 {p95:6.2f} ms")
     return 0
 
 

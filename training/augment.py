@@ -144,7 +144,12 @@ SHIFT_VIEWS = {
 
 def shifted(images: torch.Tensor, seed: int = 1234, cfg: AugmentConfig = SHIFT) -> torch.Tensor:
     """A fixed shifted view of ``images`` (uint8 in, uint8 out): ``cfg`` applied with ``seed``."""
-    g = torch.Generator().manual_seed(seed)
+    return augmented_uint8(images, cfg, torch.Generator().manual_seed(seed))
+
+
+def augmented_uint8(images: torch.Tensor, cfg: AugmentConfig,
+                    g: torch.Generator) -> torch.Tensor:
+    """``cfg`` applied to uint8 images with the generator ``g``, back to uint8, in batches."""
     out = torch.empty_like(images)
     for start in range(0, len(images), 256):
         batch = augment(images[start:start + 256], cfg, g)

@@ -277,20 +277,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _checkpoint_of(model_path: Path) -> dict:
     """What ``training train`` would have left in final.pt for an exported model.pt: its
     weights (in the training layout), its recipe and its run's record, from its card."""
-    from training.export import load_history, load_scripted
-    from training.model import unfold_grey_stem
+    from training.export import load_history, load_scripted, network_of
 
     old, card = load_scripted(model_path)
-    prefix = "model.net."
-    net = unfold_grey_stem({k[len(prefix):]: v for k, v in old.state_dict().items()
-                            if k.startswith(prefix)})
+    net, wrap = network_of(old, model_path)
     training = card.get("training", {})
     _, train_parser = build_parser()
     defaults = vars(train_parser.parse_args(["--data", "."]))
     args = {**{k: (str(v) if isinstance(v, Path) else v) for k, v in defaults.items()},
-            **training.get("recipe", {}), "per_image_norm": bool(old.model.per_image_norm),
-            "equalize": float(getattr(old.model, "equalize", 0.0)),
-            "tta_flip": bool(old.tta_flip)}
+            **training.get("recipe", {}), "per_image_norm": wrap["per_image_norm"],
+            "equalize": wrap["equalize"], "tta_flip": wrap["tta_flip"]}
     return {"model": {f"net.{k}": v for k, v in net.items()}, "args": args,
             "history": load_history(model_path), "epochs_run": training.get("epochs_run", {}),
             "wall_time_s": float(training.get("wall_time_s", 0)),
@@ -342,14 +338,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     scope = _scope_rates(scores, check, split) if check is not None else None
     args.out.mkdir(parents=True, exist_ok=True)
     result = {"model": str(args.model), "data": str(folder), "metrics": figures}
+    if scope is not None:
+        result["scope"] = scope
     atomic_write_text(args.out / "metrics.json", json.dumps(result, indent=2) + "\n")
     np.save(args.out / "probabilities.npy", probs)
     for png in save_plots(meta, y, probs, args.out, load_history(args.model)):
         print(f"wrote {png}")
     _print_figures(figures)
     if scope is not None:
-        result["scope"] = scope
-        atomic_write_text(args.out / "metrics.json", json.dumps(result, indent=2) + "\n")
         print("scope: " + ", ".join(f"{k} {scope[k]:.4f}" for k in ("in_scope", "unusual",
                                                                     "not_chest_xray")))
     if args.record_in_card is not None:
@@ -368,19 +364,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def _scope_rates(scores: torch.Tensor, check: dict, split) -> dict:
     """The scope states of a labelled split (what share in scope, unusual, not a chest X-ray,
     and the reasons), by class too."""
-    from collections import Counter
-
-    from desktop.scope import STATES, judge, scores_dict
+    from desktop.modelfile import CLASSES
+    from desktop.scope import IN_SCOPE, judge, scores_dict
+    from training.scope import scope_rates
 
     states = [judge({}, scores_dict(row), check) for row in scores.tolist()]
-    out: dict = {"n": len(states)}
-    for state in STATES:
-        out[state] = round(sum(s.state == state for s in states) / max(len(states), 1), 4)
-    out["reasons"] = dict(Counter(str(s.reason) for s in states if s.reason).most_common())
-    for k, name in enumerate(("NORMAL", "PNEUMONIA")):
+    out = scope_rates(states)
+    for k, name in enumerate(CLASSES):
         mine = [s for s, label in zip(states, split.labels.tolist(), strict=True) if label == k]
         out[f"in_scope_{name.lower()}"] = round(
-            sum(s.state == "in_scope" for s in mine) / max(len(mine), 1), 4)
+            sum(s.state == IN_SCOPE for s in mine) / max(len(mine), 1), 4)
     return out
 
 

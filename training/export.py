@@ -209,6 +209,25 @@ def verify_export(wrapper: nn.Module, path: Path, metadata: dict) -> None:
         raise RuntimeError(f"metadata inside {path} differs from what was written")
 
 
+def network_of(scripted: torch.jit.ScriptModule, src: Path) -> tuple[dict, dict]:
+    """An exported file's network weights in the training layout (grey stem unfolded) and how
+    the file wraps them: ``per_image_norm``, ``equalize``, ``tta_flip``, ``temperature``,
+    ``bias``. Used to re-export a file and to calibrate it anew from its weights."""
+    try:
+        wrap = {"per_image_norm": bool(scripted.model.per_image_norm),
+                "tta_flip": bool(scripted.tta_flip),
+                "temperature": float(scripted.temperature),
+                "bias": float(scripted.bias[1]) if hasattr(scripted, "bias") else 0.0}
+    except AttributeError as exc:
+        raise ValueError(f"{src} is not a model.pt written by `python -m training export`") \
+            from exc
+    wrap["equalize"] = float(getattr(scripted.model, "equalize", 0.0))  # older files: none
+    prefix = "model.net."
+    state = unfold_grey_stem({k[len(prefix):]: v for k, v in scripted.state_dict().items()
+                              if k.startswith(prefix)})
+    return state, wrap
+
+
 def reexport(src: Path, out: Path, fit_scope=None) -> float:
     """Rewrites ``src`` in the current export layout (grey stem folded, mirror in the same batch,
     one pass for the probabilities and the scope scores): same weights, temperature, flip
@@ -224,19 +243,10 @@ def reexport(src: Path, out: Path, fit_scope=None) -> float:
     src, out = Path(src), Path(out)
     old, meta = load_scripted(src)
     history = load_history(src)
-    try:
-        per_image_norm = bool(old.model.per_image_norm)
-        tta_flip = bool(old.tta_flip)
-        temperature = float(old.temperature)
-        bias = float(old.bias[1]) if hasattr(old, "bias") else 0.0  # older files: none
-    except AttributeError as exc:
-        raise ValueError(f"{src} is not a model.pt written by `python -m training export`") \
-            from exc
-    equalize = float(getattr(old.model, "equalize", 0.0))  # older files have no equalisation
-    prefix = "model.net."
-    state = {k[len(prefix):]: v for k, v in old.state_dict().items() if k.startswith(prefix)}
-    model = ChestXRayNet(per_image_norm=per_image_norm, equalize=equalize)
-    model.net.load_state_dict(unfold_grey_stem(state))
+    state, wrap = network_of(old, src)
+    tta_flip, temperature, bias = wrap["tta_flip"], wrap["temperature"], wrap["bias"]
+    model = ChestXRayNet(per_image_norm=wrap["per_image_norm"], equalize=wrap["equalize"])
+    model.net.load_state_dict(state)
     meta = dict(meta)
     scope = None
     if fit_scope is not None:

@@ -32,8 +32,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from desktop.scope import IN_SCOPE, NOT_CHEST_XRAY, SCORES, STATES, UNUSUAL, judge, scores_dict
-from training.augment import PRESETS, SHIFT_VIEWS, AugmentConfig, augment, shifted
+from desktop.scope import NOT_CHEST_XRAY, SCORES, STATES, UNUSUAL, judge, scores_dict
+from training.augment import PRESETS, SHIFT_VIEWS, AugmentConfig, augmented_uint8, shifted
 from training.data import Split
 
 log = logging.getLogger(__name__)
@@ -287,8 +287,8 @@ def fit_scope(features, train: Split, val: Split, *, augment_cfg: AugmentConfig 
     g = torch.Generator().manual_seed(seed)
     pick = torch.randperm(len(train), generator=g)[:subset]
     some = train.images[pick]
-    views = [train.images, _augmented(some, augment_cfg or PRESETS["framing"], g),
-             _augmented(some, PRESETS["framing_wide"], g)]
+    views = [train.images, augmented_uint8(some, augment_cfg or PRESETS["framing"], g),
+             augmented_uint8(some, PRESETS["framing_wide"], g)]
     in_raw = torch.cat([features(v) for v in views])
     in_labels = torch.cat([train.labels, train.labels[pick], train.labels[pick]])
     head = ScopeHead()
@@ -325,14 +325,6 @@ def fit_scope(features, train: Split, val: Split, *, augment_cfg: AugmentConfig 
 def _standard(head: ScopeHead, feats: torch.Tensor) -> torch.Tensor:
     """Features as the head's scores see them (centred and scaled on the training images)."""
     return (feats - head.center) / head.spread
-
-
-def _augmented(images: torch.Tensor, cfg: AugmentConfig, g: torch.Generator) -> torch.Tensor:
-    out = torch.empty_like(images)
-    for start in range(0, len(images), 256):
-        batch = augment(images[start:start + 256], cfg, g)
-        out[start:start + 256] = (batch * 255).round().to(torch.uint8)
-    return out
 
 
 def _fit_learned(head: ScopeHead, data: _FitData, ood: OodImages | None,
@@ -399,7 +391,8 @@ def _states(head: ScopeHead, feats: torch.Tensor, check: dict,
     return [judge(f, scores_dict(s), check) for f, s in zip(facts, scores, strict=True)]
 
 
-def _rates(scopes: list) -> dict:
+def scope_rates(scopes: list) -> dict:
+    """The share of each scope state and the reasons given, as the card records them."""
     counts = Counter(s.state for s in scopes)
     n = max(len(scopes), 1)
     out = {"n": len(scopes), **{state: round(counts[state] / n, 4) for state in STATES}}
@@ -420,8 +413,8 @@ def _card_section(head: ScopeHead, data: _FitData, ood: OodImages | None,
         "scores": list(SCORES),
         "thresholds": check["thresholds"],
         "age_range_years": check["age_range_years"],
-        "validation": _rates(_states(head, data.val, check)),
-        "validation_views": {name: _rates(_states(head, feats, check))
+        "validation": scope_rates(_states(head, data.val, check)),
+        "validation_views": {name: scope_rates(_states(head, feats, check))
                              for name, feats in data.val_views.items()},
         "fitted_on": {
             "in_scope": "the training images (plain, and two augmented views of a subset), "
@@ -457,16 +450,13 @@ def _held_out_figures(head: ScopeHead, data: _FitData, ood: OodImages,
         for i, scope in zip(index, _states(trial, data.ood[index], trial_check,
                                            [ood.facts[i] for i in index]), strict=True):
             states[i] = scope
-    rest = [i for i, s in enumerate(states) if s is None]
-    for i, scope in zip(rest, _states(head, data.ood[rest], check,
-                                      [ood.facts[i] for i in rest]), strict=True):
-        states[i] = scope
     shipped = _states(head, data.ood, check, ood.facts)
+    states = [shipped[i] if scope is None else scope for i, scope in enumerate(states)]
     groups = np.array(ood.groups)
     out = {}
     for group in sorted(set(ood.groups)):
         index = np.flatnonzero(groups == group)
-        figures = _rates([states[i] for i in index])
+        figures = scope_rates([states[i] for i in index])
         caught = {UNUSUAL, NOT_CHEST_XRAY} if group.startswith("cxr") else {NOT_CHEST_XRAY}
         figures["caught"] = round(sum(states[i].state in caught for i in index) / len(index), 4)
         # what the shipped check itself says of them (it saw the sources in "in_fit")
@@ -484,7 +474,3 @@ def _held_out_figures(head: ScopeHead, data: _FitData, ood: OodImages,
     log.info("scope check on the out-of-scope groups (each from a fit without its source): %s",
              {g: f["caught"] for g, f in out.items()})
     return out
-
-
-def in_scope_rate(section: dict) -> float:
-    return float(section["validation"][IN_SCOPE])
