@@ -68,7 +68,7 @@ def model_under_test(workdir: Path) -> tuple[Path, str]:
     """assets/model.pt when it is there (and vouched for), else a test export of the same net."""
     if ASSET_MODEL.exists() and ASSET_MODEL.with_name("model.pt.sha256").exists():
         return ASSET_MODEL, "assets/model.pt"
-    from tests.model_fixtures import write_test_model
+    from tests.support.model_fixtures import write_test_model
 
     path = write_test_model(workdir / "test_model")
     return path, "test export of the same network (random weights, no test-time flip)"

@@ -19,7 +19,7 @@ from benchmarks.latency import time_ms
 def main(argv: list[str] | None = None) -> int:
     import torch
 
-    from desktop.inference import Engine
+    from desktop.engine.inference import Engine
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", type=Path, nargs="+")

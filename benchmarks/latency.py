@@ -24,7 +24,7 @@ TARGET_MS = 15.0
 
 def gui_preview_size() -> int:
     try:
-        from desktop.worker import PREVIEW_MAX_SIDE
+        from desktop.ui.worker import PREVIEW_MAX_SIDE
     except ImportError:
         return 720
     return PREVIEW_MAX_SIDE
@@ -59,7 +59,7 @@ def measure_parts(engine, reference, files: list[Path], rounds: int) -> dict[str
     import torch
     from PIL import Image
 
-    from desktop.imaging import load_model_input
+    from desktop.reading.imaging import load_model_input
 
     def base_decode(f):
         with Image.open(f) as im:
@@ -86,7 +86,7 @@ def measure_parts(engine, reference, files: list[Path], rounds: int) -> dict[str
 
 
 def run(model_path: Path, workdir: Path | None = None, rounds: int = 3) -> list[Row]:
-    from desktop.inference import Engine
+    from desktop.engine.inference import Engine
 
     engine = Engine.load(model_path)
     reference = ReferencePath(model_path)

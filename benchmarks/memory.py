@@ -50,7 +50,7 @@ def child(mode: str, model: str, folder: str) -> None:
             reference.predict(f)
         out["batch"] = mb("VmHWM")
     else:
-        from desktop.inference import Engine
+        from desktop.engine.inference import Engine
 
         engine = Engine.load(model)
         out["loaded"] = mb("VmRSS")
@@ -73,7 +73,7 @@ def measure(python: Path, mode: str, model: Path, folder: Path) -> dict:
 def package_python_works() -> bool:
     if not PACKAGE_PYTHON.exists():
         return False
-    probe = subprocess.run([str(PACKAGE_PYTHON), "-c", "import desktop.inference"], cwd=REPO,
+    probe = subprocess.run([str(PACKAGE_PYTHON), "-c", "import desktop.engine.inference"], cwd=REPO,
                            capture_output=True, stdin=subprocess.DEVNULL)
     return probe.returncode == 0
 

@@ -49,8 +49,8 @@ class Probe:
 
 
 def run_app_window(model: Path, folder: Path) -> dict:
-    from desktop.app import App, make_root
     from desktop.settings import Settings
+    from desktop.ui.app import App, make_root
 
     root, dnd = make_root()
     app = App(root, Settings(language="en"), model_path=model, dnd=dnd)
@@ -130,7 +130,7 @@ def measure(python: Path, mode: str, model: Path, folder: Path) -> dict:
 
 
 def run(model_path: Path, workdir: Path) -> list[Row]:
-    from tests.gui_support import virtual_display
+    from tests.support.gui_support import virtual_display
 
     folder = folder_of_copies(fullres_files(), N_FILES, workdir)
     shipped = package_python_works()

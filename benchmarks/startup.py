@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not EXECUTABLE.exists():
         sys.exit(f"needs {EXECUTABLE}: run make package first")
-    from tests.gui_support import virtual_display
+    from tests.support.gui_support import virtual_display
 
     bundled_model = APP_DIR / "_internal" / "assets" / "model.pt"
     from_source = (

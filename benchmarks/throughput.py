@@ -39,7 +39,7 @@ def images_per_s(fn, n: int) -> float:
 def in_process(model_path: Path, files: list[Path], rounds: int) -> tuple[float, float]:
     """Median images/s of each side over rounds that alternate the sides (a shared machine's
     load bursts then hit both alike)."""
-    from desktop.inference import Engine
+    from desktop.engine.inference import Engine
 
     engine = Engine.load(model_path)
     reference = ReferencePath(model_path)

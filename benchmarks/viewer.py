@@ -52,8 +52,8 @@ def naive_frame(viewer):
     """The baseline: resize the whole picture to the zoom, then crop what the canvas shows."""
     from PIL import Image
 
-    from desktop.overlay import blend
-    from desktop.viewer import Frame
+    from desktop.reports.overlay import blend
+    from desktop.ui.viewer import Frame
 
     viewport = viewer.viewport()
     if viewport is None:
@@ -100,9 +100,9 @@ def steps(canvas) -> list[tuple[str, object]]:
 
 
 def run_window(mode: str, model: Path, image: Path) -> dict:
-    from desktop.app import App, make_root
     from desktop.settings import Settings
-    from desktop.viewer import Viewer
+    from desktop.ui.app import App, make_root
+    from desktop.ui.viewer import Viewer
 
     if mode == "baseline":
         Viewer.frame = lambda self, resolution=1.0: naive_frame(self)
@@ -186,7 +186,7 @@ def measure(mode: str, model: Path, image: Path) -> dict:
 
 
 def run(model_path: Path, workdir: Path) -> list[Row]:
-    from tests.gui_support import virtual_display
+    from tests.support.gui_support import virtual_display
 
     image = write_image(workdir / "viewer_2500px_12bit_sample.png")
     with virtual_display(SCREEN):

@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop.selftest import main as selftest_main
 
         return selftest_main(process_start=PROCESS_START)
-    from desktop.app import main as app_main
+    from desktop.ui.app import main as app_main
 
     return app_main(args.files)
 

@@ -1,11 +1,13 @@
 """``python -m desktop predict``: classify files and folders without a window.
 
-One line per file, in the order given (folders expanded, see ``desktop.files``). Text lines are
+One line per file, in the order given (folders expanded, see ``desktop.reading.files``). Text lines
+are
 for people (messages in ``--lang``, else the system language); ``--json`` lines and the ``--csv``
 file are for programs (English error messages, so they read the same everywhere). stderr holds
 our own sentences only: the summary, what the folder scan skipped and why, errors; what C
 decoders print there goes to the log (``desktop.logs.native_stderr_to_log``). ``--report`` writes
-the window's batch report (``desktop.report``), rows in the order given; patient names and IDs
+the window's batch report (``desktop.reports.content``), rows in the order given; patient names and
+IDs
 appear in it only when the user turned "Show patient identifiers" on in the window (the saved
 setting). The exit status is non-zero only when no file got a verdict (or the requested CSV or
 report could not be written).
@@ -20,10 +22,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from desktop.engine.scope import UNUSUAL
 from desktop.errors import N_, UserError
 from desktop.i18n import LANGUAGES, gettext, set_language, system_language
-from desktop.labels import DISCLAIMER
-from desktop.scope import UNUSUAL
+from desktop.reports.labels import DISCLAIMER
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,7 @@ def threshold_type(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from desktop.resources import default_model_path
+    from desktop.modelfile import default_model_path
 
     parser = argparse.ArgumentParser(
         prog="python -m desktop predict",
@@ -94,11 +96,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from desktop.files import scan
-    from desktop.inference import Engine
-    from desktop.results import write_csv
-    from desktop.session import Session
-    from desktop.threshold import ThresholdPolicy
+    from desktop.engine.inference import Engine
+    from desktop.engine.results import write_csv
+    from desktop.engine.session import Session
+    from desktop.engine.threshold import ThresholdPolicy
+    from desktop.reading.files import scan
 
     found = scan(args.paths)
     files, skipped = found.files, found.skipped.summary()
@@ -153,8 +155,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def _write_report(path: Path, session, engine, quiet: bool) -> bool:
     """The batch report of every file classified or refused, in the order given."""
-    from desktop.report import batch_report
-    from desktop.report_pdf import save_batch
+    from desktop.reports.content import batch_report
+    from desktop.reports.pdf import save_batch
     from desktop.settings import load_settings
 
     content = batch_report(list(session.results.values()), session, engine.metadata,

@@ -10,6 +10,8 @@ Messages are marked with ``N_`` so ``make translations-update`` (pybabel extract
 
 from __future__ import annotations
 
+from desktop.i18n import gettext, ngettext
+
 
 def N_(msgid: str) -> str:
     """Mark a string for extraction without translating it (translated later, at display)."""
@@ -46,8 +48,6 @@ class Sentence:
 
     def user_message(self) -> str:
         """The sentence in the current language (see ``desktop.i18n``)."""
-        from desktop.i18n import gettext, ngettext
-
         if self.plural is not None:
             return self._format(ngettext(self.msgid, self.plural, int(self.params["count"])),
                                 translate=True)

@@ -18,7 +18,8 @@ How to add or change a user-visible string (GUI or message):
    string of ``desktop/`` into ``translations/messages.pot`` and merges it into each ``cxr.po``
    (existing translations are kept).
 4. Translate the new entries in *every* catalog (``pt_BR``, ``es``): fill ``msgstr`` and delete any
-   ``#, fuzzy`` line pybabel added. ``tests/test_i18n.py`` fails on a missing, empty or fuzzy
+   ``#, fuzzy`` line pybabel added. ``tests/desktop/test_i18n.py`` fails on a missing, empty or
+   fuzzy
    translation, and when the catalogs are out of date with the sources.
 5. ``make translations`` compiles the ``.mo`` files (the app and the packaged build read those).
 """
@@ -34,6 +35,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from desktop.resources import bundle_root
+
 log = logging.getLogger(__name__)
 
 DOMAIN = "cxr"
@@ -48,8 +51,6 @@ _current: _gettext.NullTranslations = _gettext.NullTranslations()
 
 def translations_dir() -> Path:
     """``translations/`` beside the package in a checkout, or inside a PyInstaller bundle."""
-    from desktop.resources import bundle_root
-
     return bundle_root() / "translations"
 
 

@@ -4,7 +4,8 @@ the ``.sha256`` sidecar and the verdict rule. ``docs/contracts.md`` describes it
 
 No torch here: the window imports this on its Tk thread, and checksums and cards are bytes and
 dicts. What touches TorchScript (saving, loading) lives in ``training.export`` and
-``desktop.inference``; both silence TorchScript's deprecation warning with ``quiet_torchscript``.
+``desktop.engine.inference``; both silence TorchScript's deprecation warning with
+``quiet_torchscript``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from desktop.atomicio import atomic_write_bytes, atomic_write_text
 from desktop.errors import ModelChecksumMismatchError, ModelChecksumMissingError
+from desktop.resources import asset_path
 
 MODEL_FILE = "model.pt"
 CHECKSUM_SUFFIX = ".sha256"
@@ -168,3 +170,8 @@ def quiet_torchscript() -> Iterator[None]:
         warnings.filterwarnings("ignore", message=_TORCHSCRIPT_DEPRECATION.pattern,
                                 category=FutureWarning)
         yield
+
+
+def default_model_path() -> Path:
+    """The model the window and ``predict`` use unless told otherwise (``assets/model.pt``)."""
+    return asset_path(MODEL_FILE)

@@ -9,8 +9,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from desktop.modelfile import MODEL_FILE
-
 
 def bundle_root() -> Path:
     """The folder that holds ``assets/`` and ``translations/``."""
@@ -20,8 +18,3 @@ def bundle_root() -> Path:
 
 def asset_path(name: str) -> Path:
     return bundle_root() / "assets" / name
-
-
-def default_model_path() -> Path:
-    """The model the window and ``predict`` use unless told otherwise."""
-    return asset_path(MODEL_FILE)

@@ -62,8 +62,8 @@ def synthetic_chest_xray(size: int = 1024) -> Image.Image:
 def write_selftest_files(out_dir: Path, model_path: Path) -> tuple[Path, Path]:
     """Build step: the image and the probability the model gives it from source, side by side."""
     from desktop.atomicio import atomic_write_bytes, atomic_write_text
-    from desktop.imaging import read_image
-    from desktop.inference import Engine
+    from desktop.engine.inference import Engine
+    from desktop.reading.imaging import read_image
 
     out_dir.mkdir(parents=True, exist_ok=True)
     image_path = out_dir / SELFTEST_IMAGE
@@ -139,9 +139,9 @@ def run_selftest(
     so a self-test never changes the user's saved settings.
     """
     report = SelfTestReport()
-    # Not through desktop.inference: importing it loads torch on this (the Tk) thread, while
+    # Not through desktop.engine.inference: importing it loads torch on this (the Tk) thread, while
     # the app loads torch on its worker thread, after the window is up.
-    from desktop.resources import default_model_path
+    from desktop.modelfile import default_model_path
 
     model_path = Path(model_path or default_model_path())
     with tempfile.TemporaryDirectory(prefix="cxr-selftest-") as scratch:
@@ -187,8 +187,8 @@ def _classify_in_window(
     report_path: Path,
 ) -> None:
     started = time.perf_counter()
-    from desktop import app
     from desktop.settings import Settings
+    from desktop.ui import app
 
     try:
         root, report.drag_and_drop = app.make_root()

@@ -21,7 +21,7 @@ def isolated_user_dirs(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """A small model exported by the project's own export code (model.pt + .sha256)."""
-    from tests.model_fixtures import write_test_model
+    from tests.support.model_fixtures import write_test_model
 
     return write_test_model(tmp_path_factory.mktemp("tiny_model"))
 
@@ -29,7 +29,7 @@ def tiny_model(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def x_display():
     """A private Xvfb screen (1280x800) for the GUI tests; DISPLAY points at it meanwhile."""
-    from tests.gui_support import virtual_display
+    from tests.support.gui_support import virtual_display
 
     with virtual_display() as display:
         yield display

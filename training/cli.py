@@ -364,8 +364,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def _scope_rates(scores: torch.Tensor, check: dict, split) -> dict:
     """The scope states of a labelled split (what share in scope, unusual, not a chest X-ray,
     and the reasons), by class too."""
+    from desktop.engine.scope import IN_SCOPE, judge, scores_dict
     from desktop.modelfile import CLASSES
-    from desktop.scope import IN_SCOPE, judge, scores_dict
     from training.scope import scope_rates
 
     states = [judge({}, scores_dict(row), check) for row in scores.tolist()]

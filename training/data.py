@@ -1,6 +1,7 @@
 """Labelled image folders -> decoded uint8 tensors, and the patient-level validation split.
 
-Images are decoded once, by the app's own reader (``desktop.imaging.load_model_input``), and kept
+Images are decoded once, by the app's own reader (``desktop.reading.imaging.load_model_input``),
+and kept
 in memory as one uint8 tensor; augmentation then works on whole batches of tensors.
 """
 
@@ -48,7 +49,7 @@ class Split:
 
 
 def _image_suffixes() -> frozenset[str]:
-    from desktop.imaging import SUPPORTED_SUFFIXES
+    from desktop.reading.imaging import SUPPORTED_SUFFIXES
 
     return frozenset(SUPPORTED_SUFFIXES)
 
@@ -86,7 +87,7 @@ def list_split(root: Path) -> tuple[list[Path], list[int], list[Path]]:
 
 
 def _read(path: Path) -> np.ndarray | Exception:
-    from desktop.imaging import load_model_input
+    from desktop.reading.imaging import load_model_input
 
     try:
         img = load_model_input(path)

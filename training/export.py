@@ -96,7 +96,7 @@ class ExportedClassifier(nn.Module):
 
     @torch.jit.export
     def assess(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Calibrated probabilities [N, 2] and scope scores [N, 5] (``desktop.scope.SCORES``)
+        """Calibrated probabilities [N, 2] and scope scores [N, 5] (``desktop.engine.scope.SCORES``)
         from the same forward pass."""
         logits, feats = self._both(x)
         return torch.softmax(logits / self.temperature + self.bias, dim=1), self.scope(feats)

@@ -14,7 +14,8 @@ feature map, and the mean and spread of block ``SCOPE_TAP``'s activations: 672 n
 - ``rotated`` and ``inverted``: a five-way softmax (upright, turned 90/180/270 degrees, inverted),
   learnt from the training images turned and inverted.
 Thresholds are chosen on the patient-level validation split so that at least
-``VALIDATION_PASS`` of it is in scope; ``desktop.scope.judge`` applies them. The card records the
+``VALIDATION_PASS`` of it is in scope; ``desktop.engine.scope.judge`` applies them. The card
+records the
 method, thresholds, validation figures, and the figures on every out-of-scope group, each from
 a fit that did not see that group's source.
 """
@@ -32,7 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from desktop.scope import NOT_CHEST_XRAY, SCORES, STATES, UNUSUAL, judge, scores_dict
+from desktop.engine.scope import NOT_CHEST_XRAY, SCORES, STATES, UNUSUAL, judge, scores_dict
 from training.augment import PRESETS, SHIFT_VIEWS, AugmentConfig, augmented_uint8, shifted
 from training.data import Split
 
@@ -87,7 +88,7 @@ class _Gaussian(nn.Module):
 
 
 class ScopeHead(nn.Module):
-    """Scope features [N, 672] -> scores [N, 5] in ``desktop.scope.SCORES`` order."""
+    """Scope features [N, 672] -> scores [N, 5] in ``desktop.engine.scope.SCORES`` order."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -154,8 +155,8 @@ def load_ood(folder: Path) -> OodImages:
     (``path, group, source_repo, licence``) names each file's source and licence; without it
     every file counts as its folder's source and as fittable."""
     from desktop.errors import ReadError
-    from desktop.files import collect_images
-    from desktop.imaging import read_image
+    from desktop.reading.files import collect_images
+    from desktop.reading.imaging import read_image
 
     folder = Path(folder)
     manifest = {}

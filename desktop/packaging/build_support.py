@@ -25,7 +25,8 @@ MODEL_ENV = "CXR_PACKAGE_MODEL"
 # (numpy.libs, pillow.libs) are not: strip breaks their patched ELF layout ("ELF load command
 # address/offset not page-aligned"), so PyInstaller's own strip=True stays off.
 STRIPPABLE = ("torch/lib/", "torch/_C", "libpython")
-# The imagecodecs extension modules desktop.dicom_decoders calls (12-bit JPEG, JPEG-LS) and what
+# The imagecodecs extension modules desktop.reading.dicom_decoders calls (12-bit JPEG, JPEG-LS) and
+# what
 # they import. imagecodecs loads each codec by name on first use, so PyInstaller sees none of
 # them; naming these keeps the other ~60 codecs (~75 MB) out of the bundle (these are ~4 MB with
 # their libjpeg-turbo and CharLS).

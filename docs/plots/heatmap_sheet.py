@@ -20,9 +20,9 @@ sys.path.insert(0, str(REPO))
 def main() -> int:
     from PIL import Image, ImageDraw
 
-    from desktop.imaging import read_image
-    from desktop.inference import Engine
-    from desktop.overlay import blend_heatmap
+    from desktop.engine.inference import Engine
+    from desktop.reading.imaging import read_image
+    from desktop.reports.overlay import blend_heatmap
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model_a", type=Path)

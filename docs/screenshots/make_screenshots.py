@@ -22,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from tests.gui_support import virtual_display  # noqa: E402
+from tests.support.gui_support import virtual_display  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
 
@@ -65,7 +65,7 @@ def dicom_from(sample: Path, out: Path) -> Path:
     import numpy as np
     from PIL import Image
 
-    from tests.fuzz_corpus import dicom_bytes
+    from tests.support.fuzz_corpus import dicom_bytes
 
     pixels = np.asarray(Image.open(sample).convert("L"), dtype=np.uint16) * 16
     out.write_bytes(dicom_bytes(pixels, extra={
@@ -86,7 +86,7 @@ def scope_examples(frontal_normal: Path, frontal_pneumonia: Path, folder: Path) 
     import numpy as np
     from PIL import Image
 
-    from tests.fuzz_corpus import dicom_bytes
+    from tests.support.fuzz_corpus import dicom_bytes
 
     folder.mkdir(parents=True)
     shutil.copy(frontal_pneumonia, folder / "chest frontal.jpeg")
@@ -137,8 +137,8 @@ def main() -> int:
         os.environ["CXR_CONFIG_DIR"] = str(Path(scratch) / "config")
         os.environ["CXR_LOG_DIR"] = str(Path(scratch) / "logs")
         from desktop import i18n
-        from desktop.app import App, make_root
         from desktop.settings import Settings
+        from desktop.ui.app import App, make_root
 
         i18n.set_language("en")
         root, dnd = make_root()

@@ -1,0 +1,150 @@
+"""One file's outcome (``Result``), the row it becomes in a CSV or a JSON line (``ResultRow``),
+and the one CSV writer: the window's "Export CSV…" and ``python -m desktop predict --csv`` both
+write through ``write_csv``, so the two files are the same for the same inputs.
+
+The engine makes a ``Result`` per file, the worker hands it to the window, the ``Session`` keeps
+it; the verdict is not stored but computed from ``p_pneumonia`` at the session's threshold, so a
+threshold change re-labels every result without running the model again.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from desktop.errors import (
+    FileChangedError,
+    FileMissingError,
+    NoSuchFileError,
+    UserError,
+    WriteError,
+)
+
+log = logging.getLogger(__name__)
+
+CSV_COLUMNS = ("file", "path", "verdict", "p_pneumonia", "threshold", "scope", "scope_reason",
+               "error")
+DECIMALS = 6  # P(pneumonia) and the threshold in files: as precise as researchers want them
+
+
+def fingerprint(model_input: np.ndarray) -> str:
+    """A short digest of what the model saw: a re-read for the preview must give the same input,
+    or the image shown would not be the one classified."""
+    data = np.ascontiguousarray(model_input, dtype=np.uint8).tobytes()
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
+def read_again(path: Path, expected: str | None, preview_size: int):
+    """A classified file read again for a picture (rows keep no images). Raises
+    ``FileMissingError`` when it has gone since (it was there when classified) and
+    ``FileChangedError`` when it no longer gives the input classified (``expected``), so what is
+    shown is never another image than the one classified; any other ``ReadError`` as read."""
+    from desktop.reading.imaging import read_image
+
+    try:
+        xray = read_image(path, preview_size=preview_size)
+    except NoSuchFileError as exc:
+        raise FileMissingError() from exc
+    if expected is not None and fingerprint(xray.model_input) != expected:
+        raise FileChangedError()
+    return xray
+
+
+@dataclass(eq=False)
+class Result:
+    """One opened file: its probability or its error, what the reader learnt about it, and (for
+    the files on screen) the images the result pane shows.
+
+    ``key`` is given by the ``Session`` that holds it. ``preview``, ``model_input`` and
+    ``heatmap`` are kept only where they are needed (the result on screen and a few recently
+    viewed ones); ``fingerprint`` stays, to check that a re-read gives the image classified.
+    """
+
+    path: Path
+    p_pneumonia: float | None
+    error: UserError | None = None
+    source: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str | None = None
+    scope: Any = None  # desktop.engine.scope.Scope: in scope, unusual or not a chest X-ray, and why
+    key: int = 0
+    preview: Any = field(default=None, repr=False)  # PIL "L" image
+    display: Any = field(default=None, repr=False)  # imaging.DisplayBuffer (>8-bit images)
+    model_input: np.ndarray | None = field(default=None, repr=False)  # uint8 [224, 224]
+    heatmap: np.ndarray | None = field(default=None, repr=False)  # float [224, 224] in [0, 1]
+    heatmap_error: UserError | None = None
+    preview_error: UserError | None = None  # why the re-read for the preview failed
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.p_pneumonia is not None
+
+    def drop_images(self) -> None:
+        """Forget the images (a batch keeps none); the fingerprint stays."""
+        self.preview = self.display = self.model_input = self.heatmap = None
+        self.heatmap_error = None
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """What a file exports: the CSV columns, and the ``--json`` line's keys. Errors are in
+    English, so a file reads the same whatever language the window was in."""
+
+    file: str
+    path: str
+    verdict: str | None  # None for an unreadable file, and where the verdict is withheld
+    p_pneumonia: float | None  # given even where the verdict is withheld (researchers want it)
+    threshold: float
+    scope: str | None  # desktop.engine.scope.STATES; None: unreadable, or a model without a check
+    scope_reason: str | None
+    error: str | None
+
+    def csv_cells(self) -> list[str]:
+        return [
+            self.file,
+            self.path,
+            self.verdict or "",
+            "" if self.p_pneumonia is None else f"{self.p_pneumonia:.{DECIMALS}f}",
+            f"{self.threshold:.{DECIMALS}f}",
+            self.scope or "",
+            self.scope_reason or "",
+            self.error or "",
+        ]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "verdict": self.verdict,
+            "p_pneumonia": None if self.p_pneumonia is None else round(self.p_pneumonia,
+                                                                        DECIMALS),
+            "threshold": self.threshold,  # exact: the number the verdict was decided at
+            "scope": self.scope,
+            "scope_reason": self.scope_reason,
+            "error": self.error,
+        }
+
+
+def csv_text(rows: list[ResultRow]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        writer.writerow(row.csv_cells())
+    return buffer.getvalue()
+
+
+def write_csv(path: Path, rows: list[ResultRow]) -> None:
+    """Write ``rows`` atomically (no half-written file, ever); ``WriteError`` when it cannot."""
+    from desktop.atomicio import atomic_write_text
+
+    try:
+        atomic_write_text(Path(path), csv_text(rows))
+    except OSError as exc:
+        log.exception("Cannot write %s", path)
+        raise WriteError(name=Path(path).name) from exc

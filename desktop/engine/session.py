@@ -1,0 +1,247 @@
+"""The results of a session and what labels them: plain data in, plain data out, no Tk, no torch.
+
+The window shows a ``Session``; ``python -m desktop predict`` fills one too. Verdicts, confidence,
+counts, the table's order and the exported rows are computed here from each result's probability
+and the session's ``ThresholdPolicy``, so the window and the command line cannot disagree.
+The session also decides which results keep their images in memory (the ``images_kept`` most
+recently viewed, the selected one always): a batch of thousands of files costs a few hundred
+bytes per row.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+
+from desktop.engine.results import Result, ResultRow
+from desktop.engine.scope import NOT_CHEST_XRAY, UNUSUAL
+from desktop.engine.threshold import ThresholdPolicy, format_threshold
+from desktop.errors import N_, NP_
+from desktop.i18n import gettext, ngettext
+from desktop.modelfile import POSITIVE, verdict
+
+SUMMARY = NP_("{total} file: {pneumonia} pneumonia, {normal} normal, {errors} not classified "
+              "(threshold {threshold}).",
+              "{total} files: {pneumonia} pneumonia, {normal} normal, {errors} not classified "
+              "(threshold {threshold}).")
+SCOPE_SUMMARY = N_("Outside the model's scope: {withheld} with no verdict (not chest X-rays), "
+                   "{unusual} marked unusual.")
+
+
+def scope_state(result: Result) -> str | None:
+    return result.scope.state if result.scope is not None else None
+
+
+def withheld(result: Result) -> bool:
+    """True where the verdict is withheld: the image is not a chest X-ray."""
+    return result.ok and scope_state(result) == NOT_CHEST_XRAY
+
+
+# Results whose preview, model input and heatmap stay in memory (~0.6 MB each, ~1.6 MB with the
+# display buffer of a 16-bit image): the most recently viewed ones. Older ones are read from disk
+# again when selected.
+IMAGES_KEPT = 32
+SORT_COLUMNS = ("file", "verdict", "p_pneumonia", "status")
+
+
+class Session:
+    """The results on screen (or of one ``predict`` run) and the threshold that labels them."""
+
+    def __init__(self, policy: ThresholdPolicy | None = None,
+                 images_kept: int = IMAGES_KEPT) -> None:
+        self.policy = policy or ThresholdPolicy()
+        self.results: dict[int, Result] = {}
+        self.images_kept = max(1, images_kept)
+        self.selected_key: int | None = None
+        self._held: OrderedDict[int, None] = OrderedDict()  # keys with images, oldest view first
+        self._keys = itertools.count(1)
+
+    # --- results ------------------------------------------------------------------------------
+
+    def add(self, result: Result) -> Result:
+        """Keep ``result`` (it gets its key); its images are held if it brought any."""
+        result.key = next(self._keys)
+        self.results[result.key] = result
+        if result.model_input is not None:
+            self._hold(result, result.preview, result.model_input, result.display)
+        return result
+
+    def clear(self) -> None:
+        self.results.clear()
+        self._held.clear()
+        self.selected_key = None
+
+    # --- the threshold ------------------------------------------------------------------------
+
+    @property
+    def threshold(self) -> float:
+        return self.policy.threshold
+
+    def set_policy(self, policy: ThresholdPolicy) -> list[Result]:
+        """Another threshold policy (a model's card arrived); the results whose verdict flipped."""
+        return self._relabel(lambda: setattr(self, "policy", policy))
+
+    def slide(self, value: float) -> list[Result]:
+        """The slider moved to ``value`` (a hundredth, or the preset there); the flipped results."""
+        return self._relabel(lambda: self.policy.slide(value))
+
+    def step(self, delta: float) -> list[Result]:
+        """The arrow keys moved the threshold by ``delta``; the flipped results."""
+        return self._relabel(lambda: self.policy.step(delta))
+
+    def set_threshold(self, threshold: float) -> list[Result]:
+        """A custom threshold, exact; returns the results whose verdict flipped (no model run)."""
+        return self._relabel(lambda: self.policy.set_custom(threshold))
+
+    def choose_preset(self, name: str) -> list[Result]:
+        """The card's operating point ``name`` at its exact threshold; the flipped results."""
+        return self._relabel(lambda: self.policy.choose(name))
+
+    def _relabel(self, change) -> list[Result]:
+        before = {key: self.verdict(r) for key, r in self.results.items()}
+        change()
+        return [r for key, r in self.results.items() if self.verdict(r) != before[key]]
+
+    # --- what is shown ------------------------------------------------------------------------
+
+    def verdict(self, result: Result) -> str | None:
+        """``"NORMAL"`` / ``"PNEUMONIA"`` at the current threshold; None for an error row and
+        where the verdict is withheld (not a chest X-ray)."""
+        if not result.ok or withheld(result):
+            return None
+        return verdict(result.p_pneumonia, self.threshold)
+
+    def confidence(self, result: Result) -> float | None:
+        """The probability of the class shown (P(pneumonia) for PNEUMONIA, else 1 - it)."""
+        shown = self.verdict(result)
+        if shown is None:
+            return None
+        p = result.p_pneumonia
+        return p if shown == POSITIVE else 1.0 - p
+
+    def counts(self) -> dict[str, int]:
+        """At the current threshold: PNEUMONIA, NORMAL, ``withheld`` (not a chest X-ray: no
+        verdict), ``error`` (not read); and ``unusual``, how many of the verdicts are marked."""
+        counts = {"PNEUMONIA": 0, "NORMAL": 0, "withheld": 0, "error": 0, "unusual": 0}
+        for result in self.results.values():
+            if not result.ok:
+                counts["error"] += 1
+            elif withheld(result):
+                counts["withheld"] += 1
+            else:
+                counts[self.verdict(result)] += 1
+                counts["unusual"] += scope_state(result) == UNUSUAL
+        return counts
+
+    def summary(self) -> str:
+        """The counts in one or two sentences of the current language (status bar, ``predict``)."""
+        counts, total = self.counts(), len(self.results)
+        text = ngettext(SUMMARY[0], SUMMARY[1], total).format(
+            total=total, pneumonia=counts["PNEUMONIA"], normal=counts["NORMAL"],
+            errors=counts["error"], threshold=format_threshold(self.threshold))
+        if counts["withheld"] or counts["unusual"]:
+            text += " " + gettext(SCOPE_SUMMARY).format(withheld=counts["withheld"],
+                                                        unusual=counts["unusual"])
+        return text
+
+    def sorted_keys(self, column: str, descending: bool = False) -> list[int]:
+        """Keys ordered by ``column`` (one of ``SORT_COLUMNS``); errors last in both directions
+        (except by status, where they are what is sorted)."""
+
+        def sort_key(result: Result):
+            if column == "file":
+                return (result.path.name.casefold(), str(result.path))
+            if column == "verdict":
+                return (self.verdict(result) or "", result.p_pneumonia or 0.0)
+            if column == "status":
+                return (str(result.error) if result.error else "", result.path.name.casefold())
+            return (result.p_pneumonia or 0.0, result.path.name.casefold())
+
+        ok = [r for r in self.results.values() if r.ok or column == "status"]
+        failed = [r for r in self.results.values() if not r.ok and column != "status"]
+        ordered = sorted(ok, key=sort_key, reverse=descending)
+        ordered += sorted(failed, key=lambda r: r.path.name.casefold())
+        return [r.key for r in ordered]
+
+    def row(self, result: Result) -> ResultRow:
+        """The exported record of one result at the current threshold."""
+        scope = result.scope
+        return ResultRow(
+            file=result.path.name,
+            path=str(result.path),
+            verdict=self.verdict(result),
+            p_pneumonia=result.p_pneumonia if result.ok else None,
+            threshold=self.threshold,
+            scope=scope.state if scope is not None and result.ok else None,
+            scope_reason=str(scope.reason) if scope is not None and scope.reason and result.ok
+            else None,
+            error=str(result.error) if result.error is not None else None,
+        )
+
+    def rows(self, keys: Sequence[int] | None = None) -> list[ResultRow]:
+        """The rows in ``keys`` order (e.g. the table's), else in the order files were added."""
+        return [self.row(self.results[k]) for k in (keys if keys is not None else self.results)]
+
+    # --- which results keep their images ------------------------------------------------------
+
+    @property
+    def held_keys(self) -> list[int]:
+        """Keys of the results holding images, least recently viewed first."""
+        return list(self._held)
+
+    def select(self, key: int | None) -> Result | None:
+        """Make ``key`` the result on screen: its images are the last to go, and a re-read that
+        failed before is tried again (the file may be back) when the user comes back to it."""
+        result = self.results.get(key) if key is not None else None
+        if result is None:
+            self.selected_key = None
+            return None
+        if result.key != self.selected_key:
+            result.preview_error = None
+        self.selected_key = result.key
+        if result.key in self._held:
+            self._held.move_to_end(result.key)
+        return result
+
+    def needs_preview(self, result: Result) -> bool:
+        """True for a classified result whose image is not in memory: the worker re-reads it."""
+        return result.ok and result.model_input is None and result.preview_error is None
+
+    def preview_ready(self, key: int, preview, model_input: np.ndarray | None,
+                      error=None, display=None) -> Result | None:
+        """Store a re-read preview (and its display buffer), or why there is none; None when
+        that result is gone."""
+        result = self.results.get(key)
+        if result is None:
+            return None
+        if error is not None:
+            result.preview_error = error
+        else:
+            self._hold(result, preview, model_input, display)
+        return result
+
+    def heatmap_ready(self, key: int, heatmap: np.ndarray | None, error=None) -> Result | None:
+        """Store a heatmap beside its preview; None when the result or its images are gone
+        (a heatmap is only held together with them, so memory stays bounded)."""
+        result = self.results.get(key)
+        if result is None or result.key not in self._held:
+            return None
+        result.heatmap, result.heatmap_error = heatmap, error
+        return result
+
+    def _hold(self, result: Result, preview, model_input: np.ndarray, display=None) -> None:
+        """Keep ``result``'s images as the most recently viewed; drop the oldest beyond the limit,
+        never the selected result's."""
+        result.preview, result.model_input, result.preview_error = preview, model_input, None
+        result.display = display
+        self._held[result.key] = None
+        self._held.move_to_end(result.key)
+        while len(self._held) > self.images_kept:
+            oldest = next(key for key in self._held if key != self.selected_key)
+            del self._held[oldest]
+            dropped = self.results.get(oldest)
+            if dropped is not None:
+                dropped.drop_images()

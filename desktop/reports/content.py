@@ -1,0 +1,235 @@
+"""What a PDF report says, in the current language: one image's report and a batch's. No Tk, no
+PDF library: ``desktop.reports.pdf`` lays this out; the window (File → Save report…, Save batch
+report…) and ``python -m desktop predict --report`` build their content here, from the same
+``Session`` that labels the table, so a report cannot say another verdict than the screen.
+
+Every report carries the verdict (or "no verdict" and why), P(pneumonia), the scope and its
+reason, the threshold with its operating point and validation figures, the model's name,
+version and sha256 prefix, the date, and the disclaimer. The patient's name and ID appear only
+when the user has turned on ``Settings.show_identifiers``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from desktop.engine.results import Result
+from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
+from desktop.engine.session import Session, withheld
+from desktop.engine.threshold import ThresholdPolicy, format_threshold
+from desktop.errors import N_
+from desktop.i18n import gettext
+from desktop.reports.image_info import identifier_rows, info_rows
+from desktop.reports.labels import (
+    DISCLAIMER,
+    app_version,
+    operating_point_label,
+    percent,
+    scope_text,
+)
+
+SHA_PREFIX = 12  # hex digits of the model's sha256 a report shows
+# The shape of a verdict and of a scope state (drawn, never a glyph the font may lack).
+VERDICT_KINDS = ("PNEUMONIA", "NORMAL", "withheld", "error")
+SCOPE_KINDS = (IN_SCOPE, UNUSUAL, NOT_CHEST_XRAY, "unchecked")
+VERDICT_WORDS = {"PNEUMONIA": N_("PNEUMONIA"), "NORMAL": N_("NORMAL"),
+                 "withheld": N_("No verdict"), "error": N_("Could not classify")}
+
+Rows = list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One file as a report shows it."""
+
+    name: str
+    path: Path
+    fingerprint: str | None  # of the model input classified: a re-read must give it again
+    verdict_kind: str  # one of VERDICT_KINDS
+    verdict: str
+    probability: str  # "0.873", or "—" when the file could not be read
+    result_line: str  # "P(pneumonia) = 0.873 · Confidence 87%" ("" when unreadable)
+    scope_kind: str | None  # one of SCOPE_KINDS; None when the file could not be read
+    scope: str  # the state in words, with its reason
+    problem: str  # why the file could not be classified, else ""
+    identifiers: str = ""  # "Patient: Doe, Jane · ID H-123" when shown, else ""
+
+
+@dataclass
+class SingleReport:
+    title: str
+    created: str
+    entry: Entry
+    image: Any  # PIL image as the viewer showed it (at a higher resolution), or None
+    image_caption: str  # zoom, window, heatmap
+    image_note: str  # why there is no image, else ""
+    heatmap_shown: bool
+    heatmap_caption: str
+    threshold: Rows
+    facts: Rows  # the file's facts (desktop.reports.image_info)
+    model: Rows
+    headings: dict[str, str]
+    disclaimer: str
+
+
+@dataclass
+class BatchReport:
+    title: str
+    created: str
+    summary: str  # the status bar's sentence
+    counts: Rows
+    threshold: Rows
+    model: Rows
+    entries: list[Entry]
+    columns: list[str]  # image, file, verdict, P(pneumonia), scope
+    headings: dict[str, str]
+    disclaimer: str
+    show_identifiers: bool = False
+    notes: dict[str, str] = field(default_factory=dict)  # texts for missing thumbnails
+    scope_note: str = ""  # said once when no image was checked (a model without a check)
+
+
+def created_text(now: dt.datetime | None = None) -> str:
+    """"Created 2026-12-01 14:03" in local time."""
+    now = now or dt.datetime.now().astimezone()
+    return gettext("Created {date}").format(date=now.strftime("%Y-%m-%d %H:%M"))
+
+
+def model_rows(card: dict | None, sha256: str) -> Rows:
+    """The model as a report names it: name and version, the sha256 prefix, the app."""
+    card = card or {}
+    name = f"{card.get('model_name', '?')} {card.get('model_version', '')}".strip()
+    digest = f"{sha256[:SHA_PREFIX]}…" if sha256 else "?"
+    return [(gettext("Model"), name), (gettext("Model file SHA-256"), digest),
+            (gettext("Application"), gettext("Version {version}").format(
+                version=app_version()))]
+
+
+def threshold_rows(policy: ThresholdPolicy) -> Rows:
+    """The threshold, the operating point it is (or "custom"), and its validation figures."""
+    rows = [(gettext("Threshold"), format_threshold(policy.threshold))]
+    point = policy.point(policy.preset)
+    if point is None:
+        rows.append((gettext("Operating point"),
+                     gettext("Custom threshold: no validation figures for this value.")))
+        return rows
+    text = operating_point_label(point["name"])
+    if point.get("rule"):
+        text += f" ({point['rule']})"
+    rows.append((gettext("Operating point"), text))
+    if "val_sensitivity" in point and "val_specificity" in point:
+        rows.append((gettext("Validation"), gettext(
+            "sensitivity {sensitivity}, specificity {specificity}").format(
+            sensitivity=percent(point["val_sensitivity"]),
+            specificity=percent(point["val_specificity"]))))
+    return rows
+
+
+def entry(result: Result, session: Session, *, show_identifiers: bool = False) -> Entry:
+    """One result at the session's threshold, in the current language."""
+    scope = result.scope if result.ok else None
+    if not result.ok:
+        kind, problem = "error", result.error.user_message() if result.error else ""
+    else:
+        kind, problem = ("withheld" if withheld(result) else session.verdict(result)), ""
+    confidence = session.confidence(result)
+    ids = identifier_rows(result.source, show_identifiers=True) if show_identifiers else []
+    return Entry(
+        name=result.path.name, path=result.path, fingerprint=result.fingerprint,
+        verdict_kind=kind, verdict=gettext(VERDICT_WORDS[kind]),
+        probability="—" if result.p_pneumonia is None else f"{result.p_pneumonia:.3f}",
+        result_line=_probability_line(result.p_pneumonia, confidence),
+        scope_kind=None if scope is None else (scope.state or "unchecked"),
+        scope=scope_text(scope) if result.ok else problem,
+        problem=problem,
+        identifiers=" · ".join(f"{label}: {value}" for label, value in ids),
+    )
+
+
+def _probability_line(p: float | None, confidence: float | None) -> str:
+    if p is None:
+        return ""
+    line = gettext("P(pneumonia) = {p}").format(p=f"{p:.3f}")
+    if confidence is not None:
+        line += " · " + gettext("Confidence {confidence}").format(confidence=percent(confidence))
+    return line
+
+
+def _headings() -> dict[str, str]:
+    return {"result": gettext("Result"), "threshold": gettext("Decision threshold"),
+            "facts": gettext("Image information"), "model": gettext("Model"),
+            "image": gettext("Image"), "summary": gettext("Summary"),
+            "files": gettext("Files, in the order of the table"),
+            "low": gettext("low"), "high": gettext("high")}
+
+
+def single_report(result: Result, session: Session, card: dict | None, sha256: str, *,
+                  image=None, image_caption: str = "", heatmap_shown: bool = False,
+                  show_identifiers: bool = False, now: dt.datetime | None = None
+                  ) -> SingleReport:
+    """The report of one image: ``image`` is what the viewer shows (zoom, window, heatmap)."""
+    note = ""
+    if image is None:
+        note = (gettext("No image: the file could not be read.") if not result.ok
+                else gettext("No image: the preview was not available when the report was "
+                             "saved."))
+    return SingleReport(
+        title=gettext("Chest X-ray: model result"),
+        created=created_text(now),
+        entry=entry(result, session, show_identifiers=show_identifiers),
+        image=image, image_caption=image_caption, image_note=note,
+        heatmap_shown=heatmap_shown and image is not None,
+        heatmap_caption=gettext("Grad-CAM: the regions that raised P(pneumonia) most. It shows "
+                                "where the model looked, not where the disease is."),
+        threshold=threshold_rows(session.policy),
+        facts=info_rows(result.source, show_identifiers=show_identifiers),
+        model=model_rows(card, sha256),
+        headings=_headings(),
+        disclaimer=gettext(DISCLAIMER),
+    )
+
+
+def batch_report(results: list[Result], session: Session, card: dict | None, sha256: str, *,
+                 show_identifiers: bool = False, now: dt.datetime | None = None
+                 ) -> BatchReport:
+    """The report of many files, one row each in the order given (the table's)."""
+    counts = session.counts()
+    count_rows = [
+        (gettext("Files"), str(len(session.results))),
+        (gettext("PNEUMONIA"), str(counts["PNEUMONIA"])),
+        (gettext("NORMAL"), str(counts["NORMAL"])),
+        (gettext("No verdict (not chest X-rays)"), str(counts["withheld"])),
+        (gettext("Marked unusual"), str(counts["unusual"])),
+        (gettext("Not classified (unreadable)"), str(counts["error"])),
+    ]
+    entries = [entry(r, session, show_identifiers=show_identifiers) for r in results]
+    scope_note = ""
+    kinds = {e.scope_kind for e in entries} - {None}
+    if kinds == {"unchecked"}:  # one sentence for all, not the same one on every row
+        scope_note = next(e.scope for e in entries if e.scope_kind == "unchecked")
+        entries = [dataclasses.replace(e, scope=gettext("not checked"))
+                   if e.scope_kind == "unchecked" else e for e in entries]
+    return BatchReport(
+        title=gettext("Chest X-rays: model results"),
+        created=created_text(now),
+        summary=session.summary(),
+        counts=count_rows,
+        threshold=threshold_rows(session.policy),
+        model=model_rows(card, sha256),
+        entries=entries,
+        columns=[gettext("Image"), gettext("File"), gettext("Verdict"), gettext("P(pneumonia)"),
+                 gettext("Scope")],
+        headings=_headings(),
+        disclaimer=gettext(DISCLAIMER),
+        show_identifiers=show_identifiers,
+        notes={"missing": gettext("no image"), "changed": gettext("file changed")},
+        scope_note=scope_note,
+    )
+
+
+def page_text(page: int, pages: int) -> str:
+    return gettext("Page {page} of {pages}").format(page=page, pages=pages)

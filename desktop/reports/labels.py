@@ -1,0 +1,60 @@
+"""How the app writes the values people read: percentages, operating-point names, its version.
+No Tk: the window, the PDF reports and the command line all use these.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata as package_metadata
+
+from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
+from desktop.errors import N_
+from desktop.i18n import gettext
+
+# Shown in the window's banner, the About box, every report and `predict`'s summary.
+DISCLAIMER = N_("Research and teaching tool. Not for clinical diagnosis.")
+
+OPERATING_POINT_LABELS = {
+    "balanced": N_("Balanced"),
+    "high_sensitivity": N_("High sensitivity"),
+    "high_specificity": N_("High specificity"),
+}
+
+
+def operating_point_label(name: str) -> str:
+    """A model card's operating-point name for people ("high_sensitivity" → "High sensitivity")."""
+    msgid = OPERATING_POINT_LABELS.get(name)
+    return gettext(msgid) if msgid else name.replace("_", " ").capitalize()
+
+
+def percent(value: float, digits: int = 0) -> str:
+    """``0.873`` -> ``"87%"``; one more digit where rounding would show a certainty (100%, 0%)
+    the model does not have."""
+    text = f"{100 * value:.{digits}f}"
+    for more in range(1, 4):
+        if value in (0.0, 1.0) or float(text) not in (0.0, 100.0):
+            break
+        text = f"{100 * value:.{digits + more}f}"
+    return f"{text}%"
+
+
+def app_version() -> str:
+    try:
+        return package_metadata.version("cxr-pneumonia")
+    except package_metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def scope_text(scope, *, name_withheld: bool = True) -> str:
+    """The scope state in words, then its reason: what the window, the table and the reports
+    say of an image's scope. ``name_withheld=False`` gives a withheld image's reason alone,
+    where the verdict beside it already says "No verdict"."""
+    if scope is None:
+        return ""
+    reason = scope.reason.user_message() if scope.reason is not None else ""
+    if scope.state == IN_SCOPE:
+        return gettext("In scope: a frontal chest X-ray like the training images.")
+    if scope.state == UNUSUAL:
+        return gettext("Unusual: {reason}").format(reason=reason)
+    if scope.state == NOT_CHEST_XRAY and name_withheld:
+        return gettext("Not a chest X-ray: {reason}").format(reason=reason)
+    return reason  # withheld, named beside it; or a model without a scope check, said in its reason

@@ -1,0 +1,571 @@
+"""The window's building blocks: each widget draws what it is given and knows nothing of the model.
+
+Colours are the Okabe-Ito palette (told apart with every common colour-vision deficiency):
+blue for NORMAL, vermillion for PNEUMONIA. Colour never carries meaning alone: each verdict
+also has its own word and its own shape (a circle for NORMAL, a triangle for PNEUMONIA, a cross
+for an error), and the PNEUMONIA part of the probability bar is hatched.
+
+Every text a widget shows is registered in a ``Texts`` registry with its msgid, so one call
+to ``Texts.relabel()`` re-labels everything after a language switch.
+"""
+
+from __future__ import annotations
+
+import tkinter as tk
+from collections.abc import Callable
+from tkinter import ttk
+
+from PIL import Image, ImageTk
+
+from desktop.engine.threshold import format_threshold
+from desktop.errors import N_
+from desktop.i18n import _
+from desktop.reports.labels import operating_point_label, percent  # noqa: F401 - used from here too
+from desktop.reports.overlay import legend_strip
+from desktop.ui.viewer import ZOOM_STEP, Picture, Viewer
+
+BLUE = "#0072B2"  # NORMAL
+VERMILLION = "#D55E00"  # PNEUMONIA
+GREY = "#6B6B6B"  # error / nothing to show
+TEXT_BLUE = "#005A8F"  # darker variants for text on white (contrast >= 4.5:1)
+TEXT_VERMILLION = "#A94800"
+TEXT_GREY = "#505050"
+TEXT_AMBER = "#8A5300"  # unusual: a dark orange-brown, readable on the panel (never alone)
+BANNER_BG = "#FFF1DB"
+PANEL_BG = "#F4F4F2"
+
+VERDICT_LABELS = {"NORMAL": N_("NORMAL"), "PNEUMONIA": N_("PNEUMONIA")}
+# Marks in front of a verdict in the table: a shape per class, so colour is never alone.
+VERDICT_MARKS = {"NORMAL": "●", "PNEUMONIA": "▲", None: "✕"}
+# Marks of the scope: in scope, unusual (verdict shown, marked), withheld (not a chest X-ray),
+# and not checked (a model without a scope check).
+IN_SCOPE_MARK, UNUSUAL_MARK, WITHHELD_MARK, UNCHECKED_MARK = "✓", "◆", "⊘", "○"
+
+
+def verdict_text(verdict: str | None, mark: bool = True) -> str:
+    """The verdict in the current language, with its shape mark (``▲ PNEUMONIA``) for tables."""
+    text = _("Error") if verdict is None else _(VERDICT_LABELS.get(verdict, verdict))
+    return f"{VERDICT_MARKS[verdict]} {text}" if mark else text
+
+
+class Texts:
+    """Which widget shows which msgid; ``relabel()`` re-translates them all at once."""
+
+    def __init__(self) -> None:
+        self._setters: list[tuple[object, Callable[[], None]]] = []
+
+    def _add(self, owner: object, setter: Callable[[], None]) -> None:
+        self._setters.append((owner, setter))
+        setter()
+
+    def widget(self, widget: tk.Misc, msgid: str, option: str = "text", **params: object):
+        """``widget[option]`` shows ``_(msgid).format(**params)``; returns the widget."""
+        self._add(widget, lambda: widget.configure({option: _(msgid).format(**params)}))
+        return widget
+
+    def menu(self, menu: tk.Menu, index: int, msgid: str) -> None:
+        self._add(menu, lambda: menu.entryconfigure(index, label=_(msgid)))
+
+    def heading(self, tree: ttk.Treeview, column: str, msgid: str) -> None:
+        self._add(tree, lambda: tree.heading(column, text=_(msgid)))
+
+    def title(self, window: tk.Wm, msgid: str) -> None:
+        self._add(window, lambda: window.title(_(msgid)))
+
+    def call(self, owner: object, refresh: Callable[[], None]) -> None:
+        """Any other text: ``refresh()`` rebuilds it in the current language."""
+        self._add(owner, refresh)
+
+    def forget(self, owner: object) -> None:
+        """Drop the entries of a widget that is going away (a closed dialog)."""
+        self._setters = [(o, s) for o, s in self._setters if o is not owner]
+
+    def relabel(self) -> None:
+        alive = []
+        for owner, setter in self._setters:
+            try:
+                setter()
+            except tk.TclError:  # destroyed widget: forget it
+                continue
+            alive.append((owner, setter))
+        self._setters = alive
+
+
+class ReadOnlyDialog(tk.Toplevel):
+    """A dialog with one scrollable read-only view and a Close button, filled again in the
+    current language on a switch. Subclasses make the view (``make_view``) and ``fill`` it."""
+
+    def __init__(self, master: tk.Misc, texts: Texts, title: str, geometry: str) -> None:
+        super().__init__(master)
+        self._texts = texts
+        self.transient(master)
+        self.geometry(geometry)
+        texts.title(self, title)
+        frame = ttk.Frame(self, padding=12)
+        frame.pack(fill="both", expand=True)
+        view = self.make_view(frame)
+        scroll = ttk.Scrollbar(frame, orient="vertical", command=view.yview)
+        view.configure(yscrollcommand=scroll.set)
+        view.grid(row=0, column=0, sticky="nsew")
+        scroll.grid(row=0, column=1, sticky="ns")
+        close = texts.widget(ttk.Button(frame, command=self.close), N_("Close"))
+        close.grid(row=1, column=0, columnspan=2, sticky="e", pady=(10, 0))
+        frame.rowconfigure(0, weight=1)
+        frame.columnconfigure(0, weight=1)
+        texts.call(self, self.fill)
+        self.protocol("WM_DELETE_WINDOW", self.close)
+        self.bind("<Escape>", lambda _e: self.close())
+        close.focus_set()
+
+    def make_view(self, frame: ttk.Frame) -> tk.Widget:
+        raise NotImplementedError
+
+    def fill(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._texts.forget(self)
+        self.destroy()
+
+
+class VerdictIcon(tk.Canvas):
+    """The verdict's shape: circle (NORMAL), triangle with "!" (PNEUMONIA), struck circle (no
+    verdict: not a chest X-ray), cross (error)."""
+
+    def __init__(self, master: tk.Misc, size: int = 34, **kwargs) -> None:
+        super().__init__(
+            master, width=size, height=size, highlightthickness=0, bg=PANEL_BG, **kwargs
+        )
+        self.size = size
+
+    def show(self, verdict: str | None, empty: bool = False) -> None:
+        self.delete("all")
+        s, m = self.size, 3
+        if empty:
+            return
+        if verdict == "NORMAL":
+            self.create_oval(m, m, s - m, s - m, fill=BLUE, outline="")
+            self.create_oval(s * 0.38, s * 0.38, s * 0.62, s * 0.62, fill="white", outline="")
+        elif verdict == "PNEUMONIA":
+            self.create_polygon(s / 2, m, s - m, s - m, m, s - m, fill=VERMILLION, outline="")
+            self.create_line(s / 2, s * 0.36, s / 2, s * 0.66, fill="white", width=3)
+            self.create_oval(s / 2 - 2, s * 0.74, s / 2 + 2, s * 0.74 + 4, fill="white", width=0)
+        elif verdict == "withheld":  # a circle struck through: no verdict is given
+            self.create_oval(m + 2, m + 2, s - m - 2, s - m - 2, outline=GREY, width=4)
+            self.create_line(s * 0.27, s * 0.73, s * 0.73, s * 0.27, fill=GREY, width=4)
+        else:
+            self.create_line(m + 4, m + 4, s - m - 4, s - m - 4, fill=GREY, width=5)
+            self.create_line(m + 4, s - m - 4, s - m - 4, m + 4, fill=GREY, width=5)
+
+
+class ProbabilityBar(tk.Canvas):
+    """P(pneumonia) as a bar from 0 to 1 with the threshold marked.
+
+    The bar fills up to P in the verdict's colour (hatched when PNEUMONIA); a black tick marks
+    the threshold, so a user sees how far the result is from flipping.
+    """
+
+    HEIGHT = 46
+
+    def __init__(self, master: tk.Misc, **kwargs) -> None:
+        super().__init__(master, height=self.HEIGHT, highlightthickness=0, bg=PANEL_BG, **kwargs)
+        self._state: tuple[float, float, str] | None = None
+        self.bind("<Configure>", lambda _e: self._draw())
+
+    def show(self, p: float | None, threshold: float, verdict: str | None) -> None:
+        self._state = None if p is None else (p, threshold, verdict or "")
+        self._draw()
+
+    def _draw(self) -> None:
+        self.delete("all")
+        if self._state is None:
+            return
+        p, threshold, verdict = self._state
+        width = max(self.winfo_width(), 50)
+        left, right, top, bottom = 8, width - 8, 6, 26
+        span = right - left
+        self.create_rectangle(left, top, right, bottom, fill="white", outline="#9A9A9A")
+        colour = VERMILLION if verdict == "PNEUMONIA" else BLUE
+        x = left + span * p
+        if p > 0:
+            self.create_rectangle(left, top, x, bottom, fill=colour, outline="")
+            if verdict == "PNEUMONIA":  # a hatch over the fill: the class is not in colour alone
+                self.create_rectangle(
+                    left, top, x, bottom, fill="white", stipple="gray25", outline=""
+                )
+        tx = left + span * threshold
+        self.create_line(tx, top - 5, tx, bottom + 5, fill="black", width=2)
+        for value, anchor in ((0.0, "nw"), (0.5, "n"), (1.0, "ne")):
+            self.create_text(
+                left + span * value, bottom + 4, text=f"{value:g}", anchor=anchor,
+                fill=TEXT_GREY, font="TkSmallCaptionFont",
+            )
+
+
+class ImageViewer(tk.Canvas):
+    """The selected image, drawn from what ``desktop.ui.viewer.Viewer`` computes (or a hint).
+
+    The mouse: the wheel zooms about the pointer, a drag pans, a right-drag sets the window
+    (level and width), a double-click resets. Redraws are coalesced into one per idle moment,
+    so a fast drag costs one frame per screen update. ``on_change()`` runs after each change
+    the user makes (the window updates the line under the image and its menus).
+    """
+
+    def __init__(self, master: tk.Misc, on_change: Callable[[], None] | None = None,
+                 **kwargs) -> None:
+        super().__init__(master, highlightthickness=0, bg="#1E1E1E", **kwargs)
+        self.viewer = Viewer()
+        self.rendered: Image.Image | None = None  # what is on the canvas now
+        self._photo: ImageTk.PhotoImage | None = None
+        self._photo_shape: tuple[str, tuple[int, int]] | None = None
+        self._hint = ""
+        self._pending: str | None = None
+        self._last: tuple[int, int] | None = None
+        self._window_from: tuple[int, int] | None = None
+        self._on_change = on_change or (lambda: None)
+        right = "2" if self.tk.call("tk", "windowingsystem") == "aqua" else "3"
+        for sequence, handler in (
+            ("<Configure>", self._resized), ("<MouseWheel>", self._wheel),
+            ("<Button-4>", lambda e: self._zoom_at(e, ZOOM_STEP)),
+            ("<Button-5>", lambda e: self._zoom_at(e, 1 / ZOOM_STEP)),
+            ("<ButtonPress-1>", self._press), ("<B1-Motion>", self._pan),
+            ("<Double-Button-1>", lambda _e: self.change(self.viewer.reset)),
+            (f"<ButtonPress-{right}>", self._window_press),
+            (f"<B{right}-Motion>", self._window_drag),
+            (f"<ButtonRelease-{right}>", lambda _e: self.viewer.end_window_drag()),
+        ):
+            self.bind(sequence, handler)
+
+    @property
+    def picture(self) -> Picture | None:
+        return self.viewer.picture
+
+    def show(self, picture: Picture | None, hint: str = "", *, keep_view: bool = False) -> None:
+        """Show ``picture`` (``keep_view``: the same image again, its zoom and window kept)."""
+        self.viewer.show(picture, keep_view=keep_view)
+        self._hint = hint
+        self.redraw()
+
+    def change(self, action: Callable[[], object]) -> None:
+        """Apply a change to the view (a command or the mouse), then redraw once when idle."""
+        if self.viewer.picture is None:
+            return
+        action()
+        self._on_change()
+        if self._pending is None:
+            self._pending = self.after_idle(self.redraw)
+
+    def redraw(self) -> None:
+        if self._pending is not None:
+            self.after_cancel(self._pending)
+            self._pending = None
+        frame = self.viewer.frame()
+        if frame is None:
+            self.delete("all")
+            self._photo = self.rendered = None
+            width, height = self.viewer.canvas
+            self.create_text(width / 2, height / 2, text=self._hint, fill="#D0D0D0",
+                             width=max(width - 40, 40), justify="center",
+                             font="TkHeadingFont")
+            return
+        self.rendered = frame.image
+        shape = (frame.image.mode, frame.image.size)
+        if self._photo is not None and self._photo_shape == shape and self.find_all():
+            self._photo.paste(frame.image)  # same size: no new Tk image (cheaper on each drag)
+            self.coords(self.find_all()[0], *frame.offset)
+            return
+        self.delete("all")
+        self._photo, self._photo_shape = ImageTk.PhotoImage(frame.image, master=self), shape
+        self.create_image(*frame.offset, image=self._photo, anchor="nw")
+
+    def _resized(self, event) -> None:
+        self.viewer.resize(event.width, event.height)
+        self.redraw()
+
+    def _zoom_at(self, event, factor: float) -> None:
+        self.change(lambda: self.viewer.zoom_by(factor, at=(event.x, event.y)))
+
+    def _wheel(self, event) -> None:
+        if event.delta:
+            self._zoom_at(event, ZOOM_STEP if event.delta > 0 else 1 / ZOOM_STEP)
+
+    def _press(self, event) -> None:
+        self._last = (event.x, event.y)
+
+    def _pan(self, event) -> None:
+        if self._last is None:
+            return
+        dx, dy = event.x - self._last[0], event.y - self._last[1]
+        self._last = (event.x, event.y)
+        self.change(lambda: self.viewer.pan(dx, dy))
+
+    def _window_press(self, event) -> None:
+        self._window_from = (event.x, event.y)
+        self.viewer.begin_window_drag()
+
+    def _window_drag(self, event) -> None:
+        if self._window_from is None:
+            return
+        dx, dy = event.x - self._window_from[0], event.y - self._window_from[1]
+        self.change(lambda: self.viewer.drag_window(dx, dy))
+
+
+class InfoPanel(ttk.Frame):
+    """The collapsible "Image information" panel: a header that opens and closes it, and the
+    (label, value) rows it is given, two pairs a line."""
+
+    COLUMNS = 2
+
+    def __init__(self, master: tk.Misc, texts: Texts, variable: tk.BooleanVar,
+                 on_toggle: Callable[[], None]) -> None:
+        super().__init__(master)
+        self._variable, self._on_toggle = variable, on_toggle
+        self.header = ttk.Button(self, style="Info.Toolbutton", command=self._clicked)
+        self.header.pack(anchor="w")
+        self.body = ttk.Frame(self, padding=(14, 2, 0, 0))
+        self._labels: list[ttk.Label] = []
+        self.rows: list[tuple[str, str]] = []
+        self._wrap = 200
+        texts.call(self, self._refresh_header)
+        self.sync()
+
+    def _clicked(self) -> None:
+        self._variable.set(not self._variable.get())
+        self._on_toggle()
+
+    def _refresh_header(self) -> None:
+        arrow = "▾" if self._variable.get() else "▸"
+        self.header.configure(text=f"{arrow} " + _("Image information"))
+
+    def sync(self) -> None:
+        """Open or close to match the variable."""
+        self._refresh_header()
+        if self._variable.get():
+            self.body.pack(fill="x")
+        else:
+            self.body.pack_forget()
+
+    def show(self, rows: list[tuple[str, str]], empty: str = "") -> None:
+        """Show ``rows``; with none, the sentence ``empty`` (why there is nothing to show).
+        The labels are kept and re-used (a language switch re-labels them in place)."""
+        rows = rows or [(empty, "")]
+        if rows == self.rows:
+            return
+        self.rows = rows
+        while len(self._labels) < 2 * len(rows):
+            self._labels += [ttk.Label(self.body, style="Small.TLabel"),
+                             ttk.Label(self.body, wraplength=self._wrap)]
+        for i, (key, shown) in enumerate(zip(self._labels[::2], self._labels[1::2],
+                                             strict=True)):
+            if i >= len(rows):
+                for label in (key, shown):
+                    label.configure(text="")
+                    label.grid_remove()
+                continue
+            line, column = divmod(i, self.COLUMNS)
+            key.configure(text=rows[i][0])
+            shown.configure(text=rows[i][1])
+            key.grid(row=line, column=2 * column, sticky="nw", padx=(0, 6))
+            shown.grid(row=line, column=2 * column + 1, sticky="nw", padx=(0, 14))
+        for column in (1, 3):
+            self.body.columnconfigure(column, weight=1)
+
+    def wrap(self, width: int) -> None:
+        """Values wrap at their share of ``width``, whatever the pane's size."""
+        self._wrap = max(80, width // self.COLUMNS - 150)
+        for label in self._labels[1::2]:
+            label.configure(wraplength=self._wrap)
+
+    def text(self) -> str:
+        """Every row as "label: value" lines (what a test reads)."""
+        return "\n".join(f"{name}: {value}" for name, value in self.rows)
+
+
+class HeatmapLegend(ttk.Frame):
+    """What the overlay's colours mean: a colour bar from "low" to "high" with one sentence."""
+
+    def __init__(self, master: tk.Misc, texts: Texts, **kwargs) -> None:
+        super().__init__(master, style="Panel.TFrame", **kwargs)
+        strip = legend_strip(180, 12)
+        self._photo = ImageTk.PhotoImage(strip, master=self)
+        scale = ttk.Frame(self, style="Panel.TFrame")
+        scale.pack(anchor="w")
+        texts.widget(ttk.Label(scale, style="Panel.TLabel"), N_("low")).pack(side="left")
+        ttk.Label(scale, image=self._photo, style="Panel.TLabel").pack(side="left", padx=6)
+        texts.widget(ttk.Label(scale, style="Panel.TLabel"), N_("high")).pack(side="left")
+        self.caption = ttk.Label(self, style="Small.Panel.TLabel", wraplength=440)
+        self.caption.pack(anchor="w", pady=(2, 0))
+        texts.widget(
+            self.caption,
+            N_("Grad-CAM: the regions that raised P(pneumonia) most. It shows where the model "
+               "looked, not where the disease is."),
+        )
+
+
+class ThresholdControl(ttk.LabelFrame):
+    """The decision threshold on screen: a 0-1 slider and the model card's operating points.
+
+    It shows a ``ThresholdPolicy`` (``show``) and reports what the user did: ``on_slide(value)``
+    (the raw slider value), ``on_step(delta)`` (arrow keys), ``on_preset(name)`` (a preset, or
+    ``""`` for "Custom"). The owner applies that to the policy and shows it again. The value
+    label shows the exact threshold (0.2822 for a preset); only the slider's knob is rounded.
+    """
+
+    def __init__(
+        self, master: tk.Misc, texts: Texts, *, on_slide: Callable[[float], None],
+        on_step: Callable[[float], None], on_preset: Callable[[str], None],
+    ) -> None:
+        super().__init__(master, padding=(10, 6))
+        texts.widget(self, N_("Decision threshold"))
+        self._on_slide, self._on_step, self._on_preset = on_slide, on_step, on_preset
+        self._points: list[dict] = []
+        self._buttons: list[tuple[ttk.Radiobutton, str]] = []
+        self._quiet = False
+        self._threshold = 0.5
+        self.value = tk.DoubleVar(self, 0.5)
+        self.preset = tk.StringVar(self, "")
+
+        self.scale = ttk.Scale(
+            self, from_=0.0, to=1.0, variable=self.value, command=self._slid
+        )
+        self.scale.grid(row=0, column=0, columnspan=2, sticky="ew")
+        self.value_label = ttk.Label(self, width=6, anchor="e", font="TkHeadingFont")
+        self.value_label.grid(row=0, column=2, padx=(8, 0))
+        self.presets = ttk.Frame(self)
+        self.presets.grid(row=1, column=0, columnspan=3, sticky="ew", pady=(6, 0))
+        self.detail = ttk.Label(self, style="Small.TLabel", wraplength=460, justify="left")
+        self.detail.grid(row=2, column=0, columnspan=3, sticky="w", pady=(4, 0))
+        self.columnconfigure(0, weight=1)
+        self.scale.bind("<ButtonRelease-1>", lambda _e: self._slid(None))
+        # ttk's own arrow keys step by 1, the whole range here: step by 0.01 (0.1 with Shift)
+        for key, step in (("Left", -0.01), ("Right", 0.01), ("Down", -0.01), ("Up", 0.01)):
+            self.scale.bind(f"<{key}>", lambda _e, d=step: self._stepped(d))
+            self.scale.bind(f"<Shift-{key}>", lambda _e, d=10 * step: self._stepped(d))
+        texts.call(self, self.refresh_texts)
+
+    def set_operating_points(self, points: list[dict]) -> None:
+        """Make one radio button per operating point of the model card, plus "Custom"."""
+        for child in self.presets.winfo_children():
+            child.destroy()
+        self._points = [p for p in points if "threshold" in p and "name" in p]
+        self._buttons = []
+        for column, point in enumerate([*self._points, {"name": ""}]):
+            button = ttk.Radiobutton(
+                self.presets, variable=self.preset, value=point["name"],
+                command=lambda: self._on_preset(self.preset.get()),
+            )
+            button.grid(row=0, column=column, sticky="w", padx=(0, 14))
+            self._buttons.append((button, point["name"]))
+        self.refresh_texts()
+
+    def show(self, threshold: float, preset: str | None) -> None:
+        """Show ``threshold`` (and select ``preset``) without reporting it as a user's change."""
+        self._quiet = True
+        try:
+            self._threshold = float(threshold)
+            self.value.set(self._threshold)
+            self.preset.set(preset or "")
+        finally:
+            self._quiet = False
+        self.refresh_texts()
+
+    def threshold(self) -> float:
+        """The threshold shown (exact, as the policy holds it)."""
+        return self._threshold
+
+    def _stepped(self, delta: float) -> str:
+        self._on_step(delta)
+        return "break"
+
+    def _slid(self, _value) -> None:
+        if not self._quiet:
+            self._on_slide(float(self.value.get()))
+
+    def _point(self, name: str) -> dict | None:
+        return next((p for p in self._points if p["name"] == name), None)
+
+    def refresh_texts(self) -> None:
+        self.value_label.configure(text=format_threshold(self._threshold))
+        for button, name in self._buttons:
+            button.configure(text=operating_point_label(name) if name else _("Custom"))
+        point = self._point(self.preset.get())
+        if point is None:
+            text = _("Custom threshold: no validation figures for this value.")
+            if not self._points:
+                text = _("The operating points appear when the model has loaded.")
+        elif "val_sensitivity" in point and "val_specificity" in point:
+            text = _("Validation: sensitivity {sensitivity}, specificity {specificity}").format(
+                sensitivity=percent(point["val_sensitivity"]),
+                specificity=percent(point["val_specificity"]),
+            )
+        else:
+            text = ""
+        self.detail.configure(text=text)
+
+
+class ResultsTable(ttk.Frame):
+    """The opened files: file, verdict, P(pneumonia), status. Click a heading to sort."""
+
+    COLUMNS = ("file", "verdict", "p_pneumonia", "status")
+    HEADINGS = {
+        "file": N_("File"),
+        "verdict": N_("Verdict"),
+        "p_pneumonia": N_("P(pneumonia)"),
+        "status": N_("Status"),
+    }
+
+    def __init__(self, master: tk.Misc, texts: Texts, on_sort: Callable[[str], None]) -> None:
+        super().__init__(master)
+        self.tree = ttk.Treeview(
+            self, columns=self.COLUMNS, show="headings", selectmode="browse", height=12
+        )
+        widths = {"file": 215, "verdict": 130, "p_pneumonia": 140, "status": 225}
+        for column in self.COLUMNS:
+            anchor = "e" if column == "p_pneumonia" else "w"
+            stretch = column in ("file", "status")
+            self.tree.column(column, width=widths[column], anchor=anchor, stretch=stretch)
+            self.tree.heading(column, command=lambda c=column: on_sort(c))
+        scroll = ttk.Scrollbar(self, orient="vertical", command=self.tree.yview)
+        across = ttk.Scrollbar(self, orient="horizontal", command=self.tree.xview)
+        self.tree.configure(yscrollcommand=scroll.set,
+                            xscrollcommand=lambda a, b: self._scroll_across(across, a, b))
+        self.tree.grid(row=0, column=0, sticky="nsew")
+        scroll.grid(row=0, column=1, sticky="ns")
+        across.grid(row=1, column=0, sticky="ew")  # long messages in a narrow window
+        across.grid_remove()
+        self.rowconfigure(0, weight=1)
+        self.columnconfigure(0, weight=1)
+        self.tree.tag_configure("PNEUMONIA", foreground=TEXT_VERMILLION)
+        self.tree.tag_configure("NORMAL", foreground=TEXT_BLUE)
+        self.tree.tag_configure("error", foreground=TEXT_GREY)
+        self.tree.tag_configure("withheld", foreground=TEXT_GREY)
+        self.sorted_by: tuple[str, bool] | None = None  # (column, descending)
+        texts.call(self, self.refresh_headings)
+
+    @staticmethod
+    def _scroll_across(bar: ttk.Scrollbar, first: str, last: str) -> None:
+        """The horizontal scrollbar only when the columns do not fit."""
+        if float(first) <= 0.0 and float(last) >= 1.0:
+            bar.grid_remove()
+        else:
+            bar.grid()
+        bar.set(first, last)
+
+    def put(self, iid: str, values: tuple[str, str, str, str], tag: str, index: str = "end"):
+        """Insert or update one row."""
+        if self.tree.exists(iid):
+            self.tree.item(iid, values=values, tags=(tag,))
+        else:
+            self.tree.insert("", index, iid=iid, values=values, tags=(tag,))
+
+    def order(self, iids: list[str]) -> None:
+        for position, iid in enumerate(iids):
+            self.tree.move(iid, "", position)
+
+    def refresh_headings(self) -> None:
+        """Translated headings; the sorted column carries ▲ (ascending) or ▼ (descending)."""
+        for column in self.COLUMNS:
+            arrow = ""
+            if self.sorted_by and self.sorted_by[0] == column:
+                arrow = " ▼" if self.sorted_by[1] else " ▲"
+            self.tree.heading(column, text=_(self.HEADINGS[column]) + arrow)

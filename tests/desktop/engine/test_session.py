@@ -1,0 +1,168 @@
+"""The session without a window: verdicts at the exact threshold, relabelling, sorting, the
+exported rows and CSV, and which results keep their images."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from desktop import i18n
+from desktop.engine.results import Result, csv_text
+from desktop.engine.session import IMAGES_KEPT, Session
+from desktop.engine.threshold import ThresholdPolicy
+from desktop.errors import FileMissingError, NotAnImageError
+
+
+def add(session: Session, name: str, p: float | None, error=None) -> Result:
+    return session.add(Result(Path(f"/x/{name}"), p, error, fingerprint="f"))
+
+
+@pytest.fixture
+def session() -> Session:
+    s = Session(ThresholdPolicy(fallback=0.5))
+    add(s, "b.png", 0.70)
+    add(s, "a.png", 0.45)
+    add(s, "broken.png", None, NotAnImageError())
+    add(s, "C.png", 0.10)
+    return s
+
+
+def names(session: Session, keys) -> list[str]:
+    return [session.results[k].path.name for k in keys]
+
+
+def test_threshold_change_relabels_and_reports_the_flipped_results(session):
+    assert [session.verdict(r) for r in session.results.values()] == [
+        "PNEUMONIA", "NORMAL", None, "NORMAL"]
+    flipped = session.set_threshold(0.4)
+    assert [r.path.name for r in flipped] == ["a.png"]
+    assert session.verdict(session.results[2]) == "PNEUMONIA"
+    assert session.confidence(session.results[2]) == pytest.approx(0.45)
+    assert session.confidence(session.results[4]) == pytest.approx(0.90)  # 1 - P for NORMAL
+    assert session.counts() == {"PNEUMONIA": 2, "NORMAL": 1, "withheld": 0, "error": 1,
+                                "unusual": 0}
+    flipped = session.set_threshold(7)  # clamped to 1: every PNEUMONIA becomes NORMAL
+    assert session.threshold == 1.0 and [r.path.name for r in flipped] == ["b.png", "a.png"]
+
+
+def test_a_preset_labels_at_its_exact_threshold_not_a_rounded_one():
+    """A card whose balanced point is 0.2822 (release 1's): p = 0.281 is NORMAL there, though it
+    would be PNEUMONIA at the 0.28 a slider shows."""
+    policy = ThresholdPolicy([{"name": "balanced", "threshold": 0.2822},
+                              {"name": "high_sensitivity", "threshold": 0.0222}], "balanced")
+    session = Session(policy)
+    just_below = add(session, "below.png", 0.281)
+    assert session.threshold == 0.2822 and session.verdict(just_below) == "NORMAL"
+    session.choose_preset("high_sensitivity")
+    assert session.threshold == 0.0222
+    assert session.row(just_below).threshold == 0.0222
+
+
+def test_sorting_keeps_errors_last_in_both_directions(session):
+    assert names(session, session.sorted_keys("file")) == ["a.png", "b.png", "C.png",
+                                                            "broken.png"]
+    assert names(session, session.sorted_keys("p_pneumonia", descending=True)) == [
+        "b.png", "a.png", "C.png", "broken.png"]
+    assert names(session, session.sorted_keys("p_pneumonia")) == [
+        "C.png", "a.png", "b.png", "broken.png"]
+    assert names(session, session.sorted_keys("verdict"))[:3] == ["C.png", "a.png", "b.png"]
+    assert names(session, session.sorted_keys("status", descending=True))[0] == "broken.png"
+
+
+def test_csv_is_the_same_in_every_language(session):
+    i18n.set_language("es")
+    try:
+        text = csv_text(session.rows([4, 3, 1]))
+    finally:
+        i18n.set_language("en")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows == [
+        ["file", "path", "verdict", "p_pneumonia", "threshold", "scope", "scope_reason",
+         "error"],
+        ["C.png", "/x/C.png", "NORMAL", "0.100000", "0.500000", "", "", ""],
+        ["broken.png", "/x/broken.png", "", "", "0.500000", "", "", str(NotAnImageError())],
+        ["b.png", "/x/b.png", "PNEUMONIA", "0.700000", "0.500000", "", "", ""],
+    ]
+    assert str(NotAnImageError()).startswith("This file is not an image")
+
+
+def view(session: Session, key: int) -> None:
+    """What the window does when a row is selected: select it, then store its re-read image."""
+    session.select(key)
+    session.preview_ready(key, Image.new("L", (8, 8)), np.zeros((224, 224), np.uint8))
+    session.heatmap_ready(key, np.zeros((224, 224), np.float32))
+
+
+def test_only_the_most_recently_viewed_results_keep_their_images():
+    session = Session()
+    keys = [add(session, f"{i}.png", 0.5).key for i in range(IMAGES_KEPT + 8)]
+    assert IMAGES_KEPT == 32
+    for key in keys:
+        view(session, key)
+    assert session.held_keys == keys[8:]
+    for key in keys[:8]:  # dropped, and read again when selected
+        result = session.results[key]
+        assert result.preview is None and result.model_input is None and result.heatmap is None
+        assert session.needs_preview(result)
+    newest = session.results[keys[-1]]
+    assert newest.preview is not None and newest.heatmap is not None
+    assert not session.needs_preview(newest)
+
+    view(session, keys[0])  # viewed again: back in, the least recently viewed goes
+    assert session.held_keys == keys[9:] + [keys[0]]
+    assert session.results[keys[8]].model_input is None
+
+
+def test_the_selected_result_keeps_its_images_whatever_arrives_after_it():
+    session = Session(images_kept=3)
+    keys = [add(session, f"{i}.png", 0.5).key for i in range(6)]
+    view(session, keys[0])
+    for key in keys[1:]:  # late answers for rows the user arrowed past
+        session.preview_ready(key, Image.new("L", (8, 8)), np.zeros((224, 224), np.uint8))
+    assert session.selected_key == keys[0]
+    assert session.held_keys == [keys[0], keys[4], keys[5]]
+    assert session.results[keys[0]].heatmap is not None
+    # a heatmap for a result whose images were dropped is not kept on its own
+    assert session.heatmap_ready(keys[1], np.zeros((224, 224))) is None
+    assert session.results[keys[1]].heatmap is None
+
+
+def test_a_failed_re_read_is_kept_until_the_row_is_selected_again():
+    session = Session()
+    a, b = (add(session, f"{n}.png", 0.5).key for n in "ab")
+    session.select(a)
+    session.preview_ready(a, None, None, FileMissingError())
+    result = session.results[a]
+    assert isinstance(result.preview_error, FileMissingError) and result.ok
+    assert not session.needs_preview(result)
+    session.select(a)  # the same row again (e.g. a second click): no new read
+    assert not session.needs_preview(result)
+    session.select(b)
+    session.select(a)  # came back to it: the file may be back, so it is read again
+    assert session.needs_preview(result)
+
+
+def test_percentages_never_round_to_a_certainty_the_model_does_not_have():
+    from desktop.ui.widgets import percent
+
+    assert [percent(0.873), percent(0.997), percent(0.99996), percent(0.0004)] == [
+        "87%", "99.7%", "99.996%", "0.04%"]
+    assert (percent(1.0), percent(0.0), percent(0.9856, 1)) == ("100%", "0%", "98.6%")
+
+
+def test_a_display_buffer_is_held_and_dropped_with_its_preview():
+    session = Session(images_kept=1)
+    a, b = (add(session, f"{n}.png", 0.5).key for n in "ab")
+    buffer = object()  # the session only carries it
+    session.select(a)
+    session.preview_ready(a, Image.new("L", (8, 8)), np.zeros((224, 224), np.uint8),
+                          display=buffer)
+    assert session.results[a].display is buffer
+    session.select(b)
+    session.preview_ready(b, Image.new("L", (8, 8)), np.zeros((224, 224), np.uint8))
+    assert session.results[a].display is None and session.results[a].preview is None

@@ -1,0 +1,318 @@
+"""``python -m desktop predict``: one line per file, JSON lines for programs, an atomic CSV, and
+a non-zero exit only when nothing could be classified."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from desktop.cli import main
+from desktop.engine.inference import Engine
+from desktop.i18n import set_language
+from desktop.reading.imaging import load_model_input
+
+
+@pytest.fixture(autouse=True)
+def english_and_own_logging(monkeypatch):
+    """Messages in English whatever this machine's locale; logging and language restored."""
+    import logging
+    import threading
+
+    from desktop import logs
+
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.setenv(name, "en_US.UTF-8")
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    hooks = sys.excepthook, threading.excepthook
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
+    logging.captureWarnings(False)
+    sys.excepthook, threading.excepthook = hooks
+    logs._handler = None
+    set_language("en")
+
+
+@pytest.fixture()
+def folder(tmp_path):
+    root = tmp_path / "scans dir"
+    (root / "sub").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in ("a.png", "sub/b.jpg", "sub/c.bmp"):
+        Image.fromarray(rng.integers(0, 256, (90, 70), dtype=np.uint8)).save(root / name)
+    (root / "notes.txt").write_text("ignored in folders")
+    return root
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out.splitlines(), err
+
+
+def test_json_lines_have_exactly_the_documented_keys(tiny_model, folder, tmp_path, capsys):
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    code, lines, _ = run(capsys, folder, bad, "--json", "--model", tiny_model)
+    assert code == 0
+    rows = [json.loads(line) for line in lines]
+    assert len(rows) == 4
+    assert all(set(r) == {"path", "verdict", "p_pneumonia", "threshold", "scope",
+                          "scope_reason", "error"} for r in rows)
+    # the tiny model has no scope check: nothing was checked, and each line says so
+    assert all(r["scope"] is None and "no scope check" in r["scope_reason"] for r in rows[:3])
+    assert rows[3]["scope"] is None and rows[3]["scope_reason"] is None
+    assert [r["path"] for r in rows[:3]] == [
+        str(folder / "a.png"), str(folder / "sub" / "b.jpg"), str(folder / "sub" / "c.bmp")
+    ]
+    assert all(r["verdict"] in ("NORMAL", "PNEUMONIA") and r["error"] is None for r in rows[:3])
+    assert rows[3]["verdict"] is None and rows[3]["p_pneumonia"] is None
+    assert rows[3]["error"].startswith("This file is not an image or is damaged.")
+
+
+def test_threshold_flips_a_verdict(tiny_model, folder, capsys):
+    image = folder / "a.png"
+    p = float(Engine.load(tiny_model).predict_batch(load_model_input(image)[None])[0])
+    verdicts = {}
+    for t in (max(0.0, p - 0.001), min(1.0, p + 0.001)):
+        _, lines, _ = run(capsys, image, "--json", "--threshold", t, "--model", tiny_model)
+        row = json.loads(lines[0])
+        assert row["threshold"] == pytest.approx(t)
+        verdicts[t] = row["verdict"]
+    assert list(verdicts.values()) == ["PNEUMONIA", "NORMAL"]
+
+
+def test_text_output_and_csv(tiny_model, folder, tmp_path, capsys):
+    out_csv = tmp_path / "résultats.csv"
+    code, lines, err = run(capsys, folder, tmp_path / "missing.png", "--csv", out_csv,
+                           "--model", tiny_model, "--lang", "en")
+    assert code == 0
+    assert len(lines) == 4
+    assert lines[0].split()[0] in ("NORMAL", "PNEUMONIA") and lines[0].endswith("a.png")
+    assert lines[3].startswith("ERROR") and "This file does not exist." in lines[3]
+    assert err.startswith("4 files: ") and "1 not classified" in err
+    assert "Not for clinical diagnosis" in err
+    assert "This model has no scope check" in err.splitlines()[1]
+    assert err.splitlines()[2] == "1 file skipped: not an image."  # notes.txt, in the folder
+    with open(out_csv, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["file"] for r in rows] == ["a.png", "b.jpg", "c.bmp", "missing.png"]
+    assert rows[0]["verdict"] in ("NORMAL", "PNEUMONIA") and 0 <= float(rows[0]["p_pneumonia"]) <= 1
+    assert rows[3]["verdict"] == "" and "does not exist" in rows[3]["error"]
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp file
+
+
+def test_text_output_is_translated(tiny_model, tmp_path, capsys):
+    (tmp_path / "x.png").write_text("text")
+    Image.new("L", (50, 50), 128).save(tmp_path / "ok.png")
+    _, lines, err = run(capsys, tmp_path / "x.png", tmp_path / "ok.png", "--model", tiny_model,
+                        "--lang", "pt_BR")
+    assert "Este arquivo não é uma imagem" in lines[0]
+    assert "Não destinada a diagnóstico clínico" in err
+
+
+@pytest.mark.parametrize(("lang", "summary"), [("en", "1 file: "), ("pt_BR", "1 arquivo: "),
+                                               ("es", "1 archivo: ")])
+def test_one_file_is_counted_in_the_singular(tiny_model, tmp_path, capsys, lang, summary):
+    Image.new("L", (50, 50), 128).save(tmp_path / "ok.png")
+    _, _, err = run(capsys, tmp_path / "ok.png", "--model", tiny_model, "--lang", lang)
+    assert err.startswith(summary)
+
+
+def test_system_language_is_used_without_lang(tiny_model, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("LANGUAGE", "es_ES.UTF-8")
+    (tmp_path / "x.png").write_text("text")
+    _, lines, err = run(capsys, tmp_path / "x.png", "--model", tiny_model)
+    assert "Este archivo no es una imagen" in lines[0]
+    assert "Ningún archivo obtuvo un resultado." in err
+
+
+def test_exit_status_is_non_zero_only_when_nothing_was_classified(tiny_model, tmp_path, capsys):
+    (tmp_path / "a.png").write_text("no")
+    (tmp_path / "b.jpg").write_bytes(b"")
+    code, lines, err = run(capsys, tmp_path / "a.png", tmp_path / "b.jpg", "--model", tiny_model)
+    assert code == 1 and len(lines) == 2
+    assert "No file got a verdict" in err
+
+
+def test_empty_folder_says_so(tiny_model, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    code, lines, err = run(capsys, tmp_path / "empty", "--model", tiny_model)
+    assert code == 1 and lines == [] and "No image files were found" in err
+
+
+def test_a_folder_of_non_images_says_what_it_skipped(tiny_model, tmp_path, capsys):
+    (tmp_path / "docs").mkdir()
+    for name in ("a.txt", "b.docx", "c.csv"):
+        (tmp_path / "docs" / name).write_text("words")
+    code, lines, err = run(capsys, tmp_path / "docs", "--model", tiny_model, "--lang", "es")
+    assert code == 1 and lines == []
+    assert err.splitlines()[-1] == "3 archivos omitidos: no son imágenes."
+
+
+def test_json_output_keeps_one_line_per_classified_file_and_tells_the_skips_on_stderr(
+        tiny_model, folder, capsys):
+    code, lines, err = run(capsys, folder, "--json", "--model", tiny_model)
+    assert code == 0 and len(lines) == 3  # notes.txt gets no line
+    assert err.strip() == "1 file skipped: not an image."
+
+
+def test_stderr_carries_only_our_sentences_while_c_decoders_chatter(tiny_model, tmp_path):
+    """GDCM's libjpeg prints "Not a JPEG file: starts with 0x00 0x00" on file descriptor 2 for a
+    DICOM whose JPEG data is zeros; the command keeps it out of stderr, in the log."""
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import JPEGBaseline8Bit
+
+    from tests.support.fuzz_corpus import dicom_bytes
+
+    pixels = np.zeros((64, 64), np.uint8)
+    bad = tmp_path / "zeros.dcm"
+    bad.write_bytes(dicom_bytes(pixels, transfer_syntax=JPEGBaseline8Bit,
+                                pixel_data=encapsulate([bytes(300)])))
+    Image.new("L", (50, 50), 128).save(tmp_path / "ok.png")
+    env = {**os.environ, "CXR_LOG_DIR": str(tmp_path / "logs"), "LANGUAGE": "en"}
+    probe = subprocess.run(  # the decoder does print, when nothing redirects it
+        [sys.executable, "-c", "import sys; from desktop.reading.imaging import read_image\n"
+         "try: read_image(sys.argv[1])\nexcept Exception: pass", str(bad)],
+        capture_output=True, text=True, timeout=120, env=env)
+    assert "Not a JPEG file" in probe.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "desktop", "predict", str(bad), str(tmp_path / "ok.png"),
+         "--model", str(tiny_model), "--lang", "en"],
+        capture_output=True, text=True, timeout=300, env=env, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == [
+        "2 files: 1 pneumonia, 0 normal, 1 not classified (threshold 0.50). Research and "
+        "teaching tool. Not for clinical diagnosis.",
+        "This model has no scope check: nothing says whether the images are chest X-rays like "
+        "its training images."]
+    assert "Not a JPEG file" in (tmp_path / "logs" / "cxr-pneumonia.log").read_text()
+
+
+def test_missing_model_is_one_sentence_not_a_traceback(tmp_path, capsys, folder):
+    code, lines, err = run(capsys, folder, "--model", tmp_path / "nope" / "model.pt")
+    assert code == 1 and lines == []
+    assert "was not found" in err and "Traceback" not in err
+
+
+def test_bad_threshold_is_a_usage_error(tiny_model, folder, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([str(folder), "--threshold", "1.5", "--model", str(tiny_model)])
+    assert info.value.code == 2
+
+
+def test_unwritable_csv_is_reported(tiny_model, folder, tmp_path, capsys):
+    code, lines, err = run(capsys, folder, "--csv", tmp_path / "no such dir" / "o.csv",
+                           "--model", tiny_model)
+    assert len(lines) == 3 and code == 1 and "could not be written" in err
+
+
+def test_python_m_desktop_predict_runs_without_tk(tiny_model, folder):
+    code = (
+        "import sys; from desktop.__main__ import main; "
+        f"rc = main(['predict', {str(folder)!r}, '--json', '--model', {str(tiny_model)!r}]); "
+        "print('TK' if 'tkinter' in sys.modules else 'NO-TK', rc)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, check=True)
+    lines = out.stdout.splitlines()
+    assert lines[-1] == "NO-TK 0"
+    assert len([json.loads(line) for line in lines[:-1]]) == 3
+
+
+@pytest.fixture(scope="module")
+def scoped_model(tmp_path_factory):
+    from tests.support.model_fixtures import write_scoped_test_model
+
+    return write_scoped_test_model(tmp_path_factory.mktemp("scoped"))
+
+
+def _lateral_dicom(path, pixels):
+    import pydicom
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds = pydicom.Dataset()
+    ds.file_meta = meta
+    ds.Modality, ds.BodyPartExamined, ds.ViewPosition = "DX", "CHEST", "LL"
+    ds.Rows, ds.Columns = pixels.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated = ds.BitsStored = 8
+    ds.HighBit, ds.PixelRepresentation = 7, 0
+    ds.PixelData = pixels.tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def test_scope_in_text_json_and_csv_and_no_verdict_for_a_photo(scoped_model, tmp_path, capsys):
+    from tests.support.model_fixtures import xray_like
+
+    chest = tmp_path / "chest.png"
+    Image.fromarray(xray_like(501, (330, 300))).save(chest)
+    photo = tmp_path / "cat photo.jpg"
+    rgb = np.random.default_rng(1).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    Image.fromarray(rgb, "RGB").save(photo)
+    lateral = _lateral_dicom(tmp_path / "lateral.dcm", xray_like(502, (330, 300)))
+    out_csv = tmp_path / "out.csv"
+    code, lines, err = run(capsys, chest, photo, lateral, "--json", "--csv", out_csv,
+                           "--model", scoped_model)
+    assert code == 0
+    chest_row, photo_row, lateral_row = (json.loads(line) for line in lines)
+    assert chest_row["scope"] == "in_scope" and chest_row["verdict"] in ("NORMAL", "PNEUMONIA")
+    assert photo_row["scope"] == "not_chest_xray" and photo_row["verdict"] is None
+    assert 0.0 <= photo_row["p_pneumonia"] <= 1.0  # still given, for researchers
+    assert photo_row["scope_reason"] == "This does not look like a chest X-ray (photo in colour)."
+    assert lateral_row["scope"] == "unusual" and "lateral view" in lateral_row["scope_reason"]
+    assert lateral_row["verdict"] in ("NORMAL", "PNEUMONIA")
+    with open(out_csv, newline="", encoding="utf-8") as fh:
+        table = list(csv.DictReader(fh))
+    assert [r["scope"] for r in table] == ["in_scope", "not_chest_xray", "unusual"]
+    assert table[1]["verdict"] == "" and table[1]["p_pneumonia"] != ""
+
+    code, lines, err = run(capsys, chest, photo, lateral, "--model", scoped_model, "--lang", "es")
+    assert lines[1].startswith("SIN RESULTADO") and "foto en color" in lines[1]
+    assert "[inusual: Es una proyección lateral" in lines[2]
+    assert "1 sin resultado" in err and "1 marcadas como inusuales" in err
+
+    code, _, err = run(capsys, photo, "--model", scoped_model)
+    assert code == 1 and "No file got a verdict." in err  # a photo alone: nothing to answer
+
+
+def test_report_writes_the_batch_report_in_the_order_given(tiny_model, folder, tmp_path,
+                                                            capsys):
+    """The same builder as the window's Save batch report: one row per file in the order of
+    the lines, the counts, the disclaimer, in ``--lang``."""
+    from pypdf import PdfReader
+
+    out = tmp_path / "relatório.pdf"
+    code, lines, err = run(capsys, folder, tmp_path / "missing.png", "--report", out,
+                           "--model", tiny_model, "--lang", "es")
+    assert code == 0 and len(lines) == 4
+    assert err.splitlines()[-1] == "Informe escrito en relatório.pdf."
+    text = " ".join(page.extract_text() for page in PdfReader(out).pages)
+    text = " ".join(text.split())
+    positions = [text.index(name) for name in ("a.png", "b.jpg", "c.bmp", "missing.png")]
+    assert positions == sorted(positions)
+    assert "No apta para diagnóstico clínico." in text and "4 archivos" in text
+    assert sum(len(page.images) for page in PdfReader(out).pages) == 3  # not the missing one
+
+
+def test_an_unwritable_report_is_one_sentence_and_exit_1(tiny_model, folder, tmp_path, capsys):
+    code, lines, err = run(capsys, folder, "--report", tmp_path / "no such dir" / "r.pdf",
+                           "--model", tiny_model, "--json")
+    assert code == 1 and len(lines) == 3
+    assert err.splitlines()[-1] == ("The file r.pdf could not be written. Choose another "
+                                    "folder and try again.")

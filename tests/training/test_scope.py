@@ -1,0 +1,101 @@
+"""The scope check as ``python -m training export`` fits it: exported inside model.pt, it gives
+the same scores after reloading as in memory; synthetic out-of-scope images are refused; the
+validation pass rate is what the card says; an old model file without it still works."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, judge, scores_dict
+from desktop.modelfile import card_problems
+from tests.support.model_fixtures import write_scoped_test_model, xray_like
+from training.export import load_scripted
+from training.negatives import KINDS, synthetic_negatives
+from training.scope import FEATURE_DIM, ScopeHead, open_licence
+
+
+@pytest.fixture(scope="module")
+def scoped(tmp_path_factory):
+    return write_scoped_test_model(tmp_path_factory.mktemp("scoped"))
+
+
+def _squashed(seeds) -> torch.Tensor:
+    from desktop.reading.imaging import squash
+
+    return torch.from_numpy(np.stack([
+        np.asarray(squash(Image.fromarray(xray_like(s, (330, 300))))) for s in seeds]))[:, None]
+
+
+def test_the_card_records_a_check_that_passes_its_validation(scoped):
+    _, card = load_scripted(scoped)
+    assert card["format_version"] == 2 and card_problems(card) == []
+    check = card["scope_check"]
+    assert check["scores"] == ["chest_xray", "adult", "distance", "rotated", "inverted"]
+    assert check["validation"]["in_scope"] >= 0.96  # 60 images: at most 2 outside
+    assert check["adult_score"].startswith("not fitted")
+    assert check["fitted_on"]["synthetic_negatives"] == {k: 50 for k in KINDS}
+
+
+def test_reloaded_scores_are_the_in_memory_ones_and_images_like_training_pass(scoped):
+    module, card = load_scripted(scoped)
+    images = _squashed(range(500, 540))  # new images of the kind it was fitted on
+    with torch.inference_mode():
+        probs, scores = module.assess(images)
+        feats = module.scope_features(images)
+    head = ScopeHead()
+    head.load_state_dict({k[len("scope."):]: v for k, v in module.state_dict().items()
+                          if k.startswith("scope.")})
+    with torch.no_grad():
+        assert torch.allclose(head(feats), scores, atol=1e-5)
+        assert torch.allclose(probs, module(images), atol=1e-6)
+    states = [judge({}, scores_dict(row), card["scope_check"]).state for row in scores.tolist()]
+    assert states.count(IN_SCOPE) >= 36, states
+
+
+def test_pages_charts_screens_textures_and_mosaics_are_not_chest_xrays(scoped):
+    module, card = load_scripted(scoped)
+    images, kinds = synthetic_negatives(60, _squashed(range(8)), seed=99)  # not those fitted on
+    with torch.inference_mode():
+        _, scores = module.assess(images)
+    states = [judge({}, scores_dict(row), card["scope_check"]).state for row in scores.tolist()]
+    refused = [k for k, s in zip(kinds, states, strict=True) if s == NOT_CHEST_XRAY]
+    # a random network's features: most, not all (the real model refuses all of ood_dev's
+    # pages and charts; tests/training/test_real_data.py)
+    assert len(refused) >= 40, (len(refused), sorted(set(kinds) - set(refused)))
+    assert states.count(IN_SCOPE) <= 6
+
+
+def test_rotated_and_inverted_chest_xrays_are_unusual_not_in_scope(scoped):
+    module, card = load_scripted(scoped)
+    upright = _squashed(range(600, 620))
+    for images in (torch.rot90(upright, 1, (2, 3)), 255 - upright):
+        with torch.inference_mode():
+            _, scores = module.assess(images)
+        states = [judge({}, scores_dict(r), card["scope_check"]).state for r in scores.tolist()]
+        assert states.count(IN_SCOPE) <= 2, states
+
+
+def test_an_unfitted_head_scores_in_the_contracts_shape():
+    with torch.no_grad():
+        scores = ScopeHead()(torch.zeros(3, FEATURE_DIM))
+    assert scores.shape == (3, 5)
+
+
+@pytest.mark.parametrize(("licence", "fit"), [
+    ("CC BY 3.0 (repo LICENSE); Hannover", True), ("Apache-2.0 (repo)", True),
+    ("ISIC Archive images, CC0 1.0", True), ("MIT (repo)", True),
+    ("repo CC BY-NC-SA 4.0; images from OpenI", False), ("GPL-3.0 (repo); OsiriX", False),
+    ("no licence file in repo; DRIVE", False), ("MIAS licence: research use only", False),
+    ("repo Apache-2.0; image provenance not stated in repo", False)])
+def test_only_openly_licensed_examples_shape_the_shipped_check(licence, fit):
+    assert open_licence(licence) is fit
+
+
+def test_the_card_is_plain_json(scoped):
+    _, card = load_scripted(scoped)
+    assert json.loads(json.dumps(card)) == card
