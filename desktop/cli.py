@@ -1,16 +1,15 @@
 """``python -m desktop predict``: classify files and folders without a window.
 
-One line per file, in the order given (folders expanded, see ``desktop.reading.files``). Text lines
-are
-for people (messages in ``--lang``, else the system language); ``--json`` lines and the ``--csv``
-file are for programs (English error messages, so they read the same everywhere). stderr holds
-our own sentences only: the summary, what the folder scan skipped and why, errors; what C
-decoders print there goes to the log (``desktop.logs.native_stderr_to_log``). ``--report`` writes
-the window's batch report (``desktop.reports.content``), rows in the order given; patient names and
-IDs
-appear in it only when the user turned "Show patient identifiers" on in the window (the saved
-setting). The exit status is non-zero only when no file got a verdict (or the requested CSV or
-report could not be written).
+One line per file, in the order given (folders expanded, see ``desktop.reading.files``). Text
+lines are for people (messages in ``--lang``, else the system language; the words come from
+``desktop.reports.wording``, as in the window); ``--json`` lines and the ``--csv`` file are for
+programs (English error messages, so they read the same everywhere). stderr holds our own
+sentences only: the summary, what the folder scan skipped and why, errors; what C decoders print
+there goes to the log (``desktop.logs.native_stderr_to_log``). ``--report`` writes the window's
+batch report (``desktop.reports.content``), rows in the order given; patient names and IDs
+appear in it only with ``--show-identifiers``. The command takes its options from its arguments
+only, never from the window's saved settings. The exit status is non-zero only when no file got
+a verdict (or the requested CSV or report could not be written).
 """
 
 from __future__ import annotations
@@ -22,10 +21,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from desktop.engine.scope import UNUSUAL
 from desktop.errors import N_, UserError
 from desktop.i18n import LANGUAGES, gettext, set_language, system_language
 from desktop.reports.labels import DISCLAIMER
+from desktop.reports.wording import describe
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--report", type=Path, metavar="OUT.pdf",
                         help="also write a PDF report: the counts, then one row per file "
                         "(thumbnail, verdict, P, scope), as the window's Save batch report")
+    parser.add_argument("--show-identifiers", action="store_true",
+                        help="put the patient's name and ID (from DICOM files) in the --report "
+                        "PDF (default: left out)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object per line: path, verdict, p_pneumonia, "
                         "threshold, error")
@@ -145,7 +147,7 @@ def _run(args: argparse.Namespace) -> int:
         except UserError as exc:
             _err(exc.user_message())
             return EXIT_NOTHING_CLASSIFIED
-    if args.report is not None and not _write_report(args.report, session, engine, args.json):
+    if args.report is not None and not _write_report(args.report, session, engine, args):
         return EXIT_NOTHING_CLASSIFIED
     if classified == 0:
         _err(gettext(NOTHING_CLASSIFIED))
@@ -153,14 +155,15 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _write_report(path: Path, session, engine, quiet: bool) -> bool:
-    """The batch report of every file classified or refused, in the order given."""
+def _write_report(path: Path, session, engine, args: argparse.Namespace) -> bool:
+    """The batch report of every file classified or refused, in the order given; patient
+    identifiers only with ``--show-identifiers``."""
     from desktop.reports.content import batch_report
     from desktop.reports.pdf import save_batch
-    from desktop.settings import load_settings
 
+    quiet = args.json
     content = batch_report(list(session.results.values()), session, engine.metadata,
-                           engine.sha256, show_identifiers=load_settings().show_identifiers)
+                           engine.sha256, show_identifiers=args.show_identifiers)
     try:
         save_batch(path, content)
     except UserError as exc:
@@ -174,20 +177,13 @@ def _write_report(path: Path, session, engine, quiet: bool) -> bool:
 def text_line(session, result) -> str:
     """One line for people: the verdict at the session's threshold (or why there is none), P,
     the path, and the reason when the image is outside the model's scope."""
+    words = describe(result, session)
     path = _one_line(str(result.path))
-    if not result.ok:
-        label = gettext("ERROR")
-        return f"{label:<9}  {'-':>5}  {path}: {result.error.user_message()}"
-    scope = result.scope
-    verdict = session.verdict(result)
-    if verdict is None:  # not a chest X-ray: no verdict
-        label = gettext("NO VERDICT")
-        return f"{label:<9}  {result.p_pneumonia:.3f}  {path}: {scope.reason.user_message()}"
-    line = f"{verdict:<9}  {result.p_pneumonia:.3f}  {path}"
-    if scope is not None and scope.state == UNUSUAL:
-        line += "  [" + gettext("unusual: {reason}").format(reason=scope.reason.user_message()) \
-            + "]"
-    return line
+    p = "-" if result.p_pneumonia is None else words.report_probability
+    line = f"{words.line_verdict:<9}  {p:>5}  {path}"
+    if words.kind in ("error", "withheld"):
+        return f"{line}: {words.line_note}"
+    return f"{line}  [{words.line_note}]" if words.line_note else line
 
 
 def _one_line(text: str) -> str:

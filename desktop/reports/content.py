@@ -19,9 +19,8 @@ from typing import Any
 
 from desktop.engine.results import Result
 from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
-from desktop.engine.session import Session, withheld
+from desktop.engine.session import Session
 from desktop.engine.threshold import ThresholdPolicy, format_threshold
-from desktop.errors import N_
 from desktop.i18n import gettext
 from desktop.reports.image_info import identifier_rows, info_rows
 from desktop.reports.labels import (
@@ -29,15 +28,13 @@ from desktop.reports.labels import (
     app_version,
     operating_point_label,
     percent,
-    scope_text,
 )
+from desktop.reports.wording import describe
 
 SHA_PREFIX = 12  # hex digits of the model's sha256 a report shows
-# The shape of a verdict and of a scope state (drawn, never a glyph the font may lack).
-VERDICT_KINDS = ("PNEUMONIA", "NORMAL", "withheld", "error")
+# The shape of a verdict (desktop.reports.wording.VERDICT_KINDS) and of a scope state (drawn,
+# never a glyph the font may lack).
 SCOPE_KINDS = (IN_SCOPE, UNUSUAL, NOT_CHEST_XRAY, "unchecked")
-VERDICT_WORDS = {"PNEUMONIA": N_("PNEUMONIA"), "NORMAL": N_("NORMAL"),
-                 "withheld": N_("No verdict"), "error": N_("Could not classify")}
 
 Rows = list[tuple[str, str]]
 
@@ -131,21 +128,14 @@ def threshold_rows(policy: ThresholdPolicy) -> Rows:
 
 def entry(result: Result, session: Session, *, show_identifiers: bool = False) -> Entry:
     """One result at the session's threshold, in the current language."""
-    scope = result.scope if result.ok else None
-    if not result.ok:
-        kind, problem = "error", result.error.user_message() if result.error else ""
-    else:
-        kind, problem = ("withheld" if withheld(result) else session.verdict(result)), ""
-    confidence = session.confidence(result)
+    words = describe(result, session)
     ids = identifier_rows(result.source, show_identifiers=True) if show_identifiers else []
     return Entry(
         name=result.path.name, path=result.path, fingerprint=result.fingerprint,
-        verdict_kind=kind, verdict=gettext(VERDICT_WORDS[kind]),
-        probability="—" if result.p_pneumonia is None else f"{result.p_pneumonia:.3f}",
-        result_line=_probability_line(result.p_pneumonia, confidence),
-        scope_kind=None if scope is None else (scope.state or "unchecked"),
-        scope=scope_text(scope) if result.ok else problem,
-        problem=problem,
+        verdict_kind=words.kind, verdict=words.verdict,
+        probability=words.report_probability,
+        result_line=_probability_line(result.p_pneumonia, words.confidence),
+        scope_kind=words.scope_kind, scope=words.scope, problem=words.problem,
         identifiers=" · ".join(f"{label}: {value}" for label, value in ids),
     )
 

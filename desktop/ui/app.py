@@ -24,14 +24,15 @@ from tkinter import filedialog, font, ttk
 from desktop import i18n
 from desktop.engine.results import Result, write_csv
 from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
-from desktop.engine.session import Session, scope_state, withheld
-from desktop.engine.threshold import ThresholdPolicy, format_threshold
+from desktop.engine.session import Session, withheld
+from desktop.engine.threshold import ThresholdPolicy
 from desktop.errors import N_, InternalError, UserError
 from desktop.i18n import _, ngettext
 from desktop.reading.files import Skipped
 from desktop.reading.imaging import SUPPORTED_SUFFIXES
 from desktop.reports.image_info import info_rows
-from desktop.reports.labels import DISCLAIMER, scope_text
+from desktop.reports.labels import DISCLAIMER
+from desktop.reports.wording import describe
 from desktop.resources import asset_path
 from desktop.settings import Settings, load_settings, save_settings
 from desktop.ui.about import ModelCardDialog
@@ -49,15 +50,11 @@ from desktop.ui.drop import parse_drop_data
 from desktop.ui.viewer import ZOOM_STEP, Picture
 from desktop.ui.widgets import (
     BANNER_BG,
-    IN_SCOPE_MARK,
     PANEL_BG,
     TEXT_AMBER,
     TEXT_BLUE,
     TEXT_GREY,
     TEXT_VERMILLION,
-    UNCHECKED_MARK,
-    UNUSUAL_MARK,
-    WITHHELD_MARK,
     HeatmapLegend,
     ImageViewer,
     InfoPanel,
@@ -66,8 +63,6 @@ from desktop.ui.widgets import (
     Texts,
     ThresholdControl,
     VerdictIcon,
-    percent,
-    verdict_text,
 )
 from desktop.ui.worker import (
     BatchFinished,
@@ -682,19 +677,8 @@ class App:
     def _row_values(self, result: Result) -> tuple[str, str, str, str]:
         """File, verdict (marked ◆ when unusual, ⊘ when withheld), P, and the status: the
         error, or why the image is outside the model's scope."""
-        verdict = self.session.verdict(result)
-        state = scope_state(result)
-        if not result.ok:
-            return (result.path.name, verdict_text(None), "—", result.error.user_message())
-        if withheld(result):
-            return (result.path.name, f"{WITHHELD_MARK} " + _("No verdict"), "—",
-                    scope_text(result.scope, name_withheld=False))
-        status = _("Classified")
-        shown = verdict_text(verdict)
-        if state == UNUSUAL:
-            shown += f" {UNUSUAL_MARK}"
-            status = scope_text(result.scope)
-        return (result.path.name, shown, f"{result.p_pneumonia:.3f}", status)
+        words = describe(result, self.session)
+        return (result.path.name, words.table_verdict, words.probability, words.status)
 
     def _put_row(self, result: Result) -> None:
         tag = "withheld" if withheld(result) else self.session.verdict(result) or "error"
@@ -721,31 +705,18 @@ class App:
             self.bar.show(None, self.session.threshold, None)
             return
         self.file_label.configure(text=result.path.name)
+        words = describe(result, self.session)
         verdict = self.session.verdict(result)
         self.verdict_icon.show("withheld" if withheld(result) else verdict)
+        colour = VERDICT_COLOURS[verdict]
+        self.verdict_label.configure(text=words.verdict, foreground=colour)
+        self.detail_label.configure(text=words.detail)
         if not result.ok:
             self._show_nothing(_("No preview"))
-            self.verdict_label.configure(text=_("Could not classify"),
-                                         foreground=VERDICT_COLOURS[None])
-            self.detail_label.configure(text=result.error.user_message())
-            self.bar.show(None, self.session.threshold, None)
-            return
-        self._show_preview(result, heat_on)
-        if withheld(result):  # not a chest X-ray: no verdict, no bar, no heatmap
-            self.verdict_label.configure(text=_("No verdict"), foreground=VERDICT_COLOURS[None])
-            self.detail_label.configure(text=_("The model gives no verdict on images outside "
-                                               "its scope."))
-            self.bar.show(None, self.session.threshold, None)
-            return
-        self.verdict_label.configure(
-            text=verdict_text(verdict, mark=False), foreground=VERDICT_COLOURS[verdict]
-        )
-        self.detail_label.configure(
-            text=_("Confidence {confidence} · P(pneumonia) = {p:.3f} · threshold {threshold}")
-            .format(confidence=percent(self.session.confidence(result)),
-                    p=result.p_pneumonia, threshold=format_threshold(self.session.threshold))
-        )
-        self.bar.show(result.p_pneumonia, self.session.threshold, verdict)
+        else:
+            self._show_preview(result, heat_on)
+        self.bar.show(None if words.confidence is None else result.p_pneumonia,
+                      self.session.threshold, verdict)
 
     def _show_preview(self, result: Result, heat_on: bool) -> None:
         """A classified result's image: loading, shown (with its heatmap), or why it cannot be
@@ -801,15 +772,12 @@ class App:
 
     def _show_scope(self, result: Result | None) -> None:
         """The selected image's scope: a shape, the state in words, and the reason."""
-        scope = result.scope if result is not None and result.ok else None
-        if scope is None:
+        text = describe(result, self.session).scope_mark if result is not None else ""
+        if not text:
             self.scope_label.configure(text="")
             self.scope_label.grid_remove()
             return
-        mark = {IN_SCOPE: IN_SCOPE_MARK, UNUSUAL: UNUSUAL_MARK,
-                NOT_CHEST_XRAY: WITHHELD_MARK}.get(scope.state, UNCHECKED_MARK)
-        text = f"{mark} " + scope_text(scope, name_withheld=False)
-        self.scope_label.configure(text=text, foreground=SCOPE_COLOURS[scope.state])
+        self.scope_label.configure(text=text, foreground=SCOPE_COLOURS[result.scope.state])
         self.scope_label.grid()
 
     def _show_preview_note(self, error: UserError | None) -> None:

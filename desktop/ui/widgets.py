@@ -34,20 +34,6 @@ TEXT_AMBER = "#8A5300"  # unusual: a dark orange-brown, readable on the panel (n
 BANNER_BG = "#FFF1DB"
 PANEL_BG = "#F4F4F2"
 
-VERDICT_LABELS = {"NORMAL": N_("NORMAL"), "PNEUMONIA": N_("PNEUMONIA")}
-# Marks in front of a verdict in the table: a shape per class, so colour is never alone.
-VERDICT_MARKS = {"NORMAL": "●", "PNEUMONIA": "▲", None: "✕"}
-# Marks of the scope: in scope, unusual (verdict shown, marked), withheld (not a chest X-ray),
-# and not checked (a model without a scope check).
-IN_SCOPE_MARK, UNUSUAL_MARK, WITHHELD_MARK, UNCHECKED_MARK = "✓", "◆", "⊘", "○"
-
-
-def verdict_text(verdict: str | None, mark: bool = True) -> str:
-    """The verdict in the current language, with its shape mark (``▲ PNEUMONIA``) for tables."""
-    text = _("Error") if verdict is None else _(VERDICT_LABELS.get(verdict, verdict))
-    return f"{VERDICT_MARKS[verdict]} {text}" if mark else text
-
-
 class Texts:
     """Which widget shows which msgid; ``relabel()`` re-translates them all at once."""
 

@@ -316,3 +316,29 @@ def test_an_unwritable_report_is_one_sentence_and_exit_1(tiny_model, folder, tmp
     assert code == 1 and len(lines) == 3
     assert err.splitlines()[-1] == ("The file r.pdf could not be written. Choose another "
                                     "folder and try again.")
+
+
+def test_report_identifiers_come_from_the_flag_never_from_the_windows_settings(
+        tiny_model, tmp_path, capsys):
+    """The window's saved "Show patient identifiers" does not reach a headless report; only
+    ``--show-identifiers`` puts the patient's name and ID in it."""
+    import pydicom
+    from pypdf import PdfReader
+
+    from desktop.settings import Settings, save_settings
+    from tests.support.model_fixtures import xray_like
+
+    scan = _lateral_dicom(tmp_path / "scan.dcm", xray_like(503, (330, 300)))
+    ds = pydicom.dcmread(scan)
+    ds.PatientName, ds.PatientID, ds.ViewPosition = "Doe^Jane", "H-123", "PA"
+    ds.save_as(scan, enforce_file_format=True)
+    save_settings(Settings(show_identifiers=True))
+
+    def report_text(*flags) -> str:
+        out = tmp_path / f"report{len(flags)}.pdf"
+        code, _, _ = run(capsys, scan, "--report", out, "--model", tiny_model, *flags)
+        assert code == 0
+        return " ".join(page.extract_text() for page in PdfReader(out).pages)
+
+    assert "H-123" not in report_text()
+    assert "H-123" in report_text("--show-identifiers")

@@ -1,0 +1,102 @@
+"""The words for one result: its verdict, probability, confidence and scope, decided once.
+
+The window's table and result pane, the PDF reports and ``predict``'s text lines all call
+``describe``, so a file cannot be "NORMAL" in one place and "Error" in another, or show a
+probability here and a dash there. The words follow the session's threshold and the current
+language; the marks are shapes drawn beside them, so colour never carries meaning alone.
+No Tk here: this floor is shared by the window, the reports and the command line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from desktop.engine.results import Result
+from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
+from desktop.engine.session import Session, withheld
+from desktop.engine.threshold import format_threshold
+from desktop.errors import N_
+from desktop.i18n import gettext
+from desktop.reports.labels import percent, scope_text
+
+# What a result is, for its words, its colour and its drawn shape.
+VERDICT_KINDS = ("PNEUMONIA", "NORMAL", "withheld", "error")
+VERDICT_WORDS = {"PNEUMONIA": N_("PNEUMONIA"), "NORMAL": N_("NORMAL"),
+                 "withheld": N_("No verdict"), "error": N_("Could not classify")}
+# The same, short, in the table's verdict column and at the start of a text line.
+SHORT_WORDS = {"withheld": N_("No verdict"), "error": N_("Error")}
+LINE_WORDS = {"withheld": N_("NO VERDICT"), "error": N_("ERROR")}
+# A shape per kind, in front of the verdict in the table; a shape per scope state.
+VERDICT_MARKS = {"NORMAL": "●", "PNEUMONIA": "▲", "withheld": "⊘", "error": "✕"}
+IN_SCOPE_MARK, UNUSUAL_MARK, WITHHELD_MARK, UNCHECKED_MARK = "✓", "◆", "⊘", "○"
+SCOPE_MARKS = {IN_SCOPE: IN_SCOPE_MARK, UNUSUAL: UNUSUAL_MARK, NOT_CHEST_XRAY: WITHHELD_MARK}
+NO_VERDICT_DETAIL = N_("The model gives no verdict on images outside its scope.")
+
+
+@dataclass(frozen=True)
+class Wording:
+    """One result in words, at one threshold, in the current language."""
+
+    kind: str  # one of VERDICT_KINDS
+    verdict: str  # "PNEUMONIA", "No verdict", "Could not classify"
+    table_verdict: str  # "▲ PNEUMONIA", "▲ PNEUMONIA ◆" (unusual), "⊘ No verdict", "✕ Error"
+    line_verdict: str  # a text line's first word: "PNEUMONIA", "NO VERDICT", "ERROR"
+    probability: str  # "0.873", "—" where no verdict is shown
+    report_probability: str  # "0.873", "—" when the file could not be read
+    confidence: float | None  # of the class shown; None without a verdict
+    detail: str  # the sentence under the verdict in the result pane
+    status: str  # the table's status column: "Classified", the scope's reason, the error
+    scope: str  # the scope state in words with its reason ("" unread or not checked)
+    scope_mark: str  # "✓ In scope…" etc. for the pane ("" when there is nothing to say)
+    scope_kind: str | None  # IN_SCOPE, UNUSUAL, NOT_CHEST_XRAY, "unchecked"; None unread
+    scope_reason: str  # the reason alone ("" when none)
+    line_note: str  # after a text line's path: the error, the reason, "unusual: reason"
+    problem: str  # why the file could not be classified, else ""
+
+
+def describe(result: Result, session: Session) -> Wording:
+    """The words for ``result`` at ``session``'s threshold."""
+    if not result.ok:
+        problem = result.error.user_message() if result.error is not None else ""
+        return Wording(
+            kind="error", verdict=gettext(VERDICT_WORDS["error"]),
+            table_verdict=f"{VERDICT_MARKS['error']} " + gettext(SHORT_WORDS["error"]),
+            line_verdict=gettext(LINE_WORDS["error"]), probability="—",
+            report_probability=_probability(result.p_pneumonia), confidence=None,
+            detail=problem, status=problem, scope=problem, scope_mark="", scope_kind=None,
+            scope_reason="", line_note=problem, problem=problem)
+    scope = result.scope
+    state = scope.state if scope is not None else None
+    reason = scope.reason.user_message() if scope is not None and scope.reason else ""
+    scope_mark = "" if scope is None else (
+        f"{SCOPE_MARKS.get(state, UNCHECKED_MARK)} " + scope_text(scope, name_withheld=False))
+    common = dict(report_probability=_probability(result.p_pneumonia), scope=scope_text(scope),
+                  scope_mark=scope_mark, scope_kind=None if scope is None else
+                  (state or "unchecked"), scope_reason=reason, problem="")
+    if withheld(result):
+        return Wording(
+            kind="withheld", verdict=gettext(VERDICT_WORDS["withheld"]),
+            table_verdict=f"{VERDICT_MARKS['withheld']} " + gettext(SHORT_WORDS["withheld"]),
+            line_verdict=gettext(LINE_WORDS["withheld"]), probability="—", confidence=None,
+            detail=gettext(NO_VERDICT_DETAIL), status=scope_text(scope, name_withheld=False),
+            line_note=reason, **common)
+    kind = session.verdict(result)
+    confidence = session.confidence(result)
+    table = f"{VERDICT_MARKS[kind]} " + gettext(VERDICT_WORDS[kind])
+    status, note = gettext("Classified"), ""
+    if state == UNUSUAL:
+        table += f" {UNUSUAL_MARK}"
+        status = scope_text(scope)
+        note = gettext("unusual: {reason}").format(reason=reason)
+    return Wording(
+        kind=kind, verdict=gettext(VERDICT_WORDS[kind]), table_verdict=table,
+        line_verdict=kind, probability=f"{result.p_pneumonia:.3f}", confidence=confidence,
+        detail=gettext("Confidence {confidence} · P(pneumonia) = {p:.3f} · threshold "
+                       "{threshold}").format(confidence=percent(confidence),
+                                             p=result.p_pneumonia,
+                                             threshold=format_threshold(session.threshold)),
+        status=status, line_note=note, **common)
+
+
+def _probability(p: float | None) -> str:
+    return "—" if p is None else f"{p:.3f}"

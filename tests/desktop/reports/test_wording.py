@@ -1,0 +1,95 @@
+"""The words for one result, decided once: what the table, the result pane, the reports and
+``predict``'s text lines say of a verdict, a withheld image, an unusual one and an error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from desktop import i18n
+from desktop.engine.results import Result
+from desktop.engine.scope import (
+    IN_SCOPE,
+    NOT_CHEST_XRAY,
+    R_COLOUR,
+    R_LATERAL,
+    UNUSUAL,
+    Reason,
+    Scope,
+)
+from desktop.engine.session import Session
+from desktop.engine.threshold import ThresholdPolicy
+from desktop.errors import NotAnImageError
+from desktop.reports.wording import describe
+
+
+@pytest.fixture
+def session() -> Session:
+    return Session(ThresholdPolicy(fallback=0.5))
+
+
+def add(session: Session, name: str, p: float | None, scope=None, error=None) -> Result:
+    return session.add(Result(Path(f"/x/{name}"), p, error, fingerprint="f", scope=scope))
+
+
+@pytest.fixture(autouse=True)
+def english_afterwards():
+    yield
+    i18n.set_language("en")
+
+
+def test_a_verdict_in_scope_reads_the_same_everywhere(session):
+    words = describe(add(session, "a.png", 0.873, Scope(IN_SCOPE)), session)
+    assert (words.kind, words.verdict, words.table_verdict, words.line_verdict) == (
+        "PNEUMONIA", "PNEUMONIA", "▲ PNEUMONIA", "PNEUMONIA")
+    assert (words.probability, words.report_probability, words.status) == (
+        "0.873", "0.873", "Classified")
+    assert words.confidence == pytest.approx(0.873)
+    assert words.detail == "Confidence 87% · P(pneumonia) = 0.873 · threshold 0.50"
+    assert words.scope_mark.startswith("✓ In scope") and words.line_note == ""
+
+
+def test_normal_shows_the_confidence_of_normal(session):
+    words = describe(add(session, "a.png", 0.10), session)
+    assert (words.table_verdict, words.confidence) == ("● NORMAL", pytest.approx(0.90))
+    assert words.scope_mark == "" and words.scope_kind is None
+
+
+def test_an_unusual_image_keeps_its_verdict_marked_with_the_reason(session):
+    scope = Scope(UNUSUAL, Reason(R_LATERAL))
+    words = describe(add(session, "lat.dcm", 0.2, scope), session)
+    assert words.table_verdict == "● NORMAL ◆"
+    assert words.status.startswith("Unusual: This is a lateral view")
+    assert words.line_note.startswith("unusual: This is a lateral view")
+    assert words.scope_mark.startswith("◆ Unusual: This is a lateral view")
+
+
+def test_a_withheld_image_has_no_verdict_and_no_probability_in_the_table(session):
+    scope = Scope(NOT_CHEST_XRAY, Reason(R_COLOUR))
+    words = describe(add(session, "photo.jpg", 0.9, scope), session)
+    assert (words.kind, words.verdict, words.table_verdict, words.line_verdict) == (
+        "withheld", "No verdict", "⊘ No verdict", "NO VERDICT")
+    assert words.probability == "—" and words.confidence is None
+    assert words.status == words.line_note == words.scope_reason
+    assert words.scope.startswith("Not a chest X-ray: ")
+    assert words.detail == "The model gives no verdict on images outside its scope."
+
+
+def test_an_unread_file_says_why_in_every_place(session):
+    words = describe(add(session, "x.png", None, error=NotAnImageError()), session)
+    assert (words.kind, words.verdict, words.table_verdict, words.line_verdict) == (
+        "error", "Could not classify", "✕ Error", "ERROR")
+    assert words.probability == words.report_probability == "—"
+    assert words.status == words.detail == words.problem == words.scope == words.line_note
+    assert words.problem.startswith("This file is not an image")
+
+
+def test_the_words_follow_the_language_and_the_threshold(session):
+    result = add(session, "a.png", 0.45)
+    i18n.set_language("es")
+    assert describe(result, session).table_verdict == "● NORMAL"
+    session.set_threshold(0.4)
+    assert describe(result, session).table_verdict == "▲ NEUMONÍA"
+    assert describe(add(session, "x.png", None, error=NotAnImageError()),
+                    session).verdict == i18n.gettext("Could not classify") != "Could not classify"
