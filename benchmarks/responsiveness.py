@@ -50,11 +50,12 @@ class Probe:
 
 def run_app_window(model: Path, folder: Path) -> dict:
     from desktop.settings import Settings
-    from desktop.ui.app import App, make_root
+    from desktop.ui.app import App
+    from desktop.ui.style import make_root
 
     root, dnd = make_root()
     app = App(root, Settings(language="en"), model_path=model, dnd=dnd)
-    while not (app.model_ready or app.model_error):
+    while not (app.state.model_ready or app.state.model_error):
         root.update()
         time.sleep(0.005)
     Path("/proc/self/clear_refs").write_text("5")
@@ -63,7 +64,7 @@ def run_app_window(model: Path, folder: Path) -> dict:
     batch = app.open_paths([folder])
 
     def check_done():
-        if batch in app.pending:
+        if batch in app.state.pending:
             root.after(20, check_done)
         else:
             probe.running = False

@@ -101,7 +101,8 @@ def steps(canvas) -> list[tuple[str, object]]:
 
 def run_window(mode: str, model: Path, image: Path) -> dict:
     from desktop.settings import Settings
-    from desktop.ui.app import App, make_root
+    from desktop.ui.app import App
+    from desktop.ui.style import make_root
     from desktop.ui.viewer import Viewer
 
     if mode == "baseline":
@@ -110,9 +111,10 @@ def run_window(mode: str, model: Path, image: Path) -> dict:
     app = App(root, Settings(language="en", window_geometry=GEOMETRY, show_heatmap=True),
               model_path=model, dnd=dnd)
     deadline = time.monotonic() + 300
-    while not (app.selected is not None and app.selected.heatmap is not None
-               and app.preview.rendered is not None and app.preview.rendered.mode == "RGB"):
-        if app.model_ready and not app.session.results and not app.pending:
+    rendered = lambda: app.pane.preview.rendered  # noqa: E731
+    while not (app.state.selected is not None and app.state.selected.heatmap is not None
+               and rendered() is not None and rendered().mode == "RGB"):
+        if app.state.model_ready and not app.session.results and not app.state.pending:
             app.open_paths([image])
         if time.monotonic() > deadline:
             raise SystemExit("the image and its heatmap never showed")
@@ -120,21 +122,21 @@ def run_window(mode: str, model: Path, image: Path) -> dict:
         time.sleep(0.005)
     for _ in range(20):
         root.update()
-    picture = app.preview.picture
+    picture = app.pane.preview.picture
     info = {"preview": list(picture.size), "file": [picture.source.get("width"),
                                                      picture.source.get("height")],
-            "buffer": picture.display is not None, "canvas": list(app.preview.viewer.canvas)}
+            "buffer": picture.display is not None, "canvas": list(app.pane.preview.viewer.canvas)}
 
     renders: list[float] = []
-    redraw = app.preview.redraw
+    redraw = app.pane.preview.redraw
 
     def timed_redraw():
         started = time.perf_counter()
         redraw()
         renders.append((time.perf_counter() - started) * 1e3)
 
-    app.preview.redraw = timed_redraw
-    plan = steps(app.preview)
+    app.pane.preview.redraw = timed_redraw
+    plan = steps(app.pane.preview)
     ticks: list[float] = []
     starts: list[tuple[str, float]] = []
     state = {"running": True, "next": 0}
@@ -154,7 +156,7 @@ def run_window(mode: str, model: Path, image: Path) -> dict:
         starts.append((kind, time.perf_counter()))
         action()
         if kind == "window" and state["next"] % 8 == 0:  # the opacity slider, now and then
-            app.opacity_scale.set(0.3 + 0.05 * (state["next"] % 7))
+            app.pane.opacity_scale.set(0.3 + 0.05 * (state["next"] % 7))
         root.after(STEP_MS, step)
 
     root.after(PROBE_MS, probe)

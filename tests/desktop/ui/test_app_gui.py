@@ -71,14 +71,14 @@ def wait_for_value(app, read, expected, what: str, timeout_s: float = 30.0):
 
 def classify(app, paths) -> None:
     batch = app.open_paths(paths)
-    wait_for(app, lambda: batch not in app.pending, f"finish the batch {paths}")
+    wait_for(app, lambda: batch not in app.state.pending, f"finish the batch {paths}")
 
 
 def preview_shown(app) -> bool:
     """The selected result's image is on the canvas (not "Loading the preview…")."""
-    result = app.selected
+    result = app.state.selected
     return (result is not None and result.model_input is not None
-            and bool(app.preview.find_all()) and app.preview.type("all") == "image")
+            and bool(app.pane.preview.find_all()) and app.pane.preview.type("all") == "image")
 
 
 def rows(app) -> list[dict[str, str]]:
@@ -104,7 +104,8 @@ def select_row(app, name: str) -> None:
 @pytest.fixture
 def make_app(x_display, tiny_model):
     """Build windows on the tiny model; every one is closed (and English restored) afterwards."""
-    from desktop.ui.app import App, make_root
+    from desktop.ui.app import App
+    from desktop.ui.style import make_root
 
     made = []
 
@@ -114,8 +115,8 @@ def make_app(x_display, tiny_model):
         root, dnd = make_root()
         app = App(root, settings, model_path=model_path or tiny_model, dnd=dnd)
         made.append(app)
-        wait_for(app, lambda: app.model_ready or app.model_error, "load the model")
-        assert app.model_error is None, app.model_error
+        wait_for(app, lambda: app.state.model_ready or app.state.model_error, "load the model")
+        assert app.state.model_error is None, app.state.model_error
         return app
 
     yield build
@@ -136,45 +137,46 @@ def test_opening_a_file_shows_its_verdict_confidence_and_preview(app, tmp_path):
     classify(app, [image])
 
     [row] = rows(app)
-    result = app.selected
+    result = app.state.selected
     assert result is not None and result.path == image
     verdict = app.session.verdict(result)
     mark = "▲ PNEUMONIA" if verdict == "PNEUMONIA" else "● NORMAL"
     assert row == {"file": "chest one.png", "verdict": mark,
                    "p_pneumonia": f"{result.p_pneumonia:.3f}", "status": "Classified"}
-    assert app.verdict_label.cget("text") == verdict
+    assert app.pane.verdict_label.cget("text") == verdict
     confidence = app.session.confidence(result)
-    assert f"Confidence {100 * confidence:.0f}%" in app.detail_label.cget("text")
-    assert app.file_label.cget("text") == "chest one.png"
-    assert app.preview.find_withtag("all") and app.preview.type("all") == "image"
+    assert f"Confidence {100 * confidence:.0f}%" in app.pane.detail_label.cget("text")
+    assert app.pane.file_label.cget("text") == "chest one.png"
+    assert app.pane.preview.find_withtag("all") and app.pane.preview.type("all") == "image"
     assert "1 file: " in app.status_label.cget("text")  # singular: one file
 
 
 def test_threshold_change_flips_a_borderline_verdict_without_rerunning(app, tmp_path):
     classify(app, [write_xray(tmp_path / "a.png"), write_xray(tmp_path / "b.png", seed=1)])
-    result = app.selected
+    result = app.state.selected
     p = result.p_pneumonia
     below, above = np.floor(p * 100) / 100, np.floor(p * 100) / 100 + 0.01
     model_calls = app.worker.engine.assess_batch
     app.worker.engine.assess_batch = lambda *_: pytest.fail("the model ran again")
     try:
         app.threshold.scale.set(above)
-        wait_for_value(app, lambda: app.verdict_label.cget("text"), "NORMAL", "relabel above p")
+        wait_for_value(app, lambda: app.pane.verdict_label.cget("text"), "NORMAL",
+                       "relabel above p")
         assert rows(app)[0]["verdict"] == "● NORMAL"
         assert app.threshold.value_label.cget("text") == f"{above:.2f}"
         assert app.threshold.preset.get() == ""  # off the presets: "Custom"
 
         app.threshold.scale.set(below)
-        wait_for_value(app, lambda: app.verdict_label.cget("text"), "PNEUMONIA",
+        wait_for_value(app, lambda: app.pane.verdict_label.cget("text"), "PNEUMONIA",
                        "relabel below p")
         assert rows(app)[0]["verdict"] == "▲ PNEUMONIA"
-        assert f"threshold {below:.2f}" in app.detail_label.cget("text")
+        assert f"threshold {below:.2f}" in app.pane.detail_label.cget("text")
 
         app.threshold.scale.focus_force()  # the keyboard: Right steps by 0.01
         wait_for(app, lambda: app.root.focus_get() is app.threshold.scale, "focus the slider")
         app.threshold.scale.event_generate("<Right>")
         wait_for(app, lambda: app.session.threshold == pytest.approx(above), "step by 0.01")
-        assert app.verdict_label.cget("text") == "NORMAL"
+        assert app.pane.verdict_label.cget("text") == "NORMAL"
     finally:
         app.worker.engine.assess_batch = model_calls
 
@@ -221,7 +223,7 @@ def test_window_and_predict_give_the_same_verdicts_and_csv_at_every_preset(
         wait_for(app, lambda t=point["threshold"]: app.session.threshold == t,
                  f"apply {point['name']}")
         window_csv = tmp_path / f"window_{point['name']}.csv"
-        assert app.export_csv(window_csv)
+        assert app.state.export_csv(window_csv)
         command_csv = tmp_path / f"command_{point['name']}.csv"
         assert predict([*map(str, images), "--model", str(model), "--operating-point",
                         point["name"], "--csv", str(command_csv), "--json"]) == 0
@@ -269,23 +271,23 @@ def test_a_photo_a_lateral_view_and_a_chest_xray_get_their_three_scopes(make_app
 
     select_row(app, "holiday.jpg")
     wait_for(app, lambda: preview_shown(app), "show the photo")
-    assert app.verdict_label.cget("text") == "No verdict"
-    assert app.scope_label.cget("text").startswith("⊘ This does not look like a chest X-ray")
-    assert app.heatmap_note.cget("text") == "No heatmap: no verdict was given."
-    assert app.selected.heatmap is None and app.preview.rendered.mode == "L"
+    assert app.pane.verdict_label.cget("text") == "No verdict"
+    assert app.pane.scope_label.cget("text").startswith("⊘ This does not look like a chest X-ray")
+    assert app.pane.heatmap_note.cget("text") == "No heatmap: no verdict was given."
+    assert app.state.selected.heatmap is None and app.pane.preview.rendered.mode == "L"
 
     select_row(app, "lateral.dcm")
-    wait_for(app, lambda: app.selected.heatmap is not None, "compute the lateral's heatmap")
-    assert app.verdict_label.cget("text") in ("NORMAL", "PNEUMONIA")
-    assert app.scope_label.cget("text").startswith("◆ Unusual: This is a lateral view")
+    wait_for(app, lambda: app.state.selected.heatmap is not None, "compute the lateral's heatmap")
+    assert app.pane.verdict_label.cget("text") in ("NORMAL", "PNEUMONIA")
+    assert app.pane.scope_label.cget("text").startswith("◆ Unusual: This is a lateral view")
 
     select_row(app, "chest.png")
     wait_for(app, lambda: preview_shown(app), "show the chest X-ray")
-    assert app.scope_label.cget("text").startswith("✓ In scope")
+    assert app.pane.scope_label.cget("text").startswith("✓ In scope")
 
     app.language_menu.invoke(list(i18n.LANGUAGES).index("es"))
     wait_for(app, lambda: app.language.get() == "es", "switch to Spanish")
-    assert app.scope_label.cget("text").startswith("✓ Dentro del alcance")
+    assert app.pane.scope_label.cget("text").startswith("✓ Dentro del alcance")
     assert {r["file"]: r["status"] for r in rows(app)}["holiday.jpg"] == (
         "Esto no parece una radiografía de tórax (foto en color).")
 
@@ -345,7 +347,7 @@ def test_language_switch_relabels_every_visible_text_at_once(app, tmp_path, lang
     broken = tmp_path / "notes.png"
     broken.write_text("not an image")
     classify(app, [good, broken])
-    app.sort_by("file")
+    app.state.sort_by("file")
     select_row(app, good.name)
     app.show_model_card()
     # a batch keeps no images: the worker reads the selected row's preview again; compare the
@@ -401,7 +403,7 @@ def test_the_final_status_says_what_the_folder_scan_skipped_in_the_current_langu
     app.language_menu.invoke(list(i18n.LANGUAGES).index("es"))
     wait_for(app, lambda: app.status_label.cget("text").endswith(
         " 3 archivos omitidos: no son imágenes."), "re-label the status in Spanish")
-    app.clear_results()
+    app.state.clear_results()
     classify(app, [folder / "a.png"])  # a new run: the old skips are not told again
     assert "omitidos" not in app.status_label.cget("text")
 
@@ -428,9 +430,9 @@ def test_broken_file_and_non_image_give_error_rows_and_the_app_keeps_working(app
     error_iid = next(iid for iid in app.table.tree.get_children()
                      if app.table.tree.item(iid, "values")[0] == "report.png")
     app.table.tree.selection_set(error_iid)
-    wait_for_value(app, lambda: app.verdict_label.cget("text"), "Could not classify",
+    wait_for_value(app, lambda: app.pane.verdict_label.cget("text"), "Could not classify",
                    "show the error row")
-    assert app.detail_label.cget("text") == by_file["report.png"]["status"]
+    assert app.pane.detail_label.cget("text") == by_file["report.png"]["status"]
 
     classify(app, [write_xray(tmp_path / "after.png", seed=3)])  # still works afterwards
     assert {r["file"]: r["status"] for r in rows(app)}["after.png"] == "Classified"
@@ -446,7 +448,7 @@ def test_dropping_a_folder_with_spaces_and_braces_classifies_what_is_inside(app,
     assert "{" in data  # Tcl quoted the names as tkdnd does
 
     app._dropped(SimpleNamespace(data=data, action="copy"))
-    wait_for(app, lambda: not app.pending, "finish the dropped batch")
+    wait_for(app, lambda: not app.state.pending, "finish the dropped batch")
     assert sorted(r["file"] for r in rows(app)) == ["a.png", "b.png", "loose file.png"]
     assert all(r["status"] == "Classified" for r in rows(app))
     assert load_settings().last_folder == str(folder)
@@ -481,7 +483,7 @@ def test_files_dragged_from_another_program_are_classified(app, tmp_path):
                                  str(source_at[1] + 60), "sleep", "0.3", "mousedown", "1",
                                  "sleep", "0.2", *moves, "sleep", "0.5", "mouseup", "1"])
         wait_for(app, lambda: drag.poll() is not None, "finish the drag")  # Tk answers XDND
-        wait_for(app, lambda: len(rows(app)) == 2 and not app.pending,
+        wait_for(app, lambda: len(rows(app)) == 2 and not app.state.pending,
                  "classify the dropped file and folder")
     finally:
         source.kill()
@@ -494,12 +496,12 @@ def test_export_csv_writes_the_table_in_its_order(app, tmp_path):
     classify(app, [write_xray(tmp_path / "b.png"), write_xray(tmp_path / "a.png", seed=1)])
     (tmp_path / "c.png").write_text("nope")
     classify(app, [tmp_path / "c.png"])
-    app.sort_by("file")
-    app.sort_by("file")  # second click: descending
+    app.state.sort_by("file")
+    app.state.sort_by("file")  # second click: descending
     out = tmp_path / "out" / "results.csv"
     out.parent.mkdir()
 
-    assert app.export_csv(out)
+    assert app.state.export_csv(out)
     with open(out, newline="", encoding="utf-8") as fh:
         table = list(csv.DictReader(fh))
     assert [r["file"] for r in table] == ["b.png", "a.png", "c.png"]  # errors stay last
@@ -527,20 +529,20 @@ def test_sorting_by_column_and_arrow_keys_show_each_result(app, tmp_path):
     tree.focus_force()
     wait_for(app, lambda: app.root.focus_get() is tree, "focus the table")
     tree.event_generate("<Down>")
-    wait_for_value(app, lambda: app.file_label.cget("text"), "b.png", "move down to b.png")
+    wait_for_value(app, lambda: app.pane.file_label.cget("text"), "b.png", "move down to b.png")
     tree.event_generate("<Down>")
-    wait_for_value(app, lambda: app.file_label.cget("text"), "c.png", "move down to c.png")
+    wait_for_value(app, lambda: app.pane.file_label.cget("text"), "c.png", "move down to c.png")
 
 
 def test_heatmap_toggle_overlays_the_preview_and_shows_a_legend(app, tmp_path):
     classify(app, [write_xray(tmp_path / "a.png")])
-    assert not app.legend.winfo_ismapped()
+    assert not app.pane.legend.winfo_ismapped()
     app.view_menu.invoke(0)  # View → Show heatmap
-    wait_for(app, lambda: app.selected.heatmap is not None, "compute the heatmap")
-    assert app.legend.winfo_ismapped()
-    heatmap = app.selected.heatmap
+    wait_for(app, lambda: app.state.selected.heatmap is not None, "compute the heatmap")
+    assert app.pane.legend.winfo_ismapped()
+    heatmap = app.state.selected.heatmap
     assert heatmap.shape == (224, 224) and 0.0 <= heatmap.min() <= heatmap.max() <= 1.0
-    assert app.preview.rendered.mode == "RGB"  # the overlay, not the plain grayscale preview
+    assert app.pane.preview.rendered.mode == "RGB"  # the overlay, not the plain grayscale preview
     assert load_settings().show_heatmap is True
 
 
@@ -553,19 +555,20 @@ def test_selecting_a_row_of_a_folder_shows_its_preview_read_again(app, tmp_path)
                for r in app.session.results.values() if r.path.name != "a.png")
 
     select_row(app, "c.png")
-    assert canvas_text(app.preview) == "Loading the preview…"  # before the worker answers
-    assert app.verdict_label.cget("text") in ("NORMAL", "PNEUMONIA")  # the verdict at once
-    wait_for(app, lambda: app.preview.find_all() and app.preview.type("all") == "image",
+    assert canvas_text(app.pane.preview) == "Loading the preview…"  # before the worker answers
+    assert app.pane.verdict_label.cget("text") in ("NORMAL", "PNEUMONIA")  # the verdict at once
+    wait_for(app, lambda: app.pane.preview.find_all() and app.pane.preview.type("all") == "image",
              "show c.png's preview")
-    assert app.file_label.cget("text") == "c.png" and canvas_text(app.preview) == ""
-    assert app.preview.picture.preview.size == (640, 560)  # the file itself, read again
-    assert not app.preview_note.winfo_ismapped()
+    assert app.pane.file_label.cget("text") == "c.png" and canvas_text(app.pane.preview) == ""
+    assert app.pane.preview.picture.preview.size == (640, 560)  # the file itself, read again
+    assert not app.pane.preview_note.winfo_ismapped()
 
     app.view_menu.invoke(0)  # View → Show heatmap: computed from the image read again
     select_row(app, "b.png")
-    wait_for(app, lambda: app.preview.rendered is not None
-             and app.preview.rendered.mode == "RGB", "overlay b.png's heatmap")
-    assert app.selected.path.name == "b.png" and app.selected.heatmap.shape == (224, 224)
+    wait_for(app, lambda: app.pane.preview.rendered is not None
+             and app.pane.preview.rendered.mode == "RGB", "overlay b.png's heatmap")
+    selected = app.state.selected
+    assert selected.path.name == "b.png" and selected.heatmap.shape == (224, 224)
 
 
 def test_a_file_deleted_before_its_row_is_selected_shows_why_and_keeps_the_verdict(
@@ -577,24 +580,24 @@ def test_a_file_deleted_before_its_row_is_selected_shows_why_and_keeps_the_verdi
     (folder / "b.png").unlink()
 
     select_row(app, "b.png")
-    result = app.selected
-    wait_for(app, lambda: app.preview_note.winfo_ismapped(), "say why b.png has no preview")
-    assert app.preview_note.cget("text") == (
+    result = app.state.selected
+    wait_for(app, lambda: app.pane.preview_note.winfo_ismapped(), "say why b.png has no preview")
+    assert app.pane.preview_note.cget("text") == (
         "This file no longer exists. Check where it was moved and open it again.")
-    assert canvas_text(app.preview) == "No preview"
-    assert app.verdict_label.cget("text") == app.session.verdict(result)  # the verdict stays
-    assert f"P(pneumonia) = {result.p_pneumonia:.3f}" in app.detail_label.cget("text")
+    assert canvas_text(app.pane.preview) == "No preview"
+    assert app.pane.verdict_label.cget("text") == app.session.verdict(result)  # the verdict stays
+    assert f"P(pneumonia) = {result.p_pneumonia:.3f}" in app.pane.detail_label.cget("text")
     assert {r["file"]: r["status"] for r in rows(app)}["b.png"] == "Classified"
 
     app.language_menu.invoke(list(i18n.LANGUAGES).index("pt_BR"))
-    wait_for_value(app, lambda: app.preview_note.cget("text"),
+    wait_for_value(app, lambda: app.pane.preview_note.cget("text"),
                    "Este arquivo não existe mais. Verifique para onde foi movido e abra-o "
                    "novamente.", "translate the note")
-    assert canvas_text(app.preview) == "Sem pré-visualização"
+    assert canvas_text(app.pane.preview) == "Sem pré-visualização"
 
     select_row(app, "a.png")  # a file still there shows no note
-    wait_for(app, lambda: app.preview.rendered is not None, "show a.png's preview")
-    assert not app.preview_note.winfo_ismapped()
+    wait_for(app, lambda: app.pane.preview.rendered is not None, "show a.png's preview")
+    assert not app.pane.preview_note.winfo_ismapped()
 
 
 def test_model_card_dialog_shows_metrics_use_limits_and_disclaimer(app):
@@ -602,7 +605,7 @@ def test_model_card_dialog_shows_metrics_use_limits_and_disclaimer(app):
     wait_for(app, lambda: app.dialog is not None and app.dialog.winfo_viewable(),
              "open the model card")
     text = app.dialog.all_text()
-    validation, test = app.card["metrics"]["validation"], app.card["metrics"]["test"]
+    validation, test = app.state.card["metrics"]["validation"], app.state.card["metrics"]["test"]
     for expected in ("Validation metrics", "Test metrics", "Intended use", "Limitations",
                      f"Sensitivity {100 * validation['sensitivity']:.2f}%",
                      f"Specificity {100 * test['specificity']:.2f}%",
@@ -638,7 +641,7 @@ def test_cancel_stops_a_long_batch_and_keeps_the_results_so_far(app, tmp_path, m
     wait_for(app, lambda: app.session.results, "show the first result")
     app.cancel_button.invoke()
     pressed.set()
-    wait_for(app, lambda: batch not in app.pending, "stop the batch")
+    wait_for(app, lambda: batch not in app.state.pending, "stop the batch")
     assert 0 < len(rows(app)) < 60
     assert app.status_label.cget("text") == f"Cancelled after {len(rows(app))} of 60 files."
     assert str(app.cancel_button.cget("state")) == "disabled"
@@ -668,10 +671,10 @@ def test_a_language_switch_while_a_preview_loads_keeps_the_line_then_shows_the_i
     wait_for(app, lambda: app.language.get() == "es", "switch to Spanish")
     loading = i18n.gettext("Loading the preview…")
     assert loading != "Loading the preview…"
-    assert canvas_text(app.preview) == loading  # the line stays, in the new language
+    assert canvas_text(app.pane.preview) == loading  # the line stays, in the new language
     release.set()
     wait_for(app, lambda: preview_shown(app), "show b.png's preview after the switch")
-    assert app.selected.path.name == "b.png" and canvas_text(app.preview) == ""
+    assert app.state.selected.path.name == "b.png" and canvas_text(app.pane.preview) == ""
 
 
 def test_settings_round_trip_through_a_restart(make_app, tmp_path):
@@ -710,7 +713,7 @@ def test_drag_and_drop_loads_and_without_tkdnd_the_window_still_works(
         make_app, monkeypatch, caplog, tmp_path):
     from tkinterdnd2 import TkinterDnD
 
-    from desktop.ui.app import make_root
+    from desktop.ui.style import make_root
 
     root, dnd = make_root()
     root.destroy()
@@ -724,20 +727,3 @@ def test_drag_and_drop_loads_and_without_tkdnd_the_window_still_works(
     assert "Drag and drop is unavailable" in caplog.text
     classify(app, [write_xray(tmp_path / "a.png")])
     assert rows(app)[0]["status"] == "Classified"
-
-
-@pytest.mark.parametrize(
-    ("saved", "screen", "expected"),
-    [
-        (None, (1366, 768), "1240x688"),  # first start on a common clinic laptop: fits, bar too
-        ("garbage", (1920, 1080), "1240x780"),
-        ("1600x1000+40+40", (1366, 768), "1366x688+40+40"),
-        ("99999x99999+5000+5000", (1280, 800), "1280x720"),
-    ],
-)
-def test_window_fits_the_screen_it_opens_on(saved, screen, expected):
-    from desktop.ui.app import fit_to_screen
-
-    fake_root = SimpleNamespace(winfo_screenwidth=lambda: screen[0],
-                                winfo_screenheight=lambda: screen[1])
-    assert fit_to_screen(saved, fake_root) == expected

@@ -40,7 +40,7 @@ def test_dropping_a_folder_of_hostile_files_gives_a_row_each_and_the_window_keep
     caplog.set_level(logging.ERROR)
 
     drop(app, hostile_folder.root)
-    wait_for(app, lambda: not app.pending, "finish the hostile batch", timeout_s=300)
+    wait_for(app, lambda: not app.state.pending, "finish the hostile batch", timeout_s=300)
 
     table = rows(app)
     assert len(table) == len(expected)
@@ -59,23 +59,23 @@ def test_dropping_a_folder_of_hostile_files_gives_a_row_each_and_the_window_keep
     tree = app.table.tree
     for iid in tree.get_children():  # look at every row: preview, verdict, message
         tree.selection_set(iid)
-        wait_for(app, lambda i=iid: app.selected is not None and str(app.selected.key) == i,
+        wait_for(app, lambda i=iid: str(getattr(app.state.selected, "key", None)) == i,
                  f"select row {iid}")
-        assert app.verdict_label.cget("text"), iid
-        result = app.selected
+        assert app.pane.verdict_label.cget("text"), iid
+        result = app.state.selected
         if result.ok:  # a batch keeps no images: the preview is read again, then shown
             wait_for(app, lambda r=result: r.preview_error or r.model_input is not None,
                      f"show the preview of {result.path.name}")
             assert result.preview_error is None, (str(result.path), str(result.preview_error))
-            assert app.preview.type("all") == "image", str(result.path)
-            assert not app.preview_note.winfo_ismapped(), str(result.path)
+            assert app.pane.preview.type("all") == "image", str(result.path)
+            assert not app.pane.preview_note.winfo_ismapped(), str(result.path)
     app.show_heatmap.set(True)
     app.heatmap_toggled()
     for iid in tree.get_children()[:40]:  # with the heatmap on: each row's map is asked for
         tree.selection_set(iid)
-        wait_for(app, lambda i=iid: app.selected is not None and str(app.selected.key) == i,
+        wait_for(app, lambda i=iid: str(getattr(app.state.selected, "key", None)) == i,
                  f"select row {iid}")
-    last = app.selected
+    last = app.state.selected
     if last.ok:
         wait_for(app, lambda: last.heatmap is not None or last.heatmap_error is not None
                  or last.preview_error is not None, "compute the last row's heatmap")
@@ -86,7 +86,7 @@ def test_dropping_a_folder_of_hostile_files_gives_a_row_each_and_the_window_keep
 
     after = write_xray(tmp_path / "after.png", seed=5)
     drop(app, after)
-    wait_for(app, lambda: not app.pending, "classify a file after the hostile batch")
+    wait_for(app, lambda: not app.state.pending, "classify a file after the hostile batch")
     assert {r["file"]: r["status"] for r in rows(app)}["after.png"] == "Classified"
 
 
@@ -109,6 +109,6 @@ def test_the_window_opens_with_a_corrupt_settings_file(make_app, content, caplog
     path.write_text(content)
     caplog.set_level(logging.ERROR)
     app = make_app(load_settings())
-    assert app.model_ready
+    assert app.state.model_ready
     assert app.root.winfo_exists()
     assert not [r for r in caplog.records if r.getMessage() == CALLBACK_ERROR]

@@ -53,24 +53,24 @@ def write_dicom(path: Path) -> Path:
 
 
 def shown(app) -> np.ndarray:
-    return np.asarray(app.preview.rendered.convert("L"), dtype=float)
+    return np.asarray(app.pane.preview.rendered.convert("L"), dtype=float)
 
 
 def test_zoom_pan_and_window_level_change_the_view_and_never_the_model_input(app, tmp_path):
     image = write_16bit(tmp_path / "sixteen.png")
     classify(app, [image])
     wait_for(app, lambda: preview_shown(app), "show the image")
-    result = app.selected
+    result = app.state.selected
     model_input, p, key = result.model_input.copy(), result.p_pneumonia, result.fingerprint
     verdict = app.session.verdict(result)
-    viewer, canvas = app.preview.viewer, app.preview
+    viewer, canvas = app.pane.preview.viewer, app.pane.preview
     assert viewer.zoom is None and result.display is not None  # 16 bits: values kept
     fitted = viewer.scale
 
     canvas.event_generate("<Button-4>", x=40, y=40)  # the wheel, over the top left
     canvas.event_generate("<Button-4>", x=40, y=40)
     wait_for(app, lambda: viewer.scale == pytest.approx(fitted * 1.25 ** 2), "zoom in twice")
-    assert app.view_label.cget("text").startswith(f"Zoom {viewer.zoom_percent:.0f}%")
+    assert app.pane.view_label.cget("text").startswith(f"Zoom {viewer.zoom_percent:.0f}%")
     before = viewer.center
     canvas.event_generate("<ButtonPress-1>", x=200, y=150)
     canvas.event_generate("<B1-Motion>", x=150, y=110)  # drag the image up and left
@@ -83,9 +83,10 @@ def test_zoom_pan_and_window_level_change_the_view_and_never_the_model_input(app
     wait_for(app, lambda: viewer.window is not None, "window by right-drag")
     assert viewer.window.on_values and app.window_preset.get() == ""  # custom, in file units
     canvas.event_generate("<ButtonRelease-3>", x=20, y=140)
-    wait_for(app, lambda: app.preview.rendered is not None and shown(app).mean() < plain.mean(),
+    wait_for(app, lambda: app.pane.preview.rendered is not None
+             and shown(app).mean() < plain.mean(),
              "draw the darker window")
-    assert "Window: level" in app.view_label.cget("text")
+    assert "Window: level" in app.pane.view_label.cget("text")
 
     app.run_command("invert")
     wait_for(app, lambda: viewer.invert and app.invert_view.get(), "invert")
@@ -108,32 +109,33 @@ def test_zoom_pan_and_window_level_change_the_view_and_never_the_model_input(app
 def test_plain_keys_drive_the_viewer_and_ctrl_keys_stay_theirs(app, tmp_path):
     classify(app, [write_xray(tmp_path / "a.png")])
     wait_for(app, lambda: preview_shown(app), "show the image")
-    viewer = app.preview.viewer
-    app.preview.focus_force()
-    wait_for(app, lambda: app.root.focus_get() is app.preview, "focus the image")
-    app.preview.event_generate("<KeyPress>", keysym="plus")
+    viewer = app.pane.preview.viewer
+    app.pane.preview.focus_force()
+    wait_for(app, lambda: app.root.focus_get() is app.pane.preview, "focus the image")
+    app.pane.preview.event_generate("<KeyPress>", keysym="plus")
     wait_for(app, lambda: viewer.zoom is not None, "+ zooms in")
-    app.preview.event_generate("<KeyPress>", keysym="0")
+    app.pane.preview.event_generate("<KeyPress>", keysym="0")
     wait_for(app, lambda: viewer.zoom is None, "0 resets")
-    app.preview.event_generate("<KeyPress>", keysym="i", state=0x4)  # Ctrl+I
+    app.pane.preview.event_generate("<KeyPress>", keysym="i", state=0x4)  # Ctrl+I
     wait_for(app, lambda: app.show_image_info.get(), "Ctrl+I opens the information panel")
     assert not viewer.invert  # ... and does not invert
-    app.preview.event_generate("<KeyPress>", keysym="i")
+    app.pane.preview.event_generate("<KeyPress>", keysym="i")
     wait_for(app, lambda: viewer.invert, "i inverts")
 
 
 def test_the_heatmap_follows_the_zoom_and_its_opacity_is_saved(app, tmp_path):
     classify(app, [write_xray(tmp_path / "a.png")])
     app.run_command("heatmap")
-    wait_for(app, lambda: app.selected.heatmap is not None and app.preview.rendered.mode == "RGB",
+    wait_for(app, lambda: app.state.selected.heatmap is not None
+             and app.pane.preview.rendered.mode == "RGB",
              "overlay the heatmap")
     app.run_command("zoom_in")
-    wait_for(app, lambda: app.preview.rendered.size == app.preview.viewer.viewport().size,
+    wait_for(app, lambda: app.pane.preview.rendered.size == app.pane.preview.viewer.viewport().size,
              "redraw zoomed")
-    assert app.preview.rendered.mode == "RGB"  # still overlaid, on the zoomed crop
-    app.opacity_scale.set(0.25)
-    wait_for(app, lambda: app.preview.viewer.opacity == pytest.approx(0.25), "apply opacity")
-    app._save_settings()
+    assert app.pane.preview.rendered.mode == "RGB"  # still overlaid, on the zoomed crop
+    app.pane.opacity_scale.set(0.25)
+    wait_for(app, lambda: app.pane.preview.viewer.opacity == pytest.approx(0.25), "apply opacity")
+    app.state.remember()
     assert load_settings().heatmap_opacity == pytest.approx(0.25)
 
 
@@ -146,11 +148,11 @@ def test_a_dicoms_own_windows_are_in_the_view_menu_and_map_in_its_units(app, tmp
     parent, index = app.file_windows_entry
     assert parent.entrycget(index, "state") == "normal"
     menu.invoke(1)
-    wait_for(app, lambda: app.preview.viewer.preset == "file_2", "apply LUNG")
-    window = app.preview.viewer.window
+    wait_for(app, lambda: app.pane.preview.viewer.preset == "file_2", "apply LUNG")
+    window = app.pane.preview.viewer.window
     assert (window.center, window.width, window.on_values) == (1200.0, 800.0, True)
     assert app.window_preset.get() == "file_2"
-    assert "level 1200, width 800" in app.view_label.cget("text")
+    assert "level 1200, width 800" in app.pane.view_label.cget("text")
 
     classify(app, [write_xray(tmp_path / "eight.png")])  # an 8-bit PNG: no such windows
     wait_for(app, lambda: parent.entrycget(index, "state") == "disabled",
@@ -204,10 +206,10 @@ def test_ctrl_r_saves_the_report_of_the_image_as_shown(app, tmp_path, monkeypatc
     assert app.status_label.cget("text") == "Saved the report to cr_report.pdf."
     reader = PdfReader(out)
     text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
-    result = app.selected
+    result = app.state.selected
     assert app.session.verdict(result) in text and f"{result.p_pneumonia:.3f}" in text
     assert "Research and teaching tool. Not for clinical diagnosis." in text
-    assert app.preview.viewer.describe() in text  # the zoom and window shown, as a caption
+    assert app.pane.preview.viewer.describe() in text  # the zoom and window shown, as a caption
     assert "Window: level" in text and "H-123" not in text
     assert len(reader.pages[0].images) == 1
     assert sorted(p.name for p in out.parent.iterdir()) == ["cr_report.pdf"]  # no temp file
@@ -224,10 +226,10 @@ def test_the_batch_report_follows_the_table_and_cancel_stops_it(app, tmp_path, m
     import desktop.reports.pdf
 
     classify(app, [write_xray(tmp_path / f"{name}.png", i) for i, name in enumerate("cab")])
-    app.sort_by("file")
+    app.state.sort_by("file")
     out = tmp_path / "batch.pdf"
     job = app.save_batch_report(out)
-    wait_for(app, lambda: app.report_job is None, "write the batch report")
+    wait_for(app, lambda: app.state.report_job is None, "write the batch report")
     assert job and app.status_label.cget("text") == "Saved the report of 3 files to batch.pdf."
     text = " ".join(" ".join(p.extract_text() for p in PdfReader(out).pages).split())
     assert text.index("a.png") < text.index("b.png") < text.index("c.png")
@@ -245,12 +247,12 @@ def test_the_batch_report_follows_the_table_and_cancel_stops_it(app, tmp_path, m
     second = tmp_path / "cancelled.pdf"
     app.save_batch_report(second)
     assert reading.wait(30), "the report never started reading the files again"
-    wait_for_value(app, lambda: app.report_progress[0], 1, "show the first file read")
+    wait_for_value(app, lambda: app.state.report_progress[0], 1, "show the first file read")
     assert app.status_label.cget("text") == "Writing the report: 1 of 3 files…"
     assert str(app.cancel_button.cget("state")) == "normal"
     app.cancel_button.invoke()
     release.set()
-    wait_for(app, lambda: app.report_job is None, "stop the report")
+    wait_for(app, lambda: app.state.report_job is None, "stop the report")
     assert app.status_label.cget("text") == "Cancelled: no report was written."
     assert not second.exists() and str(app.cancel_button.cget("state")) == "disabled"
 

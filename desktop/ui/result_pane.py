@@ -1,0 +1,280 @@
+"""The result pane, right of the table: the selected image in the viewer (with its heatmap),
+its verdict, the sentence under it, its scope, the probability bar, and the view commands
+(zoom, pan, window, invert, opacity). It draws a result in the words of
+``desktop.reports.wording``; what to show is the state's (``desktop.ui.state``) to decide.
+"""
+
+from __future__ import annotations
+
+import tkinter as tk
+from collections.abc import Callable
+from tkinter import ttk
+
+from desktop import i18n
+from desktop.engine.results import Result
+from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
+from desktop.engine.session import Session, withheld
+from desktop.errors import N_, UserError
+from desktop.i18n import _
+from desktop.reports.wording import describe
+from desktop.ui.viewer import ZOOM_STEP, Picture
+from desktop.ui.widgets import (
+    TEXT_AMBER,
+    TEXT_BLUE,
+    TEXT_GREY,
+    TEXT_VERMILLION,
+    HeatmapLegend,
+    ImageViewer,
+    ProbabilityBar,
+    Texts,
+    VerdictIcon,
+)
+
+REPORT_RESOLUTION = 2  # a report's picture has twice the pixels of the view on screen
+VERDICT_COLOURS = {"NORMAL": TEXT_BLUE, "PNEUMONIA": TEXT_VERMILLION, None: TEXT_GREY}
+SCOPE_COLOURS = {IN_SCOPE: TEXT_GREY, UNUSUAL: TEXT_AMBER, NOT_CHEST_XRAY: TEXT_GREY,
+                 None: TEXT_GREY}
+EMPTY_HINT = N_("Open or drop chest X-ray images here.\n"
+                "Files and folders: JPEG, PNG, BMP, TIFF, DICOM.")
+
+
+class ResultPane:
+    """The widgets of the pane, built into ``pane``; ``refresh`` draws a result."""
+
+    def __init__(self, pane: ttk.Frame, texts: Texts, *, show_heatmap: tk.BooleanVar,
+                 heat_opacity: tk.DoubleVar, invert_view: tk.BooleanVar,
+                 window_preset: tk.StringVar, file_windows: tuple[tk.Menu, tuple[tk.Menu, int]],
+                 on_heatmap: Callable[[], None], on_opacity_saved: Callable[[], None],
+                 on_opacity: Callable[[float], None]) -> None:
+        self.show_heatmap, self.heat_opacity = show_heatmap, heat_opacity
+        self.invert_view, self.window_preset = invert_view, window_preset
+        self.file_windows_menu, self.file_windows_entry = file_windows
+        self._on_opacity = on_opacity
+        self._shown: tuple[int, int, int] | None = None  # (key, preview, heatmap) on screen
+        self._picture: Picture | None = None
+        self._file_windows_for: tuple | None = None  # what View → The file's own windows lists
+        self.preview = ImageViewer(pane, on_change=self._view_changed, width=420, height=340)
+        self.preview.grid(row=0, column=0, columnspan=2, sticky="nsew")
+        self.preview.viewer.opacity = float(heat_opacity.get())
+        # Zoom and window of the image shown, or nothing when there is none.
+        self.view_label = ttk.Label(pane, style="Small.Panel.TLabel")
+        self.view_label.grid(row=1, column=0, columnspan=2, sticky="w", pady=(2, 0))
+        # Why the preview of a classified file cannot be shown (moved, deleted, changed).
+        self.preview_note = ttk.Label(pane, style="Panel.TLabel", wraplength=460,
+                                      justify="left")
+        self.preview_note.grid(row=2, column=0, columnspan=2, sticky="w", pady=(6, 0))
+        self.preview_note.grid_remove()
+        self.file_label = ttk.Label(pane, style="File.Panel.TLabel")
+        self.file_label.grid(row=3, column=0, columnspan=2, sticky="w", pady=(6, 0))
+        self.verdict_icon = VerdictIcon(pane)
+        self.verdict_icon.grid(row=4, column=0, sticky="w", pady=(4, 0))
+        self.verdict_label = ttk.Label(pane, style="Verdict.Panel.TLabel")
+        self.verdict_label.grid(row=4, column=1, sticky="w", padx=(8, 0), pady=(4, 0))
+        self.detail_label = ttk.Label(pane, style="Panel.TLabel", wraplength=460, justify="left")
+        self.detail_label.grid(row=5, column=0, columnspan=2, sticky="w")
+        # In scope, unusual (and why), not a chest X-ray (and why): a shape and words.
+        self.scope_label = ttk.Label(pane, style="Scope.Panel.TLabel", wraplength=460,
+                                     justify="left")
+        self.scope_label.grid(row=6, column=0, columnspan=2, sticky="w", pady=(4, 0))
+        self.scope_label.grid_remove()
+        self.bar = ProbabilityBar(pane)
+        self.bar.grid(row=7, column=0, columnspan=2, sticky="ew", pady=(4, 0))
+        heat_row = ttk.Frame(pane, style="Panel.TFrame")
+        heat_row.grid(row=8, column=0, columnspan=2, sticky="ew", pady=(6, 0))
+        self.heatmap_check = texts.widget(
+            ttk.Checkbutton(heat_row, variable=show_heatmap, command=on_heatmap,
+                            style="Panel.TCheckbutton"),
+            N_("Show heatmap (Grad-CAM)"),
+        )
+        self.heatmap_check.pack(side="left")
+        self.opacity_label = texts.widget(ttk.Label(heat_row, style="Small.Panel.TLabel"),
+                                          N_("Opacity"))
+        self.opacity_label.pack(side="left", padx=(12, 4))
+        self.opacity_scale = ttk.Scale(heat_row, from_=0.0, to=1.0, length=90,
+                                       variable=heat_opacity, command=self.opacity_changed)
+        self.opacity_scale.pack(side="left")
+        self.opacity_scale.bind("<ButtonRelease-1>", lambda _e: on_opacity_saved())
+        self.heatmap_note = ttk.Label(heat_row, style="Small.Panel.TLabel")
+        self.heatmap_note.pack(side="left", padx=(10, 0))
+        self.legend = HeatmapLegend(pane, texts)
+        self.legend.grid(row=9, column=0, columnspan=2, sticky="w", pady=(4, 0))
+        pane.bind("<Configure>", self._wrap_texts, add="+")
+        pane.rowconfigure(0, weight=1)
+        self.legend.update_idletasks()
+        pane.rowconfigure(9, minsize=self.legend.winfo_reqheight() + 4)  # no jump on toggle
+        pane.columnconfigure(1, weight=1)
+
+    def _wrap_texts(self, event) -> None:
+        """Sentences under the preview wrap at the pane's width, whatever the window's size."""
+        width = max(200, event.width - 30)
+        self.detail_label.configure(wraplength=width)
+        self.scope_label.configure(wraplength=width)
+        self.preview_note.configure(wraplength=width)
+        self.verdict_label.configure(wraplength=max(150, width - 50))  # beside the icon
+        self.legend.caption.configure(wraplength=width)
+
+    # --- drawing a result ---------------------------------------------------------------------
+
+    def refresh(self, result: Result | None, session: Session) -> None:
+        """Draw ``result`` (None: nothing selected) at ``session``'s threshold."""
+        heat_on = self.show_heatmap.get()
+        if heat_on and result is not None and result.ok and result.preview_error is None:
+            self.legend.grid()
+        else:
+            self.legend.grid_remove()
+        self.heatmap_note.configure(text="")
+        self._show_preview_note(result.preview_error if result is not None else None)
+        words = describe(result, session) if result is not None else None
+        self._show_scope(result, words.scope_mark if words else "")
+        if result is None:
+            self._show_nothing(_(EMPTY_HINT))
+            self.file_label.configure(text="")
+            self.verdict_icon.show(None, empty=True)
+            self.verdict_label.configure(text="")
+            self.detail_label.configure(text="")
+            self.bar.show(None, session.threshold, None)
+            return
+        self.file_label.configure(text=result.path.name)
+        verdict = session.verdict(result)
+        self.verdict_icon.show("withheld" if withheld(result) else verdict)
+        if not result.ok:
+            self._show_nothing(_("No preview"))
+        else:
+            self._show_preview(result, heat_on)
+        self.verdict_label.configure(text=words.verdict, foreground=VERDICT_COLOURS[verdict])
+        self.detail_label.configure(text=words.detail)
+        self.bar.show(None if words.confidence is None else result.p_pneumonia,
+                      session.threshold, verdict)
+
+    def _show_scope(self, result: Result | None, text: str) -> None:
+        """The selected image's scope: a shape, the state in words, and the reason."""
+        if not text:
+            self.scope_label.configure(text="")
+            self.scope_label.grid_remove()
+            return
+        self.scope_label.configure(text=text, foreground=SCOPE_COLOURS[result.scope.state])
+        self.scope_label.grid()
+
+    def _show_preview_note(self, error: UserError | None) -> None:
+        """Why a classified file's preview cannot be shown, under it; no room taken otherwise."""
+        if error is None:
+            self.preview_note.configure(text="")
+            self.preview_note.grid_remove()
+        else:
+            self.preview_note.configure(text=error.user_message())
+            self.preview_note.grid()
+
+    def _show_preview(self, result: Result, heat_on: bool) -> None:
+        """A classified result's image: loading, shown (with its heatmap), or why it cannot be
+        shown while the verdict stays (the file was moved, deleted or changed since)."""
+        if result.preview_error is not None:  # the note under the preview says why
+            self._show_nothing(_("No preview"))
+            return
+        heatmap = None
+        if heat_on and withheld(result):
+            self.heatmap_note.configure(text=_("No heatmap: no verdict was given."))
+        elif heat_on:
+            if result.heatmap is not None and result.preview is not None:
+                heatmap = result.heatmap
+            elif result.heatmap_error is not None:
+                self.heatmap_note.configure(text=result.heatmap_error.user_message())
+            else:
+                self.heatmap_note.configure(text=_("Computing the heatmap…"))
+        if result.preview is None:
+            loading = result.model_input is None
+            self._show_nothing(_("Loading the preview…") if loading else _("No preview"))
+            return
+        self._show_picture(result, heatmap)
+
+    def _show_picture(self, result: Result, heatmap) -> None:
+        """The result's image in the viewer; the same image again keeps its zoom and window
+        (a heatmap arriving, a threshold change, a language switch)."""
+        shown = (result.key, id(result.preview), id(heatmap))
+        unchanged = shown == self._shown and self._picture is not None
+        if not unchanged:  # nothing on the picture depends on the threshold: no redraw for it
+            same_image = self._shown is not None and self._shown[:2] == shown[:2]
+            self._picture = Picture(result.preview, result.display, heatmap, result.source)
+            self._shown = shown
+            self.preview.viewer.show_heat = heatmap is not None
+            self.preview.show(self._picture, keep_view=same_image)
+        self._fill_file_windows_menu()
+        self._view_changed()
+
+    def _show_nothing(self, hint: str) -> None:
+        self._shown = self._picture = None
+        self.preview.show(None, hint)
+        self._fill_file_windows_menu()
+        self._view_changed()
+
+    def report_picture(self, result: Result):
+        """What a report of ``result`` shows of the viewer: (image, caption, heatmap shown);
+        no image when another result is on screen."""
+        viewer = self.preview.viewer
+        on_screen = self._shown is not None and self._shown[0] == result.key
+        frame = viewer.frame(resolution=REPORT_RESOLUTION) if on_screen else None
+        if frame is None:
+            return None, "", viewer.show_heat
+        return frame.image, viewer.describe(), viewer.show_heat
+
+    # --- the view commands: zoom, pan, window, invert, opacity ---------------------------------
+
+    def _view(self, action) -> None:
+        """Apply a view command (nothing happens without an image) and show what it did."""
+        self.preview.change(action)
+        self._view_changed()
+
+    def zoom_in(self) -> None:
+        self._view(lambda: self.preview.viewer.zoom_by(ZOOM_STEP))
+
+    def zoom_out(self) -> None:
+        self._view(lambda: self.preview.viewer.zoom_by(1 / ZOOM_STEP))
+
+    def zoom_fit(self) -> None:
+        self._view(self.preview.viewer.fit)
+
+    def zoom_actual(self) -> None:
+        self._view(self.preview.viewer.actual_size)
+
+    def reset_view(self) -> None:
+        self._view(self.preview.viewer.reset)
+
+    def choose_window(self, preset_id: str) -> None:
+        """A window preset (View menu): the built-in ones, or one of the file's own."""
+        self._view(lambda: self.preview.viewer.choose(preset_id))
+
+    def invert_toggled(self) -> None:
+        invert = bool(self.invert_view.get())
+        self._view(lambda: setattr(self.preview.viewer, "invert", invert))
+
+    def opacity_changed(self, _value=None) -> None:
+        """The opacity slider moved: redraw the overlay (saved when the slider is let go)."""
+        opacity = round(float(self.heat_opacity.get()), 2)
+        self._on_opacity(opacity)
+        self.preview.viewer.opacity = opacity
+        if self.preview.viewer.show_heat:
+            self.preview.change(lambda: None)
+
+    def _view_changed(self) -> None:
+        """The line under the image and the View menu's marks follow the viewer."""
+        viewer = self.preview.viewer
+        self.view_label.configure(text=viewer.describe())
+        self.invert_view.set(viewer.invert)
+        self.window_preset.set(viewer.preset or "")
+
+    def _fill_file_windows_menu(self) -> None:
+        """View → The file's own windows: the selected DICOM's presets, in its units (the
+        entry is greyed out for a file without any)."""
+        presets = self._picture.file_presets() if self._picture is not None else []
+        wanted = (self._shown[:2] if self._shown else None, i18n.current_language(),
+                  len(presets))
+        if self._file_windows_for == wanted:
+            return
+        self._file_windows_for = wanted
+        menu = self.file_windows_menu
+        menu.delete(0, "end")
+        for preset in presets:
+            menu.add_radiobutton(label=preset.label.user_message(), value=preset.id,
+                                 variable=self.window_preset,
+                                 command=lambda p=preset.id: self.choose_window(p))
+        parent, index = self.file_windows_entry
+        parent.entryconfigure(index, state="normal" if presets else "disabled")

@@ -1,0 +1,102 @@
+"""How the window looks and where it opens: the Tk root (with drag and drop when tkdnd loads),
+the theme and fonts, and a saved geometry fitted to the screen it opens on."""
+
+from __future__ import annotations
+
+import logging
+import re
+import tkinter as tk
+from tkinter import font, ttk
+
+from desktop.resources import asset_path
+from desktop.ui.widgets import BANNER_BG, PANEL_BG, TEXT_GREY
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GEOMETRY = "1240x780"
+MIN_SIZE = (900, 600)
+SCREEN_MARGIN_Y = 80  # title bar + task bar
+
+
+def fit_to_screen(geometry: str | None, root: tk.Tk) -> str:
+    """The saved window geometry (or the default), no larger than this screen and placed on it.
+
+    A size saved on a bigger monitor, or from a damaged settings file (99999x99999), makes X
+    refuse the window's pixmap (BadAlloc), which ends the whole process.
+    """
+    pattern = r"(\d+)x(\d+)(([+-]-?\d+)([+-]-?\d+))?"
+    match = re.fullmatch(pattern, geometry or "") or re.fullmatch(pattern, DEFAULT_GEOMETRY)
+    screen_w, screen_h = root.winfo_screenwidth(), root.winfo_screenheight()
+    # Leave room for the title bar and a task bar: a 1366x768 clinic laptop shows the whole window.
+    width = min(int(match[1]), screen_w)
+    height = min(int(match[2]), max(MIN_SIZE[1], screen_h - SCREEN_MARGIN_Y))
+    place = match[3] or ""
+    if place and (abs(int(match[4][1:])) >= screen_w or abs(int(match[5][1:])) >= screen_h):
+        place = ""  # off this screen: let the window manager place it
+    return f"{width}x{height}{place}"
+
+
+def make_root() -> tuple[tk.Tk, bool]:
+    """The Tk root and whether drag and drop works (tkdnd loaded); without it the app still runs."""
+    root = tk.Tk(className="CxrPneumonia")
+    try:
+        from tkinterdnd2 import TkinterDnD
+
+        TkinterDnD._require(root)  # what TkinterDnD.Tk() does, but failure leaves a usable root
+    except Exception:  # noqa: BLE001 - any failure only disables drag and drop
+        log.warning("Drag and drop is unavailable (tkdnd did not load)", exc_info=True)
+        return root, False
+    return root, True
+
+
+def apply_style(root: tk.Tk) -> None:
+    """The "clam" theme with readable fonts and one padding scale."""
+    style = ttk.Style(root)
+    style.theme_use("clam")
+    for name in ("TkDefaultFont", "TkTextFont", "TkMenuFont", "TkHeadingFont"):
+        font.nametofont(name, root).configure(size=10)
+    font.nametofont("TkHeadingFont", root).configure(weight="bold")
+    font.nametofont("TkSmallCaptionFont", root).configure(size=9)
+    base = font.nametofont("TkDefaultFont", root).actual()
+    root.option_add("*Menu.font", "TkMenuFont")
+    style.configure(".", padding=0)
+    style.configure("TButton", padding=(10, 4))
+    style.configure("Treeview", rowheight=24)
+    style.configure("Treeview.Heading", font="TkHeadingFont", padding=(6, 4))
+    style.configure("Banner.TFrame", background=BANNER_BG)
+    style.configure(
+        "Banner.TLabel", background=BANNER_BG, foreground="#6A3000",
+        font=(base["family"], 10, "bold"),
+    )
+    style.configure("Panel.TFrame", background=PANEL_BG)
+    style.configure("Panel.TLabel", background=PANEL_BG)
+    style.configure("Panel.TCheckbutton", background=PANEL_BG)
+    style.configure("File.Panel.TLabel", font=(base["family"], 11, "bold"))
+    style.configure("Verdict.Panel.TLabel", font=(base["family"], 20, "bold"))
+    style.configure("Scope.Panel.TLabel", font=(base["family"], 10, "bold"))
+    style.configure("Small.Panel.TLabel", foreground=TEXT_GREY, font="TkSmallCaptionFont")
+    style.configure("Small.TLabel", foreground=TEXT_GREY, font="TkSmallCaptionFont")
+    style.configure("Status.TLabel", padding=(4, 2))
+    style.configure("Info.Toolbutton", font=(base["family"], 10, "bold"), padding=(0, 2))
+
+
+def set_icon(root: tk.Tk) -> tk.PhotoImage | None:
+    """The window's icon (keep the image returned: Tk drops it when Python does)."""
+    path = asset_path("icon.png")
+    try:
+        icon = tk.PhotoImage(master=root, file=str(path))
+        root.iconphoto(True, icon)
+    except tk.TclError:
+        log.warning("Window icon %s could not be loaded", path, exc_info=True)
+        return None
+    return icon
+
+
+def tk_dialogs_language(root: tk.Tk, code: str) -> None:
+    """Tk's own dialogs (open, save, folder) speak the app's language: Tk ships es/pt."""
+    try:
+        root.tk.call("namespace", "eval", "::tk", f"::msgcat::mclocale {code.lower()}")
+        root.tk.call("namespace", "eval", "::tk",
+                     "::msgcat::mcload [file join $::tk_library msgs]")
+    except tk.TclError:
+        log.warning("Tk's dialogs stay in their default language", exc_info=True)
