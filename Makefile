@@ -46,7 +46,7 @@ test: install
 # The GUI and threading test modules 3 times in a row while 2 CPU-burning processes load the machine: a test
 # that assumes timing instead of waiting for the state it asserts fails here (see
 # tests/support/run_under_load.py).
-GUI_TESTS := tests/desktop/ui/test_app_gui.py tests/desktop/ui/test_fuzz_gui.py \
+GUI_TESTS := tests/desktop/ui/test_app.py tests/desktop/ui/test_fuzz_gui.py \
 	tests/desktop/ui/test_viewer_gui.py tests/desktop/ui/test_worker.py tests/desktop/engine/test_inference.py
 test-gui-stress: install
 	$(BIN)/python tests/support/run_under_load.py --rounds 3 --burners 2 $(GUI_TESTS)

@@ -1,10 +1,10 @@
-"""Settings survive a restart; a corrupt or hand-edited file never stops the app; logs land in
-the log folder."""
+"""Settings survive a restart; a corrupt or hand-edited file never stops the app."""
 
 import json
 import logging
 
-from desktop import logs
+import pytest
+
 from desktop.settings import Settings, load_settings, save_settings, settings_path
 
 
@@ -66,33 +66,44 @@ def test_unwritable_folder_does_not_raise(tmp_path, monkeypatch):
     assert save_settings(Settings()) is False
 
 
-def test_log_file_records_tracebacks(tmp_path):
-    root = logging.getLogger()
-    before = list(root.handlers)
-    try:
-        path = logs.setup_logging()
-        assert path == tmp_path / "logs" / logs.LOG_FILE
-        try:
-            raise RuntimeError("boom for the log")
-        except RuntimeError:
-            logging.getLogger("desktop.test").exception("Reading failed")
-        for h in root.handlers:
-            h.flush()
-        text = path.read_text(encoding="utf-8")
-        assert "Reading failed" in text and "Traceback" in text and "boom for the log" in text
-    finally:
-        for h in root.handlers[:]:
-            if h not in before:
-                root.removeHandler(h)
-                h.close()
-        logs._handler = None
-        logging.captureWarnings(False)
-
-
 def test_the_viewer_and_privacy_settings_round_trip_and_identifiers_start_hidden(tmp_path):
     assert Settings().show_identifiers is False and Settings().heatmap_opacity == 0.6
     s = Settings(heatmap_opacity=0.35, show_image_info=True, show_identifiers=True)
     assert save_settings(s) and load_settings() == s
     settings_path().write_text(json.dumps({"heatmap_opacity": 3, "show_identifiers": "yes",
                                            "show_image_info": None}))
+    assert load_settings() == Settings()
+
+
+# --- a corrupt file never stops the app ---------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # nesting deep enough to blow the JSON parser's stack
+        b'{"threshold": NaN, "language": "xx"}',
+        b'{"threshold": Infinity}',
+        b'{"window_geometry": 12, "last_folder": ["a"], "show_heatmap": "yes"}',
+        b"\xef\xbb\xbf{}",  # a byte-order mark from a Windows editor
+        b"\x00" * 4096,
+    ],
+    ids=["deep-nesting", "nan", "infinity", "wrong-types", "bom", "nul-bytes"],
+)
+def test_corrupt_settings_fall_back_to_defaults(content):
+    from desktop.settings import Settings, load_settings, settings_path
+
+    path = settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    settings = load_settings()
+    assert isinstance(settings, Settings)
+    assert settings.threshold is None or 0.0 <= settings.threshold <= 1.0
+    assert settings.language is None
+    assert path.read_bytes() == content  # reading never "repairs" the user's file in place
+
+
+def test_settings_path_that_is_a_folder_gives_defaults():
+    from desktop.settings import Settings, load_settings, settings_path
+
+    settings_path().mkdir(parents=True)
     assert load_settings() == Settings()

@@ -4,7 +4,7 @@ A GUI or threading test that reads the window right after an ``update()``, or as
 is slower or faster than the Tk thread, passes on a quiet machine and fails on a loaded one (a CI
 runner beside other jobs). ``make test-gui-stress`` runs the GUI test modules this way:
 
-    python tests/support/run_under_load.py --rounds 3 --burners 2 tests/desktop/ui/test_app_gui.py
+    python tests/support/run_under_load.py --rounds 3 --burners 2 tests/desktop/ui/test_app.py
     ...
 
 Each burner is a process spinning on one core for the whole run. Every round is a fresh pytest

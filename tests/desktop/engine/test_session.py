@@ -147,14 +147,6 @@ def test_a_failed_re_read_is_kept_until_the_row_is_selected_again():
     assert session.needs_preview(result)
 
 
-def test_percentages_never_round_to_a_certainty_the_model_does_not_have():
-    from desktop.ui.widgets import percent
-
-    assert [percent(0.873), percent(0.997), percent(0.99996), percent(0.0004)] == [
-        "87%", "99.7%", "99.996%", "0.04%"]
-    assert (percent(1.0), percent(0.0), percent(0.9856, 1)) == ("100%", "0%", "98.6%")
-
-
 def test_a_display_buffer_is_held_and_dropped_with_its_preview():
     session = Session(images_kept=1)
     a, b = (add(session, f"{n}.png", 0.5).key for n in "ab")

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.desktop.ui.test_app_gui import make_app, rows, wait_for, write_xray  # noqa: F401 (a fixture)
+from tests.desktop.ui.test_app import make_app, rows, wait_for, write_xray  # noqa: F401 (a fixture)
 from tests.support.fuzz_corpus import OK, corpus_at, fingerprint
 
 pytestmark = pytest.mark.gui

@@ -1,6 +1,6 @@
 """The viewer, the information panel and the reports in the real window under Xvfb.
 
-As in ``tests/desktop/ui/test_app_gui.py`` (whose fixtures and helpers these tests use), a test
+As in ``tests/desktop/ui/test_app.py`` (whose fixtures and helpers these tests use), a test
 waits for
 the state it asserts, with a deadline that only guards against a hang; where the worker's timing
 could change the outcome (a batch report finishing before Cancel) the worker is held at a known
@@ -19,8 +19,8 @@ from pypdf import PdfReader
 
 from desktop import i18n
 from desktop.settings import Settings, load_settings
-from tests.desktop.ui import test_app_gui as gui
-from tests.desktop.ui.test_app_gui import (
+from tests.desktop.ui import test_app as gui
+from tests.desktop.ui.test_app import (
     classify,
     preview_shown,
     rows,

@@ -1,0 +1,49 @@
+"""How values are written for people: percentages that never claim a certainty the model does
+not have, operating-point names, the scope in words."""
+
+import pytest
+
+from desktop import i18n
+from desktop.engine.scope import (
+    IN_SCOPE,
+    NOT_CHEST_XRAY,
+    R_COLOUR,
+    R_LATERAL,
+    UNUSUAL,
+    Reason,
+    Scope,
+)
+from desktop.reports.labels import operating_point_label, percent, scope_text
+
+
+@pytest.fixture(autouse=True)
+def english_afterwards():
+    yield
+    i18n.set_language("en")
+
+
+def test_percentages_never_round_to_a_certainty_the_model_does_not_have():
+    assert [percent(0.873), percent(0.997), percent(0.99996), percent(0.0004)] == [
+        "87%", "99.7%", "99.996%", "0.04%"]
+    assert (percent(1.0), percent(0.0), percent(0.9856, 1)) == ("100%", "0%", "98.6%")
+
+
+def test_operating_points_are_named_for_people_in_the_language_shown():
+    assert operating_point_label("high_sensitivity") == "High sensitivity"
+    assert operating_point_label("my_own_point") == "My own point"  # a card's own name
+    i18n.set_language("es")
+    assert operating_point_label("high_sensitivity") == i18n.gettext("High sensitivity")
+    assert operating_point_label("high_sensitivity") != "High sensitivity"
+
+
+def test_the_scope_in_words_names_the_state_then_the_reason():
+    assert scope_text(None) == ""
+    assert scope_text(Scope(IN_SCOPE)).startswith("In scope: a frontal chest X-ray")
+    lateral = Scope(UNUSUAL, Reason(R_LATERAL))
+    assert scope_text(lateral) == ("Unusual: This is a lateral view; the model was validated "
+                                   "on frontal views only.")
+    photo = Scope(NOT_CHEST_XRAY, Reason(R_COLOUR))
+    assert scope_text(photo) == ("Not a chest X-ray: This does not look like a chest X-ray "
+                                 "(photo in colour).")
+    assert scope_text(photo, name_withheld=False) == (
+        "This does not look like a chest X-ray (photo in colour).")
