@@ -25,17 +25,7 @@ from desktop.i18n import _, ngettext
 from desktop.reading.files import Skipped
 from desktop.reports.wording import describe
 from desktop.settings import Settings, save_settings
-from desktop.ui.worker import (
-    BatchFinished,
-    BatchStarted,
-    Classified,
-    HeatmapReady,
-    ModelFailed,
-    ModelReady,
-    PreviewReady,
-    ReportFinished,
-    ReportProgress,
-)
+from desktop.ui import worker as messages
 
 Status = Callable[[], str]  # a status sentence, built again in the language shown
 READY = lambda: _("Open or drop chest X-ray images to classify them.")  # noqa: E731
@@ -83,11 +73,15 @@ class WindowState:
         self.order: list[int] = []  # the table's rows, top to bottom
         self._status: Status = lambda: _("Loading model…")
         self._handlers: dict[type, Callable] = {
-            ModelReady: self._model_ready, ModelFailed: self._model_failed,
-            BatchStarted: self._batch_started, Classified: self._classified,
-            BatchFinished: self._batch_finished, PreviewReady: self._preview_ready,
-            HeatmapReady: self._heatmap_ready, ReportProgress: self._report_progress,
-            ReportFinished: self._report_finished,
+            messages.ModelReady: self._model_ready,
+            messages.ModelFailed: self._model_failed,
+            messages.BatchStarted: self._batch_started,
+            messages.Classified: self._classified,
+            messages.BatchFinished: self._batch_finished,
+            messages.PreviewReady: self._preview_ready,
+            messages.HeatmapReady: self._heatmap_ready,
+            messages.ReportProgress: self._report_progress,
+            messages.ReportFinished: self._report_finished,
         }
 
     # --- settings, status, what is enabled ------------------------------------------------
@@ -170,7 +164,7 @@ class WindowState:
         """One message from the worker, to the method for its type."""
         self._handlers[type(message)](message)
 
-    def _model_ready(self, message: ModelReady) -> None:
+    def _model_ready(self, message: messages.ModelReady) -> None:
         """The card's operating points, and the threshold the user chose last time (a preset of
         this card at its exact value, else the saved custom value, else the card's default)."""
         self.model_ready, self.card, self.model_sha256 = True, message.card, message.sha256
@@ -182,18 +176,18 @@ class WindowState:
         if not self.pending:
             self.say(READY)
 
-    def _model_failed(self, message: ModelFailed) -> None:
+    def _model_failed(self, message: messages.ModelFailed) -> None:
         self.model_error = message.error
         self.say(message.error.user_message)
 
-    def _batch_started(self, message: BatchStarted) -> None:
+    def _batch_started(self, message: messages.BatchStarted) -> None:
         self.skipped.extend(message.skipped)
         self.batch_progress = (0, message.total)
         self.progress = (0, max(message.total, 1))
         self.view.show_activity()
         self.say(self._progress_text)
 
-    def _classified(self, message: Classified) -> None:
+    def _classified(self, message: messages.Classified) -> None:
         result = self.session.add(message.result)
         self.order.append(result.key)
         self.put_row(result)
@@ -206,7 +200,7 @@ class WindowState:
             self.first_of_batch.discard(message.batch)
             self.view.select_row(result.key)
 
-    def _batch_finished(self, message: BatchFinished) -> None:
+    def _batch_finished(self, message: messages.BatchFinished) -> None:
         self.pending.discard(message.batch)
         self.first_of_batch.discard(message.batch)
         if self.pending:
@@ -344,14 +338,14 @@ class WindowState:
             self.worker.request_heatmap(result.key, result.model_input)
             self._asked = (result.key, True)
 
-    def _preview_ready(self, message: PreviewReady) -> None:
+    def _preview_ready(self, message: messages.PreviewReady) -> None:
         result = self.session.preview_ready(message.key, message.preview, message.model_input,
                                             message.error, display=message.display)
         if result is not None and result is self.selected:
             self._request_images()
             self.view.show_selected()
 
-    def _heatmap_ready(self, message: HeatmapReady) -> None:
+    def _heatmap_ready(self, message: messages.HeatmapReady) -> None:
         result = self.session.heatmap_ready(message.key, message.heatmap, message.error)
         if result is not None and result is self.selected:
             self.view.show_selected()
@@ -390,14 +384,14 @@ class WindowState:
                         "Writing the report: {done} of {total} files…", total).format(
             done=done, total=total)
 
-    def _report_progress(self, message: ReportProgress) -> None:
+    def _report_progress(self, message: messages.ReportProgress) -> None:
         if message.job == self.report_job:
             self.report_progress = (message.done, message.total)
             self.progress = (message.done, self.progress[1])
             self.view.show_activity()
             self.say(self._report_progress_text)
 
-    def _report_finished(self, message: ReportFinished) -> None:
+    def _report_finished(self, message: messages.ReportFinished) -> None:
         if message.job != self.report_job:
             return
         self.report_job = None

@@ -34,12 +34,6 @@ from tests.support.report_fixtures import (
 )
 
 
-@pytest.fixture(autouse=True)
-def english_afterwards():
-    yield
-    i18n.set_language("en")
-
-
 @pytest.mark.parametrize("language", ["en", "pt_BR", "es"])
 def test_a_single_report_says_verdict_threshold_scope_model_and_disclaimer(tmp_path, language):
     s = session()

@@ -1,7 +1,6 @@
 """How values are written for people: percentages that never claim a certainty the model does
 not have, operating-point names, the scope in words."""
 
-import pytest
 
 from desktop import i18n
 from desktop.engine.scope import (
@@ -14,12 +13,6 @@ from desktop.engine.scope import (
     Scope,
 )
 from desktop.reports.labels import operating_point_label, percent, scope_text
-
-
-@pytest.fixture(autouse=True)
-def english_afterwards():
-    yield
-    i18n.set_language("en")
 
 
 def test_percentages_never_round_to_a_certainty_the_model_does_not_have():

@@ -28,12 +28,6 @@ from tests.support.report_fixtures import (
 )
 
 
-@pytest.fixture(autouse=True)
-def english_afterwards():
-    yield
-    i18n.set_language("en")
-
-
 def test_a_100_file_batch_report_stays_under_a_megabyte(tmp_path, capsys):
     s = session()
     results = [classified(s, write_xray(tmp_path / f"{i:03}.png", i, (900, 800)), i / 100)

@@ -33,12 +33,6 @@ def add(session: Session, name: str, p: float | None, scope=None, error=None) ->
     return session.add(Result(Path(f"/x/{name}"), p, error, fingerprint="f", scope=scope))
 
 
-@pytest.fixture(autouse=True)
-def english_afterwards():
-    yield
-    i18n.set_language("en")
-
-
 def test_a_verdict_in_scope_reads_the_same_everywhere(session):
     words = describe(add(session, "a.png", 0.873, Scope(IN_SCOPE)), session)
     assert (words.kind, words.verdict, words.table_verdict, words.line_verdict) == (

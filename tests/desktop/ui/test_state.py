@@ -18,18 +18,8 @@ from desktop.engine.scope import NOT_CHEST_XRAY, R_COLOUR, Reason, Scope
 from desktop.errors import NotAnImageError
 from desktop.reading.files import NOT_IMAGE, Skipped
 from desktop.settings import Settings
+from desktop.ui import worker as messages
 from desktop.ui.state import WindowState
-from desktop.ui.worker import (
-    BatchFinished,
-    BatchStarted,
-    Classified,
-    HeatmapReady,
-    ModelFailed,
-    ModelReady,
-    PreviewReady,
-    ReportFinished,
-    ReportProgress,
-)
 from tests.support.model_fixtures import sample_metadata
 
 
@@ -129,7 +119,7 @@ def window():
                         save=lambda s: saved.append(Settings(**vars(s))))
     view.state = state
     state.saved = saved
-    state.handle(ModelReady(sample_metadata(), "ab" * 32))
+    state.handle(messages.ModelReady(sample_metadata(), "ab" * 32))
     return state, view, worker
 
 
@@ -140,10 +130,10 @@ def result(name: str, p: float | None, error=None, scope=None) -> Result:
 def run_batch(state, results, cancelled: bool = False, skipped: Skipped | None = None) -> int:
     """A batch as the worker reports it: started, one message per file, finished."""
     batch = state.open_paths([r.path for r in results] or [Path("/ward")])
-    state.handle(BatchStarted(batch, len(results), skipped or Skipped()))
+    state.handle(messages.BatchStarted(batch, len(results), skipped or Skipped()))
     for r in results:
-        state.handle(Classified(batch, r))
-    state.handle(BatchFinished(batch, len(results), len(results), cancelled))
+        state.handle(messages.Classified(batch, r))
+    state.handle(messages.BatchFinished(batch, len(results), len(results), cancelled))
     return batch
 
 
@@ -153,14 +143,14 @@ def test_a_batch_fills_the_table_in_order_selects_its_first_row_and_says_the_cou
     batch = state.open_paths([Path("/ward/b.png"), Path("/ward/a.png")])
     assert worker.calls[-1] == ("submit", ["b.png", "a.png"])
     assert view.activity == ((0, 1), True) and "cancel" in state.enabled()
-    state.handle(BatchStarted(batch, 2))
+    state.handle(messages.BatchStarted(batch, 2))
     assert view.status == "Classifying 0 of 2 files…"
-    state.handle(Classified(batch, result("b.png", 0.7)))
+    state.handle(messages.Classified(batch, result("b.png", 0.7)))
     assert view.status == "Classifying 1 of 2 files…" and view.activity == ((1, 2), True)
     assert state.selected.path.name == "b.png"  # the first row of a batch is shown at once
-    state.handle(Classified(batch, result("a.png", 0.2)))
+    state.handle(messages.Classified(batch, result("a.png", 0.2)))
     assert state.selected.path.name == "b.png"  # only the first
-    state.handle(BatchFinished(batch, 2, 2, False))
+    state.handle(messages.BatchFinished(batch, 2, 2, False))
     assert view.files() == ["b.png", "a.png"] and state.order == [1, 2]
     assert view.rows[1] == (("b.png", "▲ PNEUMONIA", "0.700", "Classified"), "PNEUMONIA")
     assert view.rows[2] == (("a.png", "● NORMAL", "0.200", "Classified"), "NORMAL")
@@ -173,17 +163,17 @@ def test_a_batch_fills_the_table_in_order_selects_its_first_row_and_says_the_cou
 def test_cancel_stops_the_batch_and_says_how_far_it_got(window):
     state, view, worker = window
     batch = state.open_paths([Path("/ward")])
-    state.handle(BatchStarted(batch, 60))
+    state.handle(messages.BatchStarted(batch, 60))
     for i in range(3):
-        state.handle(Classified(batch, result(f"{i}.png", 0.5)))
+        state.handle(messages.Classified(batch, result(f"{i}.png", 0.5)))
     state.cancel()
     assert worker.calls[-1] == ("cancel",) and view.status == "Cancelling…"
-    state.handle(BatchFinished(batch, 3, 60, cancelled=True))
+    state.handle(messages.BatchFinished(batch, 3, 60, cancelled=True))
     assert view.status == "Cancelled after 3 of 60 files."
     assert len(view.rows) == 3 and not state.busy and "cancel" not in state.enabled()
     empty = state.open_paths([Path("/ward")])
     state.cancel()
-    state.handle(BatchFinished(empty, 0, 0, cancelled=True))
+    state.handle(messages.BatchFinished(empty, 0, 0, cancelled=True))
     assert view.status == "Cancelled."
 
 
@@ -242,16 +232,16 @@ def test_the_batch_report_follows_the_tables_order_with_progress_and_cancel(wind
     assert "save_batch_report" not in state.enabled()
     assert state.start_batch_report(tmp_path / "again.pdf", False) is None
     assert view.status == "A report is being written. Wait for it, or cancel it."
-    state.handle(ReportProgress(job, 1, 2))
+    state.handle(messages.ReportProgress(job, 1, 2))
     assert view.status == "Writing the report: 1 of 2 files…" and view.activity == ((1, 2), True)
     state.cancel()
     assert worker.calls[-1] == ("cancel_report",)
-    state.handle(ReportFinished(job, tmp_path / "r.pdf", cancelled=True))
+    state.handle(messages.ReportFinished(job, tmp_path / "r.pdf", cancelled=True))
     assert view.status == "Cancelled: no report was written." and not state.busy
     job = state.start_batch_report(tmp_path / "r.pdf", False)
-    state.handle(ReportFinished(job - 1, tmp_path / "old.pdf"))  # an old job's end: ignored
+    state.handle(messages.ReportFinished(job - 1, tmp_path / "old.pdf"))  # an old job: ignored
     assert state.report_job == job
-    state.handle(ReportFinished(job, tmp_path / "r.pdf", size=1000))
+    state.handle(messages.ReportFinished(job, tmp_path / "r.pdf", size=1000))
     assert view.status == "Saved the report of 2 files to r.pdf."
 
 
@@ -279,7 +269,7 @@ def test_a_folder_without_images_says_so(window):
 
 def test_a_model_that_fails_to_load_says_why(window):
     state, view, _ = window
-    state.handle(ModelFailed(NotAnImageError()))
+    state.handle(messages.ModelFailed(NotAnImageError()))
     assert state.model_error is not None and view.status == NotAnImageError().user_message()
 
 
@@ -307,11 +297,11 @@ def test_selecting_a_row_asks_once_for_its_preview_and_with_the_heatmap_on_for_t
     state.set_heatmap(True)
     assert worker.calls[-1] == ("preview", 2, True) and state.saved[-1].show_heatmap is True
     drawn = view.drawn
-    state.handle(PreviewReady(2, object(), np.zeros((224, 224), np.uint8)))
+    state.handle(messages.PreviewReady(2, object(), np.zeros((224, 224), np.uint8)))
     assert view.drawn == drawn + 1  # the selected result: drawn again
-    state.handle(PreviewReady(1, object(), np.zeros((224, 224), np.uint8)))
+    state.handle(messages.PreviewReady(1, object(), np.zeros((224, 224), np.uint8)))
     assert view.drawn == drawn + 1  # another result's preview: nothing to draw
-    state.handle(HeatmapReady(2, np.zeros((224, 224))))
+    state.handle(messages.HeatmapReady(2, np.zeros((224, 224))))
     assert view.drawn == drawn + 2 and state.selected.heatmap is not None
     state.select(None)
     assert state.selected is None and "save_report" not in state.enabled()
