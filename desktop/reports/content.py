@@ -29,12 +29,13 @@ from desktop.reports.labels import (
     operating_point_label,
     percent,
 )
-from desktop.reports.wording import describe
+from desktop.reports.wording import describe, p_meaning
 
 SHA_PREFIX = 12  # hex digits of the model's sha256 a report shows
 # The shape of a verdict (desktop.reports.wording.VERDICT_KINDS) and of a scope state (drawn,
 # never a glyph the font may lack).
 SCOPE_KINDS = (IN_SCOPE, UNUSUAL, NOT_CHEST_XRAY, "unchecked")
+VERDICTS = ("PNEUMONIA", "NORMAL")
 
 Rows = list[tuple[str, str]]
 
@@ -106,9 +107,12 @@ def model_rows(card: dict | None, sha256: str) -> Rows:
                 version=app_version()))]
 
 
-def threshold_rows(policy: ThresholdPolicy) -> Rows:
-    """The threshold, the operating point it is (or "custom"), and its validation figures."""
+def threshold_rows(policy: ThresholdPolicy, card: dict | None = None) -> Rows:
+    """The threshold, the operating point it is (or "custom"), and its validation figures;
+    with the model's card, what P(pneumonia) means."""
     rows = [(gettext("Threshold"), format_threshold(policy.threshold))]
+    if card is not None:
+        rows.append((gettext("What P means"), p_meaning(card)))
     point = policy.point(policy.preset)
     if point is None:
         rows.append((gettext("Operating point"),
@@ -134,19 +138,15 @@ def entry(result: Result, session: Session, *, show_identifiers: bool = False) -
         name=result.path.name, path=result.path, fingerprint=result.fingerprint,
         verdict_kind=words.kind, verdict=words.verdict,
         probability=words.report_probability,
-        result_line=_probability_line(result.p_pneumonia, words.confidence),
+        result_line=words.detail if words.kind in VERDICTS else _probability_line(
+            result.p_pneumonia),
         scope_kind=words.scope_kind, scope=words.scope, problem=words.problem,
         identifiers=" · ".join(f"{label}: {value}" for label, value in ids),
     )
 
 
-def _probability_line(p: float | None, confidence: float | None) -> str:
-    if p is None:
-        return ""
-    line = gettext("P(pneumonia) = {p}").format(p=f"{p:.3f}")
-    if confidence is not None:
-        line += " · " + gettext("Confidence {confidence}").format(confidence=percent(confidence))
-    return line
+def _probability_line(p: float | None) -> str:
+    return "" if p is None else gettext("P(pneumonia) = {p}").format(p=f"{p:.3f}")
 
 
 def _headings() -> dict[str, str]:
@@ -175,7 +175,7 @@ def single_report(result: Result, session: Session, card: dict | None, sha256: s
         heatmap_shown=heatmap_shown and image is not None,
         heatmap_caption=gettext("Grad-CAM: the regions that raised P(pneumonia) most. It shows "
                                 "where the model looked, not where the disease is."),
-        threshold=threshold_rows(session.policy),
+        threshold=threshold_rows(session.policy, card),
         facts=info_rows(result.source, show_identifiers=show_identifiers),
         model=model_rows(card, sha256),
         headings=_headings(),
@@ -208,7 +208,7 @@ def batch_report(results: list[Result], session: Session, card: dict | None, sha
         created=created_text(now),
         summary=session.summary(),
         counts=count_rows,
-        threshold=threshold_rows(session.policy),
+        threshold=threshold_rows(session.policy, card),
         model=model_rows(card, sha256),
         entries=entries,
         columns=[gettext("Image"), gettext("File"), gettext("Verdict"), gettext("P(pneumonia)"),

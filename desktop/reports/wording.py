@@ -17,6 +17,7 @@ from desktop.engine.session import Session, withheld
 from desktop.engine.threshold import format_threshold
 from desktop.errors import N_
 from desktop.i18n import gettext
+from desktop.modelfile import POSITIVE
 from desktop.reports.labels import percent, scope_text
 
 # What a result is, for its words, its colour and its drawn shape.
@@ -31,6 +32,20 @@ VERDICT_MARKS = {"NORMAL": "●", "PNEUMONIA": "▲", "withheld": "⊘", "error"
 IN_SCOPE_MARK, UNUSUAL_MARK, WITHHELD_MARK, UNCHECKED_MARK = "✓", "◆", "⊘", "○"
 SCOPE_MARKS = {IN_SCOPE: IN_SCOPE_MARK, UNUSUAL: UNUSUAL_MARK, NOT_CHEST_XRAY: WITHHELD_MARK}
 NO_VERDICT_DETAIL = N_("The model gives no verdict on images outside its scope.")
+# What the probability and the threshold are, in words a clinician reads correctly: P is a
+# model's estimate at its training set's mix of cases, the threshold the line it is judged by;
+# a "confidence" is only said for the class shown when it is at least even.
+AT_OR_ABOVE = N_("P(pneumonia) = {p}, at or above the threshold {threshold}.")
+BELOW = N_("P(pneumonia) = {p}, below the threshold {threshold}.")
+CONFIDENCE = N_("Confidence {confidence}.")
+BORDERLINE = {
+    "NORMAL": N_("Borderline: the model leans to pneumonia, but not as far as the threshold."),
+    "PNEUMONIA": N_("Borderline: the model leans to normal, but the threshold is lower."),
+}
+P_MEANS_SHARE = N_("P is the model's estimate for an image like its training images, {share} of "
+                   "which showed pneumonia; it is not this patient's chance of having it.")
+P_MEANS = N_("P is the model's estimate for an image like its training images; it is not this "
+             "patient's chance of having pneumonia.")
 
 
 @dataclass(frozen=True)
@@ -43,8 +58,8 @@ class Wording:
     line_verdict: str  # a text line's first word: "PNEUMONIA", "NO VERDICT", "ERROR"
     probability: str  # "0.873", "—" where no verdict is shown
     report_probability: str  # "0.873", "—" when the file could not be read
-    confidence: float | None  # of the class shown; None without a verdict
-    detail: str  # the sentence under the verdict in the result pane
+    confidence: float | None  # of the class shown; None without a verdict or below even odds
+    detail: str  # under the verdict in the result pane and a report: P against the threshold
     status: str  # the table's status column: "Classified", the scope's reason, the error
     scope: str  # the scope state in words with its reason ("" unread or not checked)
     scope_mark: str  # "✓ In scope…" etc. for the pane ("" when there is nothing to say)
@@ -82,6 +97,11 @@ def describe(result: Result, session: Session) -> Wording:
             line_note=reason, **common)
     kind = session.verdict(result)
     confidence = session.confidence(result)
+    if confidence is not None and confidence < 0.5:  # the threshold decided against the lean
+        confidence, lean = None, gettext(BORDERLINE[kind])
+    else:
+        lean = gettext(CONFIDENCE).format(confidence=percent(confidence))
+    side = AT_OR_ABOVE if kind == POSITIVE else BELOW
     table = f"{VERDICT_MARKS[kind]} " + gettext(VERDICT_WORDS[kind])
     status, note = gettext("Classified"), ""
     if state == UNUSUAL:
@@ -91,11 +111,22 @@ def describe(result: Result, session: Session) -> Wording:
     return Wording(
         kind=kind, verdict=gettext(VERDICT_WORDS[kind]), table_verdict=table,
         line_verdict=kind, probability=f"{result.p_pneumonia:.3f}", confidence=confidence,
-        detail=gettext("Confidence {confidence} · P(pneumonia) = {p:.3f} · threshold "
-                       "{threshold}").format(confidence=percent(confidence),
-                                             p=result.p_pneumonia,
-                                             threshold=format_threshold(session.threshold)),
+        detail=gettext(side).format(p=f"{result.p_pneumonia:.3f}",
+                                    threshold=format_threshold(session.threshold)) + " " + lean,
         status=status, line_note=note, **common)
+
+
+def p_meaning(card: dict | None) -> str:
+    """What P(pneumonia) is, from the model's card: an estimate at the training set's share of
+    pneumonia (when the card gives its counts), never the patient's own chance."""
+    counts = ((card or {}).get("data") or {}).get("counts") or {}
+    train = counts.get("train") or {}
+    try:
+        total = sum(int(v) for v in train.values())
+        share = int(train[POSITIVE]) / total
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return gettext(P_MEANS)
+    return gettext(P_MEANS_SHARE).format(share=percent(share))
 
 
 def _probability(p: float | None) -> str:

@@ -335,7 +335,7 @@ class App:
 
     def show_selected(self) -> None:
         self._show_info()
-        self.pane.refresh(self.state.selected, self.state.session)
+        self.pane.refresh(self.state.selected, self.state.session, self.state.card)
 
     def show_status(self) -> None:
         self.status_label.configure(text=self.state.status())

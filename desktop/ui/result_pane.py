@@ -16,7 +16,7 @@ from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
 from desktop.engine.session import Session, withheld
 from desktop.errors import N_, UserError
 from desktop.i18n import _
-from desktop.reports.wording import describe
+from desktop.reports.wording import describe, p_meaning
 from desktop.ui.viewer import ZOOM_STEP, Picture
 from desktop.ui.widgets import (
     TEXT_AMBER,
@@ -115,8 +115,9 @@ class ResultPane:
 
     # --- drawing a result ---------------------------------------------------------------------
 
-    def refresh(self, result: Result | None, session: Session) -> None:
-        """Draw ``result`` (None: nothing selected) at ``session``'s threshold."""
+    def refresh(self, result: Result | None, session: Session, card: dict | None) -> None:
+        """Draw ``result`` (None: nothing selected) at ``session``'s threshold; ``card`` (the
+        model's) says what its P means."""
         heat_on = self.show_heatmap.get()
         if heat_on and result is not None and result.ok and result.preview_error is None:
             self.legend.grid()
@@ -142,9 +143,10 @@ class ResultPane:
         else:
             self._show_preview(result, heat_on)
         self.verdict_label.configure(text=words.verdict, foreground=VERDICT_COLOURS[verdict])
-        self.detail_label.configure(text=words.detail)
-        self.bar.show(None if words.confidence is None else result.p_pneumonia,
-                      session.threshold, verdict)
+        shown = verdict is not None
+        self.detail_label.configure(
+            text=words.detail + ("\n" + p_meaning(card) if shown else ""))
+        self.bar.show(result.p_pneumonia if shown else None, session.threshold, verdict)
 
     def _show_scope(self, result: Result | None, text: str) -> None:
         """The selected image's scope: a shape, the state in words, and the reason."""

@@ -21,7 +21,7 @@ from desktop.engine.scope import (
 from desktop.engine.session import Session
 from desktop.engine.threshold import ThresholdPolicy
 from desktop.errors import NotAnImageError
-from desktop.reports.wording import describe
+from desktop.reports.wording import describe, p_meaning
 
 
 @pytest.fixture
@@ -40,7 +40,8 @@ def test_a_verdict_in_scope_reads_the_same_everywhere(session):
     assert (words.probability, words.report_probability, words.status) == (
         "0.873", "0.873", "Classified")
     assert words.confidence == pytest.approx(0.873)
-    assert words.detail == "Confidence 87% · P(pneumonia) = 0.873 · threshold 0.50"
+    assert words.detail == ("P(pneumonia) = 0.873, at or above the threshold 0.50. "
+                            "Confidence 87%.")
     assert words.scope_mark.startswith("✓ In scope") and words.line_note == ""
 
 
@@ -87,3 +88,32 @@ def test_the_words_follow_the_language_and_the_threshold(session):
     assert describe(result, session).table_verdict == "▲ NEUMONÍA"
     assert describe(add(session, "x.png", None, error=NotAnImageError()),
                     session).verdict == i18n.gettext("Could not classify") != "Could not classify"
+
+
+@pytest.mark.parametrize(("threshold", "p", "verdict", "lean"), [
+    (0.8811, 0.820, "NORMAL", "leans to pneumonia"),
+    (0.99, 0.92, "NORMAL", "leans to pneumonia"),
+    (0.3077, 0.35, "PNEUMONIA", "leans to normal"),
+])
+def test_a_confidence_below_even_odds_is_never_shown_for_the_class_shown(
+        session, threshold, p, verdict, lean):
+    """At a threshold far from 0.5 the verdict and the model's lean can differ: the line says
+    so in words instead of "NORMAL · Confidence 18%"."""
+    session.set_threshold(threshold)
+    words = describe(add(session, "a.png", p), session)
+    assert words.kind == verdict and words.confidence is None
+    assert "Confidence" not in words.detail and lean in words.detail
+    side = "below" if verdict == "NORMAL" else "at or above"
+    assert words.detail.startswith(f"P(pneumonia) = {p:.3f}, {side} the threshold")
+
+
+def test_what_p_means_follows_the_models_card():
+    card = {"data": {"counts": {"train": {"NORMAL": 1000, "PNEUMONIA": 3000}}}}
+    assert p_meaning(card) == ("P is the model's estimate for an image like its training "
+                               "images, 75% of which showed pneumonia; it is not this patient's "
+                               "chance of having it.")
+    other = {"data": {"counts": {"train": {"NORMAL": 500, "PNEUMONIA": 500}}}}
+    assert "50% of which" in p_meaning(other)
+    assert p_meaning({}) == p_meaning(None) == (
+        "P is the model's estimate for an image like its training images; it is not this "
+        "patient's chance of having pneumonia.")
