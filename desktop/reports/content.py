@@ -26,8 +26,8 @@ from desktop.reports.image_info import identifier_rows, info_rows
 from desktop.reports.labels import (
     DISCLAIMER,
     app_version,
+    operating_point_figures,
     operating_point_label,
-    percent,
 )
 from desktop.reports.wording import describe, p_meaning
 
@@ -122,11 +122,7 @@ def threshold_rows(policy: ThresholdPolicy, card: dict | None = None) -> Rows:
     if point.get("rule"):
         text += f" ({point['rule']})"
     rows.append((gettext("Operating point"), text))
-    if "val_sensitivity" in point and "val_specificity" in point:
-        rows.append((gettext("Validation"), gettext(
-            "sensitivity {sensitivity}, specificity {specificity}").format(
-            sensitivity=percent(point["val_sensitivity"]),
-            specificity=percent(point["val_specificity"]))))
+    rows += operating_point_figures(point, card)
     return rows
 
 

@@ -26,6 +26,30 @@ def operating_point_label(name: str) -> str:
     return gettext(msgid) if msgid else name.replace("_", " ").capitalize()
 
 
+FIGURES = N_("sensitivity {sensitivity}, specificity {specificity}")
+
+
+def operating_point_figures(point: dict, card: dict | None) -> list[tuple[str, str]]:
+    """An operating point's figures as (split, figures), the test split's first (the ones to
+    trust: images the model was not chosen on), then validation's; each where the card has it."""
+    tested = (((card or {}).get("metrics") or {}).get("test") or {}).get("at_operating_points")
+    test = tested.get(point.get("name")) if isinstance(tested, dict) else None
+    rows = []
+    for label, figures, prefix in ((N_("Test"), test, ""), (N_("Validation"), point, "val_")):
+        try:
+            rows.append((gettext(label), gettext(FIGURES).format(
+                sensitivity=percent(float(figures[prefix + "sensitivity"])),
+                specificity=percent(float(figures[prefix + "specificity"])))))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return rows
+
+
+def figures_text(point: dict, card: dict | None) -> str:
+    """The same on one line: "Test: sensitivity 98%, specificity 84% · Validation: …"."""
+    return " · ".join(f"{label}: {text}" for label, text in operating_point_figures(point, card))
+
+
 def percent(value: float, digits: int = 0) -> str:
     """``0.873`` -> ``"87%"``; one more digit where rounding would show a certainty (100%, 0%)
     the model does not have."""

@@ -13,7 +13,13 @@ from tkinter import ttk
 
 from desktop.errors import N_, UserError
 from desktop.i18n import _
-from desktop.reports.labels import DISCLAIMER, app_version, operating_point_label, percent
+from desktop.reports.labels import (
+    DISCLAIMER,
+    app_version,
+    operating_point_figures,
+    operating_point_label,
+    percent,
+)
 from desktop.ui.widgets import ReadOnlyDialog, Texts
 
 METRIC_LABELS = {
@@ -97,16 +103,12 @@ def model_card_sections(card: dict | None, error: UserError | None = None) -> Se
             sections.append((_(heading), _metrics_lines(metrics[key])))
     points = []
     for point in [p for p in card.get("operating_points", []) if isinstance(p, dict)]:
-        points.append(
-            _("{name}: threshold {threshold}, validation sensitivity {sensitivity}, "
-              "specificity {specificity} ({rule})").format(
-                name=operating_point_label(point.get("name", "?")),
-                threshold=point.get("threshold", "?"),
-                sensitivity=_share(point.get("val_sensitivity")),
-                specificity=_share(point.get("val_specificity")),
-                rule=point.get("rule", ""),
-            )
-        )
+        figures = "; ".join(f"{label} {text}" for label, text in
+                            operating_point_figures(point, card)).lower()
+        points.append(_("{name}: threshold {threshold}; {figures} ({rule})").format(
+            name=operating_point_label(point.get("name", "?")),
+            threshold=point.get("threshold", "?"), figures=figures,
+            rule=point.get("rule", "")))
     sections.append((_("Operating points"), points))
     calibration = card.get("calibration", {})
     if calibration:

@@ -350,7 +350,7 @@ class App:
         self.threshold.show(threshold, preset)
 
     def set_operating_points(self, points: list[dict]) -> None:
-        self.threshold.set_operating_points(points)
+        self.threshold.set_operating_points(points, self.state.card)
 
     def _show_info(self) -> None:
         """The "Image information" panel: the selected file's facts (identifiers only when

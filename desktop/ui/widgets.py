@@ -20,7 +20,7 @@ from PIL import Image, ImageTk
 from desktop.engine.threshold import format_threshold
 from desktop.errors import N_
 from desktop.i18n import _
-from desktop.reports.labels import operating_point_label, percent  # noqa: F401 - used from here too
+from desktop.reports.labels import figures_text, operating_point_label
 from desktop.reports.overlay import legend_strip
 from desktop.ui.viewer import ZOOM_STEP, Picture, Viewer
 
@@ -405,6 +405,7 @@ class ThresholdControl(ttk.LabelFrame):
         texts.widget(self, N_("Decision threshold"))
         self._on_slide, self._on_step, self._on_preset = on_slide, on_step, on_preset
         self._points: list[dict] = []
+        self._card: dict | None = None
         self._buttons: list[tuple[ttk.Radiobutton, str]] = []
         self._quiet = False
         self._threshold = 0.5
@@ -429,8 +430,10 @@ class ThresholdControl(ttk.LabelFrame):
             self.scale.bind(f"<Shift-{key}>", lambda _e, d=10 * step: self._stepped(d))
         texts.call(self, self.refresh_texts)
 
-    def set_operating_points(self, points: list[dict]) -> None:
-        """Make one radio button per operating point of the model card, plus "Custom"."""
+    def set_operating_points(self, points: list[dict], card: dict | None = None) -> None:
+        """Make one radio button per operating point of the model card, plus "Custom"; the
+        card gives each point's test and validation figures."""
+        self._card = card
         for child in self.presets.winfo_children():
             child.destroy()
         self._points = [p for p in points if "threshold" in p and "name" in p]
@@ -479,13 +482,8 @@ class ThresholdControl(ttk.LabelFrame):
             text = _("Custom threshold: no validation figures for this value.")
             if not self._points:
                 text = _("The operating points appear when the model has loaded.")
-        elif "val_sensitivity" in point and "val_specificity" in point:
-            text = _("Validation: sensitivity {sensitivity}, specificity {specificity}").format(
-                sensitivity=percent(point["val_sensitivity"]),
-                specificity=percent(point["val_specificity"]),
-            )
         else:
-            text = ""
+            text = figures_text(point, self._card)
         self.detail.configure(text=text)
 
 

@@ -12,7 +12,13 @@ from desktop.engine.scope import (
     Reason,
     Scope,
 )
-from desktop.reports.labels import operating_point_label, percent, scope_text
+from desktop.reports.labels import (
+    figures_text,
+    operating_point_figures,
+    operating_point_label,
+    percent,
+    scope_text,
+)
 
 
 def test_percentages_never_round_to_a_certainty_the_model_does_not_have():
@@ -40,3 +46,36 @@ def test_the_scope_in_words_names_the_state_then_the_reason():
                                  "(photo in colour).")
     assert scope_text(photo, name_withheld=False) == (
         "This does not look like a chest X-ray (photo in colour).")
+
+
+def card_with_test_figures() -> dict:
+    point = {"name": "balanced", "threshold": 0.8811, "val_sensitivity": 0.9668,
+             "val_specificity": 0.9845}
+    tested = {"balanced": {"sensitivity": 0.9846, "specificity": 0.8376}}
+    return {"operating_points": [point], "default_operating_point": "balanced",
+            "metrics": {"test": {"at_operating_points": tested}}}
+
+
+def test_an_operating_points_test_figures_come_first_then_validation():
+    card = card_with_test_figures()
+    point = card["operating_points"][0]
+    assert operating_point_figures(point, card) == [
+        ("Test", "sensitivity 98%, specificity 84%"),
+        ("Validation", "sensitivity 97%, specificity 98%")]
+    assert figures_text(point, card) == ("Test: sensitivity 98%, specificity 84% · "
+                                         "Validation: sensitivity 97%, specificity 98%")
+    assert figures_text(point, None) == "Validation: sensitivity 97%, specificity 98%"
+    assert figures_text({"name": "x"}, card) == ""
+    i18n.set_language("pt_BR")
+    assert figures_text(point, card).startswith(i18n.gettext("Test") + ": ")
+
+
+def test_a_report_gives_both_figures_of_the_operating_point():
+    from desktop.engine.threshold import ThresholdPolicy
+    from desktop.reports.content import threshold_rows
+
+    card = card_with_test_figures()
+    rows = threshold_rows(ThresholdPolicy.from_card(card), card)
+    labels = [label for label, _ in rows]
+    assert labels.index("Test") < labels.index("Validation")
+    assert dict(rows)["Test"] == "sensitivity 98%, specificity 84%"
