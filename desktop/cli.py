@@ -179,7 +179,7 @@ def text_line(session, result) -> str:
     the path, and the reason when the image is outside the model's scope."""
     words = describe(result, session)
     path = _one_line(str(result.path))
-    p = "-" if result.p_pneumonia is None else words.report_probability
+    p = "-" if words.kind in ("error", "withheld") else words.report_probability
     line = f"{words.line_verdict:<9}  {p:>5}  {path}"
     if words.kind in ("error", "withheld"):
         return f"{line}: {words.line_note}"

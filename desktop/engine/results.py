@@ -99,11 +99,14 @@ class ResultRow:
     file: str
     path: str
     verdict: str | None  # None for an unreadable file, and where the verdict is withheld
-    p_pneumonia: float | None  # given even where the verdict is withheld (researchers want it)
+    p_pneumonia: float | None  # None where there is no verdict: unreadable, or withheld
     threshold: float
     scope: str | None  # desktop.engine.scope.STATES; None: unreadable, or a model without a check
     scope_reason: str | None
     error: str | None
+    # The model's output for an image outside its scope (no verdict): in ``--json`` only, for
+    # researchers, under a name that does not read as a probability of pneumonia.
+    score_outside_scope: float | None = None
 
     def csv_cells(self) -> list[str]:
         return [
@@ -127,7 +130,8 @@ class ResultRow:
             "scope": self.scope,
             "scope_reason": self.scope_reason,
             "error": self.error,
-        }
+        } | ({} if self.score_outside_scope is None else
+             {"score_outside_scope": round(self.score_outside_scope, DECIMALS)})
 
 
 def csv_text(rows: list[ResultRow]) -> str:

@@ -149,7 +149,8 @@ class Session:
 
     def sorted_keys(self, column: str, descending: bool = False) -> list[int]:
         """Keys ordered by ``column`` (one of ``SORT_COLUMNS``); errors last in both directions
-        (except by status, where they are what is sorted)."""
+        (except by status, where they are what is sorted), and by verdict or P the images
+        without a verdict (withheld) just before them: they show no P."""
 
         def sort_key(result: Result):
             if column == "file":
@@ -160,25 +161,35 @@ class Session:
                 return (str(result.error) if result.error else "", result.path.name.casefold())
             return (result.p_pneumonia or 0.0, result.path.name.casefold())
 
-        ok = [r for r in self.results.values() if r.ok or column == "status"]
-        failed = [r for r in self.results.values() if not r.ok and column != "status"]
-        ordered = sorted(ok, key=sort_key, reverse=descending)
-        ordered += sorted(failed, key=lambda r: r.path.name.casefold())
+        def group(result: Result) -> int:
+            if column == "status":
+                return 0
+            if not result.ok:
+                return 2
+            return 1 if column in ("verdict", "p_pneumonia") and withheld(result) else 0
+
+        by_name = lambda r: r.path.name.casefold()  # noqa: E731
+        ordered = sorted((r for r in self.results.values() if group(r) == 0), key=sort_key,
+                         reverse=descending)
+        ordered += sorted((r for r in self.results.values() if group(r) == 1), key=by_name)
+        ordered += sorted((r for r in self.results.values() if group(r) == 2), key=by_name)
         return [r.key for r in ordered]
 
     def row(self, result: Result) -> ResultRow:
         """The exported record of one result at the current threshold."""
         scope = result.scope
+        held_back = withheld(result)
         return ResultRow(
             file=result.path.name,
             path=str(result.path),
             verdict=self.verdict(result),
-            p_pneumonia=result.p_pneumonia if result.ok else None,
+            p_pneumonia=result.p_pneumonia if result.ok and not held_back else None,
             threshold=self.threshold,
             scope=scope.state if scope is not None and result.ok else None,
             scope_reason=str(scope.reason) if scope is not None and scope.reason and result.ok
             else None,
             error=str(result.error) if result.error is not None else None,
+            score_outside_scope=result.p_pneumonia if held_back else None,
         )
 
     def rows(self, keys: Sequence[int] | None = None) -> list[ResultRow]:

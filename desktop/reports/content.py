@@ -134,15 +134,10 @@ def entry(result: Result, session: Session, *, show_identifiers: bool = False) -
         name=result.path.name, path=result.path, fingerprint=result.fingerprint,
         verdict_kind=words.kind, verdict=words.verdict,
         probability=words.report_probability,
-        result_line=words.detail if words.kind in VERDICTS else _probability_line(
-            result.p_pneumonia),
+        result_line=words.detail if words.kind in VERDICTS else "",
         scope_kind=words.scope_kind, scope=words.scope, problem=words.problem,
         identifiers=" · ".join(f"{label}: {value}" for label, value in ids),
     )
-
-
-def _probability_line(p: float | None) -> str:
-    return "" if p is None else gettext("P(pneumonia) = {p}").format(p=f"{p:.3f}")
 
 
 def _headings() -> dict[str, str]:

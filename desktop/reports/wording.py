@@ -57,7 +57,7 @@ class Wording:
     table_verdict: str  # "▲ PNEUMONIA", "▲ PNEUMONIA ◆" (unusual), "⊘ No verdict", "✕ Error"
     line_verdict: str  # a text line's first word: "PNEUMONIA", "NO VERDICT", "ERROR"
     probability: str  # "0.873", "—" where no verdict is shown
-    report_probability: str  # "0.873", "—" when the file could not be read
+    report_probability: str  # the same in a report and a text line ("—": no P is shown)
     confidence: float | None  # of the class shown; None without a verdict or below even odds
     detail: str  # under the verdict in the result pane and a report: P against the threshold
     status: str  # the table's status column: "Classified", the scope's reason, the error
@@ -85,7 +85,7 @@ def describe(result: Result, session: Session) -> Wording:
     reason = scope.reason.user_message() if scope is not None and scope.reason else ""
     scope_mark = "" if scope is None else (
         f"{SCOPE_MARKS.get(state, UNCHECKED_MARK)} " + scope_text(scope, name_withheld=False))
-    common = dict(report_probability=_probability(result.p_pneumonia), scope=scope_text(scope),
+    common = dict(scope=scope_text(scope),
                   scope_mark=scope_mark, scope_kind=None if scope is None else
                   (state or "unchecked"), scope_reason=reason, problem="")
     if withheld(result):
@@ -93,6 +93,7 @@ def describe(result: Result, session: Session) -> Wording:
             kind="withheld", verdict=gettext(VERDICT_WORDS["withheld"]),
             table_verdict=f"{VERDICT_MARKS['withheld']} " + gettext(SHORT_WORDS["withheld"]),
             line_verdict=gettext(LINE_WORDS["withheld"]), probability="—", confidence=None,
+            report_probability="—",
             detail=gettext(NO_VERDICT_DETAIL), status=scope_text(scope, name_withheld=False),
             line_note=reason, **common)
     kind = session.verdict(result)
@@ -110,6 +111,7 @@ def describe(result: Result, session: Session) -> Wording:
         note = gettext("unusual: {reason}").format(reason=reason)
     return Wording(
         kind=kind, verdict=gettext(VERDICT_WORDS[kind]), table_verdict=table,
+        report_probability=_probability(result.p_pneumonia),
         line_verdict=kind, probability=f"{result.p_pneumonia:.3f}", confidence=confidence,
         detail=gettext(side).format(p=f"{result.p_pneumonia:.3f}",
                                     threshold=format_threshold(session.threshold)) + " " + lean,

@@ -158,3 +158,22 @@ def test_a_display_buffer_is_held_and_dropped_with_its_preview():
     session.select(b)
     session.preview_ready(b, Image.new("L", (8, 8)), np.zeros((224, 224), np.uint8))
     assert session.results[a].display is None and session.results[a].preview is None
+
+
+def test_images_without_a_verdict_show_no_p_and_sort_after_the_numbers():
+    from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, R_COLOUR, Reason, Scope
+
+    s = Session(ThresholdPolicy(fallback=0.5))
+    for name, p, scope in (("a.png", 0.3, Scope(IN_SCOPE)),
+                           ("dog.jpg", 0.99, Scope(NOT_CHEST_XRAY, Reason(R_COLOUR))),
+                           ("b.png", 0.8, Scope(IN_SCOPE))):
+        s.add(Result(Path(f"/x/{name}"), p, None, fingerprint="f", scope=scope))
+    add(s, "broken.png", None, NotAnImageError())
+    for descending in (False, True):
+        order = names(s, s.sorted_keys("p_pneumonia", descending))
+        assert order[2:] == ["dog.jpg", "broken.png"], descending
+        assert names(s, s.sorted_keys("verdict", descending))[2:] == ["dog.jpg", "broken.png"]
+    dog = s.row(s.results[2])
+    assert dog.p_pneumonia is None and dog.csv_cells()[3] == ""
+    assert dog.as_json()["p_pneumonia"] is None and dog.as_json()["score_outside_scope"] == 0.99
+    assert "score_outside_scope" not in s.row(s.results[1]).as_json()

@@ -76,6 +76,21 @@ def test_a_withheld_verdict_says_no_verdict_and_why_and_an_unusual_one_is_marked
     assert "PNEUMONIA" not in flat(text_of(tmp_path / "photo.pdf"))
 
 
+def test_no_probability_is_shown_for_an_image_without_a_verdict(tmp_path):
+    """A dog photo's report never reads "No verdict / P(pneumonia) = 0.972", in a single or a
+    batch report."""
+    s = session()
+    photo = classified(s, write_xray(tmp_path / "photo.png"), 0.972,
+                       Scope(NOT_CHEST_XRAY, Reason(R_COLOUR)))
+    entry = report.entry(photo, s)
+    assert (entry.probability, entry.result_line) == ("—", "")
+    single, batch = tmp_path / "one.pdf", tmp_path / "all.pdf"
+    report_pdf.save_single(single, report.single_report(photo, s, CARD, SHA))
+    report_pdf.save_batch(batch, report.batch_report([photo], s, CARD, SHA))
+    for out in (single, batch):
+        assert "0.972" not in flat(text_of(out)), out.name
+
+
 def test_identifiers_are_left_out_unless_the_setting_is_on(tmp_path):
     s = session()
     ids = {"format": "DICOM", "identifiers": {"patient_name": "Doe^Jane",

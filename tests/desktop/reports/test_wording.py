@@ -65,7 +65,7 @@ def test_a_withheld_image_has_no_verdict_and_no_probability_in_the_table(session
     words = describe(add(session, "photo.jpg", 0.9, scope), session)
     assert (words.kind, words.verdict, words.table_verdict, words.line_verdict) == (
         "withheld", "No verdict", "⊘ No verdict", "NO VERDICT")
-    assert words.probability == "—" and words.confidence is None
+    assert words.probability == words.report_probability == "—" and words.confidence is None
     assert words.status == words.line_note == words.scope_reason
     assert words.scope.startswith("Not a chest X-ray: ")
     assert words.detail == "The model gives no verdict on images outside its scope."
