@@ -49,7 +49,7 @@ class Reason(Sentence):
     """Why an image is unusual or not a chest X-ray; translated when shown."""
 
 
-R_COLOUR = N_("This does not look like a chest X-ray (photo in colour).")
+R_COLOUR = N_("This image is in colour; a chest X-ray is grey.")
 R_MODALITY = N_("This DICOM holds {modality}, not a chest radiograph.")
 R_BODY_PART = N_("This DICOM's body part is {part}, not the chest.")
 R_NOT_CXR = N_("This does not look like a chest X-ray.")

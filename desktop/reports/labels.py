@@ -68,6 +68,10 @@ def app_version() -> str:
         return "unknown"
 
 
+IN_SCOPE_TEXT = N_("No scope problem found: the checks of the file and of its likeness to the "
+                   "training images raised nothing.")
+
+
 def scope_text(scope, *, name_withheld: bool = True) -> str:
     """The scope state in words, then its reason: what the window, the table and the reports
     say of an image's scope. ``name_withheld=False`` gives a withheld image's reason alone,
@@ -76,9 +80,10 @@ def scope_text(scope, *, name_withheld: bool = True) -> str:
         return ""
     reason = scope.reason.user_message() if scope.reason is not None else ""
     if scope.state == IN_SCOPE:
-        return gettext("In scope: a frontal chest X-ray like the training images.")
+        # what was checked, not what the image is: the check can miss (an adult lateral film)
+        return gettext(IN_SCOPE_TEXT)
     if scope.state == UNUSUAL:
         return gettext("Unusual: {reason}").format(reason=reason)
     if scope.state == NOT_CHEST_XRAY and name_withheld:
-        return gettext("Not a chest X-ray: {reason}").format(reason=reason)
+        return gettext("Outside the model's scope: {reason}").format(reason=reason)
     return reason  # withheld, named beside it; or a model without a scope check, said in its reason

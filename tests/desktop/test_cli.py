@@ -276,7 +276,7 @@ def test_scope_in_text_json_and_csv_and_no_verdict_for_a_photo(scoped_model, tmp
     assert photo_row["p_pneumonia"] is None  # no verdict, no probability of pneumonia
     assert 0.0 <= photo_row["score_outside_scope"] <= 1.0  # the raw score, for researchers
     assert "score_outside_scope" not in chest_row
-    assert photo_row["scope_reason"] == "This does not look like a chest X-ray (photo in colour)."
+    assert photo_row["scope_reason"] == "This image is in colour; a chest X-ray is grey."
     assert lateral_row["scope"] == "unusual" and "lateral view" in lateral_row["scope_reason"]
     assert lateral_row["verdict"] in ("NORMAL", "PNEUMONIA")
     with open(out_csv, newline="", encoding="utf-8") as fh:
@@ -285,7 +285,7 @@ def test_scope_in_text_json_and_csv_and_no_verdict_for_a_photo(scoped_model, tmp
     assert table[1]["verdict"] == "" and table[1]["p_pneumonia"] == ""
 
     code, lines, err = run(capsys, chest, photo, lateral, "--model", scoped_model, "--lang", "es")
-    assert lines[1].startswith("SIN RESULTADO") and "foto en color" in lines[1]
+    assert lines[1].startswith("SIN RESULTADO") and "en color" in lines[1]
     assert lines[1].split()[2] == "-"  # no P where no verdict is given
     assert "[inusual: Es una proyección lateral" in lines[2]
     assert "1 sin resultado" in err and "1 marcadas como inusuales" in err

@@ -67,7 +67,7 @@ def test_ages_inside_the_cohort_pass_and_the_age_rule_needs_the_cards_range():
 def test_a_colour_picture_is_not_a_chest_xray_but_a_grey_one_with_a_marker_is():
     photo = scope({"format": "JPEG", "colour_fraction": 0.8})
     assert photo.state == NOT_CHEST_XRAY
-    assert str(photo.reason) == "This does not look like a chest X-ray (photo in colour)."
+    assert str(photo.reason) == "This image is in colour; a chest X-ray is grey."
     assert scope({"format": "PNG", "colour_fraction": 0.02}).state == IN_SCOPE
 
 

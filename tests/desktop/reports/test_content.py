@@ -21,6 +21,7 @@ from desktop.engine.scope import (
 )
 from desktop.reports import content as report
 from desktop.reports import pdf as report_pdf
+from desktop.reports.labels import IN_SCOPE_TEXT
 from tests.support.report_fixtures import (
     CARD,
     DISCLAIMERS,
@@ -49,7 +50,7 @@ def test_a_single_report_says_verdict_threshold_scope_model_and_disclaimer(tmp_p
     assert PNEUMONIA_WORD[language] in text and "0.873" in text
     assert "0.50" in text  # the threshold, as the window shows it
     assert DISCLAIMERS[language] in text
-    assert i18n.gettext("In scope: a frontal chest X-ray like the training images.") in text
+    assert i18n.gettext(IN_SCOPE_TEXT) in text
     assert "cxr-pneumonia-mobilenetv3s-TEST" in text and SHA[:12] in text
     assert i18n.gettext("sensitivity {sensitivity}, specificity {specificity}").format(
         sensitivity="96%", specificity="94%") in text  # the operating point's figures
@@ -64,8 +65,8 @@ def test_a_withheld_verdict_says_no_verdict_and_why_and_an_unusual_one_is_marked
                        Scope(NOT_CHEST_XRAY, Reason(R_COLOUR)))
     lateral = classified(s, write_xray(tmp_path / "lateral.png", 1), 0.1,
                          Scope(UNUSUAL, Reason(R_LATERAL)))
-    for result, expected in ((photo, ["No verdict", "Not a chest X-ray: This does not look "
-                                      "like a chest X-ray (photo in colour)."]),
+    for result, expected in ((photo, ["No verdict", "Outside the model's scope: This image is "
+                                      "in colour; a chest X-ray is grey."]),
                              (lateral, ["NORMAL", "Unusual: This is a lateral view"])):
         out = tmp_path / f"{result.path.stem}.pdf"
         report_pdf.save_single(out, report.single_report(result, s, CARD, SHA))

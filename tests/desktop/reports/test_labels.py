@@ -37,15 +37,15 @@ def test_operating_points_are_named_for_people_in_the_language_shown():
 
 def test_the_scope_in_words_names_the_state_then_the_reason():
     assert scope_text(None) == ""
-    assert scope_text(Scope(IN_SCOPE)).startswith("In scope: a frontal chest X-ray")
+    assert scope_text(Scope(IN_SCOPE)).startswith("No scope problem found: the checks")
     lateral = Scope(UNUSUAL, Reason(R_LATERAL))
     assert scope_text(lateral) == ("Unusual: This is a lateral view; the model was validated "
                                    "on frontal views only.")
     photo = Scope(NOT_CHEST_XRAY, Reason(R_COLOUR))
-    assert scope_text(photo) == ("Not a chest X-ray: This does not look like a chest X-ray "
-                                 "(photo in colour).")
+    assert scope_text(photo) == ("Outside the model's scope: This image is in colour; a "
+                                 "chest X-ray is grey.")
     assert scope_text(photo, name_withheld=False) == (
-        "This does not look like a chest X-ray (photo in colour).")
+        "This image is in colour; a chest X-ray is grey.")
 
 
 def card_with_test_figures() -> dict:

@@ -42,7 +42,7 @@ def test_a_verdict_in_scope_reads_the_same_everywhere(session):
     assert words.confidence == pytest.approx(0.873)
     assert words.detail == ("P(pneumonia) = 0.873, at or above the threshold 0.50. "
                             "Confidence 87%.")
-    assert words.scope_mark.startswith("✓ In scope") and words.line_note == ""
+    assert words.scope_mark.startswith("✓ No scope problem found") and words.line_note == ""
 
 
 def test_normal_shows_the_confidence_of_normal(session):
@@ -67,7 +67,7 @@ def test_a_withheld_image_has_no_verdict_and_no_probability_in_the_table(session
         "withheld", "No verdict", "⊘ No verdict", "NO VERDICT")
     assert words.probability == words.report_probability == "—" and words.confidence is None
     assert words.status == words.line_note == words.scope_reason
-    assert words.scope.startswith("Not a chest X-ray: ")
+    assert words.scope.startswith("Outside the model's scope: ")
     assert words.detail == "The model gives no verdict on images outside its scope."
 
 

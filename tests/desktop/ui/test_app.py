@@ -263,7 +263,7 @@ def test_a_photo_a_lateral_view_and_a_chest_xray_get_their_three_scopes(make_app
     assert by_file["holiday.jpg"]["verdict"] == "⊘ No verdict"
     assert by_file["holiday.jpg"]["p_pneumonia"] == "—"
     assert by_file["holiday.jpg"]["status"] == (
-        "This does not look like a chest X-ray (photo in colour).")
+        "This image is in colour; a chest X-ray is grey.")
     assert by_file["lateral.dcm"]["verdict"].endswith("◆")
     assert by_file["lateral.dcm"]["status"].startswith("Unusual: This is a lateral view")
     assert "1 with no verdict" in app.status_label.cget("text")
@@ -272,7 +272,7 @@ def test_a_photo_a_lateral_view_and_a_chest_xray_get_their_three_scopes(make_app
     select_row(app, "holiday.jpg")
     wait_for(app, lambda: preview_shown(app), "show the photo")
     assert app.pane.verdict_label.cget("text") == "No verdict"
-    assert app.pane.scope_label.cget("text").startswith("⊘ This does not look like a chest X-ray")
+    assert app.pane.scope_label.cget("text").startswith("⊘ This image is in colour")
     assert app.pane.heatmap_note.cget("text") == "No heatmap: no verdict was given."
     assert app.state.selected.heatmap is None and app.pane.preview.rendered.mode == "L"
 
@@ -283,13 +283,14 @@ def test_a_photo_a_lateral_view_and_a_chest_xray_get_their_three_scopes(make_app
 
     select_row(app, "chest.png")
     wait_for(app, lambda: preview_shown(app), "show the chest X-ray")
-    assert app.pane.scope_label.cget("text").startswith("✓ In scope")
+    assert app.pane.scope_label.cget("text").startswith("✓ No scope problem found")
 
     app.language_menu.invoke(list(i18n.LANGUAGES).index("es"))
     wait_for(app, lambda: app.language.get() == "es", "switch to Spanish")
-    assert app.pane.scope_label.cget("text").startswith("✓ Dentro del alcance")
+    assert app.pane.scope_label.cget("text").startswith(
+        "✓ No se encontró ningún problema de alcance")
     assert {r["file"]: r["status"] for r in rows(app)}["holiday.jpg"] == (
-        "Esto no parece una radiografía de tórax (foto en color).")
+        "Esta imagen es en color; una radiografía de tórax es gris.")
 
 
 def _catalog(code: str):
