@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,14 +30,18 @@ from desktop.reading.imaging import SUPPORTED_SUFFIXES
 log = logging.getLogger(__name__)
 
 NOT_IMAGE, HIDDEN, NOT_REGULAR, UNREADABLE = "not_image", "hidden", "not_regular", "unreadable"
-REASONS = (NOT_IMAGE, HIDDEN, NOT_REGULAR, UNREADABLE)  # the order they are reported in
+LISTED = "listed"  # already in the window's list: not classified again
+REASONS = (LISTED, NOT_IMAGE, HIDDEN, NOT_REGULAR, UNREADABLE)  # the order they are reported in
 
 
 def reason_sentence(reason: str, count: int) -> str:
     """One translated sentence for ``count`` items skipped for ``reason`` (plural forms)."""
     from desktop.i18n import ngettext
 
-    if reason == NOT_IMAGE:
+    if reason == LISTED:
+        text = ngettext("{count} file already in the list, not added again.",
+                        "{count} files already in the list, not added again.", count)
+    elif reason == NOT_IMAGE:
         text = ngettext("{count} file skipped: not an image.",
                         "{count} files skipped: not images.", count)
     elif reason == HIDDEN:
@@ -85,9 +89,10 @@ class Scan:
     skipped: Skipped
 
 
-def scan(paths: Iterable[str | os.PathLike[str]]) -> Scan:
+def scan(paths: Iterable[str | os.PathLike[str]], listed: Collection[str] = ()) -> Scan:
     """Files to classify, in the order given (folders expanded in place), without duplicates,
-    and what the folders held that was skipped."""
+    and what the folders held that was skipped; a file whose real path is in ``listed`` (the
+    window's list already has it) is skipped as such."""
     seen_files: set[str] = set()
     seen_dirs: set[tuple[int, int]] = set()
     out: list[Path] = []
@@ -95,7 +100,9 @@ def scan(paths: Iterable[str | os.PathLike[str]]) -> Scan:
 
     def add(path: Path) -> None:
         key = os.path.realpath(path)
-        if key not in seen_files:
+        if key in listed:
+            skipped.add(path, LISTED)
+        elif key not in seen_files:
             seen_files.add(key)
             out.append(path)
 

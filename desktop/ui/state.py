@@ -12,6 +12,7 @@ the model of this split is napari's Qt-free ``ViewerModel`` under its Qt view.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -22,7 +23,7 @@ from desktop.engine.session import Session, withheld
 from desktop.engine.threshold import ThresholdPolicy
 from desktop.errors import UserError
 from desktop.i18n import _, ngettext
-from desktop.reading.files import Skipped
+from desktop.reading.files import LISTED, Skipped
 from desktop.reports.wording import describe
 from desktop.settings import Settings, save_settings
 from desktop.ui import worker as messages
@@ -71,6 +72,8 @@ class WindowState:
         self._asked: tuple[int, bool] | None = None  # (key, with heatmap) asked of the worker
         self.sort_state: tuple[str, bool] | None = None
         self.order: list[int] = []  # the table's rows, top to bottom
+        self._listed: set[str] = set()  # real paths of the files listed: never listed twice
+        self._adding = False  # the running batches add to a list that had results
         self._status: Status = lambda: _("Loading model…")
         self._handlers: dict[type, Callable] = {
             messages.ModelReady: self._model_ready,
@@ -134,7 +137,8 @@ class WindowState:
         self.remember(last_folder=str(first if first.is_dir() else first.parent))
         if not self.pending:
             self.skipped = Skipped()
-        batch = self.worker.submit(paths)
+            self._adding = bool(self.session.results)
+        batch = self.worker.submit(paths, listed=frozenset(self._listed))
         self.pending.add(batch)
         self.first_of_batch.add(batch)
         self.view.show_activity()
@@ -156,6 +160,7 @@ class WindowState:
         self.skipped = Skipped()
         self._asked = None
         self.order = []
+        self._listed.clear()
         self.view.clear_rows()
         self.select(None)
         self.say(READY)
@@ -188,14 +193,22 @@ class WindowState:
         self.say(self._progress_text)
 
     def _classified(self, message: messages.Classified) -> None:
-        result = self.session.add(message.result)
-        self.order.append(result.key)
-        self.put_row(result)
+        real = os.path.realpath(message.result.path)
+        if real in self._listed:  # listed by a batch that ran meanwhile: not added twice
+            self.skipped.add(message.result.path, LISTED)
+        else:
+            self._listed.add(real)
+            self._add(message)
         done, total = self.batch_progress
         self.batch_progress = (done + 1, total)
         self.progress = (done + 1, self.progress[1])
         self.view.show_activity()
         self.say(self._progress_text)
+
+    def _add(self, message: messages.Classified) -> None:
+        result = self.session.add(message.result)
+        self.order.append(result.key)
+        self.put_row(result)
         if message.batch in self.first_of_batch:
             self.first_of_batch.discard(message.batch)
             self.view.select_row(result.key)
@@ -228,9 +241,14 @@ class WindowState:
         self.view.focus_table()
 
     def _progress_text(self) -> str:
+        """"Classifying 3 of 10 files…", or, when the list had results, that they are added."""
         done, total = self.batch_progress
-        text = ngettext("Classifying {done} of {total} file…",
-                        "Classifying {done} of {total} files…", total)
+        if self._adding:
+            text = ngettext("Adding to the list: {done} of {total} file classified…",
+                            "Adding to the list: {done} of {total} files classified…", total)
+        else:
+            text = ngettext("Classifying {done} of {total} file…",
+                            "Classifying {done} of {total} files…", total)
         return text.format(done=done, total=total)
 
     def _with_skipped(self, text: str) -> str:

@@ -11,7 +11,7 @@ import itertools
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -155,11 +155,12 @@ class Worker:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, paths: Iterable[str | Path]) -> int:
-        """Queue a batch (files and folders); returns its number. Does not block."""
+    def submit(self, paths: Iterable[str | Path], listed: Collection[str] = ()) -> int:
+        """Queue a batch (files and folders); returns its number. Does not block. Files whose
+        real path is in ``listed`` are skipped (the window lists them already)."""
         batch = next(self._batches)
         self._cancels[batch] = threading.Event()
-        self._jobs.put((batch, [Path(p) for p in paths]))
+        self._jobs.put((batch, [Path(p) for p in paths], frozenset(listed)))
         return batch
 
     def cancel(self) -> None:
@@ -206,7 +207,7 @@ class Worker:
         self._stopping = True
         self.cancel_report()
         self.cancel()
-        self._jobs.put((None, None))
+        self._jobs.put((None, None, None))
         with self._view_lock:
             self._view_lock.notify()
         for thread in self._threads:
@@ -233,7 +234,7 @@ class Worker:
     def _run_batches(self) -> None:
         self._load()
         while True:
-            batch, paths = self._jobs.get()
+            batch, paths, listed = self._jobs.get()
             if batch is None or self._stopping:
                 return
             cancel = self._cancels[batch]
@@ -241,16 +242,17 @@ class Worker:
                 if cancel.is_set():
                     self.inbox.put(BatchFinished(batch, 0, 0, cancelled=True))
                 else:
-                    self._run_batch(batch, paths, cancel)
+                    self._run_batch(batch, paths, cancel, listed)
             finally:
                 self._cancels.pop(batch, None)
 
-    def _run_batch(self, batch: int, paths: list[Path], cancel: threading.Event) -> None:
+    def _run_batch(self, batch: int, paths: list[Path], cancel: threading.Event,
+                   listed: frozenset[str] = frozenset()) -> None:
         from desktop.reading.files import scan
 
         done = total = 0
         try:
-            found = scan(paths)
+            found = scan(paths, listed)
             files, total = found.files, len(found.files)
             self.inbox.put(BatchStarted(batch, total, found.skipped))
             if self.engine is None:

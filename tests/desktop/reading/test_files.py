@@ -95,6 +95,13 @@ def test_each_file_once_even_when_named_twice(tmp_path):
     assert collect_images([tmp_path / "f", a, str(a)]) == [a]
 
 
+def test_files_the_window_lists_already_are_skipped_and_counted(tmp_path):
+    a, b = image(tmp_path / "f" / "a.png"), image(tmp_path / "f" / "b.png")
+    found = scan([tmp_path / "f"], listed={os.path.realpath(a)})
+    assert found.files == [b]
+    assert found.skipped.summary() == "1 file already in the list, not added again."
+
+
 @pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links on this system")
 def test_links_are_followed_without_looping(tmp_path):
     a = image(tmp_path / "root" / "a.png")

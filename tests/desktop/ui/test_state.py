@@ -16,7 +16,7 @@ from desktop import i18n
 from desktop.engine.results import Result
 from desktop.engine.scope import NOT_CHEST_XRAY, R_COLOUR, Reason, Scope
 from desktop.errors import NotAnImageError
-from desktop.reading.files import NOT_IMAGE, Skipped
+from desktop.reading.files import LISTED, NOT_IMAGE, Skipped
 from desktop.settings import Settings
 from desktop.ui import worker as messages
 from desktop.ui.state import WindowState
@@ -31,8 +31,9 @@ class RecordingWorker:
         self._batches, self._jobs = itertools.count(1), itertools.count(1)
         self.reports: list = []
 
-    def submit(self, paths) -> int:
+    def submit(self, paths, listed=frozenset()) -> int:
         self.calls.append(("submit", [p.name for p in paths]))
+        self.listed = listed
         return next(self._batches)
 
     def cancel(self) -> None:
@@ -342,3 +343,28 @@ def test_the_state_needs_no_display():
 
     code = "import sys, desktop.ui.state; sys.exit('tkinter' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_a_file_already_listed_is_not_added_again_and_the_status_says_so(window, tmp_path):
+    state, view, worker = window
+    for name in ("a.png", "b.png"):
+        (tmp_path / name).write_bytes(b"x")
+    first = Result(tmp_path / "a.png", 0.2, None, fingerprint="f")
+    run_batch(state, [first])
+    assert view.status.startswith("1 file: ")
+    batch = state.open_paths([tmp_path])  # the folder, after one of its files
+    assert str((tmp_path / "a.png").resolve()) in worker.listed  # the scan skips it
+    skipped = Skipped()
+    skipped.add(tmp_path / "a.png", LISTED)
+    state.handle(messages.BatchStarted(batch, 1, skipped))
+    assert view.status == "Adding to the list: 0 of 1 file classified…"
+    state.handle(messages.Classified(batch, Result(tmp_path / "b.png", 0.3, None, fingerprint="f")))
+    # a batch that ran meanwhile brings a.png again: it is not listed twice either
+    state.handle(messages.Classified(batch, Result(tmp_path / "a.png", 0.2, None, fingerprint="f")))
+    state.handle(messages.BatchFinished(batch, 2, 2, False))
+    assert view.files() == ["a.png", "b.png"]
+    assert view.status.startswith("2 files: ")
+    assert view.status.endswith(" 2 files already in the list, not added again.")
+    state.clear_results()
+    state.open_paths([tmp_path])
+    assert worker.listed == frozenset()  # a new list: everything is added again
