@@ -42,7 +42,7 @@ from desktop.ui.commands import (
 )
 from desktop.ui.drop import parse_drop_data
 from desktop.ui.result_pane import ResultPane
-from desktop.ui.state import WindowState
+from desktop.ui.state import WindowState, folder_of
 from desktop.ui.widgets import InfoPanel, ResultsTable, Texts, ThresholdControl
 from desktop.ui.worker import Worker
 
@@ -199,13 +199,16 @@ class App:
         status = ttk.Frame(self.body, padding=(10, 2, 10, 6))
         # Packed before the panes: on a short screen the panes shrink, the status bar stays.
         status.pack(side="bottom", fill="x", before=panes)
-        self.status_label = ttk.Label(status, style="Status.TLabel", anchor="w")
-        self.status_label.pack(side="left", fill="x", expand=True)
         self.cancel_button = t.widget(ttk.Button(status, command=self.state.cancel,
                                                  state="disabled"), COMMANDS["cancel"].label)
         self.cancel_button.pack(side="right")
         self.progress = ttk.Progressbar(status, length=220, mode="determinate")
         self.progress.pack(side="right", padx=(0, 8))
+        # Packed last and one character wide: a long sentence wraps, never squeezes the bar.
+        self.status_label = ttk.Label(status, style="Status.TLabel", anchor="w", width=1)
+        self.status_label.pack(side="left", fill="x", expand=True)
+        self.status_label.bind("<Configure>", lambda e: self.status_label.configure(
+            wraplength=max(e.width - 8, 100)))
         t.call(self.status_label, self.show_status)
 
     def _bind_keys(self) -> None:
@@ -393,10 +396,10 @@ class App:
 
     # --- reports and export -----------------------------------------------------------------
 
-    def _ask_pdf_path(self, title: str, name: str) -> Path | None:
+    def _ask_pdf_path(self, title: str, name: str, beside: Path | None = None) -> Path | None:
         path = filedialog.asksaveasfilename(
             parent=self.root, title=title, defaultextension=".pdf",
-            initialdir=self.state.initial_dir(), initialfile=name,
+            initialdir=self.state.initial_dir(beside), initialfile=name,
             filetypes=[(_("PDF files"), "*.pdf"), (_("All files"), "*")],
         )
         return Path(path) if path else None
@@ -406,7 +409,8 @@ class App:
         if selected is None:
             self.state.say(lambda: _("Select a result first, then save its report."))
             return
-        path = self._ask_pdf_path(_("Save report"), f"{selected.path.stem}_report.pdf")
+        name = f"{selected.path.stem}_report.pdf"
+        path = self._ask_pdf_path(_("Save report"), name, selected.path)
         if path is not None:
             self.save_report(path)
 
@@ -430,7 +434,8 @@ class App:
         except UserError as error:
             state.say(error.user_message)
             return False
-        state.say(lambda: _("Saved the report to {name}.").format(name=Path(path).name))
+        state.say(lambda: _("Saved the report to {name} in {folder}.").format(
+            name=Path(path).name, folder=folder_of(path)))
         return True
 
     def ask_save_batch_report(self) -> None:
@@ -442,8 +447,7 @@ class App:
 
     def save_batch_report(self, path: Path) -> int | None:
         """Every row of the table, in its order, as a PDF written on a worker thread."""
-        return self.state.start_batch_report(Path(path),
-                                             bool(self.show_identifiers.get()))
+        return self.state.start_batch_report(Path(path), bool(self.show_identifiers.get()))
 
     def ask_export_csv(self) -> None:
         if not self.state.session.results:

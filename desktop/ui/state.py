@@ -32,6 +32,11 @@ Status = Callable[[], str]  # a status sentence, built again in the language sho
 READY = lambda: _("Open or drop chest X-ray images to classify them.")  # noqa: E731
 
 
+def folder_of(path: Path) -> str:
+    """The folder a file was saved in, as the status bar names it (where to find it)."""
+    return str(Path(path).absolute().parent)
+
+
 class View(Protocol):
     """What the state asks of the window; each method draws what the state now holds."""
 
@@ -118,9 +123,13 @@ class WindowState:
             ("save_report", self.selected is not None),
             ("save_batch_report", have and self.report_job is None)) if on}
 
-    def initial_dir(self) -> str | None:
-        folder = self.settings.last_folder
-        return folder if folder and Path(folder).is_dir() else None
+    def initial_dir(self, beside: Path | None = None) -> str | None:
+        """Where a file dialog starts: the folder of ``beside`` (the image a report is of),
+        else the folder files were last opened from."""
+        for folder in (beside.parent if beside is not None else None, self.settings.last_folder):
+            if folder and Path(folder).is_dir():
+                return str(folder)
+        return None
 
     def set_language(self, code: str) -> None:
         i18n.set_language(code)
@@ -285,8 +294,8 @@ class WindowState:
             self.say(error.user_message)
             return False
         count = len(self.order)
-        self.say(lambda: _("Saved {count} results to {name}.").format(count=count,
-                                                                       name=path.name))
+        self.say(lambda: _("Saved {count} results to {name} in {folder}.").format(
+            count=count, name=path.name, folder=folder_of(path)))
         return True
 
     # --- the threshold ------------------------------------------------------------------------
@@ -416,13 +425,13 @@ class WindowState:
         if not self.pending:
             self.progress = (0, self.progress[1])
         self.view.show_activity()
-        name, total = message.path.name, self.report_progress[1]
+        name, total, folder = message.path.name, self.report_progress[1], folder_of(message.path)
         if message.error is not None:
             self.say(message.error.user_message)
         elif message.cancelled:
             self.say(lambda: _("Cancelled: no report was written."))
         else:
             self.say(lambda: ngettext(
-                "Saved the report of {count} file to {name}.",
-                "Saved the report of {count} files to {name}.", total).format(
-                count=total, name=name))
+                "Saved the report of {count} file to {name} in {folder}.",
+                "Saved the report of {count} files to {name} in {folder}.", total).format(
+                count=total, name=name, folder=folder))

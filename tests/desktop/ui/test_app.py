@@ -513,7 +513,7 @@ def test_export_csv_writes_the_table_in_its_order(app, tmp_path):
         assert float(r["threshold"]) == app.session.threshold and r["error"] == ""
     assert table[2]["verdict"] == "" and table[2]["error"].startswith("This file is not an image")
     assert sorted(p.name for p in out.parent.iterdir()) == ["results.csv"]  # no temp file left
-    assert "Saved 3 results to results.csv." == app.status_label.cget("text")
+    assert f"Saved 3 results to results.csv in {out.parent}." == app.status_label.cget("text")
 
 
 def test_sorting_by_column_and_arrow_keys_show_each_result(app, tmp_path):

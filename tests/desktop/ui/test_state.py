@@ -214,7 +214,7 @@ def test_csv_export_follows_the_tables_order_and_says_where(window, tmp_path):
     assert state.export_csv(out)
     with open(out, newline="", encoding="utf-8") as fh:
         assert [r["file"] for r in csv.DictReader(fh)] == ["b.png", "a.png", "c.png"]
-    assert view.status == "Saved 3 results to results.csv."
+    assert view.status == f"Saved 3 results to results.csv in {tmp_path}."
     assert not state.export_csv(tmp_path / "no such folder" / "r.csv")
     assert view.status == ("The file r.csv could not be written. Choose another folder and "
                            "try again.")
@@ -243,7 +243,7 @@ def test_the_batch_report_follows_the_tables_order_with_progress_and_cancel(wind
     state.handle(messages.ReportFinished(job - 1, tmp_path / "old.pdf"))  # an old job: ignored
     assert state.report_job == job
     state.handle(messages.ReportFinished(job, tmp_path / "r.pdf", size=1000))
-    assert view.status == "Saved the report of 2 files to r.pdf."
+    assert view.status == f"Saved the report of 2 files to r.pdf in {tmp_path}."
 
 
 def test_the_status_says_what_the_scan_skipped_and_follows_the_language(window):
@@ -368,3 +368,14 @@ def test_a_file_already_listed_is_not_added_again_and_the_status_says_so(window,
     state.clear_results()
     state.open_paths([tmp_path])
     assert worker.listed == frozenset()  # a new list: everything is added again
+
+
+def test_save_dialogs_start_beside_the_image_else_where_files_were_opened(window, tmp_path):
+    state, _, _ = window
+    assert state.initial_dir() is None
+    (tmp_path / "ward").mkdir()
+    state.open_paths([tmp_path / "ward"])
+    assert state.initial_dir() == str(tmp_path / "ward")  # the folder opened
+    (tmp_path / "other").mkdir()
+    assert state.initial_dir(tmp_path / "other" / "x.png") == str(tmp_path / "other")
+    assert state.initial_dir(tmp_path / "gone" / "x.png") == str(tmp_path / "ward")

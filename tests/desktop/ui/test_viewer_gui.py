@@ -203,7 +203,7 @@ def test_ctrl_r_saves_the_report_of_the_image_as_shown(app, tmp_path, monkeypatc
     app.root.event_generate("<Control-r>")  # the key, through the command table
     wait_for(app, lambda: out.exists(), "write the report")
     assert asked["initialfile"] == "cr_report.pdf" and asked["defaultextension"] == ".pdf"
-    assert app.status_label.cget("text") == "Saved the report to cr_report.pdf."
+    assert app.status_label.cget("text") == f"Saved the report to cr_report.pdf in {out.parent}."
     reader = PdfReader(out)
     text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
     result = app.state.selected
@@ -230,7 +230,8 @@ def test_the_batch_report_follows_the_table_and_cancel_stops_it(app, tmp_path, m
     out = tmp_path / "batch.pdf"
     job = app.save_batch_report(out)
     wait_for(app, lambda: app.state.report_job is None, "write the batch report")
-    assert job and app.status_label.cget("text") == "Saved the report of 3 files to batch.pdf."
+    assert job and app.status_label.cget("text") == (
+        f"Saved the report of 3 files to batch.pdf in {out.parent}.")
     text = " ".join(" ".join(p.extract_text() for p in PdfReader(out).pages).split())
     assert text.index("a.png") < text.index("b.png") < text.index("c.png")
 
