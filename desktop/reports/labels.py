@@ -68,8 +68,8 @@ def app_version() -> str:
         return "unknown"
 
 
-IN_SCOPE_TEXT = N_("No scope problem found: the checks of the file and of its likeness to the "
-                   "training images raised nothing.")
+IN_SCOPE_TEXT = N_("No scope problem found (file facts and likeness to the training images "
+                   "checked).")
 
 
 def scope_text(scope, *, name_withheld: bool = True) -> str:

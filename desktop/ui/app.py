@@ -338,7 +338,7 @@ class App:
 
     def show_selected(self) -> None:
         self._show_info()
-        self.pane.refresh(self.state.selected, self.state.session, self.state.card)
+        self.pane.refresh(self.state.selected, self.state.session)
 
     def show_status(self) -> None:
         self.status_label.configure(text=self.state.status())

@@ -16,7 +16,7 @@ from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
 from desktop.engine.session import Session, withheld
 from desktop.errors import N_, UserError
 from desktop.i18n import _
-from desktop.reports.wording import describe, p_meaning
+from desktop.reports.wording import describe
 from desktop.ui.viewer import ZOOM_STEP, Picture
 from desktop.ui.widgets import (
     TEXT_AMBER,
@@ -50,6 +50,7 @@ class ResultPane:
         self.invert_view, self.window_preset = invert_view, window_preset
         self.file_windows_menu, self.file_windows_entry = file_windows
         self._on_opacity = on_opacity
+        self._pane = pane
         self._shown: tuple[int, int, int] | None = None  # (key, preview, heatmap) on screen
         self._picture: Picture | None = None
         self._file_windows_for: tuple | None = None  # what View → The file's own windows lists
@@ -72,13 +73,15 @@ class ResultPane:
         self.verdict_label.grid(row=4, column=1, sticky="w", padx=(8, 0), pady=(4, 0))
         self.detail_label = ttk.Label(pane, style="Panel.TLabel", wraplength=460, justify="left")
         self.detail_label.grid(row=5, column=0, columnspan=2, sticky="w")
-        # In scope, unusual (and why), not a chest X-ray (and why): a shape and words.
+        # No scope problem found, unusual (and why), outside the scope (and why): shape, words.
         self.scope_label = ttk.Label(pane, style="Scope.Panel.TLabel", wraplength=460,
                                      justify="left")
         self.scope_label.grid(row=6, column=0, columnspan=2, sticky="w", pady=(4, 0))
         self.scope_label.grid_remove()
         self.bar = ProbabilityBar(pane)
         self.bar.grid(row=7, column=0, columnspan=2, sticky="ew", pady=(4, 0))
+        # The check box on its own line, the opacity under it, a note under that: nothing is
+        # cut off in a narrow pane or a longer language.
         heat_row = ttk.Frame(pane, style="Panel.TFrame")
         heat_row.grid(row=8, column=0, columnspan=2, sticky="ew", pady=(6, 0))
         self.heatmap_check = texts.widget(
@@ -86,16 +89,16 @@ class ResultPane:
                             style="Panel.TCheckbutton"),
             N_("Show heatmap (Grad-CAM)"),
         )
-        self.heatmap_check.pack(side="left")
+        self.heatmap_check.grid(row=0, column=0, columnspan=2, sticky="w")
         self.opacity_label = texts.widget(ttk.Label(heat_row, style="Small.Panel.TLabel"),
                                           N_("Opacity"))
-        self.opacity_label.pack(side="left", padx=(12, 4))
+        self.opacity_label.grid(row=1, column=0, sticky="w", padx=(22, 4))
         self.opacity_scale = ttk.Scale(heat_row, from_=0.0, to=1.0, length=90,
                                        variable=heat_opacity, command=self.opacity_changed)
-        self.opacity_scale.pack(side="left")
+        self.opacity_scale.grid(row=1, column=1, sticky="w")
         self.opacity_scale.bind("<ButtonRelease-1>", lambda _e: on_opacity_saved())
-        self.heatmap_note = ttk.Label(heat_row, style="Small.Panel.TLabel")
-        self.heatmap_note.pack(side="left", padx=(10, 0))
+        self.heatmap_note = ttk.Label(heat_row, style="Small.Panel.TLabel", justify="left")
+        self.heatmap_note.grid(row=2, column=0, columnspan=2, sticky="w", padx=(22, 0))
         self.legend = HeatmapLegend(pane, texts)
         self.legend.grid(row=9, column=0, columnspan=2, sticky="w", pady=(4, 0))
         pane.bind("<Configure>", self._wrap_texts, add="+")
@@ -107,6 +110,9 @@ class ResultPane:
     def _wrap_texts(self, event) -> None:
         """Sentences under the preview wrap at the pane's width, whatever the window's size."""
         width = max(200, event.width - 30)
+        # the image keeps at least 40% of the pane's height, however long the texts under it
+        self._pane.rowconfigure(0, minsize=int(event.height * 0.4))
+        self.heatmap_note.configure(wraplength=width - 22)
         self.detail_label.configure(wraplength=width)
         self.scope_label.configure(wraplength=width)
         self.preview_note.configure(wraplength=width)
@@ -115,15 +121,14 @@ class ResultPane:
 
     # --- drawing a result ---------------------------------------------------------------------
 
-    def refresh(self, result: Result | None, session: Session, card: dict | None) -> None:
-        """Draw ``result`` (None: nothing selected) at ``session``'s threshold; ``card`` (the
-        model's) says what its P means."""
+    def refresh(self, result: Result | None, session: Session) -> None:
+        """Draw ``result`` (None: nothing selected) at ``session``'s threshold."""
         heat_on = self.show_heatmap.get()
         if heat_on and result is not None and result.ok and result.preview_error is None:
             self.legend.grid()
         else:
             self.legend.grid_remove()
-        self.heatmap_note.configure(text="")
+        self._heat_note("")
         self._show_preview_note(result.preview_error if result is not None else None)
         words = describe(result, session) if result is not None else None
         self._show_scope(result, words.scope_mark if words else "")
@@ -144,9 +149,16 @@ class ResultPane:
             self._show_preview(result, heat_on)
         self.verdict_label.configure(text=words.verdict, foreground=VERDICT_COLOURS[verdict])
         shown = verdict is not None
-        self.detail_label.configure(
-            text=words.detail + ("\n" + p_meaning(card) if shown else ""))
+        self.detail_label.configure(text=words.detail)
         self.bar.show(result.p_pneumonia if shown else None, session.threshold, verdict)
+
+    def _heat_note(self, text: str) -> None:
+        """Why no heatmap is shown, under the opacity; no room taken without one."""
+        self.heatmap_note.configure(text=text)
+        if text:
+            self.heatmap_note.grid()
+        else:
+            self.heatmap_note.grid_remove()
 
     def _show_scope(self, result: Result | None, text: str) -> None:
         """The selected image's scope: a shape, the state in words, and the reason."""
@@ -174,14 +186,14 @@ class ResultPane:
             return
         heatmap = None
         if heat_on and withheld(result):
-            self.heatmap_note.configure(text=_("No heatmap: no verdict was given."))
+            self._heat_note(_("No heatmap: no verdict was given."))
         elif heat_on:
             if result.heatmap is not None and result.preview is not None:
                 heatmap = result.heatmap
             elif result.heatmap_error is not None:
-                self.heatmap_note.configure(text=result.heatmap_error.user_message())
+                self._heat_note(result.heatmap_error.user_message())
             else:
-                self.heatmap_note.configure(text=_("Computing the heatmap…"))
+                self._heat_note(_("Computing the heatmap…"))
         if result.preview is None:
             loading = result.model_input is None
             self._show_nothing(_("Loading the preview…") if loading else _("No preview"))

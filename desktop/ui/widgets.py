@@ -22,6 +22,7 @@ from desktop.errors import N_
 from desktop.i18n import _
 from desktop.reports.labels import figures_text, operating_point_label
 from desktop.reports.overlay import legend_strip
+from desktop.reports.wording import p_meaning
 from desktop.ui.viewer import ZOOM_STEP, Picture, Viewer
 
 BLUE = "#0072B2"  # NORMAL
@@ -265,8 +266,10 @@ class ImageViewer(tk.Canvas):
         self.create_image(*frame.offset, image=self._photo, anchor="nw")
 
     def _resized(self, event) -> None:
+        """A fitted image follows the canvas's size; the line under it says the new zoom."""
         self.viewer.resize(event.width, event.height)
         self.redraw()
+        self._on_change()
 
     def _zoom_at(self, event, factor: float) -> None:
         self.change(lambda: self.viewer.zoom_by(factor, at=(event.x, event.y)))
@@ -422,6 +425,9 @@ class ThresholdControl(ttk.LabelFrame):
         self.presets.grid(row=1, column=0, columnspan=3, sticky="ew", pady=(6, 0))
         self.detail = ttk.Label(self, style="Small.TLabel", wraplength=460, justify="left")
         self.detail.grid(row=2, column=0, columnspan=3, sticky="w", pady=(4, 0))
+        self.meaning = ttk.Label(self, style="Small.TLabel", wraplength=460, justify="left")
+        self.meaning.grid(row=3, column=0, columnspan=3, sticky="w", pady=(2, 0))
+        self.bind("<Configure>", self._wrap, add="+")
         self.columnconfigure(0, weight=1)
         self.scale.bind("<ButtonRelease-1>", lambda _e: self._slid(None))
         # ttk's own arrow keys step by 1, the whole range here: step by 0.01 (0.1 with Shift)
@@ -429,6 +435,11 @@ class ThresholdControl(ttk.LabelFrame):
             self.scale.bind(f"<{key}>", lambda _e, d=step: self._stepped(d))
             self.scale.bind(f"<Shift-{key}>", lambda _e, d=10 * step: self._stepped(d))
         texts.call(self, self.refresh_texts)
+
+    def _wrap(self, event) -> None:
+        """The figures and the sentence under them wrap at the panel's width."""
+        for label in (self.detail, self.meaning):
+            label.configure(wraplength=max(200, event.width - 24))
 
     def set_operating_points(self, points: list[dict], card: dict | None = None) -> None:
         """Make one radio button per operating point of the model card, plus "Custom"; the
@@ -485,6 +496,8 @@ class ThresholdControl(ttk.LabelFrame):
         else:
             text = figures_text(point, self._card)
         self.detail.configure(text=text)
+        # what the number judged against the threshold is, from the model's card
+        self.meaning.configure(text=p_meaning(self._card) if self._points else "")
 
 
 class ResultsTable(ttk.Frame):

@@ -37,7 +37,7 @@ def test_operating_points_are_named_for_people_in_the_language_shown():
 
 def test_the_scope_in_words_names_the_state_then_the_reason():
     assert scope_text(None) == ""
-    assert scope_text(Scope(IN_SCOPE)).startswith("No scope problem found: the checks")
+    assert scope_text(Scope(IN_SCOPE)).startswith("No scope problem found (file facts")
     lateral = Scope(UNUSUAL, Reason(R_LATERAL))
     assert scope_text(lateral) == ("Unusual: This is a lateral view; the model was validated "
                                    "on frontal views only.")

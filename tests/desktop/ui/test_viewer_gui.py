@@ -270,3 +270,20 @@ def test_help_lists_every_shortcut_in_the_language_shown(app):
              "relabel the shortcuts")
     assert app.shortcuts_dialog.title() == "Atalhos de teclado"
     assert [r["file"] for r in rows(app)] == []  # nothing opened: the window is as it was
+
+
+def test_a_fitted_image_follows_a_resize_its_zoom_line_too_and_keeps_its_share(app, tmp_path):
+    classify(app, [write_xray(tmp_path / "a.png")])
+    wait_for(app, lambda: preview_shown(app), "show the image")
+    app.root.geometry("1240x780")
+    wait_for(app, lambda: app.root.winfo_height() == 780, "open the window large")
+    large = app.pane.preview.viewer.zoom_percent
+    wait_for_value(app, lambda: app.pane.view_label.cget("text").split(" ·")[0],
+                   f"Zoom {large:.0f}%", "say the large zoom")
+    app.root.geometry("900x600")
+    wait_for(app, lambda: app.pane.preview.viewer.zoom_percent < large, "fit the smaller view")
+    small = app.pane.preview.viewer.zoom_percent
+    wait_for_value(app, lambda: app.pane.view_label.cget("text").split(" ·")[0],
+                   f"Zoom {small:.0f}%", "say the new zoom without pressing F")
+    pane = app.pane.preview.master
+    assert app.pane.preview.winfo_height() >= 0.35 * pane.winfo_height()
