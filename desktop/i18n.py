@@ -47,6 +47,7 @@ _lock = threading.Lock()
 _listeners: list[Callable[[str], None]] = []
 _current_code = DEFAULT_LANGUAGE
 _current: _gettext.NullTranslations = _gettext.NullTranslations()
+_missing = False  # the active language has no catalog here: English is shown instead
 
 
 def translations_dir() -> Path:
@@ -91,12 +92,13 @@ def _compile_po(po: Path) -> _gettext.GNUTranslations | None:
 
 def set_language(code: str) -> None:
     """Make ``code`` (a key of ``LANGUAGES``) the active language, then call every listener."""
-    global _current, _current_code
+    global _current, _current_code, _missing
     if code not in LANGUAGES:
         raise ValueError(f"unknown language {code!r}; choose one of {', '.join(LANGUAGES)}")
     catalog = load_catalog(code)
     with _lock:
         _current, _current_code = catalog, code
+        _missing = code != DEFAULT_LANGUAGE and type(catalog) is _gettext.NullTranslations
         listeners = list(_listeners)
     for callback in listeners:
         try:
@@ -107,6 +109,12 @@ def set_language(code: str) -> None:
 
 def current_language() -> str:
     return _current_code
+
+
+def catalog_missing() -> bool:
+    """True when the language chosen has no translation catalog in this installation (English
+    is shown instead): the window says so, where a log line alone would go unseen."""
+    return _missing
 
 
 def gettext(msgid: str) -> str:

@@ -21,7 +21,7 @@ from desktop import i18n
 from desktop.engine.results import Result, write_csv
 from desktop.engine.session import Session, withheld
 from desktop.engine.threshold import ThresholdPolicy
-from desktop.errors import UserError
+from desktop.errors import N_, UserError
 from desktop.i18n import _, ngettext
 from desktop.reading.files import LISTED, Skipped
 from desktop.reports.wording import describe
@@ -30,6 +30,8 @@ from desktop.ui import worker as messages
 
 Status = Callable[[], str]  # a status sentence, built again in the language shown
 READY = lambda: _("Open or drop chest X-ray images to classify them.")  # noqa: E731
+NO_CATALOG = N_("{language} is not installed here (its translation files are missing), so the "
+                "window stays in English. Reinstall the application.")
 
 
 def folder_of(path: Path) -> str:
@@ -134,6 +136,13 @@ class WindowState:
     def set_language(self, code: str) -> None:
         i18n.set_language(code)
         self.remember(language=code)
+        if i18n.catalog_missing():
+            self.say(self._ready_text)
+
+    def _ready_text(self) -> str:
+        """"Open or drop…", after the sentence saying a chosen language is missing."""
+        missing = _(NO_CATALOG).format(language=i18n.LANGUAGES[i18n.current_language()])
+        return " ".join(([missing] if i18n.catalog_missing() else []) + [READY()])
 
     # --- batches ----------------------------------------------------------------------------
 
@@ -188,7 +197,7 @@ class WindowState:
         self.view.set_operating_points(policy.points)
         self._threshold_changed(flipped, save=False)
         if not self.pending:
-            self.say(READY)
+            self.say(self._ready_text)
 
     def _model_failed(self, message: messages.ModelFailed) -> None:
         self.model_error = message.error

@@ -379,3 +379,18 @@ def test_save_dialogs_start_beside_the_image_else_where_files_were_opened(window
     (tmp_path / "other").mkdir()
     assert state.initial_dir(tmp_path / "other" / "x.png") == str(tmp_path / "other")
     assert state.initial_dir(tmp_path / "gone" / "x.png") == str(tmp_path / "ward")
+
+
+def test_a_language_whose_catalog_is_missing_is_said_on_screen(window, tmp_path, monkeypatch):
+    """An install without compiled catalogs: choosing Português shows English, and the status
+    bar says why instead of a log line alone."""
+    state, view, _ = window
+    monkeypatch.setattr(i18n, "translations_dir", lambda: tmp_path)  # no catalogs there
+    state.set_language("pt_BR")
+    assert i18n.catalog_missing()
+    assert view.status.startswith("Português (Brasil) is not installed here (its translation "
+                                  "files are missing), so the window stays in English.")
+    assert view.status.endswith("Open or drop chest X-ray images to classify them.")
+    monkeypatch.undo()
+    state.set_language("es")
+    assert not i18n.catalog_missing() and "not installed" not in state.status()
