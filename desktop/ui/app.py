@@ -25,7 +25,6 @@ from desktop import i18n
 from desktop.errors import N_, InternalError, UserError
 from desktop.i18n import _
 from desktop.reading.imaging import SUPPORTED_SUFFIXES
-from desktop.reports.image_info import info_rows
 from desktop.reports.labels import DISCLAIMER
 from desktop.settings import Settings, load_settings
 from desktop.ui import style
@@ -77,6 +76,7 @@ class App:
         self.show_heatmap = tk.BooleanVar(root, settings.show_heatmap)
         self.invert_view = tk.BooleanVar(root, False)
         self.window_preset = tk.StringVar(root, "default")
+        self.row_filter = tk.StringVar(root, "all")
         self.show_image_info = tk.BooleanVar(root, settings.show_image_info)
         self.show_identifiers = tk.BooleanVar(root, settings.show_identifiers)
         self.heat_opacity = tk.DoubleVar(root, settings.heatmap_opacity)
@@ -319,6 +319,9 @@ class App:
         self.table.put(str(key), values, tag)
 
     def order_rows(self, keys: list[int], sorted_by: tuple[str, bool] | None) -> None:
+        """Show these rows in this order; the others are hidden (detached), not deleted."""
+        shown = {str(k) for k in keys}
+        self.table.tree.detach(*(i for i in self.table.tree.get_children() if i not in shown))
         self.table.order([str(k) for k in keys])
         self.table.sorted_by = sorted_by
         self.table.refresh_headings()
@@ -356,15 +359,9 @@ class App:
         self.threshold.set_operating_points(points, self.state.card)
 
     def _show_info(self) -> None:
-        """The "Image information" panel: the selected file's facts (identifiers only when
-        the user has turned them on)."""
-        result = self.state.selected
-        if result is None:
-            self.info_panel.show([], _("No image selected."))
-            return
-        rows = info_rows(result.source, show_identifiers=bool(self.show_identifiers.get()))
-        self.info_panel.show(rows, _("The file could not be read, so it says nothing about "
-                                     "itself."))
+        selected = self.state.selected
+        self.info_panel.show_facts(selected is not None, getattr(selected, "source", None),
+                                   bool(self.show_identifiers.get()))
 
     def show_shortcuts(self) -> None:
         from desktop.ui.shortcuts import ShortcutsDialog

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from desktop import i18n
 from desktop.engine.results import Result, write_csv
+from desktop.engine.scope import UNUSUAL
 from desktop.engine.session import Session, withheld
 from desktop.engine.threshold import ThresholdPolicy
 from desktop.errors import N_, UserError
@@ -37,6 +38,24 @@ NO_CATALOG = N_("{language} is not installed here (its translation files are mis
 def folder_of(path: Path) -> str:
     """The folder a file was saved in, as the status bar names it (where to find it)."""
     return str(Path(path).absolute().parent)
+
+
+def _borderline(result: Result, session: Session) -> bool:
+    """A verdict the threshold gave against the model's lean (confidence below even odds)."""
+    confidence = session.confidence(result)
+    return confidence is not None and confidence < 0.5
+
+
+# The table's filters (View menu): which rows they show. They only hide rows: CSV export and the
+# batch report take every row, in the table's order.
+FILTERS: dict[str, Callable[[Result, Session], bool]] = {
+    "all": lambda result, session: True,
+    "unusual": lambda result, session: result.ok and result.scope is not None
+    and result.scope.state == UNUSUAL,
+    "withheld": lambda result, session: withheld(result),
+    "borderline": _borderline,
+    "error": lambda result, session: not result.ok,
+}
 
 
 class View(Protocol):
@@ -79,6 +98,7 @@ class WindowState:
         self._asked: tuple[int, bool] | None = None  # (key, with heatmap) asked of the worker
         self.sort_state: tuple[str, bool] | None = None
         self.order: list[int] = []  # the table's rows, top to bottom
+        self.row_filter = "all"  # which rows the table shows (one of FILTERS); all are exported
         self._listed: set[str] = set()  # real paths of the files listed: never listed twice
         self._adding = False  # the running batches add to a list that had results
         self._status: Status = lambda: _("Loading model…")
@@ -227,6 +247,8 @@ class WindowState:
         result = self.session.add(message.result)
         self.order.append(result.key)
         self.put_row(result)
+        if self.row_filter != "all":
+            self.view.order_rows(self.visible(), self.sort_state)
         if message.batch in self.first_of_batch:
             self.first_of_batch.discard(message.batch)
             self.view.select_row(result.key)
@@ -292,7 +314,17 @@ class WindowState:
 
     def _apply_sort(self) -> None:
         self.order = self.session.sorted_keys(*self.sort_state)
-        self.view.order_rows(self.order, self.sort_state)
+        self.view.order_rows(self.visible(), self.sort_state)
+
+    def visible(self) -> list[int]:
+        """The rows the table shows now, in its order (the filter applied)."""
+        keep = FILTERS[self.row_filter]
+        return [k for k in self.order if keep(self.session.results[k], self.session)]
+
+    def filter_rows(self, name: str) -> None:
+        """Show only the rows of one kind (``FILTERS``); "all" shows every row again."""
+        self.row_filter = name if name in FILTERS else "all"
+        self.view.order_rows(self.visible(), self.sort_state)
 
     def export_csv(self, path: Path) -> bool:
         """Write the table (in its current order) as CSV, atomically: the same writer and rows
@@ -335,6 +367,8 @@ class WindowState:
         self.view.show_threshold(policy.threshold, policy.preset)
         for result in flipped:
             self.put_row(result)
+        if flipped and self.row_filter != "all":
+            self.view.order_rows(self.visible(), self.sort_state)
         self.view.show_selected()
         if not self.pending and self.session.results:
             self.say(lambda: self._with_skipped(self.session.summary()))

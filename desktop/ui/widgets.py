@@ -20,6 +20,7 @@ from PIL import Image, ImageTk
 from desktop.engine.threshold import format_threshold
 from desktop.errors import N_
 from desktop.i18n import _
+from desktop.reports.image_info import info_rows
 from desktop.reports.labels import figures_text, operating_point_label
 from desktop.reports.overlay import legend_strip
 from desktop.reports.wording import p_meaning
@@ -333,6 +334,14 @@ class InfoPanel(ttk.Frame):
             self.body.pack(fill="x")
         else:
             self.body.pack_forget()
+
+    def show_facts(self, selected: bool, source: dict | None, show_identifiers: bool) -> None:
+        """The selected file's facts (identifiers only when the user has turned them on)."""
+        if not selected:
+            self.show([], _("No image selected."))
+            return
+        self.show(info_rows(source, show_identifiers=show_identifiers),
+                  _("The file could not be read, so it says nothing about itself."))
 
     def show(self, rows: list[tuple[str, str]], empty: str = "") -> None:
         """Show ``rows``; with none, the sentence ``empty`` (why there is nothing to show).

@@ -14,7 +14,7 @@ import pytest
 
 from desktop import i18n
 from desktop.engine.results import Result
-from desktop.engine.scope import NOT_CHEST_XRAY, R_COLOUR, Reason, Scope
+from desktop.engine.scope import NOT_CHEST_XRAY, R_COLOUR, R_LATERAL, UNUSUAL, Reason, Scope
 from desktop.errors import NotAnImageError
 from desktop.reading.files import LISTED, NOT_IMAGE, Skipped
 from desktop.settings import Settings
@@ -394,3 +394,26 @@ def test_a_language_whose_catalog_is_missing_is_said_on_screen(window, tmp_path,
     monkeypatch.undo()
     state.set_language("es")
     assert not i18n.catalog_missing() and "not installed" not in state.status()
+
+
+def test_the_table_can_show_only_one_kind_of_row_and_export_still_takes_every_row(
+        window, tmp_path):
+    state, view, _ = window
+    lateral = Scope(UNUSUAL, Reason(R_LATERAL))
+    run_batch(state, [result("a.png", 0.2), result("lat.dcm", 0.3, scope=lateral),
+                      result("dog.jpg", 0.9, scope=Scope(NOT_CHEST_XRAY, Reason(R_COLOUR))),
+                      result("x.png", None, NotAnImageError()), result("b.png", 0.45)])
+    shown = {"all": ["a.png", "lat.dcm", "dog.jpg", "x.png", "b.png"], "unusual": ["lat.dcm"],
+             "withheld": ["dog.jpg"], "error": ["x.png"], "borderline": []}
+    for name, files in shown.items():
+        state.filter_rows(name)
+        assert [state.session.results[k].path.name for k in view.order] == files, name
+    state.set_threshold(0.4)  # b.png (0.45): PNEUMONIA though the model leans to normal
+    assert [state.session.results[k].path.name for k in view.order] == ["b.png"]
+    state.set_threshold(0.25)  # 0.3 and 0.45: PNEUMONIA though the model leans to normal
+    assert [state.session.results[k].path.name for k in view.order] == ["lat.dcm", "b.png"]
+    state.filter_rows("unusual")
+    run_batch(state, [result("c.png", 0.1)])  # a new row of another kind stays hidden
+    assert [state.session.results[k].path.name for k in view.order] == ["lat.dcm"]
+    out = tmp_path / "all.csv"
+    assert state.export_csv(out) and len(out.read_text().splitlines()) == 1 + 6
