@@ -37,6 +37,8 @@ class Settings:
     # Privacy: the patient's name and ID (DICOM) in the panel and in reports. Off unless the
     # user turns it on; CSV files never carry them.
     show_identifiers: bool = False
+    site_profile: str | None = None  # path of the site profile in force (desktop.cases.profile)
+    user_name: str | None = None  # who confirms diagnoses in the case history, typed once
 
 
 def config_dir() -> Path:

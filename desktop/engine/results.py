@@ -30,7 +30,7 @@ from desktop.errors import (
 log = logging.getLogger(__name__)
 
 CSV_COLUMNS = ("file", "path", "verdict", "p_pneumonia", "threshold", "scope", "scope_reason",
-               "error")
+               "error", "profile")
 DECIMALS = 6  # P(pneumonia) and the threshold in files: as precise as researchers want them
 
 
@@ -68,7 +68,7 @@ class Result:
     """
 
     path: Path
-    p_pneumonia: float | None
+    p_pneumonia: float | None  # as shown: the site profile's recalibration applied (if any)
     error: UserError | None = None
     source: dict[str, Any] = field(default_factory=dict)
     fingerprint: str | None = None
@@ -80,6 +80,7 @@ class Result:
     heatmap: np.ndarray | None = field(default=None, repr=False)  # float [224, 224] in [0, 1]
     heatmap_error: UserError | None = None
     preview_error: UserError | None = None  # why the re-read for the preview failed
+    p_model: float | None = None  # the model's own P, before a site profile (Session.add)
 
     @property
     def ok(self) -> bool:
@@ -104,6 +105,7 @@ class ResultRow:
     scope: str | None  # desktop.engine.scope.STATES; None: unreadable, or a model without a check
     scope_reason: str | None
     error: str | None
+    profile: str | None = None  # the site profile whose recalibration P and threshold are
 
     def csv_cells(self) -> list[str]:
         return [
@@ -115,6 +117,7 @@ class ResultRow:
             self.scope or "",
             self.scope_reason or "",
             self.error or "",
+            self.profile or "",
         ]
 
     def as_json(self) -> dict[str, Any]:
@@ -127,6 +130,7 @@ class ResultRow:
             "scope": self.scope,
             "scope_reason": self.scope_reason,
             "error": self.error,
+            "profile": self.profile,
         }
 
 
