@@ -25,6 +25,8 @@ STATS = N_("{cases} cases, {results} results, {confirmed} with a confirmed diagn
 PERIOD = N_("{period}: {results} results, PNEUMONIA {flagged}, out of scope {scope}, agreement "
             "{agreement}")
 PROFILE_SAVED = N_("Site profile {name} written to {file}: threshold {threshold}.")
+CANNOT_OPEN = N_("The case history could not be opened; check that its folder can be read "
+                 "and written. The details are in the log file.")
 PROFILE_ACTIVE = N_("It is now the profile in force for the window and predict.")
 
 
@@ -64,11 +66,11 @@ def history_main(argv: Sequence[str]) -> int:
     set_language(args.lang or system_language())
     try:
         store = HistoryStore.open(args.db)
-    except (OSError, Exception) as exc:  # noqa: BLE001 - one sentence, the traceback logged
+    except Exception:  # noqa: BLE001 - one sentence, the traceback logged
         import logging
 
-        logging.getLogger(__name__).exception("Cannot open the history")
-        _err(gettext("The case history could not be opened: {reason}").format(reason=exc))
+        logging.getLogger(__name__).exception("Cannot open the history %s", args.db)
+        _err(gettext(CANNOT_OPEN))
         return EXIT_FAILED
     if store.notice is not None:
         _err(store.notice.user_message())
