@@ -13,8 +13,8 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from desktop.cases.store import CaseRecord, HistoryStore
-from desktop.engine.results import Result
+from desktop.cases.store import CaseRecord, HistoryStore, is_damage
+from desktop.engine.results import Result, ResultRow
 from desktop.engine.session import Session
 from desktop.errors import N_, Sentence
 
@@ -34,10 +34,11 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def case_record(session: Session, result: Result, *, model_sha256: str,
+def case_record(row: ResultRow, result: Result, *, model_sha256: str,
                 model_version: str | None, origin: str) -> CaseRecord | None:
-    """What the history keeps of ``result`` (None for a file that got no probability). The
-    file is hashed here; only its DICOM UIDs are taken from what the reader found."""
+    """What the history keeps of ``result``, labelled as ``row`` (its session's row); None for
+    a file that got no probability. The file is hashed here; only its DICOM UIDs are taken from
+    what the reader found."""
     if not result.ok:
         return None
     path = Path(result.path)
@@ -47,7 +48,6 @@ def case_record(session: Session, result: Result, *, model_sha256: str,
     except OSError:
         log.info("Not recorded (the file went away): %s", path)
         return None
-    row = session.row(result)
     uids = (result.source or {}).get("uids") or {}
     return CaseRecord(
         sha256=sha, file_name=path.name, path=str(path.resolve()), size=size,
@@ -86,19 +86,35 @@ class Recorder:
     def record(self, session: Session, result: Result, *, model_sha256: str,
                model_version: str | None, origin: str) -> bool:
         """Record ``result`` as ``session`` labels it; False when it was not recorded."""
+        return self.record_row(session.row(result), result, model_sha256=model_sha256,
+                               model_version=model_version, origin=origin)
+
+    def record_row(self, row: ResultRow, result: Result, *, model_sha256: str,
+                   model_version: str | None, origin: str) -> bool:
+        """Record ``result`` labelled as ``row`` (taken on the thread that owns the session;
+        the hashing and writing may then run on another)."""
         if self.stopped or self.open() is None or self.stopped:
             return False
-        record = case_record(session, result, model_sha256=model_sha256,
+        record = case_record(row, result, model_sha256=model_sha256,
                              model_version=model_version, origin=origin)
         if record is None:
             return False
-        try:
-            self.store.record(record)
-        except (OSError, sqlite3.Error):
-            log.exception("Cannot record %s in the case history", result.path)
-            self._stop()
-            return False
-        return True
+        for attempt in range(2):
+            try:
+                self.store.record(record)
+                return True
+            except (OSError, sqlite3.Error) as exc:
+                if attempt == 0 and is_damage(exc):  # a damaged page: keep it, begin anew
+                    try:
+                        self.store.begin_anew()
+                        self.notify(self.store.notice)
+                        continue
+                    except (OSError, sqlite3.Error):
+                        pass
+                log.exception("Cannot record %s in the case history", result.path)
+                self._stop()
+                return False
+        return False
 
     def _stop(self) -> None:
         self.stopped = True

@@ -162,7 +162,9 @@ class Filters:
     model_sha256: str | None = None
 
     def where(self) -> tuple[str, list]:
-        clauses, params = [], []
+        """The WHERE clause over ``results r`` (conditions on the case as sub-selects on
+        ``cases``, so a count never joins and each filter can use its index)."""
+        clauses, params, on_case, case_params = [], [], [], []
         if self.since:
             clauses.append("r.created >= ?")
             params.append(self.since)
@@ -177,21 +179,26 @@ class Filters:
         if self.scope:
             clauses.append("r.scope = ?")
             params.append(self.scope)
-        if self.confirmed is True:
-            clauses.append("c.confirmed IS NOT NULL")
-        elif self.confirmed is False:
-            clauses.append("c.confirmed IS NULL")
-        if self.agreement in ("agree", "disagree"):
-            clauses.append("c.confirmed IN ('NORMAL', 'PNEUMONIA') AND r.verdict IS NOT NULL")
-            clauses.append("r.verdict = c.confirmed" if self.agreement == "agree"
-                           else "r.verdict <> c.confirmed")
-        if self.search:
-            clauses.append("c.file_name LIKE ? ESCAPE '\\'")
-            escaped = self.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            params.append(f"%{escaped}%")
         if self.model_sha256:
             clauses.append("r.model_sha256 = ?")
             params.append(self.model_sha256)
+        if self.confirmed is True:
+            on_case.append("confirmed IS NOT NULL")
+        elif self.confirmed is False:
+            on_case.append("confirmed IS NULL")
+        if self.agreement in ("agree", "disagree"):
+            on_case.append("confirmed IN ('NORMAL', 'PNEUMONIA')")
+            clauses.append("r.verdict IS NOT NULL AND r.verdict "
+                           + ("=" if self.agreement == "agree" else "<>")
+                           + " (SELECT confirmed FROM cases k WHERE k.id = r.case_id)")
+        if self.search:
+            on_case.append("file_name LIKE ? ESCAPE '\\'")
+            escaped = self.search.replace("\\", "\\\\").replace("%", "\\%").replace(
+                "_", "\\_")
+            case_params.append(f"%{escaped}%")
+        if on_case:
+            clauses.append(f"r.case_id IN (SELECT id FROM cases WHERE {' AND '.join(on_case)})")
+            params += case_params
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
@@ -215,30 +222,46 @@ class HistoryStore:
     # --- opening ------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path | None = None) -> HistoryStore:
+    def open(cls, path: Path | None = None, *, verify: bool = False) -> HistoryStore:
         """Open (or create) the history at ``path`` (default: the data folder's). Raises
         ``OSError`` / ``sqlite3.Error`` only when the folder cannot hold a database at all
-        (read-only, full): the caller then classifies without recording."""
+        (read-only, full): the caller then classifies without recording.
+
+        Opening reads the header and the schema (a file that is not a database is found here);
+        ``verify`` also runs ``PRAGMA quick_check`` over every page (about 0.1 s per 20 MB, so
+        the window runs it off its Tk thread). A damaged page met later, in use, is handled by
+        ``begin_anew``."""
         path = Path(path) if path is not None else default_db_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            return cls._open_checked(path)
+            return cls._open_checked(path, verify)
         except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError) and not _looks_damaged(exc):
+            if not is_damage(exc):
                 raise
             log.exception("History %s is damaged; moving it aside", path)
         kept = _move_aside(path)
-        store = cls._open_checked(path)
+        store = cls._open_checked(path, False)
         store.notice = Sentence(DAMAGED, name=kept.name)
         return store
 
+    def begin_anew(self) -> None:
+        """A damaged page was met in use: the file is moved aside (kept, dated) and a new
+        history begun at the same path; ``notice`` says so."""
+        log.error("History %s found damaged in use; moving it aside", self.path)
+        self.connection.close()
+        kept = _move_aside(self.path)
+        self.connection = type(self)._open_checked(self.path, False).connection
+        self.notice = Sentence(DAMAGED, name=kept.name)
+
     @classmethod
-    def _open_checked(cls, path: Path) -> HistoryStore:
+    def _open_checked(cls, path: Path, verify: bool) -> HistoryStore:
         connection = _connect(path)
         try:
-            check = connection.execute("PRAGMA quick_check").fetchone()[0]
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            check = connection.execute("PRAGMA quick_check").fetchone()[0] if verify else "ok"
             if check != "ok":
-                raise sqlite3.DatabaseError(f"quick_check: {check}")
+                raise sqlite3.DatabaseError(f"quick_check: {check} (database disk image is "
+                                            "malformed)")
             version = connection.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 connection.close()
@@ -320,8 +343,8 @@ class HistoryStore:
         where, params = filters.where()
         with self.connection:
             return self.connection.execute(
-                f"DELETE FROM cases WHERE id IN (SELECT c.id FROM results r JOIN cases c "
-                f"ON c.id = r.case_id{where})", params).rowcount
+                f"DELETE FROM cases WHERE id IN (SELECT r.case_id FROM results r{where})",
+                params).rowcount
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -338,7 +361,7 @@ class HistoryStore:
     def count(self, filters: Filters = Filters()) -> int:
         where, params = filters.where()
         return self.connection.execute(
-            f"SELECT count(*) FROM results r JOIN cases c ON c.id = r.case_id{where}",
+            f"SELECT count(*) FROM results r{where}",
             params).fetchone()[0]
 
     def case_count(self) -> int:
@@ -381,7 +404,11 @@ def _statements(script: str) -> Sequence[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
 
-def _looks_damaged(exc: sqlite3.OperationalError) -> bool:
+def is_damage(exc: sqlite3.Error) -> bool:
+    """True for the errors of a damaged file or one that is not a database (not for a locked,
+    read-only or full one)."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
     text = str(exc).lower()
     return "malformed" in text or "not a database" in text or "corrupt" in text
 

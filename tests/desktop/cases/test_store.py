@@ -13,6 +13,8 @@ from desktop.cases.store import (
     HistoryStore,
     default_db_path,
 )
+from desktop.engine.results import Result
+from desktop.engine.session import Session
 
 
 def record(sha="a" * 64, *, name="a.png", verdict="PNEUMONIA", p=0.9, profile="",
@@ -90,8 +92,7 @@ def test_a_file_that_is_not_a_database_is_kept_aside_and_a_new_history_begun(tmp
     assert store.count() == 1 and store.integrity() == "ok"
 
 
-def test_a_damaged_database_is_kept_aside_and_a_new_history_begun(tmp_path):
-    path = tmp_path / "h.db"
+def damaged_history(path):
     store = HistoryStore.open(path)
     for i in range(300):
         store.record(record(sha=f"{i:064d}", name=f"{i}.png"))
@@ -102,10 +103,34 @@ def test_a_damaged_database_is_kept_aside_and_a_new_history_begun(tmp_path):
     for start in range(2 * page, len(data) - page, page):  # every page past the first two
         data[start:start + 64] = b"\xff" * 64
     path.write_bytes(bytes(data))
-    store = HistoryStore.open(path)
+
+
+def test_a_damaged_database_is_found_by_the_verifying_open_kept_aside_and_begun_anew(tmp_path):
+    path = tmp_path / "h.db"
+    damaged_history(path)
+    store = HistoryStore.open(path, verify=True)
     assert store.notice is not None and "damaged" in store.notice.user_message()
     assert store.count() == 0 and store.integrity() == "ok"
     assert len(list(tmp_path.glob("h.damaged-*.db"))) == 1
+
+
+def test_damage_met_while_recording_keeps_the_file_and_records_into_a_new_one(tmp_path):
+    from desktop.cases.recorder import Recorder
+
+    path = tmp_path / "h.db"
+    damaged_history(path)
+    told = []
+    recorder = Recorder(path, notify=told.append)
+    assert recorder.open().notice is None  # the cheap open: header and schema are fine
+    image = tmp_path / "a.png"
+    image.write_bytes(b"an image's bytes")
+    session = Session()
+    result = session.add(Result(image, 0.7))
+    assert recorder.record(session, result, model_sha256="m" * 64, model_version="1",
+                           origin="window") is True
+    assert len(told) == 1 and "damaged" in told[0].user_message()
+    assert len(list(tmp_path.glob("h.damaged-*.db"))) == 1
+    assert recorder.store.count() == 1 and recorder.store.integrity() == "ok"
 
 
 def test_a_history_from_a_newer_version_is_opened_read_only_and_never_downgraded(tmp_path):
