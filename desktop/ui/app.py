@@ -46,6 +46,7 @@ from desktop.ui.commands import (
     is_window_wide,
 )
 from desktop.ui.drop import parse_drop_data
+from desktop.ui.history_link import HistoryLink
 from desktop.ui.viewer import ZOOM_STEP, Picture
 from desktop.ui.widgets import (
     BANNER_BG,
@@ -217,6 +218,7 @@ class App:
         root.report_callback_exception = self._report_callback_exception
         self._tk_dialogs_language(i18n.current_language())
         self.relabel()
+        self.history = HistoryLink(self)  # records results, keeps the site profile (hook)
         self.worker.start()
         self._poll_id = root.after(POLL_MS, self._poll)
 
@@ -550,9 +552,11 @@ class App:
         self._threshold_changed(flipped, save=False)
         if not self.pending:
             self._set_status(lambda: _("Open or drop chest X-ray images to classify them."))
+        self.history.model_ready()  # the site profile in force, said in the status (hook)
 
     def _add_result(self, message: Classified) -> None:
         result = self.session.add(message.result)
+        self.history.classified(result)  # into the case history (hook)
         self._put_row(result)
         done, total = self.batch_progress
         self.batch_progress = (done + 1, total)
@@ -1085,7 +1089,16 @@ class App:
         if self.dialog is not None and self.dialog.winfo_exists():
             self.dialog.lift()
             return
-        self.dialog = ModelCardDialog(self.root, self.texts, self.card, self.model_error)
+        self.dialog = ModelCardDialog(self.root, self.texts, self.card, self.model_error,
+                                      site=self.history.profile_lines)
+
+    # --- the Cases menu (desktop.ui.history_link) -----------------------------------------
+
+    def show_history(self) -> None:
+        self.history.show_history()
+
+    def show_calibration(self) -> None:
+        self.history.show_calibration()
 
     def _save_settings(self) -> None:
         save_settings(self.settings)
@@ -1103,6 +1116,7 @@ class App:
         i18n.remove_listener(self._language_changed)
         self.root.after_cancel(self._poll_id)
         self.worker.stop(timeout=1.0)
+        self.history.close()
         self.root.destroy()
 
 

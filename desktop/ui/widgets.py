@@ -493,6 +493,11 @@ class ThresholdControl(ttk.LabelFrame):
             text = _("Custom threshold: no validation figures for this value.")
             if not self._points:
                 text = _("The operating points appear when the model has loaded.")
+        elif point.get("site_sensitivity") and point.get("site_specificity"):  # HistoryLink
+            text = _("Site profile {name}: sensitivity {sensitivity}, specificity {specificity} "
+                     "on its own cases").format(name=point.get("site_name", ""),
+                                                sensitivity=percent(point["site_sensitivity"][0]),
+                                                specificity=percent(point["site_specificity"][0]))
         elif "val_sensitivity" in point and "val_specificity" in point:
             text = _("Validation: sensitivity {sensitivity}, specificity {specificity}").format(
                 sensitivity=percent(point["val_sensitivity"]),
