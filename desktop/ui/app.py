@@ -1100,6 +1100,9 @@ class App:
     def show_calibration(self) -> None:
         self.history.show_calibration()
 
+    def show_monitoring(self) -> None:
+        self.history.show_monitoring()
+
     def _save_settings(self) -> None:
         save_settings(self.settings)
 

@@ -39,6 +39,7 @@ class HistoryLink:
         self._thread.start()
         self.history_view = None
         self.calibration_view = None
+        self.monitoring_view = None
 
     # --- recording ------------------------------------------------------------------------
 
@@ -141,6 +142,14 @@ class HistoryLink:
             self.calibration_view.lift()
             return
         self.calibration_view = CalibrationView(self.app, self.db_path)
+
+    def show_monitoring(self) -> None:
+        from desktop.ui.monitoring_view import MonitoringView
+
+        if self.monitoring_view is not None and self.monitoring_view.winfo_exists():
+            self.monitoring_view.lift()
+            return
+        self.monitoring_view = MonitoringView(self.app, self.db_path)
 
     def close(self) -> None:
         self._jobs.put(None)

@@ -121,3 +121,23 @@ def test_the_calibrate_view_fits_on_confirmed_cases_and_puts_the_profile_in_forc
     assert app.session.site is not None and app.session.policy.preset == "site"
     assert app.settings.site_profile == str((tmp_path / "site.json").resolve())
     view.close()
+
+
+def test_the_monitoring_view_warns_on_a_week_outside_the_calibration(
+        make_app, tiny_model, tmp_path):  # noqa: F811 - the window fixture
+    from tests.desktop.cases.test_monitoring import fill
+
+    profile = _profile(tmp_path / "site.json", _sha(tiny_model))
+    app = make_app(Settings(language="en", site_profile=str(profile)))
+    wait_for(app, lambda: app.session.site is not None, "apply the profile")
+    store = HistoryStore.open()
+    fill(store, "2026-11-02", 60, 30, 0)
+    fill(store, "2026-11-16", 80, 72, 200)
+    store.close()
+    app.run_command("monitoring")
+    view = app.history.monitoring_view
+    wait_for(app, lambda: len(view.tree.get_children()) == 2, "show two weeks")
+    labels = [view.tree.item(i, "values")[0] for i in view.tree.get_children()]
+    assert labels == ["2026-W45", "⚠ 2026-W47"]
+    assert "outside what calibration saw" in view.warning.cget("text")
+    view.close()
