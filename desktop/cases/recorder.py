@@ -68,6 +68,7 @@ class Recorder:
         self.notify = notify or (lambda sentence: None)
         self.store: HistoryStore | None = None
         self.stopped = False  # True once recording has failed (or the history is read-only)
+        self.last_case_id: int | None = None  # the case the last recorded result belongs to
 
     def open(self) -> HistoryStore | None:
         if self.store is None and not self.stopped:
@@ -101,7 +102,7 @@ class Recorder:
             return False
         for attempt in range(2):
             try:
-                self.store.record(record)
+                self.last_case_id = self.store.record(record)
                 return True
             except (OSError, sqlite3.Error) as exc:
                 if attempt == 0 and is_damage(exc):  # a damaged page: keep it, begin anew

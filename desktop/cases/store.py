@@ -160,6 +160,7 @@ class Filters:
     agreement: str | None = None
     search: str = ""
     model_sha256: str | None = None
+    read: bool | None = None  # True: only cases with a reader's own read (teaching mode)
 
     def where(self) -> tuple[str, list]:
         """The WHERE clause over ``results r`` (conditions on the case as sub-selects on
@@ -191,6 +192,8 @@ class Filters:
             clauses.append("r.verdict IS NOT NULL AND r.verdict "
                            + ("=" if self.agreement == "agree" else "<>")
                            + " (SELECT confirmed FROM cases k WHERE k.id = r.case_id)")
+        if self.read is True:
+            on_case.append("reader_read IS NOT NULL")
         if self.search:
             on_case.append("file_name LIKE ? ESCAPE '\\'")
             escaped = self.search.replace("\\", "\\\\").replace("%", "\\%").replace(
@@ -330,6 +333,14 @@ class HistoryStore:
             return sum(self.connection.execute(
                 f"UPDATE cases SET {', '.join(sets)} WHERE id = ?", (*values, case_id)).rowcount
                 for case_id in ids)
+
+    def set_read(self, case_id: int, read: str) -> None:
+        """The reader's own read of a case (teaching mode), recorded before the answer is shown."""
+        if read not in DIAGNOSES:
+            raise ValueError(f"not a read: {read!r}")
+        with self.connection:
+            self.connection.execute("UPDATE cases SET reader_read = ? WHERE id = ?",
+                                    (read, case_id))
 
     def delete_cases(self, case_ids: Iterable[int]) -> int:
         """Forget cases and their results (the files themselves are never touched)."""

@@ -1103,6 +1103,9 @@ class App:
     def show_monitoring(self) -> None:
         self.history.show_monitoring()
 
+    def show_teaching(self) -> None:
+        self.history.show_teaching()
+
     def _save_settings(self) -> None:
         save_settings(self.settings)
 

@@ -70,6 +70,7 @@ COMMANDS: dict[str, Command] = {c.id: c for c in [
     Command("history", N_("History…"), "show_history", ("<Control-H>",)),
     Command("calibrate", N_("Calibrate for this site…"), "show_calibration"),
     Command("monitoring", N_("Monitoring…"), "show_monitoring"),
+    Command("teaching", N_("Read first (teaching)…"), "show_teaching"),
     Command("shortcuts", N_("Keyboard shortcuts"), "show_shortcuts", ("<F1>",)),
     Command("about", N_("About / Model card…"), "show_model_card",
             toolbar_label=N_("Model card")),
@@ -88,7 +89,7 @@ MENUS: list[tuple[str, list[str | None]]] = [
                   "view_reset", None, "window_default", "window_high_contrast",
                   "window_soft_tissue", FILE_WINDOWS_MENU, "invert", None, "image_info",
                   "identifiers"]),
-    (N_("Cases"), ["history", None, "calibrate", "monitoring"]),
+    (N_("Cases"), ["history", None, "calibrate", "monitoring", None, "teaching"]),
     (N_("Language"), LANGUAGES_MENU),
     (N_("Help"), ["shortcuts", None, "about"]),
 ]

@@ -40,6 +40,7 @@ class HistoryLink:
         self.history_view = None
         self.calibration_view = None
         self.monitoring_view = None
+        self.teaching_view = None
 
     # --- recording ------------------------------------------------------------------------
 
@@ -150,6 +151,14 @@ class HistoryLink:
             self.monitoring_view.lift()
             return
         self.monitoring_view = MonitoringView(self.app, self.db_path)
+
+    def show_teaching(self) -> None:
+        from desktop.ui.teaching_view import TeachingView
+
+        if self.teaching_view is not None and self.teaching_view.winfo_exists():
+            self.teaching_view.lift()
+            return
+        self.teaching_view = TeachingView(self.app, self.db_path)
 
     def close(self) -> None:
         self._jobs.put(None)

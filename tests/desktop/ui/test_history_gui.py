@@ -141,3 +141,28 @@ def test_the_monitoring_view_warns_on_a_week_outside_the_calibration(
     assert labels == ["2026-W45", "⚠ 2026-W47"]
     assert "outside what calibration saw" in view.warning.cget("text")
     view.close()
+
+
+def test_read_first_hides_the_answer_until_the_reader_reads_then_compares(
+        make_app, tmp_path):  # noqa: F811 - the window fixture
+    app = make_app()
+    files = [write_xray(tmp_path / "NORMAL" / "a.png"),
+             write_xray(tmp_path / "PNEUMONIA" / "b.png", seed=1)]
+    app.run_command("teaching")
+    view = app.history.teaching_view
+    view.open_files(files)
+    wait_for(app, lambda: view.result is not None, "show the first image")
+    assert view.answer.cget("text") == ""  # nothing of the model's answer yet
+    assert str(view.read_buttons[0].cget("state")) == "normal"
+    view.record_read("PNEUMONIA")
+    text = view.answer.cget("text")
+    assert text.startswith("Model: ") and "Confirmed: NORMAL" in text and \
+        "Your read: PNEUMONIA" in text
+    assert "Over 1 cases read first: reader vs confirmed 0%" in view.summary.cget("text")
+    view.next_image()
+    wait_for(app, lambda: view.result is not None, "show the second image")
+    view.record_read("PNEUMONIA")
+    assert view.last_summary.reads == 2 and view.last_summary.reader_vs_confirmed.k == 1
+    out = tmp_path / "reader.csv"
+    assert view.export(out) and out.read_text().startswith("measure,agree,of")
+    view.close()
