@@ -171,19 +171,14 @@ def calibrate_main(argv: Sequence[str]) -> int:
 def _calibrate(args) -> int:
     from desktop.cases.calibration import calibrate
     from desktop.cases.profile import profile_from_study, save_profile
-    from desktop.cases.samples import classify_labelled, confirmed_samples, labelled_files
-    from desktop.cases.store import HistoryStore
+    from desktop.cases.samples import classify_labelled, confirmed_samples_at, labelled_files
     from desktop.engine.inference import Engine
     from desktop.engine.threshold import ThresholdPolicy, format_threshold
     from desktop.settings import load_settings, save_settings
 
     engine = Engine.load(args.model)
     if args.from_history:
-        store = HistoryStore.open(args.db)
-        try:
-            samples = confirmed_samples(store, engine.sha256)
-        finally:
-            store.close()
+        samples = confirmed_samples_at(args.db, engine.sha256)
     else:
         samples = classify_labelled(engine, labelled_files(args.folder))
     p_model, labels = samples.arrays()

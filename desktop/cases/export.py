@@ -8,10 +8,8 @@ import io
 import logging
 from pathlib import Path
 
-from desktop.atomicio import atomic_write_text
 from desktop.cases.store import HistoryRow
-from desktop.engine.results import DECIMALS
-from desktop.errors import WriteError
+from desktop.engine.results import DECIMALS, write_text_file
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +37,5 @@ def history_csv_text(rows: list[HistoryRow]) -> str:
 
 
 def write_history_csv(path: Path, rows: list[HistoryRow]) -> None:
-    try:
-        atomic_write_text(Path(path), history_csv_text(rows))
-    except OSError as exc:
-        log.exception("Cannot write %s", path)
-        raise WriteError(name=Path(path).name) from exc
+    """Atomically; ``WriteError`` when it cannot be written."""
+    write_text_file(path, history_csv_text(rows))

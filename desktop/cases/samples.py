@@ -66,6 +66,15 @@ def classify_labelled(engine, files: list[tuple[Path, str]],
     return samples
 
 
+def confirmed_samples_at(db_path: Path | None, model_sha256: str) -> Samples:
+    """``confirmed_samples`` of the history file at ``db_path`` (default: the user's)."""
+    store = HistoryStore.open(db_path)
+    try:
+        return confirmed_samples(store, model_sha256)
+    finally:
+        store.close()
+
+
 def confirmed_samples(store: HistoryStore, model_sha256: str) -> Samples:
     """The history's cases confirmed NORMAL or PNEUMONIA, with this model's own P (one per
     case, whatever profile was in force when it was classified)."""

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop.errors import N_, Sentence
-from desktop.settings import APP_NAME
+from desktop.settings import user_folder
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +73,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def data_dir() -> Path:
-    override = os.environ.get("CXR_DATA_DIR")
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    return user_folder("data", "CXR_DATA_DIR")
 
 
 def default_db_path() -> Path:

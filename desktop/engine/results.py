@@ -145,10 +145,15 @@ def csv_text(rows: list[ResultRow]) -> str:
 
 def write_csv(path: Path, rows: list[ResultRow]) -> None:
     """Write ``rows`` atomically (no half-written file, ever); ``WriteError`` when it cannot."""
+    write_text_file(path, csv_text(rows))
+
+
+def write_text_file(path: Path, text: str) -> None:
+    """A file the user asked for, written atomically; ``WriteError`` when it cannot be."""
     from desktop.atomicio import atomic_write_text
 
     try:
-        atomic_write_text(Path(path), csv_text(rows))
+        atomic_write_text(Path(path), text)
     except OSError as exc:
         log.exception("Cannot write %s", path)
         raise WriteError(name=Path(path).name) from exc

@@ -10,7 +10,6 @@ serves several threads); the figures are the same ``Study`` the command line and
 from __future__ import annotations
 
 import logging
-import queue
 import sqlite3
 import threading
 import tkinter as tk
@@ -19,31 +18,26 @@ from tkinter import filedialog, ttk
 
 from desktop.cases.calibration import Study, calibrate
 from desktop.cases.profile import interval_text, profile_from_study, save_profile
-from desktop.cases.samples import classify_labelled, confirmed_samples, labelled_files
-from desktop.cases.store import HistoryStore
+from desktop.cases.samples import classify_labelled, confirmed_samples_at, labelled_files
 from desktop.engine.threshold import ThresholdPolicy, format_threshold
-from desktop.errors import UserError
+from desktop.errors import N_, UserError
 from desktop.i18n import _
 from desktop.reports.study_pdf import T, save_study
 from desktop.settings import save_settings
+from desktop.ui.polled import Polled
 
 log = logging.getLogger(__name__)
 
-POLL_MS = 50
 PLOT = 230
 
 
-class CalibrationView(tk.Toplevel):
+class CalibrationView(Polled, tk.Toplevel):
     def __init__(self, app, db_path: Path | None = None) -> None:
-        super().__init__(app.root)
-        self.app, self.db_path = app, db_path
-        self.title(_("Calibrate for this site"))
-        self.geometry("900x640")
-        self.transient(app.root)
+        self.open_over(app, N_("Calibrate for this site"), "900x640")
+        self.db_path = db_path
         self.study: Study | None = None
-        self._replies: queue.Queue = queue.Queue()
         self._build()
-        self._poll_id = self.after(POLL_MS, self._poll)
+        self.start_polling()
         self.protocol("WM_DELETE_WINDOW", self.close)
 
     def _build(self) -> None:
@@ -127,36 +121,27 @@ class CalibrationView(tk.Toplevel):
     def _fit(self, engine, folder: Path | None, target: float | None, shipped: float) -> None:
         try:
             if folder is None:
-                store = HistoryStore.open(self.db_path)
-                try:
-                    samples = confirmed_samples(store, engine.sha256)
-                finally:
-                    store.close()
+                samples = confirmed_samples_at(self.db_path, engine.sha256)
             else:
                 samples = classify_labelled(engine, labelled_files(folder))
             p_model, labels = samples.arrays()
             study = calibrate(p_model, labels, shipped_threshold=shipped,
                               target_sensitivity=target, n_out_of_scope=samples.out_of_scope)
-            self._replies.put(("study", study, folder))
+            self.replies.put(("study", study, folder))
         except UserError as exc:
-            self._replies.put(("error", exc, None))
+            self.replies.put(("error", exc, None))
         except (OSError, sqlite3.Error, ValueError):
             log.exception("Calibration failed")
-            self._replies.put(("error", None, None))
+            self.replies.put(("error", None, None))
 
-    def _poll(self) -> None:
-        try:
-            while True:
-                kind, value, folder = self._replies.get_nowait()
-                self.run_button.configure(state="normal")
-                if kind == "error":
-                    self.status.configure(text=value.user_message() if value else _(
-                        "Something went wrong. The details are in the log file."))
-                else:
-                    self.show(value, "folder" if folder else "history")
-        except queue.Empty:
-            pass
-        self._poll_id = self.after(POLL_MS, self._poll)
+    def handle(self, reply) -> None:
+        kind, value, folder = reply
+        self.run_button.configure(state="normal")
+        if kind == "error":
+            self.status.configure(text=value.user_message() if value else _(
+                "Something went wrong. The details are in the log file."))
+        else:
+            self.show(value, "folder" if folder else "history")
 
     # --- the study ------------------------------------------------------------------------
 
@@ -260,5 +245,5 @@ class CalibrationView(tk.Toplevel):
                 self.status.configure(text=exc.user_message())
 
     def close(self) -> None:
-        self.after_cancel(self._poll_id)
+        self.stop_polling()
         self.destroy()

@@ -131,34 +131,30 @@ class HistoryLink:
     def show_history(self) -> None:
         from desktop.ui.history_view import HistoryView
 
-        if self.history_view is not None and self.history_view.winfo_exists():
-            self.history_view.lift()
-            return
-        self.history_view = HistoryView(self.app, self.db_path)
+        self._show("history_view", HistoryView)
 
     def show_calibration(self) -> None:
         from desktop.ui.calibration_view import CalibrationView
 
-        if self.calibration_view is not None and self.calibration_view.winfo_exists():
-            self.calibration_view.lift()
-            return
-        self.calibration_view = CalibrationView(self.app, self.db_path)
+        self._show("calibration_view", CalibrationView)
 
     def show_monitoring(self) -> None:
         from desktop.ui.monitoring_view import MonitoringView
 
-        if self.monitoring_view is not None and self.monitoring_view.winfo_exists():
-            self.monitoring_view.lift()
-            return
-        self.monitoring_view = MonitoringView(self.app, self.db_path)
+        self._show("monitoring_view", MonitoringView)
 
     def show_teaching(self) -> None:
         from desktop.ui.teaching_view import TeachingView
 
-        if self.teaching_view is not None and self.teaching_view.winfo_exists():
-            self.teaching_view.lift()
+        self._show("teaching_view", TeachingView)
+
+    def _show(self, attribute: str, view_class) -> None:
+        """Bring the view forward if it is open, else open it."""
+        view = getattr(self, attribute)
+        if view is not None and view.winfo_exists():
+            view.lift()
             return
-        self.teaching_view = TeachingView(self.app, self.db_path)
+        setattr(self, attribute, view_class(self.app, self.db_path))
 
     def close(self) -> None:
         self._jobs.put(None)

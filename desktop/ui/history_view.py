@@ -26,12 +26,12 @@ from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
 from desktop.errors import N_, UserError
 from desktop.i18n import _
 from desktop.settings import save_settings
+from desktop.ui.polled import Polled
 from desktop.ui.widgets import verdict_text
 
 log = logging.getLogger(__name__)
 
 PAGE = 200
-POLL_MS = 30
 COLUMNS = ("created", "file", "verdict", "p", "scope", "confirmed", "agreement", "profile")
 HEADINGS = {"created": N_("Date"), "file": N_("File"), "verdict": N_("Verdict"),
             "p": N_("P(pneumonia)"), "scope": N_("Scope"), "confirmed": N_("Confirmed"),
@@ -58,26 +58,21 @@ def local_time(created: str) -> str:
     return when.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-class HistoryView(tk.Toplevel):
+class HistoryView(Polled, tk.Toplevel):
     def __init__(self, app, db_path: Path | None = None) -> None:
-        super().__init__(app.root)
-        self.app = app
-        self.title(_("Case history"))
-        self.geometry("1180x620")
-        self.transient(app.root)
+        self.open_over(app, N_("Case history"), "1180x620")
         self.rows: dict[str, HistoryRow] = {}
         self.total = 0
         self.filters = Filters()
         self._generation = 0  # a newer query makes the pages of older ones stale
         self._requests: queue.Queue = queue.Queue()
-        self._replies: queue.Queue = queue.Queue()
         self._debounce: str | None = None
         self._loading = False
         self._build()
         self._thread = threading.Thread(target=self._serve, args=(db_path,),
                                         name="cxr-history-view", daemon=True)
+        self.start_polling()
         self._thread.start()
-        self._poll_id = self.after(POLL_MS, self._poll)
         self.protocol("WM_DELETE_WINDOW", self.close)
         self.reload()
 
@@ -152,20 +147,20 @@ class HistoryView(tk.Toplevel):
             store = HistoryStore.open(db_path, verify=True)
         except (OSError, sqlite3.Error):
             log.exception("The History view cannot open the history")
-            self._replies.put(("failed", None))
+            self.replies.put(("failed", None))
             return
         if store.notice is not None:
-            self._replies.put(("notice", store.notice))
+            self.replies.put(("notice", store.notice))
         while True:
             request = self._requests.get()
             if request is None:
                 break
             kind, generation, *args = request
             try:
-                self._replies.put((kind, generation, self._answer(store, kind, *args)))
+                self.replies.put((kind, generation, self._answer(store, kind, *args)))
             except (OSError, sqlite3.Error, UserError) as exc:
                 log.exception("History request %s failed", kind)
-                self._replies.put(("error", generation, exc))
+                self.replies.put(("error", generation, exc))
         store.close()
 
     @staticmethod
@@ -191,15 +186,7 @@ class HistoryView(tk.Toplevel):
     def _ask(self, kind: str, *args) -> None:
         self._requests.put((kind, self._generation, *args))
 
-    def _poll(self) -> None:
-        try:
-            while True:
-                self._handle(self._replies.get_nowait())
-        except queue.Empty:
-            pass
-        self._poll_id = self.after(POLL_MS, self._poll)
-
-    def _handle(self, reply) -> None:
+    def handle(self, reply) -> None:
         kind = reply[0]
         if kind == "failed":
             self.status.configure(text=_("The case history could not be opened; check that its "
@@ -358,7 +345,7 @@ class HistoryView(tk.Toplevel):
 
     def close(self) -> None:
         self._requests.put(None)
-        self.after_cancel(self._poll_id)
+        self.stop_polling()
         self.destroy()
 
 

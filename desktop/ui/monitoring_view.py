@@ -6,7 +6,6 @@ each period whose flagged share left what the site's calibration saw (``desktop.
 from __future__ import annotations
 
 import logging
-import queue
 import sqlite3
 import threading
 import tkinter as tk
@@ -18,6 +17,7 @@ from desktop.cases.profile import interval_text
 from desktop.cases.store import HistoryStore
 from desktop.errors import N_
 from desktop.i18n import _
+from desktop.ui.polled import Polled
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +27,10 @@ HEADINGS = {"period": N_("Period"), "results": N_("Results"),
             "agreement": N_("Agreement with confirmed (95% CI)")}
 
 
-class MonitoringView(tk.Toplevel):
+class MonitoringView(Polled, tk.Toplevel):
     def __init__(self, app, db_path: Path | None = None) -> None:
-        super().__init__(app.root)
-        self.app, self.db_path = app, db_path
-        self.title(_("Monitoring"))
-        self.geometry("900x480")
-        self.transient(app.root)
+        self.open_over(app, N_("Monitoring"), "900x480")
+        self.db_path = db_path
         profile = app.history.profile
         self.interval = profile.flagged_interval if profile is not None else None
         self.by = tk.StringVar(self, "week")
@@ -54,8 +51,7 @@ class MonitoringView(tk.Toplevel):
         self.tree.pack(fill="both", expand=True, padx=10)
         self.warning = ttk.Label(self, wraplength=860, justify="left", foreground="#A94800")
         self.warning.pack(fill="x", padx=10, pady=10)
-        self._replies: queue.Queue = queue.Queue()
-        self._poll_id = self.after(50, self._poll)
+        self.start_polling()
         self.protocol("WM_DELETE_WINDOW", self.close)
         self.reload()
 
@@ -72,20 +68,12 @@ class MonitoringView(tk.Toplevel):
                 rows = store.rows()
             finally:
                 store.close()
-            self._replies.put(periods(rows, by=by, calibration_interval=self.interval))
+            self.replies.put(periods(rows, by=by, calibration_interval=self.interval))
         except (OSError, sqlite3.Error):
             log.exception("Monitoring could not read the history")
-            self._replies.put(None)
+            self.replies.put(None)
 
-    def _poll(self) -> None:
-        try:
-            while True:
-                self._show(self._replies.get_nowait())
-        except queue.Empty:
-            pass
-        self._poll_id = self.after(50, self._poll)
-
-    def _show(self, found) -> None:
+    def handle(self, found) -> None:
         if found is None:
             self.warning.configure(text=_("Something went wrong. The details are in the log "
                                           "file."))
@@ -106,5 +94,5 @@ class MonitoringView(tk.Toplevel):
         self.warning.configure(text="\n".join(warnings[-3:]))
 
     def close(self) -> None:
-        self.after_cancel(self._poll_id)
+        self.stop_polling()
         self.destroy()

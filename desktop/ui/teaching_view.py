@@ -11,7 +11,6 @@ picture, the reads and the answers are on the Tk thread.
 from __future__ import annotations
 
 import logging
-import queue
 import sqlite3
 import threading
 import tkinter as tk
@@ -30,6 +29,7 @@ from desktop.engine.threshold import ThresholdPolicy
 from desktop.errors import N_, Sentence
 from desktop.i18n import _
 from desktop.reading.files import scan
+from desktop.ui.polled import Polled
 from desktop.ui.widgets import verdict_text
 
 log = logging.getLogger(__name__)
@@ -40,13 +40,9 @@ SUMMARY = N_("Over {reads} cases read first: reader vs confirmed {reader}, model
              "{model}, reader vs model {agree}.")
 
 
-class TeachingView(tk.Toplevel):
+class TeachingView(Polled, tk.Toplevel):
     def __init__(self, app, db_path: Path | None = None) -> None:
-        super().__init__(app.root)
-        self.app = app
-        self.title(_("Read first (teaching)"))
-        self.geometry("760x680")
-        self.transient(app.root)
+        self.open_over(app, N_("Read first (teaching)"), "760x680")
         self.files: list[Path] = []
         self.index = -1
         self.result = None
@@ -54,9 +50,8 @@ class TeachingView(tk.Toplevel):
         self.session = Session(ThresholdPolicy.from_card(app.card))
         self.session.set_site(app.session.site)
         self.recorder = Recorder(db_path, notify=self._notify)
-        self._replies: queue.Queue = queue.Queue()
         self._build()
-        self._poll_id = self.after(50, self._poll)
+        self.start_polling()
         self.protocol("WM_DELETE_WINDOW", self.close)
         self.show_summary()
 
@@ -121,20 +116,12 @@ class TeachingView(tk.Toplevel):
 
     def _classify(self, engine, path: Path) -> None:
         try:
-            self._replies.put(next(iter(engine.predict_paths([path], preview_size=SIDE))))
+            self.replies.put(next(iter(engine.predict_paths([path], preview_size=SIDE))))
         except Exception:  # noqa: BLE001 - the view says so; the traceback is logged
             log.exception("Teaching view could not classify %s", path)
-            self._replies.put(None)
+            self.replies.put(None)
 
-    def _poll(self) -> None:
-        try:
-            while True:
-                self._show(self._replies.get_nowait())
-        except queue.Empty:
-            pass
-        self._poll_id = self.after(50, self._poll)
-
-    def _show(self, result) -> None:
+    def handle(self, result) -> None:
         self.canvas.delete("all")
         if result is None or not result.ok or result.preview is None:
             message = result.error.user_message() if result is not None and result.error \
@@ -229,6 +216,6 @@ class TeachingView(tk.Toplevel):
         self.answer.configure(text=sentence.user_message())
 
     def close(self) -> None:
-        self.after_cancel(self._poll_id)
+        self.stop_polling()
         self.recorder.close()
         self.destroy()
