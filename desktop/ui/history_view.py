@@ -142,15 +142,19 @@ class HistoryView(Polled, tk.Toplevel):
     # --- the view's own thread ------------------------------------------------------------
 
     def _serve(self, db_path: Path | None) -> None:
-        """Answer requests in order with one connection of this thread's own."""
+        """Answer requests in order with one connection of this thread's own. Once the first
+        page is on its way the file is verified on another thread (``quick_check``, about 0.3 s
+        for 100,000 cases, not in the way of the queries); a damaged file is then kept aside, a
+        new one begun (in order with the other requests), and the user told."""
         try:
-            store = HistoryStore.open(db_path, verify=True)
+            store = HistoryStore.open(db_path)
         except (OSError, sqlite3.Error):
             log.exception("The History view cannot open the history")
             self.replies.put(("failed", None))
             return
         if store.notice is not None:
             self.replies.put(("notice", store.notice))
+        verified = False
         while True:
             request = self._requests.get()
             if request is None:
@@ -161,7 +165,27 @@ class HistoryView(Polled, tk.Toplevel):
             except (OSError, sqlite3.Error, UserError) as exc:
                 log.exception("History request %s failed", kind)
                 self.replies.put(("error", generation, exc))
+            if not verified:
+                verified = True
+                threading.Thread(target=self._verify, args=(store.path,), daemon=True,
+                                 name="cxr-history-check").start()
         store.close()
+
+    def _verify(self, path: Path) -> None:
+        """``quick_check`` on a connection of its own; damage is handed to the serving thread."""
+        try:
+            connection = sqlite3.connect(path, timeout=15)
+            try:
+                check = connection.execute("PRAGMA quick_check").fetchone()[0]
+            finally:
+                connection.close()
+        except sqlite3.DatabaseError as exc:
+            check = str(exc)
+        except (OSError, sqlite3.Error):
+            return
+        if check != "ok":
+            log.error("History %s fails quick_check: %s", path, check)
+            self._requests.put(("damaged", self._generation))
 
     @staticmethod
     def _answer(store: HistoryStore, kind: str, *args):
@@ -170,8 +194,13 @@ class HistoryView(Polled, tk.Toplevel):
             total = store.count(filters) if offset == 0 else None
             return offset, total, store.rows(filters, limit=PAGE, offset=offset)
         if kind == "confirm":
-            ids, diagnosis, how, by = args
-            return store.confirm(ids, diagnosis, how=how or None, by=by)
+            ids, diagnosis, how, by, *note = args
+            return store.confirm(ids, diagnosis, how=how or None, by=by,
+                                 note=(note[0] if note else None) or None)
+        if kind == "damaged":
+            if not store.read_only:
+                store.begin_anew()
+            return store.notice
         if kind == "delete":
             return store.delete_cases(args[0])
         if kind == "delete_matching":
@@ -204,6 +233,10 @@ class HistoryView(Polled, tk.Toplevel):
         elif kind == "page":
             if generation == self._generation:
                 self._show_page(*value)
+        elif kind == "damaged":
+            if value is not None:
+                messagebox.showwarning(_("Case history"), value.user_message(), parent=self)
+            self.reload()
         elif kind == "export":
             count, path = value
             self.status.configure(text=_("Saved {count} results to {name}.").format(
@@ -310,7 +343,7 @@ class HistoryView(Polled, tk.Toplevel):
         self.wait_window(dialog)
         if dialog.answer is None:
             return
-        diagnosis, how = dialog.answer
+        diagnosis, how, note = dialog.answer
         settings = self.app.settings
         if not settings.user_name:
             name = simpledialog.askstring(_("Your name"), _("Your name, recorded with each "
@@ -320,7 +353,7 @@ class HistoryView(Polled, tk.Toplevel):
             settings.user_name = name.strip()
             save_settings(settings)
         self._ask("confirm", sorted({r.case_id for r in rows}), diagnosis, how,
-                  settings.user_name)
+                  settings.user_name, note)
 
     def ask_export(self) -> None:
         path = filedialog.asksaveasfilename(parent=self, title=_("Export CSV…"),
@@ -356,7 +389,7 @@ class ConfirmDialog(tk.Toplevel):
         super().__init__(master)
         self.title(_("Set confirmed diagnosis"))
         self.transient(master)
-        self.answer: tuple[str, str] | None = None
+        self.answer: tuple[str, str, str] | None = None
         frame = ttk.Frame(self, padding=12)
         frame.pack(fill="both", expand=True)
         ttk.Label(frame, text=_("Confirmed diagnosis of {count} selected cases:").format(
@@ -369,6 +402,9 @@ class ConfirmDialog(tk.Toplevel):
                   ).pack(anchor="w", pady=(8, 0))
         self.how = tk.StringVar(self)
         ttk.Entry(frame, textvariable=self.how, width=50).pack(anchor="w", fill="x")
+        ttk.Label(frame, text=_("Note (optional):")).pack(anchor="w", pady=(8, 0))
+        self.note = tk.StringVar(self)
+        ttk.Entry(frame, textvariable=self.note, width=50).pack(anchor="w", fill="x")
         buttons = ttk.Frame(frame)
         buttons.pack(anchor="e", pady=(10, 0))
         ttk.Button(buttons, text=_("Cancel"), command=self.destroy).pack(side="right")
@@ -377,5 +413,5 @@ class ConfirmDialog(tk.Toplevel):
         self.bind("<Escape>", lambda _e: self.destroy())
 
     def _save(self) -> None:
-        self.answer = (self.choice.get(), self.how.get().strip())
+        self.answer = (self.choice.get(), self.how.get().strip(), self.note.get().strip())
         self.destroy()
