@@ -177,3 +177,29 @@ def test_calibrate_cli_refuses_too_few_cases_in_one_sentence(tiny_model, tmp_pat
     assert out.stderr.strip() == ("Calibration needs at least 30 confirmed cases of each class; "
                                   "add 25 more NORMAL and 0 more PNEUMONIA.")
     assert not (tmp_path / "site.json").exists()
+
+
+def test_calibrate_from_history_uses_the_confirmed_cases_of_this_model_only(tiny_model, tmp_path):
+    from desktop.cases.store import CaseRecord, HistoryStore
+
+    db = tmp_path / "h.db"
+    store = HistoryStore.open(db)
+    p_model, y = synthetic_site(120, seed=5)
+    for i, (p, label) in enumerate(zip(p_model, y, strict=True)):
+        for model in (_model_sha(tiny_model), "0" * 64):  # another model's results: not used
+            case = store.record(CaseRecord(
+                sha256=f"{i:064d}", file_name=f"{i}.png", path="/x", size=1,
+                model_sha256=model, model_version="1", profile="", p_model=float(p),
+                p=float(p), threshold=0.5, verdict=None, scope="in_scope", scope_reason=None,
+                origin="predict"))
+        store.confirm([case], "PNEUMONIA" if label else "NORMAL")
+    store.close()
+    out = subprocess.run([sys.executable, "-m", "desktop", "calibrate", "--from-history",
+                          "--db", str(db), "--out", str(tmp_path / "site.json"), "--model",
+                          str(tiny_model), "--lang", "en"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    profile = load_profile(tmp_path / "site.json")
+    assert profile.cases["NORMAL"] + profile.cases["PNEUMONIA"] == 120
+    study = calibrate(p_model, y, shipped_threshold=0.5)
+    assert profile.calibration.slope == pytest.approx(study.slope)
