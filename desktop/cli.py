@@ -185,7 +185,12 @@ def _apply_profile(args: argparse.Namespace, session, model_sha256: str) -> None
     if problem is not None:
         _err(problem.user_message())
     if profile is not None:
+        from desktop.cases.profile import IN_FORCE
+        from desktop.engine.threshold import format_threshold
+
         session.set_site(profile.calibration)
+        _err(gettext(IN_FORCE).format(name=profile.name, threshold=format_threshold(
+            profile.calibration.threshold)))
 
 
 def _write_report(path: Path, session, engine, quiet: bool) -> bool:

@@ -27,6 +27,7 @@ VERSION = 1
 
 OTHER_MODEL = N_("The site profile {name} was fitted for another model file, so it is not "
                  "applied; calibrate again for this model.")
+IN_FORCE = N_("Site profile {name} in force: threshold {threshold}.")
 UNREADABLE = N_("The site profile {name} could not be read, so it is not applied; choose the "
                 "file that calibration wrote, or calibrate again.")
 

@@ -329,6 +329,15 @@ class HistoryStore:
                 f"UPDATE cases SET {', '.join(sets)} WHERE id = ?", (*values, case_id)).rowcount
                 for case_id in ids)
 
+    def confirm_unless_set(self, case_id: int, diagnosis: str, *, how: str) -> bool:
+        """A label the file came with (its labelled folder): kept only where nobody has
+        confirmed the case yet."""
+        with self.connection:
+            return self.connection.execute(
+                "UPDATE cases SET confirmed = ?, confirmed_how = ?, confirmed_at = ? "
+                "WHERE id = ? AND confirmed IS NULL",
+                (diagnosis, how, now_text(), case_id)).rowcount == 1
+
     def set_read(self, case_id: int, read: str) -> None:
         """The reader's own read of a case (teaching mode), recorded before the answer is shown."""
         if read not in DIAGNOSES:

@@ -16,6 +16,7 @@ from desktop.cases.calibration import Rate
 from desktop.cases.store import HistoryRow
 
 LABELS = ("NORMAL", "PNEUMONIA")
+LABELLED_FOLDER = "labelled folder"  # how a label from the folder was confirmed (stored as is)
 
 
 def folder_label(path: Path, levels: int = 3) -> str | None:

@@ -11,16 +11,17 @@ import queue
 import threading
 from pathlib import Path
 
+from desktop.cases.profile import IN_FORCE as PROFILE_IN_FORCE
 from desktop.cases.profile import SiteProfile, interval_text, profile_in_force
 from desktop.cases.recorder import Recorder
+from desktop.cases.teaching import LABELLED_FOLDER, folder_label
 from desktop.engine.results import Result
 from desktop.engine.threshold import SITE_POINT, format_threshold
-from desktop.errors import N_, Sentence
+from desktop.errors import Sentence
 from desktop.i18n import _
 
 log = logging.getLogger(__name__)
 
-PROFILE_IN_FORCE = N_("Site profile {name} in force: threshold {threshold}.")
 
 
 class HistoryLink:
@@ -59,8 +60,12 @@ class HistoryLink:
                 break
             row, result, sha, version = job
             try:
-                self.recorder.record_row(row, result, model_sha256=sha, model_version=version,
-                                         origin="window")
+                if self.recorder.record_row(row, result, model_sha256=sha,
+                                            model_version=version, origin="window"):
+                    label = folder_label(result.path)  # a teacher's NORMAL/ PNEUMONIA/ folder
+                    if label is not None:
+                        self.recorder.store.confirm_unless_set(
+                            self.recorder.last_case_id, label, how=LABELLED_FOLDER)
             except Exception:  # noqa: BLE001 - recording never stops the window
                 log.exception("Recording %s failed", result.path)
             finally:

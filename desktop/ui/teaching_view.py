@@ -23,7 +23,13 @@ from desktop.atomicio import atomic_write_text
 from desktop.cases.profile import interval_text
 from desktop.cases.recorder import Recorder
 from desktop.cases.store import Filters
-from desktop.cases.teaching import LABELS, folder_label, summarize, summary_csv_text
+from desktop.cases.teaching import (
+    LABELLED_FOLDER,
+    LABELS,
+    folder_label,
+    summarize,
+    summary_csv_text,
+)
 from desktop.engine.session import Session
 from desktop.engine.threshold import ThresholdPolicy
 from desktop.errors import N_, Sentence
@@ -155,7 +161,7 @@ class TeachingView(Polled, tk.Toplevel):
             try:
                 store.set_read(case_id, read)
                 if label is not None:
-                    store.confirm([case_id], label, how=_("labelled folder"),
+                    store.confirm([case_id], label, how=LABELLED_FOLDER,
                                   by=self.app.settings.user_name)
                 else:
                     confirmed = store.connection.execute(

@@ -166,3 +166,15 @@ def test_read_first_hides_the_answer_until_the_reader_reads_then_compares(
     out = tmp_path / "reader.csv"
     assert view.export(out) and out.read_text().startswith("measure,agree,of")
     view.close()
+
+
+def test_files_from_a_labelled_folder_get_its_label_as_confirmed_diagnosis(
+        make_app, tmp_path):  # noqa: F811 - the window fixture
+    app = make_app()
+    classify(app, [write_xray(tmp_path / "teaching set" / "NORMAL" / "n.png"),
+                   write_xray(tmp_path / "teaching set" / "other" / "x.png", seed=2)])
+    assert app.history.wait_recorded()
+    store = HistoryStore.open()
+    confirmed = {r.file_name: (r.confirmed, r.confirmed_how) for r in store.rows()}
+    store.close()
+    assert confirmed == {"n.png": ("NORMAL", "labelled folder"), "x.png": (None, None)}
