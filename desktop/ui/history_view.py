@@ -60,7 +60,7 @@ def local_time(created: str) -> str:
 
 class HistoryView(Polled, tk.Toplevel):
     def __init__(self, app, db_path: Path | None = None) -> None:
-        self.open_over(app, N_("Case history"), "1180x620")
+        self.open_over(app, N_("Case history"), "1240x620")
         self.rows: dict[str, HistoryRow] = {}
         self.total = 0
         self.filters = Filters()
@@ -117,8 +117,8 @@ class HistoryView(Polled, tk.Toplevel):
         body = ttk.Frame(self, padding=(10, 8))
         body.pack(fill="both", expand=True)
         self.tree = ttk.Treeview(body, columns=COLUMNS, show="headings", selectmode="extended")
-        widths = {"created": 130, "file": 250, "verdict": 120, "p": 110, "scope": 130,
-                  "confirmed": 120, "agreement": 100, "profile": 110}
+        widths = {"created": 150, "file": 240, "verdict": 120, "p": 110, "scope": 160,
+                  "confirmed": 120, "agreement": 100, "profile": 100}
         for column in COLUMNS:
             self.tree.heading(column, text=_(HEADINGS[column]))
             self.tree.column(column, width=widths[column], anchor="e" if column == "p" else "w")
