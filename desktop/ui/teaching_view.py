@@ -35,12 +35,13 @@ from desktop.engine.threshold import ThresholdPolicy
 from desktop.errors import N_, Sentence
 from desktop.i18n import _
 from desktop.reading.files import scan
+from desktop.reports.overlay import blend_heatmap
 from desktop.ui.polled import Polled
 from desktop.ui.widgets import verdict_text
 
 log = logging.getLogger(__name__)
 
-SIDE = 360  # the picture's longest side on screen
+SIDE = 320  # the picture's longest side on screen
 ANSWER = N_("Model: {verdict}, P(pneumonia) = {p}. Confirmed: {confirmed}. Your read: {read}.")
 SUMMARY = N_("Over {reads} cases read first: reader vs confirmed {reader}, model vs confirmed "
              "{model}, reader vs model {agree}.")
@@ -122,7 +123,8 @@ class TeachingView(Polled, tk.Toplevel):
 
     def _classify(self, engine, path: Path) -> None:
         try:
-            self.replies.put(next(iter(engine.predict_paths([path], preview_size=SIDE))))
+            self.replies.put(next(iter(engine.predict_paths([path], preview_size=SIDE,
+                                                            heatmaps=True))))
         except Exception:  # noqa: BLE001 - the view says so; the traceback is logged
             log.exception("Teaching view could not classify %s", path)
             self.replies.put(None)
@@ -136,12 +138,16 @@ class TeachingView(Polled, tk.Toplevel):
             self.next_button.configure(state="normal")
             return
         self.result = self.session.add(result)
-        picture = result.preview.copy()
-        picture.thumbnail((SIDE, SIDE))
-        self._photo = ImageTk.PhotoImage(picture)
-        self.canvas.create_image(SIDE // 2, SIDE // 2, image=self._photo)
+        self._draw(result.preview)  # the heatmap, computed already, waits for the read
         for button in self.read_buttons:  # the answer stays hidden until the reader reads
             button.configure(state="normal")
+
+    def _draw(self, picture) -> None:
+        picture = picture.copy()
+        picture.thumbnail((SIDE, SIDE))
+        self._photo = ImageTk.PhotoImage(picture)
+        self.canvas.delete("all")
+        self.canvas.create_image(SIDE // 2, SIDE // 2, image=self._photo)
 
     # --- the read and the answer ----------------------------------------------------------
 
@@ -173,6 +179,8 @@ class TeachingView(Polled, tk.Toplevel):
             verdict=verdict_text(verdict, mark=False) if verdict else _("No verdict"),
             p=f"{result.p_pneumonia:.3f}",
             confirmed=_(confirmed) if confirmed else _("Unknown"), read=_(read)))
+        if result.heatmap is not None:  # where the network looked, now that the read is in
+            self._draw(blend_heatmap(result.preview, result.heatmap))
         self.next_button.configure(state="normal")
         self.show_summary()
 

@@ -153,12 +153,14 @@ def test_read_first_hides_the_answer_until_the_reader_reads_then_compares(
     view.open_files(files)
     wait_for(app, lambda: view.result is not None, "show the first image")
     assert view.answer.cget("text") == ""  # nothing of the model's answer yet
+    shown = view._photo
     assert str(view.read_buttons[0].cget("state")) == "normal"
     view.record_read("PNEUMONIA")
     text = view.answer.cget("text")
     assert text.startswith("Model: ") and "Confirmed: NORMAL" in text and \
         "Your read: PNEUMONIA" in text
     assert "Over 1 cases read first: reader vs confirmed 0%" in view.summary.cget("text")
+    assert view.result.heatmap is not None and view._photo is not shown  # now the heatmap
     view.next_image()
     wait_for(app, lambda: view.result is not None, "show the second image")
     view.record_read("PNEUMONIA")
