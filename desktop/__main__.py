@@ -3,6 +3,8 @@
 - ``python -m desktop [FILES...]``: the window (files/folders opened at once).
 - ``python -m desktop predict FILE_OR_FOLDER... [options]``: headless (see ``desktop.cli``).
   To open a file literally named ``predict`` in the window, write ``./predict``.
+- ``python -m desktop history …`` / ``calibrate …``: the case history and site calibration
+  (see ``desktop.cli_cases``).
 - ``python -m desktop --self-test``: the packaged app's smoke test.
 
 Each branch imports only what it needs, so ``predict`` never loads Tk.
@@ -24,6 +26,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop.cli import main as predict_main
 
         return predict_main(argv[1:])
+    if argv and argv[0] in ("history", "calibrate"):
+        from desktop.cli_cases import calibrate_main, history_main
+
+        return (history_main if argv[0] == "history" else calibrate_main)(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m desktop",
         description="Offline chest X-ray pneumonia classifier. "

@@ -80,6 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="model file, with its .sha256 beside it (default: %(default)s)")
     parser.add_argument("--lang", choices=sorted(LANGUAGES), default=None,
                         help="language of the text output (default: the system's)")
+    history = parser.add_mutually_exclusive_group()
+    history.add_argument("--no-history", action="store_true",
+                         help="do not record the results in the case history")
+    history.add_argument("--history", type=Path, metavar="PATH",
+                         help="record into this history database instead of the user's")
+    profile = parser.add_mutually_exclusive_group()
+    profile.add_argument("--profile", type=Path, metavar="FILE",
+                         help="apply this site profile (from 'python -m desktop calibrate'); "
+                         "default: the profile made active in the settings")
+    profile.add_argument("--no-profile", action="store_true",
+                         help="use the model's own calibration and thresholds")
     return parser
 
 
@@ -98,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from desktop.cases.recorder import Recorder
     from desktop.engine.inference import Engine
     from desktop.engine.results import write_csv
     from desktop.engine.session import Session
@@ -117,6 +129,8 @@ def _run(args: argparse.Namespace) -> int:
         _err(exc.user_message())
         return EXIT_NOTHING_CLASSIFIED
     policy = ThresholdPolicy.from_card(engine.metadata)
+    session = Session(policy)
+    _apply_profile(args, session, engine.sha256)
     if args.operating_point is not None and not policy.choose(args.operating_point):
         names = ", ".join(p["name"] for p in policy.points) or "none"
         _err(f"--operating-point: the model has no operating point {args.operating_point!r} "
@@ -124,11 +138,16 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     if args.threshold is not None:
         policy.set_custom(args.threshold)
-    session = Session(policy)
+    recorder = None if args.no_history else Recorder(
+        args.history, notify=lambda sentence: _err(sentence.user_message()))
+    model_version = engine.metadata.get("model_version")
     for result in engine.predict_paths(files, preview_size=None):
         result.drop_images()  # a run over thousands of files keeps one row each
         session.add(result)
         row = session.row(result)
+        if recorder is not None:  # recorded (committed) before the line is printed
+            recorder.record(session, result, model_sha256=engine.sha256,
+                            model_version=model_version, origin="predict")
         if args.json:
             print(json.dumps(row.as_json()), flush=True)
         else:
@@ -153,6 +172,27 @@ def _run(args: argparse.Namespace) -> int:
         _err(gettext(NOTHING_CLASSIFIED))
         return EXIT_NOTHING_CLASSIFIED
     return EXIT_OK
+
+
+def _apply_profile(args: argparse.Namespace, session, model_sha256: str) -> None:
+    """The site profile ``--profile`` names, else the settings' active one, unless
+    ``--no-profile``; one sentence on stderr when it cannot be applied."""
+    from desktop.cases.profile import profile_in_force
+    from desktop.settings import load_settings
+
+    if args.no_profile:
+        return
+    path = args.profile if args.profile is not None else load_settings().site_profile
+    profile, problem = profile_in_force(path, model_sha256)
+    if problem is not None:
+        _err(problem.user_message())
+    if profile is not None:
+        from desktop.cases.profile import IN_FORCE
+        from desktop.engine.threshold import format_threshold
+
+        session.set_site(profile.calibration)
+        _err(gettext(IN_FORCE).format(name=profile.name, threshold=format_threshold(
+            profile.calibration.threshold)))
 
 
 def _write_report(path: Path, session, engine, args: argparse.Namespace) -> bool:

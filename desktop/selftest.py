@@ -2,7 +2,8 @@
 
 It opens the main window, waits for the model to load (its sha256 verified first), and
 classifies a synthetic chest-like image that the build wrote into the bundle (plus its heatmap),
-and saves its PDF report (the bundled reportlab, through File → Save report's handler).
+and saves its PDF report (the bundled reportlab, through File → Save report's handler); the
+window records the result in a scratch case history, which is then opened, verified and read.
 It goes through the window the way a user does: the file is opened in the window, classified by
 its worker thread, and the result read back from the window's session. The build also records the
 probability the same image got from source (``selftest.json``), so a frozen torch that computes
@@ -94,6 +95,7 @@ class SelfTestReport:
     model_version: str = ""
     drag_and_drop: bool = False
     report_bytes: int = 0
+    history_cases: int = 0
     timings: dict[str, float] = field(default_factory=dict)
 
     def line(self) -> str:
@@ -105,7 +107,8 @@ class SelfTestReport:
         return (
             f"self-test OK: model {self.model_version} (sha256 verified); selftest image -> "
             f"{self.verdict} p={self.p_pneumonia:.6f} ({checked}); report written "
-            f"({self.report_bytes / 1024:.0f} KB); window opened and closed, "
+            f"({self.report_bytes / 1024:.0f} KB); history written and read "
+            f"({self.history_cases} case); window opened and closed, "
             f"drag-and-drop {dnd}; {times}"
         )
 
@@ -161,15 +164,18 @@ def run_selftest(
 
 @contextlib.contextmanager
 def _scratch_settings(folder: Path):
-    previous = os.environ.get("CXR_CONFIG_DIR")
-    os.environ["CXR_CONFIG_DIR"] = str(folder)
+    """Settings and the case history in a scratch folder: the user's are never touched."""
+    names = {"CXR_CONFIG_DIR": folder, "CXR_DATA_DIR": folder.parent / "data"}
+    previous = {name: os.environ.get(name) for name in names}
+    os.environ.update({name: str(path) for name, path in names.items()})
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop("CXR_CONFIG_DIR", None)
-        else:
-            os.environ["CXR_CONFIG_DIR"] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _pump_until(root, done, what: str, timeout: float = WAIT_S) -> None:
@@ -229,6 +235,7 @@ def _classify_in_window(
             raise SelfTestError(f"the heatmap has shape {heatmap.shape} or non-finite values")
         report.timings["classify"] = time.perf_counter() - classify_started
         _save_report(root, window, report, report_path)
+        _check_history(window, report)
     finally:
         if window is not None:
             window.close()  # stops the worker threads, then destroys the root
@@ -247,6 +254,24 @@ def _save_report(root, window, report: SelfTestReport, path: Path) -> None:
         raise SelfTestError("the report is not a PDF with the image in it")
     report.report_bytes = len(data)
     report.timings["report"] = time.perf_counter() - started
+
+
+def _check_history(window, report: SelfTestReport) -> None:
+    """The window recorded the image (its bundled sqlite3 writes WAL); read it back verified."""
+    from desktop.cases.store import HistoryStore
+
+    if not window.history.wait_recorded(WAIT_S):
+        raise SelfTestError("the result was not recorded in the case history")
+    if window.history.notices:
+        raise SelfTestError(f"the case history said: {window.history.notices[0]}")
+    store = HistoryStore.open(verify=True)
+    try:
+        rows = store.rows()
+        if len(rows) != 1 or abs(rows[0].p - report.p_pneumonia) > 1e-9:
+            raise SelfTestError(f"the case history holds {len(rows)} results, not the one made")
+        report.history_cases = store.case_count()
+    finally:
+        store.close()
 
 
 def _check_against_build(report: SelfTestReport, model_path: Path) -> None:

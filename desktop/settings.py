@@ -37,15 +37,23 @@ class Settings:
     # Privacy: the patient's name and ID (DICOM) in the panel and in reports. Off unless the
     # user turns it on; CSV files never carry them.
     show_identifiers: bool = False
+    site_profile: str | None = None  # path of the site profile in force (desktop.cases.profile)
+    user_name: str | None = None  # who confirms diagnoses in the case history, typed once
 
 
-def config_dir() -> Path:
-    override = os.environ.get("CXR_CONFIG_DIR")
+def user_folder(kind: str, override_variable: str) -> Path:
+    """The user's ``kind`` folder ("config", "data") for this app, or the folder the
+    environment variable names (tests, the self-test)."""
+    override = os.environ.get(override_variable)
     if override:
         return Path(override)
     import platformdirs
 
-    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+    return Path(getattr(platformdirs, f"user_{kind}_dir")(APP_NAME, appauthor=False))
+
+
+def config_dir() -> Path:
+    return user_folder("config", "CXR_CONFIG_DIR")
 
 
 def settings_path() -> Path:

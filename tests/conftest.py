@@ -12,8 +12,9 @@ SHARED_WEIGHTS = SHARED / "weights"
 
 @pytest.fixture(autouse=True)
 def isolated_user_dirs(tmp_path, monkeypatch):
-    """Settings and logs of a test never touch the real user's folders."""
+    """Settings, logs and the case history of a test never touch the real user's folders."""
     monkeypatch.setenv("CXR_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("CXR_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("CXR_LOG_DIR", str(tmp_path / "logs"))
     yield
 

@@ -1,7 +1,8 @@
 """The folder tree is the architecture: each floor imports only the floors below it.
 
 Floors, lowest first: the foundation (``desktop/*.py`` but the entry points), ``reading``,
-``engine``, ``reports``, ``ui``; the entry points (``__main__``, ``cli``, ``selftest``,
+``engine``, ``cases``, ``reports``, ``ui``; the entry points (``__main__``, ``cli``,
+``cli_cases``, ``selftest``,
 ``packaging``) may import any of them. ``training`` stands beside the app and may import only
 the foundation, ``reading`` and ``engine.scope``. Every import counts, also one placed inside a
 function (that is where an import dodging a circle hides). Imports are read with ``ast``.
@@ -15,8 +16,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FLOORS = {"foundation": 0, "reading": 1, "engine": 2, "reports": 3, "ui": 4, "entry": 5}
-ENTRY = {"desktop.__main__", "desktop.cli", "desktop.selftest"}
+FLOORS = {"foundation": 0, "reading": 1, "engine": 2, "cases": 3, "reports": 4, "ui": 5,
+          "entry": 6}
+ENTRY = {"desktop.__main__", "desktop.cli", "desktop.cli_cases", "desktop.selftest"}
 
 
 def module_name(path: Path) -> str:
@@ -132,6 +134,6 @@ def test_the_rules_catch_an_upward_import(tmp_path, monkeypatch):
     assert any("_upward_probe.py:2 imports tkinter" in p for p in problems)
 
 
-@pytest.mark.parametrize("package", ["reading", "engine", "reports", "ui"])
+@pytest.mark.parametrize("package", ["reading", "engine", "cases", "reports", "ui"])
 def test_each_floor_is_a_package(package):
     assert (ROOT / "desktop" / package / "__init__.py").is_file()

@@ -30,7 +30,7 @@ from desktop.errors import (
 log = logging.getLogger(__name__)
 
 CSV_COLUMNS = ("file", "path", "verdict", "p_pneumonia", "threshold", "scope", "scope_reason",
-               "error")
+               "error", "profile")
 DECIMALS = 6  # P(pneumonia) and the threshold in files: as precise as researchers want them
 
 
@@ -68,7 +68,7 @@ class Result:
     """
 
     path: Path
-    p_pneumonia: float | None
+    p_pneumonia: float | None  # as shown: the site profile's recalibration applied (if any)
     error: UserError | None = None
     source: dict[str, Any] = field(default_factory=dict)
     fingerprint: str | None = None
@@ -80,6 +80,7 @@ class Result:
     heatmap: np.ndarray | None = field(default=None, repr=False)  # float [224, 224] in [0, 1]
     heatmap_error: UserError | None = None
     preview_error: UserError | None = None  # why the re-read for the preview failed
+    p_model: float | None = None  # the model's own P, before a site profile (Session.add)
 
     @property
     def ok(self) -> bool:
@@ -107,6 +108,7 @@ class ResultRow:
     # The model's output for an image outside its scope (no verdict): in ``--json`` only, for
     # researchers, under a name that does not read as a probability of pneumonia.
     score_outside_scope: float | None = None
+    profile: str | None = None  # the site profile in force (its refit gave P and the threshold)
 
     def csv_cells(self) -> list[str]:
         return [
@@ -118,6 +120,7 @@ class ResultRow:
             self.scope or "",
             self.scope_reason or "",
             self.error or "",
+            self.profile or "",
         ]
 
     def as_json(self) -> dict[str, Any]:
@@ -130,6 +133,7 @@ class ResultRow:
             "scope": self.scope,
             "scope_reason": self.scope_reason,
             "error": self.error,
+            "profile": self.profile,
         } | ({} if self.score_outside_scope is None else
              {"score_outside_scope": round(self.score_outside_scope, DECIMALS)})
 
@@ -145,10 +149,15 @@ def csv_text(rows: list[ResultRow]) -> str:
 
 def write_csv(path: Path, rows: list[ResultRow]) -> None:
     """Write ``rows`` atomically (no half-written file, ever); ``WriteError`` when it cannot."""
+    write_text_file(path, csv_text(rows))
+
+
+def write_text_file(path: Path, text: str) -> None:
+    """A file the user asked for, written atomically; ``WriteError`` when it cannot be."""
     from desktop.atomicio import atomic_write_text
 
     try:
-        atomic_write_text(Path(path), csv_text(rows))
+        atomic_write_text(Path(path), text)
     except OSError as exc:
         log.exception("Cannot write %s", path)
         raise WriteError(name=Path(path).name) from exc

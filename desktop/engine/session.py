@@ -18,6 +18,7 @@ import numpy as np
 
 from desktop.engine.results import Result, ResultRow
 from desktop.engine.scope import NOT_CHEST_XRAY, UNUSUAL
+from desktop.engine.site import SiteCalibration
 from desktop.engine.threshold import ThresholdPolicy, format_threshold
 from desktop.errors import N_, NP_
 from desktop.i18n import gettext, ngettext
@@ -58,12 +59,16 @@ class Session:
         self.selected_key: int | None = None
         self._held: OrderedDict[int, None] = OrderedDict()  # keys with images, oldest view first
         self._keys = itertools.count(1)
+        self.site: SiteCalibration | None = None  # the site profile in force, if any
 
     # --- results ------------------------------------------------------------------------------
 
     def add(self, result: Result) -> Result:
         """Keep ``result`` (it gets its key); its images are held if it brought any."""
         result.key = next(self._keys)
+        if result.p_model is None:
+            result.p_model = result.p_pneumonia
+        self._recalibrate(result)
         self.results[result.key] = result
         if result.model_input is not None:
             self._hold(result, result.preview, result.model_input, result.display)
@@ -82,7 +87,28 @@ class Session:
 
     def set_policy(self, policy: ThresholdPolicy) -> list[Result]:
         """Another threshold policy (a model's card arrived); the results whose verdict flipped."""
-        return self._relabel(lambda: setattr(self, "policy", policy))
+        def change() -> None:
+            self.policy = policy
+            if self.site is not None:
+                policy.set_site(self.site.threshold)
+        return self._relabel(change)
+
+    def set_site(self, site: SiteCalibration | None) -> list[Result]:
+        """Apply a site profile (its recalibrated P on every result, its threshold as the preset
+        ``"site"``), or go back to the model's own calibration with ``None``; returns the
+        results whose verdict flipped. Whether the profile fits the model is the caller's
+        check (``SiteCalibration.fits``)."""
+        def change() -> None:
+            self.site = site
+            self.policy.set_site(site.threshold if site is not None else None)
+            for result in self.results.values():
+                self._recalibrate(result)
+        return self._relabel(change)
+
+    def _recalibrate(self, result: Result) -> None:
+        if result.p_model is not None:
+            result.p_pneumonia = (self.site.apply(result.p_model) if self.site is not None
+                                  else result.p_model)
 
     def slide(self, value: float) -> list[Result]:
         """The slider moved to ``value`` (a hundredth, or the preset there); the flipped results."""
@@ -190,6 +216,7 @@ class Session:
             else None,
             error=str(result.error) if result.error is not None else None,
             score_outside_scope=result.p_pneumonia if held_back else None,
+            profile=self.site.name if self.site is not None else None,
         )
 
     def rows(self, keys: Sequence[int] | None = None) -> list[ResultRow]:

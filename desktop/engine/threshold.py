@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+SITE_POINT = "site"  # the operating point a site profile adds (desktop.engine.site)
+
 
 def format_threshold(value: float) -> str:
     """``0.5`` -> ``"0.50"``, ``0.2822`` -> ``"0.2822"``: two decimals, more only when the value
@@ -34,7 +36,9 @@ class ThresholdPolicy:
         self.points = [dict(p) for p in operating_points or []
                        if isinstance(p, dict) and "name" in p and "threshold" in p]
         self.default_point = default_point if self.point(default_point) else None
+        self.card_default = self.default_point
         self.threshold = _clamped(fallback)
+        self.fallback = self.threshold
         self.preset: str | None = None
         if self.default_point:
             self.choose(self.default_point)
@@ -57,6 +61,20 @@ class ThresholdPolicy:
             return False
         self.threshold, self.preset = _clamped(point["threshold"]), point["name"]
         return True
+
+    def set_site(self, threshold: float | None) -> None:
+        """A site profile's threshold becomes the preset ``"site"`` and the default, and is
+        chosen; ``None`` removes it and goes back to the card's default."""
+        self.points = [p for p in self.points if p["name"] != SITE_POINT]
+        if threshold is not None:
+            self.points.append({"name": SITE_POINT, "threshold": _clamped(threshold)})
+            self.default_point = SITE_POINT
+            self.choose(SITE_POINT)
+            return
+        self.default_point = self.card_default
+        if self.preset == SITE_POINT and not (self.default_point and
+                                              self.choose(self.default_point)):
+            self.set_custom(self.fallback)
 
     def set_custom(self, value: float) -> None:
         """A threshold given as a number: kept exact (clamped to [0, 1]), no preset."""

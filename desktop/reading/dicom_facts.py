@@ -38,6 +38,10 @@ def describe(ds) -> dict[str, Any]:
         "photometric": (text(ds, "PhotometricInterpretation") or "").upper() or None,
         "bit_depth": _integer(_get(ds, "BitsStored")) or _integer(_get(ds, "BitsAllocated")),
         "windows": window_presets(ds),
+        # which study, series and image this is: the case history keeps them (not identifiers)
+        "uids": {"study_uid": text(ds, "StudyInstanceUID"),
+                 "series_uid": text(ds, "SeriesInstanceUID"),
+                 "sop_uid": text(ds, "SOPInstanceUID")},
         "identifiers": {"patient_name": text(ds, "PatientName"),
                         "patient_id": text(ds, "PatientID")},
     }

@@ -107,12 +107,16 @@ def model_rows(card: dict | None, sha256: str) -> Rows:
                 version=app_version()))]
 
 
-def threshold_rows(policy: ThresholdPolicy, card: dict | None = None) -> Rows:
-    """The threshold, the operating point it is (or "custom"), and its validation figures;
-    with the model's card, what P(pneumonia) means."""
+def threshold_rows(policy: ThresholdPolicy, card: dict | None = None, site=None) -> Rows:
+    """The threshold, the operating point it is (or "custom"), and its figures; with the model's
+    card, what P(pneumonia) means; the site profile in force
+    (``desktop.engine.site.SiteCalibration``), when there is one."""
     rows = [(gettext("Threshold"), format_threshold(policy.threshold))]
     if card is not None:
         rows.append((gettext("What P means"), p_meaning(card)))
+    if site is not None:
+        rows.append((gettext("Site profile"), gettext(
+            "{name}: P recalibrated on this site's confirmed cases").format(name=site.name)))
     point = policy.point(policy.preset)
     if point is None:
         rows.append((gettext("Operating point"),
@@ -166,7 +170,7 @@ def single_report(result: Result, session: Session, card: dict | None, sha256: s
         heatmap_shown=heatmap_shown and image is not None,
         heatmap_caption=gettext("Grad-CAM: the regions that raised P(pneumonia) most. It shows "
                                 "where the model looked, not where the disease is."),
-        threshold=threshold_rows(session.policy, card),
+        threshold=threshold_rows(session.policy, card, session.site),
         facts=info_rows(result.source, show_identifiers=show_identifiers),
         model=model_rows(card, sha256),
         headings=_headings(),
@@ -199,7 +203,7 @@ def batch_report(results: list[Result], session: Session, card: dict | None, sha
         created=created_text(now),
         summary=session.summary(),
         counts=count_rows,
-        threshold=threshold_rows(session.policy, card),
+        threshold=threshold_rows(session.policy, card, session.site),
         model=model_rows(card, sha256),
         entries=entries,
         columns=[gettext("Image"), gettext("File"), gettext("Verdict"), gettext("P(pneumonia)"),

@@ -17,6 +17,7 @@ OPERATING_POINT_LABELS = {
     "balanced": N_("Balanced"),
     "high_sensitivity": N_("High sensitivity"),
     "high_specificity": N_("High specificity"),
+    "site": N_("Site profile"),  # desktop.engine.threshold.SITE_POINT
 }
 
 

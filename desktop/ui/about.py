@@ -188,8 +188,9 @@ class ModelCardDialog(ReadOnlyDialog):
     """A read-only, scrollable model card that re-labels itself on a language switch."""
 
     def __init__(self, master: tk.Misc, texts: Texts, card: dict | None,
-                 error: UserError | None = None) -> None:
+                 error: UserError | None = None, site=None) -> None:
         self.card, self.error = card, error
+        self.site = site  # () -> lines about the site profile in force (HistoryLink)
         super().__init__(master, texts, N_("About / Model card"), "720x620")
 
     def make_view(self, frame: ttk.Frame) -> tk.Text:
@@ -204,7 +205,10 @@ class ModelCardDialog(ReadOnlyDialog):
     def fill(self) -> None:
         self.text.configure(state="normal")
         self.text.delete("1.0", "end")
-        for heading, lines in model_card_sections(self.card, self.error):
+        sections = model_card_sections(self.card, self.error)
+        if self.site is not None:
+            sections.insert(1, (_("Site profile"), self.site()))
+        for heading, lines in sections:
             self.text.insert("end", heading + "\n", ("heading",))
             for line in lines:
                 tags = ("warning",) if line == _(DISCLAIMER) else ()

@@ -40,6 +40,7 @@ from desktop.ui.commands import (
     is_window_wide,
 )
 from desktop.ui.drop import parse_drop_data
+from desktop.ui.history_link import HistoryLink
 from desktop.ui.result_pane import ResultPane
 from desktop.ui.state import WindowState, folder_of
 from desktop.ui.widgets import InfoPanel, ResultsTable, Texts, ThresholdControl
@@ -94,6 +95,9 @@ class App:
         root.report_callback_exception = self._report_callback_exception
         style.tk_dialogs_language(self.root, i18n.current_language())
         self.relabel()
+        self.history = HistoryLink(self)  # records results, keeps the site profile in force
+        self.state.on_model_ready.append(self.history.model_ready)
+        self.state.on_added.append(self.history.classified)
         self.worker.start()
         self._poll_id = root.after(POLL_MS, self._poll)
 
@@ -239,10 +243,12 @@ class App:
         return "break"
 
     def _handler(self, name: str):
-        """A command's handler: the window's method, the result pane's (the view commands) or
-        the state's; looked up when called, as the pane is built after the menus."""
+        """A command's handler: the window's method, the result pane's (the view commands), the
+        state's or the case history's (the Cases menu); looked up when called, as the pane is
+        built after the menus."""
         def run(*args):
-            target = next(t for t in (self, self.pane, self.state) if hasattr(type(t), name))
+            target = next(t for t in (self, self.pane, self.state, self.history)
+                          if hasattr(type(t), name))
             return getattr(target, name)(*args)
         return run
 
@@ -376,7 +382,7 @@ class App:
             self.dialog.lift()
             return
         self.dialog = ModelCardDialog(self.root, self.texts, self.state.card,
-                                      self.state.model_error)
+                                      self.state.model_error, site=self.history.profile_lines)
 
     # --- language ---------------------------------------------------------------------------
 
@@ -473,6 +479,7 @@ class App:
         i18n.remove_listener(self._language_changed)
         self.root.after_cancel(self._poll_id)
         self.worker.stop(timeout=1.0)
+        self.history.close()
         self.root.destroy()
 
 

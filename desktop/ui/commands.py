@@ -76,6 +76,11 @@ COMMANDS: dict[str, Command] = {c.id: c for c in [
     Command("filter_errors", N_("Only not classified"), "filter_rows", choice="row_filter",
             argument="error"),
     Command("cancel", N_("Cancel"), "cancel", ("<Escape>",)),
+    # the case history and site calibration (desktop.ui.history_link)
+    Command("history", N_("History…"), "show_history", ("<Control-H>",)),
+    Command("calibrate", N_("Calibrate for this site…"), "show_calibration"),
+    Command("monitoring", N_("Monitoring…"), "show_monitoring"),
+    Command("teaching", N_("Read first (teaching)…"), "show_teaching"),
     Command("shortcuts", N_("Keyboard shortcuts"), "show_shortcuts", ("<F1>",)),
     Command("about", N_("About / Model card…"), "show_model_card",
             toolbar_label=N_("Model card")),
@@ -95,6 +100,7 @@ MENUS: list[tuple[str, list[str | None]]] = [
                   "window_soft_tissue", FILE_WINDOWS_MENU, "invert", None, "image_info",
                   "identifiers", None, "filter_all", "filter_unusual", "filter_withheld",
                   "filter_borderline", "filter_errors"]),
+    (N_("Cases"), ["history", None, "calibrate", "monitoring", None, "teaching"]),
     (N_("Language"), LANGUAGES_MENU),
     (N_("Help"), ["shortcuts", None, "about"]),
 ]

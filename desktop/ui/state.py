@@ -102,6 +102,9 @@ class WindowState:
         self._listed: set[str] = set()  # real paths of the files listed: never listed twice
         self._adding = False  # the running batches add to a list that had results
         self._status: Status = lambda: _("Loading model…")
+        # who else hears of a loaded model and of each result listed (the case history)
+        self.on_model_ready: list[Callable[[], None]] = []
+        self.on_added: list[Callable[[Result], None]] = []
         self._handlers: dict[type, Callable] = {
             messages.ModelReady: self._model_ready,
             messages.ModelFailed: self._model_failed,
@@ -218,6 +221,8 @@ class WindowState:
         self._threshold_changed(flipped, save=False)
         if not self.pending:
             self.say(self._ready_text)
+        for listener in self.on_model_ready:
+            listener()
 
     def _model_failed(self, message: messages.ModelFailed) -> None:
         self.model_error = message.error
@@ -247,6 +252,8 @@ class WindowState:
         result = self.session.add(message.result)
         self.order.append(result.key)
         self.put_row(result)
+        for listener in self.on_added:
+            listener(result)
         if self.row_filter != "all":
             self.view.order_rows(self.visible(), self.sort_state)
         if message.batch in self.first_of_batch:
@@ -359,6 +366,14 @@ class WindowState:
     def set_threshold(self, threshold: float) -> None:
         """A custom threshold, exact (as ``predict --threshold`` takes it)."""
         self._threshold_changed(self.session.set_threshold(threshold))
+
+    def site_changed(self, flipped: list[Result]) -> None:
+        """A site profile was applied or dropped: P changed on every row, not only on the
+        flipped verdicts, and the operating points gained or lost the site's."""
+        self.view.set_operating_points(self.session.policy.points)
+        for result in self.session.results.values():
+            self.put_row(result)
+        self._threshold_changed(flipped, save=False)
 
     def _threshold_changed(self, flipped: list[Result], save: bool = True) -> None:
         """Show the session's threshold and re-label the rows whose verdict flipped (a row

@@ -21,7 +21,7 @@ from desktop.engine.threshold import format_threshold
 from desktop.errors import N_
 from desktop.i18n import _
 from desktop.reports.image_info import info_rows
-from desktop.reports.labels import figures_text, operating_point_label
+from desktop.reports.labels import figures_text, operating_point_label, percent
 from desktop.reports.overlay import legend_strip
 from desktop.reports.wording import p_meaning
 from desktop.ui.viewer import ZOOM_STEP, Picture, Viewer
@@ -502,6 +502,11 @@ class ThresholdControl(ttk.LabelFrame):
             text = _("Custom threshold: no validation figures for this value.")
             if not self._points:
                 text = _("The operating points appear when the model has loaded.")
+        elif point.get("site_sensitivity") and point.get("site_specificity"):  # HistoryLink
+            text = _("Site profile {name}: sensitivity {sensitivity}, specificity {specificity} "
+                     "on its own cases").format(name=point.get("site_name", ""),
+                                                sensitivity=percent(point["site_sensitivity"][0]),
+                                                specificity=percent(point["site_specificity"][0]))
         else:
             text = figures_text(point, self._card)
         self.detail.configure(text=text)

@@ -67,7 +67,7 @@ def test_json_lines_have_exactly_the_documented_keys(tiny_model, folder, tmp_pat
     rows = [json.loads(line) for line in lines]
     assert len(rows) == 4
     assert all(set(r) == {"path", "verdict", "p_pneumonia", "threshold", "scope",
-                          "scope_reason", "error"} for r in rows)
+                          "scope_reason", "error", "profile"} for r in rows)
     # the tiny model has no scope check: nothing was checked, and each line says so
     assert all(r["scope"] is None and "no scope check" in r["scope_reason"] for r in rows[:3])
     assert rows[3]["scope"] is None and rows[3]["scope_reason"] is None

@@ -83,10 +83,10 @@ def test_csv_is_the_same_in_every_language(session):
     rows = list(csv.reader(io.StringIO(text)))
     assert rows == [
         ["file", "path", "verdict", "p_pneumonia", "threshold", "scope", "scope_reason",
-         "error"],
-        ["C.png", "/x/C.png", "NORMAL", "0.100000", "0.500000", "", "", ""],
-        ["broken.png", "/x/broken.png", "", "", "0.500000", "", "", str(NotAnImageError())],
-        ["b.png", "/x/b.png", "PNEUMONIA", "0.700000", "0.500000", "", "", ""],
+         "error", "profile"],
+        ["C.png", "/x/C.png", "NORMAL", "0.100000", "0.500000", "", "", "", ""],
+        ["broken.png", "/x/broken.png", "", "", "0.500000", "", "", str(NotAnImageError()), ""],
+        ["b.png", "/x/b.png", "PNEUMONIA", "0.700000", "0.500000", "", "", "", ""],
     ]
     assert str(NotAnImageError()).startswith("This file is not an image")
 

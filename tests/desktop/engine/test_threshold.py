@@ -65,3 +65,16 @@ def test_default_threshold_is_the_default_points_exact_value():
     card["threshold"] = 0.3
     assert ThresholdPolicy.from_card(card).threshold == 0.3
     assert ThresholdPolicy.from_card({}).threshold == 0.5
+
+
+def test_a_site_profile_adds_its_threshold_as_the_default_preset_and_leaves_cleanly():
+    policy = ThresholdPolicy([{"name": "balanced", "threshold": 0.2822}], "balanced")
+    policy.set_site(0.41)
+    assert (policy.preset, policy.threshold, policy.default_point) == ("site", 0.41, "site")
+    policy.choose("balanced")
+    policy.set_site(None)  # the user's own choice stays
+    assert (policy.preset, policy.threshold) == ("balanced", 0.2822)
+    policy.set_site(0.41)
+    policy.set_site(None)  # the site's own preset gives way to the card's default
+    assert (policy.preset, policy.threshold) == ("balanced", 0.2822)
+    assert [p["name"] for p in policy.points] == ["balanced"]

@@ -1,0 +1,260 @@
+"""Site calibration: refit P(pneumonia) on a clinic's own labelled images and choose its threshold.
+
+Platt scaling on the model's log-odds (a slope and a bias, fitted by Newton's method with
+Platt's smoothed targets, so perfectly separated cases still give finite numbers), then a
+threshold for the site's goal: *balanced* (the largest Youden J) or *sensitivity ≥ X*, where X is
+promised by the lower end of the exact (Clopper–Pearson) 95% interval, so the promise holds for
+the number of cases the site has. Fewer than ``MIN_PER_CLASS`` cases of either class: refused,
+saying how many more of each are needed. Only images that get a verdict (not those withheld as
+not chest X-rays) are used. The "after" reliability and calibration error are cross-validated
+(each fold recalibrated by a fit on the others), so they are not flattered by the fit itself.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from desktop.engine.site import log_odds, recalibrated
+from desktop.errors import N_, UserError
+
+MIN_PER_CLASS = 30
+BINS = 10  # equal-width bins of P for the reliability diagram and the calibration error
+FOLDS = 5
+CONFIDENCE = 0.95
+
+
+class CalibrationRefused(UserError):
+    """Not enough cases, or cases the goal cannot be promised on."""
+
+
+TOO_FEW = N_("Calibration needs at least {minimum} confirmed cases of each class; add {normal} "
+             "more NORMAL and {pneumonia} more PNEUMONIA.")
+TARGET_OUT_OF_REACH = N_("With {pneumonia} PNEUMONIA cases no threshold can promise sensitivity "
+                         "of at least {target} (lower 95% bound); about {needed} are needed, or "
+                         "choose a lower target.")
+NOT_INFORMATIVE = N_("On these cases the model's probability does not rise with pneumonia; check "
+                     "the labels before calibrating.")
+
+
+def clopper_pearson(k: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The exact two-sided interval of a proportion k/n (0 to 1 when n is 0)."""
+    if n <= 0:
+        return 0.0, 1.0
+    alpha = (1.0 - confidence) / 2
+    lower = 0.0 if k == 0 else _solve(lambda p: _upper_tail(k, n, p) - alpha)
+    upper = 1.0 if k == n else _solve(lambda p: alpha - _lower_tail(k, n, p))
+    return lower, upper
+
+
+def _log_pmf(i: int, n: int, p: float) -> float:
+    return (math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
+            + i * math.log(p) + (n - i) * math.log1p(-p))
+
+
+def _lower_tail(k: int, n: int, p: float) -> float:
+    """P(X <= k) for X ~ Binomial(n, p)."""
+    return min(1.0, sum(math.exp(_log_pmf(i, n, p)) for i in range(k + 1)))
+
+
+def _upper_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k)."""
+    return min(1.0, sum(math.exp(_log_pmf(i, n, p)) for i in range(k, n + 1)))
+
+
+def _solve(f, lo: float = 1e-12, hi: float = 1 - 1e-12) -> float:
+    """The root of an increasing ``f`` on (0, 1), by bisection."""
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        if f(mid) < 0:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def fit_platt(p_model: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """(slope, bias) maximising the likelihood of ``labels`` (1 = PNEUMONIA) under
+    sigmoid(slope * log-odds(p) + bias), with Platt's smoothed targets."""
+    x = np.asarray(log_odds(p_model), dtype=np.float64).reshape(-1)
+    y = np.asarray(labels, dtype=np.float64).reshape(-1)
+    n_pos, n_neg = y.sum(), len(y) - y.sum()
+    target = np.where(y > 0, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
+    w = np.zeros(2)
+    design = np.stack([x, np.ones_like(x)], axis=1)
+    for _ in range(100):
+        q = recalibrated_from_z(design @ w)
+        gradient = design.T @ (q - target)
+        hessian = design.T @ (design * (q * (1 - q) + 1e-12)[:, None]) + 1e-9 * np.eye(2)
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    return float(w[0]), float(w[1])
+
+
+def recalibrated_from_z(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A proportion with its exact 95% interval."""
+
+    k: int
+    n: int
+    low: float
+    high: float
+
+    @property
+    def value(self) -> float:
+        return self.k / self.n if self.n else float("nan")
+
+    @classmethod
+    def of(cls, k: int, n: int) -> Rate:
+        low, high = clopper_pearson(int(k), int(n))
+        return cls(int(k), int(n), low, high)
+
+    def as_list(self) -> list[float]:
+        return [round(self.value, 6), round(self.low, 6), round(self.high, 6)]
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    threshold: float
+    sensitivity: Rate
+    specificity: Rate
+    flagged: Rate  # share of the images called PNEUMONIA
+
+
+def operating_point(p: np.ndarray, y: np.ndarray, threshold: float) -> OperatingPoint:
+    flagged = p >= threshold
+    pos, neg = y == 1, y == 0
+    return OperatingPoint(threshold, Rate.of(int((flagged & pos).sum()), int(pos.sum())),
+                          Rate.of(int((~flagged & neg).sum()), int(neg.sum())),
+                          Rate.of(int(flagged.sum()), len(p)))
+
+
+def reliability(p: np.ndarray, y: np.ndarray, bins: int = BINS) -> list[tuple[float, float, int]]:
+    """Per equal-width bin of P: (mean P, share PNEUMONIA, count); empty bins left out."""
+    index = np.minimum((p * bins).astype(int), bins - 1)
+    return [(float(p[index == b].mean()), float(y[index == b].mean()), int((index == b).sum()))
+            for b in range(bins) if (index == b).any()]
+
+
+def calibration_error(p: np.ndarray, y: np.ndarray, bins: int = BINS) -> float:
+    """Expected calibration error: |mean P - share positive| per bin, weighted by its count."""
+    return float(sum(n * abs(mean_p - share) for mean_p, share, n in reliability(p, y, bins))
+                 / max(1, len(p)))
+
+
+def roc_points(p: np.ndarray, y: np.ndarray) -> list[tuple[float, float]]:
+    """(1 - specificity, sensitivity) at every distinct threshold, from (0, 0) to (1, 1)."""
+    points = [(0.0, 0.0)]
+    pos, neg = max(1, int((y == 1).sum())), max(1, int((y == 0).sum()))
+    for t in np.unique(p)[::-1]:
+        flagged = p >= t
+        points.append((float((flagged & (y == 0)).sum() / neg),
+                       float((flagged & (y == 1)).sum() / pos)))
+    points.append((1.0, 1.0))
+    return points
+
+
+def auc(points: list[tuple[float, float]]) -> float:
+    xs, ys = zip(*points, strict=True)
+    return float(np.trapezoid(ys, xs)) if hasattr(np, "trapezoid") else float(np.trapz(ys, xs))
+
+
+@dataclass(frozen=True)
+class Study:
+    """Everything a calibration found, for the profile, the window and the PDF."""
+
+    n_normal: int
+    n_pneumonia: int
+    n_out_of_scope: int
+    slope: float
+    bias: float
+    goal: str  # "balanced" or "sensitivity"
+    target: float | None
+    shipped: OperatingPoint  # the card's default threshold on the model's own P
+    proposed: OperatingPoint  # the site threshold on the recalibrated P
+    roc: list[tuple[float, float]]
+    auc: float
+    reliability_before: list[tuple[float, float, int]]
+    reliability_after: list[tuple[float, float, int]]  # cross-validated
+    ece_before: float
+    ece_after: float  # cross-validated
+
+
+def _cut_between(scores: np.ndarray, at: float) -> float:
+    """A threshold just below ``at``: halfway to the next lower score (verdicts at these scores
+    are the same, and the cut is not on a score itself)."""
+    lower = scores[scores < at]
+    return float((at + lower.max()) / 2) if lower.size else float(at)
+
+
+def choose_threshold(p: np.ndarray, y: np.ndarray, target: float | None) -> float:
+    """The balanced (max Youden J) threshold, or the highest one whose sensitivity's lower 95%
+    bound is at least ``target``. Raises ``CalibrationRefused`` when no threshold can promise it."""
+    positives = np.sort(p[y == 1])[::-1]
+    n_pos = len(positives)
+    if target is not None:
+        k_needed = next((k for k in range(1, n_pos + 1)
+                         if clopper_pearson(k, n_pos)[0] >= target), None)
+        if k_needed is None:
+            needed = next(n for n in range(n_pos, 100_000)
+                          if clopper_pearson(n, n)[0] >= target)
+            raise CalibrationRefused(TARGET_OUT_OF_REACH, pneumonia=n_pos,
+                                     target=f"{100 * target:g}%", needed=needed)
+        return _cut_between(p, positives[k_needed - 1])
+    best, best_j = float(p.max()), -2.0
+    neg = max(1, int((y == 0).sum()))
+    for t in np.unique(p):
+        flagged = p >= t
+        j = (flagged & (y == 1)).sum() / max(1, n_pos) + (~flagged & (y == 0)).sum() / neg - 1
+        if j > best_j:
+            best, best_j = float(t), j
+    return _cut_between(p, best)
+
+
+def calibrate(p_model: np.ndarray, labels: np.ndarray, *, shipped_threshold: float,
+              target_sensitivity: float | None = None, n_out_of_scope: int = 0) -> Study:
+    """The study of a site's labelled, in-scope images (``labels``: 1 PNEUMONIA, 0 NORMAL)."""
+    p_model = np.asarray(p_model, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.int64)
+    n_pos, n_neg = int((y == 1).sum()), int((y == 0).sum())
+    if min(n_pos, n_neg) < MIN_PER_CLASS:
+        raise CalibrationRefused(TOO_FEW, minimum=MIN_PER_CLASS,
+                                 normal=max(0, MIN_PER_CLASS - n_neg),
+                                 pneumonia=max(0, MIN_PER_CLASS - n_pos))
+    slope, bias = fit_platt(p_model, y)
+    if slope <= 0:
+        raise CalibrationRefused(NOT_INFORMATIVE)
+    p_site = np.asarray(recalibrated(p_model, slope, bias))
+    threshold = choose_threshold(p_site, y, target_sensitivity)
+    after = _cross_validated(p_model, y)
+    roc = roc_points(p_model, y)
+    return Study(
+        n_normal=n_neg, n_pneumonia=n_pos, n_out_of_scope=n_out_of_scope, slope=slope,
+        bias=bias, goal="balanced" if target_sensitivity is None else "sensitivity",
+        target=target_sensitivity,
+        shipped=operating_point(p_model, y, shipped_threshold),
+        proposed=operating_point(p_site, y, threshold), roc=roc, auc=auc(roc),
+        reliability_before=reliability(p_model, y), reliability_after=reliability(after, y),
+        ece_before=calibration_error(p_model, y), ece_after=calibration_error(after, y))
+
+
+def _cross_validated(p_model: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each case's P recalibrated by a fit on the other folds (stratified, fixed seed)."""
+    rng = np.random.default_rng(0)
+    fold = np.empty(len(y), dtype=np.int64)
+    for label in (0, 1):
+        where = np.flatnonzero(y == label)
+        fold[rng.permutation(where)] = np.arange(len(where)) % FOLDS
+    out = np.empty(len(y))
+    for f in range(FOLDS):
+        slope, bias = fit_platt(p_model[fold != f], y[fold != f])
+        out[fold == f] = recalibrated(p_model[fold == f], slope, bias)
+    return out

@@ -1,0 +1,41 @@
+"""The case history as a CSV file (``history export`` and the History view's Export CSV): the
+same columns both ways, written atomically. Identifiers are not in the history, so never here."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from pathlib import Path
+
+from desktop.cases.store import HistoryRow
+from desktop.engine.results import DECIMALS, write_text_file
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("created", "file", "path", "sha256", "verdict", "p_pneumonia", "p_model", "threshold",
+           "scope", "scope_reason", "profile", "model_version", "model_sha256", "confirmed",
+           "confirmed_how", "reader_read", "note", "confirmed_by", "confirmed_at", "agreement")
+
+
+def _cells(row: HistoryRow) -> list[str]:
+    agreement = {True: "agree", False: "disagree", None: ""}[row.agreement]
+    values = [row.created, row.file_name, row.path, row.sha256, row.verdict,
+              f"{row.p:.{DECIMALS}f}", f"{row.p_model:.{DECIMALS}f}",
+              f"{row.threshold:.{DECIMALS}f}", row.scope, row.scope_reason, row.profile,
+              row.model_version, row.model_sha256, row.confirmed, row.confirmed_how,
+              row.reader_read, row.note, row.confirmed_by, row.confirmed_at, agreement]
+    return ["" if v is None else str(v) for v in values]
+
+
+def history_csv_text(rows: list[HistoryRow]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    writer.writerows(_cells(row) for row in rows)
+    return buffer.getvalue()
+
+
+def write_history_csv(path: Path, rows: list[HistoryRow]) -> None:
+    """Atomically; ``WriteError`` when it cannot be written."""
+    write_text_file(path, history_csv_text(rows))

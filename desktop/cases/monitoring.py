@@ -1,0 +1,63 @@
+"""Monitoring a site's use: per week and per block of 50 cases, the share called PNEUMONIA, the
+share out of scope, and agreement with the confirmed diagnoses where they are known; a warning
+when the flagged share has left what calibration saw.
+
+"Left" means the period's own exact 95% interval of the flagged share does not overlap the
+profile's interval: a quiet week of six images does not raise an alarm, a real shift does. The
+calibration's share reflects the mix of the cases it was fitted on (a labelled folder may be
+half pneumonia), which the warning's sentence says.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from desktop.cases.calibration import Rate
+from desktop.cases.store import HistoryRow
+from desktop.engine.scope import NOT_CHEST_XRAY
+from desktop.errors import N_
+
+BLOCK = 50  # cases per block in the "per 50 cases" view
+SHIFTED = N_("The share called PNEUMONIA ({share}) is outside what calibration saw ({low}–{high}) "
+             "in {period}; if the patients have not changed, calibrate again.")
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str  # "2026-W49", or "1–50"
+    results: int
+    flagged: Rate  # PNEUMONIA among the images given a verdict
+    out_of_scope: Rate  # withheld (not chest X-rays) among all results
+    agreement: Rate  # verdict = confirmed among the confirmed NORMAL / PNEUMONIA
+    shifted: bool  # the flagged share left the calibration's interval
+
+
+def _week(created: str) -> str:
+    year, week, _ = dt.date.fromisoformat(created[:10]).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def periods(rows: Iterable[HistoryRow], *, by: str = "week",
+            calibration_interval: tuple[float, float] | None = None) -> list[Period]:
+    """``rows`` in time order, grouped per ISO week (``by="week"``) or per ``BLOCK`` results."""
+    ordered = sorted(rows, key=lambda r: (r.created, r.result_id))
+    groups: dict[str, list[HistoryRow]] = {}
+    for i, row in enumerate(ordered):
+        key = _week(row.created) if by == "week" else \
+            f"{i // BLOCK * BLOCK + 1}–{i // BLOCK * BLOCK + BLOCK}"
+        groups.setdefault(key, []).append(row)
+    return [_period(label, group, calibration_interval) for label, group in groups.items()]
+
+
+def _period(label: str, rows: list[HistoryRow],
+            interval: tuple[float, float] | None) -> Period:
+    verdicts = [r for r in rows if r.verdict is not None]
+    known = [r for r in rows if r.agreement is not None]
+    flagged = Rate.of(sum(r.verdict == "PNEUMONIA" for r in verdicts), len(verdicts))
+    shifted = bool(interval and verdicts and (flagged.high < interval[0]
+                                              or flagged.low > interval[1]))
+    return Period(label, len(rows), flagged,
+                  Rate.of(sum(r.scope == NOT_CHEST_XRAY for r in rows), len(rows)),
+                  Rate.of(sum(bool(r.agreement) for r in known), len(known)), shifted)

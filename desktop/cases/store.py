@@ -1,0 +1,445 @@
+"""The case history: one SQLite file (WAL) in the user's data folder, shared by the window and
+``python -m desktop predict`` (several processes may write at once).
+
+A *case* is a file's content (its sha256): the same file opened again is the same case, wherever
+it lies. Each classification is a *result* of a case; a result under another model file or
+another site profile is a new result row, the same model and profile again updates it. A person
+adds to a case the confirmed diagnosis, how it was confirmed, their own read and a note.
+Patient name and ID are never stored, nor any pixel.
+
+The schema is versioned (``PRAGMA user_version``) and migrated forward in one transaction per
+step. Opening never stops the app: a damaged file (or one that is not a database) is moved aside
+under a dated name and a new history begun; a file from a newer version of the app is opened
+read-only, never downgraded. ``CXR_DATA_DIR`` overrides the folder (tests).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from desktop.errors import N_, Sentence
+from desktop.settings import user_folder
+
+log = logging.getLogger(__name__)
+
+DB_FILE = "history.db"
+BUSY_TIMEOUT_MS = 15_000  # another process's write transaction lasts milliseconds
+DIAGNOSES = ("NORMAL", "PNEUMONIA", "OTHER", "UNKNOWN")  # a confirmed diagnosis is one of these
+
+DAMAGED = N_("The case history file was damaged; it was kept as {name} and a new history was "
+             "begun.")
+NEWER = N_("The case history was written by a newer version of this application; it is shown "
+           "read-only and nothing new is recorded. Update the application to record cases.")
+
+# Each step takes the schema from version N - 1 to N; never edit a released step, add one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE cases (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL UNIQUE,
+        file_name TEXT NOT NULL,
+        path TEXT NOT NULL,
+        size INTEGER,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        study_uid TEXT, series_uid TEXT, sop_uid TEXT,
+        confirmed TEXT CHECK (confirmed IN ('NORMAL', 'PNEUMONIA', 'OTHER', 'UNKNOWN')),
+        confirmed_how TEXT, reader_read TEXT, note TEXT, confirmed_by TEXT, confirmed_at TEXT
+    );
+    CREATE TABLE results (
+        id INTEGER PRIMARY KEY,
+        case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+        created TEXT NOT NULL,
+        model_version TEXT, model_sha256 TEXT NOT NULL,
+        profile TEXT NOT NULL DEFAULT '',
+        p_model REAL NOT NULL, p REAL NOT NULL, threshold REAL NOT NULL,
+        verdict TEXT, scope TEXT, scope_reason TEXT, origin TEXT,
+        UNIQUE (case_id, model_sha256, profile)
+    );
+    CREATE INDEX results_created ON results(created);
+    CREATE INDEX results_verdict ON results(verdict, created);
+    CREATE INDEX results_scope ON results(scope, created);
+    CREATE INDEX cases_confirmed ON cases(confirmed);
+    CREATE INDEX cases_file_name ON cases(file_name COLLATE NOCASE);
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def data_dir() -> Path:
+    return user_folder("data", "CXR_DATA_DIR")
+
+
+def default_db_path() -> Path:
+    return data_dir() / DB_FILE
+
+
+def now_text() -> str:
+    """UTC, ISO 8601 to the second: sorts as text, and is what the date filters compare."""
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    """One classification as the history keeps it (``desktop.cases.recorder`` builds it)."""
+
+    sha256: str
+    file_name: str
+    path: str
+    size: int | None
+    model_sha256: str
+    model_version: str | None
+    profile: str  # "" when the model's own calibration applied
+    p_model: float
+    p: float
+    threshold: float
+    verdict: str | None
+    scope: str | None
+    scope_reason: str | None
+    origin: str  # "window", "predict", "calibrate"
+    uids: dict = field(default_factory=dict)  # study_uid, series_uid, sop_uid (DICOM)
+    created: str | None = None  # default: now
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One result with its case, as the History view and the CSV export show it."""
+
+    result_id: int
+    case_id: int
+    created: str
+    file_name: str
+    path: str
+    sha256: str
+    verdict: str | None
+    p: float
+    p_model: float
+    threshold: float
+    scope: str | None
+    scope_reason: str | None
+    profile: str
+    model_version: str | None
+    model_sha256: str
+    confirmed: str | None
+    confirmed_how: str | None
+    reader_read: str | None
+    note: str | None
+    confirmed_by: str | None
+    confirmed_at: str | None
+
+    @property
+    def agreement(self) -> bool | None:
+        """Whether the verdict matches the confirmed NORMAL / PNEUMONIA; None where unknown."""
+        if self.verdict is None or self.confirmed not in ("NORMAL", "PNEUMONIA"):
+            return None
+        return self.verdict == self.confirmed
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the History view and ``history export`` select. Dates are ISO text (UTC), inclusive
+    start and exclusive end; ``confirmed``: True / False / None (either); ``agreement``:
+    "agree", "disagree" or None."""
+
+    since: str | None = None
+    until: str | None = None
+    verdict: str | None = None  # "NORMAL", "PNEUMONIA", or "none" (no verdict)
+    scope: str | None = None
+    confirmed: bool | None = None
+    agreement: str | None = None
+    search: str = ""
+    model_sha256: str | None = None
+    read: bool | None = None  # True: only cases with a reader's own read (teaching mode)
+
+    def where(self) -> tuple[str, list]:
+        """The WHERE clause over ``results r`` (conditions on the case as sub-selects on
+        ``cases``, so a count never joins and each filter can use its index)."""
+        clauses, params, on_case, case_params = [], [], [], []
+        if self.since:
+            clauses.append("r.created >= ?")
+            params.append(self.since)
+        if self.until:
+            clauses.append("r.created < ?")
+            params.append(self.until)
+        if self.verdict == "none":
+            clauses.append("r.verdict IS NULL")
+        elif self.verdict:
+            clauses.append("r.verdict = ?")
+            params.append(self.verdict)
+        if self.scope:
+            clauses.append("r.scope = ?")
+            params.append(self.scope)
+        if self.model_sha256:
+            clauses.append("r.model_sha256 = ?")
+            params.append(self.model_sha256)
+        if self.confirmed is True:
+            on_case.append("confirmed IS NOT NULL")
+        elif self.confirmed is False:
+            on_case.append("confirmed IS NULL")
+        if self.agreement in ("agree", "disagree"):
+            on_case.append("confirmed IN ('NORMAL', 'PNEUMONIA')")
+            clauses.append("r.verdict IS NOT NULL AND r.verdict "
+                           + ("=" if self.agreement == "agree" else "<>")
+                           + " (SELECT confirmed FROM cases k WHERE k.id = r.case_id)")
+        if self.read is True:
+            on_case.append("reader_read IS NOT NULL")
+        if self.search:
+            on_case.append("file_name LIKE ? ESCAPE '\\'")
+            escaped = self.search.replace("\\", "\\\\").replace("%", "\\%").replace(
+                "_", "\\_")
+            case_params.append(f"%{escaped}%")
+        if on_case:
+            clauses.append(f"r.case_id IN (SELECT id FROM cases WHERE {' AND '.join(on_case)})")
+            params += case_params
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+_ROW_SQL = """SELECT r.id, c.id, r.created, c.file_name, c.path, c.sha256, r.verdict, r.p,
+    r.p_model, r.threshold, r.scope, r.scope_reason, r.profile, r.model_version, r.model_sha256,
+    c.confirmed, c.confirmed_how, c.reader_read, c.note, c.confirmed_by, c.confirmed_at
+    FROM results r JOIN cases c ON c.id = r.case_id"""
+
+
+class HistoryStore:
+    """An open history file. Methods may be called from one thread at a time per store (the
+    window keeps one per thread); several processes may hold the same file."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path, read_only: bool,
+                 notice: Sentence | None = None) -> None:
+        self.connection = connection
+        self.path = path
+        self.read_only = read_only
+        self.notice = notice  # what opening it had to say (moved aside, read-only), once
+
+    # --- opening ------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path | None = None, *, verify: bool = False) -> HistoryStore:
+        """Open (or create) the history at ``path`` (default: the data folder's). Raises
+        ``OSError`` / ``sqlite3.Error`` only when the folder cannot hold a database at all
+        (read-only, full): the caller then classifies without recording.
+
+        Opening reads the header and the schema (a file that is not a database is found here);
+        ``verify`` also runs ``PRAGMA quick_check`` over every page (about 0.1 s per 20 MB, so
+        the window runs it off its Tk thread). A damaged page met later, in use, is handled by
+        ``begin_anew``."""
+        path = Path(path) if path is not None else default_db_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return cls._open_checked(path, verify)
+        except sqlite3.DatabaseError as exc:
+            if not is_damage(exc):
+                raise
+            log.exception("History %s is damaged; moving it aside", path)
+        kept = _move_aside(path)
+        store = cls._open_checked(path, False)
+        store.notice = Sentence(DAMAGED, name=kept.name)
+        return store
+
+    def begin_anew(self) -> None:
+        """A damaged page was met in use: the file is moved aside (kept, dated) and a new
+        history begun at the same path; ``notice`` says so."""
+        log.error("History %s found damaged in use; moving it aside", self.path)
+        self.connection.close()
+        kept = _move_aside(self.path)
+        self.connection = type(self)._open_checked(self.path, False).connection
+        self.notice = Sentence(DAMAGED, name=kept.name)
+
+    @classmethod
+    def _open_checked(cls, path: Path, verify: bool) -> HistoryStore:
+        connection = _connect(path)
+        try:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            check = connection.execute("PRAGMA quick_check").fetchone()[0] if verify else "ok"
+            if check != "ok":
+                raise sqlite3.DatabaseError(f"quick_check: {check} (database disk image is "
+                                            "malformed)")
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                connection.close()
+                log.warning("History %s has schema %d > %d: read-only", path, version,
+                            SCHEMA_VERSION)
+                ro = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                     timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+                return cls(ro, path, True, Sentence(NEWER))
+            connection.execute("PRAGMA journal_mode=WAL")
+            _migrate(connection, version)
+        except BaseException:
+            connection.close()
+            raise
+        return cls(connection, path, False)
+
+    def close(self) -> None:
+        self.connection.close()
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def record(self, record: CaseRecord) -> int:
+        """Store one classification (committed before returning: a process killed right after
+        has it); returns the case's id."""
+        when = record.created or now_text()
+        uids = record.uids or {}
+        with self.connection:
+            self.connection.execute(
+                """INSERT INTO cases (sha256, file_name, path, size, first_seen, last_seen,
+                       study_uid, series_uid, sop_uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (sha256) DO UPDATE SET file_name = excluded.file_name,
+                       path = excluded.path, last_seen = excluded.last_seen""",
+                (record.sha256, record.file_name, record.path, record.size, when, when,
+                 uids.get("study_uid"), uids.get("series_uid"), uids.get("sop_uid")))
+            case_id = self.connection.execute("SELECT id FROM cases WHERE sha256 = ?",
+                                              (record.sha256,)).fetchone()[0]
+            self.connection.execute(
+                """INSERT INTO results (case_id, created, model_version, model_sha256, profile,
+                       p_model, p, threshold, verdict, scope, scope_reason, origin)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (case_id, model_sha256, profile) DO UPDATE SET
+                       created = excluded.created, model_version = excluded.model_version,
+                       p_model = excluded.p_model, p = excluded.p, threshold = excluded.threshold,
+                       verdict = excluded.verdict, scope = excluded.scope,
+                       scope_reason = excluded.scope_reason, origin = excluded.origin""",
+                (case_id, when, record.model_version, record.model_sha256, record.profile,
+                 record.p_model, record.p, record.threshold, record.verdict, record.scope,
+                 record.scope_reason, record.origin))
+        return case_id
+
+    def confirm(self, case_ids: Iterable[int], diagnosis: str | None, *, how: str | None = None,
+                by: str | None = None, reader_read: str | None = None,
+                note: str | None = None) -> int:
+        """Set the confirmed diagnosis (one of ``DIAGNOSES``, or None to clear it) of cases;
+        ``how``, ``reader_read`` and ``note`` are set where given. Returns how many changed."""
+        if diagnosis is not None and diagnosis not in DIAGNOSES:
+            raise ValueError(f"not a diagnosis: {diagnosis!r}")
+        ids = list(case_ids)
+        sets = ["confirmed = ?", "confirmed_by = ?", "confirmed_at = ?"]
+        values: list = [diagnosis, by, now_text() if diagnosis else None]
+        for column, value in (("confirmed_how", how), ("reader_read", reader_read),
+                              ("note", note)):
+            if value is not None:
+                sets.append(f"{column} = ?")
+                values.append(value)
+        with self.connection:
+            return sum(self.connection.execute(
+                f"UPDATE cases SET {', '.join(sets)} WHERE id = ?", (*values, case_id)).rowcount
+                for case_id in ids)
+
+    def confirm_unless_set(self, case_id: int, diagnosis: str, *, how: str) -> bool:
+        """A label the file came with (its labelled folder): kept only where nobody has
+        confirmed the case yet."""
+        with self.connection:
+            return self.connection.execute(
+                "UPDATE cases SET confirmed = ?, confirmed_how = ?, confirmed_at = ? "
+                "WHERE id = ? AND confirmed IS NULL",
+                (diagnosis, how, now_text(), case_id)).rowcount == 1
+
+    def set_read(self, case_id: int, read: str) -> None:
+        """The reader's own read of a case (teaching mode), recorded before the answer is shown."""
+        if read not in DIAGNOSES:
+            raise ValueError(f"not a read: {read!r}")
+        with self.connection:
+            self.connection.execute("UPDATE cases SET reader_read = ? WHERE id = ?",
+                                    (read, case_id))
+
+    def delete_cases(self, case_ids: Iterable[int]) -> int:
+        """Forget cases and their results (the files themselves are never touched)."""
+        with self.connection:
+            return sum(self.connection.execute("DELETE FROM cases WHERE id = ?", (i,)).rowcount
+                       for i in case_ids)
+
+    def delete_matching(self, filters: Filters) -> int:
+        """Forget every case with a result the filters select (e.g. a date range); Filters()
+        forgets everything."""
+        where, params = filters.where()
+        with self.connection:
+            return self.connection.execute(
+                f"DELETE FROM cases WHERE id IN (SELECT r.case_id FROM results r{where})",
+                params).rowcount
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def rows(self, filters: Filters = Filters(), *, limit: int | None = None,
+             offset: int = 0) -> list[HistoryRow]:
+        """Results with their cases, newest first (one page with ``limit``)."""
+        where, params = filters.where()
+        sql = f"{_ROW_SQL}{where} ORDER BY r.created DESC, r.id DESC"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params += [limit, offset]
+        return [HistoryRow(*row) for row in self.connection.execute(sql, params)]
+
+    def count(self, filters: Filters = Filters()) -> int:
+        where, params = filters.where()
+        return self.connection.execute(
+            f"SELECT count(*) FROM results r{where}",
+            params).fetchone()[0]
+
+    def case_count(self) -> int:
+        return self.connection.execute("SELECT count(*) FROM cases").fetchone()[0]
+
+    def integrity(self) -> str:
+        return self.connection.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    connection.execute("PRAGMA foreign_keys = ON")
+    # WAL + NORMAL: a commit survives the process being killed (only a power cut may lose the
+    # last ones), and costs no fsync per file.
+    connection.execute("PRAGMA synchronous = NORMAL")
+    return connection
+
+
+def _migrate(connection: sqlite3.Connection, version: int) -> None:
+    """Bring the schema from ``version`` to ``SCHEMA_VERSION``, one transaction per step (a
+    second process migrating at the same time waits, then finds nothing left to do)."""
+    while version < SCHEMA_VERSION:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version < SCHEMA_VERSION:
+                for statement in _statements(MIGRATIONS[version]):
+                    connection.execute(statement)
+                version += 1
+                connection.execute(f"PRAGMA user_version = {version}")
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        log.info("History schema now at version %d", version)
+
+
+def _statements(script: str) -> Sequence[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def is_damage(exc: sqlite3.Error) -> bool:
+    """True for the errors of a damaged file or one that is not a database (not for a locked,
+    read-only or full one)."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text or "corrupt" in text
+
+
+def _move_aside(path: Path) -> Path:
+    """Rename a damaged history (and its WAL and shared-memory files) to a dated name beside it;
+    nothing is deleted."""
+    stamp = dt.datetime.now().strftime("%Y-%m-%d_%H%M%S")
+    kept = path.with_name(f"{path.stem}.damaged-{stamp}{path.suffix}")
+    n = 1
+    while kept.exists():
+        n += 1
+        kept = path.with_name(f"{path.stem}.damaged-{stamp}-{n}{path.suffix}")
+    os.replace(path, kept)
+    for suffix in ("-wal", "-shm"):
+        extra = Path(f"{path}{suffix}")
+        if extra.exists():
+            os.replace(extra, Path(f"{kept}{suffix}"))
+    return kept

@@ -1,0 +1,80 @@
+"""Teaching mode ("read first"): the reader's own read is recorded before the model's answer is
+shown, then compared. Labels come from the folder an image lies in (``NORMAL/``, ``PNEUMONIA/``,
+the training layout), or from the confirmed diagnoses of the history. The summary -- reader vs
+confirmed, model vs confirmed, reader vs model, and the two confusion tables -- is computed here
+from the history's rows, for the window and for export alike.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop.cases.calibration import Rate
+from desktop.cases.store import HistoryRow
+
+LABELS = ("NORMAL", "PNEUMONIA")
+LABELLED_FOLDER = "labelled folder"  # how a label from the folder was confirmed (stored as is)
+
+
+def folder_label(path: Path, levels: int = 3) -> str | None:
+    """``NORMAL`` / ``PNEUMONIA`` when one of the file's nearest folders is named so."""
+    for parent in list(Path(path).parents)[:levels]:
+        if parent.name.upper() in LABELS:
+            return parent.name.upper()
+    return None
+
+
+@dataclass(frozen=True)
+class ReaderSummary:
+    reads: int
+    reader_vs_confirmed: Rate
+    model_vs_confirmed: Rate
+    reader_vs_model: Rate
+    reader_table: dict[tuple[str, str], int]  # (confirmed, reader's read) -> cases
+    model_table: dict[tuple[str, str], int]  # (confirmed, model's verdict) -> cases
+
+
+def summarize(rows: list[HistoryRow]) -> ReaderSummary:
+    """Over the cases with a reader's read (one row per case: the newest result)."""
+    newest: dict[int, HistoryRow] = {}
+    for row in rows:
+        if row.reader_read in LABELS and (row.case_id not in newest or
+                                          row.created > newest[row.case_id].created):
+            newest[row.case_id] = row
+    cases = list(newest.values())
+    known = [r for r in cases if r.confirmed in LABELS]
+    judged = [r for r in cases if r.verdict in LABELS]
+    both = [r for r in known if r.verdict in LABELS]
+    reader_table = {(c, r): 0 for c in LABELS for r in LABELS}
+    model_table = dict(reader_table)
+    for row in known:
+        reader_table[(row.confirmed, row.reader_read)] += 1
+    for row in both:
+        model_table[(row.confirmed, row.verdict)] += 1
+    return ReaderSummary(
+        reads=len(cases),
+        reader_vs_confirmed=Rate.of(sum(r.reader_read == r.confirmed for r in known), len(known)),
+        model_vs_confirmed=Rate.of(sum(r.verdict == r.confirmed for r in both), len(both)),
+        reader_vs_model=Rate.of(sum(r.reader_read == r.verdict for r in judged), len(judged)),
+        reader_table=reader_table, model_table=model_table)
+
+
+def summary_csv_text(summary: ReaderSummary) -> str:
+    """The summary as CSV: the three agreements, then both confusion tables."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["measure", "agree", "of", "share", "ci_low", "ci_high"])
+    for name, rate in (("reader_vs_confirmed", summary.reader_vs_confirmed),
+                       ("model_vs_confirmed", summary.model_vs_confirmed),
+                       ("reader_vs_model", summary.reader_vs_model)):
+        writer.writerow([name, rate.k, rate.n, *(f"{v:.4f}" for v in (
+            rate.value if rate.n else 0.0, rate.low, rate.high))])
+    writer.writerow([])
+    writer.writerow(["table", "confirmed", "called", "cases"])
+    for name, table in (("reader", summary.reader_table), ("model", summary.model_table)):
+        for (confirmed, called), count in table.items():
+            writer.writerow([name, confirmed, called, count])
+    return buffer.getvalue()

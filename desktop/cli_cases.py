@@ -1,0 +1,209 @@
+"""``python -m desktop history …`` and ``python -m desktop calibrate …``: the case history and
+site calibration for scripts (the window has the same, see ``desktop.ui.history_view``).
+
+- ``history [--db PATH] export --csv FILE [filters]``: the results with their cases, as CSV.
+- ``history [--db PATH] stats [--by week|50] [--profile FILE]``: counts, then per period the
+  share called PNEUMONIA, the share out of scope and the agreement with confirmed diagnoses,
+  with a warning where the flagged share left the profile's interval.
+- ``calibrate DIR --out site.json [--target-sensitivity 0.95]``: fit a site profile on a labelled
+  folder (``DIR/NORMAL``, ``DIR/PNEUMONIA``); ``calibrate --from-history`` on the confirmed cases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from desktop.errors import N_, UserError
+from desktop.i18n import LANGUAGES, gettext, set_language, system_language
+
+EXIT_OK, EXIT_FAILED = 0, 1
+EXPORTED = N_("{count} results written to {name}.")
+STATS = N_("{cases} cases, {results} results, {confirmed} with a confirmed diagnosis.")
+PERIOD = N_("{period}: {results} results, PNEUMONIA {flagged}, out of scope {scope}, agreement "
+            "{agreement}")
+PROFILE_SAVED = N_("Site profile {name} written to {file}: threshold {threshold}.")
+CANNOT_OPEN = N_("The case history could not be opened; check that its folder can be read "
+                 "and written. The details are in the log file.")
+PROFILE_ACTIVE = N_("It is now the profile in force for the window and predict.")
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
+def history_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m desktop history",
+                                     description="The case history database, for scripts.")
+    parser.add_argument("--db", type=Path, metavar="PATH",
+                        help="the history database (default: the user's)")
+    parser.add_argument("--lang", choices=sorted(LANGUAGES), default=None)
+    commands = parser.add_subparsers(dest="command", required=True)
+    export = commands.add_parser("export", help="write the results as CSV")
+    export.add_argument("--csv", type=Path, required=True, metavar="FILE")
+    export.add_argument("--since", metavar="YYYY-MM-DD")
+    export.add_argument("--until", metavar="YYYY-MM-DD", help="up to (not including) this day")
+    export.add_argument("--verdict", choices=["NORMAL", "PNEUMONIA", "none"])
+    export.add_argument("--confirmed", choices=["yes", "no"])
+    stats = commands.add_parser("stats", help="counts and monitoring per period")
+    stats.add_argument("--by", choices=["week", "50"], default="week")
+    stats.add_argument("--profile", type=Path, metavar="FILE",
+                       help="compare with this site profile (default: the active one)")
+    return parser
+
+
+def history_main(argv: Sequence[str]) -> int:
+    from desktop.cases.store import Filters, HistoryStore
+    from desktop.logs import setup_logging
+
+    args = history_parser().parse_args(argv)
+    setup_logging()
+    set_language(args.lang or system_language())
+    try:
+        store = HistoryStore.open(args.db)
+    except Exception:  # noqa: BLE001 - one sentence, the traceback logged
+        import logging
+
+        logging.getLogger(__name__).exception("Cannot open the history %s", args.db)
+        _err(gettext(CANNOT_OPEN))
+        return EXIT_FAILED
+    if store.notice is not None:
+        _err(store.notice.user_message())
+    try:
+        if args.command == "export":
+            from desktop.cases.export import write_history_csv
+
+            filters = Filters(since=args.since, until=args.until, verdict=args.verdict,
+                              confirmed=None if args.confirmed is None
+                              else args.confirmed == "yes")
+            rows = store.rows(filters)
+            try:
+                write_history_csv(args.csv, rows)
+            except UserError as exc:
+                _err(exc.user_message())
+                return EXIT_FAILED
+            _err(gettext(EXPORTED).format(count=len(rows), name=args.csv.name))
+            return EXIT_OK
+        return _stats(store, args)
+    finally:
+        store.close()
+
+
+def _stats(store, args) -> int:
+    from desktop.cases.monitoring import SHIFTED, periods
+    from desktop.cases.profile import interval_text, load_profile
+    from desktop.settings import load_settings
+
+    rows = store.rows()
+    confirmed = len({r.case_id for r in rows if r.confirmed})
+    print(gettext(STATS).format(cases=store.case_count(), results=len(rows),
+                                confirmed=confirmed))
+    interval = None
+    path = args.profile or load_settings().site_profile
+    if path:
+        try:
+            interval = load_profile(Path(path)).flagged_interval
+        except UserError as exc:
+            _err(exc.user_message())
+    for period in periods(rows, by="week" if args.by == "week" else "block",
+                          calibration_interval=interval):
+        print(gettext(PERIOD).format(
+            period=period.label, results=period.results,
+            flagged=interval_text(period.flagged) if period.flagged.n else "—",
+            scope=interval_text(period.out_of_scope),
+            agreement=interval_text(period.agreement) if period.agreement.n else "—"))
+        if period.shifted:
+            print("  " + gettext(SHIFTED).format(
+                share=f"{100 * period.flagged.value:.0f}%", low=f"{100 * interval[0]:.0f}%",
+                high=f"{100 * interval[1]:.0f}%", period=period.label))
+    return EXIT_OK
+
+
+def calibrate_parser() -> argparse.ArgumentParser:
+    from desktop.modelfile import default_model_path
+
+    parser = argparse.ArgumentParser(
+        prog="python -m desktop calibrate",
+        description="Fit a site profile (recalibrated P and a threshold) on this site's "
+        "labelled images.")
+    parser.add_argument("folder", type=Path, nargs="?", metavar="DIR",
+                        help="labelled images in DIR/NORMAL and DIR/PNEUMONIA")
+    parser.add_argument("--from-history", action="store_true",
+                        help="use the history's cases with a confirmed NORMAL or PNEUMONIA")
+    parser.add_argument("--db", type=Path, metavar="PATH",
+                        help="the history database for --from-history (default: the user's)")
+    parser.add_argument("--out", type=Path, required=True, metavar="site.json")
+    parser.add_argument("--target-sensitivity", type=_fraction, metavar="X",
+                        help="choose the threshold whose sensitivity is at least X at the lower "
+                        "end of its 95%% interval (default: balanced, the largest Youden J)")
+    parser.add_argument("--name", help="the profile's name (default: the output file's stem)")
+    parser.add_argument("--report", type=Path, metavar="study.pdf",
+                        help="also write the one-page calibration study")
+    parser.add_argument("--activate", action="store_true",
+                        help="make it the profile in force (saved in the settings)")
+    parser.add_argument("--model", type=Path, default=default_model_path(), metavar="PATH")
+    parser.add_argument("--lang", choices=sorted(LANGUAGES), default=None)
+    return parser
+
+
+def calibrate_main(argv: Sequence[str]) -> int:
+    from desktop.logs import native_stderr_to_log, setup_logging
+
+    parser = calibrate_parser()
+    args = parser.parse_args(argv)
+    if (args.folder is None) == (not args.from_history):
+        parser.error("name a labelled folder DIR, or --from-history (one of the two)")
+    setup_logging()
+    set_language(args.lang or system_language())
+    try:
+        with native_stderr_to_log():
+            return _calibrate(args)
+    except UserError as exc:
+        _err(exc.user_message())
+        return EXIT_FAILED
+
+
+def _calibrate(args) -> int:
+    from desktop.cases.calibration import calibrate
+    from desktop.cases.profile import profile_from_study, save_profile
+    from desktop.cases.samples import classify_labelled, confirmed_samples_at, labelled_files
+    from desktop.engine.inference import Engine
+    from desktop.engine.threshold import ThresholdPolicy, format_threshold
+    from desktop.settings import load_settings, save_settings
+
+    engine = Engine.load(args.model)
+    if args.from_history:
+        samples = confirmed_samples_at(args.db, engine.sha256)
+    else:
+        samples = classify_labelled(engine, labelled_files(args.folder))
+    p_model, labels = samples.arrays()
+    study = calibrate(p_model, labels,
+                      shipped_threshold=ThresholdPolicy.from_card(engine.metadata).threshold,
+                      target_sensitivity=args.target_sensitivity,
+                      n_out_of_scope=samples.out_of_scope)
+    name = args.name or args.out.stem
+    save_profile(args.out, profile_from_study(
+        study, name=name, model_sha256=engine.sha256,
+        model_version=engine.metadata.get("model_version"),
+        source="history" if args.from_history else "folder"))
+    _err(gettext(PROFILE_SAVED).format(name=name, file=args.out.name,
+                                       threshold=format_threshold(study.proposed.threshold)))
+    if args.report is not None:
+        from desktop.reports.study_pdf import save_study
+
+        save_study(args.report, study, profile_name=name, model_sha256=engine.sha256)
+    if args.activate:
+        settings = load_settings()
+        settings.site_profile = str(args.out.resolve())
+        save_settings(settings)
+        _err(gettext(PROFILE_ACTIVE))
+    return EXIT_OK
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

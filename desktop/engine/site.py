@@ -1,0 +1,52 @@
+"""A site's recalibration of P(pneumonia), and the one function that applies it.
+
+A clinic fits a slope and a bias on the model's log-odds from its own confirmed cases
+(``desktop.cases.calibration``) and a threshold for its goal; the result is a site profile
+(``desktop.cases.profile``). Wherever a probability is shown, exported, reported or recorded,
+it went through ``recalibrated`` here first (``Session.add`` / ``Session.set_site``), so the
+window, ``predict``, the CSV files and the reports cannot disagree. No Tk, no torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# P is clipped this far from 0 and 1 before taking log-odds: the model's sigmoid saturates to
+# exactly 0.0 or 1.0 in float32, and a finite log-odds keeps the fit and the mapping defined.
+EPS = 1e-7
+
+
+def log_odds(p):
+    """log(p / (1 - p)), P clipped to [EPS, 1 - EPS]; a float for a float, an array for one."""
+    q = np.clip(np.asarray(p, dtype=np.float64), EPS, 1.0 - EPS)
+    out = np.log(q) - np.log1p(-q)
+    return float(out) if out.ndim == 0 else out
+
+
+def recalibrated(p, slope: float, bias: float):
+    """The site's P(pneumonia) for the model's ``p``: sigmoid(slope * log-odds(p) + bias)."""
+    z = slope * np.asarray(log_odds(p)) + bias
+    out = 0.5 * (1.0 + np.tanh(0.5 * z))  # the logistic function, without overflow
+    return float(out) if np.ndim(out) == 0 else out
+
+
+@dataclass(frozen=True)
+class SiteCalibration:
+    """What applying a site profile needs: its name (shown wherever P is), the Platt slope and
+    bias, the site's threshold (on the recalibrated P) and the model file it was fitted for."""
+
+    name: str
+    slope: float
+    bias: float
+    threshold: float
+    model_sha256: str
+
+    def apply(self, p):
+        return recalibrated(p, self.slope, self.bias)
+
+    def fits(self, model_sha256: str) -> bool:
+        """A profile applies only to the model file it was fitted on (a new version of the model
+        needs a new calibration: published thresholds moved a lot between versions)."""
+        return bool(model_sha256) and self.model_sha256 == model_sha256

@@ -1,0 +1,417 @@
+"""Cases → History: the case history in a window of its own.
+
+Filter by date, verdict, scope, confirmed or not and agreement; search by file name; open a
+case (the file again if it is still there and unchanged, else the stored record and why); set
+the confirmed diagnosis of one row or a selection; export CSV; delete the selected cases or all
+that the filters select (after a confirmation; files are never touched). Every query and write
+runs on the view's own thread with its own connection, and rows arrive in pages of ``PAGE``,
+so the window never waits for the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import sqlite3
+import threading
+import tkinter as tk
+from pathlib import Path
+from tkinter import filedialog, messagebox, simpledialog, ttk
+
+from desktop.cases.export import write_history_csv
+from desktop.cases.recorder import file_sha256
+from desktop.cases.store import DIAGNOSES, Filters, HistoryRow, HistoryStore
+from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
+from desktop.errors import N_, UserError
+from desktop.i18n import _
+from desktop.settings import save_settings
+from desktop.ui.polled import Polled
+from desktop.ui.widgets import verdict_text
+
+log = logging.getLogger(__name__)
+
+PAGE = 200
+COLUMNS = ("created", "file", "verdict", "p", "scope", "confirmed", "agreement", "profile")
+HEADINGS = {"created": N_("Date"), "file": N_("File"), "verdict": N_("Verdict"),
+            "p": N_("P(pneumonia)"), "scope": N_("Scope"), "confirmed": N_("Confirmed"),
+            "agreement": N_("Agreement"), "profile": N_("Profile")}
+ANY = N_("Any")
+VERDICTS = [("", ANY), ("PNEUMONIA", N_("PNEUMONIA")), ("NORMAL", N_("NORMAL")),
+            ("none", N_("No verdict"))]
+SCOPES = [("", ANY), (IN_SCOPE, N_("In scope")), (UNUSUAL, N_("Unusual")),
+          (NOT_CHEST_XRAY, N_("Not a chest X-ray"))]
+CONFIRMED = [("", ANY), ("yes", N_("Confirmed")), ("no", N_("Not confirmed"))]
+AGREEMENT = [("", ANY), ("agree", N_("Agrees")), ("disagree", N_("Disagrees"))]
+DIAGNOSIS_LABELS = {"NORMAL": N_("NORMAL"), "PNEUMONIA": N_("PNEUMONIA"),
+                    "OTHER": N_("Other finding"), "UNKNOWN": N_("Unknown")}
+SHOWING = N_("{shown} of {total} results")
+BAD_DATE = N_("Write dates as YYYY-MM-DD.")
+
+
+def local_time(created: str) -> str:
+    """The stored UTC time as this computer's local time, to the minute."""
+    try:
+        when = dt.datetime.fromisoformat(created.replace("Z", "+00:00"))
+    except ValueError:
+        return created
+    return when.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+class HistoryView(Polled, tk.Toplevel):
+    def __init__(self, app, db_path: Path | None = None) -> None:
+        self.open_over(app, N_("Case history"), "1240x620")
+        self.rows: dict[str, HistoryRow] = {}
+        self.total = 0
+        self.filters = Filters()
+        self._generation = 0  # a newer query makes the pages of older ones stale
+        self._requests: queue.Queue = queue.Queue()
+        self._debounce: str | None = None
+        self._loading = False
+        self._build()
+        self._thread = threading.Thread(target=self._serve, args=(db_path,),
+                                        name="cxr-history-view", daemon=True)
+        self.start_polling()
+        self._thread.start()
+        self.protocol("WM_DELETE_WINDOW", self.close)
+        self.reload()
+
+    # --- layout ---------------------------------------------------------------------------
+
+    def _choice(self, parent, label: str, options, column: int) -> tk.StringVar:
+        ttk.Label(parent, text=_(label)).grid(row=0, column=column, sticky="w", padx=(0, 4))
+        var = tk.StringVar(self, "")
+        box = ttk.Combobox(parent, state="readonly", width=16,
+                           values=[_(text) for _value, text in options])
+        box.current(0)
+        box.grid(row=0, column=column + 1, sticky="w", padx=(0, 12))
+
+        def chosen(_event=None) -> None:
+            var.set(options[box.current()][0])
+            self.reload()
+
+        box.bind("<<ComboboxSelected>>", chosen)
+        return var
+
+    def _build(self) -> None:
+        bar = ttk.Frame(self, padding=(10, 8))
+        bar.pack(fill="x")
+        ttk.Label(bar, text=_("From")).grid(row=0, column=0, sticky="w", padx=(0, 4))
+        self.since = tk.StringVar(self)
+        ttk.Entry(bar, textvariable=self.since, width=11).grid(row=0, column=1, padx=(0, 8))
+        ttk.Label(bar, text=_("to")).grid(row=0, column=2, sticky="w", padx=(0, 4))
+        self.until = tk.StringVar(self)
+        ttk.Entry(bar, textvariable=self.until, width=11).grid(row=0, column=3, padx=(0, 12))
+        self.verdict = self._choice(bar, N_("Verdict"), VERDICTS, 4)
+        self.scope = self._choice(bar, N_("Scope"), SCOPES, 6)
+        bar2 = ttk.Frame(self, padding=(10, 0))
+        bar2.pack(fill="x")
+        self.confirmed = self._choice(bar2, N_("Confirmed"), CONFIRMED, 0)
+        self.agreement = self._choice(bar2, N_("Agreement"), AGREEMENT, 2)
+        ttk.Label(bar2, text=_("File name")).grid(row=0, column=4, sticky="w", padx=(0, 4))
+        self.search = tk.StringVar(self)
+        ttk.Entry(bar2, textvariable=self.search, width=24).grid(row=0, column=5, sticky="w")
+        for var in (self.since, self.until, self.search):
+            var.trace_add("write", lambda *_a: self._soon())
+
+        body = ttk.Frame(self, padding=(10, 8))
+        body.pack(fill="both", expand=True)
+        self.tree = ttk.Treeview(body, columns=COLUMNS, show="headings", selectmode="extended")
+        widths = {"created": 150, "file": 240, "verdict": 120, "p": 110, "scope": 160,
+                  "confirmed": 120, "agreement": 100, "profile": 100}
+        for column in COLUMNS:
+            self.tree.heading(column, text=_(HEADINGS[column]))
+            self.tree.column(column, width=widths[column], anchor="e" if column == "p" else "w")
+        scroll = ttk.Scrollbar(body, orient="vertical", command=self.tree.yview)
+        self.tree.configure(yscrollcommand=lambda a, b: (scroll.set(a, b), self._near_end(b)))
+        self.tree.pack(side="left", fill="both", expand=True)
+        scroll.pack(side="left", fill="y")
+        self.tree.bind("<Double-1>", lambda _e: self.open_case())
+
+        buttons = ttk.Frame(self, padding=(10, 0, 10, 10))
+        buttons.pack(fill="x")
+        for text, command in ((N_("Open case"), self.open_case),
+                              (N_("Set confirmed diagnosis…"), self.ask_confirm),
+                              (N_("Export CSV…"), self.ask_export),
+                              (N_("Delete selected…"), self.ask_delete_selected),
+                              (N_("Delete all shown…"), self.ask_delete_matching)):
+            ttk.Button(buttons, text=_(text), command=command).pack(side="left", padx=(0, 8))
+        self.status = ttk.Label(buttons, text=_("Loading…"))
+        self.status.pack(side="right")
+
+    # --- the view's own thread ------------------------------------------------------------
+
+    def _serve(self, db_path: Path | None) -> None:
+        """Answer requests in order with one connection of this thread's own. Once the first
+        page is on its way the file is verified on another thread (``quick_check``, about 0.3 s
+        for 100,000 cases, not in the way of the queries); a damaged file is then kept aside, a
+        new one begun (in order with the other requests), and the user told."""
+        try:
+            store = HistoryStore.open(db_path)
+        except (OSError, sqlite3.Error):
+            log.exception("The History view cannot open the history")
+            self.replies.put(("failed", None))
+            return
+        if store.notice is not None:
+            self.replies.put(("notice", store.notice))
+        verified = False
+        while True:
+            request = self._requests.get()
+            if request is None:
+                break
+            kind, generation, *args = request
+            try:
+                self.replies.put((kind, generation, self._answer(store, kind, *args)))
+            except (OSError, sqlite3.Error, UserError) as exc:
+                log.exception("History request %s failed", kind)
+                self.replies.put(("error", generation, exc))
+            if not verified:
+                verified = True
+                threading.Thread(target=self._verify, args=(store.path,), daemon=True,
+                                 name="cxr-history-check").start()
+        store.close()
+
+    def _verify(self, path: Path) -> None:
+        """``quick_check`` on a connection of its own; damage is handed to the serving thread."""
+        try:
+            connection = sqlite3.connect(path, timeout=15)
+            try:
+                check = connection.execute("PRAGMA quick_check").fetchone()[0]
+            finally:
+                connection.close()
+        except sqlite3.DatabaseError as exc:
+            check = str(exc)
+        except (OSError, sqlite3.Error):
+            return
+        if check != "ok":
+            log.error("History %s fails quick_check: %s", path, check)
+            self._requests.put(("damaged", self._generation))
+
+    @staticmethod
+    def _answer(store: HistoryStore, kind: str, *args):
+        if kind == "page":
+            filters, offset = args
+            total = store.count(filters) if offset == 0 else None
+            return offset, total, store.rows(filters, limit=PAGE, offset=offset)
+        if kind == "confirm":
+            ids, diagnosis, how, by, *note = args
+            return store.confirm(ids, diagnosis, how=how or None, by=by,
+                                 note=(note[0] if note else None) or None)
+        if kind == "damaged":
+            if not store.read_only:
+                store.begin_anew()
+            return store.notice
+        if kind == "delete":
+            return store.delete_cases(args[0])
+        if kind == "delete_matching":
+            return store.delete_matching(args[0])
+        if kind == "export":
+            filters, path = args
+            rows = store.rows(filters)
+            write_history_csv(path, rows)
+            return len(rows), path
+        raise ValueError(kind)
+
+    def _ask(self, kind: str, *args) -> None:
+        self._requests.put((kind, self._generation, *args))
+
+    def handle(self, reply) -> None:
+        kind = reply[0]
+        if kind == "failed":
+            self.status.configure(text=_("The case history could not be opened; check that its "
+                                         "folder can be read and written. The details are in "
+                                         "the log file."))
+            return
+        if kind == "notice":
+            messagebox.showwarning(_("Case history"), reply[1].user_message(), parent=self)
+            return
+        generation, value = reply[1], reply[2]
+        if kind == "error":
+            message = value.user_message() if isinstance(value, UserError) else \
+                _("Something went wrong. The details are in the log file.")
+            self.status.configure(text=message)
+        elif kind == "page":
+            if generation == self._generation:
+                self._show_page(*value)
+        elif kind == "damaged":
+            if value is not None:
+                messagebox.showwarning(_("Case history"), value.user_message(), parent=self)
+            self.reload()
+        elif kind == "export":
+            count, path = value
+            self.status.configure(text=_("Saved {count} results to {name}.").format(
+                count=count, name=Path(path).name))
+        else:  # a write: show the rows again
+            self.reload()
+
+    # --- filters and pages ----------------------------------------------------------------
+
+    def _soon(self) -> None:
+        """Typing in a field: query once it pauses (250 ms), not on every key."""
+        if self._debounce is not None:
+            self.after_cancel(self._debounce)
+        self._debounce = self.after(250, self.reload)
+
+    def current_filters(self) -> Filters | None:
+        since, until = self.since.get().strip(), self.until.get().strip()
+        try:
+            for text in (since, until):
+                if text:
+                    dt.date.fromisoformat(text)
+        except ValueError:
+            self.status.configure(text=_(BAD_DATE))
+            return None
+        if until:  # "to 2026-12-04" includes that day
+            until = (dt.date.fromisoformat(until) + dt.timedelta(days=1)).isoformat()
+        confirmed = {"yes": True, "no": False}.get(self.confirmed.get())
+        return Filters(since=since or None, until=until or None,
+                       verdict=self.verdict.get() or None, scope=self.scope.get() or None,
+                       confirmed=confirmed, agreement=self.agreement.get() or None,
+                       search=self.search.get().strip())
+
+    def reload(self) -> None:
+        self._debounce = None
+        filters = self.current_filters()
+        if filters is None:
+            return
+        self.filters = filters
+        self._generation += 1
+        self.tree.delete(*self.tree.get_children())
+        self.rows.clear()
+        self._loading = True
+        self.status.configure(text=_("Loading…"))
+        self._ask("page", filters, 0)
+
+    def _near_end(self, last: str) -> None:
+        """The scroll bar's end reached the bottom third: fetch the next page."""
+        if float(last) > 0.66 and not self._loading and len(self.rows) < self.total:
+            self._loading = True
+            self._ask("page", self.filters, len(self.rows))
+
+    def _show_page(self, offset: int, total: int | None, rows: list[HistoryRow]) -> None:
+        if total is not None:
+            self.total = total
+        for row in rows:
+            iid = str(row.result_id)
+            if iid not in self.rows:
+                self.rows[iid] = row
+                self.tree.insert("", "end", iid=iid, values=self._values(row))
+        self._loading = False
+        self.status.configure(text=_(SHOWING).format(shown=len(self.rows), total=self.total))
+
+    @staticmethod
+    def _values(row: HistoryRow) -> tuple:
+        scope = dict(SCOPES).get(row.scope or "", "")
+        agreement = {True: _("Agrees"), False: _("Disagrees"), None: ""}[row.agreement]
+        confirmed = _(DIAGNOSIS_LABELS[row.confirmed]) if row.confirmed else ""
+        verdict = verdict_text(row.verdict) if row.verdict else _("No verdict")
+        return (local_time(row.created), row.file_name, verdict,
+                f"{row.p:.3f}", _(scope) if scope else "", confirmed, agreement, row.profile)
+
+    def selected_rows(self) -> list[HistoryRow]:
+        return [self.rows[i] for i in self.tree.selection() if i in self.rows]
+
+    # --- actions --------------------------------------------------------------------------
+
+    def open_case(self) -> None:
+        """The file again in the main window if it is there and unchanged; else the record."""
+        rows = self.selected_rows()
+        if not rows:
+            return
+        row = rows[0]
+        path = Path(row.path)
+        why = None
+        try:
+            if file_sha256(path) == row.sha256:
+                self.app.open_paths([path])
+                return
+            why = _("The file has changed since it was classified.")
+        except OSError:
+            why = _("The file is no longer where it was classified.")
+        record = "\n".join([
+            why, "", f"{_('File')}: {row.path}", f"{_('Date')}: {row.created}",
+            f"{_('Verdict')}: {self._values(row)[2]}", f"P(pneumonia): {row.p:.3f}",
+            f"{_('Confirmed')}: {self._values(row)[5] or '—'}"])
+        messagebox.showinfo(_("Stored record"), record, parent=self)
+
+    def ask_confirm(self) -> None:
+        rows = self.selected_rows()
+        if not rows:
+            self.status.configure(text=_("Select one or more rows first."))
+            return
+        dialog = ConfirmDialog(self, len(rows))
+        self.wait_window(dialog)
+        if dialog.answer is None:
+            return
+        diagnosis, how, note = dialog.answer
+        settings = self.app.settings
+        if not settings.user_name:
+            name = simpledialog.askstring(_("Your name"), _("Your name, recorded with each "
+                                                          "diagnosis you confirm:"), parent=self)
+            if not name:
+                return
+            settings.user_name = name.strip()
+            save_settings(settings)
+        self._ask("confirm", sorted({r.case_id for r in rows}), diagnosis, how,
+                  settings.user_name, note)
+
+    def ask_export(self) -> None:
+        path = filedialog.asksaveasfilename(parent=self, title=_("Export CSV…"),
+                                            defaultextension=".csv", initialfile="history.csv",
+                                            filetypes=[("CSV", "*.csv")])
+        if path:
+            self._ask("export", self.filters, Path(path))
+
+    def ask_delete_selected(self) -> None:
+        ids = sorted({r.case_id for r in self.selected_rows()})
+        if ids and messagebox.askyesno(
+                _("Delete cases"), _("Forget {count} cases and their results? The image files "
+                                     "are not touched.").format(count=len(ids)), parent=self):
+            self._ask("delete", ids)
+
+    def ask_delete_matching(self) -> None:
+        if self.total and messagebox.askyesno(
+                _("Delete cases"), _("Forget every case of the {count} results shown (all pages)? "
+                                     "The image files are not touched.").format(count=self.total),
+                parent=self):
+            self._ask("delete_matching", self.filters)
+
+    def close(self) -> None:
+        self._requests.put(None)
+        self.stop_polling()
+        self.destroy()
+
+
+class ConfirmDialog(tk.Toplevel):
+    """The confirmed diagnosis for a selection, and how it was confirmed."""
+
+    def __init__(self, master: tk.Misc, count: int) -> None:
+        super().__init__(master)
+        self.title(_("Set confirmed diagnosis"))
+        self.transient(master)
+        self.answer: tuple[str, str, str] | None = None
+        frame = ttk.Frame(self, padding=12)
+        frame.pack(fill="both", expand=True)
+        ttk.Label(frame, text=_("Confirmed diagnosis of {count} selected cases:").format(
+            count=count)).pack(anchor="w")
+        self.choice = tk.StringVar(self, "NORMAL")
+        for value in DIAGNOSES:
+            ttk.Radiobutton(frame, text=_(DIAGNOSIS_LABELS[value]), value=value,
+                            variable=self.choice).pack(anchor="w")
+        ttk.Label(frame, text=_("How it was confirmed (e.g. radiologist, culture, follow-up):")
+                  ).pack(anchor="w", pady=(8, 0))
+        self.how = tk.StringVar(self)
+        ttk.Entry(frame, textvariable=self.how, width=50).pack(anchor="w", fill="x")
+        ttk.Label(frame, text=_("Note (optional):")).pack(anchor="w", pady=(8, 0))
+        self.note = tk.StringVar(self)
+        ttk.Entry(frame, textvariable=self.note, width=50).pack(anchor="w", fill="x")
+        buttons = ttk.Frame(frame)
+        buttons.pack(anchor="e", pady=(10, 0))
+        ttk.Button(buttons, text=_("Cancel"), command=self.destroy).pack(side="right")
+        ttk.Button(buttons, text=_("Save"), command=self._save).pack(side="right", padx=8)
+        self.bind("<Return>", lambda _e: self._save())
+        self.bind("<Escape>", lambda _e: self.destroy())
+
+    def _save(self) -> None:
+        self.answer = (self.choice.get(), self.how.get().strip(), self.note.get().strip())
+        self.destroy()

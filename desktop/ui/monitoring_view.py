@@ -1,0 +1,98 @@
+"""Cases → Monitoring…: per week (or per 50 cases) the share called PNEUMONIA, the share out of
+scope and the agreement with confirmed diagnoses, each with its 95% interval, and a warning on
+each period whose flagged share left what the site's calibration saw (``desktop.cases
+.monitoring``, the figures ``history stats`` prints). Computed on a thread of its own."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import tkinter as tk
+from pathlib import Path
+from tkinter import ttk
+
+from desktop.cases.monitoring import SHIFTED, periods
+from desktop.cases.profile import interval_text
+from desktop.cases.store import HistoryStore
+from desktop.errors import N_
+from desktop.i18n import _
+from desktop.ui.polled import Polled
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("period", "results", "flagged", "scope", "agreement")
+HEADINGS = {"period": N_("Period"), "results": N_("Results"),
+            "flagged": N_("Called PNEUMONIA (95% CI)"), "scope": N_("Out of scope (95% CI)"),
+            "agreement": N_("Agreement with confirmed (95% CI)")}
+
+
+class MonitoringView(Polled, tk.Toplevel):
+    def __init__(self, app, db_path: Path | None = None) -> None:
+        self.open_over(app, N_("Monitoring"), "900x480")
+        self.db_path = db_path
+        profile = app.history.profile
+        self.interval = profile.flagged_interval if profile is not None else None
+        self.by = tk.StringVar(self, "week")
+        top = ttk.Frame(self, padding=10)
+        top.pack(fill="x")
+        for value, text in (("week", N_("Per week")), ("block", N_("Per 50 cases"))):
+            ttk.Radiobutton(top, text=_(text), value=value, variable=self.by,
+                            command=self.reload).pack(side="left", padx=(0, 12))
+        note = _("Calibration saw {low}–{high} called PNEUMONIA.").format(
+            low=f"{100 * self.interval[0]:.0f}%", high=f"{100 * self.interval[1]:.0f}%") \
+            if self.interval else _("No site profile in force: nothing to compare with.")
+        ttk.Label(top, text=note).pack(side="right")
+        self.tree = ttk.Treeview(self, columns=COLUMNS, show="headings")
+        for column in COLUMNS:
+            self.tree.heading(column, text=_(HEADINGS[column]))
+            self.tree.column(column, width=120 if column in ("period", "results") else 200)
+        self.tree.tag_configure("shifted", foreground="#A94800")
+        self.tree.pack(fill="both", expand=True, padx=10)
+        self.warning = ttk.Label(self, wraplength=860, justify="left", foreground="#A94800")
+        self.warning.pack(fill="x", padx=10, pady=10)
+        self.start_polling()
+        self.protocol("WM_DELETE_WINDOW", self.close)
+        self.reload()
+
+    def reload(self) -> None:
+        self.tree.delete(*self.tree.get_children())
+        self.warning.configure(text=_("Loading…"))
+        threading.Thread(target=self._compute, args=(self.by.get(),), daemon=True,
+                         name="cxr-monitoring").start()
+
+    def _compute(self, by: str) -> None:
+        try:
+            store = HistoryStore.open(self.db_path)
+            try:
+                rows = store.rows()
+            finally:
+                store.close()
+            self.replies.put(periods(rows, by=by, calibration_interval=self.interval))
+        except (OSError, sqlite3.Error):
+            log.exception("Monitoring could not read the history")
+            self.replies.put(None)
+
+    def handle(self, found) -> None:
+        if found is None:
+            self.warning.configure(text=_("Something went wrong. The details are in the log "
+                                          "file."))
+            return
+        warnings = []
+        for period in found:
+            self.tree.insert("", "end", tags=("shifted",) if period.shifted else (), values=(
+                ("⚠ " if period.shifted else "") + period.label, period.results,
+                interval_text(period.flagged) if period.flagged.n else "—",
+                interval_text(period.out_of_scope),
+                f"{interval_text(period.agreement)} (n={period.agreement.n})"
+                if period.agreement.n else "—"))
+            if period.shifted:
+                warnings.append(_(SHIFTED).format(
+                    share=f"{100 * period.flagged.value:.0f}%",
+                    low=f"{100 * self.interval[0]:.0f}%", high=f"{100 * self.interval[1]:.0f}%",
+                    period=period.label))
+        self.warning.configure(text="\n".join(warnings[-3:]))
+
+    def close(self) -> None:
+        self.stop_polling()
+        self.destroy()

@@ -1,0 +1,42 @@
+"""A window fed by a thread of its own: replies go into a queue, and ``handle`` gets each on the
+Tk thread, drained every ``POLL_MS`` (Tk is touched only from its own thread)."""
+
+from __future__ import annotations
+
+import queue
+
+POLL_MS = 40
+
+
+class Polled:
+    """Mix into a ``tk.Toplevel``: ``open_over`` first, ``start_polling()`` once built,
+    ``stop_polling()`` on close, ``handle(reply)`` for each reply a thread ``put`` into
+    ``self.replies``."""
+
+    def open_over(self, app, title: str, geometry: str) -> None:
+        """A window of its own over the main window ``app``, titled ``title`` (a msgid)."""
+        from desktop.i18n import _
+
+        super().__init__(app.root)
+        self.app = app
+        self.title(_(title))
+        self.geometry(geometry)
+        self.transient(app.root)
+
+    def start_polling(self) -> None:
+        self.replies: queue.Queue = queue.Queue()
+        self._poll_id = self.after(POLL_MS, self._poll)
+
+    def _poll(self) -> None:
+        try:
+            while True:
+                self.handle(self.replies.get_nowait())
+        except queue.Empty:
+            pass
+        self._poll_id = self.after(POLL_MS, self._poll)
+
+    def handle(self, reply) -> None:  # pragma: no cover - every view has its own
+        raise NotImplementedError
+
+    def stop_polling(self) -> None:
+        self.after_cancel(self._poll_id)

@@ -1,0 +1,235 @@
+"""Cases → Read first (teaching)…: images one at a time with the model's verdict, P and heatmap
+hidden until the reader records their own read; then the model's answer and the confirmed
+diagnosis (from the labelled folder the image lies in, or the history) are shown. Each read is
+kept in the case history; the summary (``desktop.cases.teaching``) compares reader, model and
+confirmed diagnoses over every case read this way, and exports as CSV.
+
+Images are classified on a thread of the view's own with the window's loaded engine; the
+picture, the reads and the answers are on the Tk thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import tkinter as tk
+from pathlib import Path
+from tkinter import filedialog, ttk
+
+from PIL import ImageTk
+
+from desktop.atomicio import atomic_write_text
+from desktop.cases.profile import interval_text
+from desktop.cases.recorder import Recorder
+from desktop.cases.store import Filters
+from desktop.cases.teaching import (
+    LABELLED_FOLDER,
+    LABELS,
+    folder_label,
+    summarize,
+    summary_csv_text,
+)
+from desktop.engine.session import Session
+from desktop.engine.threshold import ThresholdPolicy
+from desktop.errors import N_, Sentence
+from desktop.i18n import _
+from desktop.reading.files import scan
+from desktop.reports.overlay import blend_heatmap
+from desktop.ui.polled import Polled
+from desktop.ui.widgets import verdict_text
+
+log = logging.getLogger(__name__)
+
+SIDE = 320  # the picture's longest side on screen
+ANSWER = N_("Model: {verdict}, P(pneumonia) = {p}. Confirmed: {confirmed}. Your read: {read}.")
+SUMMARY = N_("Over {reads} cases read first: reader vs confirmed {reader}, model vs confirmed "
+             "{model}, reader vs model {agree}.")
+
+
+class TeachingView(Polled, tk.Toplevel):
+    def __init__(self, app, db_path: Path | None = None) -> None:
+        self.open_over(app, N_("Read first (teaching)"), "760x680")
+        self.files: list[Path] = []
+        self.index = -1
+        self.result = None
+        self.read: str | None = None
+        self.session = Session(ThresholdPolicy.from_card(app.state.card))
+        self.session.set_site(app.session.site)
+        self.recorder = Recorder(db_path, notify=self._notify)
+        self._build()
+        self.start_polling()
+        self.protocol("WM_DELETE_WINDOW", self.close)
+        self.show_summary()
+
+    def _build(self) -> None:
+        top = ttk.Frame(self, padding=10)
+        top.pack(fill="x")
+        ttk.Button(top, text=_("Open folder…"), command=self.ask_folder).pack(side="left")
+        self.position = ttk.Label(top, text=_("Open a folder of images to read."))
+        self.position.pack(side="left", padx=12)
+        ttk.Button(top, text=_("Export summary CSV…"), command=self.ask_export).pack(
+            side="right")
+        self.canvas = tk.Canvas(self, width=SIDE, height=SIDE, background="#1E1E1E",
+                                highlightthickness=0)
+        self.canvas.pack(pady=(0, 8))
+        reads = ttk.Frame(self)
+        reads.pack()
+        ttk.Label(reads, text=_("Your read:")).pack(side="left", padx=(0, 8))
+        self.read_buttons = []
+        for label in LABELS:
+            button = ttk.Button(reads, text=verdict_text(label), state="disabled",
+                                command=lambda v=label: self.record_read(v))
+            button.pack(side="left", padx=4)
+            self.read_buttons.append(button)
+        self.next_button = ttk.Button(reads, text=_("Next image"), state="disabled",
+                                      command=self.next_image)
+        self.next_button.pack(side="left", padx=(16, 0))
+        self.answer = ttk.Label(self, text="", wraplength=720, justify="left",
+                                font="TkHeadingFont")
+        self.answer.pack(fill="x", padx=10, pady=8)
+        self.summary = ttk.Label(self, text="", wraplength=720, justify="left",
+                                 font="TkFixedFont")
+        self.summary.pack(fill="x", padx=10)
+
+    # --- images ---------------------------------------------------------------------------
+
+    def ask_folder(self) -> None:
+        folder = filedialog.askdirectory(parent=self, title=_("Open folder…"))
+        if folder:
+            self.open_files(scan([folder]).files)
+
+    def open_files(self, files: list[Path]) -> None:
+        self.files, self.index = list(files), -1
+        self.next_image()
+
+    def next_image(self) -> None:
+        self.index += 1
+        self.result, self.read = None, None
+        self.answer.configure(text="")
+        self.next_button.configure(state="disabled")
+        for button in self.read_buttons:
+            button.configure(state="disabled")
+        if self.index >= len(self.files):
+            self.position.configure(text=_("All images read."))
+            self.canvas.delete("all")
+            return
+        self.position.configure(text=_("Image {n} of {total}").format(
+            n=self.index + 1, total=len(self.files)))
+        engine = self.app.worker.engine
+        path = self.files[self.index]
+        threading.Thread(target=self._classify, args=(engine, path), daemon=True,
+                         name="cxr-teaching").start()
+
+    def _classify(self, engine, path: Path) -> None:
+        try:
+            self.replies.put(next(iter(engine.predict_paths([path], preview_size=SIDE,
+                                                            heatmaps=True))))
+        except Exception:  # noqa: BLE001 - the view says so; the traceback is logged
+            log.exception("Teaching view could not classify %s", path)
+            self.replies.put(None)
+
+    def handle(self, result) -> None:
+        self.canvas.delete("all")
+        if result is None or not result.ok or result.preview is None:
+            message = result.error.user_message() if result is not None and result.error \
+                else _("Something went wrong. The details are in the log file.")
+            self.answer.configure(text=message)
+            self.next_button.configure(state="normal")
+            return
+        self.result = self.session.add(result)
+        self._draw(result.preview)  # the heatmap, computed already, waits for the read
+        for button in self.read_buttons:  # the answer stays hidden until the reader reads
+            button.configure(state="normal")
+
+    def _draw(self, picture) -> None:
+        picture = picture.copy()
+        picture.thumbnail((SIDE, SIDE))
+        self._photo = ImageTk.PhotoImage(picture)
+        self.canvas.delete("all")
+        self.canvas.create_image(SIDE // 2, SIDE // 2, image=self._photo)
+
+    # --- the read and the answer ----------------------------------------------------------
+
+    def record_read(self, read: str) -> None:
+        result = self.result
+        if result is None or self.read is not None:
+            return
+        self.read = read
+        for button in self.read_buttons:
+            button.configure(state="disabled")
+        label = folder_label(result.path)
+        confirmed = label
+        if self.recorder.record(self.session, result, model_sha256=self.app.state.model_sha256,
+                                model_version=(self.app.state.card or {}).get("model_version"),
+                                origin="teaching"):
+            store, case_id = self.recorder.store, self.recorder.last_case_id
+            try:
+                store.set_read(case_id, read)
+                if label is not None:
+                    store.confirm([case_id], label, how=LABELLED_FOLDER,
+                                  by=self.app.settings.user_name)
+                else:
+                    confirmed = store.connection.execute(
+                        "SELECT confirmed FROM cases WHERE id = ?", (case_id,)).fetchone()[0]
+            except sqlite3.Error:
+                log.exception("Could not keep the read of %s", result.path)
+        verdict = self.session.verdict(result)
+        self.answer.configure(text=_(ANSWER).format(
+            verdict=verdict_text(verdict, mark=False) if verdict else _("No verdict"),
+            p=f"{result.p_pneumonia:.3f}",
+            confirmed=_(confirmed) if confirmed else _("Unknown"), read=_(read)))
+        if result.heatmap is not None:  # where the network looked, now that the read is in
+            self._draw(blend_heatmap(result.preview, result.heatmap))
+        self.next_button.configure(state="normal")
+        self.show_summary()
+
+    def show_summary(self) -> None:
+        store = self.recorder.open()
+        if store is None:
+            return
+        s = summarize(store.rows(Filters(read=True)))
+        lines = [_(SUMMARY).format(
+            reads=s.reads,
+            reader=f"{interval_text(s.reader_vs_confirmed)} (n={s.reader_vs_confirmed.n})"
+            if s.reader_vs_confirmed.n else "—",
+            model=f"{interval_text(s.model_vs_confirmed)} (n={s.model_vs_confirmed.n})"
+            if s.model_vs_confirmed.n else "—",
+            agree=f"{interval_text(s.reader_vs_model)} (n={s.reader_vs_model.n})"
+            if s.reader_vs_model.n else "—")]
+        for title, table in ((_("Reader"), s.reader_table), (_("Model"), s.model_table)):
+            lines.append("")
+            called_normal, called_pneumonia = _("called NORMAL"), _("called PNEUMONIA")
+            lines.append(f"{title:<24}{called_normal:>16}{called_pneumonia:>18}")
+            for confirmed in LABELS:
+                name = _("confirmed {label}").format(label=confirmed)
+                lines.append(f"{name:<24}{table[(confirmed, 'NORMAL')]:>16}"
+                             f"{table[(confirmed, 'PNEUMONIA')]:>18}")
+        self.summary.configure(text="\n".join(lines))
+        self.last_summary = s
+
+    def ask_export(self) -> None:
+        path = filedialog.asksaveasfilename(parent=self, title=_("Export summary CSV…"),
+                                            defaultextension=".csv",
+                                            initialfile="reader-study.csv",
+                                            filetypes=[("CSV", "*.csv")])
+        if path:
+            self.export(Path(path))
+
+    def export(self, path: Path) -> bool:
+        try:
+            atomic_write_text(path, summary_csv_text(self.last_summary))
+        except OSError:
+            log.exception("Cannot write %s", path)
+            self.answer.configure(text=_("The file {name} could not be written. Choose another "
+                                         "folder and try again.").format(name=path.name))
+            return False
+        return True
+
+    def _notify(self, sentence: Sentence) -> None:
+        self.answer.configure(text=sentence.user_message())
+
+    def close(self) -> None:
+        self.stop_polling()
+        self.recorder.close()
+        self.destroy()

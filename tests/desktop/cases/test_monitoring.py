@@ -1,0 +1,53 @@
+"""Monitoring: per week and per 50 cases, the flagged share, the out-of-scope share and the
+agreement, and a warning only when the flagged share really left the calibration's interval."""
+
+from desktop.cases.monitoring import periods
+from desktop.cases.store import CaseRecord, HistoryStore
+from desktop.engine.results import Result
+from desktop.engine.session import Session
+from desktop.engine.site import SiteCalibration
+from desktop.engine.threshold import ThresholdPolicy
+
+
+def fill(store, week_day: str, n: int, flagged: int, start: int, confirmed_wrong: int = 0):
+    for i in range(n):
+        verdict = "PNEUMONIA" if i < flagged else "NORMAL"
+        case = store.record(CaseRecord(
+            sha256=f"{start + i:064d}", file_name=f"{start + i}.png", path="/x", size=1,
+            model_sha256="m" * 64, model_version="1", profile="", p_model=0.5, p=0.5,
+            threshold=0.5, verdict=verdict, scope="in_scope", scope_reason=None,
+            origin="predict", created=f"{week_day}T10:{i % 60:02d}:00Z"))
+        if i < 10:
+            wrong = "NORMAL" if verdict == "PNEUMONIA" else "PNEUMONIA"
+            store.confirm([case], wrong if i < confirmed_wrong else verdict)
+
+
+def test_a_week_far_outside_the_calibration_interval_warns_and_a_small_wobble_does_not(
+        tmp_path):
+    store = HistoryStore.open(tmp_path / "h.db")
+    fill(store, "2026-11-02", 60, 30, 0)  # week 45: 50% flagged, as calibrated
+    fill(store, "2026-11-09", 8, 6, 100)  # week 46: 75% of 8 -- too few to say anything
+    fill(store, "2026-11-16", 80, 72, 200, confirmed_wrong=5)  # week 47: 90% flagged
+    weeks = periods(store.rows(), by="week", calibration_interval=(0.4, 0.6))
+    assert [w.label for w in weeks] == ["2026-W45", "2026-W46", "2026-W47"]
+    assert [w.shifted for w in weeks] == [False, False, True]
+    assert weeks[2].flagged.value == 0.9 and weeks[2].results == 80
+    assert (weeks[2].agreement.k, weeks[2].agreement.n) == (5, 10)
+    blocks = periods(store.rows(), by="block", calibration_interval=(0.4, 0.6))
+    assert [b.label for b in blocks] == ["1–50", "51–100", "101–150"]
+    assert blocks[-1].shifted
+    assert not any(w.shifted for w in periods(store.rows(), by="week"))  # no profile, no warning
+
+
+def test_reports_name_the_site_profile_in_force():
+    from desktop.reports.content import threshold_rows
+
+    session = Session(ThresholdPolicy())
+    session.add(Result(path=__import__("pathlib").Path("a.png"), p_pneumonia=0.4))
+    session.set_site(SiteCalibration("clinic-A", 0.5, 1.0, 0.3, "a" * 64))
+    rows = dict(threshold_rows(session.policy, session.site))
+    assert "clinic-A" in rows["Site profile"]
+    assert rows["Threshold"] == "0.30" and rows["Operating point"] == "Site profile"
+    session.set_site(None)
+    assert "Site profile" not in dict(threshold_rows(session.policy, session.site))
+    assert session.results[1].p_pneumonia == 0.4  # the model's own P again

@@ -1,0 +1,163 @@
+"""The case history file: one case per content, results per model and profile, confirmations,
+filters, deletion; damaged, foreign and newer files; never an identifier, never a pixel.
+Every test works on a real SQLite file."""
+
+import sqlite3
+
+import pytest
+
+from desktop.cases.store import (
+    SCHEMA_VERSION,
+    CaseRecord,
+    Filters,
+    HistoryStore,
+    default_db_path,
+)
+from desktop.engine.results import Result
+from desktop.engine.session import Session
+
+
+def record(sha="a" * 64, *, name="a.png", verdict="PNEUMONIA", p=0.9, profile="",
+           model="m" * 64, scope="in_scope", created=None, uids=None):
+    return CaseRecord(sha256=sha, file_name=name, path=f"/x/{name}", size=10, model_sha256=model,
+                      model_version="1", profile=profile, p_model=p, p=p, threshold=0.5,
+                      verdict=verdict, scope=scope, scope_reason=None, origin="predict",
+                      uids=uids or {}, created=created)
+
+
+def test_the_history_lives_in_the_data_folder_and_is_wal_at_the_current_schema(tmp_path):
+    store = HistoryStore.open()
+    assert store.path == default_db_path() == tmp_path / "data" / "history.db"
+    assert store.connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert store.notice is None and not store.read_only
+    store.close()
+
+
+def test_the_same_content_is_one_case_and_a_new_model_or_profile_a_new_result(tmp_path):
+    store = HistoryStore.open(tmp_path / "h.db")
+    first = store.record(record(name="a.png"))
+    again = store.record(record(name="copy of a.png", p=0.8))
+    assert first == again and store.case_count() == 1
+    rows = store.rows()
+    assert len(rows) == 1 and rows[0].file_name == "copy of a.png" and rows[0].p == 0.8
+    store.record(record(profile="clinic"))
+    store.record(record(model="n" * 64))
+    assert store.case_count() == 1 and store.count() == 3
+
+
+def test_confirming_a_selection_gives_agreement_and_filters_select_it(tmp_path):
+    store = HistoryStore.open(tmp_path / "h.db")
+    ids = [store.record(record(sha=c * 64, name=f"{c}.png", verdict=v,
+                               created=f"2026-11-0{i + 1}T10:00:00Z"))
+           for i, (c, v) in enumerate([("a", "PNEUMONIA"), ("b", "NORMAL"), ("c", "NORMAL")])]
+    assert store.confirm(ids[:2], "PNEUMONIA", how="culture", by="Dr Ana") == 2
+    assert store.count(Filters(confirmed=True)) == 2
+    assert store.count(Filters(confirmed=False)) == 1
+    assert [r.file_name for r in store.rows(Filters(agreement="agree"))] == ["a.png"]
+    assert [r.file_name for r in store.rows(Filters(agreement="disagree"))] == ["b.png"]
+    assert [r.file_name for r in store.rows(Filters(since="2026-11-02", until="2026-11-03"))] \
+        == ["b.png"]
+    assert store.count(Filters(search="C.PN")) == 1  # file names match in any letter case
+    assert store.count(Filters(search="%")) == 0  # a wildcard is a character here
+    row = store.rows(Filters(search="a.png"))[0]
+    assert (row.confirmed, row.confirmed_how, row.confirmed_by) == ("PNEUMONIA", "culture",
+                                                                    "Dr Ana")
+    with pytest.raises(ValueError):
+        store.confirm(ids, "MAYBE")
+
+
+def test_deleting_forgets_cases_and_their_results_but_never_a_file(tmp_path):
+    image = tmp_path / "a.png"
+    image.write_bytes(b"kept")
+    store = HistoryStore.open(tmp_path / "h.db")
+    ids = [store.record(record(sha=c * 64, created=f"2026-11-0{i + 1}T10:00:00Z"))
+           for i, c in enumerate("abc")]
+    store.record(record(sha="a" * 64, profile="clinic"))
+    assert store.delete_cases([ids[0]]) == 1 and store.count() == 2
+    assert store.delete_matching(Filters(since="2026-11-02", until="2026-11-03")) == 1
+    assert store.delete_matching(Filters()) == 1
+    assert store.case_count() == 0 and store.count() == 0
+    assert image.read_bytes() == b"kept"
+
+
+def test_a_file_that_is_not_a_database_is_kept_aside_and_a_new_history_begun(tmp_path):
+    path = tmp_path / "h.db"
+    path.write_bytes(b"these are somebody's notes, not a database" * 100)
+    store = HistoryStore.open(path)
+    kept = list(tmp_path.glob("h.damaged-*.db"))
+    assert len(kept) == 1 and kept[0].read_bytes().startswith(b"these are somebody's notes")
+    assert store.notice is not None and kept[0].name in store.notice.user_message()
+    store.record(record())
+    assert store.count() == 1 and store.integrity() == "ok"
+
+
+def damaged_history(path):
+    store = HistoryStore.open(path)
+    for i in range(300):
+        store.record(record(sha=f"{i:064d}", name=f"{i}.png"))
+    store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    data = bytearray(path.read_bytes())
+    page = 4096
+    for start in range(2 * page, len(data) - page, page):  # every page past the first two
+        data[start:start + 64] = b"\xff" * 64
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_database_is_found_by_the_verifying_open_kept_aside_and_begun_anew(tmp_path):
+    path = tmp_path / "h.db"
+    damaged_history(path)
+    store = HistoryStore.open(path, verify=True)
+    assert store.notice is not None and "damaged" in store.notice.user_message()
+    assert store.count() == 0 and store.integrity() == "ok"
+    assert len(list(tmp_path.glob("h.damaged-*.db"))) == 1
+
+
+def test_damage_met_while_recording_keeps_the_file_and_records_into_a_new_one(tmp_path):
+    from desktop.cases.recorder import Recorder
+
+    path = tmp_path / "h.db"
+    damaged_history(path)
+    told = []
+    recorder = Recorder(path, notify=told.append)
+    assert recorder.open().notice is None  # the cheap open: header and schema are fine
+    image = tmp_path / "a.png"
+    image.write_bytes(b"an image's bytes")
+    session = Session()
+    result = session.add(Result(image, 0.7))
+    assert recorder.record(session, result, model_sha256="m" * 64, model_version="1",
+                           origin="window") is True
+    assert len(told) == 1 and "damaged" in told[0].user_message()
+    assert len(list(tmp_path.glob("h.damaged-*.db"))) == 1
+    assert recorder.store.count() == 1 and recorder.store.integrity() == "ok"
+
+
+def test_a_history_from_a_newer_version_is_opened_read_only_and_never_downgraded(tmp_path):
+    path = tmp_path / "h.db"
+    store = HistoryStore.open(path)
+    store.record(record())
+    store.connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    store.close()
+    newer = HistoryStore.open(path)
+    assert newer.read_only and "newer version" in newer.notice.user_message()
+    assert newer.count() == 1  # still readable
+    with pytest.raises(sqlite3.OperationalError):
+        newer.record(record(sha="b" * 64))
+    newer.close()
+    version = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0]
+    assert version == SCHEMA_VERSION + 1
+
+
+def test_uids_are_kept_and_no_value_is_a_blob(tmp_path):
+    store = HistoryStore.open(tmp_path / "h.db")
+    store.record(record(uids={"study_uid": "1.2.3", "series_uid": "1.2.3.4", "sop_uid": "1.2.5"}))
+    db = store.connection
+    assert db.execute("SELECT study_uid, series_uid, sop_uid FROM cases").fetchone() == \
+        ("1.2.3", "1.2.3.4", "1.2.5")
+    for table in ("cases", "results"):
+        columns = [c[1] for c in db.execute(f"PRAGMA table_info({table})")]
+        assert not any("patient" in c for c in columns)
+        for column in columns:
+            assert db.execute(f"SELECT count(*) FROM {table} WHERE typeof({column}) = 'blob'"
+                              ).fetchone()[0] == 0

@@ -1,0 +1,182 @@
+"""The window's case history: results recorded as they are shown, the History view (filters,
+confirmation, export, deletion), a site profile in force (or refused for another model), and
+the Calibrate view fitting one on confirmed cases. Real Tk under Xvfb, a real database file."""
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from desktop.cases.store import CaseRecord, Filters, HistoryStore
+from desktop.settings import Settings
+from tests.desktop.ui.test_app import classify, make_app, rows, wait_for, write_xray  # noqa: F401
+
+pytestmark = pytest.mark.gui
+
+
+def history_rows(view) -> list[tuple]:
+    return [view.tree.item(i, "values") for i in view.tree.get_children()]
+
+
+def test_results_shown_are_recorded_and_the_history_view_filters_confirms_exports_deletes(
+        make_app, tmp_path):  # noqa: F811 - the window fixture
+    app = make_app()
+    files = [write_xray(tmp_path / f"chest {i}.png", seed=i) for i in range(3)]
+    classify(app, files)
+    assert app.history.wait_recorded()
+    app.show_history()
+    view = app.history.history_view
+    wait_for(app, lambda: len(history_rows(view)) == 3, "show the 3 recorded results")
+    assert {r[1] for r in history_rows(view)} == {f.name for f in files}
+
+    view.search.set("chest 1")
+    wait_for(app, lambda: [r[1] for r in history_rows(view)] == ["chest 1.png"],
+             "filter by file name")
+    view.search.set("")
+    wait_for(app, lambda: len(history_rows(view)) == 3, "clear the filter")
+
+    first = view.rows[view.tree.get_children()[0]]
+    view._ask("confirm", [first.case_id], first.verdict, "radiologist", "Ana")
+    wait_for(app, lambda: any(r[6] == "Agrees" for r in history_rows(view)),
+             "show the confirmed case as agreeing")
+    view.confirmed.set("yes")
+    view.reload()
+    wait_for(app, lambda: len(history_rows(view)) == 1, "only the confirmed case")
+
+    out = tmp_path / "export.csv"
+    view._ask("export", view.filters, out)
+    wait_for(app, lambda: out.exists(), "write the CSV")
+    with open(out, newline="", encoding="utf-8") as fh:
+        exported = list(csv.DictReader(fh))
+    assert [r["confirmed_by"] for r in exported] == ["Ana"]
+
+    view._ask("delete_matching", Filters())
+    wait_for(app, lambda: not history_rows(view), "forget every case")
+    assert all(f.exists() for f in files)
+    view.close()
+
+
+def _profile(path: Path, sha: str, name: str = "clinic-A") -> Path:
+    path.write_text(json.dumps({
+        "format": "cxr-site-profile", "version": 1, "name": name, "model_sha256": sha,
+        "platt": {"slope": 0.5, "bias": 1.0}, "threshold": 0.3, "created": "2026-12-01",
+        "cases": {"NORMAL": 40, "PNEUMONIA": 40},
+        "figures": {"proposed": {"sensitivity": [0.9, 0.8, 0.96],
+                                 "specificity": [0.85, 0.75, 0.92],
+                                 "flagged": [0.5, 0.4, 0.6]}}}))
+    return path
+
+
+def _sha(model: Path) -> str:
+    return Path(str(model) + ".sha256").read_text().split()[0]
+
+
+def test_the_site_profile_is_in_force_in_the_threshold_panel_rows_and_about_box(
+        make_app, tiny_model, tmp_path):  # noqa: F811 - the window fixture
+    profile = _profile(tmp_path / "site.json", _sha(tiny_model))
+    app = make_app(Settings(language="en", site_profile=str(profile)))
+    wait_for(app, lambda: app.session.site is not None, "apply the profile")
+    assert app.session.policy.preset == "site" and app.session.threshold == 0.3
+    assert "Site profile clinic-A" in app.threshold.detail.cget("text")
+    classify(app, [write_xray(tmp_path / "a.png")])
+    result = app.selected
+    assert result.p_pneumonia != result.p_model
+    assert app.session.row(result).profile == "clinic-A"
+    app.show_model_card()
+    assert "Site profile clinic-A in force" in app.dialog.all_text()
+
+
+def test_a_profile_for_another_model_file_is_not_applied_and_the_window_says_so(
+        make_app, tmp_path):  # noqa: F811 - the window fixture
+    profile = _profile(tmp_path / "site.json", "0" * 64)
+    app = make_app(Settings(language="en", site_profile=str(profile)))
+    wait_for(app, lambda: "another model file" in app.status_label.cget("text"),
+             "say the profile is not applied")
+    assert app.session.site is None
+
+
+def test_the_calibrate_view_fits_on_confirmed_cases_and_puts_the_profile_in_force(
+        make_app, tmp_path):  # noqa: F811 - the window fixture
+    app = make_app()
+    store = HistoryStore.open()
+    rng = np.random.default_rng(0)
+    for i in range(80):
+        label = "PNEUMONIA" if i % 2 else "NORMAL"
+        p = float(np.clip(rng.normal(0.75 if i % 2 else 0.3, 0.2), 0.01, 0.99))
+        case = store.record(CaseRecord(
+            sha256=f"{i:064d}", file_name=f"{i}.png", path=f"/x/{i}.png", size=1,
+            model_sha256=app.state.model_sha256, model_version="1", profile="", p_model=p, p=p,
+            threshold=0.5, verdict=None, scope="in_scope", scope_reason=None, origin="window"))
+        store.confirm([case], label)
+    store.close()
+    app.show_calibration()
+    view = app.history.calibration_view
+    view.run()
+    wait_for(app, lambda: view.study is not None, "fit the study")
+    assert (view.study.n_normal, view.study.n_pneumonia) == (40, 40)
+    assert "Proposed threshold" in view.summary.cget("text")
+    assert view.save_profile(tmp_path / "site.json")
+    assert app.session.site is not None and app.session.policy.preset == "site"
+    assert app.settings.site_profile == str((tmp_path / "site.json").resolve())
+    view.close()
+
+
+def test_the_monitoring_view_warns_on_a_week_outside_the_calibration(
+        make_app, tiny_model, tmp_path):  # noqa: F811 - the window fixture
+    from tests.desktop.cases.test_monitoring import fill
+
+    profile = _profile(tmp_path / "site.json", _sha(tiny_model))
+    app = make_app(Settings(language="en", site_profile=str(profile)))
+    wait_for(app, lambda: app.session.site is not None, "apply the profile")
+    store = HistoryStore.open()
+    fill(store, "2026-11-02", 60, 30, 0)
+    fill(store, "2026-11-16", 80, 72, 200)
+    store.close()
+    app.run_command("monitoring")
+    view = app.history.monitoring_view
+    wait_for(app, lambda: len(view.tree.get_children()) == 2, "show two weeks")
+    labels = [view.tree.item(i, "values")[0] for i in view.tree.get_children()]
+    assert labels == ["2026-W45", "⚠ 2026-W47"]
+    assert "outside what calibration saw" in view.warning.cget("text")
+    view.close()
+
+
+def test_read_first_hides_the_answer_until_the_reader_reads_then_compares(
+        make_app, tmp_path):  # noqa: F811 - the window fixture
+    app = make_app()
+    files = [write_xray(tmp_path / "NORMAL" / "a.png"),
+             write_xray(tmp_path / "PNEUMONIA" / "b.png", seed=1)]
+    app.run_command("teaching")
+    view = app.history.teaching_view
+    view.open_files(files)
+    wait_for(app, lambda: view.result is not None, "show the first image")
+    assert view.answer.cget("text") == ""  # nothing of the model's answer yet
+    shown = view._photo
+    assert str(view.read_buttons[0].cget("state")) == "normal"
+    view.record_read("PNEUMONIA")
+    text = view.answer.cget("text")
+    assert text.startswith("Model: ") and "Confirmed: NORMAL" in text and \
+        "Your read: PNEUMONIA" in text
+    assert "Over 1 cases read first: reader vs confirmed 0%" in view.summary.cget("text")
+    assert view.result.heatmap is not None and view._photo is not shown  # now the heatmap
+    view.next_image()
+    wait_for(app, lambda: view.result is not None, "show the second image")
+    view.record_read("PNEUMONIA")
+    assert view.last_summary.reads == 2 and view.last_summary.reader_vs_confirmed.k == 1
+    out = tmp_path / "reader.csv"
+    assert view.export(out) and out.read_text().startswith("measure,agree,of")
+    view.close()
+
+
+def test_files_from_a_labelled_folder_get_its_label_as_confirmed_diagnosis(
+        make_app, tmp_path):  # noqa: F811 - the window fixture
+    app = make_app()
+    classify(app, [write_xray(tmp_path / "teaching set" / "NORMAL" / "n.png"),
+                   write_xray(tmp_path / "teaching set" / "other" / "x.png", seed=2)])
+    assert app.history.wait_recorded()
+    store = HistoryStore.open()
+    confirmed = {r.file_name: (r.confirmed, r.confirmed_how) for r in store.rows()}
+    store.close()
+    assert confirmed == {"n.png": ("NORMAL", "labelled folder"), "x.png": (None, None)}
