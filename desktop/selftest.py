@@ -194,10 +194,10 @@ def _classify_in_window(
 ) -> None:
     started = time.perf_counter()
     from desktop.settings import Settings
-    from desktop.ui import app
+    from desktop.ui import app, style
 
     try:
-        root, report.drag_and_drop = app.make_root()
+        root, report.drag_and_drop = style.make_root()
     except Exception as exc:
         raise SelfTestError(f"no window could be opened (is there a display?): {exc}") from exc
     window = None
@@ -205,22 +205,23 @@ def _classify_in_window(
         window = app.App(root, Settings(), model_path=model_path, dnd=report.drag_and_drop)
         root.update()
         report.timings["window"] = time.perf_counter() - started
-        _pump_until(root, lambda: window.model_ready or window.model_error, "loading the model")
-        if window.model_error is not None:  # e.g. the sha256 check failed: str() is English
-            raise SelfTestError(f"the window could not load the model: {window.model_error}")
+        state = window.state
+        _pump_until(root, lambda: state.model_ready or state.model_error, "loading the model")
+        if state.model_error is not None:  # e.g. the sha256 check failed: str() is English
+            raise SelfTestError(f"the window could not load the model: {state.model_error}")
         report.timings["ready"] = time.perf_counter() - started
         since_start = seconds_since_process_start(process_start)
         if since_start is not None:
             report.timings["ready_since_start"] = since_start
         # CPU seconds of all threads so far: what a busy machine does not inflate.
         report.timings["ready_cpu"] = time.process_time()
-        report.model_version = str((window.card or {}).get("model_version", "?"))
+        report.model_version = str((state.card or {}).get("model_version", "?"))
         if getattr(sys, "frozen", False) and not report.drag_and_drop:
             raise SelfTestError("drag-and-drop (tkdnd) did not load in the packaged app")
 
         classify_started = time.perf_counter()
         batch = window.open_paths([image_path])
-        _pump_until(root, lambda: batch not in window.pending, "classifying the selftest image")
+        _pump_until(root, lambda: batch not in state.pending, "classifying the selftest image")
         results = list(window.session.results.values())
         if len(results) != 1 or results[0].p_pneumonia is None:
             error = results[0].error if results else "no result"
@@ -246,7 +247,7 @@ def _classify_in_window(
 def _save_report(root, window, report: SelfTestReport, path: Path) -> None:
     """File → Save report's handler on the image shown: a PDF with the picture in it."""
     started = time.perf_counter()
-    _pump_until(root, lambda: window.preview.rendered is not None, "showing the image")
+    _pump_until(root, lambda: window.pane.preview.rendered is not None, "showing the image")
     if not window.save_report(path):
         raise SelfTestError(f"the report was not written: {window.status_label.cget('text')}")
     data = path.read_bytes()

@@ -55,8 +55,12 @@ def select(app, file_name: str) -> None:
     tree.focus(iid)
     tree.see(iid)
     # A batch keeps no images: the worker reads the selected file again for its preview.
-    settle(app, lambda: app.selected is not None and app.selected.path.name == file_name and (
-        app.selected.model_input is not None or app.selected.preview_error is not None))
+    def shown() -> bool:
+        picked = app.state.selected
+        return picked is not None and picked.path.name == file_name and (
+            picked.model_input is not None or picked.preview_error is not None)
+
+    settle(app, shown)
 
 
 def dicom_from(sample: Path, out: Path) -> Path:
@@ -138,25 +142,26 @@ def main() -> int:
         os.environ["CXR_LOG_DIR"] = str(Path(scratch) / "logs")
         from desktop import i18n
         from desktop.settings import Settings
-        from desktop.ui.app import App, make_root
+        from desktop.ui.app import App
+        from desktop.ui.style import make_root
 
         i18n.set_language("en")
         root, dnd = make_root()
         settings = Settings(language="en", window_geometry="1280x774+0+0")
         app = App(root, settings, model_path=args.model, dnd=dnd)
-        settle(app, lambda: app.model_ready or app.model_error)
-        if app.model_error:
-            raise SystemExit(str(app.model_error))
+        settle(app, lambda: app.state.model_ready or app.state.model_error)
+        if app.state.model_error:
+            raise SystemExit(str(app.state.model_error))
 
         app.open_paths([pneumonia[0]])
-        settle(app, lambda: not app.pending)
+        settle(app, lambda: not app.state.pending)
         shoot(app, "single_result")
 
-        app.clear_results()
+        app.state.clear_results()
         app.open_paths([args.samples])
-        settle(app, lambda: not app.pending)
-        app.sort_by("p_pneumonia")
-        app.sort_by("p_pneumonia")  # descending: most suspicious first
+        settle(app, lambda: not app.state.pending)
+        app.state.sort_by("p_pneumonia")
+        app.state.sort_by("p_pneumonia")  # descending: most suspicious first
         select(app, normal[1].name)
         shoot(app, "batch_table")
 
@@ -168,7 +173,7 @@ def main() -> int:
         select(app, pneumonia[0].name)
         app.show_heatmap.set(True)
         app.heatmap_toggled()
-        settle(app, lambda: app.selected.heatmap is not None)
+        settle(app, lambda: app.state.selected.heatmap is not None)
         shoot(app, "heatmap_on")
 
         app.show_model_card()
@@ -179,17 +184,17 @@ def main() -> int:
 
         # The viewer: zoomed into the right lung, a narrower window by right-drag, the heatmap
         # at a lower opacity; then that view as a PDF report.
-        viewer = app.preview.viewer
+        viewer = app.pane.preview.viewer
         hot = hottest_point(viewer)
         for _ in range(3):
-            app.preview.change(lambda: viewer.zoom_by(1.25, at=hot))
+            app.pane.preview.change(lambda: viewer.zoom_by(1.25, at=hot))
         width, height = viewer.canvas  # then drag the hot spot towards the middle
-        app.preview.change(lambda: viewer.pan(width / 2 - hot[0], height / 2 - hot[1]))
+        app.pane.preview.change(lambda: viewer.pan(width / 2 - hot[0], height / 2 - hot[1]))
         viewer.begin_window_drag()
-        app.preview.change(lambda: viewer.drag_window(-60, -10))
+        app.pane.preview.change(lambda: viewer.drag_window(-60, -10))
         viewer.end_window_drag()
         app.heat_opacity.set(0.4)
-        app.opacity_changed()
+        app.pane.opacity_changed()
         settle(app)
         shoot(app, "viewer_zoomed")
         report_page(app, Path(scratch), "report_page")
@@ -197,24 +202,24 @@ def main() -> int:
         # The information panel of a DICOM: its facts, the patient's name and ID hidden.
         app.show_heatmap.set(False)
         app.heatmap_toggled()
-        app.clear_results()
+        app.state.clear_results()
         if not app.show_image_info.get():
             app.run_command("image_info")
         dicom = dicom_from(normal[0], Path(scratch) / "chest.dcm")
         app.open_paths([dicom])
-        settle(app, lambda: not app.pending and app.selected is not None
-               and app.selected.model_input is not None)
-        app.choose_window("file_2")  # the file's own LUNG window
+        settle(app, lambda: not app.state.pending and app.state.selected is not None
+               and app.state.selected.model_input is not None)
+        app.pane.choose_window("file_2")  # the file's own LUNG window
         shoot(app, "image_info")
 
         # The three scopes side by side in the table: a frontal X-ray, the same kind of image
         # tagged as a lateral view, and a colour picture drawn here; the lateral one selected.
         app.run_command("image_info")
-        app.choose_window("default")
-        app.clear_results()
+        app.pane.choose_window("default")
+        app.state.clear_results()
         files = scope_examples(normal[3], pneumonia[0], Path(scratch) / "scope")
         app.open_paths([files])
-        settle(app, lambda: not app.pending)
+        settle(app, lambda: not app.state.pending)
         select(app, "chest lateral.dcm")
         shoot(app, "scope_states")
         app.close()
