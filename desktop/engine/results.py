@@ -105,10 +105,10 @@ class ResultRow:
     scope: str | None  # desktop.engine.scope.STATES; None: unreadable, or a model without a check
     scope_reason: str | None
     error: str | None
+    profile: str | None = None  # the site profile in force (its refit gave P and the threshold)
     # The model's output for an image outside its scope (no verdict): in ``--json`` only, for
     # researchers, under a name that does not read as a probability of pneumonia.
     score_outside_scope: float | None = None
-    profile: str | None = None  # the site profile in force (its refit gave P and the threshold)
 
     def csv_cells(self) -> list[str]:
         return [

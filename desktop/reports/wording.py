@@ -69,6 +69,13 @@ class Wording:
     problem: str  # why the file could not be classified, else ""
 
 
+def verdict_label(verdict: str | None, mark: bool = True) -> str:
+    """A verdict alone in words (a stored case's, a reader's button), with its table mark."""
+    kind = "error" if verdict is None else verdict
+    text = gettext(VERDICT_WORDS.get(kind, kind))
+    return f"{VERDICT_MARKS[kind]} {text}" if mark and kind in VERDICT_MARKS else text
+
+
 def describe(result: Result, session: Session) -> Wording:
     """The words for ``result`` at ``session``'s threshold."""
     if not result.ok:

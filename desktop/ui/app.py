@@ -243,12 +243,10 @@ class App:
         return "break"
 
     def _handler(self, name: str):
-        """A command's handler: the window's method, the result pane's (the view commands), the
-        state's or the case history's (the Cases menu); looked up when called, as the pane is
-        built after the menus."""
+        """A command's handler: the window's method, the result pane's (the view commands) or
+        the state's; looked up when called, as the pane is built after the menus."""
         def run(*args):
-            target = next(t for t in (self, self.pane, self.state, self.history)
-                          if hasattr(type(t), name))
+            target = next(t for t in (self, self.pane, self.state) if hasattr(type(t), name))
             return getattr(target, name)(*args)
         return run
 
@@ -383,6 +381,20 @@ class App:
             return
         self.dialog = ModelCardDialog(self.root, self.texts, self.state.card,
                                       self.state.model_error, site=self.history.profile_lines)
+
+    # --- the Cases menu (``desktop.ui.history_link``) ---------------------------------------
+
+    def show_history(self) -> None:
+        self.history.show_history()
+
+    def show_calibration(self) -> None:
+        self.history.show_calibration()
+
+    def show_monitoring(self) -> None:
+        self.history.show_monitoring()
+
+    def show_teaching(self) -> None:
+        self.history.show_teaching()
 
     # --- language ---------------------------------------------------------------------------
 

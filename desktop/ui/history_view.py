@@ -25,9 +25,9 @@ from desktop.cases.store import DIAGNOSES, Filters, HistoryRow, HistoryStore
 from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
 from desktop.errors import N_, UserError
 from desktop.i18n import _
+from desktop.reports.wording import verdict_label
 from desktop.settings import save_settings
 from desktop.ui.polled import Polled
-from desktop.ui.widgets import verdict_text
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +304,7 @@ class HistoryView(Polled, tk.Toplevel):
         scope = dict(SCOPES).get(row.scope or "", "")
         agreement = {True: _("Agrees"), False: _("Disagrees"), None: ""}[row.agreement]
         confirmed = _(DIAGNOSIS_LABELS[row.confirmed]) if row.confirmed else ""
-        verdict = verdict_text(row.verdict) if row.verdict else _("No verdict")
+        verdict = verdict_label(row.verdict) if row.verdict else _("No verdict")
         return (local_time(row.created), row.file_name, verdict,
                 f"{row.p:.3f}", _(scope) if scope else "", confirmed, agreement, row.profile)
 

@@ -36,8 +36,8 @@ from desktop.errors import N_, Sentence
 from desktop.i18n import _
 from desktop.reading.files import scan
 from desktop.reports.overlay import blend_heatmap
+from desktop.reports.wording import verdict_label
 from desktop.ui.polled import Polled
-from desktop.ui.widgets import verdict_text
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class TeachingView(Polled, tk.Toplevel):
         ttk.Label(reads, text=_("Your read:")).pack(side="left", padx=(0, 8))
         self.read_buttons = []
         for label in LABELS:
-            button = ttk.Button(reads, text=verdict_text(label), state="disabled",
+            button = ttk.Button(reads, text=verdict_label(label), state="disabled",
                                 command=lambda v=label: self.record_read(v))
             button.pack(side="left", padx=4)
             self.read_buttons.append(button)
@@ -176,7 +176,7 @@ class TeachingView(Polled, tk.Toplevel):
                 log.exception("Could not keep the read of %s", result.path)
         verdict = self.session.verdict(result)
         self.answer.configure(text=_(ANSWER).format(
-            verdict=verdict_text(verdict, mark=False) if verdict else _("No verdict"),
+            verdict=verdict_label(verdict, mark=False) if verdict else _("No verdict"),
             p=f"{result.p_pneumonia:.3f}",
             confirmed=_(confirmed) if confirmed else _("Unknown"), read=_(read)))
         if result.heatmap is not None:  # where the network looked, now that the read is in

@@ -45,9 +45,9 @@ def test_reports_name_the_site_profile_in_force():
     session = Session(ThresholdPolicy())
     session.add(Result(path=__import__("pathlib").Path("a.png"), p_pneumonia=0.4))
     session.set_site(SiteCalibration("clinic-A", 0.5, 1.0, 0.3, "a" * 64))
-    rows = dict(threshold_rows(session.policy, session.site))
+    rows = dict(threshold_rows(session.policy, site=session.site))
     assert "clinic-A" in rows["Site profile"]
     assert rows["Threshold"] == "0.30" and rows["Operating point"] == "Site profile"
     session.set_site(None)
-    assert "Site profile" not in dict(threshold_rows(session.policy, session.site))
+    assert "Site profile" not in dict(threshold_rows(session.policy, site=session.site))
     assert session.results[1].p_pneumonia == 0.4  # the model's own P again

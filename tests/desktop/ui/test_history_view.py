@@ -81,7 +81,7 @@ def test_the_site_profile_is_in_force_in_the_threshold_panel_rows_and_about_box(
     assert app.session.policy.preset == "site" and app.session.threshold == 0.3
     assert "Site profile clinic-A" in app.threshold.detail.cget("text")
     classify(app, [write_xray(tmp_path / "a.png")])
-    result = app.selected
+    result = app.state.selected
     assert result.p_pneumonia != result.p_model
     assert app.session.row(result).profile == "clinic-A"
     app.show_model_card()
