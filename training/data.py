@@ -101,6 +101,7 @@ def list_split(root: Path) -> tuple[list[Path], list[int], list[Path]]:
 
 def load_split(root: Path, *, workers: int | None = None, progress: bool = True) -> Split:
     """Decodes every image of a split once; unreadable files are skipped, named and counted."""
+    root = Path(root)
     paths, labels, _ = list_split(root)
     results = [r for _, r in decode_all(paths, workers=workers, progress=progress,
                                         desc=f"read {root.name}")]
