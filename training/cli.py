@@ -76,6 +76,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     t.add_argument("--time-budget", type=float, metavar="SECONDS",
                    help="stop fine-tuning (best weights kept) once this much time has passed")
     _add_scope_options(t)
+    _add_data_path(t)
     _add_recipe(t)
 
     e = sub.add_parser("evaluate", help="figures and plots of a model.pt on a labelled split")
@@ -112,6 +113,27 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     r.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     _add_scope_options(r)
     return parser, t
+
+
+def _add_data_path(p: argparse.ArgumentParser) -> None:
+    from training.batches import PLACEMENTS
+    from training.distributed import DEFAULT_TIMEOUT_MIN
+
+    g = p.add_argument_group("data path and processes (no effect on the result)")
+    g.add_argument("--cache-dir", type=Path,
+                   help="where the decoded images are cached, one file per split, reused while "
+                        "the files are unchanged (default: WORK_DIR/image-cache; on several "
+                        "nodes, a local disk of each node)")
+    g.add_argument("--no-cache", dest="cache", action="store_false",
+                   help="decode the data set into every process's memory instead")
+    g.add_argument("--placement", choices=PLACEMENTS, default="auto",
+                   help="images resident in memory (or on the GPU), or read from the cache by "
+                        "DataLoader workers; auto: resident up to 1 GiB")
+    g.add_argument("--loader-workers", type=int, default=2, metavar="N",
+                   help="DataLoader worker processes per training process")
+    g.add_argument("--dist-timeout", type=float, default=DEFAULT_TIMEOUT_MIN,
+                   metavar="MINUTES", help="under torchrun: a process that waits this long for "
+                                           "the others (one crashed) ends the run with an error")
 
 
 def _add_scope_options(p: argparse.ArgumentParser) -> None:
@@ -158,7 +180,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from training.model import ChestXRayNet, load_init_weights
 
     torch.manual_seed(args.seed)
-    context = distributed.setup(pick_device(args.device))
+    context = distributed.setup(pick_device(args.device), args.dist_timeout)
     device = context.device
     if not context.is_main:  # one voice: the main process logs and shows progress
         logging.getLogger().setLevel(logging.WARNING)
@@ -166,9 +188,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     log.info("device: %s", device)
+    failed = True
     try:
+        cache_dir = (args.cache_dir or args.work_dir / "image-cache") if args.cache else None
         train, val, rule = train_val(args.data, val_fraction=args.val_fraction,
-                                     seed=args.split_seed, progress=args.progress)
+                                     seed=args.split_seed, progress=args.progress,
+                                     cache_dir=cache_dir, context=context)
         log.info("train %s, validation %s (%s)", train.counts(), val.counts(), rule)
         model = ChestXRayNet(per_image_norm=args.per_image_norm, equalize=args.equalize)
         init = load_init_weights(model, args.init_weights)
@@ -177,8 +202,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         args.work_dir.mkdir(parents=True, exist_ok=True)
         state = fit(model, train, val, args, device, args.work_dir / "checkpoint.pt", resume,
                     context)
-    finally:
-        distributed.teardown(context)  # the others are done; the main process goes on alone
+        failed = False
+    finally:  # the others are done; the main process goes on alone
+        distributed.teardown(context, failed=failed)
     if not context.is_main:
         return 0
     assessment = assess_validation(model, val, device, tta_flip=args.tta_flip)
@@ -232,7 +258,8 @@ def _export(model, final: dict, assessment: dict, counts: dict, out: Path,
     recipe = {k: v for k, v in final["args"].items()
               if k not in ("command", "data", "out", "work_dir", "resume", "config", "progress",
                            "verbose", "device", "max_steps", "init_weights", "deadline",
-                           "time_budget")}
+                           "time_budget", "cache", "cache_dir", "placement", "loader_workers",
+                           "dist_timeout")}
     recipe["tta_flip"] = tta_flip
     card = build_card(assessment, per_image_norm=bool(final["args"]["per_image_norm"]),
                       equalize=float(final["args"].get("equalize", 0.0)),

@@ -1,10 +1,12 @@
 """Training on several processes (``torchrun --nproc_per_node=N``, also across nodes) with
 PyTorch's DistributedDataParallel; a single process when torchrun did not start this one.
 
-Every process reads the same data and draws the same random numbers; each takes its share of
-every batch (``shard``), DDP averages the gradients, so the weights stay identical on all of
-them and a run matches a single-process run on the same seed within floating-point noise. Only
-the main process writes checkpoints, the model file and the summary.
+Each process trains on its own shard of every epoch (``DistributedSampler``: the same seeded
+order everywhere, every ``world``-th item from its rank, padded with a few repeated items to
+equal shards); DDP averages the gradients, so the weights stay identical on all of them.
+Figures computed over a split (features, validation logits) are gathered by item index, so the
+padded repeats are never counted twice and any split size works with any number of processes.
+Only the main process writes checkpoints, the model file and the summary.
 """
 
 from __future__ import annotations
@@ -12,11 +14,15 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
+from torch.utils.data import DistributedSampler
 
 log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_MIN = 30.0
 
 
 @dataclass(frozen=True)
@@ -24,56 +30,97 @@ class Context:
     rank: int = 0
     world: int = 1
     device: torch.device = torch.device("cpu")
+    local_rank: int = 0
 
     @property
     def is_main(self) -> bool:
         return self.rank == 0
 
     @property
+    def is_local_main(self) -> bool:
+        """The first process of its node (the one that builds the node's image cache)."""
+        return self.local_rank == 0
+
+    @property
     def active(self) -> bool:
         return self.world > 1
-
-    def shard(self, index: torch.Tensor) -> torch.Tensor:
-        """This process's part of a batch (every ``world``-th item from its rank)."""
-        return index[self.rank::self.world] if self.active else index
 
     def barrier(self) -> None:
         if self.active:
             dist.barrier()
 
-    def gather_rows(self, part: torch.Tensor, total: int) -> torch.Tensor:
-        """The rows every process computed for its ``shard`` of ``range(total)``, in order."""
+    def sampler(self, n: int, *, shuffle: bool, seed: int = 0) -> DistributedSampler:
+        """This process's share of ``range(n)`` (all of it with one process)."""
+        return DistributedSampler(range(n), num_replicas=self.world, rank=self.rank,
+                                  shuffle=shuffle, seed=seed, drop_last=False)
+
+    def sum(self, *values: float) -> list[float]:
+        """Each value summed over the processes."""
+        t = torch.tensor(values, dtype=torch.float64)
+        if self.active:
+            t = t.to(self._comm_device())
+            dist.all_reduce(t)
+        return t.cpu().tolist()
+
+    def gather_by_index(self, index: torch.Tensor, values: torch.Tensor,
+                        total: int) -> torch.Tensor:
+        """[total, ...] on the CPU: row ``index[i]`` = ``values[i]`` from whichever process
+        computed it. Shards may differ in size; an item computed twice (a sampler's padding)
+        lands on its own row once."""
+        out = torch.zeros((total, *values.shape[1:]), dtype=values.dtype)
         if not self.active:
-            return part
-        parts = [torch.empty((len(range(r, total, self.world)), *part.shape[1:]),
-                             dtype=part.dtype, device=part.device) for r in range(self.world)]
-        dist.all_gather(parts, part.contiguous())
-        out = torch.empty((total, *part.shape[1:]), dtype=part.dtype, device=part.device)
-        for r, rows in enumerate(parts):
-            out[r::self.world] = rows
+            out[index.cpu()] = values.cpu()
+            seen = torch.zeros(total, dtype=torch.bool)
+            seen[index.cpu()] = True
+        else:
+            dev = self._comm_device()
+            sizes = [torch.zeros(1, dtype=torch.long, device=dev) for _ in range(self.world)]
+            dist.all_gather(sizes, torch.tensor([len(index)], device=dev))
+            most = int(max(s.item() for s in sizes))
+            pad_i = torch.full((most,), -1, dtype=torch.long, device=dev)
+            pad_i[:len(index)] = index.to(dev)
+            pad_v = torch.zeros((most, *values.shape[1:]), dtype=values.dtype, device=dev)
+            pad_v[:len(values)] = values.to(dev)
+            all_i = [torch.empty_like(pad_i) for _ in range(self.world)]
+            all_v = [torch.empty_like(pad_v) for _ in range(self.world)]
+            dist.all_gather(all_i, pad_i)
+            dist.all_gather(all_v, pad_v)
+            seen = torch.zeros(total, dtype=torch.bool)
+            for idx, vals, size in zip(all_i, all_v, sizes, strict=True):
+                n = int(size.item())
+                out[idx[:n].cpu()] = vals[:n].cpu()
+                seen[idx[:n].cpu()] = True
+        if not bool(seen.all()):
+            raise RuntimeError(f"{int((~seen).sum())} of {total} items were computed by no "
+                               "process")
         return out
+
+    def _comm_device(self) -> torch.device:
+        return self.device if dist.get_backend() == "nccl" else torch.device("cpu")
 
 
 def started_by_torchrun() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
-def setup(device: torch.device) -> Context:
+def setup(device: torch.device, timeout_min: float = DEFAULT_TIMEOUT_MIN) -> Context:
     """Join the process group torchrun set up (NCCL on CUDA, gloo on CPU); one GPU per local
-    rank. Without torchrun: the single-process context."""
+    rank. A collective that waits longer than ``timeout_min`` (a process died, a node is gone)
+    fails with an error instead of hanging. Without torchrun: the single-process context."""
     if not started_by_torchrun():
         return Context(device=device)
     backend = "nccl" if device.type == "cuda" else "gloo"
-    if not dist.is_initialized():
-        dist.init_process_group(backend=backend)
-    rank, world = dist.get_rank(), dist.get_world_size()
+    local = int(os.environ.get("LOCAL_RANK", "0"))
     if device.type == "cuda":
-        local = int(os.environ.get("LOCAL_RANK", "0"))
         torch.cuda.set_device(local)
         device = torch.device("cuda", local)
+    if not dist.is_initialized():
+        dist.init_process_group(backend=backend, timeout=timedelta(minutes=timeout_min))
+    rank, world = dist.get_rank(), dist.get_world_size()
     if rank == 0:
-        log.info("distributed training: %d processes (%s)", world, backend)
-    return Context(rank, world, device)
+        log.info("distributed training: %d processes (%s), collectives time out after %g min",
+                 world, backend, timeout_min)
+    return Context(rank, world, device, local)
 
 
 def wrap(module: torch.nn.Module, context: Context) -> torch.nn.Module:
@@ -84,7 +131,11 @@ def wrap(module: torch.nn.Module, context: Context) -> torch.nn.Module:
     return torch.nn.parallel.DistributedDataParallel(module, device_ids=ids)
 
 
-def teardown(context: Context) -> None:
+def teardown(context: Context, *, failed: bool = False) -> None:
+    """Leave the process group: after a barrier when all went well; at once after an error, so
+    that this process exits with it (torchrun then stops the others) instead of waiting for
+    processes that wait for it."""
     if context.active and dist.is_initialized():
-        dist.barrier()
+        if not failed:
+            dist.barrier()
         dist.destroy_process_group()

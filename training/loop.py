@@ -22,7 +22,8 @@ from torch import nn
 from tqdm import tqdm
 
 from desktop.atomicio import atomic_write_bytes
-from training.augment import PRESETS, AugmentConfig, augment
+from training.augment import PRESETS, AugmentConfig
+from training.batches import augment_each, batches, place, seed_of
 from training.data import Split
 from training.distributed import Context, wrap
 from training.metrics import roc_auc
@@ -121,36 +122,52 @@ def predict_logits(model: ChestXRayNet, images: torch.Tensor, device: torch.devi
 
 
 @torch.no_grad()
-def cache_features(model: ChestXRayNet, images: torch.Tensor, device: torch.device,
-                   views: int, cfg: AugmentConfig, seed: int, batch_size: int = 256,
-                   progress: bool = True, context: Context = SINGLE) -> torch.Tensor:
+def cache_features(model: ChestXRayNet, split: Split, device: torch.device, views: int,
+                   cfg: AugmentConfig, seed: int, batch_size: int = 256, progress: bool = True,
+                   context: Context = SINGLE, workers: int = 0) -> torch.Tensor:
     """Pooled backbone features [views, N, 576]: view 0 plain, the others augmented.
 
-    With several processes each runs the backbone on its share of every batch (augmented the
-    same way everywhere) and all of them get every row.
+    Each process runs the backbone on its shard of the split; every process gets every row.
     """
+    was_training = model.training
     model.eval()
-    g = torch.Generator().manual_seed(seed)
     plain = PRESETS["none"]
-    feats = torch.empty(views, len(images), model.net.classifier[0].in_features)
-    total = views * math.ceil(len(images) / batch_size)
-    with tqdm(total=total, desc="cache features", disable=not progress, leave=False) as bar:
-        for v in range(views):
-            for start in range(0, len(images), batch_size):
-                batch = images[start:start + batch_size].to(device)
-                x = augment(batch, plain if v == 0 else cfg, g)
-                mine = context.shard(torch.arange(len(x), device=x.device))
-                part = model.pooled_features(x[mine]).float()
-                feats[v, start:start + len(batch)] = context.gather_rows(part, len(x)).cpu()
-                bar.update()
+    feats = torch.empty(views, len(split), model.net.classifier[0].in_features)
+    for v in range(views):
+        index, rows = [], []
+        for images, _, idx in batches(split, context.sampler(len(split), shuffle=False),
+                                      batch_size, device, workers=workers, progress=progress,
+                                      desc=f"cache features {v + 1}/{views}"):
+            x = augment_each(images, idx, plain if v == 0 else cfg, seed_of(seed, v))
+            rows.append(model.pooled_features(x).float().cpu())
+            index.append(idx)
+        feats[v] = context.gather_by_index(torch.cat(index), torch.cat(rows), len(split))
+    model.train(was_training)
     return feats
 
 
-def evaluate(model: ChestXRayNet, criterion: nn.Module, split: Split,
-             device: torch.device) -> dict:
-    """Validation loss, accuracy (threshold 0.5) and ROC AUC of ``split``."""
-    logits = predict_logits(model, split.images, device)
-    return _figures(logits, split.labels, criterion)
+@torch.no_grad()
+def split_logits(model: nn.Module, split: Split, device: torch.device,
+                 context: Context = SINGLE, workers: int = 0,
+                 batch_size: int = 256) -> torch.Tensor:
+    """Logits [N, 2] (on the CPU) of every image of ``split``, each process doing its shard."""
+    was_training = model.training
+    model.eval()
+    index, rows = [], []
+    for images, _, idx in batches(split, context.sampler(len(split), shuffle=False),
+                                  batch_size, device, workers=workers):
+        rows.append(model(images.float() / 255.0).float().cpu())
+        index.append(idx)
+    model.train(was_training)
+    return context.gather_by_index(torch.cat(index), torch.cat(rows), len(split))
+
+
+def evaluate(model: ChestXRayNet, criterion: nn.Module, split: Split, device: torch.device,
+             context: Context = SINGLE, workers: int = 0) -> dict:
+    """Validation loss, accuracy (threshold 0.5) and ROC AUC of ``split`` (every image once,
+    whatever the number of processes)."""
+    return _figures(split_logits(model, split, device, context, workers), split.labels,
+                    criterion)
 
 
 def _figures(logits: torch.Tensor, labels: torch.Tensor, criterion: nn.Module) -> dict:
@@ -194,35 +211,40 @@ def train_one_epoch_head(head: nn.Module, optimizer: torch.optim.Optimizer,
 
 def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer,
                     criterion: nn.Module, split: Split, device: torch.device,
-                    cfg: AugmentConfig, batch_size: int, g: torch.Generator, desc: str,
+                    cfg: AugmentConfig, batch_size: int, seed: int, epoch: int, desc: str,
                     progress: bool, max_steps: int | None = None,
-                    after_step=None, context: Context = SINGLE) -> float:
+                    after_step=None, context: Context = SINGLE, workers: int = 0) -> float:
     """One pass over ``split`` with augmented batches; BatchNorm stays in eval mode.
 
-    ``after_step()`` runs after every optimiser step (the LR schedule, the weight average).
-    ``model`` may be DistributedDataParallel: every process augments the whole batch alike and
-    runs its ``context.shard`` of it; DDP averages the gradients.
+    ``batch_size`` is the global batch: each of the processes takes its share of it from a
+    ``DistributedSampler`` (seeded, ``set_epoch``). ``criterion`` has ``reduction="none"``; the
+    loss is normalised by the whole batch's weight, so DDP's average of the processes'
+    gradients is the gradient of the single-process loss. ``after_step()`` runs after every
+    optimiser step (the LR schedule, the weight average). Returns the epoch's mean loss.
     """
     model.train()
     freeze_batchnorm(model)
-    order = torch.randperm(len(split), generator=g)
-    total, seen = 0.0, 0
-    bar = tqdm(range(0, len(split), batch_size), desc=desc, disable=not progress, leave=False)
-    for step, start in enumerate(bar):
+    sampler = context.sampler(len(split), shuffle=True, seed=seed)
+    sampler.set_epoch(epoch)
+    weights = criterion.weight
+    total, weight = 0.0, 0.0
+    for step, (images, labels, index) in enumerate(batches(
+            split, sampler, math.ceil(batch_size / context.world), device, workers=workers,
+            desc=desc, progress=progress)):
         if max_steps is not None and step >= max_steps:
             break
-        idx = order[start:start + batch_size]
-        x = augment(split.images[idx].to(device, non_blocking=True), cfg, g)
-        if len(idx) < context.world:  # a last batch too small to share: skipped everywhere
-            continue
-        mine = context.shard(torch.arange(len(idx)))
-        loss = criterion(model(x[mine.to(x.device)]), split.labels[idx][mine].to(device))
-        total += _step(optimizer, loss) * len(mine)
-        seen += len(mine)
+        x = augment_each(images, index, cfg, seed_of(seed, epoch))
+        y = labels.to(device)
+        losses = criterion(model(x), y)
+        mine = float(weights[y].sum()) if weights is not None else float(len(y))
+        (batch_weight,) = context.sum(mine)
+        _step(optimizer, losses.sum() * (context.world / batch_weight))
+        total += float(losses.detach().sum())
+        weight += mine
         if after_step is not None:
             after_step()
-        bar.set_postfix(loss=f"{total / seen:.4f}")
-    return total / max(1, seen)
+    total, weight = context.sum(total, weight)
+    return total / max(weight, 1e-12)
 
 
 # --- the whole run ----------------------------------------------------------------------------
@@ -237,6 +259,8 @@ def fit(model: ChestXRayNet, train: Split, val: Split, args, device: torch.devic
     cfg = PRESETS[args.augment]
     weights = class_weights(train.labels, args.class_weights).to(device)
     criterion = nn.CrossEntropyLoss(weight=weights, label_smoothing=args.label_smoothing)
+    per_item = nn.CrossEntropyLoss(weight=weights, label_smoothing=args.label_smoothing,
+                                   reduction="none")
     eval_criterion = nn.CrossEntropyLoss(weight=weights.cpu())
     state = resume or {"phase": "head", "epoch": 0, "history": [], "stopper": None,
                        "wall_time_s": 0.0, "epochs_run": {"head": 0, "finetune": 0}}
@@ -244,9 +268,7 @@ def fit(model: ChestXRayNet, train: Split, val: Split, args, device: torch.devic
         model.load_state_dict(resume["model"])
         log.info("resuming: phase %s after epoch %d", resume["phase"], resume["epoch"])
     model.to(device)
-    if device.type == "cuda":  # the whole uint8 data set fits on the GPU: no per-batch copies
-        train = Split(train.images.to(device), train.labels, train.paths)
-        val = Split(val.images.to(device), val.labels, val.paths)
+    train, val = place([train, val], device, getattr(args, "placement", "auto"))
     started = time.monotonic() - state["wall_time_s"]
     budget = getattr(args, "time_budget", None)
     args.deadline = time.monotonic() + budget if budget else None
@@ -266,7 +288,7 @@ def fit(model: ChestXRayNet, train: Split, val: Split, args, device: torch.devic
         state.update(phase="finetune", epoch=0, stopper=None, optimizer=None)
         checkpoint(None, None)
     if state["phase"] == "finetune":
-        _phase_finetune(model, train, val, args, device, cfg, criterion, eval_criterion, state,
+        _phase_finetune(model, train, val, args, device, cfg, per_item, eval_criterion, state,
                         checkpoint, context)
         state.update(phase="done", stopper=None, optimizer=None)
         checkpoint(None, None)
@@ -289,10 +311,11 @@ def _phase_head(model, train, val, args, device, cfg, criterion, eval_criterion,
     if state["epoch"] >= args.epochs_head or stopper.bad_epochs >= args.patience:
         _restore_best(model, stopper)
         return
-    feats = cache_features(model, train.images, device, args.cache_views, cfg, args.seed,
-                           progress=args.progress, context=context)
-    val_feats = cache_features(model, val.images, device, 1, cfg, args.seed,
-                               progress=args.progress, context=context)[0]
+    workers = getattr(args, "loader_workers", 0)
+    feats = cache_features(model, train, device, args.cache_views, cfg, args.seed,
+                           progress=args.progress, context=context, workers=workers)
+    val_feats = cache_features(model, val, device, 1, cfg, args.seed,
+                               progress=args.progress, context=context, workers=workers)[0]
     for epoch in range(state["epoch"], args.epochs_head):
         torch.manual_seed(args.seed + epoch)
         g = torch.Generator().manual_seed(args.seed * 1000 + epoch)
@@ -323,6 +346,7 @@ def _phase_finetune(model, train, val, args, device, cfg, criterion, eval_criter
     if args.max_steps is not None:
         steps = min(steps, args.max_steps)
     schedule = _lr_schedule(optimizer, args, steps, state)
+    workers = getattr(args, "loader_workers", 0)
     average = _weight_average(model, args, state)
     evaluated = average.module if average is not None else model
 
@@ -343,11 +367,11 @@ def _phase_finetune(model, train, val, args, device, cfg, criterion, eval_criter
             log.warning("finetune: --time-budget reached after %d epochs; stopping", epoch)
             break
         torch.manual_seed(args.seed + 100 + epoch)
-        g = torch.Generator().manual_seed(args.seed * 1000 + 100 + epoch)
         loss = train_one_epoch(trained, optimizer, criterion, train, device, cfg,
-                               args.batch_size, g, f"finetune {epoch + 1}/{args.epochs_finetune}",
-                               args.progress, args.max_steps, after_step, context)
-        figures = evaluate(evaluated, eval_criterion, val, device)
+                               args.batch_size, args.seed + 100, epoch,
+                               f"finetune {epoch + 1}/{args.epochs_finetune}", args.progress,
+                               args.max_steps, after_step, context, workers)
+        figures = evaluate(evaluated, eval_criterion, val, device, context, workers)
         state.update(extra_state())
         if _end_epoch(state, "finetune", epoch, loss, figures, stopper, evaluated, optimizer,
                       checkpoint, model):

@@ -46,3 +46,25 @@ def legacy_model_file(path: Path, seed: int = 5) -> Path:
     history = [{"epoch": 1, "val_loss": 0.5}]
     write_with_checksum(path, _save_bytes(script(wrapper), sample_metadata(), history))
     return path
+
+
+def calibrated_init_weights(path: Path, seed: int = 0) -> Path:
+    """A mobilenet_v3_small state_dict for ``--init-weights``: random weights, but BatchNorm
+    statistics measured on random images fed the way the model feeds them, so that its features
+    have a sensible scale (a purely random network's pooled features are ~1e-9: nothing to
+    learn from, every figure a tie)."""
+    import torch
+
+    from training.model import ChestXRayNet
+
+    torch.manual_seed(seed)
+    model = ChestXRayNet()
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.momentum = None  # a plain average over the batches
+            m.reset_running_stats()
+    model.train()
+    with torch.no_grad():
+        model(torch.rand(32, 1, 224, 224, generator=torch.Generator().manual_seed(seed)))
+    torch.save(model.net.state_dict(), path)
+    return path

@@ -233,7 +233,7 @@ def test_two_processes_under_torchrun_train_what_one_process_does(data, tmp_path
                   for k in one["model"])
     assert biggest < 0.05
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == [
-        "checkpoint.pt", "final.pt", "summary.json"]  # one writer: nothing twice, no temp files
+        "checkpoint.pt", "final.pt", "image-cache", "summary.json"]  # one writer, no temp files
 
     resumed = torchrun("--work-dir", str(tmp_path / "three"), "--resume",
                        str(tmp_path / "two" / "checkpoint.pt"))
