@@ -69,7 +69,6 @@ EXCLUDED_MODULES = [
     "pytest",
     "pydoc_data",
     "babel",  # compiles .po files in a checkout; the bundle ships compiled .mo files (32 MiB)
-    "sqlite3",
 ]
 
 

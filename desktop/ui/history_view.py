@@ -28,6 +28,7 @@ from desktop.i18n import _
 from desktop.reports.wording import verdict_label
 from desktop.settings import save_settings
 from desktop.ui.polled import Polled
+from desktop.ui.state import folder_of
 
 log = logging.getLogger(__name__)
 
@@ -239,8 +240,8 @@ class HistoryView(Polled, tk.Toplevel):
             self.reload()
         elif kind == "export":
             count, path = value
-            self.status.configure(text=_("Saved {count} results to {name}.").format(
-                count=count, name=Path(path).name))
+            self.status.configure(text=_("Saved {count} results to {name} in {folder}.").format(
+                count=count, name=Path(path).name, folder=folder_of(Path(path))))
         else:  # a write: show the rows again
             self.reload()
 
