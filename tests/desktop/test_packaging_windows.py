@@ -52,6 +52,10 @@ def test_windows_bundle_ships_the_vc_runtime_and_no_build_files(windows_build):
     assert {"msvcp140.dll", "vcruntime140_threads.dll", "torch_cpu.dll"} <= names
     assert not [name for name in names if name.endswith((".lib", ".pdb", ".h"))]
     assert not [name for name in names if name.startswith("gdcm") and name.endswith(".exe")]
+    internal = app_dir / "_internal"
+    codecs = {path.name.split(".")[0] for path in (internal / "imagecodecs").glob("_*")}
+    assert {"_jpeg", "_jpegls"} <= codecs and len(codecs) < 8, codecs  # 12-bit JPEG, JPEG-LS
+    assert not list((internal / "PIL").glob("_avif*"))  # probed, never read
     size = sum(path.stat().st_size for path in app_dir.rglob("*") if path.is_file())
     assert size <= 550e6, f"bundle {size / MiB:.0f} MiB"
     archive = DIST / f"{APP}.zip"
