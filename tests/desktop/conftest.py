@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.support.model_fixtures import write_input_sensitive_model
 
-SHIPPED_MODEL = Path(__file__).resolve().parents[2] / "assets" / "model.pt"
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_MODEL = ROOT / "assets" / "model.pt"
 
 
 @pytest.fixture(scope="module")
@@ -18,3 +21,13 @@ def bundled_model(tmp_path_factory) -> Path:
     if SHIPPED_MODEL.is_file():
         return SHIPPED_MODEL
     return write_input_sensitive_model(tmp_path_factory.mktemp("bundled_model"))
+
+
+def make_bundle(target: str, model: Path, timeout_s: float) -> subprocess.CompletedProcess:
+    """``make <target>`` bundling ``model``; the test fails with the end of its output."""
+    env = dict(os.environ, CXR_PACKAGE_MODEL=str(model))
+    build = subprocess.run(
+        ["make", target], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout_s,
+    )
+    assert build.returncode == 0, f"make {target} failed:\n{(build.stdout + build.stderr)[-5000:]}"
+    return build

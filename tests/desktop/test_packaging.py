@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SHARED_DATA, require_shared
+from tests.desktop.conftest import make_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = "cxr-pneumonia"
@@ -77,12 +78,7 @@ def bundle(bundled_model) -> Path:
             shutil.rmtree(stale)
         elif stale.exists():
             stale.unlink()
-    env = dict(os.environ, CXR_PACKAGE_MODEL=str(bundled_model))
-    build = subprocess.run(
-        ["make", "package"], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=BUILD_TIMEOUT_S,
-    )
-    assert build.returncode == 0, f"make package failed:\n{(build.stdout + build.stderr)[-4000:]}"
+    make_bundle("package", bundled_model, BUILD_TIMEOUT_S)
     return APP_DIR
 
 

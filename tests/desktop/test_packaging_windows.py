@@ -8,13 +8,14 @@ Needs Debian's wine, wine64, xvfb, xauth and unzip (.ci/run installs them).
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
+
+from tests.desktop.conftest import make_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = "cxr-pneumonia"
@@ -27,13 +28,7 @@ MiB = 2**20
 def windows_build(bundled_model) -> subprocess.CompletedProcess:
     missing = [tool for tool in ("wine", "xvfb-run", "xauth", "unzip") if not shutil.which(tool)]
     assert not missing, f"install {' '.join(missing)} (Debian: wine wine64 xvfb xauth unzip)"
-    env = dict(os.environ, CXR_PACKAGE_MODEL=str(bundled_model))
-    build = subprocess.run(
-        ["make", "package-windows"], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=BUILD_TIMEOUT_S,
-    )
-    assert build.returncode == 0, f"{(build.stdout + build.stderr)[-5000:]}"
-    return build
+    return make_bundle("package-windows", bundled_model, BUILD_TIMEOUT_S)
 
 
 @pytest.mark.slow
