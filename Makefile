@@ -9,7 +9,7 @@ MODEL ?= assets/model.pt
 PO := $(wildcard translations/*/LC_MESSAGES/cxr.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: run test test-gui-stress install translations translations-update train sweep evaluate bench package lint clean
+.PHONY: run test test-gui-stress install translations translations-update train sweep evaluate bench package package-windows lint clean
 
 # torch/torchvision are pinned to the releases on this machine's local wheel store (a minute,
 # no multi-GB download); everything else comes from pyproject.toml.
@@ -87,6 +87,14 @@ package: $(PKG_STAMP)
 	for po in $(PO); do $(PKG_VENV)/bin/pybabel -q compile -D cxr -i $$po -o $${po%.po}.mo || exit 1; done
 	$(PKG_VENV)/bin/pyinstaller --noconfirm --log-level WARN build.spec
 
+# The Windows bundle, built on this Linux machine: a Windows CPython and pinned win_amd64 wheels
+# under Wine run the same build.spec -> dist/windows/cxr-pneumonia/cxr-pneumonia.exe and
+# dist/windows/cxr-pneumonia.zip, then its --self-test runs under Wine + Xvfb. Downloads and the
+# Wine prefix are cached in .wine-build/ (CXR_WINE_CACHE; delete it to start over). Needs wine,
+# wine64, xvfb, xauth, unzip (.ci/run installs them); docs/windows-build.md says why each step.
+package-windows:
+	desktop/packaging/windows/build.sh
+
 # Speed, memory and responsiveness against the MVP baseline, measured in the same run; writes
 # benchmarks/results.md (see README, "Speed and robustness"). Needs ../shared/data and Xvfb.
 bench: install
@@ -101,4 +109,4 @@ lint: install
 	$(BIN)/zizmor --offline --min-severity low .github/workflows
 
 clean:
-	rm -rf build dist runs .pytest_cache .ruff_cache
+	rm -rf build dist runs .pytest_cache .ruff_cache  # .wine-build/ (the Windows cache) stays

@@ -26,12 +26,21 @@ MODEL_ENV = "CXR_PACKAGE_MODEL"
 # address/offset not page-aligned"), so PyInstaller's own strip=True stays off.
 STRIPPABLE = ("torch/lib/", "torch/_C", "libpython")
 # The imagecodecs extension modules desktop.reading.dicom_decoders calls (12-bit JPEG, JPEG-LS) and
-# what
-# they import. imagecodecs loads each codec by name on first use, so PyInstaller sees none of
+# what they import. imagecodecs loads each codec by name on first use, so PyInstaller sees none of
 # them; naming these keeps the other ~60 codecs (~75 MB) out of the bundle (these are ~4 MB with
-# their libjpeg-turbo and CharLS).
-IMAGECODECS_MODULES = ["imagecodecs._jpeg8", "imagecodecs._jpegls", "imagecodecs._shared",
-                       "imagecodecs._shared_cython"]
+# their libjpeg-turbo and CharLS). jpeg8_decode lives in _jpeg8 in the Linux wheels and in _jpeg
+# (jpeg8_* are aliases there) in the Windows ones: imagecodecs_modules() picks what is installed.
+IMAGECODECS_MODULES = ["imagecodecs._jpegls", "imagecodecs._shared", "imagecodecs._shared_cython"]
+IMAGECODECS_JPEG = ("imagecodecs._jpeg8", "imagecodecs._jpeg")
+# Files of the collected packages the app never opens (see prune), on every platform.
+PRUNED_SUFFIXES = (".lib", ".pdb", ".h", ".hpp", ".a", ".cmake", ".pyi")
+# Microsoft's VC++ runtime DLLs torch's and the other packages' DLLs link (vc_runtime_binaries).
+VC_RUNTIME_DLLS = ("concrt140.dll", "msvcp140.dll", "msvcp140_1.dll", "msvcp140_2.dll",
+                   "vcruntime140.dll", "vcruntime140_1.dll", "vcruntime140_threads.dll")
+# Pillow's compiled plugins for what the app never reads or draws: AVIF images (no .avif in the
+# reader's list; Pillow probes the plugin at Image.open and goes on without it) and FreeType text
+# (with libavif, libfreetype and libharfbuzz: ~12 MiB on Windows, ~8 MiB on Linux).
+PROBED_MODULES = ["PIL._avif", "PIL._imagingft"]
 # Modules the app never runs: torch's compiler stack, export/ONNX/distributed tooling, the
 # symbolic-maths and graph libraries only those use, and build tools. Checked against what the
 # app imports at run time, and by the packaging test (self-test and predict run in the bundle).
@@ -69,7 +78,18 @@ EXCLUDED_MODULES = [
     "pytest",
     "pydoc_data",
     "babel",  # compiles .po files in a checkout; the bundle ships compiled .mo files (32 MiB)
+    *PROBED_MODULES,
 ]
+
+
+def imagecodecs_modules() -> list[str]:
+    """The hidden imports for the codecs the app calls, with this platform's JPEG module."""
+    import importlib.util
+
+    jpeg = next((name for name in IMAGECODECS_JPEG if importlib.util.find_spec(name)), None)
+    if jpeg is None:
+        sys.exit(f"build.spec: imagecodecs has none of {', '.join(IMAGECODECS_JPEG)}")
+    return [jpeg, *IMAGECODECS_MODULES]
 
 
 def model_to_bundle(root: Path) -> Path:
@@ -97,7 +117,8 @@ def stage_assets(root: Path, model: Path, staging: Path) -> list[tuple[str, str]
     staging.mkdir(parents=True)
     for source in (model, Path(f"{model}.sha256"), root / "assets" / "icon.png"):
         if source.is_file():
-            shutil.copy2(source, staging / source.name.replace(model.name, "model.pt"))
+            # copyfile, not copy2: copying the metadata aborts under Wine (the Windows build)
+            shutil.copyfile(source, staging / source.name.replace(model.name, "model.pt"))
     write_selftest_files(staging, staging / "model.pt")
     return [(str(path), "assets") for path in sorted(staging.iterdir())]
 
@@ -111,6 +132,42 @@ def compiled_translations(root: Path) -> list[tuple[str, str]]:
             sys.exit(f"build.spec: {mo} is missing or older than its .po; run make translations")
         datas.append((str(mo), str(mo.parent.relative_to(root))))
     return datas
+
+
+def prune(toc: list) -> list:
+    """``toc`` (PyInstaller's binaries or datas) without the files no code path of the app opens.
+
+    Import libraries, debug symbols and C/C++ headers are for compiling against a package, and
+    GDCM's command-line programs are separate tools: its Python module links its DLLs only.
+    """
+    return [entry for entry in toc if not _pruned(entry[0])]
+
+
+def _pruned(dest: str) -> bool:
+    name = dest.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    return name.endswith(PRUNED_SUFFIXES) or (name.startswith("gdcm") and name.endswith(".exe"))
+
+
+def vc_runtime_binaries() -> list:
+    """Windows: Microsoft's redistributable VC++ runtime, beside the exe (else ``[]``).
+
+    torch needs msvcp140*.dll and vcruntime140_threads.dll, which a laptop without the VC++
+    redistributable lacks; PyInstaller takes them for system files (under Wine they are) and
+    leaves them out. The ``msvc-runtime`` wheel installs Microsoft's copies into ``sys.prefix``.
+    """
+    if sys.platform != "win32":
+        return []
+    folder = Path(sys.prefix)
+    missing = [name for name in VC_RUNTIME_DLLS if not (folder / name).is_file()]
+    if missing:
+        sys.exit(f"build.spec: {', '.join(missing)} not in {folder}: pip install msvc-runtime")
+    return [(name, str(folder / name), "BINARY") for name in VC_RUNTIME_DLLS]
+
+
+def with_binaries(toc: list, extra: list) -> list:
+    """``toc`` plus ``extra``; an entry of ``extra`` replaces one of ``toc`` at the same place."""
+    replaced = {dest.lower() for dest, _, _ in extra}
+    return [entry for entry in toc if entry[0].lower() not in replaced] + extra
 
 
 def strip_torch_libraries(binaries: list, cache: Path) -> list:

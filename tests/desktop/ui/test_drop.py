@@ -43,3 +43,29 @@ def test_file_uris_become_local_paths(tcl):
 def test_already_split_tuple_and_empty_items(tcl):
     assert parse_drop_data(tcl, ("/a b.png", "", "/c.png")) == ["/a b.png", "/c.png"]
     assert parse_drop_data(tcl, "") == []
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [
+        [r"C:\Users\João\Área de Trabalho\raio x.png", r"D:\exams\a.dcm"],
+        [r"\\server\share\radiologia\tórax 1.dcm", "C:/Users/João/b.png"],
+        [r"C:\data\{braced}\x.png", r"C:\data\unbalanced{\y.png"],
+    ],
+)
+def test_windows_paths_survive_tcl_list_quoting(tcl, paths):
+    """Drive letters, backslashes and network shares, as tkdnd on Windows lists them."""
+    data = tcl.call("format", "%s", tcl.call("list", *paths))
+    assert parse_drop_data(tcl, data) == paths
+
+
+def test_windows_drop_string_with_forward_slashes(tcl):
+    data = "{C:/Users/João/Área de Trabalho/raio x.png} C:/exams/a.dcm //server/share/b.dcm"
+    assert parse_drop_data(tcl, data) == [
+        "C:/Users/João/Área de Trabalho/raio x.png", "C:/exams/a.dcm", "//server/share/b.dcm",
+    ]
+
+
+def test_windows_file_uris_become_drive_and_share_paths(tcl):
+    data = "file:///C:/Users/Jo%C3%A3o/t%C3%B3rax.png file://server/share/exams/a%20b.dcm"
+    assert parse_drop_data(tcl, data) == ["C:/Users/João/tórax.png", "//server/share/exams/a b.dcm"]

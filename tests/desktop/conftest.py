@@ -1,0 +1,33 @@
+"""Fixtures the packaging tests (Linux and Windows bundles) share."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.model_fixtures import write_input_sensitive_model
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_MODEL = ROOT / "assets" / "model.pt"
+
+
+@pytest.fixture(scope="module")
+def bundled_model(tmp_path_factory) -> Path:
+    """``assets/model.pt`` when it exists (what ships), else a small model made here whose
+    output depends on its input, so "bundle and source agree" can fail."""
+    if SHIPPED_MODEL.is_file():
+        return SHIPPED_MODEL
+    return write_input_sensitive_model(tmp_path_factory.mktemp("bundled_model"))
+
+
+def make_bundle(target: str, model: Path, timeout_s: float) -> subprocess.CompletedProcess:
+    """``make <target>`` bundling ``model``; the test fails with the end of its output."""
+    env = dict(os.environ, CXR_PACKAGE_MODEL=str(model))
+    build = subprocess.run(
+        ["make", target], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout_s,
+    )
+    assert build.returncode == 0, f"make {target} failed:\n{(build.stdout + build.stderr)[-5000:]}"
+    return build
