@@ -60,22 +60,38 @@ def synthetic_chest_xray(size: int = 1024) -> Image.Image:
     return Image.fromarray(pixels.round().astype(np.uint8), mode="L")
 
 
-def write_selftest_files(out_dir: Path, model_path: Path) -> tuple[Path, Path]:
-    """Build step: the image and the probability the model gives it from source, side by side."""
+def write_selftest_files(out_dir: Path, model_path: Path,
+                         xray: tuple[Path, str] | None = None) -> tuple[Path, Path]:
+    """Build step: the image and what the model makes of it from source (P, verdict, scope),
+    side by side. ``xray``: a real chest X-ray to ship and its attribution; without one the
+    drawn picture is shipped, and the self-test says so."""
     from desktop.atomicio import atomic_write_bytes, atomic_write_text
     from desktop.engine.inference import Engine
+    from desktop.engine.scope import judge, scores_dict
+    from desktop.modelfile import verdict
     from desktop.reading.imaging import read_image
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    image_path = out_dir / SELFTEST_IMAGE
-    with tempfile.SpooledTemporaryFile() as buffer:
-        synthetic_chest_xray().save(buffer, format="PNG", optimize=True)
-        buffer.seek(0)
-        atomic_write_bytes(image_path, buffer.read())
+    image_path = out_dir / (SELFTEST_IMAGE if xray is None else
+                            f"selftest{xray[0].suffix.lower()}")
+    if xray is None:
+        with tempfile.SpooledTemporaryFile() as buffer:
+            synthetic_chest_xray().save(buffer, format="PNG", optimize=True)
+            buffer.seek(0)
+            atomic_write_bytes(image_path, buffer.read())
+    else:
+        atomic_write_bytes(image_path, xray[0].read_bytes())
     engine = Engine.load(model_path)
-    xray = read_image(image_path, preview_size=None)
-    p = float(engine.predict_batch(xray.model_input[None])[0])
-    expected = {"p_pneumonia": p, "model_sha256": _recorded_digest(model_path)}
+    image = read_image(image_path, preview_size=None)
+    probs, scores = engine.assess_batch(image.model_input[None])
+    p = float(probs[0])
+    scope = judge(image.source, None if scores is None else scores_dict(scores[0]),
+                  engine.scope_check)
+    expected = {"p_pneumonia": p, "model_sha256": _recorded_digest(model_path),
+                "image": image_path.name, "scope": scope.state,
+                "verdict": verdict(p, float(engine.metadata["threshold"]))
+                if scope.verdict_shown else None,
+                "source": xray[1] if xray else "a drawn picture (no real X-ray shipped)"}
     expected_path = out_dir / SELFTEST_EXPECTED
     atomic_write_text(expected_path, json.dumps(expected, indent=2) + "\n")
     return image_path, expected_path
@@ -94,6 +110,7 @@ class SelfTestReport:
     expected_p: float | None = None
     model_version: str = ""
     drag_and_drop: bool = False
+    source: str = "a drawn picture (no real X-ray shipped)"
     report_bytes: int = 0
     history_cases: int = 0
     timings: dict[str, float] = field(default_factory=dict)
@@ -105,7 +122,8 @@ class SelfTestReport:
             checked = f"matches build {self.expected_p:.6f}"
         dnd = "on" if self.drag_and_drop else "off"
         return (
-            f"self-test OK: model {self.model_version} (sha256 verified); selftest image -> "
+            f"self-test OK: model {self.model_version} (sha256 verified); selftest image "
+            f"[{self.source}] -> "
             f"{self.verdict} p={self.p_pneumonia:.6f} ({checked}); report written "
             f"({self.report_bytes / 1024:.0f} KB); history written and read "
             f"({self.history_cases} case); window opened and closed, "
@@ -148,7 +166,7 @@ def run_selftest(
 
     model_path = Path(model_path or default_model_path())
     with tempfile.TemporaryDirectory(prefix="cxr-selftest-") as scratch:
-        image_path = model_path.parent / SELFTEST_IMAGE
+        image_path = model_path.parent / _shipped_image(model_path)
         if not image_path.exists():  # a checkout: no build has written the image
             image_path = Path(scratch) / SELFTEST_IMAGE
             synthetic_chest_xray().save(image_path)
@@ -228,7 +246,7 @@ def _classify_in_window(
             raise SelfTestError(f"the selftest image was not classified: {error}")
         result = results[0]
         report.p_pneumonia = result.p_pneumonia
-        # the built-in image is drawn, not an X-ray: the scope check may well withhold it
+        # a drawn picture (a checkout's) may well be withheld by the scope check
         scope = result.scope.state if result.scope is not None else "not checked"
         report.verdict = window.session.verdict(result) or f"no verdict ({scope})"
         heatmap = window.worker.engine.explain(result.model_input)
@@ -275,6 +293,14 @@ def _check_history(window, report: SelfTestReport) -> None:
         store.close()
 
 
+def _shipped_image(model_path: Path) -> str:
+    """The self-test image's name, as the build recorded it (a real X-ray keeps its suffix)."""
+    expected_path = model_path.parent / SELFTEST_EXPECTED
+    if expected_path.exists():
+        return json.loads(expected_path.read_text(encoding="utf-8")).get("image", SELFTEST_IMAGE)
+    return SELFTEST_IMAGE
+
+
 def _check_against_build(report: SelfTestReport, model_path: Path) -> None:
     p = report.p_pneumonia
     if not 0.0 <= p <= 1.0:
@@ -286,6 +312,11 @@ def _check_against_build(report: SelfTestReport, model_path: Path) -> None:
     if expected.get("model_sha256") != _recorded_digest(model_path):
         raise SelfTestError("selftest.json was written for another model: rebuild the package")
     report.expected_p = float(expected["p_pneumonia"])
+    report.source = str(expected.get("source", report.source))
+    wanted = expected.get("verdict") or f"no verdict ({expected.get('scope')})"
+    if "verdict" in expected and report.verdict != wanted:
+        raise SelfTestError(f"the selftest image got {report.verdict} here but {wanted} at "
+                            "build time")
     if abs(p - report.expected_p) > TOLERANCE:
         raise SelfTestError(
             f"the selftest image got p={p:.6f} here but p={report.expected_p:.6f} at build time"

@@ -14,16 +14,13 @@ import torch
 
 from desktop.modelfile import CLASSES, FORMAT_VERSION, INPUT_SIZE, POSITIVE
 from training.augment import SHIFT_VIEWS, shifted
-from training.calibration import (
-    calibrated_positive,
-    cross_validated_positive,
-    fit_platt,
-    platt_positive,
-)
+from training.calibration import calibrated_positive, platt_positive
+from training.calibration_choice import RULE, choose, score_forms
 from training.data import Split
 from training.loop import predict_logits
 from training.metrics import (
     binary_metrics,
+    calibration_error,
     expected_calibration_error,
     rounded,
     sensitivity_threshold,
@@ -99,11 +96,17 @@ def base_metadata(*, per_image_norm: bool, tta_flip: bool, equalize: float = 0.0
 
 def assess_validation(model: ChestXRayNet, val: Split, device: torch.device, *,
                       tta_flip: bool) -> dict:
-    """Calibration (Platt: temperature and bias), ECE before/after (and cross-validated),
-    operating points and figures, all on validation only."""
+    """Calibration chosen by ``training.calibration_choice``'s rule on validation and its
+    shifted views, ECE before/after (and cross-validated), operating points and figures, all on
+    validation only."""
     logits = predict_logits(model, val.images, device, tta_flip=tta_flip)
+    view_logits = {name: predict_logits(model, shifted(val.images, cfg=cfg), device,
+                                        tta_flip=tta_flip)
+                   for name, cfg in SHIFT_VIEWS.items()}
     y = val.labels.numpy()
-    temperature, bias = fit_platt(logits, val.labels)
+    candidates = score_forms(logits, val.labels, view_logits)
+    form = choose(candidates)
+    temperature, bias = candidates[form]["temperature"], candidates[form]["bias"]
     p = platt_positive(logits, temperature, bias).numpy()
     balanced = youden_threshold(y, p)
     # never above the balanced point: "high sensitivity" must not be the less sensitive one
@@ -119,26 +122,29 @@ def assess_validation(model: ChestXRayNet, val: Split, device: torch.device, *,
                        "val_specificity": round(m["specificity"], 4)})
     threshold = points[0]["threshold"]
     views = {}
-    for name, cfg in SHIFT_VIEWS.items():
-        view_logits = predict_logits(model, shifted(val.images, cfg=cfg), device,
-                                     tta_flip=tta_flip)
-        p_view = platt_positive(view_logits, temperature, bias).numpy()
+    for name, view in view_logits.items():
+        p_view = platt_positive(view, temperature, bias).numpy()
         views[name] = rounded(binary_metrics(y, p_view, threshold))
         views[name]["ece"] = round(expected_calibration_error(y, p_view), 4)
+        views[name]["calibration_error"] = round(calibration_error(y, p_view), 4)
     out = {
         "temperature": temperature,
         "bias": bias,
+        "form": form,
+        "prevalence_assumed": candidates[form]["prevalence_assumed"],
+        "choice": {"rule": list(RULE), "candidates": candidates, "chosen": form},
         "val_ece_before": expected_calibration_error(y, calibrated_positive(logits, 1.0).numpy()),
         "val_ece_after": expected_calibration_error(y, p),
-        "val_ece_cross_validated": expected_calibration_error(
-            y, cross_validated_positive(logits, val.labels).numpy()),
+        "val_calibration_error": candidates[form]["val_calibration_error"],
+        "val_ece_cross_validated": candidates[form]["val_calibration_error_cross_validated"],
         "operating_points": points,
         "validation": rounded(binary_metrics(y, p, points[0]["threshold"])),
-        "validation_shifted": {k: v for k, v in views["shifted"].items() if k != "ece"},
+        "validation_shifted": {k: v for k, v in views["shifted"].items()
+                               if k not in ("ece", "calibration_error")},
         "validation_views": views,
     }
-    log.info("validation: T=%.3f b=%.3f ECE %.4f -> %.4f; balanced t=%.3f acc %.4f AUC %.4f; "
-             "shifted acc %.4f AUC %.4f", temperature, bias, out["val_ece_before"],
+    log.info("calibration %s: T=%.3f b=%.3f ECE %.4f -> %.4f; balanced t=%.3f acc %.4f AUC "
+             "%.4f; shifted acc %.4f AUC %.4f", form, temperature, bias, out["val_ece_before"],
              out["val_ece_after"], points[0]["threshold"], out["validation"]["accuracy"],
              out["validation"]["roc_auc"], out["validation_shifted"]["accuracy"],
              out["validation_shifted"]["roc_auc"])
@@ -155,14 +161,7 @@ def build_card(assessment: dict, *, per_image_norm: bool, tta_flip: bool, recipe
         "threshold": balanced["threshold"],
         "default_operating_point": "balanced",
         "operating_points": assessment["operating_points"],
-        "calibration": {
-            "method": "Platt scaling on validation: sigmoid((l1 - l0) / temperature + bias)",
-            "temperature": round(assessment["temperature"], 6),
-            "bias": round(assessment.get("bias", 0.0), 6),
-            "val_ece_cross_validated": round(assessment.get("val_ece_cross_validated", 0), 4),
-            "val_ece_before": round(assessment["val_ece_before"], 4),
-            "val_ece_after": round(assessment["val_ece_after"], 4),
-        },
+        "calibration": calibration_section(assessment),
         "metrics": {
             "validation": assessment["validation"],
             "validation_shifted": dict(
@@ -180,6 +179,51 @@ def build_card(assessment: dict, *, per_image_norm: bool, tta_flip: bool, recipe
                  "counts": counts},
     })
     return meta
+
+
+METHODS = {
+    "temperature": "temperature scaling on validation: softmax(logits / temperature)",
+    "platt_50": "Platt scaling on validation, bias moved to 50% prevalence: "
+                "sigmoid((l1 - l0) / temperature + bias)",
+    "platt": "Platt scaling on validation: sigmoid((l1 - l0) / temperature + bias)",
+}
+
+
+def prevalence_note(prevalence: float) -> str:
+    """What P(pneumonia) means, for the card and the About box."""
+    return (f"P(pneumonia) is calibrated for a prevalence of {prevalence:.0%}: among images "
+            f"like these, {prevalence:.0%} of them showing pneumonia. Where pneumonia is rarer "
+            "(or more common), the true share at a given P is lower (or higher); a site "
+            "calibration adapts P to a clinic's own cases.")
+
+
+def calibration_section(assessment: dict) -> dict:
+    """The card's ``calibration``: the form the rule chose, what P assumes, and the figures of
+    every candidate on validation and its shifted views."""
+    form = assessment.get("form", "platt")
+    prevalence = assessment.get("prevalence_assumed")
+    out = {
+        "method": METHODS[form],
+        "form": form,
+        "temperature": round(assessment["temperature"], 6),
+        "bias": round(assessment.get("bias", 0.0), 6),
+        "val_ece_before": round(assessment["val_ece_before"], 4),
+        "val_ece_after": round(assessment["val_ece_after"], 4),
+        "ece_definition": "val_ece_*: confidence of the predicted class, 15 equal bins "
+                          "(Guo et al. 2017); calibration_error: P(pneumonia) against the "
+                          "labels, 10 equal bins of P",
+    }
+    if prevalence is not None:
+        out["prevalence_assumed"] = prevalence
+        out["prevalence_note"] = prevalence_note(prevalence)
+    if "choice" in assessment:
+        out["val_calibration_error"] = assessment["val_calibration_error"]
+        out["val_calibration_error_cross_validated"] = assessment["val_ece_cross_validated"]
+        out["views_calibration_error"] = {
+            name: view["calibration_error"]
+            for name, view in assessment.get("validation_views", {}).items()}
+        out["choice"] = assessment["choice"]
+    return out
 
 
 def figures_at_points(y: np.ndarray, p: np.ndarray, meta: dict) -> dict:

@@ -112,6 +112,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
                                              "check; without it the file keeps its own)")
     r.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     _add_scope_options(r)
+    c = sub.add_parser("card-tables", help="rewrite the card:NAME tables of documents from a "
+                                           "model.pt's card (README.md, docs/model_card.md)")
+    c.add_argument("--model", type=Path, required=True)
+    c.add_argument("documents", type=Path, nargs="+")
     return parser, t
 
 
@@ -142,6 +146,9 @@ def _add_scope_options(p: argparse.ArgumentParser) -> None:
                    help="out-of-scope examples: DIR/not_cxr/<kind>/... (not chest X-rays) and "
                         "DIR/cxr_adult/... (adult chest X-rays); a MANIFEST.csv names each "
                         "file's source and licence (only openly licensed files are fitted on)")
+    g.add_argument("--feature-cache", type=Path, metavar="DIR",
+                   help="keep the network's features of every image set here and reuse them "
+                        "(e.g. runs/features; refitting the check then takes seconds)")
     g.add_argument("--age-range", type=int, nargs=2, metavar=("LOW", "HIGH"),
                    help="ages in years of the training patients (e.g. 1 5): DICOMs of patients "
                         "outside it are marked unusual")
@@ -237,6 +244,12 @@ def _fit_scope(model, train, val, args, device, tta_flip: bool, temperature: flo
         return torch.cat([wrapper.scope_features(images[i:i + 128].to(device)).float().cpu()
                           for i in range(0, len(images), 128)])
 
+    if getattr(args, "feature_cache", None):
+        from training.cache import cached_features
+        from training.export import verification_batch
+
+        features = cached_features(features, args.feature_cache, verification_batch())
+
     ood = load_ood(args.ood_data) if getattr(args, "ood_data", None) else None
     if ood is None:
         log.warning("no --ood-data: the scope check learns 'not a chest X-ray' from synthetic "
@@ -267,6 +280,8 @@ def _export(model, final: dict, assessment: dict, counts: dict, out: Path,
                       init_weights=final["init_weights"],
                       device=final["device"], wall_time_s=final["wall_time_s"],
                       split_rule=final["split_rule"], counts=counts)
+    if final.get("test_split_looks"):
+        card["test_split_looks"] = final["test_split_looks"]
     head = None
     if scope is not None:
         head, card["scope_check"] = scope
@@ -319,7 +334,35 @@ def _checkpoint_of(model_path: Path) -> dict:
             "wall_time_s": float(training.get("wall_time_s", 0)),
             "init_weights": training.get("init_weights", "unknown"),
             "device": training.get("device", "unknown"),
-            "split_rule": card.get("data", {}).get("split_rule")}
+            "split_rule": card.get("data", {}).get("split_rule"),
+            "test_split_looks": _test_split_looks(card)}
+
+
+def _test_split_looks(card: dict) -> list[dict]:
+    """Every test-split look an exported file's card records (the same weights keep their
+    history); cards before the list existed recorded only a count and their own date."""
+    if card.get("test_split_looks"):
+        return list(card["test_split_looks"])
+    count = int(card.get("metrics", {}).get("test", {}).get(
+        "test_split_evaluations_during_development", 0))
+    looks = [{"evaluation_number": k, "note": "recorded as a count only (see the model card's "
+                                              "history)"} for k in range(1, count)]
+    if count:
+        looks.append({"evaluation_number": count, "date": str(card.get("created", ""))[:10],
+                      "model_version": card.get("model_version"), "split": "test"})
+    return looks
+
+
+def cmd_card_tables(args: argparse.Namespace) -> int:
+    from training.card_tables import refresh
+    from training.export import load_scripted
+
+    _, card = load_scripted(args.model)
+    for document in args.documents:
+        text = document.read_text(encoding="utf-8")
+        atomic_write_text(document, refresh(text, card))
+        print(f"rewrote the card tables of {document}")
+    return 0
 
 
 def cmd_reexport(args: argparse.Namespace) -> int:
@@ -343,7 +386,7 @@ def cmd_reexport(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from training.card import figures_at_points
     from training.export import load_history, load_scripted, update_metadata
-    from training.metrics import expected_calibration_error
+    from training.metrics import calibration_error, expected_calibration_error
     from training.plots import save_plots
 
     model, meta = load_scripted(args.model)
@@ -362,6 +405,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     y = split.labels.numpy()
     figures = figures_at_points(y, probs, meta)
     figures["expected_calibration_error"] = round(expected_calibration_error(y, probs), 4)
+    figures["calibration_error"] = round(calibration_error(y, probs), 4)
     scope = _scope_rates(scores, check, split) if check is not None else None
     args.out.mkdir(parents=True, exist_ok=True)
     result = {"model": str(args.model), "data": str(folder), "metrics": figures}
@@ -380,6 +424,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         card["at_operating_points"] = figures["operating_points"]
         card["test_split_evaluations_during_development"] = args.record_in_card
         meta["metrics"]["test"] = card
+        meta.setdefault("test_split_looks", []).append({
+            "date": time.strftime("%Y-%m-%d", time.gmtime()),
+            "model_version": meta.get("model_version"), "split": args.split,
+            "evaluation_number": args.record_in_card})
         if scope is not None:
             meta["scope_check"]["test"] = scope
         update_metadata(args.model, meta)
@@ -414,6 +462,8 @@ def _print_figures(figures: dict) -> None:
               f"{f['roc_auc']:>8.4f}")
     if "expected_calibration_error" in figures:
         print(f"expected calibration error (15 bins): {figures['expected_calibration_error']:.4f}")
+    if "calibration_error" in figures:
+        print(f"calibration error of P (10 bins): {figures['calibration_error']:.4f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -423,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         commands = {"train": cmd_train, "evaluate": cmd_evaluate, "export": cmd_export,
-                    "reexport": cmd_reexport}
+                    "reexport": cmd_reexport, "card-tables": cmd_card_tables}
         code = commands[args.command](args)
     except (DataError, FileNotFoundError, ValueError) as exc:
         log.debug("failed", exc_info=True)

@@ -105,3 +105,34 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 15) -> 
         if mask.any():
             ece += mask.mean() * abs(correct[mask].mean() - confidence[mask].mean())
     return float(ece)
+
+
+def calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10,
+                      weights: np.ndarray | None = None) -> float:
+    """How far P(PNEUMONIA) is from the share of pneumonia among images given that P: 10
+    equal-width bins of P over [0, 1], each |mean label - mean P| weighted by its share of the
+    images (or of ``weights``: e.g. reweighted to another prevalence)."""
+    y = np.asarray(y, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    w = np.ones_like(p) if weights is None else np.asarray(weights, dtype=np.float64)
+    which = np.clip((p * bins).astype(int), 0, bins - 1)
+    total, error = w.sum(), 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            wb = w[mask]
+            error += wb.sum() / total * abs(np.average(y[mask] - p[mask], weights=wb))
+    return float(error)
+
+
+def prevalence_weights(y: np.ndarray, prevalence: float) -> np.ndarray:
+    """Per-image weights that give the positives a share ``prevalence`` of the total."""
+    y = np.asarray(y).astype(bool)
+    pos = prevalence / max(y.mean(), 1e-12)
+    neg = (1 - prevalence) / max(1 - y.mean(), 1e-12)
+    return np.where(y, pos, neg)
+
+
+def balanced_accuracy(y: np.ndarray, p: np.ndarray, threshold: float) -> float:
+    m = binary_metrics(y, p, threshold)
+    return 0.5 * (m["sensitivity"] + m["specificity"])

@@ -1,7 +1,8 @@
 """Out-of-scope images made by code, for fitting the scope check: pages of text, charts and
-screens, textures and noise, and mosaics of chest X-rays. They carry no licence but this
-project's, so a model fitted on them can be shared freely; real out-of-scope photos and scans,
-when given (``--ood-data``), are added to them.
+screens, textures and noise, mosaics of chest X-rays, and radiographs of other body parts (limbs,
+hands, a pelvis, a breast, a dental arch: grey, X-ray-like, and not a chest). They carry no
+licence but this project's, so a model fitted on them can be shared freely; real out-of-scope
+photos and scans, when given (``--ood-data``), are added to them.
 
 Every image is uint8 [1, 224, 224], like the reader's output. Seeded: the same call gives the
 same images.
@@ -15,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from desktop.modelfile import INPUT_SIZE
 
-KINDS = ("document", "chart", "screen", "texture", "mosaic")
+KINDS = ("document", "chart", "screen", "texture", "mosaic", "other_xray")
 _WORDS = ("patient report radiology findings clinic lungs normal study image series date name "
           "total value result table figure page chapter data model number the of and in").split()
 
@@ -124,6 +125,73 @@ def _mosaic(rng: np.random.Generator, xrays: torch.Tensor) -> Image.Image:
     return sheet
 
 
+def _bone(draw: ImageDraw.ImageDraw, a, b, width: float, shade: int) -> None:
+    """A long bone from ``a`` to ``b``: a bright shaft with brighter cortex and round ends."""
+    draw.line([a, b], fill=shade, width=int(width))
+    draw.line([a, b], fill=min(255, shade + 40), width=max(1, int(width / 3)))
+    for x, y in (a, b):
+        r = width * 0.8
+        draw.ellipse([x - r, y - r, x + r, y + r], fill=shade)
+
+
+def _other_xray(rng: np.random.Generator) -> Image.Image:
+    """A radiograph of another body part: a limb or a hand, a pelvis, a breast (mammogram) or a
+    dental arch, soft tissue round bright bone on a dark field, blurred and noisy."""
+    img = Image.new("L", (448, 448), int(rng.integers(0, 40)))
+    draw = ImageDraw.Draw(img)
+    kind = int(rng.integers(0, 5))
+    tissue = int(rng.integers(60, 120))
+    if kind == 0:  # a limb: one or two long bones in a soft-tissue sleeve, maybe a joint
+        x, tilt = rng.uniform(150, 300), rng.uniform(-60, 60)
+        draw.line([(x - tilt, 0), (x + tilt, 448)], fill=tissue, width=int(rng.integers(120, 220)))
+        for dx in ([0] if rng.random() < 0.5 else [-25, 25]):
+            _bone(draw, (x - tilt + dx, rng.uniform(-20, 60)), (x + tilt + dx, rng.uniform(
+                250, 470)), rng.uniform(18, 40), int(rng.integers(170, 230)))
+    elif kind == 1:  # a hand: a palm and five rays of small bones
+        cx, cy = rng.uniform(180, 270), rng.uniform(280, 340)
+        draw.ellipse([cx - 90, cy - 70, cx + 90, cy + 110], fill=tissue)
+        for k in range(5):
+            angle = np.deg2rad(-70 + 35 * k + rng.uniform(-8, 8))
+            x, y = cx + 40 * np.sin(angle), cy - 40 * np.cos(angle)
+            for _ in range(3):
+                nx, ny = x + 55 * np.sin(angle), y - 55 * np.cos(angle)
+                draw.line([(x, y), (nx, ny)], fill=tissue, width=34)
+                _bone(draw, (x, y), (nx, ny), 14, int(rng.integers(170, 230)))
+                x, y = nx + 6 * np.sin(angle), ny - 6 * np.cos(angle)
+    elif kind == 2:  # a pelvis: a wide bony ring, two femoral heads and shafts
+        draw.ellipse([40, 60, 408, 330], fill=tissue)
+        draw.ellipse([90, 100, 358, 300], outline=int(rng.integers(170, 230)), width=28)
+        for side in (-1, 1):
+            hx = 224 + side * rng.uniform(110, 140)
+            draw.ellipse([hx - 35, 250, hx + 35, 320], fill=int(rng.integers(180, 235)))
+            _bone(draw, (hx, 290), (hx + side * 20, 460), 40, int(rng.integers(170, 230)))
+    elif kind == 3:  # a breast: a half disc of fibroglandular texture against one edge
+        side = 0 if rng.random() < 0.5 else 448
+        r = rng.uniform(200, 330)
+        draw.ellipse([side - r, 224 - r * 1.2, side + r, 224 + r * 1.2], fill=tissue + 30)
+        arr = np.asarray(img, dtype=np.float32)
+        grain = np.asarray(Image.fromarray(rng.normal(0, 1, (56, 56)).astype(np.float32), "F")
+                           .resize((448, 448), Image.Resampling.BICUBIC))
+        img = Image.fromarray(np.clip(arr + 35 * grain * (arr > tissue), 0, 255).astype(
+            np.uint8))
+    else:  # a dental panoramic: a wide arch of bright teeth in a grey band
+        draw.rectangle([0, 120, 448, 340], fill=tissue)
+        for k in range(16):
+            x = 20 + k * 26 + rng.uniform(-3, 3)
+            for top, sign in ((230, -1), (240, 1)):
+                lift = 40 * ((x - 224) / 224) ** 2
+                y0 = top + sign * 10 - lift * sign * -1
+                draw.rounded_rectangle([x, min(y0, y0 + sign * 80), x + 20,
+                                        max(y0, y0 + sign * 80)], radius=6,
+                                       fill=int(rng.integers(190, 250)))
+    img = img.rotate(float(rng.uniform(-20, 20)), fillcolor=0)
+    img = img.filter(ImageFilter.GaussianBlur(float(rng.uniform(1, 4))))
+    arr = np.asarray(img, dtype=np.float32) + rng.normal(0, rng.uniform(2, 8), (448, 448))
+    if rng.random() < 0.15:
+        arr = 255 - arr
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+
+
 def synthetic_negatives(n: int, xrays: torch.Tensor, seed: int = 0) -> tuple[torch.Tensor, list]:
     """``n`` out-of-scope images (uint8 [n, 1, 224, 224]) spread over ``KINDS``, and their
     kinds; ``xrays`` (uint8 [M, 1, 224, 224]) are the tiles of the mosaics."""
@@ -133,6 +201,7 @@ def synthetic_negatives(n: int, xrays: torch.Tensor, seed: int = 0) -> tuple[tor
         kind = KINDS[i % len(KINDS)]
         img = _mosaic(rng, xrays) if kind == "mosaic" else {
             "document": _document, "chart": _chart, "screen": _screen, "texture": _texture,
+            "other_xray": _other_xray,
         }[kind](rng)
         images.append(np.asarray(img.resize((INPUT_SIZE, INPUT_SIZE),
                                             Image.Resampling.BILINEAR), dtype=np.uint8))

@@ -107,8 +107,10 @@ def model_to_bundle(root: Path) -> Path:
 def stage_assets(root: Path, model: Path, staging: Path) -> list[tuple[str, str]]:
     """Copy what the bundle's ``assets/`` holds into ``staging`` and return PyInstaller datas.
 
-    The model and its hash, the icon, and the self-test image with the probability the model
-    gives it from source (computed here, with the same torch the bundle gets).
+    The model and its hash, the icon, and the self-test image (one real chest X-ray of the
+    Kermany test split, read from ``../shared`` at build time, never kept in the repository)
+    with what the model makes of it from source (computed here, with the same torch the bundle
+    gets).
     """
     from desktop.selftest import write_selftest_files
 
@@ -119,8 +121,24 @@ def stage_assets(root: Path, model: Path, staging: Path) -> list[tuple[str, str]
         if source.is_file():
             # copyfile, not copy2: copying the metadata aborts under Wine (the Windows build)
             shutil.copyfile(source, staging / source.name.replace(model.name, "model.pt"))
-    write_selftest_files(staging, staging / "model.pt")
+    write_selftest_files(staging, staging / "model.pt", selftest_xray(root))
     return [(str(path), "assets") for path in sorted(staging.iterdir())]
+
+
+SELFTEST_XRAY = "data/chest_xray_224/test/PNEUMONIA/person100_bacteria_475.jpeg"
+SELFTEST_CREDIT = ("Kermany et al. 2018, chest X-ray test split, PNEUMONIA/"
+                   "person100_bacteria_475.jpeg, CC BY 4.0 (doi:10.17632/rscbjbr9sj.2)")
+
+
+def selftest_xray(root: Path) -> tuple[Path, str]:
+    """The real chest X-ray the self-test classifies, and its attribution; the build stops
+    with a sentence saying where it looked when ``../shared`` is not beside the checkout."""
+    path = root.parent / "shared" / SELFTEST_XRAY
+    if not path.is_file():
+        sys.exit(f"build.spec: the self-test's chest X-ray {path} is missing; the build needs "
+                 "the shared data folder beside the checkout (../shared, read-only; its images "
+                 "are never copied into the repository)")
+    return path, SELFTEST_CREDIT
 
 
 def compiled_translations(root: Path) -> list[tuple[str, str]]:

@@ -253,8 +253,12 @@ def _read_pillow(fh: IO[bytes]) -> Decoded:
         width, height = im.size
         if width * height > MAX_PIXELS:
             raise too_large(width * height)
-        # is_animated looks at the next frame only (n_frames would walk them all)
-        multi_frame = bool(getattr(im, "is_animated", False))
+        # is_animated looks at the next frame only (n_frames would walk them all); some plugins
+        # parse more of the file for it (a PSD's layers), and a damaged one fails there
+        try:
+            multi_frame = bool(getattr(im, "is_animated", False))
+        except Exception as exc:  # e.g. PSD "negative tile size": the file's fault
+            raise NotAnImageError() from exc
         source = {
             "format": im.format,
             "width": width,
@@ -288,7 +292,8 @@ def _read_pillow(fh: IO[bytes]) -> Decoded:
         except ReadError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning, MemoryError) as exc:
-            raise too_large(width * height) from exc
+            # an inner image (an ICNS icon's PNG) may declare more than the outer header
+            raise too_large(_bomb_pixels(exc) or width * height) from exc
         except Exception as exc:  # truncated data, broken streams, bad tables, ...
             log.debug("Decoding failed", exc_info=True)
             raise NotAnImageError() from exc

@@ -70,8 +70,10 @@ def stretch_to_uint8(values: np.ndarray) -> Image.Image:
 
 
 def too_large(pixels: int | None) -> ImageTooLargeError:
-    """The refusal of an image of ``pixels`` (None: a size the decoder did not give)."""
+    """The refusal of an image of ``pixels`` (None: a size the decoder did not give). A count
+    that does not exceed the limit (a header whose numbers overflowed, an inner image larger
+    than the outer one says) is not printed: the sentence never says "0 megapixels"."""
     limit = f"{MAX_PIXELS / 1e6:.0f}"
-    if pixels is None:
+    if pixels is None or pixels <= MAX_PIXELS:
         return ImageTooLargeError(ImageTooLargeError.size_unknown, limit=limit)
     return ImageTooLargeError(megapixels=f"{pixels / 1e6:.0f}", limit=limit)

@@ -119,10 +119,14 @@ def model_card_sections(card: dict | None, error: UserError | None = None) -> Se
             before=calibration.get("val_ece_before", "?"),
             after=calibration.get("val_ece_after", "?"),
         )]
-        if "bias" in calibration:
+        if calibration.get("bias"):
             lines.append(_("Bias {bias}; calibration error on validation images the fit did "
                            "not see (5 folds): {cv}").format(
                 bias=calibration["bias"], cv=calibration.get("val_ece_cross_validated", "?")))
+        if isinstance(calibration.get("prevalence_assumed"), (int, float)):
+            lines.append(_("Probabilities assume that {share} of the images show pneumonia; "
+                           "where it is rarer, the same probability means less.").format(
+                share=percent(calibration["prevalence_assumed"])))
         sections.append((_("Calibration"), lines))
     sections.append((_("Scope check"), _scope_lines(card.get("scope_check"))))
     data = card.get("data", {})

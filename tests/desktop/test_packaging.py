@@ -105,6 +105,7 @@ def test_unzipped_copy_passes_its_self_test(unzipped, x_display, tmp_path):
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr[-3000:]}"
     assert len(lines) == 1 and lines[0].startswith("self-test OK"), result.stdout
     assert "matches build" in lines[0] and "drag-and-drop on" in lines[0]
+    assert "Kermany" in lines[0] and "CC BY 4.0" in lines[0] and "-> PNEUMONIA p=" in lines[0]
     assert "report written (" in lines[0]  # reportlab is in the bundle and works
     assert (tmp_path / "logs" / "cxr-pneumonia.log").is_file()  # the user's log folder
     assert not list(unzipped.rglob("*.log"))  # nothing written beside the executable
@@ -197,7 +198,9 @@ def test_bundle_holds_what_the_app_needs(bundle, bundled_model):
     digest = hashlib.sha256(bundled_model.read_bytes()).hexdigest()
     assert hashlib.sha256((assets / "model.pt").read_bytes()).hexdigest() == digest
     assert (assets / "model.pt.sha256").read_text().split()[0] == digest
-    assert (assets / "icon.png").is_file() and (assets / "selftest.png").is_file()
+    assert (assets / "icon.png").is_file() and (assets / "selftest.jpeg").is_file()
+    shipped = json.loads((assets / "selftest.json").read_text())
+    assert "CC BY 4.0" in shipped["source"] and shipped["scope"] != "not_chest_xray"
     for po in (ROOT / "translations").glob("*/LC_MESSAGES/cxr.po"):
         assert (bundle / "_internal" / po.relative_to(ROOT).with_suffix(".mo")).is_file(), po
     assert list((bundle / "_internal" / "tkinterdnd2").rglob("libtkdnd*"))

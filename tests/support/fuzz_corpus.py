@@ -380,6 +380,43 @@ def add_bombs(corpus: Corpus) -> None:
     )
 
 
+def psd_with_layer(bbox: tuple[int, int, int, int], side: int = 16) -> bytes:
+    """A grey 8-bit PSD of ``side`` x ``side`` with one layer whose box (top, left, bottom,
+    right) is ``bbox``: a box with right < left makes Pillow's layer parser raise
+    ``ValueError("negative tile size")``."""
+    header = b"8BPS" + struct.pack(">H6xHIIHH", 1, 1, side, side, 8, 1)
+    layer = struct.pack(">iiiiH", *bbox, 1) + struct.pack(">hI", 0, 2 + side * side)
+    layer += b"8BIMnorm" + bytes([255, 0, 0, 0]) + struct.pack(">I", 0)
+    layer_info = struct.pack(">h", 1) + layer + struct.pack(">H", 0) + bytes(side * side)
+    layers = struct.pack(">I", len(layer_info)) + layer_info
+    pixels = struct.pack(">H", 0) + bytes(range(side)) * side
+    return header + struct.pack(">II", 0, 0) + struct.pack(">I", len(layers)) + layers + pixels
+
+
+def icns_holding(png: bytes, kind: bytes = b"icp4") -> bytes:
+    """A Mac icon file whose one icon (``icp4``: 16 x 16) is ``png``, whatever size it says."""
+    entry = kind + struct.pack(">I", 8 + len(png)) + png
+    return b"icns" + struct.pack(">I", 8 + len(entry)) + entry
+
+
+def add_decoder_failures(corpus: Corpus) -> None:
+    """Files a decoder's own parser trips on after the header was accepted, and sizes declared
+    inside a container that the container's header does not show."""
+    tiny_idat = zlib.compress(b"\x00" * 64)
+    add = corpus.add
+    add("decoder", "negative_tile.psd", psd_with_layer((0, 12, 8, 2)), ERROR,
+        "a layer box with right < left: Pillow raises ValueError('negative tile size')")
+    add("decoder", "negative_height.psd", psd_with_layer((9, 0, 1, 8)), ERROR,
+        "a layer box with bottom < top")
+    add("decoder", "huge_layer.psd", psd_with_layer((0, 0, 2**31 - 1, 2**31 - 1)), ANY,
+        "a layer box of 2^31 x 2^31")
+    add("decoder", "inner_png_30000.icns", icns_holding(png_declaring(
+        BOMB_SIDE, BOMB_SIDE, tiny_idat)), ERROR, "a 16 x 16 icon whose PNG claims 900 MP")
+    add("decoder", "inner_png_overflow.icns", icns_holding(png_declaring(
+        2**31 - 1, 2**31 - 1, tiny_idat), b"ic10"), ERROR,
+        "an icon whose PNG claims 2^31 x 2^31 pixels")
+
+
 def add_dicom_variants(corpus: Corpus) -> None:
     from pydicom.encaps import encapsulate
     from pydicom.uid import (
@@ -602,6 +639,7 @@ def build_corpus(root: Path, *, dropped: bool = True) -> Corpus:
     add_wrong_extension(corpus)
     add_shapes_and_modes(corpus)
     add_bombs(corpus)
+    add_decoder_failures(corpus)
     add_dicom_variants(corpus)
     add_odd_names(corpus)
     if dropped:

@@ -87,3 +87,38 @@ def test_temperature_scaling_recovers_the_temperature_that_made_the_labels():
     after = expected_calibration_error(labels.numpy(),
                                        calibrated_positive(overconfident, t).numpy())
     assert after < before / 3
+
+
+def test_calibration_error_of_p_is_the_hand_count_and_reweights_to_another_prevalence():
+    from training.metrics import calibration_error, prevalence_weights
+
+    y = np.array([0, 0, 1, 1])
+    p = np.array([0.05, 0.05, 0.95, 0.45])  # bins 0, 0, 9, 4
+    # bin 0: |0 - 0.05| * 2/4; bin 9: |1 - 0.95| * 1/4; bin 4: |1 - 0.45| * 1/4
+    assert calibration_error(y, p) == pytest.approx(0.05 / 2 + 0.05 / 4 + 0.55 / 4)
+    w = prevalence_weights(np.array([0, 1, 1, 1]), 0.5)
+    assert w[0] == pytest.approx(2.0) and w[1:].sum() == pytest.approx(2.0)
+
+
+def _logits(n_normal: int, n_pneumonia: int, seed: int, shift: float = 0.0) -> tuple:
+    """Logit differences whose true log-odds are 2*z at 50% prevalence (z ~ the class mean)."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.cat([torch.zeros(n_normal), torch.ones(n_pneumonia)]).long()
+    z = torch.where(y == 1, 1.0, -1.0) + torch.randn(len(y), generator=g) + shift
+    return torch.stack([torch.zeros_like(z), 4 * z], dim=1), y  # over-confident by 2x
+
+
+def test_the_rule_keeps_the_form_that_holds_when_prevalence_changes():
+    """Validation 75% pneumonia: a Platt bias fits it, and pays for it at 50%; temperature
+    alone (P for equal prevalence, as the class-weighted loss gives) holds, and wins."""
+    from training.calibration_choice import choose, score_forms
+
+    logits, y = _logits(250, 750, seed=0)
+    views = {"a": _logits(250, 750, seed=1, shift=0.2)[0], "b": _logits(250, 750, seed=2)[0]}
+    scored = score_forms(logits, y, views)
+    assert scored["temperature"]["temperature"] == pytest.approx(2.0, rel=0.1)
+    assert scored["platt"]["bias"] > 0.5  # it learnt validation's 3:1 prevalence
+    assert scored["platt"]["prevalence_assumed"] == 0.75
+    assert choose(scored) == "temperature"
+    for form in scored.values():
+        assert set(form["views"]) == {"a", "b"}

@@ -4,6 +4,7 @@ image the model was trained on; every bad file gives a typed error with a senten
 import hashlib
 import io
 import sys
+import zlib
 
 import numpy as np
 import pytest
@@ -435,7 +436,6 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path):
     Image.new("L", (1, 1)).save(buf, format="PNG")
     data = bytearray(buf.getvalue())
     import struct
-    import zlib
 
     data[16:24] = struct.pack(">II", 30000, 30000)
     data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
@@ -540,3 +540,36 @@ def test_a_flat_16bit_image_gets_a_buffer_of_one_unit(tmp_path):
     Image.fromarray(np.full((50, 60), 777, np.uint16)).save(tmp_path / "flat.png")
     buffer = read_image(tmp_path / "flat.png").display
     assert (buffer.low, buffer.high) == (777.0, 778.0) and not buffer.codes.any()
+
+
+@pytest.mark.parametrize("bbox", [(0, 12, 8, 2), (9, 0, 1, 8)], ids=["right<left", "bottom<top"])
+def test_psd_whose_layer_parser_fails_is_reported_damaged(tmp_path, bbox):
+    """Pillow raises ValueError("negative tile size") from a PSD's layer box, after the header
+    was accepted: the file's fault, told as such, not "Something went wrong"."""
+    path = tmp_path / "layers.psd"
+    path.write_bytes(fuzz_corpus.psd_with_layer(bbox))
+    with pytest.raises(NotAnImageError):
+        read_image(path)
+
+
+@pytest.mark.parametrize("kind, side", [(b"icp4", fuzz_corpus.BOMB_SIDE), (b"ic10", 2**31 - 1)])
+def test_an_icon_whose_inner_image_is_huge_never_says_zero_megapixels(tmp_path, kind, side):
+    """A 16 x 16 (or 1024 x 1024) icon holding a PNG that claims far more: the refusal gives
+    the inner image's size, never the icon's rounded to 0."""
+    png = fuzz_corpus.png_declaring(side, side, zlib.compress(b"\x00" * 64))
+    path = tmp_path / "icon.icns"
+    path.write_bytes(fuzz_corpus.icns_holding(png, kind))
+    with pytest.raises(ImageTooLargeError) as info:
+        read_image(path)
+    sentence = info.value.user_message()
+    assert f"({side * side / 1e6:.0f} megapixels" in sentence
+    assert "(0 megapixels" not in sentence
+
+
+def test_a_refusal_whose_count_is_not_above_the_limit_does_not_print_it():
+    from desktop.reading.pixels import MAX_PIXELS, too_large
+
+    for pixels in (0, 256, MAX_PIXELS, None):
+        sentence = too_large(pixels).user_message()
+        assert "megapixels, the limit" not in sentence and "the limit is 89 megapixels" in sentence
+    assert "(90 megapixels" in too_large(MAX_PIXELS + 600_000).user_message()

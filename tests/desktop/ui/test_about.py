@@ -19,3 +19,17 @@ def test_a_figure_missing_from_the_card_is_left_out_not_invented():
     i18n.set_language("en")
     text = "\n".join(_metrics_lines({"accuracy": 0.9}))
     assert "90.00%" in text and "Sensitivity" not in text
+
+
+def test_the_about_box_says_what_prevalence_the_probabilities_assume():
+    """Read from the shipped card: the sentence the user sees names the card's prevalence."""
+    from desktop.modelfile import default_model_path
+    from desktop.ui.about import model_card_sections
+    from training.export import load_scripted
+
+    i18n.set_language("en")
+    _, card = load_scripted(default_model_path())
+    share = card["calibration"]["prevalence_assumed"]
+    lines = dict(model_card_sections(card))["Calibration"]
+    assert any(f"assume that {share:.0%} of the images show pneumonia" in line
+               for line in lines), lines

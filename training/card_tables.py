@@ -1,0 +1,130 @@
+"""The figures of README.md and docs/model_card.md, rendered from the card inside ``model.pt``
+(``python -m training card-tables``): each table sits between ``<!-- card:NAME -->`` and
+``<!-- /card:NAME -->``, and a test renders them again from the shipped file and compares, so
+no figure in the documents can drift from the file that ships."""
+
+from __future__ import annotations
+
+import re
+
+MARKER = re.compile(r"<!-- card:(\w+) -->\n(.*?)<!-- /card:\1 -->", re.S)
+
+
+def _pct(value: float, digits: int = 1) -> str:
+    return f"{100 * value:.{digits}f}%"
+
+
+def _row(cells) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _table(header, rows) -> str:
+    lines = [_row(header), _row(["---"] * len(header)), *(_row(r) for r in rows)]
+    return "\n".join(lines) + "\n"
+
+
+def test_table(card: dict) -> str:
+    """The test split's figures at each operating point (README and card)."""
+    test = card["metrics"]["test"]
+    rows = []
+    for point in card["operating_points"]:
+        f = test["at_operating_points"][point["name"]]
+        name = point["name"].replace("_", " ") + (
+            " (default)" if point["name"] == card["default_operating_point"] else "")
+        rows.append([name, f"{f['threshold']:.4f}", _pct(f["accuracy"], 2),
+                     _pct(f["sensitivity"]), _pct(f["specificity"]), f"{f['roc_auc']:.4f}"])
+    ece, error = test["expected_calibration_error"], test["calibration_error"]
+    return _table(["operating point", "threshold", "accuracy", "sensitivity", "specificity",
+                   "ROC AUC"], rows) + (
+        f"\nTest split: {test['n']} images ({test['n_normal']} NORMAL, {test['n_pneumonia']} "
+        f"PNEUMONIA), confusion at the default point {test['confusion']}; calibration error "
+        f"of P {error:.3f} (10 bins), ECE {ece:.3f} (15 bins of confidence).\n")
+
+
+def calibration_table(card: dict) -> str:
+    """Every calibration form the rule scored, on validation and its shifted views."""
+    choice = card["calibration"]["choice"]
+    rows = []
+    for form, f in choice["candidates"].items():
+        rows.append([f"**{form}**" if form == choice["chosen"] else form,
+                     f"{f['temperature']:.3f}", f"{f['bias']:.3f}",
+                     _pct(f["prevalence_assumed"], 0), f"{f['threshold']:.4f}",
+                     f"{f['val_calibration_error_cross_validated']:.3f}",
+                     f"{f['mean_balanced_accuracy']:.4f}", f"{f['mean_calibration_error']:.3f}",
+                     f"{f['score']:.4f}"])
+    return _table(["form", "T", "bias", "P assumes", "balanced threshold",
+                   "val. error (5-fold)", "views: balanced acc.", "views: cal. error",
+                   "score"], rows)
+
+
+def views_table(card: dict) -> str:
+    """The shipped calibration on each shifted view, at the plain-validation threshold."""
+    choice = card["calibration"]["choice"]
+    chosen = choice["candidates"][choice["chosen"]]
+    rows = [[name, f"{v['balanced_accuracy']:.4f}", f"{v['calibration_error']:.3f}",
+             f"{v['calibration_error_50']:.3f}"] for name, v in chosen["views"].items()]
+    return _table(["shifted view", "balanced accuracy", "calibration error (75% pneumonia)",
+                   "calibration error (reweighted to 50%)"], rows)
+
+
+def scope_table(card: dict) -> str:
+    """Each ood_dev group and source: the states from a check fitted without that source."""
+    rows = []
+    for group, figures in card["scope_check"]["out_of_scope_groups"].items():
+        for source, f in figures["by_source"].items():
+            rows.append([group, source, f["n"], _pct(f["in_scope"], 0), _pct(f["unusual"], 0),
+                         _pct(f["not_chest_xray"], 0), "yes" if f["in_fit"] else "no"])
+    return _table(["group", "source", "n", "in scope", "unusual", "not a chest X-ray",
+                   "shipped check fitted on it"], rows)
+
+
+def scope_summary(card: dict) -> str:
+    """In-scope shares of validation and the test split, and the held-out ood_dev figures
+    that the issue's targets name (README)."""
+    check = card["scope_check"]
+    groups = check["out_of_scope_groups"]
+
+    def share(names, state):
+        n = sum(groups[g]["n"] for g in names)
+        return sum(groups[g][state] * groups[g]["n"] for g in names) / n, n
+
+    chest = [g for g in groups if g.startswith("cxr")]
+    other = [g for g in groups if not g.startswith("cxr")]
+    refused, n_chest = share(chest, "not_chest_xray")
+    withheld, n_other = share(other, "not_chest_xray")
+    rows = [["validation in scope", _pct(check["validation"]["in_scope"]),
+             str(check["validation"]["n"])],
+            ["test split in scope", _pct(check["test"]["in_scope"]), str(check["test"]["n"])],
+            ["ood_dev chest X-rays called not a chest X-ray", _pct(refused), str(n_chest)],
+            ["ood_dev non-chest images withheld", _pct(withheld), str(n_other)]]
+    for group in chest:
+        rows.append([f"ood_dev {group} flagged (unusual or withheld)",
+                     _pct(groups[group]["caught"]), str(groups[group]["n"])])
+    return _table(["scope check (ood_dev: each source from a fit without it)", "share", "n"],
+                  rows)
+
+
+def looks_table(card: dict) -> str:
+    rows = [[look.get("evaluation_number", "?"), look.get("date", "not recorded"),
+             look.get("model_version", "not recorded"), look.get("note", "")]
+            for look in card.get("test_split_looks", [])]
+    return _table(["test-split look", "date", "model version", "note"], rows)
+
+
+TABLES = {"test": test_table, "calibration": calibration_table, "views": views_table,
+          "scope": scope_table, "scope_summary": scope_summary, "looks": looks_table}
+
+
+def render(name: str, card: dict) -> str:
+    return TABLES[name](card)
+
+
+def blocks(text: str) -> dict[str, str]:
+    """The ``card:`` blocks of a document: {name: its text}."""
+    return {m.group(1): m.group(2) for m in MARKER.finditer(text)}
+
+
+def refresh(text: str, card: dict) -> str:
+    """``text`` with every ``card:`` block rendered anew from ``card``."""
+    return MARKER.sub(lambda m: f"<!-- card:{m.group(1)} -->\n{render(m.group(1), card)}"
+                                f"<!-- /card:{m.group(1)} -->", text)
