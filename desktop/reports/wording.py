@@ -44,6 +44,8 @@ BORDERLINE = {
 }
 P_MEANS_SHARE = N_("P is the model's estimate for an image like its training images, {share} of "
                    "which showed pneumonia; it is not this patient's chance of having it.")
+P_MEANS_ASSUMED = N_("P is the model's estimate where {share} of images like this show pneumonia; "
+                     "it is not this patient's chance of having it.")
 P_MEANS = N_("P is the model's estimate for an image like its training images; it is not this "
              "patient's chance of having pneumonia.")
 
@@ -126,8 +128,12 @@ def describe(result: Result, session: Session) -> Wording:
 
 
 def p_meaning(card: dict | None) -> str:
-    """What P(pneumonia) is, from the model's card: an estimate at the training set's share of
-    pneumonia (when the card gives its counts), never the patient's own chance."""
+    """What P(pneumonia) is, from the model's card: an estimate at the prevalence its calibration
+    assumes (``calibration.prevalence_assumed``), else at the training set's share of pneumonia
+    (when the card gives its counts); never the patient's own chance."""
+    assumed = ((card or {}).get("calibration") or {}).get("prevalence_assumed")
+    if isinstance(assumed, (int, float)) and 0 < assumed < 1:
+        return gettext(P_MEANS_ASSUMED).format(share=percent(assumed))
     counts = ((card or {}).get("data") or {}).get("counts") or {}
     train = counts.get("train") or {}
     try:

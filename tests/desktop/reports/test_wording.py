@@ -114,6 +114,10 @@ def test_what_p_means_follows_the_models_card():
                                "chance of having it.")
     other = {"data": {"counts": {"train": {"NORMAL": 500, "PNEUMONIA": 500}}}}
     assert "50% of which" in p_meaning(other)
+    # a calibration moved to another prevalence (release 3: 50%) speaks for that prevalence
+    assumed = dict(card, calibration={"prevalence_assumed": 0.5})
+    assert p_meaning(assumed) == ("P is the model's estimate where 50% of images like this show "
+                                  "pneumonia; it is not this patient's chance of having it.")
     assert p_meaning({}) == p_meaning(None) == (
         "P is the model's estimate for an image like its training images; it is not this "
         "patient's chance of having pneumonia.")
