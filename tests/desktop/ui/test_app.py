@@ -607,6 +607,7 @@ def test_model_card_dialog_shows_metrics_use_limits_and_disclaimer(app):
              "open the model card")
     text = app.dialog.all_text()
     validation, test = app.state.card["metrics"]["validation"], app.state.card["metrics"]["test"]
+    assert text.startswith("In short\n"), text[:200]  # the plain summary before the card
     for expected in ("Validation metrics", "Test metrics", "Intended use", "Limitations",
                      f"Sensitivity {100 * validation['sensitivity']:.2f}%",
                      f"Specificity {100 * test['specificity']:.2f}%",
