@@ -116,6 +116,7 @@ class ResultPane:
         self.detail_label.configure(wraplength=width)
         self.scope_label.configure(wraplength=width)
         self.preview_note.configure(wraplength=width)
+        self.view_label.configure(wraplength=width)  # "Zoom 15% · Ventana: como la muestra…"
         self.verdict_label.configure(wraplength=max(150, width - 50))  # beside the icon
         self.legend.caption.configure(wraplength=width)
 
