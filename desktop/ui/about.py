@@ -20,6 +20,7 @@ from desktop.reports.labels import (
     app_version,
     operating_point_figures,
     operating_point_label,
+    operating_point_rule,
     percent,
 )
 from desktop.ui.widgets import ReadOnlyDialog, Texts
@@ -155,7 +156,7 @@ def model_card_sections(card: dict | None, error: UserError | None = None) -> Se
         points.append(_("{name}: threshold {threshold}; {figures} ({rule})").format(
             name=operating_point_label(point.get("name", "?")),
             threshold=point.get("threshold", "?"), figures=figures,
-            rule=point.get("rule", "")))
+            rule=operating_point_rule(point.get("rule", ""))))
     sections.append((_("Operating points"), points))
     calibration = card.get("calibration", {})
     if calibration:
