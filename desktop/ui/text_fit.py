@@ -21,3 +21,12 @@ def width_for(texts: Iterable[str], measure: Measure, padding: int = CELL_PADDIN
               minimum: int = 0) -> int:
     """The pixels a column needs so that none of ``texts`` is clipped (at least ``minimum``)."""
     return max([minimum, *(measure(text) + padding for text in texts if text)])
+
+
+def elide(text: str, width: int, measure: Measure) -> str:
+    """``text``, or as much of it as fits ``width`` pixels followed by "…"."""
+    if measure(text) <= width:
+        return text
+    while text and measure(text + "…") > width:
+        text = text[:-1]
+    return text.rstrip(" ·") + "…"

@@ -807,3 +807,29 @@ def test_no_button_or_label_clips_its_translated_text_at_the_minimum_size(
 
     walk(app.root)
     assert not clipped
+
+
+def test_f11_shows_the_image_on_the_whole_screen_following_the_selection(app, tmp_path):
+    """At the smallest window the image has part of a pane; F11 opens it screen-sized, it
+    follows the selected row, and F11 again (or Esc) closes it without cancelling anything."""
+    classify(app, [write_xray(tmp_path / "a.png"), write_xray(tmp_path / "b.png", seed=2)])
+    select_row(app, "a.png")
+    wait_for(app, lambda: preview_shown(app), "show a.png")
+    app.run_command("image_large")
+    large = app.pane.large
+    wait_for(app, lambda: large.winfo_viewable() and large.viewer.rendered is not None,
+             "open the whole-screen image")
+    assert large.viewer.picture is app.pane.preview.picture
+    assert large.viewer.winfo_width() >= 0.9 * large.winfo_screenwidth()
+    assert large.viewer.rendered.width > 2 * app.pane.preview.rendered.width
+
+    select_row(app, "b.png")
+    wait_for(app, lambda: preview_shown(app) and large.viewer.picture is app.pane.preview.picture,
+             "follow the selection to b.png")
+
+    large.event_generate("<Escape>")
+    wait_for(app, lambda: not large.winfo_exists(), "close on Esc")
+    app.run_command("image_large")
+    wait_for(app, lambda: app.pane.large.winfo_viewable(), "open again")
+    app.run_command("image_large")  # F11 again
+    wait_for(app, lambda: app.pane.large is None, "close on F11")
