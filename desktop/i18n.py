@@ -4,6 +4,8 @@ English text is the msgid, written in the source. Catalogs live in
 ``translations/<lang>/LC_MESSAGES/cxr.po`` and are compiled to ``cxr.mo`` by ``make translations``
 (Babel). When a ``.mo`` is missing or older than its ``.po`` (a source checkout) and Babel is
 installed, the ``.po`` is compiled in memory instead, so a fresh checkout shows translations too.
+A wheel (``pip install .``) carries the ``.mo`` files setup.py compiled into
+``desktop/translations/``, so an install without ``make`` or Babel is translated as well.
 
 How to add or change a user-visible string (GUI or message):
 1. In the code, wrap it in ``_("English text")`` where it is *displayed*
@@ -55,11 +57,38 @@ def translations_dir() -> Path:
     return bundle_root() / "translations"
 
 
+def installed_translations_dirs() -> list[Path]:
+    """Where a wheel (``pip install .``) put the catalogs it compiled (see setup.py): inside the
+    package, and inside the installed copy when a checkout's package shadows it
+    (``python -m desktop`` run in the repository)."""
+    folders = [Path(__file__).resolve().parent / "translations"]
+    try:
+        from importlib.metadata import PackageNotFoundError, distribution
+
+        folders.append(Path(distribution("cxr-pneumonia").locate_file("desktop/translations")))
+    except (PackageNotFoundError, ValueError, TypeError):
+        pass
+    return folders
+
+
 def load_catalog(code: str, folder: Path | None = None) -> _gettext.NullTranslations:
-    """The translations of one language; English (the msgids themselves) needs none."""
+    """The translations of one language; English (the msgids themselves) needs none. Without
+    ``folder``: the checkout's or bundle's catalogs, else the ones a wheel compiled."""
+    if code == DEFAULT_LANGUAGE or folder is not None:
+        return _load_from(code, folder or translations_dir())
+    for candidate in [translations_dir(), *installed_translations_dirs()]:
+        catalog = _load_from(code, candidate, quiet=True)
+        if type(catalog) is not _gettext.NullTranslations:
+            return catalog
+    log.warning("No translation catalog for %s in %s or an installed wheel; showing English",
+                code, translations_dir())
+    return _gettext.NullTranslations()
+
+
+def _load_from(code: str, folder: Path, quiet: bool = False) -> _gettext.NullTranslations:
     if code == DEFAULT_LANGUAGE:
         return _gettext.NullTranslations()
-    folder = (folder or translations_dir()) / code / "LC_MESSAGES"
+    folder = folder / code / "LC_MESSAGES"
     mo, po = folder / f"{DOMAIN}.mo", folder / f"{DOMAIN}.po"
     if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
         with open(mo, "rb") as fh:
@@ -71,7 +100,8 @@ def load_catalog(code: str, folder: Path | None = None) -> _gettext.NullTranslat
     if mo.exists():
         with open(mo, "rb") as fh:
             return _gettext.GNUTranslations(fh)
-    log.warning("No translation catalog for %s in %s; showing English", code, folder)
+    if not quiet:
+        log.warning("No translation catalog for %s in %s; showing English", code, folder)
     return _gettext.NullTranslations()
 
 

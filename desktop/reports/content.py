@@ -28,6 +28,7 @@ from desktop.reports.labels import (
     app_version,
     operating_point_figures,
     operating_point_label,
+    operating_point_rule,
 )
 from desktop.reports.wording import describe, p_meaning
 
@@ -124,7 +125,7 @@ def threshold_rows(policy: ThresholdPolicy, card: dict | None = None, site=None)
         return rows
     text = operating_point_label(point["name"])
     if point.get("rule"):
-        text += f" ({point['rule']})"
+        text += f" ({operating_point_rule(point['rule'])})"
     rows.append((gettext("Operating point"), text))
     rows += operating_point_figures(point, card)
     return rows

@@ -4,6 +4,7 @@ No Tk: the window, the PDF reports and the command line all use these.
 
 from __future__ import annotations
 
+import re
 from importlib import metadata as package_metadata
 
 from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
@@ -25,6 +26,24 @@ def operating_point_label(name: str) -> str:
     """A model card's operating-point name for people ("high_sensitivity" → "High sensitivity")."""
     msgid = OPERATING_POINT_LABELS.get(name)
     return gettext(msgid) if msgid else name.replace("_", " ").capitalize()
+
+
+# How training/card.py words the rule that chose each operating point, in people's words.
+_YOUDEN_RULE = "max Youden J on validation"
+_SENSITIVITY_RULE = re.compile(r"sensitivity >= ([0-9.]+) on validation")
+
+
+def operating_point_rule(rule: str) -> str:
+    """How an operating point was chosen, translated where the card uses a rule training writes;
+    any other rule as the card says it."""
+    if rule == _YOUDEN_RULE:
+        return gettext("the best balance of sensitivity and specificity on validation "
+                       "(largest Youden J)")
+    match = _SENSITIVITY_RULE.fullmatch(rule)
+    if match:
+        return gettext("the highest threshold that finds at least {share} of pneumonia cases "
+                       "on validation").format(share=percent(float(match[1])))
+    return rule
 
 
 FIGURES = N_("sensitivity {sensitivity}, specificity {specificity}")

@@ -1,5 +1,7 @@
 """Help → About / Model card: what the model is, how well it did, what it must not be used for.
 
+A plain summary for clinicians comes first (what it was trained on, how it did on the test
+split, when not to trust it), worded here from the card's figures; the technical card follows.
 The card is the model's own ``metadata.json``. Labels are translated; the card's own prose
 (intended use, limitations) is shown as written by whoever trained the model. Fields the app
 has no label for are listed as they are, so nothing in the card is hidden.
@@ -18,6 +20,7 @@ from desktop.reports.labels import (
     app_version,
     operating_point_figures,
     operating_point_label,
+    operating_point_rule,
     percent,
 )
 from desktop.ui.widgets import ReadOnlyDialog, Texts
@@ -74,11 +77,56 @@ def _metrics_lines(figures: dict) -> list[str]:
 Sections = list[tuple[str, list[str]]]
 
 
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def clinician_summary(card: dict) -> list[str]:
+    """The card in a clinician's words, from its figures: what the model saw in training, how it
+    did on test images it never saw (the figures to trust), and when not to trust it."""
+    lines = [_("It reads a frontal chest X-ray and says whether it looks like pneumonia or "
+               "normal. It is for research and teaching, not for diagnosis.")]
+    data = card.get("data", {}) if isinstance(card.get("data"), dict) else {}
+    train = data.get("counts", {}).get("train", {}) if isinstance(data.get("counts"), dict) else {}
+    ages = (card.get("scope_check") or {}).get("age_range_years") \
+        if isinstance(card.get("scope_check"), dict) else None
+    if isinstance(train, dict) and train and all(_count(v) is not None for v in train.values()):
+        if isinstance(ages, list) and len(ages) == 2:
+            lines.append(_("Trained on {n} chest X-rays of children aged {low} to {high} years "
+                           "({source}).").format(n=sum(train.values()), low=ages[0],
+                                                 high=ages[1], source=data.get("name", "?")))
+        else:
+            lines.append(_("Trained on {n} chest X-rays ({source}).").format(
+                n=sum(train.values()), source=data.get("name", "?")))
+    test = card.get("metrics", {}).get("test") if isinstance(card.get("metrics"), dict) else None
+    confusion = test.get("confusion") if isinstance(test, dict) else None
+    if (isinstance(confusion, list) and len(confusion) == 2
+            and all(isinstance(row, list) and len(row) == 2 for row in confusion)):
+        (tn, fp), (fn, tp) = confusion
+        lines.append(_("On {n} test images it never saw while it was trained, it found {tp} of "
+                       "{pneumonia} pneumonia cases ({sensitivity}) and called {tn} of {normal} "
+                       "normal images normal ({specificity}): it missed {fn} pneumonia cases and "
+                       "raised {fp} false alarms.").format(
+            n=tn + fp + fn + tp, tp=tp, pneumonia=fn + tp, tn=tn, normal=tn + fp, fn=fn, fp=fp,
+            sensitivity=_share(test.get("sensitivity")),
+            specificity=_share(test.get("specificity"))))
+    else:
+        lines.append(_("This model file has no test-split figures: how well it does on new "
+                       "images is not known."))
+    lines.append(_("Do not trust it on adults, on images from other hospitals or machines than "
+                   "those it was trained and tested on, on anything but a frontal chest X-ray, "
+                   "or to tell bacterial from viral pneumonia or find any other disease. "
+                   "The scope check catches some of these images, not all."))
+    return lines
+
+
 def model_card_sections(card: dict | None, error: UserError | None = None) -> Sections:
-    """The card as (heading, lines) in the current language: what the dialog shows."""
+    """The card as (heading, lines) in the current language: what the dialog shows, a plain
+    summary first when there is a card."""
     from desktop.logs import log_file_path
 
-    sections: Sections = [
+    sections: Sections = [] if card is None else [(_("In short"), clinician_summary(card))]
+    sections += [
         (_("Application"), [_("Version {version}").format(version=app_version()),
                             _("Log file (for support): {path}").format(path=log_file_path()),
                             _(DISCLAIMER)]),
@@ -108,7 +156,7 @@ def model_card_sections(card: dict | None, error: UserError | None = None) -> Se
         points.append(_("{name}: threshold {threshold}; {figures} ({rule})").format(
             name=operating_point_label(point.get("name", "?")),
             threshold=point.get("threshold", "?"), figures=figures,
-            rule=point.get("rule", "")))
+            rule=operating_point_rule(point.get("rule", ""))))
     sections.append((_("Operating points"), points))
     calibration = card.get("calibration", {})
     if calibration:
@@ -211,7 +259,8 @@ class ModelCardDialog(ReadOnlyDialog):
         self.text.delete("1.0", "end")
         sections = model_card_sections(self.card, self.error)
         if self.site is not None:
-            sections.insert(1, (_("Site profile"), self.site()))
+            after = [heading for heading, _lines in sections].index(_("Application")) + 1
+            sections.insert(after, (_("Site profile"), self.site()))
         for heading, lines in sections:
             self.text.insert("end", heading + "\n", ("heading",))
             for line in lines:

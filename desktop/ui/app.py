@@ -211,8 +211,9 @@ class App:
         # Packed last and one character wide: a long sentence wraps, never squeezes the bar.
         self.status_label = ttk.Label(status, style="Status.TLabel", anchor="w", width=1)
         self.status_label.pack(side="left", fill="x", expand=True)
+        # Wrapped inside the label's padding and the theme's border, or the last word is cut.
         self.status_label.bind("<Configure>", lambda e: self.status_label.configure(
-            wraplength=max(e.width - 8, 100)))
+            wraplength=max(e.width - 20, 100)))
         t.call(self.status_label, self.show_status)
 
     def _bind_keys(self) -> None:

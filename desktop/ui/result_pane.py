@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tkinter as tk
 from collections.abc import Callable
+from tkinter import font as tkfont
 from tkinter import ttk
 
 from desktop import i18n
@@ -17,6 +18,8 @@ from desktop.engine.session import Session, withheld
 from desktop.errors import N_, UserError
 from desktop.i18n import _
 from desktop.reports.wording import describe
+from desktop.ui.large_view import LargeImage
+from desktop.ui.text_fit import elide
 from desktop.ui.viewer import ZOOM_STEP, Picture
 from desktop.ui.widgets import (
     TEXT_AMBER,
@@ -47,6 +50,10 @@ class ResultPane:
                  on_heatmap: Callable[[], None], on_opacity_saved: Callable[[], None],
                  on_opacity: Callable[[float], None]) -> None:
         self.show_heatmap, self.heat_opacity = show_heatmap, heat_opacity
+        self.texts = texts
+        self.large: LargeImage | None = None  # F11: the image on the whole screen
+        self._hint = ""
+        self._view_width = 10_000
         self.invert_view, self.window_preset = invert_view, window_preset
         self.file_windows_menu, self.file_windows_entry = file_windows
         self._on_opacity = on_opacity
@@ -116,6 +123,8 @@ class ResultPane:
         self.detail_label.configure(wraplength=width)
         self.scope_label.configure(wraplength=width)
         self.preview_note.configure(wraplength=width)
+        self._view_width = width  # the zoom line is cut to this with "…" (one line, always)
+        self._view_changed()
         self.verdict_label.configure(wraplength=max(150, width - 50))  # beside the icon
         self.legend.caption.configure(wraplength=width)
 
@@ -216,9 +225,24 @@ class ResultPane:
 
     def _show_nothing(self, hint: str) -> None:
         self._shown = self._picture = None
+        self._hint = hint
         self.preview.show(None, hint)
         self._fill_file_windows_menu()
         self._view_changed()
+
+    def image_large_toggled(self) -> None:
+        """F11: open the picture shown on the whole screen, or close that window."""
+        if self.large is not None and self.large.winfo_exists():
+            self.large.close()
+            self.large = None
+            return
+        self.large = LargeImage(self._pane.winfo_toplevel(), self.texts)
+        self._sync_large()
+
+    def _sync_large(self) -> None:
+        """The whole-screen window, when open, shows what the pane shows."""
+        if self.large is not None and self.large.winfo_exists():
+            self.large.show(self._picture, self._hint, self.preview.viewer)
 
     def report_picture(self, result: Result):
         """What a report of ``result`` shows of the viewer: (image, caption, heatmap shown);
@@ -269,9 +293,12 @@ class ResultPane:
             self.preview.change(lambda: None)
 
     def _view_changed(self) -> None:
-        """The line under the image and the View menu's marks follow the viewer."""
+        """The line under the image and the View menu's marks follow the viewer (and the
+        whole-screen window, when open)."""
+        self._sync_large()
         viewer = self.preview.viewer
-        self.view_label.configure(text=viewer.describe())
+        measure = tkfont.nametofont("TkSmallCaptionFont").measure
+        self.view_label.configure(text=elide(viewer.describe(), self._view_width, measure))
         self.invert_view.set(viewer.invert)
         self.window_preset.set(viewer.preset or "")
 

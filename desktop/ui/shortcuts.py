@@ -7,12 +7,17 @@ bindings are made from, so the list cannot drift from what the keys do.
 from __future__ import annotations
 
 import tkinter as tk
+from tkinter import font as tkfont
 from tkinter import ttk
 
 from desktop.errors import N_
 from desktop.i18n import _
 from desktop.ui.commands import shortcut_rows
+from desktop.ui.text_fit import width_for
 from desktop.ui.widgets import ReadOnlyDialog, Texts
+
+# Room beside the two columns: the dialog's padding and its scrollbar.
+_FRAME = 60
 
 
 class ShortcutsDialog(ReadOnlyDialog):
@@ -32,8 +37,22 @@ class ShortcutsDialog(ReadOnlyDialog):
         self.table.heading("keys", text=_("Keys"))
         self.table.heading("action", text=_("What they do"))
         self.table.delete(*self.table.get_children())
-        for keys, action in shortcut_rows():
+        rows = shortcut_rows()
+        for keys, action in rows:
             self.table.insert("", "end", values=(keys, action))
+        self._fit([_("Keys"), *(k for k, _a in rows)], [_("What they do"), *(a for _k, a in rows)])
+
+    def _fit(self, keys: list[str], actions: list[str]) -> None:
+        """Columns as wide as their longest text in this language; the dialog as wide as both,
+        up to the screen."""
+        style = ttk.Style(self)
+        measure = tkfont.nametofont(style.lookup("Treeview", "font") or "TkDefaultFont").measure
+        keys_width = width_for(keys, measure, padding=16, minimum=120)
+        action_width = width_for(actions, measure, padding=16, minimum=300)
+        self.table.column("keys", width=keys_width, minwidth=keys_width)
+        self.table.column("action", width=action_width, minwidth=action_width)
+        width = min(keys_width + action_width + _FRAME, self.winfo_screenwidth() - 40)
+        self.geometry(f"{width}x{max(self.winfo_height(), 560)}")
 
     def rows(self) -> list[tuple[str, str]]:
         return [tuple(self.table.item(i, "values")) for i in self.table.get_children()]

@@ -92,11 +92,25 @@ def set_icon(root: tk.Tk) -> tk.PhotoImage | None:
     return icon
 
 
+# The dialogs Tk makes once and keeps (file open/save, choose folder).
+_KEPT_TK_DIALOGS = ("__tk_filedialog", "__tk_choosedir")
+
+
 def tk_dialogs_language(root: tk.Tk, code: str) -> None:
-    """Tk's own dialogs (open, save, folder) speak the app's language: Tk ships es/pt."""
+    """Tk's own dialogs (open, save, folder) speak the app's language: Tk ships es/pt.
+
+    Tk keeps a file dialog once made and re-words only part of it when it is shown again
+    ("Directory:" and "Files of type:" stayed English beside "Nombre de archivo:"), so a switch
+    drops the kept ones: the next is made whole in the new language."""
     try:
         root.tk.call("namespace", "eval", "::tk", f"::msgcat::mclocale {code.lower()}")
         root.tk.call("namespace", "eval", "::tk",
                      "::msgcat::mcload [file join $::tk_library msgs]")
+        parents = ["", *root.tk.splitlist(root.tk.call("winfo", "children", "."))]
+        for parent in parents:
+            for name in _KEPT_TK_DIALOGS:
+                path = f"{parent}.{name}"
+                if root.tk.getboolean(root.tk.call("winfo", "exists", path)):
+                    root.tk.call("destroy", path)
     except tk.TclError:
         log.warning("Tk's dialogs stay in their default language", exc_info=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import tkinter as tk
 from collections.abc import Callable
+from tkinter import font as tkfont
 from tkinter import ttk
 
 from PIL import Image, ImageTk
@@ -24,6 +25,7 @@ from desktop.reports.image_info import info_rows
 from desktop.reports.labels import figures_text, operating_point_label, percent
 from desktop.reports.overlay import legend_strip
 from desktop.reports.wording import p_meaning
+from desktop.ui.text_fit import is_clipped
 from desktop.ui.viewer import ZOOM_STEP, Picture, Viewer
 
 BLUE = "#0072B2"  # NORMAL
@@ -514,6 +516,56 @@ class ThresholdControl(ttk.LabelFrame):
         self.meaning.configure(text=p_meaning(self._card) if self._points else "")
 
 
+class CellTooltip:
+    """The full text of a Treeview cell its column clips, shown under the pointer while it rests
+    on that cell; nothing for a cell that fits."""
+
+    def __init__(self, tree: ttk.Treeview) -> None:
+        self.tree = tree
+        self.window: tk.Toplevel | None = None
+        self.cell: tuple[str, str] | None = None
+        style = ttk.Style(tree)
+        self.font = tkfont.nametofont(style.lookup("Treeview", "font") or "TkDefaultFont")
+        tree.bind("<Motion>", self._moved, add="+")
+        tree.bind("<Leave>", lambda _e: self.hide(), add="+")
+        tree.bind("<ButtonPress>", lambda _e: self.hide(), add="+")
+
+    def text_at(self, x: int, y: int) -> str | None:
+        """The clipped cell text at (x, y) in the tree, or None (no cell, or it fits)."""
+        row, column = self.tree.identify_row(y), self.tree.identify_column(x)
+        if not row or not column.startswith("#") or column == "#0":
+            return None
+        index = int(column[1:]) - 1
+        values = self.tree.item(row, "values")
+        if index >= len(values):
+            return None
+        text = str(values[index])
+        width = int(self.tree.column(column, "width"))
+        return text if is_clipped(text, width, self.font.measure) else None
+
+    def _moved(self, event) -> None:
+        cell = (self.tree.identify_row(event.y), self.tree.identify_column(event.x))
+        if cell == self.cell and self.window is not None:
+            return
+        self.hide()
+        self.cell = cell
+        text = self.text_at(event.x, event.y)
+        if text:
+            self.show(text, event.x_root + 12, event.y_root + 16)
+
+    def show(self, text: str, x: int, y: int) -> None:
+        self.window = tk.Toplevel(self.tree)
+        self.window.wm_overrideredirect(True)
+        tk.Label(self.window, text=text, justify="left", background="#FFFFE0", relief="solid",
+                 borderwidth=1, wraplength=480, padx=4, pady=2).pack()
+        self.window.wm_geometry(f"+{x}+{y}")
+
+    def hide(self) -> None:
+        if self.window is not None:
+            self.window.destroy()
+        self.window, self.cell = None, None
+
+
 class ResultsTable(ttk.Frame):
     """The opened files: file, verdict, P(pneumonia), status. Click a heading to sort."""
 
@@ -551,6 +603,7 @@ class ResultsTable(ttk.Frame):
         self.tree.tag_configure("error", foreground=TEXT_GREY)
         self.tree.tag_configure("withheld", foreground=TEXT_GREY)
         self.sorted_by: tuple[str, bool] | None = None  # (column, descending)
+        self.tooltip = CellTooltip(self.tree)  # cells a narrow column clips
         texts.call(self, self.refresh_headings)
 
     @staticmethod

@@ -79,3 +79,27 @@ def test_a_report_gives_both_figures_of_the_operating_point():
     labels = [label for label, _ in rows]
     assert labels.index("Test") < labels.index("Validation")
     assert dict(rows)["Test"] == "sensitivity 98%, specificity 84%"
+
+
+def test_the_rule_of_an_operating_point_is_said_in_the_reader_language():
+    """The PDF read "Equilibrado (max Youden J on validation)"; the rules training writes are
+    worded and translated, a rule the app does not know is kept as the card says it."""
+    from desktop.engine.threshold import ThresholdPolicy
+    from desktop.reports.content import threshold_rows
+    from desktop.reports.labels import operating_point_rule
+
+    i18n.set_language("en")
+    assert operating_point_rule("sensitivity >= 0.98 on validation") == (
+        "the highest threshold that finds at least 98% of pneumonia cases on validation")
+    assert "largest Youden J" in operating_point_rule("max Youden J on validation")
+    assert operating_point_rule("chosen by hand") == "chosen by hand"
+    card = card_with_test_figures()
+    card["operating_points"][0]["rule"] = "max Youden J on validation"
+    policy = ThresholdPolicy.from_card(card)
+    try:
+        for code in ("es", "pt_BR"):
+            i18n.set_language(code)
+            point = dict(threshold_rows(policy, card))[i18n.gettext("Operating point")]
+            assert "on validation" not in point and "Youden" in point, point
+    finally:
+        i18n.set_language("en")

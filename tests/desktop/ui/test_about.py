@@ -33,3 +33,52 @@ def test_the_about_box_says_what_prevalence_the_probabilities_assume():
     lines = dict(model_card_sections(card))["Calibration"]
     assert any(f"assume that {share:.0%} of the images show pneumonia" in line
                for line in lines), lines
+
+
+def _card_with_test(confusion):
+    return {"model_name": "m", "data": {"name": "Kermany", "counts": {
+                "train": {"NORMAL": 100, "PNEUMONIA": 300}}},
+            "scope_check": {"age_range_years": [1, 5]},
+            "metrics": {"validation": {"sensitivity": 0.99, "confusion": [[99, 1], [1, 99]]},
+                        "test": {"sensitivity": 0.9846, "specificity": 0.8376,
+                                 "confusion": confusion}}}
+
+
+def test_the_about_box_starts_with_a_plain_summary_of_the_test_split_figures():
+    """A clinician reads the summary first: the training images, the *test* split's figures (not
+    validation's flattering ones) as counts, and when not to trust it; the technical card after."""
+    from desktop.ui.about import model_card_sections
+
+    i18n.set_language("en")
+    sections = model_card_sections(_card_with_test([[196, 38], [6, 384]]))
+    heading, lines = sections[0]
+    text = " ".join(lines)
+    assert heading == "In short"
+    assert "400 chest X-rays of children aged 1 to 5 years" in text
+    assert "On 624 test images" in text and "found 384 of 390 pneumonia cases (98%)" in text
+    assert "called 196 of 234 normal images normal (84%)" in text
+    assert "missed 6 pneumonia cases and raised 38 false alarms" in text
+    assert "adults" in text and "other hospitals" in text
+    assert [h for h, _ in sections].index("Test metrics") > 0
+
+
+def test_a_card_without_test_figures_says_so_in_the_summary():
+    from desktop.ui.about import clinician_summary
+
+    i18n.set_language("en")
+    text = " ".join(clinician_summary({"metrics": {"validation": {"sensitivity": 0.99}}}))
+    assert "no test-split figures" in text and "99%" not in text
+
+
+def test_the_summary_is_translated():
+    from desktop.ui.about import clinician_summary
+
+    card = _card_with_test([[196, 38], [6, 384]])
+    i18n.set_language("en")
+    english = clinician_summary(card)
+    for code in ("pt_BR", "es"):
+        i18n.set_language(code)
+        translated = clinician_summary(card)
+        assert all(a != b for a, b in zip(english, translated, strict=True)), code
+        assert "384" in " ".join(translated)
+    i18n.set_language("en")

@@ -607,6 +607,7 @@ def test_model_card_dialog_shows_metrics_use_limits_and_disclaimer(app):
              "open the model card")
     text = app.dialog.all_text()
     validation, test = app.state.card["metrics"]["validation"], app.state.card["metrics"]["test"]
+    assert text.startswith("In short\n"), text[:200]  # the plain summary before the card
     for expected in ("Validation metrics", "Test metrics", "Intended use", "Limitations",
                      f"Sensitivity {100 * validation['sensitivity']:.2f}%",
                      f"Specificity {100 * test['specificity']:.2f}%",
@@ -728,3 +729,107 @@ def test_drag_and_drop_loads_and_without_tkdnd_the_window_still_works(
     assert "Drag and drop is unavailable" in caplog.text
     classify(app, [write_xray(tmp_path / "a.png")])
     assert rows(app)[0]["status"] == "Classified"
+
+
+def test_a_cell_its_column_clips_shows_its_full_text_in_a_tooltip(app, tmp_path):
+    """A narrow Status column cuts "Could not read…"; resting the pointer on it shows it all."""
+    text_file = tmp_path / "report.png"
+    text_file.write_text("Patient report, not an image.\n")
+    classify(app, [text_file])
+    tree, tooltip = app.table.tree, app.table.tooltip
+    iid = tree.get_children()[0]
+    full = str(tree.item(iid, "values")[3])
+    tree.column("status", width=60)
+    wait_for(app, lambda: bool(tree.bbox(iid, "status")), "lay out the narrow column")
+    x, y, width, height = tree.bbox(iid, "status")
+    assert tooltip.text_at(x + width // 2, y + height // 2) == full
+    tree.event_generate("<Motion>", x=x + width // 2, y=y + height // 2)
+    wait_for(app, lambda: tooltip.window is not None, "show the tooltip")
+    shown = [w.cget("text") for w in tooltip.window.winfo_children()]
+    assert shown == [full]
+    tree.event_generate("<Leave>")
+    wait_for(app, lambda: tooltip.window is None, "hide the tooltip")
+
+    x, y, width, height = tree.bbox(iid, "file")  # "report.png" fits: no tooltip
+    assert tooltip.text_at(x + width // 2, y + height // 2) is None
+
+
+@pytest.mark.parametrize("language", ["es", "pt_BR"])
+def test_the_shortcuts_dialog_fits_its_translated_text(make_app, language):
+    """No "up-down for brightne": both columns as wide as their longest text, the dialog as wide
+    as both columns."""
+    from tkinter import font as tkfont
+
+    from desktop.ui.text_fit import is_clipped
+
+    app = make_app(Settings(language=language))
+    app.show_shortcuts()
+    dialog = app.shortcuts_dialog
+    wait_for(app, lambda: dialog.winfo_viewable() and dialog.winfo_width() > 1,
+             "open the shortcuts dialog")
+    table = dialog.table
+    measure = tkfont.nametofont(ttk.Style(table).lookup("Treeview", "font")
+                                or "TkDefaultFont").measure
+    widths = [int(table.column(c, "width")) for c in ("keys", "action")]
+    rows = dialog.rows()
+    assert rows and table.heading("keys", "text") != "Keys"  # in the language asked for
+    for keys, action in rows:
+        assert not is_clipped(keys, widths[0], measure), keys
+        assert not is_clipped(action, widths[1], measure), action
+    assert table.winfo_width() >= sum(widths)
+
+
+@pytest.mark.parametrize("language", ["es", "pt_BR"])
+def test_no_button_or_label_clips_its_translated_text_at_the_minimum_size(
+        make_app, tmp_path, language):
+    """At the smallest window, every shown button, check box and one-line label is at least as
+    wide as its translated text needs ("Canc", "Sin mapa de c" were cut)."""
+    from desktop.ui.style import MIN_SIZE
+
+    app = make_app(Settings(language=language))
+    classify(app, [write_xray(tmp_path / "a.png")])
+    select_row(app, "a.png")
+    app.root.geometry(f"{MIN_SIZE[0]}x{MIN_SIZE[1]}")
+    wait_for(app, lambda: app.root.winfo_width() == MIN_SIZE[0], "shrink to the minimum")
+    clipped = []
+
+    def walk(widget: tk.Misc) -> None:
+        for child in widget.winfo_children():
+            walk(child)
+        if not isinstance(widget, (ttk.Button, ttk.Checkbutton, ttk.Radiobutton, ttk.Label)):
+            return
+        if not widget.winfo_ismapped() or not str(widget.cget("text")):
+            return
+        if isinstance(widget, ttk.Label) and str(widget.cget("wraplength")) not in ("", "0"):
+            return  # wraps at its width
+        if widget.winfo_width() < widget.winfo_reqwidth():
+            clipped.append((widget.cget("text"), widget.winfo_width(), widget.winfo_reqwidth()))
+
+    walk(app.root)
+    assert not clipped
+
+
+def test_f11_shows_the_image_on_the_whole_screen_following_the_selection(app, tmp_path):
+    """At the smallest window the image has part of a pane; F11 opens it screen-sized, it
+    follows the selected row, and F11 again (or Esc) closes it without cancelling anything."""
+    classify(app, [write_xray(tmp_path / "a.png"), write_xray(tmp_path / "b.png", seed=2)])
+    select_row(app, "a.png")
+    wait_for(app, lambda: preview_shown(app), "show a.png")
+    app.run_command("image_large")
+    large = app.pane.large
+    wait_for(app, lambda: large.winfo_viewable() and large.viewer.rendered is not None,
+             "open the whole-screen image")
+    assert large.viewer.picture is app.pane.preview.picture
+    assert large.viewer.winfo_width() >= 0.9 * large.winfo_screenwidth()
+    assert large.viewer.rendered.width > 2 * app.pane.preview.rendered.width
+
+    select_row(app, "b.png")
+    wait_for(app, lambda: preview_shown(app) and large.viewer.picture is app.pane.preview.picture,
+             "follow the selection to b.png")
+
+    large.event_generate("<Escape>")
+    wait_for(app, lambda: not large.winfo_exists(), "close on Esc")
+    app.run_command("image_large")
+    wait_for(app, lambda: app.pane.large.winfo_viewable(), "open again")
+    app.run_command("image_large")  # F11 again
+    wait_for(app, lambda: app.pane.large is None, "close on F11")
