@@ -33,6 +33,7 @@ from desktop.ui.widgets import (
     VerdictIcon,
 )
 
+LEGEND_ROW = 9  # the heatmap legend's row in the pane
 REPORT_RESOLUTION = 2  # a report's picture has twice the pixels of the view on screen
 VERDICT_COLOURS = {"NORMAL": TEXT_BLUE, "PNEUMONIA": TEXT_VERMILLION, None: TEXT_GREY}
 SCOPE_COLOURS = {IN_SCOPE: TEXT_GREY, UNUSUAL: TEXT_AMBER, NOT_CHEST_XRAY: TEXT_GREY,
@@ -58,6 +59,7 @@ class ResultPane:
         self.file_windows_menu, self.file_windows_entry = file_windows
         self._on_opacity = on_opacity
         self._pane = pane
+        self._fit_pending = False  # a _fit_rows is queued for the next idle moment
         self._shown: tuple[int, int, int] | None = None  # (key, preview, heatmap) on screen
         self._picture: Picture | None = None
         self._file_windows_for: tuple | None = None  # what View → The file's own windows lists
@@ -107,18 +109,17 @@ class ResultPane:
         self.heatmap_note = ttk.Label(heat_row, style="Small.Panel.TLabel", justify="left")
         self.heatmap_note.grid(row=2, column=0, columnspan=2, sticky="w", padx=(22, 0))
         self.legend = HeatmapLegend(pane, texts)
-        self.legend.grid(row=9, column=0, columnspan=2, sticky="w", pady=(4, 0))
+        self.legend.grid(row=LEGEND_ROW, column=0, columnspan=2, sticky="w", pady=(4, 0))
         pane.bind("<Configure>", self._wrap_texts, add="+")
         pane.rowconfigure(0, weight=1)
         self.legend.update_idletasks()
-        pane.rowconfigure(9, minsize=self.legend.winfo_reqheight() + 4)  # no jump on toggle
+        pane.rowconfigure(LEGEND_ROW, minsize=self.legend.winfo_reqheight() + 4)  # see _fit_rows
         pane.columnconfigure(1, weight=1)
 
     def _wrap_texts(self, event) -> None:
         """Sentences under the preview wrap at the pane's width, whatever the window's size."""
         width = max(200, event.width - 30)
-        # the image keeps at least 40% of the pane's height, however long the texts under it
-        self._pane.rowconfigure(0, minsize=int(event.height * 0.4))
+        self._fit_rows()
         self.heatmap_note.configure(wraplength=width - 22)
         self.detail_label.configure(wraplength=width)
         self.scope_label.configure(wraplength=width)
@@ -128,10 +129,46 @@ class ResultPane:
         self.verdict_label.configure(wraplength=max(150, width - 50))  # beside the icon
         self.legend.caption.configure(wraplength=width)
 
+    def _fit_rows(self) -> None:
+        """The image keeps 40% of the pane's height when the texts under it fit beside that;
+        in a small window or a longer language it gives up room, down to a quarter of the
+        pane, so the verdict, the bar and the heatmap controls stay on screen (and the space
+        kept for the heatmap legend goes first)."""
+        self._fit_pending = False
+        height = self._pane.winfo_height() - _vertical_padding(self._pane)
+        if height <= 1:
+            return
+        rows: dict[int, int] = {}
+        for widget in self._pane.grid_slaves():
+            info = widget.grid_info()
+            row = int(info["row"])
+            if row == 0:
+                continue
+            pady = info.get("pady", 0)
+            pady = pady if isinstance(pady, (tuple, list)) else str(pady).split()
+            need = widget.winfo_reqheight() + sum(int(float(p)) for p in pady)
+            rows[row] = max(rows.get(row, 0), need)
+        legend = self.legend.winfo_reqheight() + 4
+        room = height - sum(need for row, need in rows.items() if row != LEGEND_ROW)
+        image = int(height * 0.4)
+        if room >= image + legend:
+            reserve = legend  # no jump when the heatmap is turned on
+        else:
+            reserve = legend if LEGEND_ROW in rows else 0
+            image = max(int(height * 0.25), min(image, room - reserve))
+        self._pane.rowconfigure(0, minsize=image)
+        self._pane.rowconfigure(LEGEND_ROW, minsize=reserve)
+
+    def _fit_rows_soon(self) -> None:
+        if not self._fit_pending:
+            self._fit_pending = True
+            self._pane.after_idle(self._fit_rows)
+
     # --- drawing a result ---------------------------------------------------------------------
 
     def refresh(self, result: Result | None, session: Session) -> None:
         """Draw ``result`` (None: nothing selected) at ``session``'s threshold."""
+        self._fit_rows_soon()  # the texts' heights change with the result
         heat_on = self.show_heatmap.get()
         if heat_on and result is not None and result.ok and result.preview_error is None:
             self.legend.grid()
@@ -319,3 +356,18 @@ class ResultPane:
                                  command=lambda p=preset.id: self.choose_window(p))
         parent, index = self.file_windows_entry
         parent.entryconfigure(index, state="normal" if presets else "disabled")
+
+
+def _vertical_padding(frame) -> int:
+    """A ttk frame's padding above and below its contents, in pixels."""
+    try:
+        padding = frame.cget("padding")
+        parts = padding if isinstance(padding, (tuple, list)) else str(padding).split()
+        values = [int(float(str(v))) for v in parts]
+    except (tk.TclError, ValueError):
+        return 0
+    if not values:
+        return 0
+    if len(values) < 4:
+        return 2 * values[1 if len(values) > 1 else 0]
+    return values[1] + values[3]

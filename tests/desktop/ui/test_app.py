@@ -809,6 +809,29 @@ def test_no_button_or_label_clips_its_translated_text_at_the_minimum_size(
     assert not clipped
 
 
+@pytest.mark.parametrize("language", ["es", "pt_BR"])
+def test_at_the_minimum_size_the_heatmap_controls_stay_inside_the_result_pane(
+        make_app, tmp_path, language):
+    """The image gives up room (down to a quarter of the pane) before the verdict, the bar and
+    the heatmap check box and opacity fall off the bottom of the pane ("Sin mapa de c")."""
+    from desktop.ui.style import MIN_SIZE
+
+    app = make_app(Settings(language=language))
+    classify(app, [write_xray(tmp_path / "a.png")])
+    select_row(app, "a.png")
+    app.root.geometry(f"{MIN_SIZE[0]}x{MIN_SIZE[1]}")
+    wait_for(app, lambda: app.root.winfo_width() == MIN_SIZE[0], "shrink to the minimum")
+    pane = app.pane
+
+    def inside(widget) -> bool:
+        bottom = widget.winfo_rooty() + widget.winfo_height()
+        return bottom <= pane._pane.winfo_rooty() + pane._pane.winfo_height()
+
+    wait_for(app, lambda: all(inside(w) for w in (pane.heatmap_check, pane.opacity_scale,
+                                                  pane.bar)), "the heatmap controls on screen")
+    assert pane.preview.winfo_height() >= 0.25 * pane._pane.winfo_height() - 4
+
+
 def test_f11_shows_the_image_on_the_whole_screen_following_the_selection(app, tmp_path):
     """At the smallest window the image has part of a pane; F11 opens it screen-sized, it
     follows the selected row, and F11 again (or Esc) closes it without cancelling anything."""

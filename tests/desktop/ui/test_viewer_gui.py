@@ -286,4 +286,5 @@ def test_a_fitted_image_follows_a_resize_its_zoom_line_too_and_keeps_its_share(a
     wait_for_value(app, lambda: app.pane.view_label.cget("text").split(" ·")[0],
                    f"Zoom {small:.0f}%", "say the new zoom without pressing F")
     pane = app.pane.preview.master
-    assert app.pane.preview.winfo_height() >= 0.35 * pane.winfo_height()
+    # the texts and controls under it come first, but the image keeps at least 30% of the pane
+    assert app.pane.preview.winfo_height() >= 0.3 * pane.winfo_height() - 2
