@@ -141,17 +141,21 @@ def _run(args: argparse.Namespace) -> int:
     recorder = None if args.no_history else Recorder(
         args.history, notify=lambda sentence: _err(sentence.user_message()))
     model_version = engine.metadata.get("model_version")
-    for result in engine.predict_paths(files, preview_size=None):
-        result.drop_images()  # a run over thousands of files keeps one row each
-        session.add(result)
-        row = session.row(result)
-        if recorder is not None:  # recorded (committed) before the line is printed
-            recorder.record(session, result, model_sha256=engine.sha256,
-                            model_version=model_version, origin="predict")
-        if args.json:
-            print(json.dumps(row.as_json()), flush=True)
-        else:
-            print(text_line(session, result), flush=True)
+    recording = recorder is not None
+    for chunk in engine.predict_chunks(files, preview_size=None, identify=recording):
+        rows = []
+        for result in chunk:
+            result.drop_images()  # a run over thousands of files keeps one row each
+            session.add(result)
+            rows.append((session.row(result), result))
+        if recording:  # a chunk is recorded (committed) before its lines are printed
+            recorder.record_rows(rows, model_sha256=engine.sha256,
+                                 model_version=model_version, origin="predict")
+        for row, result in rows:
+            if args.json:
+                print(json.dumps(row.as_json()), flush=True)
+            else:
+                print(text_line(session, result), flush=True)
     counts = session.counts()
     classified = counts["NORMAL"] + counts["PNEUMONIA"]  # files that got a verdict
     if not args.json:

@@ -7,50 +7,41 @@ user is told once, in one sentence, that results are not being recorded.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from desktop.cases.store import CaseRecord, HistoryStore, is_damage
 from desktop.engine.results import Result, ResultRow
 from desktop.engine.session import Session
 from desktop.errors import N_, Sentence
+from desktop.reading.identity import identify
 
 log = logging.getLogger(__name__)
 
 NOT_RECORDING = N_("Results are not being recorded in the case history: its folder cannot be "
                    "written (read-only or full). Classification goes on.")
-_CHUNK = 1 << 20
-
-
-def file_sha256(path: Path) -> str:
-    """The content's sha256: what makes a case the same case wherever the file lies."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(_CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def case_record(row: ResultRow, result: Result, *, model_sha256: str,
                 model_version: str | None, origin: str) -> CaseRecord | None:
     """What the history keeps of ``result``, labelled as ``row`` (its session's row); None for
-    a file that got no probability. The file is hashed here; only its DICOM UIDs are taken from
-    what the reader found."""
+    a file that got no probability. The file's identity is the one the engine's lane took
+    (``identify=True``), else it is taken here; only its DICOM UIDs come from the reader."""
     if not result.ok:
         return None
     path = Path(result.path)
-    try:
-        sha = file_sha256(path)
-        size = path.stat().st_size
-    except OSError:
-        log.info("Not recorded (the file went away): %s", path)
-        return None
+    identity = result.identity
+    if identity is None:
+        try:
+            identity = identify(path)
+        except OSError:
+            log.info("Not recorded (the file went away): %s", path)
+            return None
     uids = (result.source or {}).get("uids") or {}
     return CaseRecord(
-        sha256=sha, file_name=path.name, path=str(path.resolve()), size=size,
+        sha256=identity.sha256, file_name=path.name, path=identity.path, size=identity.size,
         model_sha256=model_sha256, model_version=model_version, profile=row.profile or "",
         p_model=float(result.p_model if result.p_model is not None else result.p_pneumonia),
         p=float(result.p_pneumonia), threshold=row.threshold, verdict=row.verdict,
@@ -94,16 +85,25 @@ class Recorder:
                    model_version: str | None, origin: str) -> bool:
         """Record ``result`` labelled as ``row`` (taken on the thread that owns the session;
         the hashing and writing may then run on another)."""
+        return self.record_rows([(row, result)], model_sha256=model_sha256,
+                                model_version=model_version, origin=origin) == 1
+
+    def record_rows(self, items: Sequence[tuple[ResultRow, Result]], *, model_sha256: str,
+                    model_version: str | None, origin: str) -> int:
+        """Record each ``(row, result)`` in one transaction (committed before returning); how
+        many were recorded (files without a probability, or gone, are not)."""
         if self.stopped or self.open() is None or self.stopped:
-            return False
-        record = case_record(row, result, model_sha256=model_sha256,
-                             model_version=model_version, origin=origin)
-        if record is None:
-            return False
+            return 0
+        records = [record for row, result in items
+                   if (record := case_record(row, result, model_sha256=model_sha256,
+                                             model_version=model_version,
+                                             origin=origin)) is not None]
+        if not records:
+            return 0
         for attempt in range(2):
             try:
-                self.last_case_id = self.store.record(record)
-                return True
+                self.last_case_id = self.store.record_many(records)[-1]
+                return len(records)
             except (OSError, sqlite3.Error) as exc:
                 if attempt == 0 and is_damage(exc):  # a damaged page: keep it, begin anew
                     try:
@@ -112,10 +112,11 @@ class Recorder:
                         continue
                     except (OSError, sqlite3.Error):
                         pass
-                log.exception("Cannot record %s in the case history", result.path)
+                log.exception("Cannot record %d results in the case history (first: %s)",
+                              len(records), records[0].path)
                 self._stop()
-                return False
-        return False
+                return 0
+        return 0
 
     def _stop(self) -> None:
         self.stopped = True

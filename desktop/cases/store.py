@@ -283,30 +283,38 @@ class HistoryStore:
     def record(self, record: CaseRecord) -> int:
         """Store one classification (committed before returning: a process killed right after
         has it); returns the case's id."""
+        return self.record_many([record])[0]
+
+    def record_many(self, records: Sequence[CaseRecord]) -> list[int]:
+        """Store classifications in one transaction (committed before returning, all or none);
+        returns each one's case id. One commit for a chunk of files is what keeps recording
+        cheap in a batch."""
+        with self.connection:
+            return [self._insert(record) for record in records]
+
+    def _insert(self, record: CaseRecord) -> int:
         when = record.created or now_text()
         uids = record.uids or {}
-        with self.connection:
-            self.connection.execute(
-                """INSERT INTO cases (sha256, file_name, path, size, first_seen, last_seen,
-                       study_uid, series_uid, sop_uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                   ON CONFLICT (sha256) DO UPDATE SET file_name = excluded.file_name,
-                       path = excluded.path, last_seen = excluded.last_seen""",
-                (record.sha256, record.file_name, record.path, record.size, when, when,
-                 uids.get("study_uid"), uids.get("series_uid"), uids.get("sop_uid")))
-            case_id = self.connection.execute("SELECT id FROM cases WHERE sha256 = ?",
-                                              (record.sha256,)).fetchone()[0]
-            self.connection.execute(
-                """INSERT INTO results (case_id, created, model_version, model_sha256, profile,
-                       p_model, p, threshold, verdict, scope, scope_reason, origin)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                   ON CONFLICT (case_id, model_sha256, profile) DO UPDATE SET
-                       created = excluded.created, model_version = excluded.model_version,
-                       p_model = excluded.p_model, p = excluded.p, threshold = excluded.threshold,
-                       verdict = excluded.verdict, scope = excluded.scope,
-                       scope_reason = excluded.scope_reason, origin = excluded.origin""",
-                (case_id, when, record.model_version, record.model_sha256, record.profile,
-                 record.p_model, record.p, record.threshold, record.verdict, record.scope,
-                 record.scope_reason, record.origin))
+        case_id = self.connection.execute(
+            """INSERT INTO cases (sha256, file_name, path, size, first_seen, last_seen,
+                   study_uid, series_uid, sop_uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (sha256) DO UPDATE SET file_name = excluded.file_name,
+                   path = excluded.path, last_seen = excluded.last_seen
+               RETURNING id""",
+            (record.sha256, record.file_name, record.path, record.size, when, when,
+             uids.get("study_uid"), uids.get("series_uid"), uids.get("sop_uid"))).fetchall()[0][0]
+        self.connection.execute(
+            """INSERT INTO results (case_id, created, model_version, model_sha256, profile,
+                   p_model, p, threshold, verdict, scope, scope_reason, origin)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (case_id, model_sha256, profile) DO UPDATE SET
+                   created = excluded.created, model_version = excluded.model_version,
+                   p_model = excluded.p_model, p = excluded.p, threshold = excluded.threshold,
+                   verdict = excluded.verdict, scope = excluded.scope,
+                   scope_reason = excluded.scope_reason, origin = excluded.origin""",
+            (case_id, when, record.model_version, record.model_sha256, record.profile,
+             record.p_model, record.p, record.threshold, record.verdict, record.scope,
+             record.scope_reason, record.origin))
         return case_id
 
     def confirm(self, case_ids: Iterable[int], diagnosis: str | None, *, how: str | None = None,

@@ -20,6 +20,7 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,8 @@ from desktop.modelfile import (
     quiet_torchscript,
     verify_checksum,
 )
+from desktop.reading.identity import FileIdentity
+from desktop.reading.identity import identify as identify_file
 from desktop.reading.imaging import XRay, read_image
 
 log = logging.getLogger(__name__)
@@ -192,6 +195,7 @@ class Engine:
         cancel: threading.Event | None = None,
         heatmaps: bool = False,
         preview_size: int | None = 1024,
+        identify: bool = False,
     ) -> Iterator[Result]:
         """Yield one ``Result`` per path, in input order, until done or ``cancel`` is set.
 
@@ -199,8 +203,29 @@ class Engine:
         chunk and run the model on it, at most ``lanes + 1`` chunks ahead of the one being
         yielded (memory stays bounded however many files there are).
         Each result holds its model input (and preview, unless ``preview_size=None``, as for
-        the command line): the caller drops what it does not keep.
+        the command line): the caller drops what it does not keep. ``identify``: each file read
+        also gets its ``identity`` (content sha256, size, resolved path), taken in the lane.
         """
+        chunks = self.predict_chunks(paths, cancel=cancel, heatmaps=heatmaps,
+                                     preview_size=preview_size, identify=identify)
+        with closing(chunks):  # a caller that stops early shuts the lanes down at once
+            for chunk in chunks:
+                for prediction in chunk:
+                    if _is_set(cancel):
+                        return
+                    yield prediction
+
+    def predict_chunks(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        cancel: threading.Event | None = None,
+        heatmaps: bool = False,
+        preview_size: int | None = 1024,
+        identify: bool = False,
+    ) -> Iterator[list[Result]]:
+        """``predict_paths`` a chunk at a time (the results one lane job gave, in input order):
+        what a caller that writes each chunk at once (the case history) iterates."""
         chunks = _chunks((Path(p) for p in paths), self.batch_size)
         window: deque[Future] = deque()
         pool = ThreadPoolExecutor(self.lanes, thread_name_prefix="cxr-lane")
@@ -210,17 +235,15 @@ class Engine:
                 chunk = next(chunks, None)
                 if chunk is None:
                     return
-                window.append(pool.submit(self._run_chunk, chunk, heatmaps, preview_size, cancel))
+                window.append(pool.submit(self._run_chunk, chunk, heatmaps, preview_size,
+                                          cancel, identify))
 
         try:
             fill()
             while window and not _is_set(cancel):
                 predictions = window.popleft().result()
                 fill()
-                for prediction in predictions:
-                    if _is_set(cancel):
-                        return
-                    yield prediction
+                yield predictions
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -230,14 +253,20 @@ class Engine:
         heatmaps: bool,
         preview_size: int | None,
         cancel: threading.Event | None,
+        identify: bool = False,
     ) -> list[Result]:
         """One lane's work: decode the chunk's files, then classify them in one batch."""
         batch: list[tuple[Path, XRay | UserError]] = []
         for path in chunk:
             if _is_set(cancel):
                 break
-            batch.append((path, _decode(path, preview_size)))
-        return self._run_batch(batch, heatmaps)
+            batch.append((path, _decode(path, preview_size, identify)))
+        results = self._run_batch(batch, heatmaps)
+        if identify:  # results are in the batch's order
+            for result, (_, item) in zip(results, batch, strict=True):
+                if result.ok:
+                    result.identity = _identity(result.path, getattr(item, "sha256", None))
+        return results
 
     def _run_batch(
         self, batch: list[tuple[Path, XRay | UserError]], heatmaps: bool
@@ -293,10 +322,23 @@ def _chunks(items: Iterator[Path], size: int) -> Iterator[list[Path]]:
         yield chunk
 
 
-def _decode(path: Path, preview_size: int | None) -> XRay | UserError:
+def _identity(path: Path, sha256: str | None) -> FileIdentity | None:
+    """The file's identity for the case history: the reader's hash of the bytes it decoded
+    where it took one; None when the file went away meanwhile."""
+    try:
+        if sha256 is None:
+            return identify_file(path)
+        return FileIdentity(sha256=sha256, size=path.stat().st_size,
+                            path=os.path.realpath(path))
+    except OSError:
+        log.info("Cannot identify %s (it went away)", path)
+        return None
+
+
+def _decode(path: Path, preview_size: int | None, digest: bool = False) -> XRay | UserError:
     """Reader call for the pool: returns the error instead of raising, so the batch goes on."""
     try:
-        return read_image(path, preview_size=preview_size)
+        return read_image(path, preview_size=preview_size, digest=digest)
     except ReadError as exc:
         log.info("Cannot read %s: %s", path, exc)
         return exc

@@ -81,6 +81,7 @@ class Result:
     heatmap_error: UserError | None = None
     preview_error: UserError | None = None  # why the re-read for the preview failed
     p_model: float | None = None  # the model's own P, before a site profile (Session.add)
+    identity: Any = None  # reading.identity.FileIdentity, when the engine was asked to identify
 
     @property
     def ok(self) -> bool:

@@ -40,6 +40,8 @@ information panel and scope checks; docs/contracts.md lists the keys.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
 import os
 import re
@@ -77,6 +79,9 @@ log = logging.getLogger(__name__)
 # less decoding time (docs/benchmarks.md).
 DRAFT_SIZE = 2 * INPUT_SIZE
 DICOM_SUFFIXES = frozenset({".dcm", ".dicom"})
+# ``read_image(digest=True)`` hashes a file up to this size from the one read that decodes it (a
+# big DICOM series file is hashed by the caller, streamed, instead of held twice in memory).
+DIGEST_IN_MEMORY = 128 << 20
 # Suffixes a folder scan takes without looking inside: every format the reader opens that may
 # hold an X-ray (tests/desktop/reading/test_imaging.py reads one of each). Any other file is taken
 # when its
@@ -122,15 +127,20 @@ class XRay:
     preview: Image.Image | None  # mode "L", longest side <= preview_size
     source: dict[str, Any] = field(default_factory=dict)  # format, width, height, bit_depth...
     display: DisplayBuffer | None = None  # >8-bit images with a preview: values before windowing
+    sha256: str | None = None  # the content's sha256, when read with ``digest=True``
 
 
-def read_image(path: str | os.PathLike[str], *, preview_size: int | None = 1024) -> XRay:
+def read_image(path: str | os.PathLike[str], *, preview_size: int | None = 1024,
+               digest: bool = False) -> XRay:
     """Read one file into an ``XRay``; every failure is a ``ReadError`` subclass.
 
     ``preview_size=None`` skips the preview (and the display buffer). The preview comes from the
     same (draft-scaled) decode as the model input, so it may be smaller than ``preview_size``.
+    ``digest``: a file of up to ``DIGEST_IN_MEMORY`` bytes is read once into memory, hashed and
+    decoded from there, so ``XRay.sha256`` is the content that was classified (larger files:
+    None, and the caller hashes the file itself).
     """
-    decoded = _decode_gray(Path(path))
+    decoded, sha256 = _decode_gray(Path(path), digest)
     gray = decoded.gray
     model_input = np.asarray(squash(gray), dtype=np.uint8)
     preview = display = None
@@ -141,7 +151,7 @@ def read_image(path: str | os.PathLike[str], *, preview_size: int | None = 1024)
         if decoded.values is not None:
             display = display_buffer(decoded.values, preview.size, decoded.monochrome1)
     return XRay(model_input=model_input, preview=preview, source=decoded.source,
-                display=display)
+                display=display, sha256=sha256)
 
 
 def display_buffer(values: np.ndarray, size: tuple[int, int], monochrome1: bool = False
@@ -185,8 +195,9 @@ def _fit(size: tuple[int, int], longest: int) -> tuple[int, int]:
     return max(1, round(w * scale)), max(1, round(h * scale))
 
 
-def _decode_gray(path: Path) -> Decoded:
-    """Open read-only, dispatch on content (DICOM, else Pillow), return an "L" image."""
+def _decode_gray(path: Path, digest: bool = False) -> tuple[Decoded, str | None]:
+    """Open read-only, dispatch on content (DICOM, else Pillow), return an "L" image (and the
+    content's sha256 when ``digest`` and the file is small enough to hash in memory)."""
     try:
         fh = _open_regular_file(path)
     except (FileNotFoundError, NotADirectoryError) as exc:
@@ -204,20 +215,29 @@ def _decode_gray(path: Path) -> Decoded:
                 raise EmptyFileError()
             head = fh.read(sniff.HEAD_BYTES)
             fh.seek(0)
+            sha256 = None
+            if digest and size <= DIGEST_IN_MEMORY:  # one read: hashed, then decoded from memory
+                content = fh.read()
+                sha256 = hashlib.sha256(content).hexdigest()
+                fh = io.BytesIO(content)
         except OSError as exc:
             raise NotAnImageError() from exc
-        if sniff.has_preamble(head):
-            return _read_dicom(fh, forced=False, recognised=True)
-        if sniff.is_raw_dicom(head, size):  # no preamble, no file meta: an older export
-            return _read_dicom(fh, forced=True, recognised=True)
-        try:
-            return _read_pillow(fh)
-        except NotAnImageError:
-            if path.suffix.lower() in DICOM_SUFFIXES:
-                # Named DICOM but of a layout the sniff does not know: let pydicom try.
-                fh.seek(0)
-                return _read_dicom(fh, forced=True, recognised=False)
-            raise
+        return _decode_content(fh, head, size, path), sha256
+
+
+def _decode_content(fh: IO[bytes], head: bytes, size: int, path: Path) -> Decoded:
+    if sniff.has_preamble(head):
+        return _read_dicom(fh, forced=False, recognised=True)
+    if sniff.is_raw_dicom(head, size):  # no preamble, no file meta: an older export
+        return _read_dicom(fh, forced=True, recognised=True)
+    try:
+        return _read_pillow(fh)
+    except NotAnImageError:
+        if path.suffix.lower() in DICOM_SUFFIXES:
+            # Named DICOM but of a layout the sniff does not know: let pydicom try.
+            fh.seek(0)
+            return _read_dicom(fh, forced=True, recognised=False)
+        raise
 
 
 def _read_dicom(fh: IO[bytes], *, forced: bool, recognised: bool) -> Decoded:

@@ -20,11 +20,11 @@ from pathlib import Path
 from tkinter import filedialog, messagebox, simpledialog, ttk
 
 from desktop.cases.export import write_history_csv
-from desktop.cases.recorder import file_sha256
 from desktop.cases.store import DIAGNOSES, Filters, HistoryRow, HistoryStore
 from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
 from desktop.errors import N_, UserError
 from desktop.i18n import _
+from desktop.reading.identity import file_sha256
 from desktop.reports.wording import verdict_label
 from desktop.settings import save_settings
 from desktop.ui.polled import Polled

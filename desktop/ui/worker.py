@@ -259,7 +259,8 @@ class Worker:
                 raise ModelNotLoaded() if self.load_error is None else self.load_error
             single = len(files) == 1  # opening one X-ray: keep its images, no second read
             results = self.engine.predict_paths(
-                files, cancel=cancel, preview_size=PREVIEW_MAX_SIDE if single else None
+                files, cancel=cancel, preview_size=PREVIEW_MAX_SIDE if single else None,
+                identify=True,  # the case history's key, taken in the lanes
             )
             for result in results:
                 if not single:

@@ -20,6 +20,7 @@ from desktop.cases.store import HistoryStore
 from desktop.engine.inference import Engine
 from desktop.engine.session import Session
 from desktop.engine.threshold import ThresholdPolicy
+from desktop.reading.identity import file_sha256
 from tests.support.fuzz_corpus import dicom_bytes
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -74,6 +75,29 @@ def test_predict_records_each_file_once_with_its_model_and_threshold(tiny_model,
     proc = predict(tmp_path / "in", "--model", tiny_model, "--no-history")
     proc.communicate(timeout=120)
     assert store.count() == 3
+
+
+def test_a_chunk_is_recorded_in_one_transaction_with_the_identity_the_lanes_took(
+        tiny_model, tmp_path):
+    files = images(tmp_path / "in", 5)
+    engine = Engine.load(tiny_model)
+    session = Session(ThresholdPolicy.from_card(engine.metadata))
+    recorder = Recorder(tmp_path / "h.db")
+    chunk = list(engine.predict_paths(files, preview_size=None, identify=True))
+    rows = []
+    for result in chunk:
+        session.add(result)
+        rows.append((session.row(result), result))
+    files[0].write_bytes(b"changed after it was classified")  # the lanes' hash is what counts
+    commits = []
+    recorder.open().connection.set_trace_callback(
+        lambda sql: commits.append(sql) if sql.strip().upper() == "COMMIT" else None)
+    assert recorder.record_rows(rows, model_sha256=engine.sha256, model_version="t",
+                                origin="predict") == 5
+    assert len(commits) == 1
+    stored = {r.file_name: r.sha256 for r in recorder.store.rows()}
+    assert stored[files[0].name] == chunk[0].identity.sha256 != file_sha256(files[0])
+    recorder.close()
 
 
 def test_patient_name_and_id_are_never_stored_but_the_uids_are(tiny_model, tmp_path):

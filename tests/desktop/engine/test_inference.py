@@ -526,3 +526,23 @@ def test_card_listing_the_classes_in_the_other_order_is_honoured(tiny_model, tmp
     expected = Engine.load(tiny_model).predict_batch(images)
     got = Engine.load(reordered).predict_batch(images)
     np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+def test_identify_gives_each_classified_file_its_content_hash_in_chunks(engine, tmp_path):
+    paths = []
+    for i in range(engine.batch_size * 2 + 1):
+        path = tmp_path / f"x{i}.png"
+        Image.fromarray(np.full((30, 30), 10 * i, np.uint8)).save(path)
+        paths.append(path)
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    chunks = list(engine.predict_chunks([*paths, bad], preview_size=None, identify=True))
+    assert [len(c) for c in chunks][:2] == [engine.batch_size] * 2  # a lane job's results each
+    results = [r for chunk in chunks for r in chunk]
+    assert [r.path for r in results] == [*paths, bad]
+    for result in results[:-1]:
+        assert result.identity.sha256 == hashlib.sha256(result.path.read_bytes()).hexdigest()
+        assert result.identity.size == result.path.stat().st_size
+    assert results[-1].identity is None  # nothing classified, nothing to record
+    plain = next(engine.predict_paths(paths[:1], preview_size=None))
+    assert plain.identity is None  # not asked: not hashed
