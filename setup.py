@@ -24,7 +24,8 @@ class BuildWithCatalogs(build_py):
         source = ROOT / "translations"
         pos = sorted(source.glob("*/LC_MESSAGES/cxr.po"))
         if not pos:
-            raise SystemExit(f"setup.py: no catalogs under {source}; the wheel would be English only")
+            raise SystemExit(
+                f"setup.py: no catalogs under {source}; the wheel would be English only")
         for po in pos:
             target = Path(self.build_lib, "desktop", "translations", po.relative_to(source))
             target = target.with_suffix(".mo")

@@ -34,7 +34,7 @@ NO_FILES = N_("No image files were found. Name image files or folders that conta
 NOTHING_CLASSIFIED = N_("No file got a verdict.")
 NO_SCOPE_CHECK = N_("This model has no scope check: nothing says whether the images are chest "
                     "X-rays like its training images.")
-REPORT_WRITTEN = N_("Report written to {name}.")
+REPORT_WRITTEN = N_("Report written to {path}.")
 
 
 def threshold_type(text: str) -> float:
@@ -214,7 +214,7 @@ def _write_report(path: Path, session, engine, args: argparse.Namespace) -> bool
         _err(exc.user_message())
         return False
     if not quiet:
-        _err(gettext(REPORT_WRITTEN).format(name=path.name))
+        _err(gettext(REPORT_WRITTEN).format(path=path.resolve()))
     return True
 
 

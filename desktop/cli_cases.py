@@ -20,7 +20,7 @@ from desktop.errors import N_, UserError
 from desktop.i18n import LANGUAGES, gettext, set_language, system_language
 
 EXIT_OK, EXIT_FAILED = 0, 1
-EXPORTED = N_("{count} results written to {name}.")
+EXPORTED = N_("{count} results written to {path}.")
 STATS = N_("{cases} cases, {results} results, {confirmed} with a confirmed diagnosis.")
 PERIOD = N_("{period}: {results} results, PNEUMONIA {flagged}, out of scope {scope}, agreement "
             "{agreement}")
@@ -87,7 +87,7 @@ def history_main(argv: Sequence[str]) -> int:
             except UserError as exc:
                 _err(exc.user_message())
                 return EXIT_FAILED
-            _err(gettext(EXPORTED).format(count=len(rows), name=args.csv.name))
+            _err(gettext(EXPORTED).format(count=len(rows), path=args.csv.resolve()))
             return EXIT_OK
         return _stats(store, args)
     finally:
@@ -191,7 +191,7 @@ def _calibrate(args) -> int:
         study, name=name, model_sha256=engine.sha256,
         model_version=engine.metadata.get("model_version"),
         source="history" if args.from_history else "folder"))
-    _err(gettext(PROFILE_SAVED).format(name=name, file=args.out.name,
+    _err(gettext(PROFILE_SAVED).format(name=name, file=args.out.resolve(),
                                        threshold=format_threshold(study.proposed.threshold)))
     if args.report is not None:
         from desktop.reports.study_pdf import save_study

@@ -39,6 +39,7 @@ from desktop.ui.commands import (
     TOOLBAR_RIGHT,
     is_window_wide,
 )
+from desktop.ui.divider import Divider
 from desktop.ui.drop import parse_drop_data
 from desktop.ui.history_link import HistoryLink
 from desktop.ui.result_pane import ResultPane
@@ -177,6 +178,7 @@ class App:
         right = ttk.Frame(panes, style="Panel.TFrame", padding=(12, 10), relief="groove")
         panes.add(left, weight=1)
         panes.add(right, weight=1)
+        self.divider = Divider(panes)
 
         self.table = ResultsTable(left, t, on_sort=self.state.sort_by)
         self.table.pack(fill="both", expand=True)

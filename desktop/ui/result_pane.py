@@ -133,7 +133,7 @@ class ResultPane:
         """The image keeps 40% of the pane's height when the texts under it fit beside that;
         in a small window or a longer language it gives up room, down to a quarter of the
         pane, so the verdict, the bar and the heatmap controls stay on screen (and the space
-        kept for the heatmap legend goes first)."""
+        kept for the heatmap legend goes first, then the legend's sentence)."""
         self._fit_pending = False
         height = self._pane.winfo_height() - _vertical_padding(self._pane)
         if height <= 1:
@@ -148,14 +148,17 @@ class ResultPane:
             pady = pady if isinstance(pady, (tuple, list)) else str(pady).split()
             need = widget.winfo_reqheight() + sum(int(float(p)) for p in pady)
             rows[row] = max(rows.get(row, 0), need)
-        legend = self.legend.winfo_reqheight() + 4
         room = height - sum(need for row, need in rows.items() if row != LEGEND_ROW)
-        image = int(height * 0.4)
+        image, least = int(height * 0.4), int(height * 0.25)
+        # the legend's sentence goes when even the smallest image would push it off the pane
+        caption = room >= least + self.legend.height_needed(caption=True) + 4
+        self.legend.show_caption(caption)
+        legend = self.legend.height_needed(caption) + 4
         if room >= image + legend:
             reserve = legend  # no jump when the heatmap is turned on
         else:
             reserve = legend if LEGEND_ROW in rows else 0
-            image = max(int(height * 0.25), min(image, room - reserve))
+            image = max(least, min(image, room - reserve))
         self._pane.rowconfigure(0, minsize=image)
         self._pane.rowconfigure(LEGEND_ROW, minsize=reserve)
 

@@ -14,7 +14,7 @@ from desktop.ui.widgets import BANNER_BG, PANEL_BG, TEXT_GREY
 log = logging.getLogger(__name__)
 
 DEFAULT_GEOMETRY = "1240x780"
-MIN_SIZE = (900, 600)
+MIN_SIZE = (800, 600)
 SCREEN_MARGIN_Y = 80  # title bar + task bar
 
 

@@ -400,6 +400,19 @@ class HeatmapLegend(ttk.Frame):
             N_("Grad-CAM: the regions that raised P(pneumonia) most. It shows where the model "
                "looked, not where the disease is."),
         )
+        self._scale = scale
+
+    def height_needed(self, caption: bool) -> int:
+        """Its height with or without the sentence (a short pane drops the sentence first)."""
+        if not caption:
+            return self._scale.winfo_reqheight()
+        return self._scale.winfo_reqheight() + self.caption.winfo_reqheight() + 2
+
+    def show_caption(self, shown: bool) -> None:
+        if shown and not self.caption.winfo_manager():
+            self.caption.pack(anchor="w", pady=(2, 0))
+        elif not shown and self.caption.winfo_manager():
+            self.caption.pack_forget()
 
 
 class ThresholdControl(ttk.LabelFrame):

@@ -304,7 +304,7 @@ def test_report_writes_the_batch_report_in_the_order_given(tiny_model, folder, t
     code, lines, err = run(capsys, folder, tmp_path / "missing.png", "--report", out,
                            "--model", tiny_model, "--lang", "es")
     assert code == 0 and len(lines) == 4
-    assert err.splitlines()[-1] == "Informe escrito en relatório.pdf."
+    assert err.splitlines()[-1] == f"Informe escrito en {out.resolve()}."  # the folder too
     text = " ".join(page.extract_text() for page in PdfReader(out).pages)
     text = " ".join(text.split())
     positions = [text.index(name) for name in ("a.png", "b.jpg", "c.bmp", "missing.png")]

@@ -832,6 +832,38 @@ def test_at_the_minimum_size_the_heatmap_controls_stay_inside_the_result_pane(
     assert pane.preview.winfo_height() >= 0.25 * pane._pane.winfo_height() - 4
 
 
+def test_the_result_pane_keeps_its_share_of_a_shrinking_window_and_a_dragged_divider(
+        make_app, tmp_path):
+    """Shrinking the window from full size to the minimum takes width from both sides in
+    proportion (it took as much from the 490-pixel pane as from the table, leaving the image
+    a strip); the share the user drags to is kept through the next resize."""
+    from desktop.ui.divider import RIGHT_MIN
+    from desktop.ui.style import MIN_SIZE
+
+    app = make_app(Settings(language="es"))
+    panes = app.divider.panes
+    right = app.pane._pane
+
+    def share() -> float:
+        return right.winfo_width() / panes.winfo_width()
+
+    for width in (1280, MIN_SIZE[0]):
+        app.root.geometry(f"{width}x{MIN_SIZE[1] + 100}")
+        wait_for(app, lambda w=width: app.root.winfo_width() == w
+                 and abs(share() - 0.4) < 0.03, f"the pane's share at {width} px")
+    panes.sashpos(0, 100)  # the user drags the divider far left, then lets go
+    panes.event_generate("<ButtonRelease-1>", x=100, y=10)
+    wait_for(app, lambda: panes.sashpos(0) >= 400, "keep the table usable")
+    panes.sashpos(0, panes.winfo_width() - 50)  # and far right
+    panes.event_generate("<ButtonRelease-1>", x=panes.winfo_width() - 50, y=10)
+    wait_for(app, lambda: right.winfo_width() >= RIGHT_MIN - 20, "keep the pane usable")
+    panes.sashpos(0, int(panes.winfo_width() * 0.5))  # half and half, then a bigger window
+    panes.event_generate("<ButtonRelease-1>", x=int(panes.winfo_width() * 0.5), y=10)
+    app.root.geometry("1280x700")
+    wait_for(app, lambda: app.root.winfo_width() == 1280 and abs(share() - 0.5) < 0.03,
+             "the dragged share kept when the window grows")
+
+
 def test_f11_shows_the_image_on_the_whole_screen_following_the_selection(app, tmp_path):
     """At the smallest window the image has part of a pane; F11 opens it screen-sized, it
     follows the selected row, and F11 again (or Esc) closes it without cancelling anything."""
