@@ -18,8 +18,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from desktop.atomicio import atomic_write_bytes, atomic_write_text
-from desktop.errors import ModelChecksumMismatchError, ModelChecksumMissingError
+from desktop.errors import N_, ModelChecksumMismatchError, ModelChecksumMissingError
 from desktop.resources import asset_path
+
+# The card's prose as this project's training writes it (training/card.py). Marked for
+# translation: the About box shows a card's sentence in the user's language when it is one of
+# these, and as written otherwise (a model trained elsewhere with its own words).
+CARD_INTENDED_USE = N_("Research and teaching. Not for clinical diagnosis.")
+CARD_LIMITATIONS = (
+    N_("Trained on pediatric chest X-rays (age 1-5) from one hospital (Guangzhou Women and "
+       "Children's Medical Center); adults and other hospitals' images are outside what it was "
+       "tested on."),
+    N_("Two classes only: it does not tell bacterial from viral pneumonia and does not detect "
+       "any other finding."),
+    N_("Validation carved from the training hospital over-estimates performance on new images; "
+       "trust the test-split figures, not the validation ones."),
+    N_("The heatmap shows where the network looked, not where the disease is."),
+)
 
 MODEL_FILE = "model.pt"
 CHECKSUM_SUFFIX = ".sha256"

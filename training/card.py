@@ -12,7 +12,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from desktop.modelfile import CLASSES, FORMAT_VERSION, INPUT_SIZE, POSITIVE
+from desktop.modelfile import (
+    CARD_INTENDED_USE,
+    CARD_LIMITATIONS,
+    CLASSES,
+    FORMAT_VERSION,
+    INPUT_SIZE,
+    POSITIVE,
+)
 from training.augment import SHIFT_VIEWS, shifted
 from training.calibration import calibrated_positive, platt_positive
 from training.calibration_choice import RULE, choose, score_forms
@@ -33,17 +40,8 @@ log = logging.getLogger(__name__)
 HIGH_SENSITIVITY = 0.98
 MODEL_NAME = "cxr-pneumonia-mobilenetv3s"
 DATA_NAME = "Kermany 2018 chest X-ray (pediatric)"
-INTENDED_USE = "Research and teaching. Not for clinical diagnosis."
-LIMITATIONS = [
-    "Trained on pediatric chest X-rays (age 1-5) from one hospital "
-    "(Guangzhou Women and Children's Medical Center); adults and other hospitals' "
-    "images are outside what it was tested on.",
-    "Two classes only: it does not tell bacterial from viral pneumonia and does not "
-    "detect any other finding.",
-    "Validation carved from the training hospital over-estimates performance on new "
-    "images; trust the test-split figures, not the validation ones.",
-    "The heatmap shows where the network looked, not where the disease is.",
-]
+INTENDED_USE = CARD_INTENDED_USE
+LIMITATIONS = list(CARD_LIMITATIONS)
 
 
 def source_commit() -> str:

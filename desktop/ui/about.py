@@ -2,9 +2,10 @@
 
 A plain summary for clinicians comes first (what it was trained on, how it did on the test
 split, when not to trust it), worded here from the card's figures; the technical card follows.
-The card is the model's own ``metadata.json``. Labels are translated; the card's own prose
-(intended use, limitations) is shown as written by whoever trained the model. Fields the app
-has no label for are listed as they are, so nothing in the card is hidden.
+The card is the model's own ``metadata.json``. Labels are translated; so is the card's own
+prose (intended use, limitations) where it is the sentences this project's training writes
+(``desktop.modelfile.CARD_LIMITATIONS``); other prose is shown as its trainer wrote it. Fields
+the app has no label for are listed as they are, so nothing in the card is hidden.
 """
 
 from __future__ import annotations
@@ -143,8 +144,9 @@ def model_card_sections(card: dict | None, error: UserError | None = None) -> Se
         _("Classes: {classes}; positive class: {positive}").format(
             classes=", ".join(card.get("classes", [])), positive=card.get("positive_class", "?")),
     ]))
-    sections.append((_("Intended use"), [str(card.get("intended_use", ""))]))
-    sections.append((_("Limitations"), [f"• {item}" for item in card.get("limitations", [])]))
+    sections.append((_("Intended use"), [_card_prose(card.get("intended_use", ""))]))
+    sections.append((_("Limitations"),
+                     [f"• {_card_prose(item)}" for item in card.get("limitations", [])]))
     metrics = card.get("metrics", {})
     for key, heading in (("validation", N_("Validation metrics")), ("test", N_("Test metrics"))):
         if isinstance(metrics.get(key), dict):
@@ -270,3 +272,10 @@ class ModelCardDialog(ReadOnlyDialog):
 
     def all_text(self) -> str:
         return self.text.get("1.0", "end")
+
+
+def _card_prose(text) -> str:
+    """A sentence of the card in the user's language when it is one the catalogs know (empty
+    text stays empty: gettext would give the catalog's header)."""
+    text = str(text)
+    return _(text) if text.strip() else text

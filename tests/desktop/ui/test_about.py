@@ -82,3 +82,25 @@ def test_the_summary_is_translated():
         assert all(a != b for a, b in zip(english, translated, strict=True)), code
         assert "384" in " ".join(translated)
     i18n.set_language("en")
+
+
+def test_the_cards_own_prose_is_translated_where_it_is_our_trainings_and_kept_otherwise():
+    """The shipped card's intended use and limitations read in Spanish in a Spanish window;
+    a sentence another trainer wrote stays as written (never dropped)."""
+    from desktop.modelfile import CARD_INTENDED_USE, CARD_LIMITATIONS
+    from desktop.ui.about import model_card_sections
+
+    card = {"intended_use": CARD_INTENDED_USE,
+            "limitations": [*CARD_LIMITATIONS, "Our own note, in our words."]}
+    try:
+        i18n.set_language("es")
+        sections = dict(model_card_sections(card))
+    finally:
+        i18n.set_language("en")
+    assert sections["Uso previsto"] == ["Investigación y docencia. No apto para diagnóstico "
+                                        "clínico."]
+    limits = sections["Limitaciones"]
+    assert "• Solo dos clases: no distingue la neumonía bacteriana de la viral y no detecta "\
+           "ningún otro hallazgo." in limits
+    assert limits[-1] == "• Our own note, in our words."
+    assert not any(line[2:] in CARD_LIMITATIONS for line in limits)
