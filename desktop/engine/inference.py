@@ -188,26 +188,11 @@ class Engine:
 
     # --- files --------------------------------------------------------------------------------
 
-    def predict_paths(
-        self,
-        paths: Iterable[str | os.PathLike[str]],
-        *,
-        cancel: threading.Event | None = None,
-        heatmaps: bool = False,
-        preview_size: int | None = 1024,
-        identify: bool = False,
-    ) -> Iterator[Result]:
-        """Yield one ``Result`` per path, in input order, until done or ``cancel`` is set.
-
-        The files are cut into chunks of ``batch_size``; ``lanes`` worker threads each decode a
-        chunk and run the model on it, at most ``lanes + 1`` chunks ahead of the one being
-        yielded (memory stays bounded however many files there are).
-        Each result holds its model input (and preview, unless ``preview_size=None``, as for
-        the command line): the caller drops what it does not keep. ``identify``: each file read
-        also gets its ``identity`` (content sha256, size, resolved path), taken in the lane.
-        """
-        chunks = self.predict_chunks(paths, cancel=cancel, heatmaps=heatmaps,
-                                     preview_size=preview_size, identify=identify)
+    def predict_paths(self, paths: Iterable[str | os.PathLike[str]], *,
+                      cancel: threading.Event | None = None, **options) -> Iterator[Result]:
+        """Yield one ``Result`` per path, in input order, until done or ``cancel`` is set;
+        ``options`` are ``predict_chunks``' (``heatmaps``, ``preview_size``, ``identify``)."""
+        chunks = self.predict_chunks(paths, cancel=cancel, **options)
         with closing(chunks):  # a caller that stops early shuts the lanes down at once
             for chunk in chunks:
                 for prediction in chunk:
@@ -224,8 +209,16 @@ class Engine:
         preview_size: int | None = 1024,
         identify: bool = False,
     ) -> Iterator[list[Result]]:
-        """``predict_paths`` a chunk at a time (the results one lane job gave, in input order):
-        what a caller that writes each chunk at once (the case history) iterates."""
+        """The files' ``Result``s a chunk at a time (one lane job's, in input order): what a
+        caller that writes each chunk at once (the case history) iterates.
+
+        The files are cut into chunks of ``batch_size``; ``lanes`` worker threads each decode a
+        chunk and run the model on it, at most ``lanes + 1`` chunks ahead of the one being
+        yielded (memory stays bounded however many files there are).
+        Each result holds its model input (and preview, unless ``preview_size=None``, as for
+        the command line): the caller drops what it does not keep. ``identify``: each file read
+        also gets its ``identity`` (content sha256, size, resolved path), taken in the lane.
+        """
         chunks = _chunks((Path(p) for p in paths), self.batch_size)
         window: deque[Future] = deque()
         pool = ThreadPoolExecutor(self.lanes, thread_name_prefix="cxr-lane")
