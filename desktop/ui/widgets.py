@@ -98,14 +98,15 @@ class Texts:
         window.bind("<Destroy>", destroyed, add="+")
 
     def relabel(self) -> None:
-        alive = []
-        for owner, setter in self._setters:
-            try:
-                setter()
-            except tk.TclError:  # destroyed widget: forget it
+        """Every text again. A refresh may say a text anew (``forget`` then register): what it
+        registers stands, and what it forgot is not set again on the way."""
+        for entry in list(self._setters):
+            if entry not in self._setters:
                 continue
-            alive.append((owner, setter))
-        self._setters = alive
+            try:
+                entry[1]()
+            except tk.TclError:  # destroyed widget: forget it
+                self._setters = [e for e in self._setters if e is not entry]
 
 
 class ReadOnlyDialog(tk.Toplevel):
