@@ -197,6 +197,10 @@ def test_the_calibrate_view_fits_on_confirmed_cases_and_puts_the_profile_in_forc
     assert view.save_profile(tmp_path / "site.json")
     assert app.session.site is not None and app.session.policy.preset == "site"
     assert app.settings.site_profile == str((tmp_path / "site.json").resolve())
+    app.set_language("es")  # the open window follows, the study included
+    assert view.title() == "Calibrar para este centro"
+    assert "Umbral propuesto" in view.summary.cget("text")
+    assert view.status.cget("text") == "Guardado; el perfil ya está vigente."
     view.close()
 
 
@@ -217,6 +221,10 @@ def test_the_monitoring_view_warns_on_a_week_outside_the_calibration(
     labels = [view.tree.item(i, "values")[0] for i in view.tree.get_children()]
     assert labels == ["2026-W45", "⚠ 2026-W47"]
     assert "outside what calibration saw" in view.warning.cget("text")
+    app.set_language("es")  # the open window follows, its table and warning included
+    assert view.tree.heading("period", "text") == "Período"
+    assert [view.tree.item(i, "values")[0] for i in view.tree.get_children()] == labels
+    assert "fuera de lo que vio la calibración" in view.warning.cget("text")
     view.close()
 
 
@@ -238,6 +246,12 @@ def test_read_first_hides_the_answer_until_the_reader_reads_then_compares(
         "Your read: PNEUMONIA" in text
     assert "Over 1 cases read first: reader vs confirmed 0%" in view.summary.cget("text")
     assert view.result.heatmap is not None and view._photo is not shown  # now the heatmap
+    app.set_language("es")  # the open window follows, the answer and summary included
+    assert view.title() == "Leer primero (docencia)"
+    assert view.answer.cget("text").startswith("Modelo: ")
+    assert view.next_button.cget("text") == "Siguiente imagen"
+    assert view.summary.cget("text").startswith("En 1 casos leídos primero")
+    app.set_language("en")
     view.next_image()
     wait_for(app, lambda: view.result is not None, "show the second image")
     view.record_read("PNEUMONIA")
