@@ -126,8 +126,8 @@ class HistoryView(Polled, tk.Toplevel):
         body = ttk.Frame(self, padding=(10, 8))
         body.pack(fill="both", expand=True)
         self.tree = ttk.Treeview(body, columns=COLUMNS, show="headings", selectmode="extended")
-        widths = {"created": 150, "file": 240, "verdict": 120, "p": 110, "scope": 160,
-                  "confirmed": 120, "agreement": 100, "profile": 100}
+        widths = {"created": 150, "file": 240, "verdict": 120, "p": 125, "scope": 160,
+                  "confirmed": 120, "agreement": 130, "profile": 85}
         for column in COLUMNS:
             t.heading(self.tree, column, HEADINGS[column])
             self.tree.column(column, width=widths[column], anchor="e" if column == "p" else "w")
