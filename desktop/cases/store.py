@@ -80,9 +80,41 @@ def default_db_path() -> Path:
     return data_dir() / DB_FILE
 
 
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
 def now_text() -> str:
     """UTC, ISO 8601 to the second: sorts as text, and is what the date filters compare."""
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.now(dt.timezone.utc).strftime(TIME_FORMAT)
+
+
+def local_day_start(day: str) -> str:
+    """The stored time (UTC text) at which the local calendar day ``day`` (YYYY-MM-DD) begins on
+    this computer: a person who filters on 2026-12-04 means their own day, not UTC's.
+    ``ValueError`` when ``day`` is not a date."""
+    midnight = dt.datetime.combine(dt.date.fromisoformat(day), dt.time())
+    return midnight.astimezone(dt.timezone.utc).strftime(TIME_FORMAT)  # naive: local time
+
+
+def local_days(first: str | None, last: str | None) -> tuple[str | None, str | None]:
+    """``Filters.since`` / ``until`` for the local days ``first`` to ``last``, both included
+    (either may be empty: no bound). ``ValueError`` when one is not a date."""
+    since = local_day_start(first) if first else None
+    until = None
+    if last:
+        next_day = dt.date.fromisoformat(last) + dt.timedelta(days=1)
+        until = local_day_start(next_day.isoformat())
+    return since, until
+
+
+def local_time(created: str) -> str:
+    """A stored UTC time as this computer's local time, to the minute (as the History view
+    shows it)."""
+    try:
+        when = dt.datetime.fromisoformat(created.replace("Z", "+00:00"))
+    except ValueError:
+        return created
+    return when.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 @dataclass(frozen=True)
@@ -144,8 +176,8 @@ class HistoryRow:
 @dataclass(frozen=True)
 class Filters:
     """What the History view and ``history export`` select. Dates are ISO text (UTC), inclusive
-    start and exclusive end; ``confirmed``: True / False / None (either); ``agreement``:
-    "agree", "disagree" or None."""
+    start and exclusive end (``local_days`` makes them from the user's calendar days);
+    ``confirmed``: True / False / None (either); ``agreement``: "agree", "disagree" or None."""
 
     since: str | None = None
     until: str | None = None

@@ -41,30 +41,33 @@ class CalibrationView(Polled, tk.Toplevel):
         self.protocol("WM_DELETE_WINDOW", self.close)
 
     def _build(self) -> None:
+        t = self.texts
         top = ttk.Frame(self, padding=12)
         top.pack(fill="x")
         self.source = tk.StringVar(self, "history")
-        ttk.Label(top, text=_("Labelled images")).grid(row=0, column=0, sticky="w")
-        ttk.Radiobutton(top, text=_("Confirmed cases of the history"), value="history",
-                        variable=self.source).grid(row=0, column=1, sticky="w")
-        ttk.Radiobutton(top, text=_("A labelled folder (NORMAL/, PNEUMONIA/)…"), value="folder",
-                        variable=self.source).grid(row=0, column=2, sticky="w", padx=(8, 0))
+        t.widget(ttk.Label(top), N_("Labelled images")).grid(row=0, column=0, sticky="w")
+        t.widget(ttk.Radiobutton(top, value="history", variable=self.source),
+                 N_("Confirmed cases of the history")).grid(row=0, column=1, sticky="w")
+        t.widget(ttk.Radiobutton(top, value="folder", variable=self.source),
+                 N_("A labelled folder (NORMAL/, PNEUMONIA/)…")
+                 ).grid(row=0, column=2, sticky="w", padx=(8, 0))
         self.folder: Path | None = None
         self.goal = tk.StringVar(self, "balanced")
-        ttk.Label(top, text=_(T["goal"])).grid(row=1, column=0, sticky="w", pady=(6, 0))
-        ttk.Radiobutton(top, text=_(T["balanced"]), value="balanced", variable=self.goal
-                        ).grid(row=1, column=1, sticky="w", pady=(6, 0))
+        t.widget(ttk.Label(top), T["goal"]).grid(row=1, column=0, sticky="w", pady=(6, 0))
+        t.widget(ttk.Radiobutton(top, value="balanced", variable=self.goal), T["balanced"]
+                 ).grid(row=1, column=1, sticky="w", pady=(6, 0))
         goal = ttk.Frame(top)
         goal.grid(row=1, column=2, sticky="w", padx=(8, 0), pady=(6, 0))
-        ttk.Radiobutton(goal, text=_("Sensitivity at least"), value="sensitivity",
-                        variable=self.goal).pack(side="left")
+        t.widget(ttk.Radiobutton(goal, value="sensitivity", variable=self.goal),
+                 N_("Sensitivity at least")).pack(side="left")
         self.target = tk.StringVar(self, "0.95")
         ttk.Entry(goal, textvariable=self.target, width=6).pack(side="left", padx=4)
-        ttk.Label(top, text=_("Profile name")).grid(row=2, column=0, sticky="w", pady=(6, 0))
+        t.widget(ttk.Label(top), N_("Profile name")).grid(row=2, column=0, sticky="w",
+                                                          pady=(6, 0))
         self.name = tk.StringVar(self, "site")
         ttk.Entry(top, textvariable=self.name, width=30).grid(row=2, column=1, sticky="w",
                                                               pady=(6, 0))
-        self.run_button = ttk.Button(top, text=_("Calibrate"), command=self.run)
+        self.run_button = t.widget(ttk.Button(top, command=self.run), N_("Calibrate"))
         self.run_button.grid(row=2, column=2, sticky="e", pady=(6, 0))
 
         body = ttk.Frame(self, padding=(12, 0))
@@ -77,14 +80,15 @@ class CalibrationView(Polled, tk.Toplevel):
         self.reliability.grid(row=0, column=1)
         self.summary = ttk.Label(body, justify="left", wraplength=860)
         self.summary.grid(row=1, column=0, columnspan=2, sticky="w", pady=(8, 0))
+        t.call(self.summary, self._draw_study)
 
         bottom = ttk.Frame(self, padding=12)
         bottom.pack(fill="x")
-        self.save_button = ttk.Button(bottom, text=_("Save profile and apply it…"),
-                                      command=self.ask_save, state="disabled")
+        self.save_button = t.widget(ttk.Button(bottom, command=self.ask_save, state="disabled"),
+                                    N_("Save profile and apply it…"))
         self.save_button.pack(side="left")
-        self.pdf_button = ttk.Button(bottom, text=_("Save study PDF…"), command=self.ask_pdf,
-                                     state="disabled")
+        self.pdf_button = t.widget(ttk.Button(bottom, command=self.ask_pdf, state="disabled"),
+                                   N_("Save study PDF…"))
         self.pdf_button.pack(side="left", padx=8)
         self.status = ttk.Label(bottom, text="")
         self.status.pack(side="right")
@@ -99,12 +103,12 @@ class CalibrationView(Polled, tk.Toplevel):
                 if not 0.0 < target < 1.0:
                     raise ValueError(target)
             except ValueError:
-                self.status.configure(text=_("Write the sensitivity as a number between 0 and "
-                                             "1, e.g. 0.95."))
+                self.say(self.status, lambda: _("Write the sensitivity as a number between 0 "
+                                                "and 1, e.g. 0.95."))
                 return
         engine = self.app.worker.engine if self.app.state.model_ready else None
         if engine is None:
-            self.status.configure(text=_("The model has not loaded yet."))
+            self.say(self.status, lambda: _("The model has not loaded yet."))
             return
         folder = None
         if self.source.get() == "folder":
@@ -113,7 +117,7 @@ class CalibrationView(Polled, tk.Toplevel):
                 return
             folder = Path(folder)
         self.run_button.configure(state="disabled")
-        self.status.configure(text=_("Calibrating…"))
+        self.say(self.status, lambda: _("Calibrating…"))
         shipped = ThresholdPolicy.from_card(self.app.state.card).threshold
         threading.Thread(target=self._fit, args=(engine, folder, target, shipped),
                          name="cxr-calibrate", daemon=True).start()
@@ -138,7 +142,7 @@ class CalibrationView(Polled, tk.Toplevel):
         kind, value, folder = reply
         self.run_button.configure(state="normal")
         if kind == "error":
-            self.status.configure(text=value.user_message() if value else _(
+            self.say(self.status, lambda: value.user_message() if value else _(
                 "Something went wrong. The details are in the log file."))
         else:
             self.show(value, "folder" if folder else "history")
@@ -147,6 +151,16 @@ class CalibrationView(Polled, tk.Toplevel):
 
     def show(self, study: Study, source: str) -> None:
         self.study, self.source_kind = study, source
+        self._draw_study()
+        self.save_button.configure(state="normal")
+        self.pdf_button.configure(state="normal")
+        self.say(self.status, lambda: "")
+
+    def _draw_study(self) -> None:
+        """The plots and the figures of the study, in the current language (none yet: nothing)."""
+        study = self.study
+        if study is None:
+            return
         self._draw_roc(study)
         self._draw_reliability(study)
         lines = [
@@ -163,9 +177,6 @@ class CalibrationView(Polled, tk.Toplevel):
                          f"{_(T['flagged'])} {interval_text(point.flagged)}")
         lines.append(_(T["note"]))
         self.summary.configure(text="\n".join(lines))
-        self.save_button.configure(state="normal")
-        self.pdf_button.configure(state="normal")
-        self.status.configure(text="")
 
     def _frame(self, canvas: tk.Canvas, title: str) -> tuple[float, float]:
         canvas.delete("all")
@@ -221,12 +232,12 @@ class CalibrationView(Polled, tk.Toplevel):
                 model_version=(self.app.state.card or {}).get("model_version"),
                 source=self.source_kind))
         except UserError as exc:
-            self.status.configure(text=exc.user_message())
+            self.say(self.status, exc.user_message)
             return False
         self.app.settings.site_profile = str(path.resolve())
         save_settings(self.app.settings)
         self.app.history.apply_profile(path)
-        self.status.configure(text=_("Saved; the profile is now in force."))
+        self.say(self.status, lambda: _("Saved; the profile is now in force."))
         return True
 
     def ask_pdf(self) -> None:
@@ -240,9 +251,9 @@ class CalibrationView(Polled, tk.Toplevel):
             try:
                 save_study(Path(path), self.study, profile_name=self.name.get().strip() or "site",
                            model_sha256=self.app.state.model_sha256)
-                self.status.configure(text=_("Saved {name}.").format(name=Path(path).name))
+                self.say(self.status, lambda: _("Saved {name}.").format(name=Path(path).name))
             except UserError as exc:
-                self.status.configure(text=exc.user_message())
+                self.say(self.status, exc.user_message)
 
     def close(self) -> None:
         self.stop_polling()

@@ -10,7 +10,6 @@ so the window never waits for the database.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import queue
 import sqlite3
@@ -20,7 +19,14 @@ from pathlib import Path
 from tkinter import filedialog, messagebox, simpledialog, ttk
 
 from desktop.cases.export import write_history_csv
-from desktop.cases.store import DIAGNOSES, Filters, HistoryRow, HistoryStore
+from desktop.cases.store import (
+    DIAGNOSES,
+    Filters,
+    HistoryRow,
+    HistoryStore,
+    local_days,
+    local_time,
+)
 from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
 from desktop.errors import N_, UserError
 from desktop.i18n import _
@@ -29,6 +35,7 @@ from desktop.reports.wording import verdict_label
 from desktop.settings import save_settings
 from desktop.ui.polled import Polled
 from desktop.ui.state import folder_of
+from desktop.ui.widgets import Texts
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +55,10 @@ DIAGNOSIS_LABELS = {"NORMAL": N_("NORMAL"), "PNEUMONIA": N_("PNEUMONIA"),
                     "OTHER": N_("Other finding"), "UNKNOWN": N_("Unknown")}
 SHOWING = N_("{shown} of {total} results")
 BAD_DATE = N_("Write dates as YYYY-MM-DD.")
-
-
-def local_time(created: str) -> str:
-    """The stored UTC time as this computer's local time, to the minute."""
-    try:
-        when = dt.datetime.fromisoformat(created.replace("Z", "+00:00"))
-    except ValueError:
-        return created
-    return when.astimezone().strftime("%Y-%m-%d %H:%M")
+CHANGED = N_("The file has changed since it was classified.")
+MOVED = N_("The file is no longer where it was classified.")
+BUTTONS = (N_("Open case"), N_("Set confirmed diagnosis…"), N_("Export CSV…"),
+           N_("Delete selected…"), N_("Delete all shown…"))
 
 
 class HistoryView(Polled, tk.Toplevel):
@@ -80,11 +82,14 @@ class HistoryView(Polled, tk.Toplevel):
     # --- layout ---------------------------------------------------------------------------
 
     def _choice(self, parent, label: str, options, column: int) -> tk.StringVar:
-        ttk.Label(parent, text=_(label)).grid(row=0, column=column, sticky="w", padx=(0, 4))
+        """A filter: the combobox shows the options' words, ``var`` holds the chosen code."""
+        t = self.texts
+        t.widget(ttk.Label(parent), label).grid(row=0, column=column, sticky="w", padx=(0, 4))
         var = tk.StringVar(self, "")
-        box = ttk.Combobox(parent, state="readonly", width=16,
-                           values=[_(text) for _value, text in options])
+        box = ttk.Combobox(parent, state="readonly", width=16)
+        t.choices(box, [text for _value, text in options])
         box.current(0)
+        self.boxes[label] = box
         box.grid(row=0, column=column + 1, sticky="w", padx=(0, 12))
 
         def chosen(_event=None) -> None:
@@ -95,12 +100,14 @@ class HistoryView(Polled, tk.Toplevel):
         return var
 
     def _build(self) -> None:
+        t = self.texts
+        self.boxes: dict[str, ttk.Combobox] = {}
         bar = ttk.Frame(self, padding=(10, 8))
         bar.pack(fill="x")
-        ttk.Label(bar, text=_("From")).grid(row=0, column=0, sticky="w", padx=(0, 4))
+        t.widget(ttk.Label(bar), N_("From")).grid(row=0, column=0, sticky="w", padx=(0, 4))
         self.since = tk.StringVar(self)
         ttk.Entry(bar, textvariable=self.since, width=11).grid(row=0, column=1, padx=(0, 8))
-        ttk.Label(bar, text=_("to")).grid(row=0, column=2, sticky="w", padx=(0, 4))
+        t.widget(ttk.Label(bar), N_("to")).grid(row=0, column=2, sticky="w", padx=(0, 4))
         self.until = tk.StringVar(self)
         ttk.Entry(bar, textvariable=self.until, width=11).grid(row=0, column=3, padx=(0, 12))
         self.verdict = self._choice(bar, N_("Verdict"), VERDICTS, 4)
@@ -109,7 +116,8 @@ class HistoryView(Polled, tk.Toplevel):
         bar2.pack(fill="x")
         self.confirmed = self._choice(bar2, N_("Confirmed"), CONFIRMED, 0)
         self.agreement = self._choice(bar2, N_("Agreement"), AGREEMENT, 2)
-        ttk.Label(bar2, text=_("File name")).grid(row=0, column=4, sticky="w", padx=(0, 4))
+        t.widget(ttk.Label(bar2), N_("File name")).grid(row=0, column=4, sticky="w",
+                                                       padx=(0, 4))
         self.search = tk.StringVar(self)
         ttk.Entry(bar2, textvariable=self.search, width=24).grid(row=0, column=5, sticky="w")
         for var in (self.since, self.until, self.search):
@@ -118,27 +126,29 @@ class HistoryView(Polled, tk.Toplevel):
         body = ttk.Frame(self, padding=(10, 8))
         body.pack(fill="both", expand=True)
         self.tree = ttk.Treeview(body, columns=COLUMNS, show="headings", selectmode="extended")
-        widths = {"created": 150, "file": 240, "verdict": 120, "p": 110, "scope": 160,
-                  "confirmed": 120, "agreement": 100, "profile": 100}
+        widths = {"created": 150, "file": 240, "verdict": 120, "p": 125, "scope": 160,
+                  "confirmed": 120, "agreement": 130, "profile": 85}
         for column in COLUMNS:
-            self.tree.heading(column, text=_(HEADINGS[column]))
+            t.heading(self.tree, column, HEADINGS[column])
             self.tree.column(column, width=widths[column], anchor="e" if column == "p" else "w")
         scroll = ttk.Scrollbar(body, orient="vertical", command=self.tree.yview)
         self.tree.configure(yscrollcommand=lambda a, b: (scroll.set(a, b), self._near_end(b)))
         self.tree.pack(side="left", fill="both", expand=True)
         scroll.pack(side="left", fill="y")
         self.tree.bind("<Double-1>", lambda _e: self.open_case())
+        t.call(self.tree, self._relabel_rows)
 
         buttons = ttk.Frame(self, padding=(10, 0, 10, 10))
         buttons.pack(fill="x")
-        for text, command in ((N_("Open case"), self.open_case),
-                              (N_("Set confirmed diagnosis…"), self.ask_confirm),
-                              (N_("Export CSV…"), self.ask_export),
-                              (N_("Delete selected…"), self.ask_delete_selected),
-                              (N_("Delete all shown…"), self.ask_delete_matching)):
-            ttk.Button(buttons, text=_(text), command=command).pack(side="left", padx=(0, 8))
-        self.status = ttk.Label(buttons, text=_("Loading…"))
+        self.buttons: dict[str, ttk.Button] = {}
+        for text, command in zip(BUTTONS, (self.open_case, self.ask_confirm, self.ask_export,
+                                           self.ask_delete_selected, self.ask_delete_matching),
+                                 strict=True):
+            self.buttons[text] = t.widget(ttk.Button(buttons, command=command), text)
+            self.buttons[text].pack(side="left", padx=(0, 8))
+        self.status = ttk.Label(buttons)
         self.status.pack(side="right")
+        self.say(self.status, lambda: _("Loading…"))
 
     # --- the view's own thread ------------------------------------------------------------
 
@@ -219,18 +229,17 @@ class HistoryView(Polled, tk.Toplevel):
     def handle(self, reply) -> None:
         kind = reply[0]
         if kind == "failed":
-            self.status.configure(text=_("The case history could not be opened; check that its "
-                                         "folder can be read and written. The details are in "
-                                         "the log file."))
+            self.say(self.status, lambda: _("The case history could not be opened; check that "
+                                            "its folder can be read and written. The details "
+                                            "are in the log file."))
             return
         if kind == "notice":
             messagebox.showwarning(_("Case history"), reply[1].user_message(), parent=self)
             return
         generation, value = reply[1], reply[2]
         if kind == "error":
-            message = value.user_message() if isinstance(value, UserError) else \
-                _("Something went wrong. The details are in the log file.")
-            self.status.configure(text=message)
+            self.say(self.status, lambda: value.user_message() if isinstance(value, UserError)
+                     else _("Something went wrong. The details are in the log file."))
         elif kind == "page":
             if generation == self._generation:
                 self._show_page(*value)
@@ -240,7 +249,7 @@ class HistoryView(Polled, tk.Toplevel):
             self.reload()
         elif kind == "export":
             count, path = value
-            self.status.configure(text=_("Saved {count} results to {name} in {folder}.").format(
+            self.say(self.status, lambda: _("Saved {count} results to {name} in {folder}.").format(
                 count=count, name=Path(path).name, folder=folder_of(Path(path))))
         else:  # a write: show the rows again
             self.reload()
@@ -254,18 +263,15 @@ class HistoryView(Polled, tk.Toplevel):
         self._debounce = self.after(250, self.reload)
 
     def current_filters(self) -> Filters | None:
-        since, until = self.since.get().strip(), self.until.get().strip()
+        """The filters as chosen; "From" and "to" are days on this computer's calendar, both
+        included."""
         try:
-            for text in (since, until):
-                if text:
-                    dt.date.fromisoformat(text)
+            since, until = local_days(self.since.get().strip(), self.until.get().strip())
         except ValueError:
-            self.status.configure(text=_(BAD_DATE))
+            self.say(self.status, lambda: _(BAD_DATE))
             return None
-        if until:  # "to 2026-12-04" includes that day
-            until = (dt.date.fromisoformat(until) + dt.timedelta(days=1)).isoformat()
         confirmed = {"yes": True, "no": False}.get(self.confirmed.get())
-        return Filters(since=since or None, until=until or None,
+        return Filters(since=since, until=until,
                        verdict=self.verdict.get() or None, scope=self.scope.get() or None,
                        confirmed=confirmed, agreement=self.agreement.get() or None,
                        search=self.search.get().strip())
@@ -280,7 +286,7 @@ class HistoryView(Polled, tk.Toplevel):
         self.tree.delete(*self.tree.get_children())
         self.rows.clear()
         self._loading = True
-        self.status.configure(text=_("Loading…"))
+        self.say(self.status, lambda: _("Loading…"))
         self._ask("page", filters, 0)
 
     def _near_end(self, last: str) -> None:
@@ -298,7 +304,12 @@ class HistoryView(Polled, tk.Toplevel):
                 self.rows[iid] = row
                 self.tree.insert("", "end", iid=iid, values=self._values(row))
         self._loading = False
-        self.status.configure(text=_(SHOWING).format(shown=len(self.rows), total=self.total))
+        self.say(self.status, lambda: _(SHOWING).format(shown=len(self.rows), total=self.total))
+
+    def _relabel_rows(self) -> None:
+        """The rows' words (verdict, scope, confirmed, agreement) in the current language."""
+        for iid, row in self.rows.items():
+            self.tree.item(iid, values=self._values(row))
 
     @staticmethod
     def _values(row: HistoryRow) -> tuple:
@@ -321,24 +332,28 @@ class HistoryView(Polled, tk.Toplevel):
             return
         row = rows[0]
         path = Path(row.path)
-        why = None
         try:
             if file_sha256(path) == row.sha256:
                 self.app.open_paths([path])
                 return
-            why = _("The file has changed since it was classified.")
+            why = CHANGED
         except OSError:
-            why = _("The file is no longer where it was classified.")
-        record = "\n".join([
-            why, "", f"{_('File')}: {row.path}", f"{_('Date')}: {row.created}",
-            f"{_('Verdict')}: {self._values(row)[2]}", f"P(pneumonia): {row.p:.3f}",
-            f"{_('Confirmed')}: {self._values(row)[5] or '—'}"])
-        messagebox.showinfo(_("Stored record"), record, parent=self)
+            why = MOVED
+        self.say(self.status, lambda: _(why))  # stays in the window once the box is closed
+        messagebox.showinfo(_("Stored record"), self.record_text(row, why), parent=self)
+
+    def record_text(self, row: HistoryRow, why: str) -> str:
+        """What the history keeps of ``row``, after the reason (a msgid) the file is not shown."""
+        values = self._values(row)
+        return "\n".join([
+            _(why), "", f"{_('File')}: {row.path}", f"{_('Date')}: {values[0]}",
+            f"{_('Verdict')}: {values[2]}", f"P(pneumonia): {row.p:.3f}",
+            f"{_('Confirmed')}: {values[5] or '—'}"])
 
     def ask_confirm(self) -> None:
         rows = self.selected_rows()
         if not rows:
-            self.status.configure(text=_("Select one or more rows first."))
+            self.say(self.status, lambda: _("Select one or more rows first."))
             return
         dialog = ConfirmDialog(self, len(rows))
         self.wait_window(dialog)
@@ -380,7 +395,7 @@ class HistoryView(Polled, tk.Toplevel):
     def close(self) -> None:
         self._requests.put(None)
         self.stop_polling()
-        self.destroy()
+        self.destroy()  # takes the language listener with it (Texts.follow_language)
 
 
 class ConfirmDialog(tk.Toplevel):
@@ -388,28 +403,31 @@ class ConfirmDialog(tk.Toplevel):
 
     def __init__(self, master: tk.Misc, count: int) -> None:
         super().__init__(master)
-        self.title(_("Set confirmed diagnosis"))
+        t = self.texts = Texts()
+        t.title(self, N_("Set confirmed diagnosis"))
+        t.follow_language(self)
         self.transient(master)
         self.answer: tuple[str, str, str] | None = None
         frame = ttk.Frame(self, padding=12)
         frame.pack(fill="both", expand=True)
-        ttk.Label(frame, text=_("Confirmed diagnosis of {count} selected cases:").format(
-            count=count)).pack(anchor="w")
+        t.widget(ttk.Label(frame), N_("Confirmed diagnosis of {count} selected cases:"),
+                 count=count).pack(anchor="w")
         self.choice = tk.StringVar(self, "NORMAL")
         for value in DIAGNOSES:
-            ttk.Radiobutton(frame, text=_(DIAGNOSIS_LABELS[value]), value=value,
-                            variable=self.choice).pack(anchor="w")
-        ttk.Label(frame, text=_("How it was confirmed (e.g. radiologist, culture, follow-up):")
-                  ).pack(anchor="w", pady=(8, 0))
+            t.widget(ttk.Radiobutton(frame, value=value, variable=self.choice),
+                     DIAGNOSIS_LABELS[value]).pack(anchor="w")
+        t.widget(ttk.Label(frame),
+                 N_("How it was confirmed (e.g. radiologist, culture, follow-up):")
+                 ).pack(anchor="w", pady=(8, 0))
         self.how = tk.StringVar(self)
         ttk.Entry(frame, textvariable=self.how, width=50).pack(anchor="w", fill="x")
-        ttk.Label(frame, text=_("Note (optional):")).pack(anchor="w", pady=(8, 0))
+        t.widget(ttk.Label(frame), N_("Note (optional):")).pack(anchor="w", pady=(8, 0))
         self.note = tk.StringVar(self)
         ttk.Entry(frame, textvariable=self.note, width=50).pack(anchor="w", fill="x")
         buttons = ttk.Frame(frame)
         buttons.pack(anchor="e", pady=(10, 0))
-        ttk.Button(buttons, text=_("Cancel"), command=self.destroy).pack(side="right")
-        ttk.Button(buttons, text=_("Save"), command=self._save).pack(side="right", padx=8)
+        t.widget(ttk.Button(buttons, command=self.destroy), N_("Cancel")).pack(side="right")
+        t.widget(ttk.Button(buttons, command=self._save), N_("Save")).pack(side="right", padx=8)
         self.bind("<Return>", lambda _e: self._save())
         self.bind("<Escape>", lambda _e: self.destroy())
 

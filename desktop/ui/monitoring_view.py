@@ -33,31 +33,39 @@ class MonitoringView(Polled, tk.Toplevel):
         self.db_path = db_path
         profile = app.history.profile
         self.interval = profile.flagged_interval if profile is not None else None
+        self.found: list | None = None  # the periods shown, kept to show again after a switch
         self.by = tk.StringVar(self, "week")
+        t = self.texts
         top = ttk.Frame(self, padding=10)
         top.pack(fill="x")
         for value, text in (("week", N_("Per week")), ("block", N_("Per 50 cases"))):
-            ttk.Radiobutton(top, text=_(text), value=value, variable=self.by,
-                            command=self.reload).pack(side="left", padx=(0, 12))
-        note = _("Calibration saw {low}–{high} called PNEUMONIA.").format(
-            low=f"{100 * self.interval[0]:.0f}%", high=f"{100 * self.interval[1]:.0f}%") \
-            if self.interval else _("No site profile in force: nothing to compare with.")
-        ttk.Label(top, text=note).pack(side="right")
+            t.widget(ttk.Radiobutton(top, value=value, variable=self.by, command=self.reload),
+                     text).pack(side="left", padx=(0, 12))
+        if self.interval:
+            note = t.widget(ttk.Label(top), N_("Calibration saw {low}–{high} called PNEUMONIA."),
+                            low=f"{100 * self.interval[0]:.0f}%",
+                            high=f"{100 * self.interval[1]:.0f}%")
+        else:
+            note = t.widget(ttk.Label(top),
+                            N_("No site profile in force: nothing to compare with."))
+        note.pack(side="right")
         self.tree = ttk.Treeview(self, columns=COLUMNS, show="headings")
         for column in COLUMNS:
-            self.tree.heading(column, text=_(HEADINGS[column]))
+            t.heading(self.tree, column, HEADINGS[column])
             self.tree.column(column, width=120 if column in ("period", "results") else 200)
         self.tree.tag_configure("shifted", foreground="#A94800")
         self.tree.pack(fill="both", expand=True, padx=10)
         self.warning = ttk.Label(self, wraplength=860, justify="left", foreground="#A94800")
         self.warning.pack(fill="x", padx=10, pady=10)
+        t.call(self.tree, self._show)
         self.start_polling()
         self.protocol("WM_DELETE_WINDOW", self.close)
         self.reload()
 
     def reload(self) -> None:
+        self.found = None
         self.tree.delete(*self.tree.get_children())
-        self.warning.configure(text=_("Loading…"))
+        self.say(self.warning, lambda: _("Loading…"))
         threading.Thread(target=self._compute, args=(self.by.get(),), daemon=True,
                          name="cxr-monitoring").start()
 
@@ -75,11 +83,19 @@ class MonitoringView(Polled, tk.Toplevel):
 
     def handle(self, found) -> None:
         if found is None:
-            self.warning.configure(text=_("Something went wrong. The details are in the log "
-                                          "file."))
+            self.say(self.warning, lambda: _("Something went wrong. The details are in the log "
+                                             "file."))
             return
+        self.found = found
+        self._show()
+
+    def _show(self) -> None:
+        """The periods found, and the warnings, in the current language."""
+        if self.found is None:
+            return
+        self.tree.delete(*self.tree.get_children())
         warnings = []
-        for period in found:
+        for period in self.found:
             self.tree.insert("", "end", tags=("shifted",) if period.shifted else (), values=(
                 ("⚠ " if period.shifted else "") + period.label, period.results,
                 interval_text(period.flagged) if period.flagged.n else "—",
@@ -91,7 +107,7 @@ class MonitoringView(Polled, tk.Toplevel):
                     share=f"{100 * period.flagged.value:.0f}%",
                     low=f"{100 * self.interval[0]:.0f}%", high=f"{100 * self.interval[1]:.0f}%",
                     period=period.label))
-        self.warning.configure(text="\n".join(warnings[-3:]))
+        self.say(self.warning, lambda: "\n".join(warnings[-3:]))
 
     def close(self) -> None:
         self.stop_polling()

@@ -4,6 +4,9 @@ Tk thread, drained every ``POLL_MS`` (Tk is touched only from its own thread).""
 from __future__ import annotations
 
 import queue
+from collections.abc import Callable
+
+from desktop.ui.widgets import Texts
 
 POLL_MS = 40
 
@@ -11,17 +14,23 @@ POLL_MS = 40
 class Polled:
     """Mix into a ``tk.Toplevel``: ``open_over`` first, ``start_polling()`` once built,
     ``stop_polling()`` on close, ``handle(reply)`` for each reply a thread ``put`` into
-    ``self.replies``."""
+    ``self.replies``. Texts go through ``self.texts`` (and ``say``), so the window follows a
+    language switch while it is open."""
 
     def open_over(self, app, title: str, geometry: str) -> None:
         """A window of its own over the main window ``app``, titled ``title`` (a msgid)."""
-        from desktop.i18n import _
-
         super().__init__(app.root)
         self.app = app
-        self.title(_(title))
+        self.texts = Texts()
+        self.texts.title(self, title)
+        self.texts.follow_language(self)
         self.geometry(geometry)
         self.transient(app.root)
+
+    def say(self, label, text: Callable[[], str]) -> None:
+        """``label`` shows ``text()`` now, and ``text()`` again after a language switch."""
+        self.texts.forget(label)
+        self.texts.call(label, lambda: label.configure(text=text()))
 
     def start_polling(self) -> None:
         self.replies: queue.Queue = queue.Queue()

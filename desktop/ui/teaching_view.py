@@ -63,27 +63,30 @@ class TeachingView(Polled, tk.Toplevel):
         self.show_summary()
 
     def _build(self) -> None:
+        t = self.texts
         top = ttk.Frame(self, padding=10)
         top.pack(fill="x")
-        ttk.Button(top, text=_("Open folder…"), command=self.ask_folder).pack(side="left")
-        self.position = ttk.Label(top, text=_("Open a folder of images to read."))
+        t.widget(ttk.Button(top, command=self.ask_folder), N_("Open folder…")).pack(side="left")
+        self.position = ttk.Label(top)
         self.position.pack(side="left", padx=12)
-        ttk.Button(top, text=_("Export summary CSV…"), command=self.ask_export).pack(
+        self.say(self.position, lambda: _("Open a folder of images to read."))
+        t.widget(ttk.Button(top, command=self.ask_export), N_("Export summary CSV…")).pack(
             side="right")
         self.canvas = tk.Canvas(self, width=SIDE, height=SIDE, background="#1E1E1E",
                                 highlightthickness=0)
         self.canvas.pack(pady=(0, 8))
         reads = ttk.Frame(self)
         reads.pack()
-        ttk.Label(reads, text=_("Your read:")).pack(side="left", padx=(0, 8))
+        t.widget(ttk.Label(reads), N_("Your read:")).pack(side="left", padx=(0, 8))
         self.read_buttons = []
         for label in LABELS:
-            button = ttk.Button(reads, text=verdict_label(label), state="disabled",
+            button = ttk.Button(reads, state="disabled",
                                 command=lambda v=label: self.record_read(v))
+            self.say(button, lambda v=label: verdict_label(v))
             button.pack(side="left", padx=4)
             self.read_buttons.append(button)
-        self.next_button = ttk.Button(reads, text=_("Next image"), state="disabled",
-                                      command=self.next_image)
+        self.next_button = t.widget(ttk.Button(reads, state="disabled", command=self.next_image),
+                                    N_("Next image"))
         self.next_button.pack(side="left", padx=(16, 0))
         self.answer = ttk.Label(self, text="", wraplength=720, justify="left",
                                 font="TkHeadingFont")
@@ -106,16 +109,16 @@ class TeachingView(Polled, tk.Toplevel):
     def next_image(self) -> None:
         self.index += 1
         self.result, self.read = None, None
-        self.answer.configure(text="")
+        self.say(self.answer, lambda: "")
         self.next_button.configure(state="disabled")
         for button in self.read_buttons:
             button.configure(state="disabled")
         if self.index >= len(self.files):
-            self.position.configure(text=_("All images read."))
+            self.say(self.position, lambda: _("All images read."))
             self.canvas.delete("all")
             return
-        self.position.configure(text=_("Image {n} of {total}").format(
-            n=self.index + 1, total=len(self.files)))
+        n, total = self.index + 1, len(self.files)
+        self.say(self.position, lambda: _("Image {n} of {total}").format(n=n, total=total))
         engine = self.app.worker.engine
         path = self.files[self.index]
         threading.Thread(target=self._classify, args=(engine, path), daemon=True,
@@ -132,9 +135,9 @@ class TeachingView(Polled, tk.Toplevel):
     def handle(self, result) -> None:
         self.canvas.delete("all")
         if result is None or not result.ok or result.preview is None:
-            message = result.error.user_message() if result is not None and result.error \
-                else _("Something went wrong. The details are in the log file.")
-            self.answer.configure(text=message)
+            self.say(self.answer, result.error.user_message
+                     if result is not None and result.error
+                     else lambda: _("Something went wrong. The details are in the log file."))
             self.next_button.configure(state="normal")
             return
         self.result = self.session.add(result)
@@ -175,7 +178,7 @@ class TeachingView(Polled, tk.Toplevel):
             except sqlite3.Error:
                 log.exception("Could not keep the read of %s", result.path)
         verdict = self.session.verdict(result)
-        self.answer.configure(text=_(ANSWER).format(
+        self.say(self.answer, lambda: _(ANSWER).format(
             verdict=verdict_label(verdict, mark=False) if verdict else _("No verdict"),
             p=f"{result.p_pneumonia:.3f}",
             confirmed=_(confirmed) if confirmed else _("Unknown"), read=_(read)))
@@ -188,7 +191,12 @@ class TeachingView(Polled, tk.Toplevel):
         store = self.recorder.open()
         if store is None:
             return
-        s = summarize(store.rows(Filters(read=True)))
+        self.last_summary = summarize(store.rows(Filters(read=True)))
+        self.say(self.summary, self._summary_text)
+
+    def _summary_text(self) -> str:
+        """The last summary in the current language: a sentence, then two small tables."""
+        s = self.last_summary
         lines = [_(SUMMARY).format(
             reads=s.reads,
             reader=f"{interval_text(s.reader_vs_confirmed)} (n={s.reader_vs_confirmed.n})"
@@ -205,8 +213,7 @@ class TeachingView(Polled, tk.Toplevel):
                 name = _("confirmed {label}").format(label=confirmed)
                 lines.append(f"{name:<24}{table[(confirmed, 'NORMAL')]:>16}"
                              f"{table[(confirmed, 'PNEUMONIA')]:>18}")
-        self.summary.configure(text="\n".join(lines))
-        self.last_summary = s
+        return "\n".join(lines)
 
     def ask_export(self) -> None:
         path = filedialog.asksaveasfilename(parent=self, title=_("Export summary CSV…"),
@@ -221,13 +228,14 @@ class TeachingView(Polled, tk.Toplevel):
             atomic_write_text(path, summary_csv_text(self.last_summary))
         except OSError:
             log.exception("Cannot write %s", path)
-            self.answer.configure(text=_("The file {name} could not be written. Choose another "
-                                         "folder and try again.").format(name=path.name))
+            self.say(self.answer, lambda: _("The file {name} could not be written. Choose "
+                                            "another folder and try again.").format(
+                                                name=path.name))
             return False
         return True
 
     def _notify(self, sentence: Sentence) -> None:
-        self.answer.configure(text=sentence.user_message())
+        self.say(self.answer, sentence.user_message)
 
     def close(self) -> None:
         self.stop_polling()

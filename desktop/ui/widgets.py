@@ -18,6 +18,7 @@ from tkinter import ttk
 
 from PIL import Image, ImageTk
 
+from desktop import i18n
 from desktop.engine.threshold import format_threshold
 from desktop.errors import N_
 from desktop.i18n import _
@@ -62,6 +63,17 @@ class Texts:
     def title(self, window: tk.Wm, msgid: str) -> None:
         self._add(window, lambda: window.title(_(msgid)))
 
+    def choices(self, box: ttk.Combobox, msgids: list[str]) -> None:
+        """A read-only combobox's options; the one chosen stays chosen in the new language."""
+
+        def setter() -> None:
+            chosen = box.current()
+            box.configure(values=[_(msgid) for msgid in msgids])
+            if chosen >= 0:
+                box.current(chosen)
+
+        self._add(box, setter)
+
     def call(self, owner: object, refresh: Callable[[], None]) -> None:
         """Any other text: ``refresh()`` rebuilds it in the current language."""
         self._add(owner, refresh)
@@ -70,15 +82,31 @@ class Texts:
         """Drop the entries of a widget that is going away (a closed dialog)."""
         self._setters = [(o, s) for o, s in self._setters if o is not owner]
 
+    def follow_language(self, window: tk.Misc) -> None:
+        """Relabel after every language switch while ``window`` is open (a window of its own:
+        the main window's listener does not reach it). However the window goes away, its
+        listener goes with it, so a closed window's texts are never touched."""
+
+        def changed(_code: str) -> None:
+            self.relabel()
+
+        def destroyed(event: tk.Event) -> None:
+            if event.widget is window:
+                i18n.remove_listener(changed)
+
+        i18n.add_listener(changed)
+        window.bind("<Destroy>", destroyed, add="+")
+
     def relabel(self) -> None:
-        alive = []
-        for owner, setter in self._setters:
-            try:
-                setter()
-            except tk.TclError:  # destroyed widget: forget it
+        """Every text again. A refresh may say a text anew (``forget`` then register): what it
+        registers stands, and what it forgot is not set again on the way."""
+        for entry in list(self._setters):
+            if entry not in self._setters:
                 continue
-            alive.append((owner, setter))
-        self._setters = alive
+            try:
+                entry[1]()
+            except tk.TclError:  # destroyed widget: forget it
+                self._setters = [e for e in self._setters if e is not entry]
 
 
 class ReadOnlyDialog(tk.Toplevel):

@@ -3,6 +3,7 @@ filters, deletion; damaged, foreign and newer files; never an identifier, never 
 Every test works on a real SQLite file."""
 
 import sqlite3
+import time
 
 import pytest
 
@@ -12,6 +13,8 @@ from desktop.cases.store import (
     Filters,
     HistoryStore,
     default_db_path,
+    local_days,
+    local_time,
 )
 from desktop.engine.results import Result
 from desktop.engine.session import Session
@@ -65,6 +68,35 @@ def test_confirming_a_selection_gives_agreement_and_filters_select_it(tmp_path):
                                                                     "Dr Ana")
     with pytest.raises(ValueError):
         store.confirm(ids, "MAYBE")
+
+
+@pytest.fixture
+def sao_paulo(monkeypatch):
+    """This computer's clock in São Paulo (UTC-3, no daylight saving since 2019)."""
+    monkeypatch.setenv("TZ", "America/Sao_Paulo")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_date_filters_mean_the_users_local_days_and_dates_show_in_local_time(
+        tmp_path, sao_paulo):
+    store = HistoryStore.open(tmp_path / "h.db")
+    for i, (name, created) in enumerate([
+            ("late on the 3rd.png", "2026-12-04T02:30:00Z"),  # 23:30 on the 3rd
+            ("early on the 4th.png", "2026-12-04T03:30:00Z"),  # 00:30 on the 4th
+            ("late on the 4th.png", "2026-12-05T02:30:00Z"),  # 23:30 on the 4th
+            ("early on the 5th.png", "2026-12-05T03:30:00Z")]):
+        store.record(record(sha=f"{i:064d}", name=name, created=created))
+    on_the_4th = store.rows(Filters(*local_days("2026-12-04", "2026-12-04")))
+    assert sorted(r.file_name for r in on_the_4th) == ["early on the 4th.png",
+                                                       "late on the 4th.png"]
+    assert store.count(Filters(*local_days("2026-12-04", None))) == 3
+    assert store.count(Filters(*local_days(None, "2026-12-03"))) == 1
+    assert local_time("2026-12-04T02:30:00Z") == "2026-12-03 23:30"
+    with pytest.raises(ValueError):
+        local_days("4/12/2026", None)
 
 
 def test_deleting_forgets_cases_and_their_results_but_never_a_file(tmp_path):

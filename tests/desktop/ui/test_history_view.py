@@ -58,6 +58,83 @@ def test_results_shown_are_recorded_and_the_history_view_filters_confirms_export
     view.close()
 
 
+def _open_history_of(app, files) -> object:
+    classify(app, files)
+    assert app.history.wait_recorded()
+    app.show_history()
+    view = app.history.history_view
+    wait_for(app, lambda: len(history_rows(view)) == len(files), "show the recorded results")
+    return view
+
+
+def test_the_history_view_follows_a_language_switch_and_keeps_the_filter_chosen(
+        make_app, tmp_path):  # noqa: F811 - the window fixture
+    app = make_app()
+    view = _open_history_of(app, [write_xray(tmp_path / f"chest {i}.png", seed=i)
+                                  for i in range(2)])
+    first = view.rows[view.tree.get_children()[0]]
+    view._ask("confirm", [first.case_id], first.verdict, "radiologist", "Ana")
+    wait_for(app, lambda: any(r[6] == "Agrees" for r in history_rows(view)), "confirm one")
+    box = view.boxes["Confirmed"]
+    box.current(1)  # "Confirmed", as a click on it would
+    box.event_generate("<<ComboboxSelected>>")
+    wait_for(app, lambda: [r[1] for r in history_rows(view)] == [first.file_name],
+             "show only the confirmed case")
+
+    app.set_language("es")
+    wait_for(app, lambda: (view.title(), view.tree.heading("created", "text"),
+                           view.buttons["Open case"].cget("text"))
+             == ("Historial de casos", "Fecha", "Abrir caso"), "say it all in Spanish")
+    assert box.get() == "Confirmado" and view.confirmed.get() == "yes"
+    assert [r[6] for r in history_rows(view)] == ["Coincide"]  # the rows' words too
+    assert view.status.cget("text") == "1 de 1 resultados"
+    view.reload()  # the next query still applies the filter chosen before the switch
+    wait_for(app, lambda: view.status.cget("text") == "1 de 1 resultados",
+             "query again with the filter")
+    assert [r[1] for r in history_rows(view)] == [first.file_name]
+    view.close()
+
+
+def test_a_closed_history_view_is_left_alone_by_a_language_switch(
+        make_app, tmp_path, caplog):  # noqa: F811 - the window fixture
+    from desktop import i18n
+
+    app = make_app()
+    before = list(i18n._listeners)
+    view = _open_history_of(app, [write_xray(tmp_path / "a.png")])
+    assert len(i18n._listeners) == len(before) + 1
+    view.close()
+    assert i18n._listeners == before  # nothing of the closed window is called any more
+    app.set_language("es")
+    assert app.root.title() != "Chest X-ray pneumonia classifier"  # the switch happened
+    assert not [r for r in caplog.records if "listener" in r.getMessage()]
+    app.show_history()  # and it opens again, in Spanish
+    assert app.history.history_view is not view
+    assert app.history.history_view.title() == "Historial de casos"
+
+
+def test_opening_a_case_whose_file_changed_shows_the_stored_record_and_says_why(
+        make_app, tmp_path, monkeypatch):  # noqa: F811 - the window fixture
+    from desktop.ui import history_view
+
+    app = make_app()
+    image = write_xray(tmp_path / "a.png")
+    view = _open_history_of(app, [image])
+    write_xray(image, seed=5)  # the same file name, another picture
+    shown = []
+    monkeypatch.setattr(history_view.messagebox, "showinfo",
+                        lambda title, message, **_kw: shown.append((title, message)))
+    view.tree.selection_set(view.tree.get_children()[0])
+    view.open_case()
+    assert view.status.cget("text") == "The file has changed since it was classified."
+    [(title, message)] = shown
+    assert title == "Stored record"
+    assert message.startswith("The file has changed since it was classified.")
+    assert f"File: {image}" in message
+    assert len(app.state.session.results) == 1  # not opened again as if it were the same
+    view.close()
+
+
 def _profile(path: Path, sha: str, name: str = "clinic-A") -> Path:
     path.write_text(json.dumps({
         "format": "cxr-site-profile", "version": 1, "name": name, "model_sha256": sha,
@@ -120,6 +197,10 @@ def test_the_calibrate_view_fits_on_confirmed_cases_and_puts_the_profile_in_forc
     assert view.save_profile(tmp_path / "site.json")
     assert app.session.site is not None and app.session.policy.preset == "site"
     assert app.settings.site_profile == str((tmp_path / "site.json").resolve())
+    app.set_language("es")  # the open window follows, the study included
+    assert view.title() == "Calibrar para este centro"
+    assert "Umbral propuesto" in view.summary.cget("text")
+    assert view.status.cget("text") == "Guardado; el perfil ya está vigente."
     view.close()
 
 
@@ -140,6 +221,10 @@ def test_the_monitoring_view_warns_on_a_week_outside_the_calibration(
     labels = [view.tree.item(i, "values")[0] for i in view.tree.get_children()]
     assert labels == ["2026-W45", "⚠ 2026-W47"]
     assert "outside what calibration saw" in view.warning.cget("text")
+    app.set_language("es")  # the open window follows, its table and warning included
+    assert view.tree.heading("period", "text") == "Período"
+    assert [view.tree.item(i, "values")[0] for i in view.tree.get_children()] == labels
+    assert "fuera de lo que vio la calibración" in view.warning.cget("text")
     view.close()
 
 
@@ -161,6 +246,12 @@ def test_read_first_hides_the_answer_until_the_reader_reads_then_compares(
         "Your read: PNEUMONIA" in text
     assert "Over 1 cases read first: reader vs confirmed 0%" in view.summary.cget("text")
     assert view.result.heatmap is not None and view._photo is not shown  # now the heatmap
+    app.set_language("es")  # the open window follows, the answer and summary included
+    assert view.title() == "Leer primero (docencia)"
+    assert view.answer.cget("text").startswith("Modelo: ")
+    assert view.next_button.cget("text") == "Siguiente imagen"
+    assert view.summary.cget("text").startswith("En 1 casos leídos primero")
+    app.set_language("en")
     view.next_image()
     wait_for(app, lambda: view.result is not None, "show the second image")
     view.record_read("PNEUMONIA")
