@@ -46,8 +46,11 @@ def history_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     export = commands.add_parser("export", help="write the results as CSV")
     export.add_argument("--csv", type=Path, required=True, metavar="FILE")
-    export.add_argument("--since", metavar="YYYY-MM-DD")
-    export.add_argument("--until", metavar="YYYY-MM-DD", help="up to (not including) this day")
+    export.add_argument("--since", metavar="YYYY-MM-DD", type=_day,
+                        help="from this day (this computer's local calendar day, as the "
+                             "window's History view)")
+    export.add_argument("--until", metavar="YYYY-MM-DD", type=_day,
+                        help="up to and including this local day")
     export.add_argument("--verdict", choices=["NORMAL", "PNEUMONIA", "none"])
     export.add_argument("--confirmed", choices=["yes", "no"])
     stats = commands.add_parser("stats", help="counts and monitoring per period")
@@ -57,8 +60,19 @@ def history_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _day(text: str) -> str:
+    """A ``YYYY-MM-DD`` argument, refused by argparse with its usage line otherwise."""
+    import datetime as dt
+
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+    return text
+
+
 def history_main(argv: Sequence[str]) -> int:
-    from desktop.cases.store import Filters, HistoryStore
+    from desktop.cases.store import Filters, HistoryStore, local_days
     from desktop.logs import setup_logging
 
     args = history_parser().parse_args(argv)
@@ -78,7 +92,8 @@ def history_main(argv: Sequence[str]) -> int:
         if args.command == "export":
             from desktop.cases.export import write_history_csv
 
-            filters = Filters(since=args.since, until=args.until, verdict=args.verdict,
+            since, until = local_days(args.since, args.until)
+            filters = Filters(since=since, until=until, verdict=args.verdict,
                               confirmed=None if args.confirmed is None
                               else args.confirmed == "yes")
             rows = store.rows(filters)
