@@ -68,32 +68,37 @@ class Context:
         computed it. Shards may differ in size; an item computed twice (a sampler's padding)
         lands on its own row once."""
         out = torch.zeros((total, *values.shape[1:]), dtype=values.dtype)
-        if not self.active:
-            out[index.cpu()] = values.cpu()
-            seen = torch.zeros(total, dtype=torch.bool)
-            seen[index.cpu()] = True
-        else:
-            dev = self._comm_device()
-            sizes = [torch.zeros(1, dtype=torch.long, device=dev) for _ in range(self.world)]
-            dist.all_gather(sizes, torch.tensor([len(index)], device=dev))
-            most = int(max(s.item() for s in sizes))
-            pad_i = torch.full((most,), -1, dtype=torch.long, device=dev)
-            pad_i[:len(index)] = index.to(dev)
-            pad_v = torch.zeros((most, *values.shape[1:]), dtype=values.dtype, device=dev)
-            pad_v[:len(values)] = values.to(dev)
-            all_i = [torch.empty_like(pad_i) for _ in range(self.world)]
-            all_v = [torch.empty_like(pad_v) for _ in range(self.world)]
-            dist.all_gather(all_i, pad_i)
-            dist.all_gather(all_v, pad_v)
-            seen = torch.zeros(total, dtype=torch.bool)
-            for idx, vals, size in zip(all_i, all_v, sizes, strict=True):
-                n = int(size.item())
-                out[idx[:n].cpu()] = vals[:n].cpu()
-                seen[idx[:n].cpu()] = True
+        seen = torch.zeros(total, dtype=torch.bool)
+        all_index, all_values = self.gather_rows(index, values)
+        out[all_index] = all_values
+        seen[all_index] = True
         if not bool(seen.all()):
             raise RuntimeError(f"{int((~seen).sum())} of {total} items were computed by no "
                                "process")
         return out
+
+    def gather_rows(self, index: torch.Tensor, values: torch.Tensor
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every process's ``(index, values)`` concatenated, on the CPU (shards may differ in
+        size: the padding that makes them even for the collective is dropped). Called by all
+        processes the same number of times."""
+        if not self.active:
+            return index.cpu(), values.cpu()
+        dev = self._comm_device()
+        sizes = [torch.zeros(1, dtype=torch.long, device=dev) for _ in range(self.world)]
+        dist.all_gather(sizes, torch.tensor([len(index)], device=dev))
+        most = int(max(s.item() for s in sizes))
+        pad_i = torch.full((most,), -1, dtype=torch.long, device=dev)
+        pad_i[:len(index)] = index.to(dev)
+        pad_v = torch.zeros((most, *values.shape[1:]), dtype=values.dtype, device=dev)
+        pad_v[:len(values)] = values.to(dev)
+        all_i = [torch.empty_like(pad_i) for _ in range(self.world)]
+        all_v = [torch.empty_like(pad_v) for _ in range(self.world)]
+        dist.all_gather(all_i, pad_i)
+        dist.all_gather(all_v, pad_v)
+        keep = [int(size.item()) for size in sizes]
+        return (torch.cat([i[:n].cpu() for i, n in zip(all_i, keep, strict=True)]),
+                torch.cat([v[:n].cpu() for v, n in zip(all_v, keep, strict=True)]))
 
     def _comm_device(self) -> torch.device:
         return self.device if dist.get_backend() == "nccl" else torch.device("cpu")

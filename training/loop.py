@@ -26,6 +26,7 @@ from training.augment import PRESETS, AugmentConfig
 from training.batches import augment_each, batches, place, seed_of
 from training.data import Split
 from training.distributed import Context, wrap
+from training.features import Features
 from training.metrics import roc_auc
 from training.model import ChestXRayNet, freeze_batchnorm
 
@@ -124,26 +125,33 @@ def predict_logits(model: ChestXRayNet, images: torch.Tensor, device: torch.devi
 @torch.no_grad()
 def cache_features(model: ChestXRayNet, split: Split, device: torch.device, views: int,
                    cfg: AugmentConfig, seed: int, batch_size: int = 256, progress: bool = True,
-                   context: Context = SINGLE, workers: int = 0) -> torch.Tensor:
+                   context: Context = SINGLE, workers: int = 0, folder: Path | None = None,
+                   placement: str = "auto", name: str = "features") -> Features:
     """Pooled backbone features [views, N, 576]: view 0 plain, the others augmented.
 
-    Each process runs the backbone on its shard of the split; every process gets every row.
+    Each process runs the backbone on its shard of the split; every process gets every row,
+    gathered a batch at a time (resident, or in a file of ``folder`` when large: see
+    ``training.features``).
     """
     was_training = model.training
     model.eval()
     plain = PRESETS["none"]
-    feats = torch.empty(views, len(split), model.net.classifier[0].in_features)
-    for v in range(views):
-        index, rows = [], []
-        for images, _, idx in batches(split, context.sampler(len(split), shuffle=False),
-                                      batch_size, device, workers=workers, progress=progress,
-                                      desc=f"cache features {v + 1}/{views}"):
-            x = augment_each(images, idx, plain if v == 0 else cfg, seed_of(seed, v))
-            rows.append(model.pooled_features(x).float().cpu())
-            index.append(idx)
-        feats[v] = context.gather_by_index(torch.cat(index), torch.cat(rows), len(split))
+    features = Features(views, len(split), model.net.classifier[0].in_features, folder=folder,
+                        name=name, placement=placement)
+    try:
+        for v in range(views):
+            for images, _, idx in batches(split, context.sampler(len(split), shuffle=False),
+                                          batch_size, device, workers=workers,
+                                          progress=progress,
+                                          desc=f"cache features {v + 1}/{views}"):
+                x = augment_each(images, idx, plain if v == 0 else cfg, seed_of(seed, v))
+                features.put(v, *context.gather_rows(idx, model.pooled_features(x).float()))
+        features.check_complete()
+    except BaseException:
+        features.close()
+        raise
     model.train(was_training)
-    return feats
+    return features
 
 
 @torch.no_grad()
@@ -188,20 +196,20 @@ def _step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> float:
 
 
 def train_one_epoch_head(head: nn.Module, optimizer: torch.optim.Optimizer,
-                         criterion: nn.Module, feats: torch.Tensor, labels: torch.Tensor,
+                         criterion: nn.Module, feats: Features, labels: torch.Tensor,
                          batch_size: int, g: torch.Generator, desc: str,
                          progress: bool) -> float:
     """One pass over the cached features; each image shows one randomly chosen view."""
     head.train()
-    n = feats.size(1)
+    n = feats.n
     order = torch.randperm(n, generator=g)
-    view = torch.randint(0, feats.size(0), (n,), generator=g)
+    view = torch.randint(0, feats.views, (n,), generator=g)
     total, seen = 0.0, 0
     bar = tqdm(range(0, n, batch_size), desc=desc, disable=not progress, leave=False)
     device = next(head.parameters()).device
     for start in bar:
         idx = order[start:start + batch_size]
-        x = feats[view[idx], idx].to(device)
+        x = feats.take(view[idx], idx).to(device)
         loss = criterion(head(x), labels[idx].to(device))
         total += _step(optimizer, loss) * len(idx)
         seen += len(idx)
@@ -312,10 +320,22 @@ def _phase_head(model, train, val, args, device, cfg, criterion, eval_criterion,
         _restore_best(model, stopper)
         return
     workers = getattr(args, "loader_workers", 0)
-    feats = cache_features(model, train, device, args.cache_views, cfg, args.seed,
-                           progress=args.progress, context=context, workers=workers)
-    val_feats = cache_features(model, val, device, 1, cfg, args.seed,
-                               progress=args.progress, context=context, workers=workers)[0]
+    with cache_features(model, train, device, args.cache_views, cfg, args.seed,
+                        progress=args.progress, context=context, workers=workers,
+                        folder=getattr(args, "work_dir", None),
+                        placement=getattr(args, "placement", "auto"),
+                        name="train features") as feats:
+        with cache_features(model, val, device, 1, cfg, args.seed, progress=args.progress,
+                            context=context, workers=workers, name="val features") as cached:
+            val_feats = cached.take(0, torch.arange(len(val)))
+        _train_head(head, optimizer, criterion, eval_criterion, feats, val_feats, train, val,
+                    args, device, state, stopper, model, checkpoint)
+    _restore_best(model, stopper)
+    state["model"] = cpu_state(model)
+
+
+def _train_head(head, optimizer, criterion, eval_criterion, feats: Features, val_feats, train,
+                val, args, device, state, stopper, model, checkpoint) -> None:
     for epoch in range(state["epoch"], args.epochs_head):
         torch.manual_seed(args.seed + epoch)
         g = torch.Generator().manual_seed(args.seed * 1000 + epoch)
@@ -329,8 +349,6 @@ def _phase_head(model, train, val, args, device, cfg, criterion, eval_criterion,
         if _end_epoch(state, "head", epoch, loss, figures, stopper, model, optimizer,
                       checkpoint):
             break
-    _restore_best(model, stopper)
-    state["model"] = cpu_state(model)
 
 
 def _phase_finetune(model, train, val, args, device, cfg, criterion, eval_criterion, state,
