@@ -1,8 +1,8 @@
 """The case history's costs, as ratios in one run (nothing asserts a time).
 
-1. Recording: ``Engine.predict_chunks`` over 400 full-resolution files as ``predict`` runs it
+1. Recording: ``classified_rows`` over 400 full-resolution files as ``predict`` runs it
    (a ``Session`` row per file; with the history on, the lanes also take each file's sha256 and
-   each chunk is committed in one transaction before its lines would be printed), with the
+   every 16 results are committed in one transaction before their lines would be printed), with the
    history on and off, in alternating blocks of 100 so a shared machine's load falls on both
    sides alike. Reported: throughput on / off, and the time spent inside
    ``Recorder.record_rows`` on the main thread as a share of the run.
@@ -45,6 +45,7 @@ def recording_cost(files: list[Path], workdir: Path, blocks: int, rounds: int = 
     seconds = {"on": 0.0, "off": 0.0}
     in_record = 0.0
     parts = [files[block * size:(block + 1) * size] for block in range(blocks)] * rounds
+    _predict_block(engine, parts[0], None)  # warm-up (torch's first batches, the lanes): untimed
     for order, part in enumerate(parts):  # later rounds record the same files again (upserts)
         for mode in (("on", "off") if order % 2 == 0 else ("off", "on")):
             took, recording = _predict_block(engine, part, recorder if mode == "on" else None)
@@ -57,25 +58,30 @@ def recording_cost(files: list[Path], workdir: Path, blocks: int, rounds: int = 
 
 
 def _predict_block(engine, part: list[Path], recorder) -> tuple[float, float]:
-    """``predict``'s loop over ``part``: seconds in all, and seconds inside ``record_rows``."""
+    """``predict``'s loop over ``part`` (``classified_rows``): seconds in all, and seconds
+    inside ``record_rows``."""
+    from desktop.cases.recorder import classified_rows
     from desktop.engine.session import Session
     from desktop.engine.threshold import ThresholdPolicy
 
     session = Session(ThresholdPolicy.from_card(engine.metadata))
-    in_record = 0.0
-    start = time.perf_counter()
-    for chunk in engine.predict_chunks(part, preview_size=None, identify=recorder is not None):
-        rows = []
-        for result in chunk:
-            result.drop_images()
-            session.add(result)
-            rows.append((session.row(result), result))
-        if recorder is not None:
+    in_record = [0.0]
+    if recorder is not None:
+        record_rows = type(recorder).record_rows
+
+        def timed(self, *args, **kwargs):
             t = time.perf_counter()
-            recorder.record_rows(rows, model_sha256=engine.sha256, model_version="bench",
-                                 origin="predict")
-            in_record += time.perf_counter() - t
-    return time.perf_counter() - start, in_record
+            try:
+                return record_rows(self, *args, **kwargs)
+            finally:
+                in_record[0] += time.perf_counter() - t
+
+        recorder.record_rows = timed.__get__(recorder)
+    start = time.perf_counter()
+    for _row in classified_rows(engine, part, session, recorder, model_version="bench",
+                                origin="predict"):
+        pass
+    return time.perf_counter() - start, in_record[0]
 
 
 def generate(path: Path, cases: int) -> None:

@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from desktop.cases.recorder import Recorder
+    from desktop.cases.recorder import Recorder, classified_rows
     from desktop.engine.inference import Engine
     from desktop.engine.results import write_csv
     from desktop.engine.session import Session
@@ -141,21 +141,13 @@ def _run(args: argparse.Namespace) -> int:
     recorder = None if args.no_history else Recorder(
         args.history, notify=lambda sentence: _err(sentence.user_message()))
     model_version = engine.metadata.get("model_version")
-    recording = recorder is not None
-    for chunk in engine.predict_chunks(files, preview_size=None, identify=recording):
-        rows = []
-        for result in chunk:
-            result.drop_images()  # a run over thousands of files keeps one row each
-            session.add(result)
-            rows.append((session.row(result), result))
-        if recording:  # a chunk is recorded (committed) before its lines are printed
-            recorder.record_rows(rows, model_sha256=engine.sha256,
-                                 model_version=model_version, origin="predict")
-        for row, result in rows:
-            if args.json:
-                print(json.dumps(row.as_json()), flush=True)
-            else:
-                print(text_line(session, result), flush=True)
+    # each file recorded (committed) before its line is printed
+    for row, result in classified_rows(engine, files, session, recorder,
+                                       model_version=model_version, origin="predict"):
+        if args.json:
+            print(json.dumps(row.as_json()), flush=True)
+        else:
+            print(text_line(session, result), flush=True)
     counts = session.counts()
     classified = counts["NORMAL"] + counts["PNEUMONIA"]  # files that got a verdict
     if not args.json:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from desktop.cases.store import CaseRecord, HistoryStore, is_damage
@@ -20,6 +20,9 @@ from desktop.reading.identity import identify
 
 log = logging.getLogger(__name__)
 
+# Results committed per transaction in a batch (``predict``): a file's line waits for at most
+# this many files; one commit per 16 costs less than one per lane chunk (docs/benchmarks.md).
+RECORD_EVERY = 16
 NOT_RECORDING = N_("Results are not being recorded in the case history: its folder cannot be "
                    "written (read-only or full). Classification goes on.")
 
@@ -126,3 +129,31 @@ class Recorder:
         if self.store is not None:
             self.store.close()
             self.store = None
+
+
+def classified_rows(engine, files: Iterable[Path], session: Session, recorder: Recorder | None,
+                    *, model_version: str | None, origin: str
+                    ) -> Iterator[tuple[ResultRow, Result]]:
+    """A batch's ``(row, result)`` per file, in order, each result added to ``session`` (its
+    images dropped). With a recorder, results are committed to the history ``RECORD_EVERY`` at a
+    time *before* they are yielded: a line printed is a result recorded, whatever ends the
+    process next. Without one, each lane chunk is yielded as soon as it is classified."""
+    pending: list[tuple[ResultRow, Result]] = []
+    for chunk in engine.predict_chunks(files, preview_size=None,
+                                       identify=recorder is not None):
+        for result in chunk:
+            result.drop_images()  # a run over thousands of files keeps one row each
+            session.add(result)
+            pending.append((session.row(result), result))
+        if recorder is None or len(pending) >= RECORD_EVERY:
+            yield from _committed(pending, recorder, engine.sha256, model_version, origin)
+            pending = []
+    yield from _committed(pending, recorder, engine.sha256, model_version, origin)
+
+
+def _committed(rows: list, recorder: Recorder | None, model_sha256: str,
+               model_version: str | None, origin: str) -> list:
+    if recorder is not None and rows:
+        recorder.record_rows(rows, model_sha256=model_sha256, model_version=model_version,
+                             origin=origin)
+    return rows

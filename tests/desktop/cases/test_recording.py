@@ -237,3 +237,29 @@ def test_history_export_and_stats_read_what_predict_recorded(tiny_model, tmp_pat
     assert (cells["confirmed"], cells["agreement"], cells["confirmed_by"]) == \
         (first.verdict, "agree", "Ana")
     assert history_main(["--db", str(db), "--lang", "en", "stats"]) == 0
+
+
+def test_each_row_predict_prints_is_already_committed_and_unrecorded_rows_do_not_wait(
+        tiny_model, tmp_path):
+    """``classified_rows`` (predict's loop): with a history, every row it hands out is in the
+    database file as another connection sees it; without one, the first chunk comes out before
+    the rest are classified (no waiting for a group of 16)."""
+    from desktop.cases.recorder import RECORD_EVERY, classified_rows
+
+    files = images(tmp_path / "in", RECORD_EVERY + 5)
+    engine = Engine.load(tiny_model)
+    recorder = Recorder(tmp_path / "h.db")
+    session = Session(ThresholdPolicy.from_card(engine.metadata))
+    handed = 0
+    for _row, result in classified_rows(engine, files, session, recorder, model_version="t",
+                                        origin="predict"):
+        handed += 1
+        assert result.path.name in {Path(p).name for p in recorded_paths(tmp_path / "h.db")}
+    assert handed == len(files) == len(recorded_paths(tmp_path / "h.db"))
+    recorder.close()
+
+    session = Session(ThresholdPolicy.from_card(engine.metadata))
+    rows = classified_rows(engine, files, session, None, model_version="t", origin="predict")
+    next(rows)
+    assert len(session.rows()) == engine.batch_size  # one lane chunk, not a group of 16
+    rows.close()
