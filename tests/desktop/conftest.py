@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -31,3 +32,13 @@ def make_bundle(target: str, model: Path, timeout_s: float) -> subprocess.Comple
     )
     assert build.returncode == 0, f"make {target} failed:\n{(build.stdout + build.stderr)[-5000:]}"
     return build
+
+
+@pytest.fixture
+def sao_paulo(monkeypatch):
+    """This computer's clock in São Paulo (UTC-3, no daylight saving since 2019)."""
+    monkeypatch.setenv("TZ", "America/Sao_Paulo")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

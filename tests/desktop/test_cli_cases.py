@@ -2,23 +2,12 @@
 and rows as the window's History view."""
 
 import csv
-import time
 
 import pytest
 
 from desktop.cases.store import HistoryStore
 from desktop.cli_cases import history_main
 from tests.desktop.cases.test_store import record
-
-
-@pytest.fixture
-def sao_paulo(monkeypatch):
-    """This computer's clock in São Paulo (UTC-3)."""
-    monkeypatch.setenv("TZ", "America/Sao_Paulo")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def test_export_since_and_until_are_local_days_both_included_as_in_the_window(

@@ -3,7 +3,6 @@ filters, deletion; damaged, foreign and newer files; never an identifier, never 
 Every test works on a real SQLite file."""
 
 import sqlite3
-import time
 
 import pytest
 
@@ -68,16 +67,6 @@ def test_confirming_a_selection_gives_agreement_and_filters_select_it(tmp_path):
                                                                     "Dr Ana")
     with pytest.raises(ValueError):
         store.confirm(ids, "MAYBE")
-
-
-@pytest.fixture
-def sao_paulo(monkeypatch):
-    """This computer's clock in São Paulo (UTC-3, no daylight saving since 2019)."""
-    monkeypatch.setenv("TZ", "America/Sao_Paulo")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def test_date_filters_mean_the_users_local_days_and_dates_show_in_local_time(
