@@ -42,3 +42,32 @@ def sao_paulo(monkeypatch):
     yield
     monkeypatch.undo()
     time.tzset()
+
+
+@pytest.fixture
+def english_and_own_logging(monkeypatch):
+    """Messages in English whatever this machine's locale; logging and language restored (a
+    command's ``main`` sets up logging into the test's folder; the next test must not inherit
+    that handler)."""
+    import logging
+    import sys
+    import threading
+
+    from desktop import logs
+    from desktop.i18n import set_language
+
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.setenv(name, "en_US.UTF-8")
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    hooks = sys.excepthook, threading.excepthook
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
+    logging.captureWarnings(False)
+    sys.excepthook, threading.excepthook = hooks
+    logs._handler = None
+    set_language("en")

@@ -13,33 +13,9 @@ from PIL import Image
 
 from desktop.cli import main
 from desktop.engine.inference import Engine
-from desktop.i18n import set_language
 from desktop.reading.imaging import load_model_input
 
-
-@pytest.fixture(autouse=True)
-def english_and_own_logging(monkeypatch):
-    """Messages in English whatever this machine's locale; logging and language restored."""
-    import logging
-    import threading
-
-    from desktop import logs
-
-    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
-        monkeypatch.setenv(name, "en_US.UTF-8")
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    hooks = sys.excepthook, threading.excepthook
-    yield
-    for handler in root.handlers[:]:
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(level)
-    logging.captureWarnings(False)
-    sys.excepthook, threading.excepthook = hooks
-    logs._handler = None
-    set_language("en")
+pytestmark = pytest.mark.usefixtures("english_and_own_logging")
 
 
 @pytest.fixture()

@@ -9,6 +9,8 @@ from desktop.cases.store import HistoryStore
 from desktop.cli_cases import history_main
 from tests.desktop.cases.test_store import record
 
+pytestmark = pytest.mark.usefixtures("english_and_own_logging")
+
 
 def test_export_since_and_until_are_local_days_both_included_as_in_the_window(
         tmp_path, sao_paulo, capsys):

@@ -212,6 +212,7 @@ def test_a_full_disk_mid_batch_classifies_everything_and_says_so_once(tiny_model
     assert integrity(db) == "ok"
 
 
+@pytest.mark.usefixtures("english_and_own_logging")  # main() sets up logging
 def test_history_export_and_stats_read_what_predict_recorded(tiny_model, tmp_path):
     import csv
 

@@ -193,6 +193,7 @@ def test_operating_point_presets_set_the_threshold_and_show_validation_figures(a
     assert app.threshold.detail.cget("text") == "Validation: sensitivity 96%, specificity 94%"
 
 
+@pytest.mark.usefixtures("english_and_own_logging")  # main() sets up logging
 def test_window_and_predict_give_the_same_verdicts_and_csv_at_every_preset(
         make_app, tmp_path, capsys):
     """One threshold policy, one row type, one CSV writer: for probabilities a hair above and
