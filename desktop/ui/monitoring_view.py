@@ -18,6 +18,7 @@ from desktop.cases.store import HistoryStore
 from desktop.errors import N_
 from desktop.i18n import _
 from desktop.ui.polled import Polled
+from desktop.ui.widgets import fit_columns
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class MonitoringView(Polled, tk.Toplevel):
         self.tree = ttk.Treeview(self, columns=COLUMNS, show="headings")
         for column in COLUMNS:
             t.heading(self.tree, column, HEADINGS[column])
-            self.tree.column(column, width=120 if column in ("period", "results") else 200)
+            self.tree.column(column, anchor="e" if column == "results" else "w")
         self.tree.tag_configure("shifted", foreground="#A94800")
         self.tree.pack(fill="both", expand=True, padx=10)
         self.warning = ttk.Label(self, wraplength=860, justify="left", foreground="#A94800")
@@ -90,7 +91,9 @@ class MonitoringView(Polled, tk.Toplevel):
         self._show()
 
     def _show(self) -> None:
-        """The periods found, and the warnings, in the current language."""
+        """The periods found, and the warnings, in the current language; the columns as wide
+        as their translated headings and cells."""
+        self._fit()
         if self.found is None:
             return
         self.tree.delete(*self.tree.get_children())
@@ -108,6 +111,16 @@ class MonitoringView(Polled, tk.Toplevel):
                     low=f"{100 * self.interval[0]:.0f}%", high=f"{100 * self.interval[1]:.0f}%",
                     period=period.label))
         self.say(self.warning, lambda: "\n".join(warnings[-3:]))
+        self._fit()
+
+    def _fit(self) -> None:
+        """Columns fitted to their text; the window at least as wide as they are (up to the
+        screen), so the last one is not cut."""
+        width = min(fit_columns(self.tree) + 24, self.winfo_screenwidth())
+        self.minsize(width, 300)
+        self.update_idletasks()
+        if self.winfo_width() < width:
+            self.geometry(f"{width}x{max(self.winfo_height(), 300)}")
 
     def close(self) -> None:
         self.stop_polling()

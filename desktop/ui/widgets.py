@@ -26,7 +26,7 @@ from desktop.reports.image_info import info_rows
 from desktop.reports.labels import figures_text, operating_point_label, percent
 from desktop.reports.overlay import legend_strip
 from desktop.reports.wording import p_meaning
-from desktop.ui.text_fit import is_clipped
+from desktop.ui.text_fit import is_clipped, width_for
 from desktop.ui.viewer import ZOOM_STEP, Picture, Viewer
 
 BLUE = "#0072B2"  # NORMAL
@@ -38,6 +38,22 @@ TEXT_GREY = "#505050"
 TEXT_AMBER = "#8A5300"  # unusual: a dark orange-brown, readable on the panel (never alone)
 BANNER_BG = "#FFF1DB"
 PANEL_BG = "#F4F4F2"
+
+def fit_columns(tree: ttk.Treeview, minimum: int = 60) -> int:
+    """Each column of ``tree`` as wide as its heading (in the heading's font) and its cells need
+    in the current language: call again after a language switch or new rows. Returns the
+    columns' total width."""
+    style = ttk.Style(tree)
+    heading = tkfont.nametofont(style.lookup("Treeview.Heading", "font") or "TkHeadingFont")
+    cell = tkfont.nametofont(style.lookup("Treeview", "font") or "TkDefaultFont")
+    for column in tree["columns"]:
+        need = max(width_for([str(tree.heading(column, "text"))], heading.measure, padding=16,
+                             minimum=minimum),
+                   width_for([str(tree.set(item, column)) for item in tree.get_children()],
+                             cell.measure, padding=16))
+        tree.column(column, width=need, minwidth=need)
+    return sum(int(tree.column(column, "width")) for column in tree["columns"])
+
 
 class Texts:
     """Which widget shows which msgid; ``relabel()`` re-translates them all at once."""

@@ -5,6 +5,7 @@ the Calibrate view fitting one on confirmed cases. Real Tk under Xvfb, a real da
 import csv
 import json
 from pathlib import Path
+from tkinter import font as tkfont
 
 import numpy as np
 import pytest
@@ -225,6 +226,11 @@ def test_the_monitoring_view_warns_on_a_week_outside_the_calibration(
     assert view.tree.heading("period", "text") == "Período"
     assert [view.tree.item(i, "values")[0] for i in view.tree.get_children()] == labels
     assert "fuera de lo que vio la calibración" in view.warning.cget("text")
+    heading_font = tkfont.nametofont("TkHeadingFont")
+    wait_for(app, lambda: all(  # every translated heading whole, the last one on screen too
+        heading_font.measure(view.tree.heading(c, "text")) <= int(view.tree.column(c, "width"))
+        for c in view.tree["columns"]) and view.tree.winfo_width() >= sum(
+        int(view.tree.column(c, "width")) for c in view.tree["columns"]), "fit the headings")
     view.close()
 
 
