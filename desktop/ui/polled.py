@@ -4,6 +4,7 @@ Tk thread, drained every ``POLL_MS`` (Tk is touched only from its own thread).""
 from __future__ import annotations
 
 import queue
+import tkinter as tk
 from collections.abc import Callable
 
 from desktop.ui.widgets import Texts
@@ -26,6 +27,19 @@ class Polled:
         self.texts.follow_language(self)
         self.geometry(geometry)
         self.transient(app.root)
+        # registered first, so it runs first on a switch: it waits for the other texts
+        self.texts.call(self, lambda: self.after_idle(self.fit_width))
+
+    def fit_width(self) -> None:
+        """At least as wide as the texts need in the current language (up to the screen): a
+        longer translation widens the window instead of cutting its last button."""
+        try:
+            self.update_idletasks()
+            need = min(self.winfo_reqwidth(), self.winfo_screenwidth())
+            if self.winfo_width() < need:
+                self.geometry(f"{need}x{self.winfo_height()}")
+        except tk.TclError:  # closed meanwhile
+            pass
 
     def say(self, label, text: Callable[[], str]) -> None:
         """``label`` shows ``text()`` now, and ``text()`` again after a language switch."""

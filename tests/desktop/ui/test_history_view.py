@@ -277,3 +277,17 @@ def test_files_from_a_labelled_folder_get_its_label_as_confirmed_diagnosis(
     confirmed = {r.file_name: (r.confirmed, r.confirmed_how) for r in store.rows()}
     store.close()
     assert confirmed == {"n.png": ("NORMAL", "labelled folder"), "x.png": (None, None)}
+
+
+@pytest.mark.parametrize("command", ["calibrate", "monitoring", "teaching", "history"])
+def test_a_cases_window_is_as_wide_as_its_spanish_texts(make_app, command):  # noqa: F811
+    """A longer translation widens the window instead of cutting its last control (the
+    Calibrate button was half off the Spanish window)."""
+    app = make_app(Settings(language="es"))
+    app.run_command(command)
+    link = app.history
+    view = {"calibrate": link.calibration_view, "monitoring": link.monitoring_view,
+            "teaching": link.teaching_view, "history": link.history_view}[command]
+    wait_for(app, lambda: view.winfo_ismapped() and view.winfo_width() >= min(
+        view.winfo_reqwidth(), view.winfo_screenwidth()), "as wide as its texts")
+    view.close()
