@@ -8,6 +8,7 @@ user is told once, in one sentence, that results are not being recorded.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -34,17 +35,17 @@ def case_record(row: ResultRow, result: Result, *, model_sha256: str,
     (``identify=True``), else it is taken here; only its DICOM UIDs come from the reader."""
     if not result.ok:
         return None
-    path = Path(result.path)
     identity = result.identity
     if identity is None:
         try:
-            identity = identify(path)
+            identity = identify(result.path)
         except OSError:
-            log.info("Not recorded (the file went away): %s", path)
+            log.info("Not recorded (the file went away): %s", result.path)
             return None
     uids = (result.source or {}).get("uids") or {}
     return CaseRecord(
-        sha256=identity.sha256, file_name=path.name, path=identity.path, size=identity.size,
+        sha256=identity.sha256, file_name=os.path.basename(result.path), path=identity.path,
+        size=identity.size,
         model_sha256=model_sha256, model_version=model_version, profile=row.profile or "",
         p_model=float(result.p_model if result.p_model is not None else result.p_pneumonia),
         p=float(result.p_pneumonia), threshold=row.threshold, verdict=row.verdict,

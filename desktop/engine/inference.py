@@ -48,7 +48,7 @@ from desktop.modelfile import (
     quiet_torchscript,
     verify_checksum,
 )
-from desktop.reading.identity import FileIdentity
+from desktop.reading.identity import FileIdentity, resolved_path
 from desktop.reading.identity import identify as identify_file
 from desktop.reading.imaging import XRay, read_image
 
@@ -222,6 +222,7 @@ class Engine:
         chunks = _chunks((Path(p) for p in paths), self.batch_size)
         window: deque[Future] = deque()
         pool = ThreadPoolExecutor(self.lanes, thread_name_prefix="cxr-lane")
+        folders: dict[str, str] | None = {} if identify else None
 
         def fill() -> None:
             while len(window) <= self.lanes and not _is_set(cancel):
@@ -229,7 +230,7 @@ class Engine:
                 if chunk is None:
                     return
                 window.append(pool.submit(self._run_chunk, chunk, heatmaps, preview_size,
-                                          cancel, identify))
+                                          cancel, folders))
 
         try:
             fill()
@@ -246,19 +247,21 @@ class Engine:
         heatmaps: bool,
         preview_size: int | None,
         cancel: threading.Event | None,
-        identify: bool = False,
+        folders: dict[str, str] | None = None,
     ) -> list[Result]:
-        """One lane's work: decode the chunk's files, then classify them in one batch."""
+        """One lane's work: decode the chunk's files, then classify them in one batch; with
+        ``folders`` (the batch's resolved folders, shared by its lanes) each file read is also
+        identified."""
         batch: list[tuple[Path, XRay | UserError]] = []
         for path in chunk:
             if _is_set(cancel):
                 break
-            batch.append((path, _decode(path, preview_size, identify)))
+            batch.append((path, _decode(path, preview_size, folders is not None)))
         results = self._run_batch(batch, heatmaps)
-        if identify:  # results are in the batch's order
+        if folders is not None:  # results are in the batch's order
             for result, (_, item) in zip(results, batch, strict=True):
                 if result.ok:
-                    result.identity = _identity(result.path, getattr(item, "sha256", None))
+                    result.identity = _identity(result.path, item, folders)
         return results
 
     def _run_batch(
@@ -315,14 +318,14 @@ def _chunks(items: Iterator[Path], size: int) -> Iterator[list[Path]]:
         yield chunk
 
 
-def _identity(path: Path, sha256: str | None) -> FileIdentity | None:
-    """The file's identity for the case history: the reader's hash of the bytes it decoded
-    where it took one; None when the file went away meanwhile."""
+def _identity(path: Path, xray: XRay, folders: dict[str, str]) -> FileIdentity | None:
+    """The file's identity for the case history: the reader's hash and size of the bytes it
+    decoded where it took them; None when the file went away meanwhile."""
     try:
-        if sha256 is None:
-            return identify_file(path)
-        return FileIdentity(sha256=sha256, size=path.stat().st_size,
-                            path=os.path.realpath(path))
+        if xray.sha256 is None or xray.content_size is None:
+            return identify_file(path, folders)
+        return FileIdentity(sha256=xray.sha256, size=xray.content_size,
+                            path=resolved_path(path, folders))
     except OSError:
         log.info("Cannot identify %s (it went away)", path)
         return None

@@ -128,6 +128,7 @@ class XRay:
     source: dict[str, Any] = field(default_factory=dict)  # format, width, height, bit_depth...
     display: DisplayBuffer | None = None  # >8-bit images with a preview: values before windowing
     sha256: str | None = None  # the content's sha256, when read with ``digest=True``
+    content_size: int | None = None  # how many bytes ``sha256`` covers
 
 
 def read_image(path: str | os.PathLike[str], *, preview_size: int | None = 1024,
@@ -140,7 +141,8 @@ def read_image(path: str | os.PathLike[str], *, preview_size: int | None = 1024,
     decoded from there, so ``XRay.sha256`` is the content that was classified (larger files:
     None, and the caller hashes the file itself).
     """
-    decoded, sha256 = _decode_gray(Path(path), digest)
+    decoded, digested = _decode_gray(Path(path), digest)
+    sha256, content_size = digested or (None, None)
     gray = decoded.gray
     model_input = np.asarray(squash(gray), dtype=np.uint8)
     preview = display = None
@@ -151,7 +153,7 @@ def read_image(path: str | os.PathLike[str], *, preview_size: int | None = 1024,
         if decoded.values is not None:
             display = display_buffer(decoded.values, preview.size, decoded.monochrome1)
     return XRay(model_input=model_input, preview=preview, source=decoded.source,
-                display=display, sha256=sha256)
+                display=display, sha256=sha256, content_size=content_size)
 
 
 def display_buffer(values: np.ndarray, size: tuple[int, int], monochrome1: bool = False
@@ -195,9 +197,11 @@ def _fit(size: tuple[int, int], longest: int) -> tuple[int, int]:
     return max(1, round(w * scale)), max(1, round(h * scale))
 
 
-def _decode_gray(path: Path, digest: bool = False) -> tuple[Decoded, str | None]:
+def _decode_gray(path: Path, digest: bool = False
+                 ) -> tuple[Decoded, tuple[str, int] | None]:
     """Open read-only, dispatch on content (DICOM, else Pillow), return an "L" image (and the
-    content's sha256 when ``digest`` and the file is small enough to hash in memory)."""
+    content's sha256 and size when ``digest`` and the file is small enough to hash in
+    memory)."""
     try:
         fh = _open_regular_file(path)
     except (FileNotFoundError, NotADirectoryError) as exc:
@@ -213,16 +217,17 @@ def _decode_gray(path: Path, digest: bool = False) -> tuple[Decoded, str | None]
             size = os.fstat(fh.fileno()).st_size
             if size == 0:
                 raise EmptyFileError()
-            head = fh.read(sniff.HEAD_BYTES)
-            fh.seek(0)
-            sha256 = None
+            digested = None
             if digest and size <= DIGEST_IN_MEMORY:  # one read: hashed, then decoded from memory
                 content = fh.read()
-                sha256 = hashlib.sha256(content).hexdigest()
-                fh = io.BytesIO(content)
+                digested = hashlib.sha256(content).hexdigest(), len(content)
+                head, fh = content[:sniff.HEAD_BYTES], io.BytesIO(content)
+            else:
+                head = fh.read(sniff.HEAD_BYTES)
+                fh.seek(0)
         except OSError as exc:
             raise NotAnImageError() from exc
-        return _decode_content(fh, head, size, path), sha256
+        return _decode_content(fh, head, size, path), digested
 
 
 def _decode_content(fh: IO[bytes], head: bytes, size: int, path: Path) -> Decoded:
