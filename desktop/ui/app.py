@@ -97,6 +97,7 @@ class App:
         style.tk_dialogs_language(self.root, i18n.current_language())
         self.relabel()
         self.history = HistoryLink(self)  # records results, keeps the site profile in force
+        self.worker.identify = self.history.recording
         self.state.on_model_ready.append(self.history.model_ready)
         self.state.on_added.append(self.history.classified)
         self.worker.start()

@@ -53,6 +53,11 @@ class HistoryLink:
         card = self.app.state.card or {}
         self._jobs.put((row, result, self.app.state.model_sha256, card.get("model_version")))
 
+    def recording(self) -> bool:
+        """Whether results are still being recorded (not once the history could not be
+        written, or is read-only): the engine need not hash files nobody will record."""
+        return not self.recorder.stopped
+
     def _record_loop(self) -> None:
         while True:
             job = self._jobs.get()

@@ -144,6 +144,9 @@ class Worker:
         self._view_request: Callable[[], None] | None = None  # the latest; older ones dropped
         self._stopping = False
         self._batches = itertools.count(1)
+        # Whether each file read is also identified (its sha256, in the lanes) for the case
+        # history: the window turns it off while the history is not recording.
+        self.identify: Callable[[], bool] = lambda: True
         self._reports = itertools.count(1)
         self._report_cancel: threading.Event | None = None  # of the report being written
         self._threads = [
@@ -260,7 +263,7 @@ class Worker:
             single = len(files) == 1  # opening one X-ray: keep its images, no second read
             results = self.engine.predict_paths(
                 files, cancel=cancel, preview_size=PREVIEW_MAX_SIDE if single else None,
-                identify=True,  # the case history's key, taken in the lanes
+                identify=self.identify(),  # the case history's key, taken in the lanes
             )
             for result in results:
                 if not single:

@@ -59,6 +59,20 @@ def test_results_shown_are_recorded_and_the_history_view_filters_confirms_export
     view.close()
 
 
+def test_files_are_hashed_for_the_history_only_while_it_records(make_app, tmp_path):  # noqa: F811
+    app = make_app()
+    classify(app, [write_xray(tmp_path / "recorded.png", seed=1)])
+    assert app.history.wait_recorded()
+    app.history.recorder._stop()  # as when its folder turned out read-only or full
+    classify(app, [write_xray(tmp_path / "after.png", seed=2)])
+    identities = {Path(r.path).name: r.identity for r in app.session.results.values()}
+    assert identities["recorded.png"].sha256 and identities["after.png"] is None
+    assert app.history.wait_recorded()
+    store = HistoryStore.open(app.history.recorder.path)
+    assert [r.file_name for r in store.rows(Filters())] == ["recorded.png"]
+    store.close()
+
+
 def _open_history_of(app, files) -> object:
     classify(app, files)
     assert app.history.wait_recorded()
