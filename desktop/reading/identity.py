@@ -44,7 +44,8 @@ def identify(path: str | os.PathLike[str], folders: dict[str, str] | None = None
 def resolved_path(path: str | os.PathLike[str], folders: dict[str, str] | None = None) -> str:
     """``os.path.realpath(path)``, with the folder's resolved path taken from (and added to)
     ``folders`` when given: one lookup per folder in a batch instead of one per path part and
-    file. Only a file that is not a link itself shares its folder's resolution."""
+    file. Only a file that is not a link itself shares its folder's resolution (on Windows its
+    name keeps the letter case it was given)."""
     path = os.fspath(path)
     head, name = os.path.split(path)
     if folders is None or name in ("", ".", "..") or os.path.islink(path):
