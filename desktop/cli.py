@@ -185,7 +185,6 @@ def _check_outputs(args: argparse.Namespace, files: Sequence[Path]) -> None:
     """``OverwriteRefusedError`` when ``--csv`` or ``--report`` names a file this run reads or
     keeps: the history, the model, the profile, the settings, an input (or each other)."""
     from desktop.cases.store import default_db_path
-    from desktop.modelfile import CHECKSUM_SUFFIX
     from desktop.outpaths import (
         HISTORY,
         INPUT,
@@ -194,6 +193,7 @@ def _check_outputs(args: argparse.Namespace, files: Sequence[Path]) -> None:
         SETTINGS,
         check_outputs,
         history_files,
+        model_files,
     )
     from desktop.settings import load_settings, settings_path
 
@@ -203,7 +203,7 @@ def _check_outputs(args: argparse.Namespace, files: Sequence[Path]) -> None:
     profile = None if args.no_profile else (args.profile or load_settings().site_profile)
     check_outputs([args.csv, args.report], [
         (history, HISTORY),
-        ([args.model, Path(f"{args.model}{CHECKSUM_SUFFIX}")], MODEL),
+        (model_files(args.model), MODEL),
         ([profile], PROFILE),
         ([settings_path()], SETTINGS),
         ([*files, *map(Path, args.paths)], INPUT)])

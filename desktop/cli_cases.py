@@ -135,13 +135,20 @@ def _history(args) -> int:
 
 def _check_export_path(out: Path, db: Path) -> None:
     """The CSV may replace no file we keep (the history, the model, the profile in force)."""
-    from desktop.modelfile import CHECKSUM_SUFFIX, default_model_path
-    from desktop.outpaths import HISTORY, MODEL, PROFILE, SETTINGS, check_outputs, history_files
+    from desktop.modelfile import default_model_path
+    from desktop.outpaths import (
+        HISTORY,
+        MODEL,
+        PROFILE,
+        SETTINGS,
+        check_outputs,
+        history_files,
+        model_files,
+    )
     from desktop.settings import load_settings, settings_path
 
-    model = default_model_path()
     check_outputs([out], [(history_files(db), HISTORY),
-                          ([model, Path(f"{model}{CHECKSUM_SUFFIX}")], MODEL),
+                          (model_files(default_model_path()), MODEL),
                           ([load_settings().site_profile], PROFILE),
                           ([settings_path()], SETTINGS)])
 
@@ -280,13 +287,20 @@ def _check_calibrate_paths(args, inputs: list[Path]) -> None:
     the settings, a labelled image), nor each other. ``--out`` may replace an older profile:
     writing a profile is what it is for."""
     from desktop.cases.store import default_db_path
-    from desktop.modelfile import CHECKSUM_SUFFIX
-    from desktop.outpaths import HISTORY, INPUT, MODEL, SETTINGS, check_outputs, history_files
+    from desktop.outpaths import (
+        HISTORY,
+        INPUT,
+        MODEL,
+        SETTINGS,
+        check_outputs,
+        history_files,
+        model_files,
+    )
     from desktop.settings import settings_path
 
     check_outputs([args.out, args.report], [
         (history_files(args.db or default_db_path()), HISTORY),
-        ([args.model, Path(f"{args.model}{CHECKSUM_SUFFIX}")], MODEL),
+        (model_files(args.model), MODEL),
         ([settings_path()], SETTINGS),
         (inputs, INPUT)])
 

@@ -42,6 +42,13 @@ def _inode(path: Path) -> tuple[int, int] | None:
     return stat.st_dev, stat.st_ino
 
 
+def model_files(model: Path) -> list[Path]:
+    """The model and its checksum beside it."""
+    from desktop.modelfile import CHECKSUM_SUFFIX
+
+    return [Path(model), Path(f"{model}{CHECKSUM_SUFFIX}")]
+
+
 def history_files(db: Path) -> list[Path]:
     """The history and the files SQLite keeps beside it."""
     return [Path(db), *(Path(f"{db}{suffix}") for suffix in ("-wal", "-shm", "-journal"))]

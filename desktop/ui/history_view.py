@@ -159,7 +159,7 @@ class HistoryView(Polled, tk.Toplevel):
         new one begun (in order with the other requests), and the user told."""
         try:
             store = HistoryStore.open(db_path)
-        except (OSError, sqlite3.Error):
+        except (OSError, sqlite3.Error, UserError):  # UserError: not a history of ours
             log.exception("The History view cannot open the history")
             self.replies.put(("failed", None))
             return
