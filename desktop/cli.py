@@ -184,29 +184,20 @@ def _run(args: argparse.Namespace) -> int:
 def _check_outputs(args: argparse.Namespace, files: Sequence[Path]) -> None:
     """``OverwriteRefusedError`` when ``--csv`` or ``--report`` names a file this run reads or
     keeps: the history, the model, the profile, the settings, an input (or each other)."""
+    from desktop import outpaths as guard
     from desktop.cases.store import default_db_path
-    from desktop.outpaths import (
-        HISTORY,
-        INPUT,
-        MODEL,
-        PROFILE,
-        SETTINGS,
-        check_outputs,
-        history_files,
-        model_files,
-    )
     from desktop.settings import load_settings, settings_path
 
     if args.csv is None and args.report is None:
         return
-    history = [] if args.no_history else history_files(args.history or default_db_path())
+    history = [] if args.no_history else guard.history_files(args.history or default_db_path())
     profile = None if args.no_profile else (args.profile or load_settings().site_profile)
-    check_outputs([args.csv, args.report], [
-        (history, HISTORY),
-        (model_files(args.model), MODEL),
-        ([profile], PROFILE),
-        ([settings_path()], SETTINGS),
-        ([*files, *map(Path, args.paths)], INPUT)])
+    guard.check_outputs([args.csv, args.report], [
+        (history, guard.HISTORY),
+        (guard.model_files(args.model), guard.MODEL),
+        ([profile], guard.PROFILE),
+        ([settings_path()], guard.SETTINGS),
+        ([*files, *map(Path, args.paths)], guard.INPUT)])
 
 
 def _apply_profile(args: argparse.Namespace, session, model_sha256: str) -> None:

@@ -135,22 +135,14 @@ def _history(args) -> int:
 
 def _check_export_path(out: Path, db: Path) -> None:
     """The CSV may replace no file we keep (the history, the model, the profile in force)."""
+    from desktop import outpaths as guard
     from desktop.modelfile import default_model_path
-    from desktop.outpaths import (
-        HISTORY,
-        MODEL,
-        PROFILE,
-        SETTINGS,
-        check_outputs,
-        history_files,
-        model_files,
-    )
     from desktop.settings import load_settings, settings_path
 
-    check_outputs([out], [(history_files(db), HISTORY),
-                          (model_files(default_model_path()), MODEL),
-                          ([load_settings().site_profile], PROFILE),
-                          ([settings_path()], SETTINGS)])
+    guard.check_outputs([out], [(guard.history_files(db), guard.HISTORY),
+                          (guard.model_files(default_model_path()), guard.MODEL),
+                          ([load_settings().site_profile], guard.PROFILE),
+                          ([settings_path()], guard.SETTINGS)])
 
 
 def _export(store, args) -> int:
@@ -286,23 +278,15 @@ def _check_calibrate_paths(args, inputs: list[Path]) -> None:
     """``--out`` and ``--report`` may replace no file we keep or read (the history, the model,
     the settings, a labelled image), nor each other. ``--out`` may replace an older profile:
     writing a profile is what it is for."""
+    from desktop import outpaths as guard
     from desktop.cases.store import default_db_path
-    from desktop.outpaths import (
-        HISTORY,
-        INPUT,
-        MODEL,
-        SETTINGS,
-        check_outputs,
-        history_files,
-        model_files,
-    )
     from desktop.settings import settings_path
 
-    check_outputs([args.out, args.report], [
-        (history_files(args.db or default_db_path()), HISTORY),
-        (model_files(args.model), MODEL),
-        ([settings_path()], SETTINGS),
-        (inputs, INPUT)])
+    guard.check_outputs([args.out, args.report], [
+        (guard.history_files(args.db or default_db_path()), guard.HISTORY),
+        (guard.model_files(args.model), guard.MODEL),
+        ([settings_path()], guard.SETTINGS),
+        (inputs, guard.INPUT)])
 
 
 def _err(message: str) -> None:
