@@ -159,7 +159,7 @@ class HistoryView(Polled, tk.Toplevel):
         new one begun (in order with the other requests), and the user told."""
         try:
             store = HistoryStore.open(db_path)
-        except (OSError, sqlite3.Error):
+        except (OSError, sqlite3.Error, UserError):  # UserError: not a history of ours
             log.exception("The History view cannot open the history")
             self.replies.put(("failed", None))
             return
@@ -318,7 +318,7 @@ class HistoryView(Polled, tk.Toplevel):
         confirmed = _(DIAGNOSIS_LABELS[row.confirmed]) if row.confirmed else ""
         verdict = verdict_label(row.verdict) if row.verdict else _("No verdict")
         return (local_time(row.created), row.file_name, verdict,
-                f"{row.p:.3f}", _(scope) if scope else "", confirmed, agreement, row.profile)
+                row.p_text(3), _(scope) if scope else "", confirmed, agreement, row.profile)
 
     def selected_rows(self) -> list[HistoryRow]:
         return [self.rows[i] for i in self.tree.selection() if i in self.rows]
@@ -347,7 +347,7 @@ class HistoryView(Polled, tk.Toplevel):
         values = self._values(row)
         return "\n".join([
             _(why), "", f"{_('File')}: {row.path}", f"{_('Date')}: {values[0]}",
-            f"{_('Verdict')}: {values[2]}", f"P(pneumonia): {row.p:.3f}",
+            f"{_('Verdict')}: {values[2]}", f"P(pneumonia): {row.p_text(3) or '-'}",
             f"{_('Confirmed')}: {values[5] or '—'}"])
 
     def ask_confirm(self) -> None:

@@ -15,7 +15,7 @@ from tkinter import ttk
 from desktop.cases.monitoring import SHIFTED, periods
 from desktop.cases.profile import interval_text
 from desktop.cases.store import HistoryStore
-from desktop.errors import N_
+from desktop.errors import N_, UserError
 from desktop.i18n import _
 from desktop.ui.polled import Polled
 from desktop.ui.widgets import fit_columns
@@ -78,7 +78,7 @@ class MonitoringView(Polled, tk.Toplevel):
             finally:
                 store.close()
             self.replies.put(periods(rows, by=by, calibration_interval=self.interval))
-        except (OSError, sqlite3.Error):
+        except (OSError, sqlite3.Error, UserError):  # UserError: not a history of ours
             log.exception("Monitoring could not read the history")
             self.replies.put(None)
 
