@@ -21,7 +21,7 @@ from desktop.cases.profile import interval_text, profile_from_study, save_profil
 from desktop.cases.samples import classify_labelled, confirmed_samples_at, labelled_files
 from desktop.engine.threshold import ThresholdPolicy, format_threshold
 from desktop.errors import N_, UserError
-from desktop.i18n import _, format_decimal
+from desktop.i18n import _, class_name, format_decimal
 from desktop.reports.labels import file_name
 from desktop.reports.study_pdf import T, save_study
 from desktop.settings import save_settings
@@ -165,7 +165,8 @@ class CalibrationView(Polled, tk.Toplevel):
         self._draw_roc(study)
         self._draw_reliability(study)
         lines = [
-            f"{_(T['normal'])}: {study.n_normal}   {_(T['pneumonia'])}: {study.n_pneumonia}   "
+            f"{_(T['confirmed']).format(name=class_name('NORMAL'))}: {study.n_normal}   "
+            f"{_(T['confirmed']).format(name=class_name('PNEUMONIA'))}: {study.n_pneumonia}   "
             f"{_(T['excluded'])}: {study.n_out_of_scope}",
             f"{_(T['roc']).format(auc=format_decimal(study.auc, 3))}   "
             f"{_(T['before']).format(ece=format_decimal(study.ece_before, 3))}   "
