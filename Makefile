@@ -116,7 +116,7 @@ package-windows:
 	desktop/packaging/windows/build.sh
 
 # Speed, memory and responsiveness against the MVP baseline, measured in the same run; writes
-# benchmarks/results.md (see README, "Speed and robustness"). Needs ../shared/data and Xvfb.
+# benchmarks/results.md (see docs/benchmarks.md). Needs ../shared/data and Xvfb.
 bench: install
 	$(BIN)/python -m benchmarks.run_all
 

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from desktop.errors import N_, UserError
-from desktop.i18n import LANGUAGES, gettext, set_language, system_language
+from desktop.i18n import LANGUAGES, class_name, gettext, set_language, system_language
+from desktop.modelfile import POSITIVE
 from desktop.safetext import for_terminal
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -25,7 +26,7 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl+C
 INTERRUPTED = N_("Interrupted; nothing was written.")
 EXPORTED = N_("{count} results written to {path}.")
 STATS = N_("{cases} cases, {results} results, {confirmed} with a confirmed diagnosis.")
-PERIOD = N_("{period}: {results} results, PNEUMONIA {flagged}, out of scope {scope}, agreement "
+PERIOD = N_("{period}: {results} results, {pneumonia} {flagged}, out of scope {scope}, agreement "
             "{agreement}")
 PROFILE_SAVED = N_("Site profile {name} written to {file}: threshold {threshold}.")
 CANNOT_OPEN = N_("The case history could not be opened; check that its folder can be read "
@@ -177,14 +178,15 @@ def _stats(store, args) -> int:
     for period in periods(rows, by="week" if args.by == "week" else "block",
                           calibration_interval=interval):
         print(gettext(PERIOD).format(
-            period=period.label, results=period.results,
+            pneumonia=class_name(POSITIVE), period=period.label, results=period.results,
             flagged=interval_text(period.flagged) if period.flagged.n else "—",
             scope=interval_text(period.out_of_scope),
             agreement=interval_text(period.agreement) if period.agreement.n else "—"))
         if period.shifted:
             print("  " + gettext(SHIFTED).format(
-                share=f"{100 * period.flagged.value:.0f}%", low=f"{100 * interval[0]:.0f}%",
-                high=f"{100 * interval[1]:.0f}%", period=period.label))
+                pneumonia=class_name(POSITIVE), share=f"{100 * period.flagged.value:.0f}%",
+                low=f"{100 * interval[0]:.0f}%", high=f"{100 * interval[1]:.0f}%",
+                period=period.label))
     return EXIT_OK
 
 

@@ -31,6 +31,7 @@ from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
 from desktop.errors import N_, UserError
 from desktop.i18n import _
 from desktop.reading.identity import file_sha256
+from desktop.reports.labels import file_name
 from desktop.reports.wording import verdict_label
 from desktop.settings import save_settings
 from desktop.ui.polled import Polled
@@ -373,7 +374,8 @@ class HistoryView(Polled, tk.Toplevel):
 
     def ask_export(self) -> None:
         path = filedialog.asksaveasfilename(parent=self, title=_("Export CSV…"),
-                                            defaultextension=".csv", initialfile="history.csv",
+                                            defaultextension=".csv",
+                                            initialfile=file_name("history", ".csv"),
                                             filetypes=[("CSV", "*.csv")])
         if path:
             self._ask("export", self.filters, Path(path))
