@@ -71,10 +71,18 @@ def structured_report(result, row, metadata: dict, model_sha256: str, *,
     ``row`` is the session's ``ResultRow`` for ``result`` (verdict, P, threshold, profile)."""
     import highdicom as hd
     from highdicom.sr import (
-        AlgorithmIdentification, Comprehensive3DSR, DeviceObserverIdentifyingAttributes,
-        Measurement, MeasurementReport, MeasurementsAndQualitativeEvaluations,
-        ObservationContext, ObserverContext, QualitativeEvaluation,
-        SourceImageForMeasurementGroup, TrackingIdentifier)
+        AlgorithmIdentification,
+        Comprehensive3DSR,
+        DeviceObserverIdentifyingAttributes,
+        Measurement,
+        MeasurementReport,
+        MeasurementsAndQualitativeEvaluations,
+        ObservationContext,
+        ObserverContext,
+        QualitativeEvaluation,
+        SourceImageForMeasurementGroup,
+        TrackingIdentifier,
+    )
     from pydicom.sr.codedict import codes
     from pydicom.sr.coding import Code
 

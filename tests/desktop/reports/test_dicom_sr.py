@@ -12,7 +12,12 @@ import pytest
 
 from desktop.engine.scope import NOT_CHEST_XRAY, Scope
 from desktop.reports.dicom_sr import (
-    SERIES_DESCRIPTION, NoStudy, encapsulated_pdf, save, structured_report)
+    SERIES_DESCRIPTION,
+    NoStudy,
+    encapsulated_pdf,
+    save,
+    structured_report,
+)
 from tests.support.fuzz_corpus import dicom_bytes
 from tests.support.model_fixtures import xray_like
 from tests.support.report_fixtures import CARD, SHA, classified, session, write_xray
@@ -106,8 +111,8 @@ def test_a_plain_image_has_no_study_and_nothing_is_written(tmp_path):
 
 
 def test_the_pdf_report_as_encapsulated_pdf_passes_dciodvfy(tmp_path):
-    from desktop.reports.pdf import save_batch
     from desktop.reports.content import batch_report
+    from desktop.reports.pdf import save_batch
 
     source = write_source(tmp_path / "image.dcm")
     s = session()
