@@ -147,7 +147,7 @@ def test_two_senders_at_once_lose_nothing(listener, tmp_path):
     senders = [subprocess.Popen(["storescu", "-aet", calling, "-aec", LISTENER_AET,
                                  "127.0.0.1", str(port), *map(str, batch)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-               for calling, batch in zip((MODALITY, "OTHER"), batches)]
+               for calling, batch in zip((MODALITY, "OTHER"), batches, strict=True)]
     assert [sender.wait(timeout=120) for sender in senders] == [0, 0]
     assert recorded(20) == 20
     assert len(list(store.glob("*.dcm"))) == 20
