@@ -56,3 +56,19 @@ def test_retry_makes_failed_rows_due_and_purge_forgets_only_what_was_sent(tmp_pa
         assert {item.sop_uid for item in outbox.due(now=0.0)} == {first.sop_uid, third.sop_uid}
         assert outbox.purge_sent() == 1 and not second.file.exists()
         assert outbox.item(second.sop_uid) is None and first.file.exists()
+
+
+def test_the_reason_a_result_waits_is_said_in_the_users_language(tmp_path):
+    from desktop import i18n
+
+    with Outbox(tmp_path / "outbox.db") as outbox:
+        outbox.add(some_srs(tmp_path, 1)[0], UNREACHABLE, "CXRNODE")
+        reason = deliver(outbox).reasons[0]
+    try:
+        i18n.set_language("pt_BR")
+        assert reason.user_message().startswith(
+            "Não foi possível contatar o arquivo ARCHIVE em 127.0.0.1:9")
+        i18n.set_language("es")
+        assert reason.user_message().startswith("No se pudo contactar con el archivo ARCHIVE")
+    finally:
+        i18n.set_language("en")
