@@ -67,7 +67,7 @@ def kill_and_restart(folder: Path, params: dict) -> dict:
               "second_stored": len(second.stored), "counts": outbox.counts(),
               "instances": sorted(orthanc.instances()),
               "queued": sorted(item.sop_uid for item in outbox.items()),
-              "new_instance_events": orthanc.new_instance_events()}
+              "stores_received": orthanc.stores_received()}
     orthanc.kill()
     return answer
 
@@ -122,7 +122,41 @@ def command_line(folder: Path, params: dict) -> dict:
     return answer
 
 
-SCENARIOS = {"kill_and_restart": kill_and_restart, "wrong_ae": wrong_ae,
+def app_killed_mid_send(folder: Path, params: dict) -> dict:
+    """``dicom outbox retry`` SIGKILLed once the archive holds a few of ``count`` results; the
+    outbox then still holds what was not confirmed, and the next ``retry`` delivers it."""
+    import signal
+
+    from desktop.network.outbox import Outbox
+
+    orthanc = Orthanc(folder / "orthanc").start()
+    database = folder / "data" / "outbox.db"
+    with Outbox(database) as outbox:
+        for sr in some_srs(folder, params["count"]):
+            outbox.add(sr, ARCHIVE, "CXRNODE")
+    command = [sys.executable, "-m", "desktop", "dicom", "--outbox", str(database), "outbox",
+               "retry"]
+    sending = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(orthanc.rest("/instances")) < params["kill_at"] and time.monotonic() < deadline:
+        time.sleep(0.005)
+    sending.send_signal(signal.SIGKILL)
+    sending.wait(timeout=30)
+    with Outbox(database) as outbox:
+        after_kill = outbox.counts()
+    stored_at_kill = len(orthanc.rest("/instances"))
+    again = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    with Outbox(database) as outbox:
+        answer = {"after_kill": after_kill, "stored_at_kill": stored_at_kill,
+                  "retry_code": again.returncode, "counts": outbox.counts(),
+                  "instances": sorted(orthanc.instances()),
+                  "queued": sorted(item.sop_uid for item in outbox.items()),
+                  "stores_received": orthanc.stores_received()}
+    orthanc.kill()
+    return answer
+
+
+SCENARIOS = {"app_killed_mid_send": app_killed_mid_send, "kill_and_restart": kill_and_restart, "wrong_ae": wrong_ae,
              "command_line": command_line}
 
 

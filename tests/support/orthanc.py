@@ -48,6 +48,17 @@ def bring_up_loopback() -> None:
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
 
 
+# Orthanc's Lua hook, called for each instance received before it is stored
+COUNTING = """
+function ReceivedInstanceFilter(dicom, origin, info)
+  local f = io.open("PATH", "a")
+  f:write(dicom.SOPInstanceUID, "\\n")
+  f:close()
+  return true
+end
+"""
+
+
 class Orthanc:
     """One Orthanc process with a temporary configuration; ``start``/``kill`` as often as the
     scenario needs, on the same storage."""
@@ -69,9 +80,12 @@ class Orthanc:
             "DicomModalities": {name.lower(): [name, LOOPBACK, 104]
                                 for name in (modalities or {"CXRNODE": ""})},
             "Plugins": [], "HttpServerEnabled": True, "StableAge": 1,
-            "SaveJobs": False, "ConcurrentJobs": 1,
+            "SaveJobs": False, "ConcurrentJobs": 1, "LuaScripts": [str(folder / "count.lua")],
         }
+        # every C-STORE received (a second store of one instance too), one line each
+        self.log_of_stores = folder / "received.txt"
         folder.mkdir(parents=True, exist_ok=True)
+        (folder / "count.lua").write_text(COUNTING.replace("PATH", str(self.log_of_stores)))
         self.config = folder / "orthanc.json"
         self.config.write_text(json.dumps(config, indent=1))
 
@@ -105,14 +119,8 @@ class Orthanc:
         return [self.rest(f"/instances/{i}")["MainDicomTags"]["SOPInstanceUID"]
                 for i in self.rest("/instances")]
 
-    def new_instance_events(self) -> int:
-        """How many times an instance was stored anew (a second store of the same instance
-        overwrites it and counts again: ``OverwriteInstances``)."""
-        count, since = 0, 0
-        while True:
-            page = self.rest(f"/changes?since={since}&limit=1000")
-            count += sum(1 for change in page["Changes"]
-                         if change["ChangeType"] == "NewInstance")
-            if page["Done"]:
-                return count
-            since = page["Last"]
+    def stores_received(self) -> list[str]:
+        """The SOP Instance UID of every C-STORE received, in order, repeats included."""
+        if not self.log_of_stores.exists():
+            return []
+        return self.log_of_stores.read_text().split()
