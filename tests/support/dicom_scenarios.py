@@ -156,8 +156,8 @@ def app_killed_mid_send(folder: Path, params: dict) -> dict:
     return answer
 
 
-SCENARIOS = {"app_killed_mid_send": app_killed_mid_send, "kill_and_restart": kill_and_restart, "wrong_ae": wrong_ae,
-             "command_line": command_line}
+SCENARIOS = {"app_killed_mid_send": app_killed_mid_send, "kill_and_restart": kill_and_restart,
+             "wrong_ae": wrong_ae, "command_line": command_line}
 
 
 def main() -> None:
