@@ -28,6 +28,7 @@ from desktop.errors import N_, Sentence, UserError
 log = logging.getLogger(__name__)
 
 SUCCESS, OUT_OF_RESOURCES, NOT_MATCHING, CANNOT_UNDERSTAND = 0x0000, 0xA700, 0xA900, 0xC000
+BATCH = 64  # files classified together at most (what arrived while the last batch ran)
 INCOMING = ".incoming"  # received files are checked here before they enter the folder
 _UID = re.compile(r"^[0-9.]{1,64}$")
 
@@ -149,18 +150,33 @@ class Listener:
         recorder = Recorder(self.history, notify=self.notify)
         version = self.engine.metadata.get("model_version")
         try:
-            while (path := self.received.get()) is not None:
+            while (batch := self._next_batch()):
                 try:
-                    for _, result in classified_rows(self.engine, [path], session, recorder,
+                    for _, result in classified_rows(self.engine, batch, session, recorder,
                                                      model_version=version,
                                                      origin="dicom-listen"):
                         self.report(session, result)
                 except Exception:  # noqa: BLE001 - the listener keeps running
-                    log.exception("Cannot classify the received %s", path)
-                finally:
-                    self.received.task_done()
+                    log.exception("Cannot classify the received %s", batch)
         finally:
             recorder.close()
+
+    def _next_batch(self) -> list[Path]:
+        """The next file received, with every other one already waiting (up to ``BATCH``):
+        a burst from a modality is classified in batches on the engine's lanes. Empty once
+        ``stop()`` asked to end."""
+        batch: list[Path] = []
+        path = self.received.get()
+        while path is not None:
+            batch.append(path)
+            if len(batch) >= BATCH:
+                return batch
+            try:
+                path = self.received.get_nowait()
+            except queue.Empty:
+                return batch
+        self.received.put(None)  # the end, seen again by the next call
+        return batch
 
     def wait(self) -> None:
         """Until ``stop()`` (or Ctrl+C in the caller)."""
