@@ -27,6 +27,8 @@ SENT = N_("Results sent to {archive}: {count}.")
 WAITING = N_("Results waiting in the outbox, to be sent again later ('python -m desktop dicom "
              "outbox retry' sends them now): {count}.")
 REFUSED = N_("Results refused by the archive, not sent again: {count}.")
+NO_ARCHIVE = N_("No archive is named: give one with --to AET@HOST:PORT, or save it in the "
+                "window (Cases → DICOM archive and outbox…).")
 EMPTY = N_("The outbox is empty.")
 PURGED = N_("{count} sent results removed from the outbox.")
 LISTENING = N_("Listening as {aet} on port {port}; accepting images from {allowed}; "
@@ -65,10 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     send = commands.add_parser("send", help="classify files, write an SR for each DICOM "
                                "image and send it")
     send.add_argument("files", nargs="+", metavar="FILE_OR_FOLDER")
-    send.add_argument("--to", required=True, type=_destination, metavar="AET@HOST:PORT",
-                      help="the archive: its AE title, host and port")
-    send.add_argument("--calling-aet", type=_aet, default=DEFAULT_CALLING_AET,
-                      metavar="AET", help="this computer's AE title (default: %(default)s)")
+    send.add_argument("--to", type=_destination, metavar="AET@HOST:PORT",
+                      help="the archive: its AE title, host and port (default: the one saved "
+                      "in the window, Cases → DICOM archive and outbox…)")
+    send.add_argument("--calling-aet", type=_aet, default=None, metavar="AET",
+                      help=f"this computer's AE title (default: the saved one, else "
+                      f"{DEFAULT_CALLING_AET})")
     send.add_argument("--model", type=Path, default=default_model_path(), metavar="PATH")
     send.add_argument("--profile", type=Path, metavar="FILE")
     send.add_argument("--no-profile", action="store_true")
@@ -129,6 +133,8 @@ def _send(args: argparse.Namespace) -> int:
     from desktop.reading.files import scan
     from desktop.reports.dicom_sr import NoStudy, structured_report
 
+    if not _archive_chosen(args):
+        return 2
     found = scan(args.files)
     if not found.files:
         from desktop.cli import NO_FILES
@@ -163,6 +169,24 @@ def _send(args: argparse.Namespace) -> int:
         delivery = deliver(outbox, only=queued)
         _say_delivery(delivery, args.to)
     return EXIT_OK
+
+
+def _archive_chosen(args: argparse.Namespace) -> bool:
+    """``--to`` and ``--calling-aet``, else what the window saved; False (said why) when no
+    archive is named anywhere."""
+    from desktop.settings import load_settings
+
+    saved = load_settings()
+    args.calling_aet = args.calling_aet or saved.dicom_calling_aet or DEFAULT_CALLING_AET
+    if args.to is None and saved.dicom_archive:
+        try:
+            args.to = str(Destination.parse(saved.dicom_archive))
+        except ValueError:
+            pass
+    if args.to is None:
+        _err(gettext(NO_ARCHIVE))
+        return False
+    return True
 
 
 def _say_delivery(delivery, archive: str) -> None:
