@@ -77,19 +77,22 @@ def predict_seconds(files: list[Path], history: Path) -> tuple[float, list]:
     return seconds, [(row, result, engine) for row, result in pairs]
 
 
-def sr_milliseconds(pairs: list, out: Path) -> list[float]:
+def sr_milliseconds(pairs: list, out: Path) -> tuple[list[float], list[float]]:
+    """Wall and CPU milliseconds per SR (CPU time: what a shared, loaded machine's wall time
+    inflates; nothing else runs in this process meanwhile)."""
     from desktop.reports.dicom_sr import save, structured_report
 
     def write(row, result, engine) -> None:
         save(structured_report(result, row, engine.metadata, engine.sha256), out)
 
     write(*pairs[0])  # warm-up: highdicom's import and tables
-    times = []
+    wall, cpu = [], []
     for row, result, engine in pairs:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         write(row, result, engine)
-        times.append((time.perf_counter() - started) * 1000)
-    return times
+        wall.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - cpu_started) * 1000)
+    return wall, cpu
 
 
 def receive_seconds(files: list[Path], workdir: Path) -> float:
@@ -129,11 +132,13 @@ def main(argv: list[str] | None = None) -> int:
         receive_seconds(files[:2], workdir / "warm")  # untimed: torch's first batches
         predicted, pairs = predict_seconds(files, workdir / "predict.db")
         received = receive_seconds(files, workdir / "node")
-        times = sorted(sr_milliseconds(pairs, workdir / "sr"))
-    p95 = times[min(len(times) - 1, int(0.95 * len(times)))]
-    print(f"files: {len(files)} full-resolution CR DICOM (8-bit)")
-    print(f"SR write: median {statistics.median(times):.1f} ms, p95 {p95:.1f} ms per image "
-          f"(target <= 50 ms)")
+        wall, cpu = (sorted(times) for times in sr_milliseconds(pairs, workdir / "sr"))
+    print(f"files: {len(files)} full-resolution CR DICOM (8-bit); load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    for name, times in (("wall", wall), ("CPU", cpu)):
+        p95 = times[min(len(times) - 1, int(0.95 * len(times)))]
+        print(f"SR write ({name}): median {statistics.median(times):.1f} ms, p95 {p95:.1f} ms "
+              f"per image (target <= 50 ms)")
     print(f"predict (history on): {predicted:.1f} s; received over loopback and classified: "
           f"{received:.1f} s; ratio {received / predicted:.2f}x (target <= 2x)")
     return 0

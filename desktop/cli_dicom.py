@@ -216,7 +216,7 @@ def _outbox(args: argparse.Namespace) -> int:
             _err(gettext(EMPTY))
         for item in items:
             print("\t".join([item.state, item.destination, item.sop_uid, item.source,
-                             str(item.attempts), item.reason]))
+                             str(item.attempts), item.reason_text()]))
     return EXIT_OK
 
 

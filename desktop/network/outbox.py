@@ -13,6 +13,7 @@ files in ``outbox/`` there.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from desktop.atomicio import atomic_write_bytes
 from desktop.cases.store import data_dir, now_text
+from desktop.errors import Sentence
 
 DB_FILE = "outbox.db"
 FILES = "outbox"
@@ -39,6 +41,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt REAL NOT NULL DEFAULT 0,
     reason TEXT NOT NULL DEFAULT '',
+    reason_msgid TEXT NOT NULL DEFAULT '',
+    reason_params TEXT NOT NULL DEFAULT '{}',
     created TEXT NOT NULL,
     sent TEXT
 );
@@ -62,9 +66,17 @@ class Item:
     state: str
     attempts: int
     next_attempt: float
-    reason: str
+    reason: str  # in English (logs, scripts)
+    reason_msgid: str
+    reason_params: str
     created: str
     sent: str | None
+
+    def reason_text(self) -> str:
+        """Why, in the language shown now (the English text if it was not a known sentence)."""
+        if not self.reason_msgid:
+            return self.reason
+        return Sentence(self.reason_msgid, **json.loads(self.reason_params)).user_message()
 
 
 class Outbox:
@@ -132,13 +144,15 @@ class Outbox:
             "SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall())
         return {state: found.get(state, 0) for state in (PENDING, SENT, FAILED)}
 
-    def mark_sent(self, sop_uid: str, reason: str = "") -> None:
+    def mark_sent(self, sop_uid: str, reason: Sentence | None = None) -> None:
         with self.connection:
             self.connection.execute(
-                "UPDATE outbox SET state = ?, attempts = attempts + 1, reason = ?, sent = ? "
-                "WHERE sop_uid = ?", (SENT, reason, now_text(), sop_uid))
+                "UPDATE outbox SET state = ?, attempts = attempts + 1, reason = ?, "
+                "reason_msgid = ?, reason_params = ?, sent = ? WHERE sop_uid = ?",
+                (SENT, *_reason(reason), now_text(), sop_uid))
 
-    def mark_retry(self, sop_uids: Sequence[str], reason: str, now: float | None = None) -> None:
+    def mark_retry(self, sop_uids: Sequence[str], reason: Sentence | str,
+                   now: float | None = None) -> None:
         """Another failed try for each row: pending, next try after the back-off."""
         now = time.time() if now is None else now
         with self.connection:
@@ -146,17 +160,17 @@ class Outbox:
                 attempts = self.connection.execute(
                     "SELECT attempts FROM outbox WHERE sop_uid = ?", (uid,)).fetchone()[0] + 1
                 self.connection.execute(
-                    "UPDATE outbox SET state = ?, attempts = ?, next_attempt = ?, reason = ? "
-                    "WHERE sop_uid = ? AND state != ?",
-                    (PENDING, attempts, now + backoff(attempts), reason, uid, SENT))
+                    "UPDATE outbox SET state = ?, attempts = ?, next_attempt = ?, reason = ?, "
+                    "reason_msgid = ?, reason_params = ? WHERE sop_uid = ? AND state != ?",
+                    (PENDING, attempts, now + backoff(attempts), *_reason(reason), uid, SENT))
 
-    def mark_failed(self, sop_uids: Sequence[str], reason: str) -> None:
+    def mark_failed(self, sop_uids: Sequence[str], reason: Sentence | str) -> None:
         """Refused for good: no more tries until someone asks for one (``retry``)."""
         with self.connection:
             self.connection.executemany(
-                "UPDATE outbox SET state = ?, attempts = attempts + 1, reason = ? "
-                "WHERE sop_uid = ? AND state != ?",
-                [(FAILED, reason, uid, SENT) for uid in sop_uids])
+                "UPDATE outbox SET state = ?, attempts = attempts + 1, reason = ?, "
+                "reason_msgid = ?, reason_params = ? WHERE sop_uid = ? AND state != ?",
+                [(FAILED, *_reason(reason), uid, SENT) for uid in sop_uids])
 
     def retry_now(self) -> int:
         """Every pending and failed row due at once; how many."""
@@ -176,8 +190,17 @@ class Outbox:
         return len(sent)
 
 
+def _reason(reason: Sentence | str | None) -> tuple[str, str, str]:
+    """A reason as stored: its English text, and its msgid and parameters to translate it."""
+    if reason is None:
+        return "", "", "{}"
+    if isinstance(reason, Sentence):
+        return str(reason), reason.msgid, json.dumps(reason.params, default=str)
+    return reason, "", "{}"
+
+
 def _item(row: tuple) -> Item:
     uid, sop_class, file, destination, calling, source, state, attempts, next_attempt, reason, \
-        created, sent = row
+        msgid, params, created, sent = row
     return Item(uid, sop_class, Path(file), destination, calling, source, state, attempts,
-                next_attempt, reason, created, sent)
+                next_attempt, reason, msgid, params, created, sent)

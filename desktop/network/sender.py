@@ -170,7 +170,7 @@ def _deliver_group(outbox: Outbox, destination: Destination, items: list[Item],
                 continue
             outcome, why = store_status(status, destination)
             if outcome == STORED:
-                outbox.mark_sent(item.sop_uid, "" if why is None else str(why))
+                outbox.mark_sent(item.sop_uid, why)
                 done.stored.append(item.sop_uid)
                 if on_stored is not None:
                     on_stored(item)
@@ -185,8 +185,8 @@ def _settle(outbox: Outbox, uids: list[str], outcome: str, why: Sentence, done: 
             now: float | None) -> None:
     done.note(why)
     if outcome == RETRY:
-        outbox.mark_retry(uids, str(why), now)
+        outbox.mark_retry(uids, why, now)
         done.waiting += uids
     else:
-        outbox.mark_failed(uids, str(why))
+        outbox.mark_failed(uids, why)
         done.refused += uids

@@ -157,7 +157,7 @@ class DicomView(Polled, tk.Toplevel):
         for item in self.items:
             self.tree.insert("", "end", values=(
                 _(STATES.get(item.state, item.state)), item.destination,
-                Path(item.source).name or item.sop_uid, item.attempts, item.reason))
+                Path(item.source).name or item.sop_uid, item.attempts, item.reason_text()))
         counts = {state: sum(1 for i in self.items if i.state == state) for state in STATES}
         self.say(self.summary, lambda: _(SUMMARY).format(
             pending=counts["pending"], sent=counts["sent"], failed=counts["failed"]))

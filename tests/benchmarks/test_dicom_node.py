@@ -16,5 +16,5 @@ def test_the_dicom_node_benchmark_measures_the_sr_and_receiving(capfd):
 
     assert dicom_node.main(["--files", "3"]) == 0
     out = capfd.readouterr().out
-    assert "SR write: median" in out and "per image" in out
+    assert "SR write (wall): median" in out and "SR write (CPU): median" in out
     assert "received over loopback and classified" in out and "ratio" in out

@@ -46,4 +46,5 @@ def test_the_archive_is_saved_tested_and_the_outbox_shown_and_retried(make_app, 
     app.set_language("es")
     assert view.title() == "Archivo DICOM y bandeja de salida"
     assert rows(view)[0][0] == "en espera"
+    assert rows(view)[0][4].startswith("No se pudo contactar con el archivo ARCHIVE")
     view.close()
