@@ -166,6 +166,8 @@ def _send(args: argparse.Namespace) -> int:
                 _err(exc.user_message())
                 continue
             queued.add(outbox.add(sr, args.to, args.calling_aet, str(result.path)).sop_uid)
+        # what waits for the same archive and is due (its back-off over) goes along
+        queued |= {item.sop_uid for item in outbox.due() if item.destination == args.to}
         delivery = deliver(outbox, only=queued)
         _say_delivery(delivery, args.to)
     return EXIT_OK

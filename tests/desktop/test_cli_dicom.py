@@ -38,3 +38,12 @@ def test_send_uses_the_archive_and_ae_title_the_window_saved(tmp_path, tiny_mode
     listed = dicom("outbox", "list", "--lang", "es")
     assert listed.stdout.startswith("pending\tARCHIVE@127.0.0.1:9\t")
     assert "No se pudo contactar con el archivo ARCHIVE" in listed.stdout
+    with Outbox() as outbox:  # its back-off over: the next send to that archive takes it along
+        with outbox.connection:
+            outbox.connection.execute("UPDATE outbox SET next_attempt = 0")
+    other = tmp_path / "other"
+    other.mkdir()
+    again = dicom("send", "--model", str(tiny_model), "--lang", "en", str(source_image(other)))
+    assert again.returncode == 0 and again.stderr.rstrip().endswith(": 2.")
+    with Outbox() as outbox:
+        assert outbox.item(item.sop_uid).attempts == 2
