@@ -100,7 +100,8 @@ $(PKG_STAMP): Makefile
 	test -x $(PKG_VENV)/bin/python || $(PY) -m venv $(PKG_VENV)
 	$(PKG_VENV)/bin/python -m pip install -q --upgrade pip
 	$(PKG_VENV)/bin/python -m pip install -q torch==2.13.0 pillow numpy pydicom python-gdcm \
-		imagecodecs platformdirs tkinterdnd2 reportlab pyinstaller babel
+		imagecodecs platformdirs tkinterdnd2 reportlab highdicom==0.28.2 pynetdicom==3.0.4 \
+		pyinstaller babel
 	touch $@
 
 package: $(PKG_STAMP)

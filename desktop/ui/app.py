@@ -400,6 +400,16 @@ class App:
     def show_teaching(self) -> None:
         self.history.show_teaching()
 
+    def show_dicom_node(self) -> None:
+        """Cases → DICOM archive and outbox… (one window; brought forward if open)."""
+        from desktop.ui.dicom_view import DicomView
+
+        view = getattr(self, "dicom_view", None)
+        if view is not None and view.winfo_exists():
+            view.lift()
+            return
+        self.dicom_view = DicomView(self)
+
     # --- language ---------------------------------------------------------------------------
 
     def _language_changed(self, code: str) -> None:
