@@ -83,7 +83,7 @@ class App:
         self.show_identifiers = tk.BooleanVar(root, settings.show_identifiers)
         self.heat_opacity = tk.DoubleVar(root, settings.heatmap_opacity)
         root.geometry(style.fit_to_screen(settings.window_geometry, root))
-        root.minsize(*style.MIN_SIZE)
+        root.minsize(*style.min_size(root))
         self.texts.title(root, N_("Chest X-ray pneumonia classifier"))
         self._icon = style.set_icon(root)
         self._build_menu()

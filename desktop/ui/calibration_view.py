@@ -33,7 +33,7 @@ PLOT = 230
 
 class CalibrationView(Polled, tk.Toplevel):
     def __init__(self, app, db_path: Path | None = None) -> None:
-        self.open_over(app, N_("Calibrate for this site"), "900x640")
+        self.open_over(app, N_("Calibrate for this site"), (900, 640), (640, 460))
         self.db_path = db_path
         self.study: Study | None = None
         self._build()

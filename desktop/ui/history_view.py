@@ -35,6 +35,7 @@ from desktop.reports.wording import verdict_label
 from desktop.settings import save_settings
 from desktop.ui.polled import Polled
 from desktop.ui.state import folder_of
+from desktop.ui.flow import Flow
 from desktop.ui.widgets import Texts
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ DIAGNOSIS_LABELS = {"NORMAL": N_("NORMAL"), "PNEUMONIA": N_("PNEUMONIA"),
                     "OTHER": N_("Other finding"), "UNKNOWN": N_("Unknown")}
 SHOWING = N_("{shown} of {total} results")
 BAD_DATE = N_("Write dates as YYYY-MM-DD.")
+DATE_HINT = N_("Dates: YYYY-MM-DD, e.g. 2026-12-04; either may stay empty.")
 CHANGED = N_("The file has changed since it was classified.")
 MOVED = N_("The file is no longer where it was classified.")
 BUTTONS = (N_("Open case"), N_("Set confirmed diagnosis…"), N_("Export CSV…"),
@@ -63,7 +65,7 @@ BUTTONS = (N_("Open case"), N_("Set confirmed diagnosis…"), N_("Export CSV…"
 
 class HistoryView(Polled, tk.Toplevel):
     def __init__(self, app, db_path: Path | None = None) -> None:
-        self.open_over(app, N_("Case history"), "1240x620")
+        self.open_over(app, N_("Case history"), (1240, 620), (640, 420))
         self.rows: dict[str, HistoryRow] = {}
         self.total = 0
         self.filters = Filters()
@@ -81,47 +83,74 @@ class HistoryView(Polled, tk.Toplevel):
 
     # --- layout ---------------------------------------------------------------------------
 
-    def _choice(self, parent, label: str, options, column: int) -> tk.StringVar:
+    def _pair(self, label: str, field_of) -> tk.Misc:
+        """A filter's label and its field side by side, one item of the filter row."""
+        pair = ttk.Frame(self.filter_row)
+        self.texts.widget(ttk.Label(pair), label).pack(side="left", padx=(0, 4))
+        field_of(pair).pack(side="left", padx=(0, 4))
+        return self.filter_row.add(pair)
+
+    def _date(self, label: str) -> tk.StringVar:
+        var = tk.StringVar(self)
+        self._pair(label, lambda pair: ttk.Entry(pair, textvariable=var, width=11))
+        return var
+
+    def _choice(self, label: str, options) -> tk.StringVar:
         """A filter: the combobox shows the options' words, ``var`` holds the chosen code."""
         t = self.texts
-        t.widget(ttk.Label(parent), label).grid(row=0, column=column, sticky="w", padx=(0, 4))
         var = tk.StringVar(self, "")
-        box = ttk.Combobox(parent, state="readonly", width=16)
-        t.choices(box, [text for _value, text in options])
-        box.current(0)
-        self.boxes[label] = box
-        box.grid(row=0, column=column + 1, sticky="w", padx=(0, 12))
 
-        def chosen(_event=None) -> None:
-            var.set(options[box.current()][0])
-            self.reload()
+        def box_in(pair) -> ttk.Combobox:
+            box = ttk.Combobox(pair, state="readonly", width=16)
+            t.choices(box, [text for _value, text in options])
+            box.current(0)
+            self.boxes[label] = box
 
-        box.bind("<<ComboboxSelected>>", chosen)
+            def chosen(_event=None) -> None:
+                var.set(options[box.current()][0])
+                self.reload()
+
+            box.bind("<<ComboboxSelected>>", chosen)
+            return box
+
+        self._pair(label, box_in)
         return var
 
     def _build(self) -> None:
         t = self.texts
         self.boxes: dict[str, ttk.Combobox] = {}
-        bar = ttk.Frame(self, padding=(10, 8))
-        bar.pack(fill="x")
-        t.widget(ttk.Label(bar), N_("From")).grid(row=0, column=0, sticky="w", padx=(0, 4))
-        self.since = tk.StringVar(self)
-        ttk.Entry(bar, textvariable=self.since, width=11).grid(row=0, column=1, padx=(0, 8))
-        t.widget(ttk.Label(bar), N_("to")).grid(row=0, column=2, sticky="w", padx=(0, 4))
-        self.until = tk.StringVar(self)
-        ttk.Entry(bar, textvariable=self.until, width=11).grid(row=0, column=3, padx=(0, 12))
-        self.verdict = self._choice(bar, N_("Verdict"), VERDICTS, 4)
-        self.scope = self._choice(bar, N_("Scope"), SCOPES, 6)
-        bar2 = ttk.Frame(self, padding=(10, 0))
-        bar2.pack(fill="x")
-        self.confirmed = self._choice(bar2, N_("Confirmed"), CONFIRMED, 0)
-        self.agreement = self._choice(bar2, N_("Agreement"), AGREEMENT, 2)
-        t.widget(ttk.Label(bar2), N_("File name")).grid(row=0, column=4, sticky="w",
-                                                       padx=(0, 4))
+        self.filter_row = Flow(self)
+        self.filter_row.pack(fill="x", padx=10, pady=8)
+        self.since = self._date(N_("From"))
+        self.until = self._date(N_("to"))
+        self.verdict = self._choice(N_("Verdict"), VERDICTS)
+        self.scope = self._choice(N_("Scope"), SCOPES)
+        self.confirmed = self._choice(N_("Confirmed"), CONFIRMED)
+        self.agreement = self._choice(N_("Agreement"), AGREEMENT)
         self.search = tk.StringVar(self)
-        ttk.Entry(bar2, textvariable=self.search, width=24).grid(row=0, column=5, sticky="w")
+        self._pair(N_("File name"),
+                   lambda pair: ttk.Entry(pair, textvariable=self.search, width=24))
+        # how to write a date, shown before a wrong one is typed, not only after
+        self.date_hint = t.widget(ttk.Label(self, style="Small.TLabel", padding=(10, 0)),
+                                  DATE_HINT)
+        self.date_hint.pack(fill="x")
         for var in (self.since, self.until, self.search):
             var.trace_add("write", lambda *_a: self._soon())
+
+        # packed before the table: a short screen shrinks the table, not the buttons
+        self.status = ttk.Label(self, padding=(10, 0, 10, 8), anchor="w")
+        self.status.pack(side="bottom", fill="x")
+        self.status.bind("<Configure>", lambda e: self.status.configure(
+            wraplength=max(e.width - 20, 100)))
+        self.say(self.status, lambda: _("Loading…"))
+        buttons = Flow(self)
+        buttons.pack(side="bottom", fill="x", padx=10, pady=(0, 6))
+        self.buttons: dict[str, ttk.Button] = {}
+        for text, command in zip(BUTTONS, (self.open_case, self.ask_confirm, self.ask_export,
+                                           self.ask_delete_selected, self.ask_delete_matching),
+                                 strict=True):
+            self.buttons[text] = buttons.add(t.widget(ttk.Button(buttons, command=command),
+                                                      text))
 
         body = ttk.Frame(self, padding=(10, 8))
         body.pack(fill="both", expand=True)
@@ -130,25 +159,20 @@ class HistoryView(Polled, tk.Toplevel):
                   "confirmed": 120, "agreement": 130, "profile": 85}
         for column in COLUMNS:
             t.heading(self.tree, column, HEADINGS[column])
-            self.tree.column(column, width=widths[column], anchor="e" if column == "p" else "w")
+            self.tree.column(column, width=widths[column], stretch=column == "file",
+                             anchor="e" if column == "p" else "w")
         scroll = ttk.Scrollbar(body, orient="vertical", command=self.tree.yview)
-        self.tree.configure(yscrollcommand=lambda a, b: (scroll.set(a, b), self._near_end(b)))
-        self.tree.pack(side="left", fill="both", expand=True)
-        scroll.pack(side="left", fill="y")
+        # the last columns stay reachable on a narrow screen
+        self.xscroll = ttk.Scrollbar(body, orient="horizontal", command=self.tree.xview)
+        self.tree.configure(yscrollcommand=lambda a, b: (scroll.set(a, b), self._near_end(b)),
+                            xscrollcommand=self.xscroll.set)
+        self.tree.grid(row=0, column=0, sticky="nsew")
+        scroll.grid(row=0, column=1, sticky="ns")
+        self.xscroll.grid(row=1, column=0, sticky="ew")
+        body.rowconfigure(0, weight=1)
+        body.columnconfigure(0, weight=1)
         self.tree.bind("<Double-1>", lambda _e: self.open_case())
         t.call(self.tree, self._relabel_rows)
-
-        buttons = ttk.Frame(self, padding=(10, 0, 10, 10))
-        buttons.pack(fill="x")
-        self.buttons: dict[str, ttk.Button] = {}
-        for text, command in zip(BUTTONS, (self.open_case, self.ask_confirm, self.ask_export,
-                                           self.ask_delete_selected, self.ask_delete_matching),
-                                 strict=True):
-            self.buttons[text] = t.widget(ttk.Button(buttons, command=command), text)
-            self.buttons[text].pack(side="left", padx=(0, 8))
-        self.status = ttk.Label(buttons)
-        self.status.pack(side="right")
-        self.say(self.status, lambda: _("Loading…"))
 
     # --- the view's own thread ------------------------------------------------------------
 

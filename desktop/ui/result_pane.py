@@ -131,8 +131,8 @@ class ResultPane:
 
     def _fit_rows(self) -> None:
         """The image keeps 40% of the pane's height when the texts under it fit beside that;
-        in a small window or a longer language it gives up room, down to a quarter of the
-        pane, so the verdict, the bar and the heatmap controls stay on screen (and the space
+        in a small window or a longer language it gives up room, down to a seventh of the
+        pane (an 800x600 screen leaves the pane about 380 pixels; F11 shows the image whole), so the verdict, the bar and the heatmap controls stay on screen (and the space
         kept for the heatmap legend goes first, then the legend's sentence)."""
         self._fit_pending = False
         height = self._pane.winfo_height() - _vertical_padding(self._pane)
@@ -149,7 +149,7 @@ class ResultPane:
             need = widget.winfo_reqheight() + sum(int(float(p)) for p in pady)
             rows[row] = max(rows.get(row, 0), need)
         room = height - sum(need for row, need in rows.items() if row != LEGEND_ROW)
-        image, least = int(height * 0.4), int(height * 0.25)
+        image, least = int(height * 0.4), int(height * 0.14)
         # the legend's sentence goes when even the smallest image would push it off the pane
         caption = room >= least + self.legend.height_needed(caption=True) + 4
         self.legend.show_caption(caption)

@@ -49,7 +49,7 @@ SUMMARY = N_("Over {reads} cases read first: reader vs confirmed {reader}, model
 
 class TeachingView(Polled, tk.Toplevel):
     def __init__(self, app, db_path: Path | None = None) -> None:
-        self.open_over(app, N_("Read first (teaching)"), "760x680")
+        self.open_over(app, N_("Read first (teaching)"), (760, 680), (560, 480))
         self.files: list[Path] = []
         self.index = -1
         self.result = None

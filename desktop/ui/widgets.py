@@ -633,13 +633,14 @@ class ResultsTable(ttk.Frame):
         "p_pneumonia": N_("P(pneumonia)"),
         "status": N_("Status"),
     }
+    FILE_WIDTH, FILE_MIN = 215, 110
 
     def __init__(self, master: tk.Misc, texts: Texts, on_sort: Callable[[str], None]) -> None:
         super().__init__(master)
         self.tree = ttk.Treeview(
             self, columns=self.COLUMNS, show="headings", selectmode="browse", height=12
         )
-        widths = {"file": 215, "verdict": 130, "p_pneumonia": 140, "status": 225}
+        widths = {"file": self.FILE_WIDTH, "verdict": 130, "p_pneumonia": 140, "status": 225}
         for column in self.COLUMNS:
             anchor = "e" if column == "p_pneumonia" else "w"
             stretch = column in ("file", "status")
@@ -661,7 +662,15 @@ class ResultsTable(ttk.Frame):
         self.tree.tag_configure("withheld", foreground=TEXT_GREY)
         self.sorted_by: tuple[str, bool] | None = None  # (column, descending)
         self.tooltip = CellTooltip(self.tree)  # cells a narrow column clips
+        self.tree.bind("<Configure>", lambda e: self._narrow_file_column(e.width), add="+")
         texts.call(self, self.refresh_headings)
+
+    def _narrow_file_column(self, width: int) -> None:
+        """In a narrow table (an 800x600 screen) the file column gives up width, down to
+        ``FILE_MIN``, so the verdict and P are seen whole ("0." was all P showed); the status
+        column scrolls."""
+        shown = sum(int(self.tree.column(c, "width")) for c in ("verdict", "p_pneumonia"))
+        self.tree.column("file", width=max(self.FILE_MIN, min(self.FILE_WIDTH, width - shown)))
 
     @staticmethod
     def _scroll_across(bar: ttk.Scrollbar, first: str, last: str) -> None:
