@@ -188,7 +188,7 @@ class App:
                                           on_step=self.state.step_threshold,
                                           on_preset=self.state.choose_operating_point)
         self.threshold.pack(side="bottom", fill="x", pady=(8, 0), before=self.table)
-        self.threshold.show(self.state.session.threshold, None)
+        self.threshold.scale.state(["disabled"])  # until the model's threshold is shown
         # The selected file's facts, under the table: open, it takes the table's room, not
         # the image's.
         self.info_panel = InfoPanel(left, t, self.show_image_info, self.image_info_toggled)

@@ -28,7 +28,16 @@ from desktop.ui.polled import Polled
 
 log = logging.getLogger(__name__)
 
-PLOT = 230
+PLOT = 210  # each square plot's side
+LEFT, TOP = 46, 24  # room for the y label and ticks, and for the title
+CANVAS = (PLOT + LEFT + 14, PLOT + TOP + 40)
+HINT = N_("Choose the labelled images and the goal, then Calibrate: the ROC curve, the "
+          "reliability plot and the study's figures appear here.")
+
+
+def _wrapping(label: ttk.Label) -> None:
+    """``label`` wraps at its own width, whatever the window's size and language."""
+    label.bind("<Configure>", lambda e: label.configure(wraplength=max(e.width - 4, 100)))
 
 
 class CalibrationView(Polled, tk.Toplevel):
@@ -70,28 +79,37 @@ class CalibrationView(Polled, tk.Toplevel):
         self.run_button = t.widget(ttk.Button(top, command=self.run), N_("Calibrate"))
         self.run_button.grid(row=2, column=2, sticky="e", pady=(6, 0))
 
-        body = ttk.Frame(self, padding=(12, 0))
-        body.pack(fill="both", expand=True)
-        self.roc = tk.Canvas(body, width=PLOT + 40, height=PLOT + 40, background="white",
-                             highlightthickness=0)
-        self.roc.grid(row=0, column=0, padx=(0, 12))
-        self.reliability = tk.Canvas(body, width=PLOT + 40, height=PLOT + 40,
-                                     background="white", highlightthickness=0)
-        self.reliability.grid(row=0, column=1)
-        self.summary = ttk.Label(body, justify="left", wraplength=860)
-        self.summary.grid(row=1, column=0, columnspan=2, sticky="w", pady=(8, 0))
-        t.call(self.summary, self._draw_study)
-
+        # packed before the plots: a short screen shrinks the plots' room, not the buttons
         bottom = ttk.Frame(self, padding=12)
-        bottom.pack(fill="x")
+        bottom.pack(side="bottom", fill="x")
         self.save_button = t.widget(ttk.Button(bottom, command=self.ask_save, state="disabled"),
                                     N_("Save profile and apply it…"))
-        self.save_button.pack(side="left")
+        self.save_button.grid(row=0, column=0, sticky="w")
         self.pdf_button = t.widget(ttk.Button(bottom, command=self.ask_pdf, state="disabled"),
                                    N_("Save study PDF…"))
-        self.pdf_button.pack(side="left", padx=8)
-        self.status = ttk.Label(bottom, text="")
-        self.status.pack(side="right")
+        self.pdf_button.grid(row=0, column=1, sticky="w", padx=8)
+        # a line of its own that wraps: a long message ("…add 29 more…") was cut at the edge
+        self.status = ttk.Label(bottom, text="", justify="left")
+        self.status.grid(row=1, column=0, columnspan=3, sticky="ew", pady=(6, 0))
+        bottom.columnconfigure(2, weight=1)
+        _wrapping(self.status)
+
+        body = ttk.Frame(self, padding=(12, 0))
+        body.pack(fill="both", expand=True)
+        self.body = body
+        # before a run: what will appear here, not two blank boxes
+        self.hint = t.widget(ttk.Label(body, justify="left", style="Small.TLabel"), HINT)
+        self.hint.grid(row=0, column=0, columnspan=2, sticky="ew", pady=(8, 0))
+        _wrapping(self.hint)
+        self.roc = tk.Canvas(body, width=CANVAS[0], height=CANVAS[1], background="white",
+                             highlightthickness=0)
+        self.reliability = tk.Canvas(body, width=CANVAS[0], height=CANVAS[1],
+                                     background="white", highlightthickness=0)
+        self.summary = ttk.Label(body, justify="left")
+        self.summary.grid(row=1, column=0, columnspan=2, sticky="ew", pady=(8, 0))
+        _wrapping(self.summary)
+        body.columnconfigure(1, weight=1)
+        t.call(self.summary, self._draw_study)
 
     # --- the fit, off the Tk thread -------------------------------------------------------
 
@@ -151,6 +169,9 @@ class CalibrationView(Polled, tk.Toplevel):
 
     def show(self, study: Study, source: str) -> None:
         self.study, self.source_kind = study, source
+        self.hint.grid_remove()
+        self.roc.grid(row=0, column=0, padx=(0, 12), sticky="nw")
+        self.reliability.grid(row=0, column=1, sticky="nw")
         self._draw_study()
         self.save_button.configure(state="normal")
         self.pdf_button.configure(state="normal")
@@ -178,30 +199,52 @@ class CalibrationView(Polled, tk.Toplevel):
         lines.append(_(T["note"]))
         self.summary.configure(text="\n".join(lines))
 
-    def _frame(self, canvas: tk.Canvas, title: str) -> tuple[float, float]:
+    @staticmethod
+    def _frame(canvas: tk.Canvas, title: str, xlabel: str, ylabel: str) -> tuple[float, float]:
+        """Axes with ticks; the title above, the x label under the x axis, the y label upright
+        beside the y axis (it sat under the x axis)."""
         canvas.delete("all")
-        x0, y0 = 30, 10
+        x0, y0 = LEFT, TOP
+        canvas.create_text(x0 + PLOT / 2, 10, text=title, font="TkHeadingFont")
         canvas.create_rectangle(x0, y0, x0 + PLOT, y0 + PLOT, outline="#C8C8C4")
         canvas.create_line(x0, y0 + PLOT, x0 + PLOT, y0, fill="#6B6B6B", dash=(2, 2))
         for i in range(6):
             canvas.create_text(x0 + PLOT * i / 5, y0 + PLOT + 10, text=f"{i / 5:.1f}",
                                font=("TkDefaultFont", 7))
-            canvas.create_text(x0 - 14, y0 + PLOT - PLOT * i / 5, text=f"{i / 5:.1f}",
+            canvas.create_text(x0 - 12, y0 + PLOT - PLOT * i / 5, text=f"{i / 5:.1f}",
                                font=("TkDefaultFont", 7))
-        canvas.create_text(x0 + PLOT / 2, y0 + PLOT + 24, text=title)
+        canvas.create_text(x0 + PLOT / 2, y0 + PLOT + 26, text=xlabel)
+        canvas.create_text(10, y0 + PLOT / 2, text=ylabel, angle=90)
         return x0, y0
 
+    @staticmethod
+    def _legend(canvas: tk.Canvas, entries: list[tuple[str, str, str]], x: float, y: float,
+                ) -> None:
+        """One line per entry: its mark ("dot" or "line") in its colour, then its words."""
+        for i, (mark, colour, text) in enumerate(entries):
+            at = y + 15 * i
+            if mark == "dot":
+                canvas.create_oval(x, at - 4, x + 8, at + 4, fill=colour, outline="")
+            else:
+                canvas.create_line(x - 2, at, x + 10, at, fill=colour, width=2)
+            canvas.create_text(x + 14, at, text=text, anchor="w", font=("TkDefaultFont", 8))
+
     def _draw_roc(self, study: Study) -> None:
-        x0, y0 = self._frame(self.roc, _("ROC curve (AUC {auc})").format(auc=f"{study.auc:.3f}"))
+        x0, y0 = self._frame(self.roc, _("ROC curve (AUC {auc})").format(auc=f"{study.auc:.3f}"),
+                             _("1 - specificity"), _("Sensitivity"))
         points = [c for fx, ty in study.roc for c in (x0 + fx * PLOT, y0 + PLOT - ty * PLOT)]
         self.roc.create_line(*points, fill="#0072B2", width=2)
         for point, colour in ((study.shipped, "#6B6B6B"), (study.proposed, "#D55E00")):
             x = x0 + (1 - point.specificity.value) * PLOT
             y = y0 + PLOT - point.sensitivity.value * PLOT
             self.roc.create_oval(x - 5, y - 5, x + 5, y + 5, fill=colour, outline="")
+        self._legend(self.roc, [  # the ROC curve leaves the lower right empty
+            ("dot", "#6B6B6B", _(T["shipped"])), ("dot", "#D55E00", _(T["proposed"]))],
+            x0 + PLOT * 0.4, y0 + PLOT - 26)
 
     def _draw_reliability(self, study: Study) -> None:
-        x0, y0 = self._frame(self.reliability, _("Share with pneumonia"))
+        x0, y0 = self._frame(self.reliability, _("Reliability"), _("P(pneumonia)"),
+                             _("Share with pneumonia"))
         for bins, colour in ((study.reliability_before, "#6B6B6B"),
                              (study.reliability_after, "#0072B2")):
             points = [(x0 + p * PLOT, y0 + PLOT - share * PLOT) for p, share, _n in bins]
@@ -210,13 +253,18 @@ class CalibrationView(Polled, tk.Toplevel):
             for x, y in points:
                 self.reliability.create_oval(x - 3, y - 3, x + 3, y + 3, fill=colour,
                                              outline="")
+        self._legend(self.reliability, [  # a calibrated model leaves the upper left empty
+            ("line", "#6B6B6B", _(T["before"]).format(ece=f"{study.ece_before:.3f}")),
+            ("line", "#0072B2", _(T["after"]).format(ece=f"{study.ece_after:.3f}"))],
+            x0 + 8, y0 + 12)
 
     # --- saving ---------------------------------------------------------------------------
 
     def ask_save(self) -> None:
         if self.study is None:
             return
-        path = filedialog.asksaveasfilename(parent=self, title=_("Save profile and apply it…"),
+        path = filedialog.asksaveasfilename(parent=self, initialdir=self.app.state.initial_dir(),
+                                            title=_("Save profile and apply it…"),
                                             defaultextension=".json",
                                             initialfile=f"{self.name.get() or 'site'}.json",
                                             filetypes=[("JSON", "*.json")])
@@ -243,7 +291,8 @@ class CalibrationView(Polled, tk.Toplevel):
     def ask_pdf(self) -> None:
         if self.study is None:
             return
-        path = filedialog.asksaveasfilename(parent=self, title=_("Save study PDF…"),
+        path = filedialog.asksaveasfilename(parent=self, initialdir=self.app.state.initial_dir(),
+                                            title=_("Save study PDF…"),
                                             defaultextension=".pdf",
                                             initialfile="calibration-study.pdf",
                                             filetypes=[("PDF", "*.pdf")])

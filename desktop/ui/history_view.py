@@ -28,14 +28,14 @@ from desktop.cases.store import (
     local_time,
 )
 from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
-from desktop.errors import N_, UserError
-from desktop.i18n import _
+from desktop.errors import N_, NP_, UserError
+from desktop.i18n import _, ngettext
 from desktop.reading.identity import file_sha256
 from desktop.reports.wording import verdict_label
 from desktop.settings import save_settings
+from desktop.ui.flow import Flow
 from desktop.ui.polled import Polled
 from desktop.ui.state import folder_of
-from desktop.ui.flow import Flow
 from desktop.ui.widgets import Texts
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,12 @@ DIAGNOSIS_LABELS = {"NORMAL": N_("NORMAL"), "PNEUMONIA": N_("PNEUMONIA"),
                     "OTHER": N_("Other finding"), "UNKNOWN": N_("Unknown")}
 SHOWING = N_("{shown} of {total} results")
 BAD_DATE = N_("Write dates as YYYY-MM-DD.")
+NOT_STATED = "not stated"  # stored as is when the person ticks "Not stated"
+SELECTED = NP_("Confirmed diagnosis of {count} selected case:",
+               "Confirmed diagnosis of {count} selected cases:")
+OVERWRITE = NP_("{count} of the selected cases already has a confirmed diagnosis. Replace it?",
+                "{count} of the selected cases already have a confirmed diagnosis. Replace "
+                "them?")
 DATE_HINT = N_("Dates: YYYY-MM-DD, e.g. 2026-12-04; either may stay empty.")
 CHANGED = N_("The file has changed since it was classified.")
 MOVED = N_("The file is no longer where it was classified.")
@@ -358,7 +364,9 @@ class HistoryView(Polled, tk.Toplevel):
         path = Path(row.path)
         try:
             if file_sha256(path) == row.sha256:
-                self.app.open_paths([path])
+                if not self.app.state.show_listed(path):
+                    self.app.open_paths([path])
+                self.app.root.lift()
                 return
             why = CHANGED
         except OSError:
@@ -379,11 +387,20 @@ class HistoryView(Polled, tk.Toplevel):
         if not rows:
             self.say(self.status, lambda: _("Select one or more rows first."))
             return
-        dialog = ConfirmDialog(self, len(rows))
+        cases = {r.case_id: r for r in rows}
+        dialog = ConfirmDialog(self, len(cases))
         self.wait_window(dialog)
-        if dialog.answer is None:
+        if dialog.answer is not None:
+            self.confirm(list(cases.values()), *dialog.answer)
+
+    def confirm(self, cases: list[HistoryRow], diagnosis: str, how: str, note: str) -> None:
+        """Record the diagnosis of ``cases`` (one row each); asks first where one of them has
+        a confirmed diagnosis already (several rows selected overwrote it without a word)."""
+        already = sum(r.confirmed is not None for r in cases)
+        if already and not messagebox.askyesno(
+                _("Set confirmed diagnosis"), ngettext(*OVERWRITE, already).format(
+                    count=already), parent=self):
             return
-        diagnosis, how, note = dialog.answer
         settings = self.app.settings
         if not settings.user_name:
             name = simpledialog.askstring(_("Your name"), _("Your name, recorded with each "
@@ -392,11 +409,12 @@ class HistoryView(Polled, tk.Toplevel):
                 return
             settings.user_name = name.strip()
             save_settings(settings)
-        self._ask("confirm", sorted({r.case_id for r in rows}), diagnosis, how,
+        self._ask("confirm", sorted(r.case_id for r in cases), diagnosis, how,
                   settings.user_name, note)
 
     def ask_export(self) -> None:
-        path = filedialog.asksaveasfilename(parent=self, title=_("Export CSV…"),
+        path = filedialog.asksaveasfilename(parent=self, initialdir=self.app.state.initial_dir(),
+                                            title=_("Export CSV…"),
                                             defaultextension=".csv", initialfile="history.csv",
                                             filetypes=[("CSV", "*.csv")])
         if path:
@@ -423,7 +441,10 @@ class HistoryView(Polled, tk.Toplevel):
 
 
 class ConfirmDialog(tk.Toplevel):
-    """The confirmed diagnosis for a selection, and how it was confirmed."""
+    """The confirmed diagnosis for a selection, and how it was confirmed. Nothing is chosen at
+    first (NORMAL was, also on a case called PNEUMONIA: one careless click recorded it), and
+    Save waits for a diagnosis and for how it was confirmed, or "not stated" ticked: these
+    labels feed the site's calibration and Monitoring."""
 
     def __init__(self, master: tk.Misc, count: int) -> None:
         super().__init__(master)
@@ -434,9 +455,11 @@ class ConfirmDialog(tk.Toplevel):
         self.answer: tuple[str, str, str] | None = None
         frame = ttk.Frame(self, padding=12)
         frame.pack(fill="both", expand=True)
-        t.widget(ttk.Label(frame), N_("Confirmed diagnosis of {count} selected cases:"),
-                 count=count).pack(anchor="w")
-        self.choice = tk.StringVar(self, "NORMAL")
+        heading = ttk.Label(frame)
+        heading.pack(anchor="w")
+        t.call(heading, lambda: heading.configure(text=ngettext(*SELECTED, count).format(
+            count=count)))
+        self.choice = tk.StringVar(self, "")
         for value in DIAGNOSES:
             t.widget(ttk.Radiobutton(frame, value=value, variable=self.choice),
                      DIAGNOSIS_LABELS[value]).pack(anchor="w")
@@ -445,16 +468,33 @@ class ConfirmDialog(tk.Toplevel):
                  ).pack(anchor="w", pady=(8, 0))
         self.how = tk.StringVar(self)
         ttk.Entry(frame, textvariable=self.how, width=50).pack(anchor="w", fill="x")
+        self.not_stated = tk.BooleanVar(self, False)
+        t.widget(ttk.Checkbutton(frame, variable=self.not_stated), N_("Not stated")
+                 ).pack(anchor="w")
         t.widget(ttk.Label(frame), N_("Note (optional):")).pack(anchor="w", pady=(8, 0))
         self.note = tk.StringVar(self)
         ttk.Entry(frame, textvariable=self.note, width=50).pack(anchor="w", fill="x")
         buttons = ttk.Frame(frame)
         buttons.pack(anchor="e", pady=(10, 0))
         t.widget(ttk.Button(buttons, command=self.destroy), N_("Cancel")).pack(side="right")
-        t.widget(ttk.Button(buttons, command=self._save), N_("Save")).pack(side="right", padx=8)
+        self.save_button = t.widget(ttk.Button(buttons, command=self._save, state="disabled"),
+                                    N_("Save"))
+        self.save_button.pack(side="right", padx=8)
+        for var in (self.choice, self.how, self.not_stated):
+            var.trace_add("write", lambda *_a: self._enable())
         self.bind("<Return>", lambda _e: self._save())
         self.bind("<Escape>", lambda _e: self.destroy())
 
+    def ready(self) -> bool:
+        return bool(self.choice.get()) and (bool(self.how.get().strip())
+                                            or self.not_stated.get())
+
+    def _enable(self) -> None:
+        self.save_button.configure(state="normal" if self.ready() else "disabled")
+
     def _save(self) -> None:
-        self.answer = (self.choice.get(), self.how.get().strip(), self.note.get().strip())
+        if not self.ready():
+            return
+        how = self.how.get().strip() or NOT_STATED
+        self.answer = (self.choice.get(), how, self.note.get().strip())
         self.destroy()

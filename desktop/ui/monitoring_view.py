@@ -24,7 +24,7 @@ from desktop.ui.widgets import fit_columns
 log = logging.getLogger(__name__)
 
 COLUMNS = ("period", "results", "flagged", "scope", "agreement")
-HEADINGS = {"period": N_("Period"), "results": N_("Results"),
+HEADINGS = {"period": N_("Period"), "results": N_("Cases"),
             "flagged": N_("Called PNEUMONIA (95% CI)"), "scope": N_("Out of scope (95% CI)"),
             "agreement": N_("Agreement with confirmed (95% CI)")}
 

@@ -131,9 +131,10 @@ class ResultPane:
 
     def _fit_rows(self) -> None:
         """The image keeps 40% of the pane's height when the texts under it fit beside that;
-        in a small window or a longer language it gives up room, down to a seventh of the
-        pane (an 800x600 screen leaves the pane about 380 pixels; F11 shows the image whole), so the verdict, the bar and the heatmap controls stay on screen (and the space
-        kept for the heatmap legend goes first, then the legend's sentence)."""
+        in a small window or a longer language it gives up room, down to a seventh of the pane
+        (an 800x600 screen leaves the pane about 380 pixels; F11 shows the image whole), so
+        the verdict, the bar and the heatmap controls stay on screen (and the space kept for
+        the heatmap legend goes first, then the legend's sentence)."""
         self._fit_pending = False
         height = self._pane.winfo_height() - _vertical_padding(self._pane)
         if height <= 1:

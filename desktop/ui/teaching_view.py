@@ -22,9 +22,8 @@ from PIL import ImageTk
 from desktop.atomicio import atomic_write_text
 from desktop.cases.profile import interval_text
 from desktop.cases.recorder import Recorder
-from desktop.cases.store import Filters
+from desktop.cases.store import TeachingRead, now_text
 from desktop.cases.teaching import (
-    LABELLED_FOLDER,
     LABELS,
     folder_label,
     summarize,
@@ -32,19 +31,23 @@ from desktop.cases.teaching import (
 )
 from desktop.engine.session import Session
 from desktop.engine.threshold import ThresholdPolicy
-from desktop.errors import N_, Sentence
-from desktop.i18n import _
+from desktop.errors import N_, NP_, Sentence
+from desktop.i18n import _, ngettext
 from desktop.reading.files import scan
+from desktop.reading.identity import file_sha256
 from desktop.reports.overlay import blend_heatmap
 from desktop.reports.wording import verdict_label
 from desktop.ui.polled import Polled
+from desktop.ui.widgets import HEATMAP_CAPTION
 
 log = logging.getLogger(__name__)
 
 SIDE = 320  # the picture's longest side on screen
 ANSWER = N_("Model: {verdict}, P(pneumonia) = {p}. Confirmed: {confirmed}. Your read: {read}.")
-SUMMARY = N_("Over {reads} cases read first: reader vs confirmed {reader}, model vs confirmed "
-             "{model}, reader vs model {agree}.")
+SUMMARY = NP_("Over {reads} case read first: reader vs confirmed {reader}, model vs confirmed "
+              "{model}, reader vs model {agree}.",
+              "Over {reads} cases read first: reader vs confirmed {reader}, model vs confirmed "
+              "{model}, reader vs model {agree}.")
 
 
 class TeachingView(Polled, tk.Toplevel):
@@ -53,6 +56,7 @@ class TeachingView(Polled, tk.Toplevel):
         self.files: list[Path] = []
         self.index = -1
         self.result = None
+        self.sha256: str | None = None  # the shown image's content (its teaching read's key)
         self.read: str | None = None
         self.session = Session(ThresholdPolicy.from_card(app.state.card))
         self.session.set_site(app.session.site)
@@ -75,6 +79,9 @@ class TeachingView(Polled, tk.Toplevel):
         self.canvas = tk.Canvas(self, width=SIDE, height=SIDE, background="#1E1E1E",
                                 highlightthickness=0)
         self.canvas.pack(pady=(0, 8))
+        # under the heatmap once it is shown, as in the main window
+        self.caption = self.texts.widget(ttk.Label(
+            self, style="Small.TLabel", wraplength=SIDE + 200, justify="center"), HEATMAP_CAPTION)
         reads = ttk.Frame(self)
         reads.pack()
         t.widget(ttk.Label(reads), N_("Your read:")).pack(side="left", padx=(0, 8))
@@ -126,14 +133,16 @@ class TeachingView(Polled, tk.Toplevel):
 
     def _classify(self, engine, path: Path) -> None:
         try:
-            self.replies.put(next(iter(engine.predict_paths([path], preview_size=SIDE,
-                                                            heatmaps=True))))
+            result = next(iter(engine.predict_paths([path], preview_size=SIDE, heatmaps=True)))
+            self.replies.put((result, file_sha256(path) if result.ok else None))
         except Exception:  # noqa: BLE001 - the view says so; the traceback is logged
             log.exception("Teaching view could not classify %s", path)
-            self.replies.put(None)
+            self.replies.put((None, None))
 
-    def handle(self, result) -> None:
+    def handle(self, reply) -> None:
+        result, self.sha256 = reply
         self.canvas.delete("all")
+        self.caption.pack_forget()
         if result is None or not result.ok or result.preview is None:
             self.say(self.answer, result.error.user_message
                      if result is not None and result.error
@@ -161,29 +170,26 @@ class TeachingView(Polled, tk.Toplevel):
         self.read = read
         for button in self.read_buttons:
             button.configure(state="disabled")
-        label = folder_label(result.path)
-        confirmed = label
-        if self.recorder.record(self.session, result, model_sha256=self.app.state.model_sha256,
-                                model_version=(self.app.state.card or {}).get("model_version"),
-                                origin="teaching"):
-            store, case_id = self.recorder.store, self.recorder.last_case_id
+        confirmed = folder_label(result.path)
+        verdict = self.session.verdict(result)
+        store = self.recorder.open()
+        if store is not None and self.sha256 is not None:  # kept apart from the clinic's cases
             try:
-                store.set_read(case_id, read)
-                if label is not None:
-                    store.confirm([case_id], label, how=LABELLED_FOLDER,
-                                  by=self.app.settings.user_name)
-                else:
-                    confirmed = store.connection.execute(
-                        "SELECT confirmed FROM cases WHERE id = ?", (case_id,)).fetchone()[0]
+                if confirmed is None:
+                    confirmed = store.confirmed_of(self.sha256)
+                store.record_read(TeachingRead(
+                    sha256=self.sha256, file_name=Path(result.path).name, path=str(result.path),
+                    created=now_text(), reader_read=read, verdict=verdict,
+                    p=result.p_pneumonia, confirmed=confirmed))
             except sqlite3.Error:
                 log.exception("Could not keep the read of %s", result.path)
-        verdict = self.session.verdict(result)
         self.say(self.answer, lambda: _(ANSWER).format(
             verdict=verdict_label(verdict, mark=False) if verdict else _("No verdict"),
             p=f"{result.p_pneumonia:.3f}",
             confirmed=_(confirmed) if confirmed else _("Unknown"), read=_(read)))
         if result.heatmap is not None:  # where the network looked, now that the read is in
             self._draw(blend_heatmap(result.preview, result.heatmap))
+            self.caption.pack(after=self.canvas, pady=(0, 6))
         self.next_button.configure(state="normal")
         self.show_summary()
 
@@ -191,13 +197,13 @@ class TeachingView(Polled, tk.Toplevel):
         store = self.recorder.open()
         if store is None:
             return
-        self.last_summary = summarize(store.rows(Filters(read=True)))
+        self.last_summary = summarize(store.teaching_reads())
         self.say(self.summary, self._summary_text)
 
     def _summary_text(self) -> str:
         """The last summary in the current language: a sentence, then two small tables."""
         s = self.last_summary
-        lines = [_(SUMMARY).format(
+        lines = [ngettext(*SUMMARY, s.reads).format(
             reads=s.reads,
             reader=f"{interval_text(s.reader_vs_confirmed)} (n={s.reader_vs_confirmed.n})"
             if s.reader_vs_confirmed.n else "—",
@@ -216,7 +222,8 @@ class TeachingView(Polled, tk.Toplevel):
         return "\n".join(lines)
 
     def ask_export(self) -> None:
-        path = filedialog.asksaveasfilename(parent=self, title=_("Export summary CSV…"),
+        path = filedialog.asksaveasfilename(parent=self, initialdir=self.app.state.initial_dir(),
+                                            title=_("Export summary CSV…"),
                                             defaultextension=".csv",
                                             initialfile="reader-study.csv",
                                             filetypes=[("CSV", "*.csv")])

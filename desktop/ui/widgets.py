@@ -55,6 +55,9 @@ def fit_columns(tree: ttk.Treeview, minimum: int = 60) -> int:
     return sum(int(tree.column(column, "width")) for column in tree["columns"])
 
 
+HEATMAP_CAPTION = N_("Grad-CAM: the regions that raised P(pneumonia) most. It shows where the "
+                     "model looked, not where the disease is.")
+
 class Texts:
     """Which widget shows which msgid; ``relabel()`` re-translates them all at once."""
 
@@ -439,11 +442,7 @@ class HeatmapLegend(ttk.Frame):
         texts.widget(ttk.Label(scale, style="Panel.TLabel"), N_("high")).pack(side="left")
         self.caption = ttk.Label(self, style="Small.Panel.TLabel", wraplength=440)
         self.caption.pack(anchor="w", pady=(2, 0))
-        texts.widget(
-            self.caption,
-            N_("Grad-CAM: the regions that raised P(pneumonia) most. It shows where the model "
-               "looked, not where the disease is."),
-        )
+        texts.widget(self.caption, HEATMAP_CAPTION)
         self._scale = scale
 
     def height_needed(self, caption: bool) -> int:
@@ -479,7 +478,7 @@ class ThresholdControl(ttk.LabelFrame):
         self._card: dict | None = None
         self._buttons: list[tuple[ttk.Radiobutton, str]] = []
         self._quiet = False
-        self._threshold = 0.5
+        self._threshold: float | None = None  # none until the model's card gives one
         self.value = tk.DoubleVar(self, 0.5)
         self.preset = tk.StringVar(self, "")
 
@@ -532,6 +531,7 @@ class ThresholdControl(ttk.LabelFrame):
         try:
             self._threshold = float(threshold)
             self.value.set(self._threshold)
+            self.scale.state(["!disabled"])
             self.preset.set(preset or "")
         finally:
             self._quiet = False
@@ -553,7 +553,9 @@ class ThresholdControl(ttk.LabelFrame):
         return next((p for p in self._points if p["name"] == name), None)
 
     def refresh_texts(self) -> None:
-        self.value_label.configure(text=format_threshold(self._threshold))
+        # nothing until the model has loaded: "0.50" was no threshold of this model
+        self.value_label.configure(text="" if self._threshold is None
+                                   else format_threshold(self._threshold))
         for button, name in self._buttons:
             button.configure(text=operating_point_label(name) if name else _("Custom"))
         point = self._point(self.preset.get())

@@ -10,9 +10,9 @@ import re
 import shutil
 import subprocess
 import time
+from tkinter import ttk
 
 import pytest
-from tkinter import ttk
 
 from desktop.settings import Settings
 from tests.desktop.ui.test_app import classify, make_app, select_row, wait_for, write_xray  # noqa: F401
