@@ -192,3 +192,20 @@ def test_calibrate_hints_before_a_run_then_plots_with_legends_and_axis_labels(
     wait_for(app, lambda: view.status.winfo_height() > 2 * view.save_button.winfo_height() // 2
              and view.status.winfo_reqwidth() <= view.winfo_width(), "wrap the message")
     view.close()
+
+
+def test_a_colour_photo_is_shown_in_colour(make_app, tmp_path):  # noqa: F811
+    """Beside "This image is in colour; a chest X-ray is grey." the viewer showed it grey."""
+    from PIL import Image
+
+    app = make_app()
+    photo = tmp_path / "holiday.jpg"
+    red = np.zeros((120, 160, 3), dtype=np.uint8)
+    red[..., 0] = 220  # a red picture: its grey is one flat level
+    red[40:80, 50:110] = (20, 160, 40)
+    Image.fromarray(red, "RGB").save(photo, quality=95)
+    classify(app, [photo])
+    select_row(app, "holiday.jpg")
+    wait_for(app, lambda: app.pane.preview.rendered is not None, "draw the photo")
+    shown = np.asarray(app.pane.preview.rendered.convert("RGB"), dtype=int)
+    assert (shown[..., 0] - shown[..., 1]).max() > 100  # red, not grey

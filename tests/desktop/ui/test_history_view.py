@@ -310,6 +310,8 @@ def test_a_cases_window_is_as_wide_as_its_spanish_texts(make_app, command):  # n
     link = app.history
     view = {"calibrate": link.calibration_view, "monitoring": link.monitoring_view,
             "teaching": link.teaching_view, "history": link.history_view}[command]
+    from desktop.ui.style import screen_room
+
     wait_for(app, lambda: view.winfo_ismapped() and view.winfo_width() >= min(
-        view.winfo_reqwidth(), view.winfo_screenwidth()), "as wide as its texts")
+        view.winfo_reqwidth(), screen_room(view)[0]), "as wide as its texts")
     view.close()
