@@ -25,12 +25,12 @@ from desktop.i18n import _
 from desktop.reports.study_pdf import T, save_study
 from desktop.settings import save_settings
 from desktop.ui.polled import Polled
+from desktop.ui.style import screen_room
 
 log = logging.getLogger(__name__)
 
-PLOT = 210  # each square plot's side
+PLOT, SHORT_PLOT = 210, 160  # each square plot's side (on a short screen)
 LEFT, TOP = 46, 24  # room for the y label and ticks, and for the title
-CANVAS = (PLOT + LEFT + 14, PLOT + TOP + 40)
 HINT = N_("Choose the labelled images and the goal, then Calibrate: the ROC curve, the "
           "reliability plot and the study's figures appear here.")
 
@@ -101,9 +101,12 @@ class CalibrationView(Polled, tk.Toplevel):
         self.hint = t.widget(ttk.Label(body, justify="left", style="Small.TLabel"), HINT)
         self.hint.grid(row=0, column=0, columnspan=2, sticky="ew", pady=(8, 0))
         _wrapping(self.hint)
-        self.roc = tk.Canvas(body, width=CANVAS[0], height=CANVAS[1], background="white",
+        # a short screen (800x600) gets smaller plots, so the figures under them stay in view
+        self.plot = PLOT if screen_room(self)[1] >= 640 else SHORT_PLOT
+        canvas = (self.plot + LEFT + 14, self.plot + TOP + 40)
+        self.roc = tk.Canvas(body, width=canvas[0], height=canvas[1], background="white",
                              highlightthickness=0)
-        self.reliability = tk.Canvas(body, width=CANVAS[0], height=CANVAS[1],
+        self.reliability = tk.Canvas(body, width=canvas[0], height=canvas[1],
                                      background="white", highlightthickness=0)
         self.summary = ttk.Label(body, justify="left")
         self.summary.grid(row=1, column=0, columnspan=2, sticky="ew", pady=(8, 0))
@@ -199,55 +202,62 @@ class CalibrationView(Polled, tk.Toplevel):
         lines.append(_(T["note"]))
         self.summary.configure(text="\n".join(lines))
 
-    @staticmethod
-    def _frame(canvas: tk.Canvas, title: str, xlabel: str, ylabel: str) -> tuple[float, float]:
+    def _frame(self, canvas: tk.Canvas, title: str, xlabel: str,
+               ylabel: str) -> tuple[float, float]:
         """Axes with ticks; the title above, the x label under the x axis, the y label upright
         beside the y axis (it sat under the x axis)."""
+        size = self.plot
         canvas.delete("all")
         x0, y0 = LEFT, TOP
-        canvas.create_text(x0 + PLOT / 2, 10, text=title, font="TkHeadingFont")
-        canvas.create_rectangle(x0, y0, x0 + PLOT, y0 + PLOT, outline="#C8C8C4")
-        canvas.create_line(x0, y0 + PLOT, x0 + PLOT, y0, fill="#6B6B6B", dash=(2, 2))
+        canvas.create_text(x0 + size / 2, 10, text=title, font="TkHeadingFont")
+        canvas.create_rectangle(x0, y0, x0 + size, y0 + size, outline="#C8C8C4")
+        canvas.create_line(x0, y0 + size, x0 + size, y0, fill="#6B6B6B", dash=(2, 2))
         for i in range(6):
-            canvas.create_text(x0 + PLOT * i / 5, y0 + PLOT + 10, text=f"{i / 5:.1f}",
+            canvas.create_text(x0 + size * i / 5, y0 + size + 10, text=f"{i / 5:.1f}",
                                font=("TkDefaultFont", 7))
-            canvas.create_text(x0 - 12, y0 + PLOT - PLOT * i / 5, text=f"{i / 5:.1f}",
+            canvas.create_text(x0 - 12, y0 + size - size * i / 5, text=f"{i / 5:.1f}",
                                font=("TkDefaultFont", 7))
-        canvas.create_text(x0 + PLOT / 2, y0 + PLOT + 26, text=xlabel)
-        canvas.create_text(10, y0 + PLOT / 2, text=ylabel, angle=90)
+        canvas.create_text(x0 + size / 2, y0 + size + 26, text=xlabel)
+        canvas.create_text(10, y0 + size / 2, text=ylabel, angle=90)
         return x0, y0
 
-    @staticmethod
-    def _legend(canvas: tk.Canvas, entries: list[tuple[str, str, str]], x: float, y: float,
+    def _legend(self, canvas: tk.Canvas, entries: list[tuple[str, str, str]], x: float, y: float,
                 ) -> None:
-        """One line per entry: its mark ("dot" or "line") in its colour, then its words."""
-        for i, (mark, colour, text) in enumerate(entries):
-            at = y + 15 * i
+        """One entry under the other: its mark ("dot" or "line") in its colour, then its
+        words, wrapped inside the plot (a long translation ran past the canvas)."""
+        size = self.plot
+        right = LEFT + size - 4
+        for mark, colour, text in entries:
+            label = canvas.create_text(x + 14, y, text=text, anchor="nw", width=right - x - 14,
+                                       font=("TkDefaultFont", 8))
+            middle = y + 6
             if mark == "dot":
-                canvas.create_oval(x, at - 4, x + 8, at + 4, fill=colour, outline="")
+                canvas.create_oval(x, middle - 4, x + 8, middle + 4, fill=colour, outline="")
             else:
-                canvas.create_line(x - 2, at, x + 10, at, fill=colour, width=2)
-            canvas.create_text(x + 14, at, text=text, anchor="w", font=("TkDefaultFont", 8))
+                canvas.create_line(x - 2, middle, x + 10, middle, fill=colour, width=2)
+            y = canvas.bbox(label)[3] + 2
 
     def _draw_roc(self, study: Study) -> None:
+        size = self.plot
         x0, y0 = self._frame(self.roc, _("ROC curve (AUC {auc})").format(auc=f"{study.auc:.3f}"),
                              _("1 - specificity"), _("Sensitivity"))
-        points = [c for fx, ty in study.roc for c in (x0 + fx * PLOT, y0 + PLOT - ty * PLOT)]
+        points = [c for fx, ty in study.roc for c in (x0 + fx * size, y0 + size - ty * size)]
         self.roc.create_line(*points, fill="#0072B2", width=2)
         for point, colour in ((study.shipped, "#6B6B6B"), (study.proposed, "#D55E00")):
-            x = x0 + (1 - point.specificity.value) * PLOT
-            y = y0 + PLOT - point.sensitivity.value * PLOT
+            x = x0 + (1 - point.specificity.value) * size
+            y = y0 + size - point.sensitivity.value * size
             self.roc.create_oval(x - 5, y - 5, x + 5, y + 5, fill=colour, outline="")
         self._legend(self.roc, [  # the ROC curve leaves the lower right empty
             ("dot", "#6B6B6B", _(T["shipped"])), ("dot", "#D55E00", _(T["proposed"]))],
-            x0 + PLOT * 0.4, y0 + PLOT - 26)
+            x0 + size * 0.4, y0 + size - 34)
 
     def _draw_reliability(self, study: Study) -> None:
+        size = self.plot
         x0, y0 = self._frame(self.reliability, _("Reliability"), _("P(pneumonia)"),
                              _("Share with pneumonia"))
         for bins, colour in ((study.reliability_before, "#6B6B6B"),
                              (study.reliability_after, "#0072B2")):
-            points = [(x0 + p * PLOT, y0 + PLOT - share * PLOT) for p, share, _n in bins]
+            points = [(x0 + p * size, y0 + size - share * size) for p, share, _n in bins]
             if len(points) > 1:
                 self.reliability.create_line(*[c for pt in points for c in pt], fill=colour)
             for x, y in points:
@@ -256,7 +266,7 @@ class CalibrationView(Polled, tk.Toplevel):
         self._legend(self.reliability, [  # a calibrated model leaves the upper left empty
             ("line", "#6B6B6B", _(T["before"]).format(ece=f"{study.ece_before:.3f}")),
             ("line", "#0072B2", _(T["after"]).format(ece=f"{study.ece_after:.3f}"))],
-            x0 + 8, y0 + 12)
+            x0 + 8, y0 + 6)
 
     # --- saving ---------------------------------------------------------------------------
 

@@ -125,6 +125,13 @@ def main() -> int:
     parser.add_argument("--languages", nargs="+", default=["en", "pt_BR", "es"])
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if len(args.screens) > 1:  # one process per screen: a Tk left on a closed screen ends it
+        for screen in args.screens:
+            subprocess.run([sys.executable, __file__, "--model", str(args.model), "--samples",
+                            str(args.samples), "--out", str(args.out), "--screens", screen,
+                            "--managers", *args.managers, "--languages", *args.languages],
+                           check=True)
+        return 0
     for screen in args.screens:
         with virtual_display(f"{screen}x24"):
             for manager in args.managers:

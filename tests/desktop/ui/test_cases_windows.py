@@ -168,7 +168,7 @@ def _canvas_texts(canvas) -> list[tuple[str, float, float, float]]:
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_calibrate_hints_before_a_run_then_plots_with_legends_and_axis_labels(
         make_app, language):  # noqa: F811
-    from desktop.ui.calibration_view import LEFT, PLOT, TOP
+    from desktop.ui.calibration_view import LEFT, TOP
 
     app = make_app(Settings(language=language))
     _confirmed_cases(app)
@@ -186,7 +186,7 @@ def test_calibrate_hints_before_a_run_then_plots_with_legends_and_axis_labels(
     assert any(t.startswith(i18n_("Before (error {ece})").split("{")[0]) for t, *_ in reliability)
     # the y label stands upright left of the y axis, within the plot's height
     [(_, x, y, angle)] = [t for t in reliability if t[0] == i18n_("Share with pneumonia")]
-    assert angle == 90 and x < LEFT and TOP <= y <= TOP + PLOT
+    assert angle == 90 and x < LEFT and TOP <= y <= TOP + view.plot
     # a long message wraps inside the window instead of running past its edge
     view.say(view.status, lambda: "Add 29 more confirmed PNEUMONIA cases " * 6)
     wait_for(app, lambda: view.status.winfo_height() > 2 * view.save_button.winfo_height() // 2

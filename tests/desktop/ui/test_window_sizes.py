@@ -170,3 +170,26 @@ def test_every_history_button_and_column_is_reachable(small_screen, make_app, tm
         view.tree.xview_moveto(1.0)
         wait_for(app, lambda: float(view.tree.xview()[1]) == 1.0, "scroll to the last column")
     view.close()
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_calibrate_shows_its_figures_and_buttons_after_a_run(small_screen, make_app,  # noqa: F811
+                                                             language):
+    from tests.desktop.ui.test_cases_windows import _confirmed_cases
+
+    app = make_app(Settings(language=language))
+    _confirmed_cases(app)
+    app.show_calibration()
+    view = app.history.calibration_view
+    x, y, width, height = mapped(app, view)
+    view.run()
+    wait_for(app, lambda: view.study is not None and view.summary.winfo_ismapped()
+             and view.roc.winfo_ismapped(), "fit the study")
+    x, y, width, height = mapped(app, view)
+    summary_bottom = view.summary.winfo_rooty() + view.summary.winfo_reqheight()
+    for button in (view.save_button, view.pdf_button):
+        bx, by, bw, bh = mapped(app, button)
+        assert on_screen(bx, by, bw, bh) and by + bh <= y + height
+        assert summary_bottom <= by, (summary_bottom, by)  # the figures are not under it
+    assert view.summary.winfo_rootx() + view.summary.winfo_width() <= x + width
+    view.close()
