@@ -24,12 +24,14 @@ from desktop.errors import N_, UserError
 from desktop.i18n import _
 from desktop.reports.study_pdf import T, save_study
 from desktop.settings import save_settings
+from desktop.ui.flow import Flow
 from desktop.ui.polled import Polled
+from desktop.ui.scrolled import Scrolled
 from desktop.ui.style import screen_room
 
 log = logging.getLogger(__name__)
 
-PLOT, SHORT_PLOT = 210, 160  # each square plot's side (on a short screen)
+PLOT, SHORT_PLOT = 210, 180  # each square plot's side (on a short screen)
 LEFT, TOP = 46, 24  # room for the y label and ticks, and for the title
 HINT = N_("Choose the labelled images and the goal, then Calibrate: the ROC curve, the "
           "reliability plot and the study's figures appear here.")
@@ -53,31 +55,38 @@ class CalibrationView(Polled, tk.Toplevel):
         t = self.texts
         top = ttk.Frame(self, padding=12)
         top.pack(fill="x")
+        top.columnconfigure(1, weight=1)
+
+        def row(number: int, label: str) -> Flow:
+            """A label, then its choices in a row that wraps (pt/es were cut at 800 px)."""
+            t.widget(ttk.Label(top), label).grid(row=number, column=0, sticky="nw",
+                                                 pady=(6 if number else 0, 0), padx=(0, 8))
+            choices = Flow(top)
+            choices.grid(row=number, column=1, sticky="ew", pady=(6 if number else 0, 0))
+            return choices
+
         self.source = tk.StringVar(self, "history")
-        t.widget(ttk.Label(top), N_("Labelled images")).grid(row=0, column=0, sticky="w")
-        t.widget(ttk.Radiobutton(top, value="history", variable=self.source),
-                 N_("Confirmed cases of the history")).grid(row=0, column=1, sticky="w")
-        t.widget(ttk.Radiobutton(top, value="folder", variable=self.source),
-                 N_("A labelled folder (NORMAL/, PNEUMONIA/)…")
-                 ).grid(row=0, column=2, sticky="w", padx=(8, 0))
+        sources = row(0, N_("Labelled images"))
+        sources.add(t.widget(ttk.Radiobutton(sources, value="history", variable=self.source),
+                             N_("Confirmed cases of the history")))
+        sources.add(t.widget(ttk.Radiobutton(sources, value="folder", variable=self.source),
+                             N_("A labelled folder (NORMAL/, PNEUMONIA/)…")))
         self.folder: Path | None = None
         self.goal = tk.StringVar(self, "balanced")
-        t.widget(ttk.Label(top), T["goal"]).grid(row=1, column=0, sticky="w", pady=(6, 0))
-        t.widget(ttk.Radiobutton(top, value="balanced", variable=self.goal), T["balanced"]
-                 ).grid(row=1, column=1, sticky="w", pady=(6, 0))
-        goal = ttk.Frame(top)
-        goal.grid(row=1, column=2, sticky="w", padx=(8, 0), pady=(6, 0))
+        goals = row(1, T["goal"])
+        goals.add(t.widget(ttk.Radiobutton(goals, value="balanced", variable=self.goal),
+                           T["balanced"]))
+        goal = ttk.Frame(goals)
         t.widget(ttk.Radiobutton(goal, value="sensitivity", variable=self.goal),
                  N_("Sensitivity at least")).pack(side="left")
         self.target = tk.StringVar(self, "0.95")
         ttk.Entry(goal, textvariable=self.target, width=6).pack(side="left", padx=4)
-        t.widget(ttk.Label(top), N_("Profile name")).grid(row=2, column=0, sticky="w",
-                                                          pady=(6, 0))
+        goals.add(goal)
+        names = row(2, N_("Profile name"))
         self.name = tk.StringVar(self, "site")
-        ttk.Entry(top, textvariable=self.name, width=30).grid(row=2, column=1, sticky="w",
-                                                              pady=(6, 0))
-        self.run_button = t.widget(ttk.Button(top, command=self.run), N_("Calibrate"))
-        self.run_button.grid(row=2, column=2, sticky="e", pady=(6, 0))
+        names.add(ttk.Entry(names, textvariable=self.name, width=30))
+        self.run_button = names.add(t.widget(ttk.Button(names, command=self.run),
+                                             N_("Calibrate")))
 
         # packed before the plots: a short screen shrinks the plots' room, not the buttons
         bottom = ttk.Frame(self, padding=12)
@@ -94,9 +103,9 @@ class CalibrationView(Polled, tk.Toplevel):
         bottom.columnconfigure(2, weight=1)
         _wrapping(self.status)
 
-        body = ttk.Frame(self, padding=(12, 0))
-        body.pack(fill="both", expand=True)
-        self.body = body
+        self.scroll = Scrolled(self, padding=(12, 0, 0, 0))
+        self.scroll.pack(fill="both", expand=True)
+        body = self.body = self.scroll.inner
         # before a run: what will appear here, not two blank boxes
         self.hint = t.widget(ttk.Label(body, justify="left", style="Small.TLabel"), HINT)
         self.hint.grid(row=0, column=0, columnspan=2, sticky="ew", pady=(8, 0))
@@ -224,18 +233,25 @@ class CalibrationView(Polled, tk.Toplevel):
     def _legend(self, canvas: tk.Canvas, entries: list[tuple[str, str, str]], x: float, y: float,
                 ) -> None:
         """One entry under the other: its mark ("dot" or "line") in its colour, then its
-        words, wrapped inside the plot (a long translation ran past the canvas)."""
+        words, wrapped inside the plot (a long translation ran past the canvas) and moved up
+        as far as they need to stay above the x axis."""
         size = self.plot
         right = LEFT + size - 4
+        canvas.delete("legend")
         for mark, colour, text in entries:
             label = canvas.create_text(x + 14, y, text=text, anchor="nw", width=right - x - 14,
-                                       font=("TkDefaultFont", 8))
+                                       font=("TkDefaultFont", 8), tags="legend")
             middle = y + 6
             if mark == "dot":
-                canvas.create_oval(x, middle - 4, x + 8, middle + 4, fill=colour, outline="")
+                canvas.create_oval(x, middle - 4, x + 8, middle + 4, fill=colour, outline="",
+                                   tags="legend")
             else:
-                canvas.create_line(x - 2, middle, x + 10, middle, fill=colour, width=2)
+                canvas.create_line(x - 2, middle, x + 10, middle, fill=colour, width=2,
+                                   tags="legend")
             y = canvas.bbox(label)[3] + 2
+        overflow = canvas.bbox("legend")[3] - (TOP + size - 4)
+        if overflow > 0:
+            canvas.move("legend", 0, -overflow)
 
     def _draw_roc(self, study: Study) -> None:
         size = self.plot
@@ -249,7 +265,7 @@ class CalibrationView(Polled, tk.Toplevel):
             self.roc.create_oval(x - 5, y - 5, x + 5, y + 5, fill=colour, outline="")
         self._legend(self.roc, [  # the ROC curve leaves the lower right empty
             ("dot", "#6B6B6B", _(T["shipped"])), ("dot", "#D55E00", _(T["proposed"]))],
-            x0 + size * 0.4, y0 + size - 34)
+            x0 + size * 0.4, y0 + size - 30)
 
     def _draw_reliability(self, study: Study) -> None:
         size = self.plot

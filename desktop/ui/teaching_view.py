@@ -38,11 +38,13 @@ from desktop.reading.identity import file_sha256
 from desktop.reports.overlay import blend_heatmap
 from desktop.reports.wording import verdict_label
 from desktop.ui.polled import Polled
+from desktop.ui.scrolled import Scrolled
+from desktop.ui.style import screen_room
 from desktop.ui.widgets import HEATMAP_CAPTION
 
 log = logging.getLogger(__name__)
 
-SIDE = 320  # the picture's longest side on screen
+SIDE, SHORT_SIDE = 320, 240  # the picture's longest side on screen (a short one)
 ANSWER = N_("Model: {verdict}, P(pneumonia) = {p}. Confirmed: {confirmed}. Your read: {read}.")
 SUMMARY = NP_("Over {reads} case read first: reader vs confirmed {reader}, model vs confirmed "
               "{model}, reader vs model {agree}.",
@@ -76,13 +78,20 @@ class TeachingView(Polled, tk.Toplevel):
         self.say(self.position, lambda: _("Open a folder of images to read."))
         t.widget(ttk.Button(top, command=self.ask_export), N_("Export summary CSV…")).pack(
             side="right")
-        self.canvas = tk.Canvas(self, width=SIDE, height=SIDE, background="#1E1E1E",
+        # a short screen (800x600) gets a smaller picture, so the reads and the summary fit
+        self.side = SIDE if screen_room(self)[1] >= 700 else SHORT_SIDE
+        # the rest scrolls when the window is shorter than it (the summary fell off at 800x600)
+        self.scroll = Scrolled(self)
+        self.scroll.pack(fill="both", expand=True)
+        body = self.scroll.inner
+        self.canvas = tk.Canvas(body, width=self.side, height=self.side, background="#1E1E1E",
                                 highlightthickness=0)
         self.canvas.pack(pady=(0, 8))
         # under the heatmap once it is shown, as in the main window
         self.caption = self.texts.widget(ttk.Label(
-            self, style="Small.TLabel", wraplength=SIDE + 200, justify="center"), HEATMAP_CAPTION)
-        reads = ttk.Frame(self)
+            body, style="Small.TLabel", wraplength=self.side + 200, justify="center"),
+            HEATMAP_CAPTION)
+        reads = ttk.Frame(body)
         reads.pack()
         t.widget(ttk.Label(reads), N_("Your read:")).pack(side="left", padx=(0, 8))
         self.read_buttons = []
@@ -95,10 +104,10 @@ class TeachingView(Polled, tk.Toplevel):
         self.next_button = t.widget(ttk.Button(reads, state="disabled", command=self.next_image),
                                     N_("Next image"))
         self.next_button.pack(side="left", padx=(16, 0))
-        self.answer = ttk.Label(self, text="", wraplength=720, justify="left",
+        self.answer = ttk.Label(body, text="", wraplength=720, justify="left",
                                 font="TkHeadingFont")
         self.answer.pack(fill="x", padx=10, pady=8)
-        self.summary = ttk.Label(self, text="", wraplength=720, justify="left",
+        self.summary = ttk.Label(body, text="", wraplength=720, justify="left",
                                  font="TkFixedFont")
         self.summary.pack(fill="x", padx=10)
 
@@ -133,7 +142,8 @@ class TeachingView(Polled, tk.Toplevel):
 
     def _classify(self, engine, path: Path) -> None:
         try:
-            result = next(iter(engine.predict_paths([path], preview_size=SIDE, heatmaps=True)))
+            result = next(iter(engine.predict_paths([path], preview_size=self.side,
+                                                    heatmaps=True)))
             self.replies.put((result, file_sha256(path) if result.ok else None))
         except Exception:  # noqa: BLE001 - the view says so; the traceback is logged
             log.exception("Teaching view could not classify %s", path)
@@ -156,10 +166,10 @@ class TeachingView(Polled, tk.Toplevel):
 
     def _draw(self, picture) -> None:
         picture = picture.copy()
-        picture.thumbnail((SIDE, SIDE))
+        picture.thumbnail((self.side, self.side))
         self._photo = ImageTk.PhotoImage(picture)
         self.canvas.delete("all")
-        self.canvas.create_image(SIDE // 2, SIDE // 2, image=self._photo)
+        self.canvas.create_image(self.side // 2, self.side // 2, image=self._photo)
 
     # --- the read and the answer ----------------------------------------------------------
 

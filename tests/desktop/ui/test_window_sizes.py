@@ -172,6 +172,15 @@ def test_every_history_button_and_column_is_reachable(small_screen, make_app, tm
     view.close()
 
 
+def scrolled_into_view(app, scroll, widget) -> bool:
+    """Scroll ``scroll`` (a ``Scrolled``) to its end; whether ``widget`` is then seen whole."""
+    scroll.canvas.yview_moveto(1.0)
+    app.root.update()
+    top = scroll.canvas.winfo_rooty()
+    return (widget.winfo_rooty() >= top and widget.winfo_rooty() + widget.winfo_height()
+            <= top + scroll.canvas.winfo_height())
+
+
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_calibrate_shows_its_figures_and_buttons_after_a_run(small_screen, make_app,  # noqa: F811
                                                              language):
@@ -181,15 +190,33 @@ def test_calibrate_shows_its_figures_and_buttons_after_a_run(small_screen, make_
     _confirmed_cases(app)
     app.show_calibration()
     view = app.history.calibration_view
-    x, y, width, height = mapped(app, view)
+    mapped(app, view)
     view.run()
     wait_for(app, lambda: view.study is not None and view.summary.winfo_ismapped()
              and view.roc.winfo_ismapped(), "fit the study")
     x, y, width, height = mapped(app, view)
-    summary_bottom = view.summary.winfo_rooty() + view.summary.winfo_reqheight()
     for button in (view.save_button, view.pdf_button):
         bx, by, bw, bh = mapped(app, button)
         assert on_screen(bx, by, bw, bh) and by + bh <= y + height
-        assert summary_bottom <= by, (summary_bottom, by)  # the figures are not under it
+    # the figures are there to read: whole, or whole once scrolled to
+    wait_for(app, lambda: scrolled_into_view(app, view.scroll, view.summary),
+             "the study's figures in view")
     assert view.summary.winfo_rootx() + view.summary.winfo_width() <= x + width
+    assert view.run_button.winfo_rootx() + view.run_button.winfo_width() <= x + width
+    view.close()
+
+
+def test_read_first_keeps_the_reads_and_the_summary_reachable(small_screen, make_app,  # noqa: F811
+                                                              tmp_path):
+    app = make_app(Settings(language="es"))
+    app.run_command("teaching")
+    view = app.history.teaching_view
+    view.open_files([write_xray(tmp_path / "NORMAL" / "a.png"),
+                     write_xray(tmp_path / "PNEUMONIA" / "b.png", seed=1)])
+    wait_for(app, lambda: view.result is not None, "show the first image")
+    view.record_read("NORMAL")
+    x, y, width, height = mapped(app, view)
+    assert on_screen(x, y, width, height)
+    wait_for(app, lambda: scrolled_into_view(app, view.scroll, view.summary),
+             "the summary in view")
     view.close()
