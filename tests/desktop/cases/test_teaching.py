@@ -5,6 +5,7 @@ import csv
 import sqlite3
 from pathlib import Path
 
+from desktop.cases.samples import confirmed_samples
 from desktop.cases.store import (
     MIGRATIONS,
     CaseRecord,
@@ -66,6 +67,7 @@ def test_teaching_reads_stay_out_of_the_clinics_record(tmp_path):
     assert [r.file_name for r in store.rows(Filters())] == ["clinic.png"]
     assert store.case_count() == 1 and store.count(Filters(confirmed=True)) == 0
     assert [r.file_name for r in store.teaching_reads()] == ["1.png"]
+    assert confirmed_samples(store, "m" * 64).arrays()[1].size == 0  # calibrate --from-history
     store.close()
 
 

@@ -6,6 +6,7 @@ deadline."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -37,16 +38,28 @@ def _wm_running(deadline_s: float = 15.0) -> None:
     raise AssertionError("openbox did not take the screen")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def small_display(x_display):
-    """One 800x600 screen for the module (DISPLAY points at it meanwhile): a Tk left connected
-    to a screen that went away would end the test process."""
+    """One 800x600 screen, kept until the session ends: Tk keeps a connection to every screen
+    it used, and once one of them is gone the next Tk call of any later test ends the whole
+    test process (X's fatal IO error)."""
+    before = os.environ["DISPLAY"]
     with virtual_display(f"{SCREEN[0]}x{SCREEN[1]}x24") as display:
+        os.environ["DISPLAY"] = before  # the other tests' screen, until a module asks for this
         yield display
 
 
+@pytest.fixture(scope="module")
+def on_small_display(small_display):
+    """DISPLAY points at the 800x600 screen for this module's windows."""
+    before = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = small_display
+    yield small_display
+    os.environ["DISPLAY"] = before
+
+
 @pytest.fixture(scope="module", params=["no window manager", "openbox"])
-def small_screen(request, small_display):
+def small_screen(request, on_small_display):
     """The 800x600 screen with no window manager, then with openbox."""
     manager = None
     if request.param == "openbox":
