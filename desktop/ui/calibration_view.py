@@ -283,8 +283,8 @@ class CalibrationView(Polled, tk.Toplevel):
                 self.reliability.create_oval(x - 3, y - 3, x + 3, y + 3, fill=colour,
                                              outline="")
         self._legend(self.reliability, [  # a calibrated model leaves the upper left empty
-            ("line", "#6B6B6B", _(T["before"]).format(ece=f"{study.ece_before:.3f}")),
-            ("line", "#0072B2", _(T["after"]).format(ece=f"{study.ece_after:.3f}"))],
+            ("line", "#6B6B6B", _(T["before"]).format(ece=format_decimal(study.ece_before, 3))),
+            ("line", "#0072B2", _(T["after"]).format(ece=format_decimal(study.ece_after, 3)))],
             x0 + 8, y0 + 6)
 
     # --- saving ---------------------------------------------------------------------------
