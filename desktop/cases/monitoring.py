@@ -27,7 +27,7 @@ SHIFTED = N_("The share called {pneumonia} ({share}) is outside what calibration
 @dataclass(frozen=True)
 class Period:
     label: str  # "2026-W49", or "1–50"
-    results: int
+    results: int  # cases (distinct contents), each counted once: by its newest result
     flagged: Rate  # PNEUMONIA among the images given a verdict
     out_of_scope: Rate  # withheld (not chest X-rays) among all results
     agreement: Rate  # verdict = confirmed among the confirmed NORMAL / PNEUMONIA
@@ -41,8 +41,15 @@ def _week(created: str) -> str:
 
 def periods(rows: Iterable[HistoryRow], *, by: str = "week",
             calibration_interval: tuple[float, float] | None = None) -> list[Period]:
-    """``rows`` in time order, grouped per ISO week (``by="week"``) or per ``BLOCK`` results."""
-    ordered = sorted(rows, key=lambda r: (r.created, r.result_id))
+    """Cases in time order, grouped per ISO week (``by="week"``) or per ``BLOCK`` cases. A case
+    (a file's content) opened again, or classified under another profile, has several results:
+    it counts once, by its newest (20 cases showed as "30 results")."""
+    newest: dict[int, HistoryRow] = {}
+    for row in rows:
+        kept = newest.get(row.case_id)
+        if kept is None or (row.created, row.result_id) > (kept.created, kept.result_id):
+            newest[row.case_id] = row
+    ordered = sorted(newest.values(), key=lambda r: (r.created, r.result_id))
     groups: dict[str, list[HistoryRow]] = {}
     for i, row in enumerate(ordered):
         key = _week(row.created) if by == "week" else \

@@ -105,6 +105,28 @@ MIGRATIONS: list[str] = [
     CREATE INDEX cases_confirmed ON cases(confirmed);
     CREATE INDEX cases_file_name ON cases(file_name COLLATE NOCASE);
     """,
+    # 2: teaching reads apart from the clinic's record (they were results of cases, their
+    # folder's name a confirmed diagnosis, counted by Monitoring and calibration); the reads
+    # kept so far move here, and the cases only they held go.
+    """
+    CREATE TABLE teaching_reads (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL UNIQUE,
+        file_name TEXT NOT NULL,
+        path TEXT NOT NULL,
+        created TEXT NOT NULL,
+        reader_read TEXT NOT NULL,
+        verdict TEXT, p REAL, confirmed TEXT
+    );
+    INSERT OR REPLACE INTO teaching_reads (sha256, file_name, path, created, reader_read,
+        verdict, p, confirmed)
+        SELECT c.sha256, c.file_name, c.path, r.created, c.reader_read, r.verdict, r.p,
+            c.confirmed
+        FROM results r JOIN cases c ON c.id = r.case_id
+        WHERE r.origin = 'teaching' AND c.reader_read IS NOT NULL;
+    DELETE FROM results WHERE origin = 'teaching';
+    DELETE FROM cases WHERE id NOT IN (SELECT case_id FROM results)
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -283,6 +305,22 @@ class Filters:
             clauses.append(f"r.case_id IN (SELECT id FROM cases WHERE {' AND '.join(on_case)})")
             params += case_params
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+@dataclass(frozen=True)
+class TeachingRead:
+    """One image read first (teaching mode): the reader's read, the model's verdict and the
+    confirmed label (its labelled folder's, or the history's), kept apart from the clinic's
+    cases: no clinic query (History, Monitoring, calibration, export) sees these."""
+
+    sha256: str
+    file_name: str
+    path: str
+    created: str
+    reader_read: str
+    verdict: str | None
+    p: float | None
+    confirmed: str | None
 
 
 _ROW_SQL = """SELECT r.id, c.id, r.created, c.file_name, c.path, c.sha256, r.verdict, r.p,
@@ -478,6 +516,27 @@ class HistoryStore:
         with self.connection:
             self.connection.execute("UPDATE cases SET reader_read = ? WHERE id = ?",
                                     (read, case_id))
+
+    def record_read(self, read: TeachingRead) -> None:
+        """Keep a teaching read (the newest read of the same image replaces the older)."""
+        with self.connection:
+            self.connection.execute(
+                "INSERT OR REPLACE INTO teaching_reads (sha256, file_name, path, created, "
+                "reader_read, verdict, p, confirmed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (read.sha256, read.file_name, read.path, read.created, read.reader_read,
+                 read.verdict, read.p, read.confirmed))
+
+    def teaching_reads(self) -> list[TeachingRead]:
+        """Every teaching read, oldest first."""
+        return [TeachingRead(*row) for row in self.connection.execute(
+            "SELECT sha256, file_name, path, created, reader_read, verdict, p, confirmed "
+            "FROM teaching_reads ORDER BY created, id")]
+
+    def confirmed_of(self, sha256: str) -> str | None:
+        """The clinic's confirmed diagnosis of the image with this content, if any."""
+        row = self.connection.execute("SELECT confirmed FROM cases WHERE sha256 = ?",
+                                      (sha256,)).fetchone()
+        return row[0] if row else None
 
     def delete_cases(self, case_ids: Iterable[int]) -> int:
         """Forget cases and their results (the files themselves are never touched)."""

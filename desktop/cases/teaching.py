@@ -1,8 +1,10 @@
 """Teaching mode ("read first"): the reader's own read is recorded before the model's answer is
 shown, then compared. Labels come from the folder an image lies in (``NORMAL/``, ``PNEUMONIA/``,
-the training layout), or from the confirmed diagnoses of the history. The summary -- reader vs
-confirmed, model vs confirmed, reader vs model, and the two confusion tables -- is computed here
-from the history's rows, for the window and for export alike.
+the training layout), or from the confirmed diagnoses of the history. The reads are kept in the
+history's own ``teaching_reads`` table, apart from the clinic's cases (a class's reads are not
+the clinic's record). The summary -- reader vs confirmed, model vs confirmed, reader vs model,
+and the two confusion tables -- is computed here, for the window and for export alike; the
+export lists each image too.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.cases.calibration import Rate
-from desktop.cases.store import HistoryRow
+from desktop.cases.store import TeachingRead
 
 LABELS = ("NORMAL", "PNEUMONIA")
 LABELLED_FOLDER = "labelled folder"  # how a label from the folder was confirmed (stored as is)
@@ -35,16 +37,17 @@ class ReaderSummary:
     reader_vs_model: Rate
     reader_table: dict[tuple[str, str], int]  # (confirmed, reader's read) -> cases
     model_table: dict[tuple[str, str], int]  # (confirmed, model's verdict) -> cases
+    images: tuple[TeachingRead, ...] = ()  # each image read, oldest first
 
 
-def summarize(rows: list[HistoryRow]) -> ReaderSummary:
-    """Over the cases with a reader's read (one row per case: the newest result)."""
-    newest: dict[int, HistoryRow] = {}
+def summarize(rows: list[TeachingRead]) -> ReaderSummary:
+    """Over the images read first (one read per image: the newest)."""
+    newest: dict[str, TeachingRead] = {}
     for row in rows:
-        if row.reader_read in LABELS and (row.case_id not in newest or
-                                          row.created > newest[row.case_id].created):
-            newest[row.case_id] = row
-    cases = list(newest.values())
+        if row.reader_read in LABELS and (row.sha256 not in newest or
+                                          row.created >= newest[row.sha256].created):
+            newest[row.sha256] = row
+    cases = sorted(newest.values(), key=lambda r: r.created)
     known = [r for r in cases if r.confirmed in LABELS]
     judged = [r for r in cases if r.verdict in LABELS]
     both = [r for r in known if r.verdict in LABELS]
@@ -59,11 +62,12 @@ def summarize(rows: list[HistoryRow]) -> ReaderSummary:
         reader_vs_confirmed=Rate.of(sum(r.reader_read == r.confirmed for r in known), len(known)),
         model_vs_confirmed=Rate.of(sum(r.verdict == r.confirmed for r in both), len(both)),
         reader_vs_model=Rate.of(sum(r.reader_read == r.verdict for r in judged), len(judged)),
-        reader_table=reader_table, model_table=model_table)
+        reader_table=reader_table, model_table=model_table, images=tuple(cases))
 
 
 def summary_csv_text(summary: ReaderSummary) -> str:
-    """The summary as CSV: the three agreements, then both confusion tables."""
+    """The summary as CSV: the three agreements, both confusion tables, then each image (what
+    a teacher goes through with the class: file, the reader's read, the model's, confirmed)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["measure", "agree", "of", "share", "ci_low", "ci_high"])
@@ -77,4 +81,11 @@ def summary_csv_text(summary: ReaderSummary) -> str:
     for name, table in (("reader", summary.reader_table), ("model", summary.model_table)):
         for (confirmed, called), count in table.items():
             writer.writerow([name, confirmed, called, count])
+    writer.writerow([])
+    writer.writerow(["file", "reader_read", "model_verdict", "p_pneumonia", "confirmed",
+                     "read_at"])
+    for image in summary.images:
+        writer.writerow([image.file_name, image.reader_read, image.verdict or "",
+                         "" if image.p is None or image.verdict is None else f"{image.p:.4f}",
+                         image.confirmed or "", image.created])
     return buffer.getvalue()

@@ -83,7 +83,7 @@ class App:
         self.show_identifiers = tk.BooleanVar(root, settings.show_identifiers)
         self.heat_opacity = tk.DoubleVar(root, settings.heatmap_opacity)
         root.geometry(style.fit_to_screen(settings.window_geometry, root))
-        root.minsize(*style.MIN_SIZE)
+        root.minsize(*style.min_size(root))
         self.texts.title(root, N_("Chest X-ray pneumonia classifier"))
         self._icon = style.set_icon(root)
         self._build_menu()
@@ -188,7 +188,7 @@ class App:
                                           on_step=self.state.step_threshold,
                                           on_preset=self.state.choose_operating_point)
         self.threshold.pack(side="bottom", fill="x", pady=(8, 0), before=self.table)
-        self.threshold.show(self.state.session.threshold, None)
+        self.threshold.scale.state(["disabled"])  # until the model's threshold is shown
         # The selected file's facts, under the table: open, it takes the table's room, not
         # the image's.
         self.info_panel = InfoPanel(left, t, self.show_image_info, self.image_info_toggled)

@@ -25,16 +25,27 @@ from desktop.i18n import _, class_name, format_decimal
 from desktop.reports.labels import file_name
 from desktop.reports.study_pdf import T, save_study
 from desktop.settings import save_settings
+from desktop.ui.flow import Flow
 from desktop.ui.polled import Polled
+from desktop.ui.scrolled import Scrolled
+from desktop.ui.style import screen_room
 
 log = logging.getLogger(__name__)
 
-PLOT = 230
+PLOT, SHORT_PLOT = 210, 180  # each square plot's side (on a short screen)
+LEFT, TOP = 46, 24  # room for the y label and ticks, and for the title
+HINT = N_("Choose the labelled images and the goal, then Calibrate: the ROC curve, the "
+          "reliability plot and the study's figures appear here.")
+
+
+def _wrapping(label: ttk.Label) -> None:
+    """``label`` wraps at its own width, whatever the window's size and language."""
+    label.bind("<Configure>", lambda e: label.configure(wraplength=max(e.width - 4, 100)))
 
 
 class CalibrationView(Polled, tk.Toplevel):
     def __init__(self, app, db_path: Path | None = None) -> None:
-        self.open_over(app, N_("Calibrate for this site"), "900x640")
+        self.open_over(app, N_("Calibrate for this site"), (900, 640), (640, 460))
         self.db_path = db_path
         self.study: Study | None = None
         self._build()
@@ -45,54 +56,73 @@ class CalibrationView(Polled, tk.Toplevel):
         t = self.texts
         top = ttk.Frame(self, padding=12)
         top.pack(fill="x")
+        top.columnconfigure(1, weight=1)
+
+        def row(number: int, label: str) -> Flow:
+            """A label, then its choices in a row that wraps (pt/es were cut at 800 px)."""
+            t.widget(ttk.Label(top), label).grid(row=number, column=0, sticky="nw",
+                                                 pady=(6 if number else 0, 0), padx=(0, 8))
+            choices = Flow(top)
+            choices.grid(row=number, column=1, sticky="ew", pady=(6 if number else 0, 0))
+            return choices
+
         self.source = tk.StringVar(self, "history")
-        t.widget(ttk.Label(top), N_("Labelled images")).grid(row=0, column=0, sticky="w")
-        t.widget(ttk.Radiobutton(top, value="history", variable=self.source),
-                 N_("Confirmed cases of the history")).grid(row=0, column=1, sticky="w")
-        t.widget(ttk.Radiobutton(top, value="folder", variable=self.source),
-                 N_("A labelled folder (NORMAL/, PNEUMONIA/)…")
-                 ).grid(row=0, column=2, sticky="w", padx=(8, 0))
+        sources = row(0, N_("Labelled images"))
+        sources.add(t.widget(ttk.Radiobutton(sources, value="history", variable=self.source),
+                             N_("Confirmed cases of the history")))
+        sources.add(t.widget(ttk.Radiobutton(sources, value="folder", variable=self.source),
+                             N_("A labelled folder (NORMAL/, PNEUMONIA/)…")))
         self.folder: Path | None = None
         self.goal = tk.StringVar(self, "balanced")
-        t.widget(ttk.Label(top), T["goal"]).grid(row=1, column=0, sticky="w", pady=(6, 0))
-        t.widget(ttk.Radiobutton(top, value="balanced", variable=self.goal), T["balanced"]
-                 ).grid(row=1, column=1, sticky="w", pady=(6, 0))
-        goal = ttk.Frame(top)
-        goal.grid(row=1, column=2, sticky="w", padx=(8, 0), pady=(6, 0))
+        goals = row(1, T["goal"])
+        goals.add(t.widget(ttk.Radiobutton(goals, value="balanced", variable=self.goal),
+                           T["balanced"]))
+        goal = ttk.Frame(goals)
         t.widget(ttk.Radiobutton(goal, value="sensitivity", variable=self.goal),
                  N_("Sensitivity at least")).pack(side="left")
         self.target = tk.StringVar(self, format_decimal(0.95, 2))
         ttk.Entry(goal, textvariable=self.target, width=6).pack(side="left", padx=4)
-        t.widget(ttk.Label(top), N_("Profile name")).grid(row=2, column=0, sticky="w",
-                                                          pady=(6, 0))
+        goals.add(goal)
+        names = row(2, N_("Profile name"))
         self.name = tk.StringVar(self, "site")
-        ttk.Entry(top, textvariable=self.name, width=30).grid(row=2, column=1, sticky="w",
-                                                              pady=(6, 0))
-        self.run_button = t.widget(ttk.Button(top, command=self.run), N_("Calibrate"))
-        self.run_button.grid(row=2, column=2, sticky="e", pady=(6, 0))
+        names.add(ttk.Entry(names, textvariable=self.name, width=30))
+        self.run_button = names.add(t.widget(ttk.Button(names, command=self.run),
+                                             N_("Calibrate")))
 
-        body = ttk.Frame(self, padding=(12, 0))
-        body.pack(fill="both", expand=True)
-        self.roc = tk.Canvas(body, width=PLOT + 40, height=PLOT + 40, background="white",
-                             highlightthickness=0)
-        self.roc.grid(row=0, column=0, padx=(0, 12))
-        self.reliability = tk.Canvas(body, width=PLOT + 40, height=PLOT + 40,
-                                     background="white", highlightthickness=0)
-        self.reliability.grid(row=0, column=1)
-        self.summary = ttk.Label(body, justify="left", wraplength=860)
-        self.summary.grid(row=1, column=0, columnspan=2, sticky="w", pady=(8, 0))
-        t.call(self.summary, self._draw_study)
-
+        # packed before the plots: a short screen shrinks the plots' room, not the buttons
         bottom = ttk.Frame(self, padding=12)
-        bottom.pack(fill="x")
+        bottom.pack(side="bottom", fill="x")
         self.save_button = t.widget(ttk.Button(bottom, command=self.ask_save, state="disabled"),
                                     N_("Save profile and apply it…"))
-        self.save_button.pack(side="left")
+        self.save_button.grid(row=0, column=0, sticky="w")
         self.pdf_button = t.widget(ttk.Button(bottom, command=self.ask_pdf, state="disabled"),
                                    N_("Save study PDF…"))
-        self.pdf_button.pack(side="left", padx=8)
-        self.status = ttk.Label(bottom, text="")
-        self.status.pack(side="right")
+        self.pdf_button.grid(row=0, column=1, sticky="w", padx=8)
+        # a line of its own that wraps: a long message ("…add 29 more…") was cut at the edge
+        self.status = ttk.Label(bottom, text="", justify="left")
+        self.status.grid(row=1, column=0, columnspan=3, sticky="ew", pady=(6, 0))
+        bottom.columnconfigure(2, weight=1)
+        _wrapping(self.status)
+
+        self.scroll = Scrolled(self, padding=(12, 0, 0, 0))
+        self.scroll.pack(fill="both", expand=True)
+        body = self.body = self.scroll.inner
+        # before a run: what will appear here, not two blank boxes
+        self.hint = t.widget(ttk.Label(body, justify="left", style="Small.TLabel"), HINT)
+        self.hint.grid(row=0, column=0, columnspan=2, sticky="ew", pady=(8, 0))
+        _wrapping(self.hint)
+        # a short screen (800x600) gets smaller plots, so the figures under them stay in view
+        self.plot = PLOT if screen_room(self)[1] >= 640 else SHORT_PLOT
+        canvas = (self.plot + LEFT + 14, self.plot + TOP + 40)
+        self.roc = tk.Canvas(body, width=canvas[0], height=canvas[1], background="white",
+                             highlightthickness=0)
+        self.reliability = tk.Canvas(body, width=canvas[0], height=canvas[1],
+                                     background="white", highlightthickness=0)
+        self.summary = ttk.Label(body, justify="left")
+        self.summary.grid(row=1, column=0, columnspan=2, sticky="ew", pady=(8, 0))
+        _wrapping(self.summary)
+        body.columnconfigure(1, weight=1)
+        t.call(self.summary, self._draw_study)
 
     # --- the fit, off the Tk thread -------------------------------------------------------
 
@@ -152,6 +182,9 @@ class CalibrationView(Polled, tk.Toplevel):
 
     def show(self, study: Study, source: str) -> None:
         self.study, self.source_kind = study, source
+        self.hint.grid_remove()
+        self.roc.grid(row=0, column=0, padx=(0, 12), sticky="nw")
+        self.reliability.grid(row=0, column=1, sticky="nw")
         self._draw_study()
         self.save_button.configure(state="normal")
         self.pdf_button.configure(state="normal")
@@ -180,46 +213,87 @@ class CalibrationView(Polled, tk.Toplevel):
         lines.append(_(T["note"]))
         self.summary.configure(text="\n".join(lines))
 
-    def _frame(self, canvas: tk.Canvas, title: str) -> tuple[float, float]:
+    def _frame(self, canvas: tk.Canvas, title: str, xlabel: str,
+               ylabel: str) -> tuple[float, float]:
+        """Axes with ticks; the title above, the x label under the x axis, the y label upright
+        beside the y axis (it sat under the x axis)."""
+        size = self.plot
         canvas.delete("all")
-        x0, y0 = 30, 10
-        canvas.create_rectangle(x0, y0, x0 + PLOT, y0 + PLOT, outline="#C8C8C4")
-        canvas.create_line(x0, y0 + PLOT, x0 + PLOT, y0, fill="#6B6B6B", dash=(2, 2))
+        x0, y0 = LEFT, TOP
+        canvas.create_text(x0 + size / 2, 10, text=title, font="TkHeadingFont")
+        canvas.create_rectangle(x0, y0, x0 + size, y0 + size, outline="#C8C8C4")
+        canvas.create_line(x0, y0 + size, x0 + size, y0, fill="#6B6B6B", dash=(2, 2))
         for i in range(6):
-            canvas.create_text(x0 + PLOT * i / 5, y0 + PLOT + 10, text=format_decimal(i / 5, 1),
+            canvas.create_text(x0 + size * i / 5, y0 + size + 10, text=format_decimal(i / 5, 1),
                                font=("TkDefaultFont", 7))
-            canvas.create_text(x0 - 14, y0 + PLOT - PLOT * i / 5, text=format_decimal(i / 5, 1),
+            canvas.create_text(x0 - 12, y0 + size - size * i / 5, text=format_decimal(i / 5, 1),
                                font=("TkDefaultFont", 7))
-        canvas.create_text(x0 + PLOT / 2, y0 + PLOT + 24, text=title)
+        canvas.create_text(x0 + size / 2, y0 + size + 26, text=xlabel)
+        canvas.create_text(10, y0 + size / 2, text=ylabel, angle=90)
         return x0, y0
 
+    def _legend(self, canvas: tk.Canvas, entries: list[tuple[str, str, str]], x: float, y: float,
+                ) -> None:
+        """One entry under the other: its mark ("dot" or "line") in its colour, then its
+        words, wrapped inside the plot (a long translation ran past the canvas) and moved up
+        as far as they need to stay above the x axis."""
+        size = self.plot
+        right = LEFT + size - 4
+        canvas.delete("legend")
+        for mark, colour, text in entries:
+            label = canvas.create_text(x + 14, y, text=text, anchor="nw", width=right - x - 14,
+                                       font=("TkDefaultFont", 8), tags="legend")
+            middle = y + 6
+            if mark == "dot":
+                canvas.create_oval(x, middle - 4, x + 8, middle + 4, fill=colour, outline="",
+                                   tags="legend")
+            else:
+                canvas.create_line(x - 2, middle, x + 10, middle, fill=colour, width=2,
+                                   tags="legend")
+            y = canvas.bbox(label)[3] + 2
+        overflow = canvas.bbox("legend")[3] - (TOP + size - 4)
+        if overflow > 0:
+            canvas.move("legend", 0, -overflow)
+
     def _draw_roc(self, study: Study) -> None:
+        size = self.plot
         auc = format_decimal(study.auc, 3)
-        x0, y0 = self._frame(self.roc, _("ROC curve (AUC {auc})").format(auc=auc))
-        points = [c for fx, ty in study.roc for c in (x0 + fx * PLOT, y0 + PLOT - ty * PLOT)]
+        x0, y0 = self._frame(self.roc, _("ROC curve (AUC {auc})").format(auc=auc),
+                             _("1 - specificity"), _("Sensitivity"))
+        points = [c for fx, ty in study.roc for c in (x0 + fx * size, y0 + size - ty * size)]
         self.roc.create_line(*points, fill="#0072B2", width=2)
         for point, colour in ((study.shipped, "#6B6B6B"), (study.proposed, "#D55E00")):
-            x = x0 + (1 - point.specificity.value) * PLOT
-            y = y0 + PLOT - point.sensitivity.value * PLOT
+            x = x0 + (1 - point.specificity.value) * size
+            y = y0 + size - point.sensitivity.value * size
             self.roc.create_oval(x - 5, y - 5, x + 5, y + 5, fill=colour, outline="")
+        self._legend(self.roc, [  # the ROC curve leaves the lower right empty
+            ("dot", "#6B6B6B", _(T["shipped"])), ("dot", "#D55E00", _(T["proposed"]))],
+            x0 + size * 0.4, y0 + size - 30)
 
     def _draw_reliability(self, study: Study) -> None:
-        x0, y0 = self._frame(self.reliability, _("Share with pneumonia"))
+        size = self.plot
+        x0, y0 = self._frame(self.reliability, _("Reliability"), _("P(pneumonia)"),
+                             _("Share with pneumonia"))
         for bins, colour in ((study.reliability_before, "#6B6B6B"),
                              (study.reliability_after, "#0072B2")):
-            points = [(x0 + p * PLOT, y0 + PLOT - share * PLOT) for p, share, _n in bins]
+            points = [(x0 + p * size, y0 + size - share * size) for p, share, _n in bins]
             if len(points) > 1:
                 self.reliability.create_line(*[c for pt in points for c in pt], fill=colour)
             for x, y in points:
                 self.reliability.create_oval(x - 3, y - 3, x + 3, y + 3, fill=colour,
                                              outline="")
+        self._legend(self.reliability, [  # a calibrated model leaves the upper left empty
+            ("line", "#6B6B6B", _(T["before"]).format(ece=format_decimal(study.ece_before, 3))),
+            ("line", "#0072B2", _(T["after"]).format(ece=format_decimal(study.ece_after, 3)))],
+            x0 + 8, y0 + 6)
 
     # --- saving ---------------------------------------------------------------------------
 
     def ask_save(self) -> None:
         if self.study is None:
             return
-        path = filedialog.asksaveasfilename(parent=self, title=_("Save profile and apply it…"),
+        path = filedialog.asksaveasfilename(parent=self, initialdir=self.app.state.initial_dir(),
+                                            title=_("Save profile and apply it…"),
                                             defaultextension=".json",
                                             initialfile=f"{self.name.get() or 'site'}.json",
                                             filetypes=[("JSON", "*.json")])
@@ -246,7 +320,8 @@ class CalibrationView(Polled, tk.Toplevel):
     def ask_pdf(self) -> None:
         if self.study is None:
             return
-        path = filedialog.asksaveasfilename(parent=self, title=_("Save study PDF…"),
+        path = filedialog.asksaveasfilename(parent=self, initialdir=self.app.state.initial_dir(),
+                                            title=_("Save study PDF…"),
                                             defaultextension=".pdf",
                                             initialfile=file_name("study", ".pdf"),
                                             filetypes=[("PDF", "*.pdf")])

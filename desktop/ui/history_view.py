@@ -28,12 +28,13 @@ from desktop.cases.store import (
     local_time,
 )
 from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
-from desktop.errors import N_, UserError
-from desktop.i18n import _
+from desktop.errors import N_, NP_, UserError
+from desktop.i18n import _, ngettext
 from desktop.reading.identity import file_sha256
 from desktop.reports.labels import file_name
 from desktop.reports.wording import verdict_label
 from desktop.settings import save_settings
+from desktop.ui.flow import Flow
 from desktop.ui.polled import Polled
 from desktop.ui.state import folder_of
 from desktop.ui.widgets import Texts
@@ -56,6 +57,13 @@ DIAGNOSIS_LABELS = {"NORMAL": N_("NORMAL"), "PNEUMONIA": N_("PNEUMONIA"),
                     "OTHER": N_("Other finding"), "UNKNOWN": N_("Unknown")}
 SHOWING = N_("{shown} of {total} results")
 BAD_DATE = N_("Write dates as YYYY-MM-DD.")
+NOT_STATED = "not stated"  # stored as is when the person ticks "Not stated"
+SELECTED = NP_("Confirmed diagnosis of {count} selected case:",
+               "Confirmed diagnosis of {count} selected cases:")
+OVERWRITE = NP_("{count} of the selected cases already has a confirmed diagnosis. Replace it?",
+                "{count} of the selected cases already have a confirmed diagnosis. Replace "
+                "them?")
+DATE_HINT = N_("Dates: YYYY-MM-DD, e.g. 2026-12-04; either may stay empty.")
 CHANGED = N_("The file has changed since it was classified.")
 MOVED = N_("The file is no longer where it was classified.")
 BUTTONS = (N_("Open case"), N_("Set confirmed diagnosis…"), N_("Export CSV…"),
@@ -64,7 +72,7 @@ BUTTONS = (N_("Open case"), N_("Set confirmed diagnosis…"), N_("Export CSV…"
 
 class HistoryView(Polled, tk.Toplevel):
     def __init__(self, app, db_path: Path | None = None) -> None:
-        self.open_over(app, N_("Case history"), "1240x620")
+        self.open_over(app, N_("Case history"), (1240, 620), (640, 420))
         self.rows: dict[str, HistoryRow] = {}
         self.total = 0
         self.filters = Filters()
@@ -82,47 +90,74 @@ class HistoryView(Polled, tk.Toplevel):
 
     # --- layout ---------------------------------------------------------------------------
 
-    def _choice(self, parent, label: str, options, column: int) -> tk.StringVar:
+    def _pair(self, label: str, field_of) -> tk.Misc:
+        """A filter's label and its field side by side, one item of the filter row."""
+        pair = ttk.Frame(self.filter_row)
+        self.texts.widget(ttk.Label(pair), label).pack(side="left", padx=(0, 4))
+        field_of(pair).pack(side="left", padx=(0, 4))
+        return self.filter_row.add(pair)
+
+    def _date(self, label: str) -> tk.StringVar:
+        var = tk.StringVar(self)
+        self._pair(label, lambda pair: ttk.Entry(pair, textvariable=var, width=11))
+        return var
+
+    def _choice(self, label: str, options) -> tk.StringVar:
         """A filter: the combobox shows the options' words, ``var`` holds the chosen code."""
         t = self.texts
-        t.widget(ttk.Label(parent), label).grid(row=0, column=column, sticky="w", padx=(0, 4))
         var = tk.StringVar(self, "")
-        box = ttk.Combobox(parent, state="readonly", width=16)
-        t.choices(box, [text for _value, text in options])
-        box.current(0)
-        self.boxes[label] = box
-        box.grid(row=0, column=column + 1, sticky="w", padx=(0, 12))
 
-        def chosen(_event=None) -> None:
-            var.set(options[box.current()][0])
-            self.reload()
+        def box_in(pair) -> ttk.Combobox:
+            box = ttk.Combobox(pair, state="readonly", width=16)
+            t.choices(box, [text for _value, text in options])
+            box.current(0)
+            self.boxes[label] = box
 
-        box.bind("<<ComboboxSelected>>", chosen)
+            def chosen(_event=None) -> None:
+                var.set(options[box.current()][0])
+                self.reload()
+
+            box.bind("<<ComboboxSelected>>", chosen)
+            return box
+
+        self._pair(label, box_in)
         return var
 
     def _build(self) -> None:
         t = self.texts
         self.boxes: dict[str, ttk.Combobox] = {}
-        bar = ttk.Frame(self, padding=(10, 8))
-        bar.pack(fill="x")
-        t.widget(ttk.Label(bar), N_("From")).grid(row=0, column=0, sticky="w", padx=(0, 4))
-        self.since = tk.StringVar(self)
-        ttk.Entry(bar, textvariable=self.since, width=11).grid(row=0, column=1, padx=(0, 8))
-        t.widget(ttk.Label(bar), N_("to")).grid(row=0, column=2, sticky="w", padx=(0, 4))
-        self.until = tk.StringVar(self)
-        ttk.Entry(bar, textvariable=self.until, width=11).grid(row=0, column=3, padx=(0, 12))
-        self.verdict = self._choice(bar, N_("Verdict"), VERDICTS, 4)
-        self.scope = self._choice(bar, N_("Scope"), SCOPES, 6)
-        bar2 = ttk.Frame(self, padding=(10, 0))
-        bar2.pack(fill="x")
-        self.confirmed = self._choice(bar2, N_("Confirmed"), CONFIRMED, 0)
-        self.agreement = self._choice(bar2, N_("Agreement"), AGREEMENT, 2)
-        t.widget(ttk.Label(bar2), N_("File name")).grid(row=0, column=4, sticky="w",
-                                                       padx=(0, 4))
+        self.filter_row = Flow(self)
+        self.filter_row.pack(fill="x", padx=10, pady=8)
+        self.since = self._date(N_("From"))
+        self.until = self._date(N_("to"))
+        self.verdict = self._choice(N_("Verdict"), VERDICTS)
+        self.scope = self._choice(N_("Scope"), SCOPES)
+        self.confirmed = self._choice(N_("Confirmed"), CONFIRMED)
+        self.agreement = self._choice(N_("Agreement"), AGREEMENT)
         self.search = tk.StringVar(self)
-        ttk.Entry(bar2, textvariable=self.search, width=24).grid(row=0, column=5, sticky="w")
+        self._pair(N_("File name"),
+                   lambda pair: ttk.Entry(pair, textvariable=self.search, width=24))
+        # how to write a date, shown before a wrong one is typed, not only after
+        self.date_hint = t.widget(ttk.Label(self, style="Small.TLabel", padding=(10, 0)),
+                                  DATE_HINT)
+        self.date_hint.pack(fill="x")
         for var in (self.since, self.until, self.search):
             var.trace_add("write", lambda *_a: self._soon())
+
+        # packed before the table: a short screen shrinks the table, not the buttons
+        self.status = ttk.Label(self, padding=(10, 0, 10, 8), anchor="w")
+        self.status.pack(side="bottom", fill="x")
+        self.status.bind("<Configure>", lambda e: self.status.configure(
+            wraplength=max(e.width - 20, 100)))
+        self.say(self.status, lambda: _("Loading…"))
+        buttons = Flow(self)
+        buttons.pack(side="bottom", fill="x", padx=10, pady=(0, 6))
+        self.buttons: dict[str, ttk.Button] = {}
+        for text, command in zip(BUTTONS, (self.open_case, self.ask_confirm, self.ask_export,
+                                           self.ask_delete_selected, self.ask_delete_matching),
+                                 strict=True):
+            self.buttons[text] = buttons.add(t.widget(ttk.Button(buttons, command=command),
+                                                      text))
 
         body = ttk.Frame(self, padding=(10, 8))
         body.pack(fill="both", expand=True)
@@ -131,25 +166,20 @@ class HistoryView(Polled, tk.Toplevel):
                   "confirmed": 120, "agreement": 130, "profile": 85}
         for column in COLUMNS:
             t.heading(self.tree, column, HEADINGS[column])
-            self.tree.column(column, width=widths[column], anchor="e" if column == "p" else "w")
+            self.tree.column(column, width=widths[column], stretch=column == "file",
+                             anchor="e" if column == "p" else "w")
         scroll = ttk.Scrollbar(body, orient="vertical", command=self.tree.yview)
-        self.tree.configure(yscrollcommand=lambda a, b: (scroll.set(a, b), self._near_end(b)))
-        self.tree.pack(side="left", fill="both", expand=True)
-        scroll.pack(side="left", fill="y")
+        # the last columns stay reachable on a narrow screen
+        self.xscroll = ttk.Scrollbar(body, orient="horizontal", command=self.tree.xview)
+        self.tree.configure(yscrollcommand=lambda a, b: (scroll.set(a, b), self._near_end(b)),
+                            xscrollcommand=self.xscroll.set)
+        self.tree.grid(row=0, column=0, sticky="nsew")
+        scroll.grid(row=0, column=1, sticky="ns")
+        self.xscroll.grid(row=1, column=0, sticky="ew")
+        body.rowconfigure(0, weight=1)
+        body.columnconfigure(0, weight=1)
         self.tree.bind("<Double-1>", lambda _e: self.open_case())
         t.call(self.tree, self._relabel_rows)
-
-        buttons = ttk.Frame(self, padding=(10, 0, 10, 10))
-        buttons.pack(fill="x")
-        self.buttons: dict[str, ttk.Button] = {}
-        for text, command in zip(BUTTONS, (self.open_case, self.ask_confirm, self.ask_export,
-                                           self.ask_delete_selected, self.ask_delete_matching),
-                                 strict=True):
-            self.buttons[text] = t.widget(ttk.Button(buttons, command=command), text)
-            self.buttons[text].pack(side="left", padx=(0, 8))
-        self.status = ttk.Label(buttons)
-        self.status.pack(side="right")
-        self.say(self.status, lambda: _("Loading…"))
 
     # --- the view's own thread ------------------------------------------------------------
 
@@ -335,7 +365,9 @@ class HistoryView(Polled, tk.Toplevel):
         path = Path(row.path)
         try:
             if file_sha256(path) == row.sha256:
-                self.app.open_paths([path])
+                if not self.app.state.show_listed(path):
+                    self.app.open_paths([path])
+                self.app.root.lift()
                 return
             why = CHANGED
         except OSError:
@@ -356,11 +388,20 @@ class HistoryView(Polled, tk.Toplevel):
         if not rows:
             self.say(self.status, lambda: _("Select one or more rows first."))
             return
-        dialog = ConfirmDialog(self, len(rows))
+        cases = {r.case_id: r for r in rows}
+        dialog = ConfirmDialog(self, len(cases))
         self.wait_window(dialog)
-        if dialog.answer is None:
+        if dialog.answer is not None:
+            self.confirm(list(cases.values()), *dialog.answer)
+
+    def confirm(self, cases: list[HistoryRow], diagnosis: str, how: str, note: str) -> None:
+        """Record the diagnosis of ``cases`` (one row each); asks first where one of them has
+        a confirmed diagnosis already (several rows selected overwrote it without a word)."""
+        already = sum(r.confirmed is not None for r in cases)
+        if already and not messagebox.askyesno(
+                _("Set confirmed diagnosis"), ngettext(*OVERWRITE, already).format(
+                    count=already), parent=self):
             return
-        diagnosis, how, note = dialog.answer
         settings = self.app.settings
         if not settings.user_name:
             name = simpledialog.askstring(_("Your name"), _("Your name, recorded with each "
@@ -369,11 +410,12 @@ class HistoryView(Polled, tk.Toplevel):
                 return
             settings.user_name = name.strip()
             save_settings(settings)
-        self._ask("confirm", sorted({r.case_id for r in rows}), diagnosis, how,
+        self._ask("confirm", sorted(r.case_id for r in cases), diagnosis, how,
                   settings.user_name, note)
 
     def ask_export(self) -> None:
-        path = filedialog.asksaveasfilename(parent=self, title=_("Export CSV…"),
+        path = filedialog.asksaveasfilename(parent=self, initialdir=self.app.state.initial_dir(),
+                                            title=_("Export CSV…"),
                                             defaultextension=".csv",
                                             initialfile=file_name("history", ".csv"),
                                             filetypes=[("CSV", "*.csv")])
@@ -401,7 +443,10 @@ class HistoryView(Polled, tk.Toplevel):
 
 
 class ConfirmDialog(tk.Toplevel):
-    """The confirmed diagnosis for a selection, and how it was confirmed."""
+    """The confirmed diagnosis for a selection, and how it was confirmed. Nothing is chosen at
+    first (NORMAL was, also on a case called PNEUMONIA: one careless click recorded it), and
+    Save waits for a diagnosis and for how it was confirmed, or "not stated" ticked: these
+    labels feed the site's calibration and Monitoring."""
 
     def __init__(self, master: tk.Misc, count: int) -> None:
         super().__init__(master)
@@ -412,9 +457,11 @@ class ConfirmDialog(tk.Toplevel):
         self.answer: tuple[str, str, str] | None = None
         frame = ttk.Frame(self, padding=12)
         frame.pack(fill="both", expand=True)
-        t.widget(ttk.Label(frame), N_("Confirmed diagnosis of {count} selected cases:"),
-                 count=count).pack(anchor="w")
-        self.choice = tk.StringVar(self, "NORMAL")
+        heading = ttk.Label(frame)
+        heading.pack(anchor="w")
+        t.call(heading, lambda: heading.configure(text=ngettext(*SELECTED, count).format(
+            count=count)))
+        self.choice = tk.StringVar(self, "")
         for value in DIAGNOSES:
             t.widget(ttk.Radiobutton(frame, value=value, variable=self.choice),
                      DIAGNOSIS_LABELS[value]).pack(anchor="w")
@@ -423,16 +470,33 @@ class ConfirmDialog(tk.Toplevel):
                  ).pack(anchor="w", pady=(8, 0))
         self.how = tk.StringVar(self)
         ttk.Entry(frame, textvariable=self.how, width=50).pack(anchor="w", fill="x")
+        self.not_stated = tk.BooleanVar(self, False)
+        t.widget(ttk.Checkbutton(frame, variable=self.not_stated), N_("Not stated")
+                 ).pack(anchor="w")
         t.widget(ttk.Label(frame), N_("Note (optional):")).pack(anchor="w", pady=(8, 0))
         self.note = tk.StringVar(self)
         ttk.Entry(frame, textvariable=self.note, width=50).pack(anchor="w", fill="x")
         buttons = ttk.Frame(frame)
         buttons.pack(anchor="e", pady=(10, 0))
         t.widget(ttk.Button(buttons, command=self.destroy), N_("Cancel")).pack(side="right")
-        t.widget(ttk.Button(buttons, command=self._save), N_("Save")).pack(side="right", padx=8)
+        self.save_button = t.widget(ttk.Button(buttons, command=self._save, state="disabled"),
+                                    N_("Save"))
+        self.save_button.pack(side="right", padx=8)
+        for var in (self.choice, self.how, self.not_stated):
+            var.trace_add("write", lambda *_a: self._enable())
         self.bind("<Return>", lambda _e: self._save())
         self.bind("<Escape>", lambda _e: self.destroy())
 
+    def ready(self) -> bool:
+        return bool(self.choice.get()) and (bool(self.how.get().strip())
+                                            or self.not_stated.get())
+
+    def _enable(self) -> None:
+        self.save_button.configure(state="normal" if self.ready() else "disabled")
+
     def _save(self) -> None:
-        self.answer = (self.choice.get(), self.how.get().strip(), self.note.get().strip())
+        if not self.ready():
+            return
+        how = self.how.get().strip() or NOT_STATED
+        self.answer = (self.choice.get(), how, self.note.get().strip())
         self.destroy()

@@ -19,19 +19,20 @@ from desktop.errors import N_, UserError, class_phrase
 from desktop.i18n import _, class_name
 from desktop.modelfile import POSITIVE
 from desktop.ui.polled import Polled
+from desktop.ui.style import min_size
 from desktop.ui.widgets import fit_columns
 
 log = logging.getLogger(__name__)
 
 COLUMNS = ("period", "results", "flagged", "scope", "agreement")
-HEADINGS = {"period": N_("Period"), "results": N_("Results"),
+HEADINGS = {"period": N_("Period"), "results": N_("Cases"),
             "flagged": N_("Called {pneumonia} (95% CI)"), "scope": N_("Out of scope (95% CI)"),
             "agreement": N_("Agreement with confirmed (95% CI)")}
 
 
 class MonitoringView(Polled, tk.Toplevel):
     def __init__(self, app, db_path: Path | None = None) -> None:
-        self.open_over(app, N_("Monitoring"), "900x480")
+        self.open_over(app, N_("Monitoring"), (900, 480), (600, 300))
         self.db_path = db_path
         profile = app.history.profile
         self.interval = profile.flagged_interval if profile is not None else None
@@ -117,11 +118,11 @@ class MonitoringView(Polled, tk.Toplevel):
     def _fit(self) -> None:
         """Columns fitted to their text; the window at least as wide as they are (up to the
         screen), so the last one is not cut."""
-        width = min(fit_columns(self.tree) + 24, self.winfo_screenwidth())
-        self.minsize(width, 300)
+        width, height = min_size(self, (fit_columns(self.tree) + 24, 300))
+        self.minsize(width, height)
         self.update_idletasks()
         if self.winfo_width() < width:
-            self.geometry(f"{width}x{max(self.winfo_height(), 300)}")
+            self.geometry(f"{width}x{max(self.winfo_height(), height)}")
 
     def close(self) -> None:
         self.stop_polling()

@@ -7,6 +7,7 @@ import queue
 import tkinter as tk
 from collections.abc import Callable
 
+from desktop.ui.style import min_size, screen_room
 from desktop.ui.widgets import Texts
 
 POLL_MS = 40
@@ -18,14 +19,21 @@ class Polled:
     ``self.replies``. Texts go through ``self.texts`` (and ``say``), so the window follows a
     language switch while it is open."""
 
-    def open_over(self, app, title: str, geometry: str) -> None:
-        """A window of its own over the main window ``app``, titled ``title`` (a msgid)."""
+    def open_over(self, app, title: str, size: tuple[int, int],
+                  minimum: tuple[int, int]) -> None:
+        """A window of its own over the main window ``app``, titled ``title`` (a msgid), first
+        ``size`` and never smaller than ``minimum`` (both within the screen's room): a window
+        opened before it is mapped has no height of its own yet, and without a minimum a
+        window manager restores a maximised one to whatever that was (one pixel)."""
         super().__init__(app.root)
         self.app = app
         self.texts = Texts()
         self.texts.title(self, title)
         self.texts.follow_language(self)
-        self.geometry(geometry)
+        room = screen_room(self)
+        self._size = (min(size[0], room[0]), min(size[1], room[1]))
+        self.minsize(*min_size(self, minimum))
+        self.geometry("{}x{}".format(*self._size))
         self.transient(app.root)
         # registered first, so it runs first on a switch: it waits for the other texts
         self.texts.call(self, lambda: self.after_idle(self.fit_width))
@@ -35,9 +43,12 @@ class Polled:
         longer translation widens the window instead of cutting its last button."""
         try:
             self.update_idletasks()
-            need = min(self.winfo_reqwidth(), self.winfo_screenwidth())
-            if self.winfo_width() < need:
-                self.geometry(f"{need}x{self.winfo_height()}")
+            need = min(self.winfo_reqwidth(), screen_room(self)[0])
+            # Not mapped yet, the window is 1x1: its size is the one asked for at opening.
+            mapped = self.winfo_ismapped() and self.winfo_height() > 1
+            width, height = (self.winfo_width(), self.winfo_height()) if mapped else self._size
+            if width < need:
+                self.geometry(f"{need}x{height}")
         except tk.TclError:  # closed meanwhile
             pass
 

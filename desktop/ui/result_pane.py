@@ -6,14 +6,17 @@ its verdict, the sentence under it, its scope, the probability bar, and the view
 
 from __future__ import annotations
 
+import logging
 import tkinter as tk
 from collections.abc import Callable
 from tkinter import font as tkfont
 from tkinter import ttk
 
+from PIL import Image, ImageOps
+
 from desktop import i18n
 from desktop.engine.results import Result
-from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
+from desktop.engine.scope import COLOUR_FRACTION, IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
 from desktop.engine.session import Session, withheld
 from desktop.errors import N_, UserError
 from desktop.i18n import _
@@ -41,6 +44,8 @@ SCOPE_COLOURS = {IN_SCOPE: TEXT_GREY, UNUSUAL: TEXT_AMBER, NOT_CHEST_XRAY: TEXT_
 EMPTY_HINT = N_("Open or drop chest X-ray images here.\n"
                 "Files and folders: JPEG, PNG, BMP, TIFF, DICOM.")
 
+log = logging.getLogger(__name__)
+
 
 class ResultPane:
     """The widgets of the pane, built into ``pane``; ``refresh`` draws a result."""
@@ -61,6 +66,7 @@ class ResultPane:
         self._pane = pane
         self._fit_pending = False  # a _fit_rows is queued for the next idle moment
         self._shown: tuple[int, int, int] | None = None  # (key, preview, heatmap) on screen
+        self._colour: tuple[int | None, object] = (None, None)  # (key, its colour preview)
         self._picture: Picture | None = None
         self._file_windows_for: tuple | None = None  # what View → The file's own windows lists
         self.preview = ImageViewer(pane, on_change=self._view_changed, width=420, height=340)
@@ -131,9 +137,10 @@ class ResultPane:
 
     def _fit_rows(self) -> None:
         """The image keeps 40% of the pane's height when the texts under it fit beside that;
-        in a small window or a longer language it gives up room, down to a quarter of the
-        pane, so the verdict, the bar and the heatmap controls stay on screen (and the space
-        kept for the heatmap legend goes first, then the legend's sentence)."""
+        in a small window or a longer language it gives up room, down to a seventh of the pane
+        (an 800x600 screen leaves the pane about 380 pixels; F11 shows the image whole), so
+        the verdict, the bar and the heatmap controls stay on screen (and the space kept for
+        the heatmap legend goes first, then the legend's sentence)."""
         self._fit_pending = False
         height = self._pane.winfo_height() - _vertical_padding(self._pane)
         if height <= 1:
@@ -149,7 +156,7 @@ class ResultPane:
             need = widget.winfo_reqheight() + sum(int(float(p)) for p in pady)
             rows[row] = max(rows.get(row, 0), need)
         room = height - sum(need for row, need in rows.items() if row != LEGEND_ROW)
-        image, least = int(height * 0.4), int(height * 0.25)
+        image, least = int(height * 0.4), int(height * 0.14)
         # the legend's sentence goes when even the smallest image would push it off the pane
         caption = room >= least + self.legend.height_needed(caption=True) + 4
         self.legend.show_caption(caption)
@@ -256,12 +263,32 @@ class ResultPane:
         unchanged = shown == self._shown and self._picture is not None
         if not unchanged:  # nothing on the picture depends on the threshold: no redraw for it
             same_image = self._shown is not None and self._shown[:2] == shown[:2]
-            self._picture = Picture(result.preview, result.display, heatmap, result.source)
+            self._picture = Picture(result.preview, result.display, heatmap, result.source,
+                                    colour=self._colour_of(result))
             self._shown = shown
             self.preview.viewer.show_heat = heatmap is not None
             self.preview.show(self._picture, keep_view=same_image)
         self._fill_file_windows_menu()
         self._view_changed()
+
+    def _colour_of(self, result: Result):
+        """A colour photo's colours at the preview's size (None for a grey image, or one that
+        cannot be read again). Read here, as a JPEG drafted to that size takes a few
+        milliseconds, and only for the images the reader found in colour; kept for the last."""
+        if (result.source.get("colour_fraction") or 0.0) < COLOUR_FRACTION \
+                or result.preview is None:
+            return None
+        if self._colour[0] != result.key:
+            try:
+                with Image.open(result.path) as im:
+                    im.draft("RGB", result.preview.size)
+                    im = ImageOps.exif_transpose(im) or im
+                    colour = im.convert("RGB").resize(result.preview.size)
+            except (OSError, ValueError, Image.DecompressionBombError):
+                log.info("No colour preview for %s", result.path, exc_info=True)
+                colour = None
+            self._colour = (result.key, colour)
+        return self._colour[1]
 
     def _show_nothing(self, hint: str) -> None:
         self._shown = self._picture = None

@@ -150,8 +150,12 @@ class WindowState:
 
     def initial_dir(self, beside: Path | None = None) -> str | None:
         """Where a file dialog starts: the folder of ``beside`` (the image a report is of),
-        else the folder files were last opened from."""
-        for folder in (beside.parent if beside is not None else None, self.settings.last_folder):
+        else the folder files were last opened from, else the user's documents folder (Tk's
+        default, the program's own folder, is no place for a person's files)."""
+        import platformdirs
+
+        for folder in (beside.parent if beside is not None else None, self.settings.last_folder,
+                       platformdirs.user_documents_dir(), Path.home()):
             if folder and Path(folder).is_dir():
                 return str(folder)
         return None
@@ -186,6 +190,21 @@ class WindowState:
         if not self.model_ready and self.model_error is None:
             self.say(lambda: _("Loading model…"))
         return batch
+
+    def show_listed(self, path: str | Path) -> bool:
+        """Select and show the row of ``path`` when that file is listed already (History → Open
+        case): opening it again finds nothing new to list, and said "No chest X-ray images were
+        found there". False when it is not listed."""
+        real = os.path.realpath(path)
+        key = next((k for k, r in self.session.results.items()
+                    if os.path.realpath(r.path) == real), None)
+        if key is None:
+            return False
+        if key not in self.visible():
+            self.filter_rows("all")
+        self.view.select_row(key)
+        self.select(key)
+        return True
 
     def cancel(self) -> None:
         """Stop the running batch, and the batch report being written."""

@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 DEFAULT_GEOMETRY = "1240x780"
 MIN_SIZE = (800, 600)
 SCREEN_MARGIN_Y = 80  # title bar + task bar
+BORDER = 1  # a window manager's frame, each side
 
 
 def fit_to_screen(geometry: str | None, root: tk.Tk) -> str:
@@ -28,12 +29,26 @@ def fit_to_screen(geometry: str | None, root: tk.Tk) -> str:
     match = re.fullmatch(pattern, geometry or "") or re.fullmatch(pattern, DEFAULT_GEOMETRY)
     screen_w, screen_h = root.winfo_screenwidth(), root.winfo_screenheight()
     # Leave room for the title bar and a task bar: a 1366x768 clinic laptop shows the whole window.
-    width = min(int(match[1]), screen_w)
-    height = min(int(match[2]), max(MIN_SIZE[1], screen_h - SCREEN_MARGIN_Y))
+    width, height = (min(int(match[i + 1]), room) for i, room in enumerate(screen_room(root)))
     place = match[3] or ""
     if place and (abs(int(match[4][1:])) >= screen_w or abs(int(match[5][1:])) >= screen_h):
         place = ""  # off this screen: let the window manager place it
     return f"{width}x{height}{place}"
+
+
+def screen_room(widget) -> tuple[int, int]:
+    """The largest window this screen shows whole: its width, and its height less the title
+    bar, the menu bar and a task bar (an 800x600 screen leaves 520, not 600: a window as tall
+    as the screen has its bottom row, the status bar, off it), and the width less a window
+    manager's border on each side."""
+    return (widget.winfo_screenwidth() - 2 * BORDER,
+            max(200, widget.winfo_screenheight() - SCREEN_MARGIN_Y))
+
+
+def min_size(widget, minimum: tuple[int, int] = MIN_SIZE) -> tuple[int, int]:
+    """``minimum``, no larger than the room this screen has (``screen_room``)."""
+    room = screen_room(widget)
+    return min(minimum[0], room[0]), min(minimum[1], room[1])
 
 
 def make_root() -> tuple[tk.Tk, bool]:

@@ -22,9 +22,8 @@ from PIL import ImageTk
 from desktop.atomicio import atomic_write_text
 from desktop.cases.profile import interval_text
 from desktop.cases.recorder import Recorder
-from desktop.cases.store import Filters
+from desktop.cases.store import TeachingRead, now_text
 from desktop.cases.teaching import (
-    LABELLED_FOLDER,
     LABELS,
     folder_label,
     summarize,
@@ -32,28 +31,35 @@ from desktop.cases.teaching import (
 )
 from desktop.engine.session import Session
 from desktop.engine.threshold import ThresholdPolicy
-from desktop.errors import N_, Sentence
-from desktop.i18n import _, class_name, format_decimal
+from desktop.errors import N_, NP_, Sentence
+from desktop.i18n import _, class_name, format_decimal, ngettext
 from desktop.reading.files import scan
+from desktop.reading.identity import file_sha256
 from desktop.reports.labels import file_name
 from desktop.reports.overlay import blend_heatmap
 from desktop.reports.wording import verdict_label
 from desktop.ui.polled import Polled
+from desktop.ui.scrolled import Scrolled
+from desktop.ui.style import screen_room
+from desktop.ui.widgets import HEATMAP_CAPTION
 
 log = logging.getLogger(__name__)
 
-SIDE = 320  # the picture's longest side on screen
+SIDE, SHORT_SIDE = 320, 240  # the picture's longest side on screen (a short one)
 ANSWER = N_("Model: {verdict}, P(pneumonia) = {p}. Confirmed: {confirmed}. Your read: {read}.")
-SUMMARY = N_("Over {reads} cases read first: reader vs confirmed {reader}, model vs confirmed "
-             "{model}, reader vs model {agree}.")
+SUMMARY = NP_("Over {reads} case read first: reader vs confirmed {reader}, model vs confirmed "
+              "{model}, reader vs model {agree}.",
+              "Over {reads} cases read first: reader vs confirmed {reader}, model vs confirmed "
+              "{model}, reader vs model {agree}.")
 
 
 class TeachingView(Polled, tk.Toplevel):
     def __init__(self, app, db_path: Path | None = None) -> None:
-        self.open_over(app, N_("Read first (teaching)"), "760x680")
+        self.open_over(app, N_("Read first (teaching)"), (760, 680), (560, 480))
         self.files: list[Path] = []
         self.index = -1
         self.result = None
+        self.sha256: str | None = None  # the shown image's content (its teaching read's key)
         self.read: str | None = None
         self.session = Session(ThresholdPolicy.from_card(app.state.card))
         self.session.set_site(app.session.site)
@@ -73,10 +79,20 @@ class TeachingView(Polled, tk.Toplevel):
         self.say(self.position, lambda: _("Open a folder of images to read."))
         t.widget(ttk.Button(top, command=self.ask_export), N_("Export summary CSV…")).pack(
             side="right")
-        self.canvas = tk.Canvas(self, width=SIDE, height=SIDE, background="#1E1E1E",
+        # a short screen (800x600) gets a smaller picture, so the reads and the summary fit
+        self.side = SIDE if screen_room(self)[1] >= 700 else SHORT_SIDE
+        # the rest scrolls when the window is shorter than it (the summary fell off at 800x600)
+        self.scroll = Scrolled(self)
+        self.scroll.pack(fill="both", expand=True)
+        body = self.scroll.inner
+        self.canvas = tk.Canvas(body, width=self.side, height=self.side, background="#1E1E1E",
                                 highlightthickness=0)
         self.canvas.pack(pady=(0, 8))
-        reads = ttk.Frame(self)
+        # under the heatmap once it is shown, as in the main window
+        self.caption = self.texts.widget(ttk.Label(
+            body, style="Small.TLabel", wraplength=self.side + 200, justify="center"),
+            HEATMAP_CAPTION)
+        reads = ttk.Frame(body)
         reads.pack()
         t.widget(ttk.Label(reads), N_("Your read:")).pack(side="left", padx=(0, 8))
         self.read_buttons = []
@@ -89,10 +105,10 @@ class TeachingView(Polled, tk.Toplevel):
         self.next_button = t.widget(ttk.Button(reads, state="disabled", command=self.next_image),
                                     N_("Next image"))
         self.next_button.pack(side="left", padx=(16, 0))
-        self.answer = ttk.Label(self, text="", wraplength=720, justify="left",
+        self.answer = ttk.Label(body, text="", wraplength=720, justify="left",
                                 font="TkHeadingFont")
         self.answer.pack(fill="x", padx=10, pady=8)
-        self.summary = ttk.Label(self, text="", wraplength=720, justify="left",
+        self.summary = ttk.Label(body, text="", wraplength=720, justify="left",
                                  font="TkFixedFont")
         self.summary.pack(fill="x", padx=10)
 
@@ -127,14 +143,17 @@ class TeachingView(Polled, tk.Toplevel):
 
     def _classify(self, engine, path: Path) -> None:
         try:
-            self.replies.put(next(iter(engine.predict_paths([path], preview_size=SIDE,
-                                                            heatmaps=True))))
+            result = next(iter(engine.predict_paths([path], preview_size=self.side,
+                                                    heatmaps=True)))
+            self.replies.put((result, file_sha256(path) if result.ok else None))
         except Exception:  # noqa: BLE001 - the view says so; the traceback is logged
             log.exception("Teaching view could not classify %s", path)
-            self.replies.put(None)
+            self.replies.put((None, None))
 
-    def handle(self, result) -> None:
+    def handle(self, reply) -> None:
+        result, self.sha256 = reply
         self.canvas.delete("all")
+        self.caption.pack_forget()
         if result is None or not result.ok or result.preview is None:
             self.say(self.answer, result.error.user_message
                      if result is not None and result.error
@@ -148,10 +167,10 @@ class TeachingView(Polled, tk.Toplevel):
 
     def _draw(self, picture) -> None:
         picture = picture.copy()
-        picture.thumbnail((SIDE, SIDE))
+        picture.thumbnail((self.side, self.side))
         self._photo = ImageTk.PhotoImage(picture)
         self.canvas.delete("all")
-        self.canvas.create_image(SIDE // 2, SIDE // 2, image=self._photo)
+        self.canvas.create_image(self.side // 2, self.side // 2, image=self._photo)
 
     # --- the read and the answer ----------------------------------------------------------
 
@@ -162,29 +181,26 @@ class TeachingView(Polled, tk.Toplevel):
         self.read = read
         for button in self.read_buttons:
             button.configure(state="disabled")
-        label = folder_label(result.path)
-        confirmed = label
-        if self.recorder.record(self.session, result, model_sha256=self.app.state.model_sha256,
-                                model_version=(self.app.state.card or {}).get("model_version"),
-                                origin="teaching"):
-            store, case_id = self.recorder.store, self.recorder.last_case_id
+        confirmed = folder_label(result.path)
+        verdict = self.session.verdict(result)
+        store = self.recorder.open()
+        if store is not None and self.sha256 is not None:  # kept apart from the clinic's cases
             try:
-                store.set_read(case_id, read)
-                if label is not None:
-                    store.confirm([case_id], label, how=LABELLED_FOLDER,
-                                  by=self.app.settings.user_name)
-                else:
-                    confirmed = store.connection.execute(
-                        "SELECT confirmed FROM cases WHERE id = ?", (case_id,)).fetchone()[0]
+                if confirmed is None:
+                    confirmed = store.confirmed_of(self.sha256)
+                store.record_read(TeachingRead(
+                    sha256=self.sha256, file_name=Path(result.path).name, path=str(result.path),
+                    created=now_text(), reader_read=read, verdict=verdict,
+                    p=result.p_pneumonia, confirmed=confirmed))
             except sqlite3.Error:
                 log.exception("Could not keep the read of %s", result.path)
-        verdict = self.session.verdict(result)
         self.say(self.answer, lambda: _(ANSWER).format(
             verdict=verdict_label(verdict, mark=False) if verdict else _("No verdict"),
             p=format_decimal(result.p_pneumonia, 3),
             confirmed=_(confirmed) if confirmed else _("Unknown"), read=_(read)))
         if result.heatmap is not None:  # where the network looked, now that the read is in
             self._draw(blend_heatmap(result.preview, result.heatmap))
+            self.caption.pack(after=self.canvas, pady=(0, 6))
         self.next_button.configure(state="normal")
         self.show_summary()
 
@@ -192,13 +208,13 @@ class TeachingView(Polled, tk.Toplevel):
         store = self.recorder.open()
         if store is None:
             return
-        self.last_summary = summarize(store.rows(Filters(read=True)))
+        self.last_summary = summarize(store.teaching_reads())
         self.say(self.summary, self._summary_text)
 
     def _summary_text(self) -> str:
         """The last summary in the current language: a sentence, then two small tables."""
         s = self.last_summary
-        lines = [_(SUMMARY).format(
+        lines = [ngettext(*SUMMARY, s.reads).format(
             reads=s.reads,
             reader=f"{interval_text(s.reader_vs_confirmed)} (n={s.reader_vs_confirmed.n})"
             if s.reader_vs_confirmed.n else "—",
@@ -218,7 +234,8 @@ class TeachingView(Polled, tk.Toplevel):
         return "\n".join(lines)
 
     def ask_export(self) -> None:
-        path = filedialog.asksaveasfilename(parent=self, title=_("Export summary CSV…"),
+        path = filedialog.asksaveasfilename(parent=self, initialdir=self.app.state.initial_dir(),
+                                            title=_("Export summary CSV…"),
                                             defaultextension=".csv",
                                             initialfile=file_name("reader_study", ".csv"),
                                             filetypes=[("CSV", "*.csv")])

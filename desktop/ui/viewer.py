@@ -109,8 +109,11 @@ class Picture:
     heatmap (or None) and the reader's facts (the file's size and window presets)."""
 
     def __init__(self, preview: Image.Image, display=None, heatmap: np.ndarray | None = None,
-                 source: dict | None = None) -> None:
+                 source: dict | None = None, colour: Image.Image | None = None) -> None:
         self.preview = preview if preview.mode == "L" else preview.convert("L")
+        # a colour photo as it is, at the preview's size, shown while no window or inversion
+        # applies (grey beside "This image is in colour" contradicted the sentence)
+        self.colour = colour.convert("RGB").resize(self.preview.size) if colour else None
         self.display = display
         self.heatmap = heatmap
         self.source = source or {}
@@ -215,11 +218,14 @@ class Picture:
 
     def crop(self, box: tuple[int, int, int, int], window: Window | None,
              invert: bool) -> Image.Image:
-        """The grey image of ``box`` (integer preview pixels) through ``window``."""
+        """The grey image of ``box`` (integer preview pixels) through ``window`` (a colour
+        photo's own colours when there is no window)."""
         if window is not None and window.on_values and self.display is not None:
             x0, y0, x1, y1 = box
             return Image.fromarray(self.lut(window, invert)[self.display.codes[y0:y1, x0:x1]],
                                    mode="L")
+        if window is None and not invert and self.colour is not None:
+            return self.colour.crop(box)
         part = self.preview.crop(box)
         if window is None and not invert:
             return part

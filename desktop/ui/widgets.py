@@ -55,6 +55,9 @@ def fit_columns(tree: ttk.Treeview, minimum: int = 60) -> int:
     return sum(int(tree.column(column, "width")) for column in tree["columns"])
 
 
+HEATMAP_CAPTION = N_("Grad-CAM: the regions that raised P(pneumonia) most. It shows where the "
+                     "model looked, not where the disease is.")
+
 class Texts:
     """Which widget shows which msgid; ``relabel()`` re-translates them all at once."""
 
@@ -442,11 +445,7 @@ class HeatmapLegend(ttk.Frame):
         texts.widget(ttk.Label(scale, style="Panel.TLabel"), N_("high")).pack(side="left")
         self.caption = ttk.Label(self, style="Small.Panel.TLabel", wraplength=440)
         self.caption.pack(anchor="w", pady=(2, 0))
-        texts.widget(
-            self.caption,
-            N_("Grad-CAM: the regions that raised P(pneumonia) most. It shows where the model "
-               "looked, not where the disease is."),
-        )
+        texts.widget(self.caption, HEATMAP_CAPTION)
         self._scale = scale
 
     def height_needed(self, caption: bool) -> int:
@@ -482,7 +481,7 @@ class ThresholdControl(ttk.LabelFrame):
         self._card: dict | None = None
         self._buttons: list[tuple[ttk.Radiobutton, str]] = []
         self._quiet = False
-        self._threshold = 0.5
+        self._threshold: float | None = None  # none until the model's card gives one
         self.value = tk.DoubleVar(self, 0.5)
         self.preset = tk.StringVar(self, "")
 
@@ -535,6 +534,7 @@ class ThresholdControl(ttk.LabelFrame):
         try:
             self._threshold = float(threshold)
             self.value.set(self._threshold)
+            self.scale.state(["!disabled"])
             self.preset.set(preset or "")
         finally:
             self._quiet = False
@@ -556,7 +556,9 @@ class ThresholdControl(ttk.LabelFrame):
         return next((p for p in self._points if p["name"] == name), None)
 
     def refresh_texts(self) -> None:
-        self.value_label.configure(text=format_threshold(self._threshold))
+        # nothing until the model has loaded: "0.50" was no threshold of this model
+        self.value_label.configure(text="" if self._threshold is None
+                                   else format_threshold(self._threshold))
         for button, name in self._buttons:
             button.configure(text=operating_point_label(name) if name else _("Custom"))
         point = self._point(self.preset.get())
@@ -636,13 +638,14 @@ class ResultsTable(ttk.Frame):
         "p_pneumonia": N_("P(pneumonia)"),
         "status": N_("Status"),
     }
+    FILE_WIDTH, FILE_MIN = 215, 110
 
     def __init__(self, master: tk.Misc, texts: Texts, on_sort: Callable[[str], None]) -> None:
         super().__init__(master)
         self.tree = ttk.Treeview(
             self, columns=self.COLUMNS, show="headings", selectmode="browse", height=12
         )
-        widths = {"file": 215, "verdict": 130, "p_pneumonia": 140, "status": 225}
+        widths = {"file": self.FILE_WIDTH, "verdict": 130, "p_pneumonia": 140, "status": 225}
         for column in self.COLUMNS:
             anchor = "e" if column == "p_pneumonia" else "w"
             stretch = column in ("file", "status")
@@ -664,7 +667,15 @@ class ResultsTable(ttk.Frame):
         self.tree.tag_configure("withheld", foreground=TEXT_GREY)
         self.sorted_by: tuple[str, bool] | None = None  # (column, descending)
         self.tooltip = CellTooltip(self.tree)  # cells a narrow column clips
+        self.tree.bind("<Configure>", lambda e: self._narrow_file_column(e.width), add="+")
         texts.call(self, self.refresh_headings)
+
+    def _narrow_file_column(self, width: int) -> None:
+        """In a narrow table (an 800x600 screen) the file column gives up width, down to
+        ``FILE_MIN``, so the verdict and P are seen whole ("0." was all P showed); the status
+        column scrolls."""
+        shown = sum(int(self.tree.column(c, "width")) for c in ("verdict", "p_pneumonia"))
+        self.tree.column("file", width=max(self.FILE_MIN, min(self.FILE_WIDTH, width - shown)))
 
     @staticmethod
     def _scroll_across(bar: ttk.Scrollbar, first: str, last: str) -> None:

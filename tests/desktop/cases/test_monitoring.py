@@ -51,3 +51,25 @@ def test_reports_name_the_site_profile_in_force():
     session.set_site(None)
     assert "Site profile" not in dict(threshold_rows(session.policy, site=session.site))
     assert session.results[1].p_pneumonia == 0.4  # the model's own P again
+
+
+def test_a_case_opened_again_counts_once():
+    """20 cases, 10 of them also classified under a site profile (a second result each): 20
+    cases, not "30 results"."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        store = HistoryStore.open(Path(folder) / "h.db")
+        for profile in ("", "site"):
+            for i in range(20 if profile == "" else 10):
+                store.record(CaseRecord(
+                    sha256=f"{i:064d}", file_name=f"{i}.png", path="/x", size=1,
+                    model_sha256="m" * 64, model_version="1", profile=profile, p_model=0.5,
+                    p=0.5, threshold=0.5, verdict="NORMAL", scope="in_scope", scope_reason=None,
+                    origin="window", created=f"2026-12-0{2 if profile else 1}T10:{i:02d}:00Z"))
+        rows = store.rows()
+        store.close()
+    assert len(rows) == 30
+    assert sum(p.results for p in periods(rows, by="week")) == 20
+    assert [p.results for p in periods(rows, by="block")] == [20]

@@ -275,7 +275,8 @@ def test_a_photo_a_lateral_view_and_a_chest_xray_get_their_three_scopes(make_app
     assert app.pane.verdict_label.cget("text") == "No verdict"
     assert app.pane.scope_label.cget("text").startswith("⊘ This image is in colour")
     assert app.pane.heatmap_note.cget("text") == "No heatmap: no verdict was given."
-    assert app.state.selected.heatmap is None and app.pane.preview.rendered.mode == "L"
+    # no heatmap laid over it; the photo in its own colours (issue 28.13), not grey
+    assert app.state.selected.heatmap is None and app.pane.preview.rendered.mode == "RGB"
 
     select_row(app, "lateral.dcm")
     wait_for(app, lambda: app.state.selected.heatmap is not None, "compute the lateral's heatmap")

@@ -271,13 +271,20 @@ def test_read_first_hides_the_answer_until_the_reader_reads_then_compares(
     text = view.answer.cget("text")
     assert text.startswith("Model: ") and "Confirmed: NORMAL" in text and \
         "Your read: PNEUMONIA" in text
-    assert "Over 1 cases read first: reader vs confirmed 0%" in view.summary.cget("text")
+    assert "Over 1 case read first: reader vs confirmed 0%" in view.summary.cget("text")
     assert view.result.heatmap is not None and view._photo is not shown  # now the heatmap
+    # with the heatmap, what it is and is not
+    assert view.caption.winfo_manager() and "not where the disease is" in view.caption.cget(
+        "text")
+    # a class's reads are not the clinic's cases
+    store = HistoryStore.open()
+    assert store.rows() == [] and [r.file_name for r in store.teaching_reads()] == ["a.png"]
+    store.close()
     app.set_language("es")  # the open window follows, the answer and summary included
     assert view.title() == "Leer primero (docencia)"
     assert view.answer.cget("text").startswith("Modelo: ")
     assert view.next_button.cget("text") == "Siguiente imagen"
-    assert view.summary.cget("text").startswith("En 1 casos leídos primero")
+    assert view.summary.cget("text").startswith("En 1 caso leído primero")
     app.set_language("en")
     view.next_image()
     wait_for(app, lambda: view.result is not None, "show the second image")
@@ -285,6 +292,7 @@ def test_read_first_hides_the_answer_until_the_reader_reads_then_compares(
     assert view.last_summary.reads == 2 and view.last_summary.reader_vs_confirmed.k == 1
     out = tmp_path / "reader.csv"
     assert view.export(out) and out.read_text().startswith("measure,agree,of")
+    assert "\na.png,PNEUMONIA," in out.read_text() and "\nb.png,PNEUMONIA," in out.read_text()
     view.close()
 
 
@@ -309,6 +317,8 @@ def test_a_cases_window_is_as_wide_as_its_spanish_texts(make_app, command):  # n
     link = app.history
     view = {"calibrate": link.calibration_view, "monitoring": link.monitoring_view,
             "teaching": link.teaching_view, "history": link.history_view}[command]
+    from desktop.ui.style import screen_room
+
     wait_for(app, lambda: view.winfo_ismapped() and view.winfo_width() >= min(
-        view.winfo_reqwidth(), view.winfo_screenwidth()), "as wide as its texts")
+        view.winfo_reqwidth(), screen_room(view)[0]), "as wide as its texts")
     view.close()

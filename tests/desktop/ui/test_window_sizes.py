@@ -1,0 +1,235 @@
+"""Every window on a small real screen: an 800x600 Xvfb screen, under a window manager
+(openbox) and under none. The Cases windows opened one pixel tall (History, Calibrate, Read
+first), the main window's status bar was below the screen, History's last buttons were off it.
+The geometry asserted is the one X mapped (``winfo`` and ``xwininfo``), waited for with a
+deadline."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from tkinter import ttk
+
+import pytest
+
+from desktop.settings import Settings
+from tests.desktop.ui.test_app import classify, make_app, select_row, wait_for, write_xray  # noqa: F401
+from tests.support.gui_support import virtual_display
+
+pytestmark = pytest.mark.gui
+
+SCREEN = (800, 600)
+VIEWS = {"history": (640, 420), "calibration": (640, 460), "monitoring": (600, 300),
+         "teaching": (560, 480)}
+
+
+def _wm_running(deadline_s: float = 15.0) -> None:
+    """Wait until a window manager owns the screen (``_NET_SUPPORTING_WM_CHECK`` set)."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        probe = subprocess.run(["xprop", "-root", "_NET_SUPPORTING_WM_CHECK"],
+                               capture_output=True, text=True)
+        if "window id" in probe.stdout:
+            return
+        time.sleep(0.05)
+    raise AssertionError("openbox did not take the screen")
+
+
+@pytest.fixture(scope="session")
+def small_display(x_display):
+    """One 800x600 screen, kept until the session ends: Tk keeps a connection to every screen
+    it used, and once one of them is gone the next Tk call of any later test ends the whole
+    test process (X's fatal IO error)."""
+    before = os.environ["DISPLAY"]
+    with virtual_display(f"{SCREEN[0]}x{SCREEN[1]}x24") as display:
+        os.environ["DISPLAY"] = before  # the other tests' screen, until a module asks for this
+        yield display
+
+
+@pytest.fixture(scope="module")
+def on_small_display(small_display):
+    """DISPLAY points at the 800x600 screen for this module's windows."""
+    before = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = small_display
+    yield small_display
+    os.environ["DISPLAY"] = before
+
+
+@pytest.fixture(scope="module", params=["no window manager", "openbox"])
+def small_screen(request, on_small_display):
+    """The 800x600 screen with no window manager, then with openbox."""
+    manager = None
+    if request.param == "openbox":
+        if shutil.which("openbox") is None or shutil.which("xprop") is None:
+            pytest.skip("needs openbox and xprop (apt-get install openbox x11-utils)")
+        manager = subprocess.Popen(["openbox", "--sm-disable"], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        _wm_running()
+    yield request.param
+    if manager is not None:
+        manager.terminate()
+        manager.wait(timeout=10)
+
+
+def mapped(app, window) -> tuple[int, int, int, int]:
+    """x, y, width, height of ``window`` as X mapped it, once it is mapped and has a height."""
+    wait_for(app, lambda: window.winfo_ismapped() and window.winfo_height() > 1
+             and window.winfo_viewable(), f"map {window}")
+    return (window.winfo_rootx(), window.winfo_rooty(), window.winfo_width(),
+            window.winfo_height())
+
+
+def xwininfo_size(window) -> tuple[int, int]:
+    text = subprocess.run(["xwininfo", "-id", str(window.winfo_id())], capture_output=True,
+                          text=True, check=True).stdout
+    return (int(re.search(r"Width: (\d+)", text)[1]), int(re.search(r"Height: (\d+)", text)[1]))
+
+
+def on_screen(x: int, y: int, width: int, height: int) -> bool:
+    return x >= 0 and y >= 0 and x + width <= SCREEN[0] and y + height <= SCREEN[1]
+
+
+@pytest.mark.parametrize("name", list(VIEWS))
+def test_each_cases_window_opens_usable_and_whole_on_the_screen(small_screen, make_app,  # noqa: F811
+                                                               tmp_path, name):
+    app = make_app()
+    getattr(app, f"show_{name}")()
+    view = getattr(app.history, f"{name}_view")
+    minimum = VIEWS[name]
+    wait_for(app, lambda: view.winfo_ismapped() and view.winfo_height() >= minimum[1],
+             f"open {name} at least {minimum[1]} pixels tall")
+    x, y, width, height = mapped(app, view)
+    assert width >= minimum[0]
+    assert xwininfo_size(view) == (width, height)
+    assert on_screen(x, y, width, height), (x, y, width, height)
+    view.close()
+
+
+def test_restoring_a_maximised_history_keeps_a_usable_size(small_screen, make_app):  # noqa: F811
+    if small_screen != "openbox":
+        pytest.skip("maximising is the window manager's")
+    app = make_app()
+    app.show_history()
+    view = app.history.history_view
+    mapped(app, view)
+    view.attributes("-zoomed", True)
+    wait_for(app, lambda: view.winfo_width() >= SCREEN[0] - 10, "maximise")
+    view.attributes("-zoomed", False)
+    wait_for(app, lambda: not view.attributes("-zoomed"), "restore")
+    wait_for(app, lambda: view.winfo_height() >= VIEWS["history"][1], "a usable height")
+    view.close()
+
+
+@pytest.mark.parametrize("language", ["en", "es", "pt_BR"])
+def test_the_main_window_fits_the_screen_with_its_status_bar(small_screen, make_app,  # noqa: F811
+                                                             tmp_path, language):
+    app = make_app(Settings(language=language))
+    classify(app, [write_xray(tmp_path / "a chest film with a long name.png")])
+    select_row(app, "a chest film with a long name.png")
+    x, y, width, height = mapped(app, app.root)
+    assert on_screen(x, y, width, height), (x, y, width, height)
+    for widget in (app.cancel_button, app.progress, app.status_label, app.pane.heatmap_check,
+                   app.pane.opacity_scale, app.threshold):
+        wx, wy, ww, wh = mapped(app, widget)
+        assert on_screen(wx, wy, ww, wh) and wy + wh <= y + height, (widget, wx, wy, ww, wh)
+    pane = app.pane._pane
+    for widget in (app.pane.heatmap_check, app.pane.opacity_scale):
+        assert widget.winfo_rooty() + widget.winfo_height() <= pane.winfo_rooty() + \
+            pane.winfo_height()
+    # P is read whole: its column lies inside the table
+    tree = app.table.tree
+    p_right = sum(int(tree.column(c, "width")) for c in ("file", "verdict", "p_pneumonia"))
+    assert p_right <= tree.winfo_width(), (p_right, tree.winfo_width())
+    # the operating points ("Personalizado") are not cut
+    radios = []
+
+    def walk(widget) -> None:
+        for child in widget.winfo_children():
+            walk(child)
+        if isinstance(widget, ttk.Radiobutton) and widget.winfo_ismapped():
+            radios.append(widget)
+
+    walk(app.threshold)
+    assert radios
+    for radio in radios:
+        assert radio.winfo_width() >= radio.winfo_reqwidth(), radio.cget("text")
+        assert radio.winfo_rootx() + radio.winfo_width() <= x + width
+
+
+@pytest.mark.parametrize("language", ["en", "es", "pt_BR"])
+def test_every_history_button_and_column_is_reachable(small_screen, make_app, tmp_path,  # noqa: F811
+                                                      language):
+    app = make_app(Settings(language=language))
+    classify(app, [write_xray(tmp_path / "a.png")])
+    assert app.history.wait_recorded()
+    app.show_history()
+    view = app.history.history_view
+    x, y, width, height = mapped(app, view)
+    wait_for(app, lambda: view.tree.get_children(), "show the case")
+    for button in view.buttons.values():
+        bx, by, bw, bh = mapped(app, button)
+        assert on_screen(bx, by, bw, bh) and bx + bw <= x + width and by + bh <= y + height, \
+            (button.cget("text"), bx, by, bw, bh)
+    for pair in view.filter_row.items:
+        px, py, pw, ph = mapped(app, pair)
+        assert px + pw <= x + width, (px, pw)
+    # the columns beyond the window scroll into view
+    total = sum(int(view.tree.column(c, "width")) for c in view.tree["columns"])
+    if total > view.tree.winfo_width():
+        mapped(app, view.xscroll)
+        view.tree.xview_moveto(1.0)
+        wait_for(app, lambda: float(view.tree.xview()[1]) == 1.0, "scroll to the last column")
+    view.close()
+
+
+def scrolled_into_view(app, scroll, widget) -> bool:
+    """Scroll ``scroll`` (a ``Scrolled``) to its end; whether ``widget`` is then seen whole."""
+    scroll.canvas.yview_moveto(1.0)
+    app.root.update()
+    top = scroll.canvas.winfo_rooty()
+    return (widget.winfo_rooty() >= top and widget.winfo_rooty() + widget.winfo_height()
+            <= top + scroll.canvas.winfo_height())
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_calibrate_shows_its_figures_and_buttons_after_a_run(small_screen, make_app,  # noqa: F811
+                                                             language):
+    from tests.desktop.ui.test_cases_windows import _confirmed_cases
+
+    app = make_app(Settings(language=language))
+    _confirmed_cases(app)
+    app.show_calibration()
+    view = app.history.calibration_view
+    mapped(app, view)
+    view.run()
+    wait_for(app, lambda: view.study is not None and view.summary.winfo_ismapped()
+             and view.roc.winfo_ismapped(), "fit the study")
+    x, y, width, height = mapped(app, view)
+    for button in (view.save_button, view.pdf_button):
+        bx, by, bw, bh = mapped(app, button)
+        assert on_screen(bx, by, bw, bh) and by + bh <= y + height
+    # the figures are there to read: whole, or whole once scrolled to
+    wait_for(app, lambda: scrolled_into_view(app, view.scroll, view.summary),
+             "the study's figures in view")
+    assert view.summary.winfo_rootx() + view.summary.winfo_width() <= x + width
+    assert view.run_button.winfo_rootx() + view.run_button.winfo_width() <= x + width
+    view.close()
+
+
+def test_read_first_keeps_the_reads_and_the_summary_reachable(small_screen, make_app,  # noqa: F811
+                                                              tmp_path):
+    app = make_app(Settings(language="es"))
+    app.run_command("teaching")
+    view = app.history.teaching_view
+    view.open_files([write_xray(tmp_path / "NORMAL" / "a.png"),
+                     write_xray(tmp_path / "PNEUMONIA" / "b.png", seed=1)])
+    wait_for(app, lambda: view.result is not None, "show the first image")
+    view.record_read("NORMAL")
+    x, y, width, height = mapped(app, view)
+    assert on_screen(x, y, width, height)
+    wait_for(app, lambda: scrolled_into_view(app, view.scroll, view.summary),
+             "the summary in view")
+    view.close()
