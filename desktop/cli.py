@@ -222,9 +222,19 @@ def text_line(session, result) -> str:
     return f"{line}  [{words.line_note}]" if words.line_note else line
 
 
+_CONTROLS = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def _one_line(text: str) -> str:
-    """File names may hold newlines or tabs; keep one line per file."""
-    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    """File names may hold newlines or tabs (on Linux); keep one line per file. Only such a name
+    is escaped (its backslashes doubled, so the escapes read back unambiguously): any other path,
+    a Windows path above all, prints exactly as it is, for a user to copy."""
+    if not any(char in text for char in _CONTROLS):
+        return text
+    text = text.replace("\\", "\\\\")
+    for char, escaped in _CONTROLS.items():
+        text = text.replace(char, escaped)
+    return text
 
 
 def _err(message: str) -> None:
