@@ -505,9 +505,11 @@ class ThresholdControl(ttk.LabelFrame):
         texts.call(self, self.refresh_texts)
 
     def _wrap(self, event) -> None:
-        """The figures and the sentence under them wrap at the panel's width."""
+        """The figures and the sentence under them wrap at the panel's width, with a few pixels
+        to spare: under Wine Tk draws text wider than it measures, and a line wrapped at the
+        very edge lost its last letters there ("...como esta mostrar")."""
         for label in (self.detail, self.meaning):
-            label.configure(wraplength=max(200, event.width - 24))
+            label.configure(wraplength=max(200, event.width - 36))
 
     def set_operating_points(self, points: list[dict], card: dict | None = None) -> None:
         """Make one radio button per operating point of the model card, plus "Custom"; the
