@@ -150,29 +150,17 @@ def images() -> tuple[str, str]:
     """A data-set JPEG and a DICOM made here from another one, under the accented folder:
     their Windows paths."""
     import numpy as np
-    import pydicom
     from PIL import Image
-    from pydicom.dataset import FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    from tests.support.fuzz_corpus import dicom_bytes
 
     data = require_shared(SHARED_DATA / "chest_xray_224" / "test")
     jpeg, dicom = FOLDER + r"\raio x tórax.jpeg", FOLDER + r"\João pneumonia.dcm"
     unix(FOLDER).mkdir(parents=True, exist_ok=True)
     shutil.copyfile(sorted((data / "NORMAL").glob("*.jpeg"))[0], unix(jpeg))
     pixels = np.asarray(Image.open(sorted((data / "PNEUMONIA").glob("*.jpeg"))[0]).convert("L"))
-    meta = FileMetaDataset()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    ds = pydicom.Dataset()
-    ds.file_meta = meta
-    ds.Modality, ds.BodyPartExamined, ds.ViewPosition = "DX", "CHEST", "PA"
-    ds.Rows, ds.Columns = pixels.shape
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated = ds.BitsStored = 8
-    ds.HighBit, ds.PixelRepresentation = 7, 0
-    ds.PixelData = pixels.tobytes()
-    ds.save_as(unix(dicom), enforce_file_format=True)
+    unix(dicom).write_bytes(dicom_bytes(pixels, extra={
+        "Modality": "DX", "BodyPartExamined": "CHEST", "ViewPosition": "PA"}))
     return jpeg, dicom
 
 
