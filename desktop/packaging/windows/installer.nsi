@@ -42,6 +42,7 @@ VIAddVersionKey /LANG=0 "LegalCopyright" "Research and teaching tool. Not for cl
 !define MUI_ICON "${ICON}"
 !define MUI_UNICON "${ICON}"
 !define MUI_ABORTWARNING
+!define MUI_COMPONENTSPAGE_SMALLDESC  ; the list as wide as the page: "Atalho na área de trabalho" fits
 !define MUI_FINISHPAGE_RUN "$INSTDIR\${APP}.exe"
 !define MUI_UNCONFIRMPAGE_TEXT_TOP "$(KEPT)"
 
