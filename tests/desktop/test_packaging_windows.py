@@ -37,8 +37,9 @@ MiB = 2**20
 
 @pytest.fixture(scope="module")
 def windows_build(bundled_model) -> subprocess.CompletedProcess:
-    missing = [tool for tool in ("wine", "xvfb-run", "xauth", "unzip") if not shutil.which(tool)]
-    assert not missing, f"install {' '.join(missing)} (Debian: wine wine64 xvfb xauth unzip)"
+    tools = ("wine", "xvfb-run", "xauth", "unzip", "makensis")
+    missing = [tool for tool in tools if not shutil.which(tool)]
+    assert not missing, f"install {' '.join(missing)} (Debian: wine wine64 xvfb xauth unzip nsis)"
     return make_bundle("package-windows", bundled_model, BUILD_TIMEOUT_S)
 
 
@@ -54,7 +55,7 @@ def test_windows_exe_passes_its_self_test_under_wine(windows_build):
 def test_windows_bundle_ships_the_vc_runtime_and_no_build_files(windows_build):
     app_dir = DIST / APP
     names = {path.name.lower() for path in app_dir.rglob("*") if path.is_file()}
-    assert f"{APP}.exe" in names
+    assert {f"{APP}.exe", f"{APP}-cli.exe"} <= names  # the window and its console twin
     assert {"msvcp140.dll", "vcruntime140_threads.dll", "torch_cpu.dll"} <= names
     assert not [name for name in names if name.endswith((".lib", ".pdb", ".h"))]
     assert not [name for name in names if name.startswith("gdcm") and name.endswith(".exe")]
