@@ -109,10 +109,11 @@ package: $(PKG_STAMP)
 	$(PKG_VENV)/bin/pyinstaller --noconfirm --log-level WARN build.spec
 
 # The Windows bundle, built on this Linux machine: a Windows CPython and pinned win_amd64 wheels
-# under Wine run the same build.spec -> dist/windows/cxr-pneumonia/cxr-pneumonia.exe and
-# dist/windows/cxr-pneumonia.zip, then its --self-test runs under Wine + Xvfb. Downloads and the
-# Wine prefix are cached in .wine-build/ (CXR_WINE_CACHE; delete it to start over). Needs wine,
-# wine64, xvfb, xauth, unzip (.ci/run installs them); docs/windows-build.md says why each step.
+# under Wine run the same build.spec -> dist/windows/cxr-pneumonia/ (cxr-pneumonia.exe and its
+# console twin cxr-pneumonia-cli.exe) and dist/windows/cxr-pneumonia.zip, then its --self-test
+# runs under Wine + Xvfb, then NSIS makes dist/windows/cxr-pneumonia-setup-VERSION.exe. Downloads
+# and the Wine prefix are cached in .wine-build/ (CXR_WINE_CACHE; delete it to start over). Needs
+# wine, wine64, xvfb, xauth, unzip, nsis (.ci/run installs them); docs/windows-build.md says why.
 package-windows:
 	desktop/packaging/windows/build.sh
 

@@ -21,8 +21,30 @@ from collections.abc import Sequence
 PROCESS_START = time.perf_counter()
 
 
+# What a shell reports for a command stopped with Ctrl+C (128 + SIGINT), on every platform.
+EXIT_INTERRUPTED = 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Ctrl+C ends any command quietly with ``EXIT_INTERRUPTED`` (no traceback: what ``predict``
+    printed was already recorded file by file)."""
+    _printable_streams()
+    try:
+        return _dispatch(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def _printable_streams() -> None:
+    """Output redirected on Windows is in the ANSI code page (a console itself gets every
+    letter): a file name that page cannot spell prints with an escape instead of ending the
+    command with UnicodeEncodeError. (A windowed exe may have no streams at all.)"""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
+def _dispatch(argv: list[str]) -> int:
     if argv and argv[0] == "predict":
         from desktop.cli import main as predict_main
 

@@ -6,8 +6,10 @@ terminal or set its title. None of that may crash a writer or reach a reader raw
 
 - ``lossless`` (history, CSV, JSON): each undecodable byte becomes ``\\xNN`` and any other lone
   surrogate ``\\uNNNN``; everything else is kept as it is (a Windows path keeps its backslashes).
-- ``one_line`` (a line printed per file): backslashes doubled, then newlines, tabs, ESC and the
-  other C0/C1 controls as backslash escapes, so one file is one line and nothing is interpreted.
+- ``one_line`` (a line printed per file): a name with nothing to escape prints exactly as it is
+  (a Windows path above all, for a user to copy); one with newlines, tabs, ESC, other C0/C1
+  controls or undecodable bytes gets its backslashes doubled and those escaped, so one file is
+  one line, nothing is interpreted, and the escapes read back unambiguously.
 - ``for_terminal`` (our sentences on stderr): the same, but a newline stays a newline.
 - ``csv_cell``: ``lossless``, and a cell a spreadsheet would run as a formula (it starts with
   ``= + - @``, TAB or CR) gets a leading apostrophe (OWASP "CSV injection"). A plain decimal number
@@ -44,7 +46,10 @@ def lossless(text: str) -> str:
 
 
 def one_line(text: str) -> str:
-    """``text`` on one terminal line, unambiguous: ``\\`` doubled, controls escaped."""
+    """``text`` on one terminal line, unambiguous: as it is when nothing needs escaping, else
+    ``\\`` doubled and controls and undecodable bytes escaped."""
+    if not _CONTROL.search(text) and not _SURROGATE.search(text):
+        return text
     return _CONTROL.sub(_escape_control, lossless(text.replace("\\", "\\\\")))
 
 

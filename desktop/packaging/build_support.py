@@ -17,6 +17,8 @@ from pathlib import Path
 
 APP_NAME = "cxr-pneumonia"
 APP_TITLE = "CXR Pneumonia"
+# The Windows console companion of the windowed exe (build.spec): cmd and scripts run this one.
+CLI_NAME = f"{APP_NAME}-cli"
 # Environment variable naming a model.pt (its .sha256 beside it) to bundle instead of
 # assets/model.pt: tests build with a small exported model before the real one exists.
 MODEL_ENV = "CXR_PACKAGE_MODEL"

@@ -72,9 +72,11 @@ class ResultPane:
         self.preview = ImageViewer(pane, on_change=self._view_changed, width=420, height=340)
         self.preview.grid(row=0, column=0, columnspan=2, sticky="nsew")
         self.preview.viewer.opacity = float(heat_opacity.get())
-        # Zoom and window of the image shown, or nothing when there is none.
+        # Zoom and window of the image shown, or nothing when there is none. As wide as the
+        # pane (its text is elided to fit): a label exactly as wide as Tk measures its text lost
+        # its last letter under Wine, where the text is drawn a few pixels wider than measured.
         self.view_label = ttk.Label(pane, style="Small.Panel.TLabel")
-        self.view_label.grid(row=1, column=0, columnspan=2, sticky="w", pady=(2, 0))
+        self.view_label.grid(row=1, column=0, columnspan=2, sticky="ew", pady=(2, 0))
         # Why the preview of a classified file cannot be shown (moved, deleted, changed).
         self.preview_note = ttk.Label(pane, style="Panel.TLabel", wraplength=460,
                                       justify="left")

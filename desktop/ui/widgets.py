@@ -494,9 +494,11 @@ class ThresholdControl(ttk.LabelFrame):
         self.presets = ttk.Frame(self)
         self.presets.grid(row=1, column=0, columnspan=3, sticky="ew", pady=(6, 0))
         self.detail = ttk.Label(self, style="Small.TLabel", wraplength=460, justify="left")
-        self.detail.grid(row=2, column=0, columnspan=3, sticky="w", pady=(4, 0))
+        # "ew": as wide as the panel, so that text drawn wider than Tk measured it (under Wine)
+        # still shows; a label as wide as its measured lines cut their last letters.
+        self.detail.grid(row=2, column=0, columnspan=3, sticky="ew", pady=(4, 0))
         self.meaning = ttk.Label(self, style="Small.TLabel", wraplength=460, justify="left")
-        self.meaning.grid(row=3, column=0, columnspan=3, sticky="w", pady=(2, 0))
+        self.meaning.grid(row=3, column=0, columnspan=3, sticky="ew", pady=(2, 0))
         self.bind("<Configure>", self._wrap, add="+")
         self.columnconfigure(0, weight=1)
         self.scale.bind("<ButtonRelease-1>", lambda _e: self._slid(None))
@@ -507,9 +509,10 @@ class ThresholdControl(ttk.LabelFrame):
         texts.call(self, self.refresh_texts)
 
     def _wrap(self, event) -> None:
-        """The figures and the sentence under them wrap at the panel's width."""
+        """The figures and the sentence under them wrap at the panel's width, with a few pixels
+        to spare: under Wine Tk draws text wider than it measures ("...como esta mostrar")."""
         for label in (self.detail, self.meaning):
-            label.configure(wraplength=max(200, event.width - 24))
+            label.configure(wraplength=max(200, event.width - 36))
 
     def set_operating_points(self, points: list[dict], card: dict | None = None) -> None:
         """Make one radio button per operating point of the model card, plus "Custom"; the

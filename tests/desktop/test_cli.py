@@ -321,3 +321,38 @@ def test_report_identifiers_come_from_the_flag_never_from_the_windows_settings(
 
     assert "H-123" not in report_text()
     assert "H-123" in report_text("--show-identifiers")
+
+
+def test_a_windows_path_prints_as_it_is_and_only_a_name_with_a_newline_is_escaped(
+        tiny_model, tmp_path, capsys):
+    # On Linux a backslash is a letter of the name: the one-file name stands for what Windows
+    # prints, which a user must be able to copy (the backslashes were printed doubled).
+    windows = tmp_path / "C:\\Users\\João\\Área de Trabalho\\raio x.png"
+    odd = tmp_path / "two\nlines\\x.png"
+    for image in (windows, odd):
+        Image.fromarray(np.full((60, 50), 90, dtype=np.uint8)).save(image, format="PNG")
+    code, lines, _ = run(capsys, windows, odd, "--model", tiny_model, "--no-history")
+    assert code == 0
+    assert lines[0].endswith(str(windows)) and "\\\\" not in lines[0]
+    assert lines[1].endswith(str(tmp_path / "two\\nlines\\\\x.png"))
+
+
+def test_ctrl_c_ends_predict_quietly_with_status_130(tiny_model, tmp_path):
+    import signal
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for index in range(400):
+        pixels = rng.integers(0, 256, (64, 64), dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / f"{index}.png")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "desktop", "predict", str(folder), "--model", str(tiny_model),
+         "--no-history", "--lang", "en"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = process.stdout.readline()  # classifying has begun
+    process.send_signal(signal.SIGINT)
+    rest, err = process.communicate(timeout=120)
+    assert first and process.returncode == 130, (process.returncode, err[-2000:])
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert len((first + rest).splitlines()) < 400

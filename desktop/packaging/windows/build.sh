@@ -4,8 +4,10 @@
 #
 # Everything downloaded or created lives in one cache folder, reused by the next build and safe to
 # delete: $CXR_WINE_CACHE, default .wine-build/ in the checkout (a Wine prefix, a Windows CPython,
-# the pinned wheels). Output: dist/windows/cxr-pneumonia/cxr-pneumonia.exe and
-# dist/windows/cxr-pneumonia.zip. Needs wine + wine64 (Debian's 8.0), xvfb, xauth, unzip.
+# the pinned wheels). Output: dist/windows/cxr-pneumonia/ (cxr-pneumonia.exe, the window, and
+# cxr-pneumonia-cli.exe, its console twin), dist/windows/cxr-pneumonia.zip and the installer
+# dist/windows/cxr-pneumonia-setup-VERSION.exe (installer.sh). Needs wine + wine64 (Debian's
+# 8.0), xvfb, xauth, unzip, nsis.
 # Why each Wine setting is here: docs/windows-build.md.
 set -euo pipefail
 
@@ -91,7 +93,16 @@ winpy -m PyInstaller --noconfirm --log-level WARN --distpath "$(winpath "$DIST")
   --workpath "$(winpath "$WORK")" "$(winpath "$ROOT/build.spec")" \
   | { grep --line-buffered -v "could not resolve 'api-ms-win-crt-" || true; }
 test -f "$DIST/cxr-pneumonia/cxr-pneumonia.exe" && test -f "$DIST/cxr-pneumonia.zip"
+test -f "$DIST/cxr-pneumonia/cxr-pneumonia-cli.exe"
 
 step "self-test under Wine + Xvfb"
 "$HERE/selftest.sh" "$DIST/cxr-pneumonia"
+
+step "installer (NSIS)"
+# NSIS takes an .ico; the app's icon is a PNG (Pillow, in the Windows Python, converts it).
+winpy -c "import sys; from PIL import Image; Image.open(sys.argv[1]).save(sys.argv[2], \
+sizes=[(16, 16), (32, 32), (48, 48), (256, 256)])" "$(winpath "$ROOT/assets/icon.png")" \
+  "$(winpath "$WORK/installer.ico")"
+installer=$("$HERE/installer.sh" "$DIST/cxr-pneumonia" "$WORK/installer.ico")
+echo "installer: $installer ($(du -m "$installer" | cut -f1) MiB)"
 step "done"

@@ -288,3 +288,16 @@ def test_a_fitted_image_follows_a_resize_its_zoom_line_too_and_keeps_its_share(a
     pane = app.pane.preview.master
     # the texts and controls under it come first, but the image keeps at least 30% of the pane
     assert app.pane.preview.winfo_height() >= 0.3 * pane.winfo_height() - 2
+
+
+def test_the_line_under_the_image_has_room_beyond_its_measured_text(app, tmp_path):
+    # Under Wine the text is drawn a few pixels wider than Tk measures it: a label exactly as
+    # wide as its measured text lost its last letter ("...as the file shows i").
+    from tkinter import font
+
+    classify(app, [write_xray(tmp_path / "chest.png")])
+    wait_for(app, lambda: preview_shown(app), "show the image")
+    label = app.pane.view_label
+    wait_for(app, lambda: label.cget("text"), "the zoom line")
+    measured = font.nametofont("TkSmallCaptionFont").measure(label.cget("text"))
+    wait_for(app, lambda: label.winfo_width() >= measured + 20, "room after the zoom line")
