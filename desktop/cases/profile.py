@@ -36,6 +36,9 @@ IN_FORCE = N_("Site profile “{name}” in force: threshold {threshold}.")
 UNREADABLE = N_("The site profile {name} could not be read, so it is not applied; choose the "
                 "file that calibration wrote, or calibrate again.")
 
+BAD_NAME = N_("The profile was not saved: give it a name of 1 to 200 characters, without line "
+              "breaks or other control characters.")
+
 
 class ProfileError(UserError):
     message = UNREADABLE
@@ -87,9 +90,20 @@ def profile_from_study(study: Study, *, name: str, model_sha256: str,
     }
 
 
+def default_name(today: dt.date | None = None) -> str:
+    """A new profile's name until the user gives one: "calibration-2026-12-07" (it reads as a
+    name in "Site profile “…” in force", which "site" did not)."""
+    return f"calibration-{(today or dt.date.today()).isoformat()}"
+
+
 def save_profile(path: Path, profile: dict) -> None:
-    """Write ``profile``; one that ``load_profile`` would refuse is never written."""
-    validate(profile)
+    """Write ``profile``; one that ``load_profile`` would refuse is never written (the name is
+    the only part a person types: that is the sentence)."""
+    try:
+        validate(profile)
+    except ValueError as exc:
+        log.warning("Not saving the site profile %s: %s", path, exc)
+        raise UserError(BAD_NAME) from exc
     try:
         atomic_write_text(Path(path), json.dumps(profile, indent=2, allow_nan=False) + "\n")
     except OSError as exc:

@@ -17,7 +17,7 @@ from pathlib import Path
 from tkinter import filedialog, ttk
 
 from desktop.cases.calibration import Study, calibrate
-from desktop.cases.profile import interval_text, profile_from_study, save_profile
+from desktop.cases.profile import default_name, interval_text, profile_from_study, save_profile
 from desktop.cases.samples import classify_labelled, confirmed_samples_at, labelled_files
 from desktop.engine.threshold import ThresholdPolicy, format_threshold
 from desktop.errors import N_, UserError
@@ -64,7 +64,7 @@ class CalibrationView(Polled, tk.Toplevel):
         ttk.Entry(goal, textvariable=self.target, width=6).pack(side="left", padx=4)
         t.widget(ttk.Label(top), N_("Profile name")).grid(row=2, column=0, sticky="w",
                                                           pady=(6, 0))
-        self.name = tk.StringVar(self, "site")
+        self.name = tk.StringVar(self, default_name())
         ttk.Entry(top, textvariable=self.name, width=30).grid(row=2, column=1, sticky="w",
                                                               pady=(6, 0))
         self.run_button = t.widget(ttk.Button(top, command=self.run), N_("Calibrate"))
@@ -213,12 +213,15 @@ class CalibrationView(Polled, tk.Toplevel):
 
     # --- saving ---------------------------------------------------------------------------
 
+    def _profile_name(self) -> str:
+        return self.name.get().strip() or default_name()
+
     def ask_save(self) -> None:
         if self.study is None:
             return
         path = filedialog.asksaveasfilename(parent=self, title=_("Save profile and apply it…"),
                                             defaultextension=".json",
-                                            initialfile=f"{self.name.get() or 'site'}.json",
+                                            initialfile=f"{self._profile_name()}.json",
                                             filetypes=[("JSON", "*.json")])
         if path:
             self.save_profile(Path(path))
@@ -228,7 +231,7 @@ class CalibrationView(Polled, tk.Toplevel):
         engine = self.app.worker.engine
         try:
             save_profile(path, profile_from_study(
-                self.study, name=self.name.get().strip() or "site", model_sha256=engine.sha256,
+                self.study, name=self._profile_name(), model_sha256=engine.sha256,
                 model_version=(self.app.state.card or {}).get("model_version"),
                 source=self.source_kind))
         except UserError as exc:
@@ -249,7 +252,7 @@ class CalibrationView(Polled, tk.Toplevel):
                                             filetypes=[("PDF", "*.pdf")])
         if path:
             try:
-                save_study(Path(path), self.study, profile_name=self.name.get().strip() or "site",
+                save_study(Path(path), self.study, profile_name=self._profile_name(),
                            model_sha256=self.app.state.model_sha256)
                 self.say(self.status, lambda: _("Saved {name}.").format(name=Path(path).name))
             except UserError as exc:
