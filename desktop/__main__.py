@@ -19,6 +19,13 @@ from collections.abc import Sequence
 
 PROCESS_START = time.perf_counter()
 
+COMMANDS = """commands (each has its own --help):
+  predict FILE_OR_FOLDER...   classify without the window (CSV, JSON, PDF report); applies the
+                              site profile made active in the window unless --no-profile
+  history ...                 the case history: export, stats
+  calibrate DIR | --from-history --out FILE.json
+                              fit a site profile on this site's labelled images"""
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -34,7 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m desktop",
         description="Offline chest X-ray pneumonia classifier. "
         "Research and teaching tool. Not for clinical diagnosis. "
-        "Use 'python -m desktop predict --help' for the command-line classifier.",
+        "Without a command: the window.",
+        epilog=COMMANDS, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("files", nargs="*", metavar="FILE_OR_FOLDER",
                         help="images or folders to open in the window")
