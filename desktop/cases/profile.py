@@ -253,12 +253,13 @@ def validate(raw, path: Path | None = None) -> SiteProfile:
         point = _object(figures, name)
         if not point:
             continue
-        point_threshold = _fraction(point.get("threshold"), f"figures.{name}.threshold")
         rates = {key: _rate(point[key], f"figures.{name}.{key}", denominators[key])
                  for key in ("sensitivity", "specificity", "flagged") if key in point}
-        if name == "proposed":
-            if abs(point_threshold - threshold) > 1e-9:
+        if "threshold" in point:
+            point_threshold = _fraction(point["threshold"], f"figures.{name}.threshold")
+            if name == "proposed" and abs(point_threshold - threshold) > 1e-9:
                 raise ValueError("figures.proposed.threshold is not the profile's threshold")
+        if name == "proposed":
             sensitivity, specificity = rates.get("sensitivity"), rates.get("specificity")
     calibration = SiteCalibration(
         name=_text(raw.get("name"), "name"), slope=slope, bias=bias, threshold=threshold,
