@@ -123,11 +123,13 @@ class CalibrationView(Polled, tk.Toplevel):
                          name="cxr-calibrate", daemon=True).start()
 
     def _fit(self, engine, folder: Path | None, target: float | None, shipped: float) -> None:
+        self.left_out = None
         try:
             if folder is None:
                 samples = confirmed_samples_at(self.db_path, engine.sha256)
             else:
                 samples = classify_labelled(engine, labelled_files(folder))
+            self.left_out = samples.left_out()  # read on the Tk thread after the reply
             p_model, labels = samples.arrays()
             study = calibrate(p_model, labels, shipped_threshold=shipped,
                               target_sensitivity=target, n_out_of_scope=samples.out_of_scope)
@@ -154,7 +156,8 @@ class CalibrationView(Polled, tk.Toplevel):
         self._draw_study()
         self.save_button.configure(state="normal")
         self.pdf_button.configure(state="normal")
-        self.say(self.status, lambda: "")
+        left_out = getattr(self, "left_out", None)  # what the labelled folder did not give
+        self.say(self.status, left_out.user_message if left_out is not None else lambda: "")
 
     def _draw_study(self) -> None:
         """The plots and the figures of the study, in the current language (none yet: nothing)."""
