@@ -258,3 +258,36 @@ def test_predict_main_refuses_a_nan_profile_and_applies_a_valid_one(tiny_model, 
                            (json.dumps(dict(base)), "applied")):
         file.write_text(text.replace(SHA, base["model_sha256"]))
         assert _check(file.read_text(), *predict("--profile", str(file)), plain) == expected
+
+
+def test_the_window_refuses_an_invalid_profile_whole_and_says_so(tmp_path):
+    """Before: a threshold of NaN or Infinity half-applied the profile in the window (its P
+    judged against the shipped threshold, nothing said)."""
+    from desktop.engine.results import Result
+    from desktop.settings import Settings
+    from desktop.ui import worker as messages
+    from desktop.ui.state import WindowState
+    from tests.desktop.ui.test_state import RecordingView, RecordingWorker, run_batch
+    from tests.support.model_fixtures import sample_metadata
+
+    view = RecordingView()
+    state = WindowState(Settings(language="en"), RecordingWorker(), view, save=lambda s: None)
+    view.state = state
+    state.handle(messages.ModelReady(sample_metadata(), SHA))
+    run_batch(state, [Result(Path("/ward/a.png"), 0.8, None, fingerprint="f")])
+    shipped = (state.session.threshold, state.session.policy.preset)
+    for path, value in (("threshold", math.inf), ("threshold", math.nan), ("platt.slope", -1)):
+        file = tmp_path / "site.json"
+        file.write_text(json.dumps(_with(path, value)))
+        state.apply_profile(file)
+        assert state.session.site is None
+        assert (state.session.threshold, state.session.policy.preset) == shipped
+        assert next(iter(state.session.results.values())).p_pneumonia == 0.8
+        assert UNREADABLE in view.status
+    state.apply_profile(_write(tmp_path / "good.json", valid()))
+    assert state.session.site is not None and "“clinic-A” in force" in view.status
+
+
+def _write(path: Path, raw: dict) -> Path:
+    path.write_text(json.dumps(raw))
+    return path
