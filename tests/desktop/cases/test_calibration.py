@@ -319,13 +319,15 @@ def test_the_threshold_choice_matches_the_reference_and_scales_to_twenty_thousan
 
 def test_a_sensitivity_no_sample_could_promise_says_how_many_cases_it_needs():
     """Before: ``--target-sensitivity 0.99999`` ended in StopIteration (no n below 100,000)."""
-    from desktop.cases.calibration import cases_needed, choose_threshold
+    from desktop.cases.calibration import choose_threshold
 
     y = np.r_[np.zeros(40), np.ones(40)].astype(np.int64)
     p = np.r_[np.linspace(0.01, 0.4, 40), np.linspace(0.6, 0.99, 40)]
     with pytest.raises(CalibrationRefused) as refused:
         choose_threshold(p, y, 0.99999)
     assert "about 368887 are needed" in str(refused.value)
+    from desktop.cases.calibration import cases_needed
+
     for target in (0.9, 0.95, 0.99):
         n = cases_needed(target)
         assert clopper_pearson(n, n)[0] >= target > clopper_pearson(n - 1, n - 1)[0]
