@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from desktop.engine.site import MAX_BIAS, MAX_SLOPE, MIN_SLOPE, log_odds, recalibrated
-from desktop.errors import N_, UserError
+from desktop.errors import N_, UserError, class_phrase
 
 MIN_PER_CLASS = 30
 BINS = 10  # equal-width bins of P for the reliability diagram and the calibration error
@@ -31,10 +31,10 @@ class CalibrationRefused(UserError):
 
 
 TOO_FEW = N_("Calibration needs at least {minimum} confirmed cases of each class; add {normal} "
-             "more NORMAL and {pneumonia} more PNEUMONIA.")
-TARGET_OUT_OF_REACH = N_("With {pneumonia} PNEUMONIA cases no threshold can promise sensitivity "
-                         "of at least {target} (lower 95% bound); about {needed} are needed, or "
-                         "choose a lower target.")
+             "more {normal_name} and {pneumonia} more {pneumonia_name}.")
+TARGET_OUT_OF_REACH = N_("With {pneumonia} {pneumonia_name} cases no threshold can promise "
+                         "sensitivity of at least {target} (lower 95% bound); about {needed} are "
+                         "needed, or choose a lower target.")
 NOT_INFORMATIVE = N_("On these cases the model's probability does not rise with pneumonia; check "
                      "the labels before calibrating.")
 DEGENERATE = N_("On these cases the model's probability hardly tells NORMAL from PNEUMONIA (the "
@@ -217,6 +217,7 @@ def choose_threshold(p: np.ndarray, y: np.ndarray, target: float | None) -> floa
     if target is not None:
         if n_pos == 0 or clopper_pearson(n_pos, n_pos)[0] < target:
             raise CalibrationRefused(TARGET_OUT_OF_REACH, pneumonia=n_pos,
+                                     pneumonia_name=class_phrase("PNEUMONIA"),
                                      target=f"{100 * target:g}%", needed=cases_needed(target))
         low, high = 1, n_pos  # the smallest k whose lower bound reaches the target
         while low < high:
@@ -242,7 +243,9 @@ def calibrate(p_model: np.ndarray, labels: np.ndarray, *, shipped_threshold: flo
     if min(n_pos, n_neg) < MIN_PER_CLASS:
         raise CalibrationRefused(TOO_FEW, minimum=MIN_PER_CLASS,
                                  normal=max(0, MIN_PER_CLASS - n_neg),
-                                 pneumonia=max(0, MIN_PER_CLASS - n_pos))
+                                 pneumonia=max(0, MIN_PER_CLASS - n_pos),
+                                 normal_name=class_phrase("NORMAL"),
+                                 pneumonia_name=class_phrase("PNEUMONIA"))
     slope, bias = fit_platt(p_model, y)
     if not (math.isfinite(slope) and math.isfinite(bias)) or slope <= 0:
         raise CalibrationRefused(NOT_INFORMATIVE)

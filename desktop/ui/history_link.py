@@ -16,7 +16,7 @@ from desktop.cases.recorder import Recorder
 from desktop.cases.teaching import LABELLED_FOLDER, folder_label
 from desktop.engine.results import Result
 from desktop.errors import Sentence
-from desktop.i18n import _
+from desktop.i18n import _, class_name
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,9 @@ class HistoryLink:
             return [_("None: the model's own calibration and thresholds apply.")]
         site = self.profile.calibration
         lines = [in_force_sentence(site, site.threshold).user_message(),
-            _("Fitted on {created} on {normal} NORMAL and {pneumonia} PNEUMONIA cases.").format(
+            _("Fitted on {created} on {normal} {normal_name} and {pneumonia} {pneumonia_name} "
+              "cases.").format(
+                normal_name=class_name("NORMAL"), pneumonia_name=class_name("PNEUMONIA"),
                 created=self.profile.created[:10], normal=self.profile.cases.get("NORMAL", "?"),
                 pneumonia=self.profile.cases.get("PNEUMONIA", "?"))]
         if site.sensitivity and site.specificity:

@@ -116,3 +116,24 @@ def test_radiograph_variants_are_seeded_uint8_chest_images_of_every_kind():
     assert set(kinds) == set(KINDS)
     changed = (first.float() - images.float()).abs().mean(dim=(1, 2, 3))
     assert (changed > 0).all(), changed  # every image was changed, none left as it was
+
+
+@pytest.mark.parametrize("share", [0.0, 0.001, 0.0075, 0.01, 0.2])
+def test_cuts_stop_the_share_asked_and_leave_every_score_clear_of_the_threshold(share):
+    """A cut sits half-way between two scores (or ``EDGE`` past the last), so float32 noise of
+    the size two runs disagree by (issue 35: one validation image's distance moved by 6e-6 with
+    the batch size) moves no validation image across it; and it stops exactly the share asked,
+    rounded down."""
+    from training.scope import EDGE, _lower_cut, _upper_cut
+
+    values = torch.from_numpy(np.random.default_rng(7).normal(size=521)).float()
+    gaps = torch.diff(torch.sort(values.double()).values)
+    noise = min(float(gaps.min()) / 2, EDGE) * 0.99
+    k = int(share * len(values))
+    upper, lower = _upper_cut(values, share), _lower_cut(values, share)
+    for jitter in (-noise, 0.0, noise):
+        moved = values.double() + jitter
+        assert int((moved >= upper).sum()) == k
+        assert int((moved < lower).sum()) == k
+    assert float((values.double() - upper).abs().min()) >= noise
+    assert float((values.double() - lower).abs().min()) >= noise
