@@ -37,9 +37,9 @@ TARGET_OUT_OF_REACH = N_("With {pneumonia} {pneumonia_name} cases no threshold c
                          "needed, or choose a lower target.")
 NOT_INFORMATIVE = N_("On these cases the model's probability does not rise with pneumonia; check "
                      "the labels before calibrating.")
-DEGENERATE = N_("On these cases the model's probability hardly tells NORMAL from PNEUMONIA (the "
-                "fitted slope is {slope}), so no profile was written; check the labels (the same "
-                "images under both?) before calibrating.")
+DEGENERATE = N_("On these cases the model's probability hardly differs between the two labels "
+                "(the fitted slope is {slope}), so no profile was written; check the labels (the "
+                "same images under both?) before calibrating.")
 UNSTABLE = N_("The fit on these cases is too extreme to trust (slope {slope}, bias {bias}), so no "
               "profile was written; check the labels and add cases before calibrating.")
 

@@ -28,9 +28,9 @@ log = logging.getLogger(__name__)
 LABELS = ("NORMAL", "PNEUMONIA")
 NOT_LABELLED = N_("The folder {name} has no NORMAL and PNEUMONIA sub-folders; put each labelled "
                   "image in the sub-folder of its diagnosis.")
-BOTH_LABELS = NP_("{count} image is filed under both NORMAL and PNEUMONIA (e.g. {example}), so no "
-                  "profile was fitted; put each image under its one diagnosis only.",
-                  "{count} images are filed under both NORMAL and PNEUMONIA (e.g. {example}), "
+BOTH_LABELS = NP_("{count} image is filed under both NORMAL/ and PNEUMONIA/ (e.g. {example}), so "
+                  "no profile was fitted; put each image under its one diagnosis only.",
+                  "{count} images are filed under both NORMAL/ and PNEUMONIA/ (e.g. {example}), "
                   "so no profile was fitted; put each image under its one diagnosis only.")
 LEFT_OUT = N_("Left out: {duplicates} duplicate copies (each image counted once), {unreadable} "
               "unreadable files{names}, {out_of_scope} not chest X-rays.")

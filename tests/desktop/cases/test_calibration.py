@@ -222,7 +222,7 @@ def test_the_same_image_under_both_labels_refuses_the_calibration(tiny_model, tm
                           "--lang", "en"], cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert out.returncode == 1
     assert out.stderr.strip() == (
-        "35 images are filed under both NORMAL and PNEUMONIA (e.g. NORMAL/img0000.png = "
+        "35 images are filed under both NORMAL/ and PNEUMONIA/ (e.g. NORMAL/img0000.png = "
         "PNEUMONIA/copy0.png), so no profile was fitted; put each image under its one "
         "diagnosis only.")
     assert not (tmp_path / "site.json").exists()
@@ -247,7 +247,7 @@ def test_a_labelled_folder_counts_images_by_content_and_reads_every_label_folder
     images(tmp_path / "b" / "PNEUMONIA", 2, seed=7)
     with pytest.raises(LabelsContradict) as refused:
         labelled_files(tmp_path / "b")
-    assert "1 image is filed under both NORMAL and PNEUMONIA (e.g. NORMAL/PNEUMONIA/img0000" \
+    assert "1 image is filed under both NORMAL/ and PNEUMONIA/ (e.g. NORMAL/PNEUMONIA/img0000" \
         in refused.value.user_message()
 
 
