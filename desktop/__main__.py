@@ -20,6 +20,13 @@ from collections.abc import Sequence
 
 PROCESS_START = time.perf_counter()
 
+COMMANDS = """commands (each has its own --help):
+  predict FILE_OR_FOLDER...   classify without the window (CSV, JSON, PDF report); applies the
+                              site profile made active in the window unless --no-profile
+  history ...                 the case history: export, stats
+  calibrate DIR | --from-history --out FILE.json
+                              fit a site profile on this site's labelled images"""
+
 
 # What a shell reports for a command stopped with Ctrl+C (128 + SIGINT), on every platform.
 EXIT_INTERRUPTED = 130
@@ -61,7 +68,8 @@ def _dispatch(argv: list[str]) -> int:
         prog="python -m desktop",
         description="Offline chest X-ray pneumonia classifier. "
         "Research and teaching tool. Not for clinical diagnosis. "
-        "Use 'python -m desktop predict --help' for the command-line classifier.",
+        "Without a command: the window.",
+        epilog=COMMANDS, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("files", nargs="*", metavar="FILE_OR_FOLDER",
                         help="images or folders to open in the window")

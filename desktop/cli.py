@@ -8,7 +8,10 @@ sentences only: the summary, what the folder scan skipped and why, errors; what 
 there goes to the log (``desktop.logs.native_stderr_to_log``). ``--report`` writes the window's
 batch report (``desktop.reports.content``), rows in the order given; patient names and IDs
 appear in it only with ``--show-identifiers``. The command takes its options from its arguments
-only, never from the window's saved settings. The exit status is non-zero only when no file got
+only, never from the window's saved settings, with one exception: the site profile made active
+(in the window or by ``calibrate --activate``) applies here too, so a clinic's calibration gives
+the same verdicts everywhere; ``--profile FILE`` names another, ``--no-profile`` uses none, and
+stderr says which is in force. The exit status is non-zero only when no file got
 a verdict (or the requested CSV or report could not be written).
 """
 
@@ -62,11 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="image files (JPEG, PNG, BMP, TIFF, DICOM) or folders to scan")
     choice = parser.add_mutually_exclusive_group()
     choice.add_argument("--threshold", type=threshold_type, default=None, metavar="T",
-                        help="P(pneumonia) at or above which the verdict is PNEUMONIA "
-                        "(default: the model card's default operating point)")
+                        help="P(pneumonia) at or above which the verdict is PNEUMONIA, on the "
+                        "site profile's P when one is in force (default: the profile's "
+                        "threshold, else the model card's default operating point)")
     choice.add_argument("--operating-point", metavar="NAME",
                         help="one of the model card's operating points (e.g. balanced, "
-                        "high_sensitivity), at its exact threshold")
+                        "high_sensitivity), at its exact threshold; with a site profile in "
+                        "force, mapped onto the profile's P (the same images flagged), or "
+                        "'site' for the profile's own")
     parser.add_argument("--csv", type=Path, metavar="OUT",
                         help="also write the results to this CSV file (written atomically; "
                         "the same columns as the window's Export CSV)")
@@ -91,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     profile = parser.add_mutually_exclusive_group()
     profile.add_argument("--profile", type=Path, metavar="FILE",
                          help="apply this site profile (from 'python -m desktop calibrate'); "
-                         "default: the profile made active in the settings")
+                         "default: the profile made active in the window or by 'calibrate "
+                         "--activate' (the only setting of the window this command takes)")
     profile.add_argument("--no-profile", action="store_true",
                          help="use the model's own calibration and thresholds")
     return parser
@@ -149,6 +156,10 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     if args.threshold is not None:
         policy.set_custom(args.threshold)
+    if session.site is not None:  # said with the threshold in force, the summary's own
+        from desktop.cases.profile import in_force_sentence
+
+        _err(in_force_sentence(session.site, policy.threshold).user_message())
     recorder = None if args.no_history else Recorder(
         args.history, notify=lambda sentence: _err(sentence.user_message()))
     model_version = engine.metadata.get("model_version")
@@ -201,24 +212,18 @@ def _check_outputs(args: argparse.Namespace, files: Sequence[Path]) -> None:
 
 
 def _apply_profile(args: argparse.Namespace, session, model_sha256: str) -> None:
-    """The site profile ``--profile`` names, else the settings' active one, unless
-    ``--no-profile``; one sentence on stderr when it cannot be applied."""
-    from desktop.cases.profile import profile_in_force
+    """The site profile ``--profile`` names, else the one made active in the window's settings
+    (Cases → Calibrate, or ``calibrate --activate``), unless ``--no-profile``; one sentence on
+    stderr when it cannot be applied (the model's own calibration is used then)."""
+    from desktop.cases.profile import apply_profile
     from desktop.settings import load_settings
 
     if args.no_profile:
         return
     path = args.profile if args.profile is not None else load_settings().site_profile
-    profile, problem = profile_in_force(path, model_sha256)
-    if problem is not None:
-        _err(problem.user_message())
-    if profile is not None:
-        from desktop.cases.profile import IN_FORCE
-        from desktop.engine.threshold import format_threshold
-
-        session.set_site(profile.calibration)
-        _err(gettext(IN_FORCE).format(name=profile.name, threshold=format_threshold(
-            profile.calibration.threshold)))
+    applied = apply_profile(session, path, model_sha256)
+    if applied.problem is not None:
+        _err(applied.problem.user_message())
 
 
 def _write_report(path: Path, session, engine, args: argparse.Namespace) -> bool:

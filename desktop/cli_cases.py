@@ -252,6 +252,9 @@ def _calibrate(args) -> int:
         samples = confirmed_samples_at(args.db, engine.sha256)
     else:
         samples = classify_labelled(engine, files)
+    left_out = samples.left_out()
+    if left_out is not None:
+        _err(left_out.user_message())
     p_model, labels = samples.arrays()
     study = calibrate(p_model, labels,
                       shipped_threshold=ThresholdPolicy.from_card(engine.metadata).threshold,

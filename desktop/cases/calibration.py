@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from desktop.engine.site import log_odds, recalibrated
+from desktop.engine.site import MAX_BIAS, MAX_SLOPE, MIN_SLOPE, log_odds, recalibrated
 from desktop.errors import N_, UserError, class_phrase
 
 MIN_PER_CLASS = 30
@@ -37,6 +37,11 @@ TARGET_OUT_OF_REACH = N_("With {pneumonia} {pneumonia_name} cases no threshold c
                          "needed, or choose a lower target.")
 NOT_INFORMATIVE = N_("On these cases the model's probability does not rise with pneumonia; check "
                      "the labels before calibrating.")
+DEGENERATE = N_("On these cases the model's probability hardly differs between the two labels "
+                "(the fitted slope is {slope}), so no profile was written; check the labels (the "
+                "same images under both?) before calibrating.")
+UNSTABLE = N_("The fit on these cases is too extreme to trust (slope {slope}, bias {bias}), so no "
+              "profile was written; check the labels and add cases before calibrating.")
 
 
 def clopper_pearson(k: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
@@ -44,24 +49,24 @@ def clopper_pearson(k: int, n: int, confidence: float = CONFIDENCE) -> tuple[flo
     if n <= 0:
         return 0.0, 1.0
     alpha = (1.0 - confidence) / 2
-    lower = 0.0 if k == 0 else _solve(lambda p: _upper_tail(k, n, p) - alpha)
-    upper = 1.0 if k == n else _solve(lambda p: alpha - _lower_tail(k, n, p))
+    log_choose = _log_choose(n)
+    lower = 0.0 if k == 0 else _solve(lambda p: _tail(log_choose, k, n + 1, p) - alpha)
+    upper = 1.0 if k == n else _solve(lambda p: alpha - _tail(log_choose, 0, k + 1, p))
     return lower, upper
 
 
-def _log_pmf(i: int, n: int, p: float) -> float:
-    return (math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
-            + i * math.log(p) + (n - i) * math.log1p(-p))
+def _log_choose(n: int) -> np.ndarray:
+    """log C(n, i) for i = 0..n, from a cumulative sum of logs (numpy: no loop over cases)."""
+    log_factorial = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, n + 1)))])
+    return log_factorial[n] - log_factorial - log_factorial[::-1]
 
 
-def _lower_tail(k: int, n: int, p: float) -> float:
-    """P(X <= k) for X ~ Binomial(n, p)."""
-    return min(1.0, sum(math.exp(_log_pmf(i, n, p)) for i in range(k + 1)))
-
-
-def _upper_tail(k: int, n: int, p: float) -> float:
-    """P(X >= k)."""
-    return min(1.0, sum(math.exp(_log_pmf(i, n, p)) for i in range(k, n + 1)))
+def _tail(log_choose: np.ndarray, start: int, stop: int, p: float) -> float:
+    """P(start <= X < stop) for X ~ Binomial(n, p), n = len(log_choose) - 1."""
+    n = len(log_choose) - 1
+    i = np.arange(start, stop)
+    return min(1.0, float(np.exp(log_choose[start:stop] + i * math.log(p)
+                                 + (n - i) * math.log1p(-p)).sum()))
 
 
 def _solve(f, lo: float = 1e-12, hi: float = 1 - 1e-12) -> float:
@@ -151,15 +156,14 @@ def calibration_error(p: np.ndarray, y: np.ndarray, bins: int = BINS) -> float:
 
 
 def roc_points(p: np.ndarray, y: np.ndarray) -> list[tuple[float, float]]:
-    """(1 - specificity, sensitivity) at every distinct threshold, from (0, 0) to (1, 1)."""
-    points = [(0.0, 0.0)]
+    """(1 - specificity, sensitivity) at every distinct threshold, from (0, 0) to (1, 1); one
+    sort and cumulative counts."""
     pos, neg = max(1, int((y == 1).sum())), max(1, int((y == 0).sum()))
-    for t in np.unique(p)[::-1]:
-        flagged = p >= t
-        points.append((float((flagged & (y == 0)).sum() / neg),
-                       float((flagged & (y == 1)).sum() / pos)))
-    points.append((1.0, 1.0))
-    return points
+    candidates = np.unique(p)[::-1]
+    flagged_pos = (y == 1).sum() - np.searchsorted(np.sort(p[y == 1]), candidates, side="left")
+    flagged_neg = (y == 0).sum() - np.searchsorted(np.sort(p[y == 0]), candidates, side="left")
+    return [(0.0, 0.0), *zip((flagged_neg / neg).tolist(), (flagged_pos / pos).tolist(),
+                             strict=True), (1.0, 1.0)]
 
 
 def auc(points: list[tuple[float, float]]) -> float:
@@ -195,29 +199,39 @@ def _cut_between(scores: np.ndarray, at: float) -> float:
     return float((at + lower.max()) / 2) if lower.size else float(at)
 
 
+def cases_needed(target: float, confidence: float = CONFIDENCE) -> int:
+    """The fewest PNEUMONIA cases, all found, whose sensitivity's lower bound reaches
+    ``target``: the Clopper–Pearson lower end of n/n is alpha ** (1/n), in closed form."""
+    alpha = (1.0 - confidence) / 2
+    return max(1, math.ceil(math.log(alpha) / math.log(target) - 1e-9))
+
+
 def choose_threshold(p: np.ndarray, y: np.ndarray, target: float | None) -> float:
     """The balanced (max Youden J) threshold, or the highest one whose sensitivity's lower 95%
-    bound is at least ``target``. Raises ``CalibrationRefused`` when no threshold can promise it."""
+    bound is at least ``target``. Raises ``CalibrationRefused`` when no threshold can promise it.
+    Near-linear in the number of cases: one sort, cumulative counts, and a bisection over k
+    (the lower bound rises with k) instead of one pass per candidate."""
+    p, y = np.asarray(p, dtype=np.float64), np.asarray(y)
     positives = np.sort(p[y == 1])[::-1]
     n_pos = len(positives)
     if target is not None:
-        k_needed = next((k for k in range(1, n_pos + 1)
-                         if clopper_pearson(k, n_pos)[0] >= target), None)
-        if k_needed is None:
-            needed = next(n for n in range(n_pos, 100_000)
-                          if clopper_pearson(n, n)[0] >= target)
+        if n_pos == 0 or clopper_pearson(n_pos, n_pos)[0] < target:
             raise CalibrationRefused(TARGET_OUT_OF_REACH, pneumonia=n_pos,
                                      pneumonia_name=class_phrase("PNEUMONIA"),
-                                     target=f"{100 * target:g}%", needed=needed)
-        return _cut_between(p, positives[k_needed - 1])
-    best, best_j = float(p.max()), -2.0
-    neg = max(1, int((y == 0).sum()))
-    for t in np.unique(p):
-        flagged = p >= t
-        j = (flagged & (y == 1)).sum() / max(1, n_pos) + (~flagged & (y == 0)).sum() / neg - 1
-        if j > best_j:
-            best, best_j = float(t), j
-    return _cut_between(p, best)
+                                     target=f"{100 * target:g}%", needed=cases_needed(target))
+        low, high = 1, n_pos  # the smallest k whose lower bound reaches the target
+        while low < high:
+            middle = (low + high) // 2
+            if clopper_pearson(middle, n_pos)[0] >= target:
+                high = middle
+            else:
+                low = middle + 1
+        return _cut_between(p, positives[low - 1])
+    candidates = np.unique(p)
+    found = n_pos - np.searchsorted(np.sort(p[y == 1]), candidates, side="left")
+    cleared = np.searchsorted(np.sort(p[y == 0]), candidates, side="left")
+    youden = found / max(1, n_pos) + cleared / max(1, int((y == 0).sum())) - 1
+    return _cut_between(p, float(candidates[int(np.argmax(youden))]))
 
 
 def calibrate(p_model: np.ndarray, labels: np.ndarray, *, shipped_threshold: float,
@@ -233,10 +247,16 @@ def calibrate(p_model: np.ndarray, labels: np.ndarray, *, shipped_threshold: flo
                                  normal_name=class_phrase("NORMAL"),
                                  pneumonia_name=class_phrase("PNEUMONIA"))
     slope, bias = fit_platt(p_model, y)
-    if slope <= 0:
+    if not (math.isfinite(slope) and math.isfinite(bias)) or slope <= 0:
         raise CalibrationRefused(NOT_INFORMATIVE)
+    if slope < MIN_SLOPE:  # contradictory labels end here: one P for every image
+        raise CalibrationRefused(DEGENERATE, slope=f"{slope:.2g}")
+    if slope > MAX_SLOPE or abs(bias) > MAX_BIAS:
+        raise CalibrationRefused(UNSTABLE, slope=f"{slope:.3g}", bias=f"{bias:.3g}")
     p_site = np.asarray(recalibrated(p_model, slope, bias))
     threshold = choose_threshold(p_site, y, target_sensitivity)
+    if not 0.0 < threshold < 1.0:  # every P the same after all: no threshold separates them
+        raise CalibrationRefused(DEGENERATE, slope=f"{slope:.2g}")
     after = _cross_validated(p_model, y)
     roc = roc_points(p_model, y)
     return Study(

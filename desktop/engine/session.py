@@ -90,17 +90,17 @@ class Session:
         def change() -> None:
             self.policy = policy
             if self.site is not None:
-                policy.set_site(self.site.threshold)
+                policy.set_site(self.site)
         return self._relabel(change)
 
     def set_site(self, site: SiteCalibration | None) -> list[Result]:
-        """Apply a site profile (its recalibrated P on every result, its threshold as the preset
-        ``"site"``), or go back to the model's own calibration with ``None``; returns the
-        results whose verdict flipped. Whether the profile fits the model is the caller's
-        check (``SiteCalibration.fits``)."""
+        """Apply a site profile (its recalibrated P on every result, the presets on that scale,
+        its threshold as the preset ``"site"``), or go back to the model's own calibration with
+        ``None``; returns the results whose verdict flipped. Whether the profile fits the model
+        and is valid is the caller's check (``desktop.cases.profile.apply_profile``)."""
         def change() -> None:
             self.site = site
-            self.policy.set_site(site.threshold if site is not None else None)
+            self.policy.set_site(site)
             for result in self.results.values():
                 self._recalibrate(result)
         return self._relabel(change)

@@ -17,6 +17,13 @@ import numpy as np
 # exactly 0.0 or 1.0 in float32, and a finite log-odds keeps the fit and the mapping defined.
 EPS = 1e-7
 
+# What a sane recalibration is. A Platt slope near 0 gives every image nearly the same P (a fit
+# on contradictory labels ends there), a large one makes P a step; the model's log-odds span
+# about ±16 (EPS), so a bias beyond ±15 would move every image to one side. A profile outside
+# these bounds is refused (``desktop.cases.profile.validate``), and ``calibrate`` never writes one.
+MIN_SLOPE, MAX_SLOPE = 0.05, 10.0
+MAX_BIAS = 15.0
+
 
 def log_odds(p):
     """log(p / (1 - p)), P clipped to [EPS, 1 - EPS]; a float for a float, an array for one."""
@@ -35,13 +42,19 @@ def recalibrated(p, slope: float, bias: float):
 @dataclass(frozen=True)
 class SiteCalibration:
     """What applying a site profile needs: its name (shown wherever P is), the Platt slope and
-    bias, the site's threshold (on the recalibrated P) and the model file it was fitted for."""
+    bias, the site's threshold (on the recalibrated P) and the model file it was fitted for; and
+    what is said of it wherever its threshold and P are shown: the share of pneumonia among the
+    cases it was fitted on (what its P is calibrated to) and its threshold's sensitivity and
+    specificity there (value, low, high of the 95% interval), where the profile has them."""
 
     name: str
     slope: float
     bias: float
     threshold: float
     model_sha256: str
+    prevalence: float | None = None
+    sensitivity: tuple[float, float, float] | None = None
+    specificity: tuple[float, float, float] | None = None
 
     def apply(self, p):
         return recalibrated(p, self.slope, self.bias)

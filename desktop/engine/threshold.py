@@ -4,6 +4,11 @@ go through a ``ThresholdPolicy``, so both give the same verdict for the same pro
 
 A preset is the card's exact threshold (0.2822, not the 0.28 a slider shows). A custom value is
 kept as given (``predict --threshold``, a saved setting); a dragged slider picks hundredths.
+
+With a site profile in force the P judged is the site's recalibrated P, so every preset moves to
+that scale: the card's points are mapped through the profile's recalibration (the same images
+stay on the same side, so the card's figures still hold for them), and the profile's own point
+is added. A threshold and the P it judges are never on two scales.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ class ThresholdPolicy:
                  default_point: str | None = None, fallback: float = 0.5) -> None:
         self.points = [dict(p) for p in operating_points or []
                        if isinstance(p, dict) and "name" in p and "threshold" in p]
+        self.card_points = [dict(p) for p in self.points]  # on the model's own P
         self.default_point = default_point if self.point(default_point) else None
         self.card_default = self.default_point
         self.threshold = _clamped(fallback)
@@ -64,19 +70,26 @@ class ThresholdPolicy:
         self.threshold, self.preset = _clamped(point["threshold"]), point["name"]
         return True
 
-    def set_site(self, threshold: float | None) -> None:
-        """A site profile's threshold becomes the preset ``"site"`` and the default, and is
-        chosen; ``None`` removes it and goes back to the card's default."""
-        self.points = [p for p in self.points if p["name"] != SITE_POINT]
-        if threshold is not None:
-            self.points.append({"name": SITE_POINT, "threshold": _clamped(threshold)})
-            self.default_point = SITE_POINT
-            self.choose(SITE_POINT)
+    def set_site(self, site) -> None:
+        """Put the presets on the scale of a site profile's P (``site``: a
+        ``desktop.engine.site.SiteCalibration``): the card's points mapped through its
+        recalibration, and its own threshold as the preset ``"site"``, the default and chosen.
+        ``None`` puts the card's points back and chooses the preset that was in force (the
+        card's default when it was the site's, or a custom value: those were on the site's
+        scale)."""
+        was = self.preset
+        if site is None:
+            self.points = [dict(p) for p in self.card_points]
+            self.default_point = self.card_default
+            if not (was is not None and self.choose(was)) and not (
+                    self.default_point and self.choose(self.default_point)):
+                self.set_custom(self.fallback)
             return
-        self.default_point = self.card_default
-        if self.preset == SITE_POINT and not (self.default_point and
-                                              self.choose(self.default_point)):
-            self.set_custom(self.fallback)
+        self.points = [dict(p, threshold=float(site.apply(float(p["threshold"]))))
+                       for p in self.card_points]
+        self.points.append({"name": SITE_POINT, "threshold": float(site.threshold)})
+        self.default_point = SITE_POINT
+        self.choose(SITE_POINT)
 
     def set_custom(self, value: float) -> None:
         """A threshold given as a number: kept exact (clamped to [0, 1]), no preset."""

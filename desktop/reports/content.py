@@ -20,7 +20,7 @@ from typing import Any
 from desktop.engine.results import Result
 from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
 from desktop.engine.session import Session
-from desktop.engine.threshold import ThresholdPolicy, format_threshold
+from desktop.engine.threshold import SITE_POINT, ThresholdPolicy, format_threshold
 from desktop.i18n import gettext
 from desktop.reports.image_info import identifier_rows, info_rows
 from desktop.reports.labels import (
@@ -29,6 +29,7 @@ from desktop.reports.labels import (
     operating_point_figures,
     operating_point_label,
     operating_point_rule,
+    point_figures_text,
 )
 from desktop.reports.wording import describe, p_meaning
 
@@ -114,7 +115,7 @@ def threshold_rows(policy: ThresholdPolicy, card: dict | None = None, site=None)
     (``desktop.engine.site.SiteCalibration``), when there is one."""
     rows = [(gettext("Threshold"), format_threshold(policy.threshold))]
     if card is not None:
-        rows.append((gettext("What P means"), p_meaning(card)))
+        rows.append((gettext("What P means"), p_meaning(card, site)))
     if site is not None:
         rows.append((gettext("Site profile"), gettext(
             "{name}: P recalibrated on this site's confirmed cases").format(name=site.name)))
@@ -127,7 +128,11 @@ def threshold_rows(policy: ThresholdPolicy, card: dict | None = None, site=None)
     if point.get("rule"):
         text += f" ({operating_point_rule(point['rule'])})"
     rows.append((gettext("Operating point"), text))
-    rows += operating_point_figures(point, card)
+    if point["name"] == SITE_POINT:
+        figures = point_figures_text(point, card, site)
+        rows += [(gettext("Site profile"), figures)] if figures else []
+    else:  # a card point, mapped onto a profile's P: the same images flagged, the same figures
+        rows += operating_point_figures(point, card)
     return rows
 
 

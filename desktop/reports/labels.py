@@ -8,6 +8,7 @@ import re
 from importlib import metadata as package_metadata
 
 from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
+from desktop.engine.threshold import SITE_POINT
 from desktop.errors import N_
 from desktop.i18n import format_percent, gettext
 
@@ -18,7 +19,7 @@ OPERATING_POINT_LABELS = {
     "balanced": N_("Balanced"),
     "high_sensitivity": N_("High sensitivity"),
     "high_specificity": N_("High specificity"),
-    "site": N_("Site profile"),  # desktop.engine.threshold.SITE_POINT
+    SITE_POINT: N_("Site profile"),
 }
 
 
@@ -68,6 +69,24 @@ def operating_point_figures(point: dict, card: dict | None) -> list[tuple[str, s
 def figures_text(point: dict, card: dict | None) -> str:
     """The same on one line: "Test: sensitivity 98%, specificity 84% · Validation: …"."""
     return " · ".join(f"{label}: {text}" for label, text in operating_point_figures(point, card))
+
+
+SITE_FIGURES = N_("Site profile {name}: sensitivity {sensitivity}, specificity {specificity} "
+                  "on its own cases")
+
+
+def point_figures_text(point: dict, card: dict | None, site=None) -> str:
+    """The figures of the operating point in force, as the threshold panel and the reports say
+    them: the site profile's own figures for its point (``site``: the session's
+    ``SiteCalibration``, where the words come from), else the card's. A card point mapped onto
+    a profile's P flags the same images as on the model's P, so the card's figures are its own."""
+    if point.get("name") == SITE_POINT:
+        if site is None or not (site.sensitivity and site.specificity):
+            return ""
+        return gettext(SITE_FIGURES).format(name=site.name,
+                                            sensitivity=percent(site.sensitivity[0]),
+                                            specificity=percent(site.specificity[0]))
+    return figures_text(point, card)
 
 
 # Percentages people read, in the current language's decimal symbol (desktop.i18n).

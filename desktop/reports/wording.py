@@ -47,6 +47,11 @@ P_MEANS_SHARE = N_("P is the model's estimate for an image like its training ima
                    "which showed pneumonia; it is not this patient's chance of having it.")
 P_MEANS_ASSUMED = N_("P is the model's estimate where {share} of images like this show pneumonia; "
                      "it is not this patient's chance of having it.")
+P_MEANS_SITE = N_("P is the site profile {name}'s estimate where {share} of images like this "
+                  "show pneumonia (the share among the cases it was fitted on); it is not this "
+                  "patient's chance of having it.")
+P_MEANS_SITE_UNKNOWN = N_("P is the site profile {name}'s estimate, refitted on its own cases; it "
+                          "is not this patient's chance of having pneumonia.")
 P_MEANS = N_("P is the model's estimate for an image like its training images; it is not this "
              "patient's chance of having pneumonia.")
 
@@ -128,10 +133,16 @@ def describe(result: Result, session: Session) -> Wording:
         status=status, line_note=note, **common)
 
 
-def p_meaning(card: dict | None) -> str:
-    """What P(pneumonia) is, from the model's card: an estimate at the prevalence its calibration
-    assumes (``calibration.prevalence_assumed``), else at the training set's share of pneumonia
-    (when the card gives its counts); never the patient's own chance."""
+def p_meaning(card: dict | None, site=None) -> str:
+    """What P(pneumonia) is: with a site profile in force (``site``, the session's
+    ``SiteCalibration``), an estimate at the share of pneumonia among the cases the profile was
+    fitted on; else, from the model's card, at the prevalence its calibration assumes
+    (``calibration.prevalence_assumed``), else at the training set's share of pneumonia (when
+    the card gives its counts); never the patient's own chance."""
+    if site is not None:
+        if site.prevalence is None:
+            return gettext(P_MEANS_SITE_UNKNOWN).format(name=site.name)
+        return gettext(P_MEANS_SITE).format(name=site.name, share=percent(site.prevalence))
     assumed = ((card or {}).get("calibration") or {}).get("prevalence_assumed")
     if isinstance(assumed, (int, float)) and 0 < assumed < 1:
         return gettext(P_MEANS_ASSUMED).format(share=percent(assumed))

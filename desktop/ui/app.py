@@ -364,7 +364,7 @@ class App:
         self.threshold.show(threshold, preset)
 
     def set_operating_points(self, points: list[dict]) -> None:
-        self.threshold.set_operating_points(points, self.state.card)
+        self.threshold.set_operating_points(points, self.state.card, self.state.session.site)
 
     def _show_info(self) -> None:
         selected = self.state.selected

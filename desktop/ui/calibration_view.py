@@ -17,7 +17,7 @@ from pathlib import Path
 from tkinter import filedialog, ttk
 
 from desktop.cases.calibration import Study, calibrate
-from desktop.cases.profile import interval_text, profile_from_study, save_profile
+from desktop.cases.profile import default_name, interval_text, profile_from_study, save_profile
 from desktop.cases.samples import classify_labelled, confirmed_samples_at, labelled_files
 from desktop.engine.threshold import ThresholdPolicy, format_threshold
 from desktop.errors import N_, UserError
@@ -84,7 +84,7 @@ class CalibrationView(Polled, tk.Toplevel):
         ttk.Entry(goal, textvariable=self.target, width=6).pack(side="left", padx=4)
         goals.add(goal)
         names = row(2, N_("Profile name"))
-        self.name = tk.StringVar(self, "site")
+        self.name = tk.StringVar(self, default_name())
         names.add(ttk.Entry(names, textvariable=self.name, width=30))
         self.run_button = names.add(t.widget(ttk.Button(names, command=self.run),
                                              N_("Calibrate")))
@@ -154,11 +154,13 @@ class CalibrationView(Polled, tk.Toplevel):
                          name="cxr-calibrate", daemon=True).start()
 
     def _fit(self, engine, folder: Path | None, target: float | None, shipped: float) -> None:
+        self.left_out = None
         try:
             if folder is None:
                 samples = confirmed_samples_at(self.db_path, engine.sha256)
             else:
                 samples = classify_labelled(engine, labelled_files(folder))
+            self.left_out = samples.left_out()  # read on the Tk thread after the reply
             p_model, labels = samples.arrays()
             study = calibrate(p_model, labels, shipped_threshold=shipped,
                               target_sensitivity=target, n_out_of_scope=samples.out_of_scope)
@@ -188,7 +190,8 @@ class CalibrationView(Polled, tk.Toplevel):
         self._draw_study()
         self.save_button.configure(state="normal")
         self.pdf_button.configure(state="normal")
-        self.say(self.status, lambda: "")
+        left_out = getattr(self, "left_out", None)  # what the labelled folder did not give
+        self.say(self.status, left_out.user_message if left_out is not None else lambda: "")
 
     def _draw_study(self) -> None:
         """The plots and the figures of the study, in the current language (none yet: nothing)."""
@@ -289,13 +292,16 @@ class CalibrationView(Polled, tk.Toplevel):
 
     # --- saving ---------------------------------------------------------------------------
 
+    def _profile_name(self) -> str:
+        return self.name.get().strip() or default_name()
+
     def ask_save(self) -> None:
         if self.study is None:
             return
         path = filedialog.asksaveasfilename(parent=self, initialdir=self.app.state.initial_dir(),
                                             title=_("Save profile and apply it…"),
                                             defaultextension=".json",
-                                            initialfile=f"{self.name.get() or 'site'}.json",
+                                            initialfile=f"{self._profile_name()}.json",
                                             filetypes=[("JSON", "*.json")])
         if path:
             self.save_profile(Path(path))
@@ -305,7 +311,7 @@ class CalibrationView(Polled, tk.Toplevel):
         engine = self.app.worker.engine
         try:
             save_profile(path, profile_from_study(
-                self.study, name=self.name.get().strip() or "site", model_sha256=engine.sha256,
+                self.study, name=self._profile_name(), model_sha256=engine.sha256,
                 model_version=(self.app.state.card or {}).get("model_version"),
                 source=self.source_kind))
         except UserError as exc:
@@ -327,7 +333,7 @@ class CalibrationView(Polled, tk.Toplevel):
                                             filetypes=[("PDF", "*.pdf")])
         if path:
             try:
-                save_study(Path(path), self.study, profile_name=self.name.get().strip() or "site",
+                save_study(Path(path), self.study, profile_name=self._profile_name(),
                            model_sha256=self.app.state.model_sha256)
                 self.say(self.status, lambda: _("Saved {name}.").format(name=Path(path).name))
             except UserError as exc:

@@ -11,12 +11,10 @@ import queue
 import threading
 from pathlib import Path
 
-from desktop.cases.profile import IN_FORCE as PROFILE_IN_FORCE
-from desktop.cases.profile import SiteProfile, interval_text, profile_in_force
+from desktop.cases.profile import SiteProfile, in_force_sentence, interval_text
 from desktop.cases.recorder import Recorder
 from desktop.cases.teaching import LABELLED_FOLDER, folder_label
 from desktop.engine.results import Result
-from desktop.engine.threshold import SITE_POINT, format_threshold
 from desktop.errors import Sentence
 from desktop.i18n import _, class_name
 
@@ -97,23 +95,10 @@ class HistoryLink:
         self.apply_profile(self.app.settings.site_profile)
 
     def apply_profile(self, path: str | Path | None) -> None:
-        session = self.app.session
-        self.profile, self.problem = profile_in_force(path, self.app.state.model_sha256)
-        flipped = session.set_site(self.profile.calibration if self.profile else None)
-        point = session.policy.point(SITE_POINT)
-        if point is not None and self.profile is not None:
-            proposed = self.profile.figures.get("proposed", {})
-            point.update(site_name=self.profile.name,
-                         site_sensitivity=proposed.get("sensitivity"),
-                         site_specificity=proposed.get("specificity"))
-        self.app.state.site_changed(flipped)
-        if self.problem is not None:
-            self.app.state.say(self.problem.user_message)
-        elif self.profile is not None:
-            name = self.profile.name
-            threshold = format_threshold(self.profile.calibration.threshold)
-            self.app.state.say(lambda: _(PROFILE_IN_FORCE).format(name=name,
-                                                                    threshold=threshold))
+        """The window's state applies it (``WindowState.apply_profile``, the command line's
+        function); kept here for the About box."""
+        applied = self.app.state.apply_profile(path)
+        self.profile, self.problem = applied.profile, applied.problem
 
     def profile_lines(self) -> list[str]:
         """The profile in force, for the About box."""
@@ -121,18 +106,17 @@ class HistoryLink:
             return [self.problem.user_message()]
         if self.profile is None:
             return [_("None: the model's own calibration and thresholds apply.")]
-        proposed = self.profile.figures.get("proposed", {})
-        lines = [_(PROFILE_IN_FORCE).format(
-            name=self.profile.name, threshold=format_threshold(self.profile.calibration.threshold)),
+        site = self.profile.calibration
+        lines = [in_force_sentence(site, site.threshold).user_message(),
             _("Fitted on {created} on {normal} {normal_name} and {pneumonia} {pneumonia_name} "
               "cases.").format(
                 normal_name=class_name("NORMAL"), pneumonia_name=class_name("PNEUMONIA"),
                 created=self.profile.created[:10], normal=self.profile.cases.get("NORMAL", "?"),
                 pneumonia=self.profile.cases.get("PNEUMONIA", "?"))]
-        if proposed.get("sensitivity") and proposed.get("specificity"):
+        if site.sensitivity and site.specificity:
             lines.append(_("Sensitivity {sensitivity}, specificity {specificity} (95% CI).").format(
-                sensitivity=interval_text(proposed["sensitivity"]),
-                specificity=interval_text(proposed["specificity"])))
+                sensitivity=interval_text(site.sensitivity),
+                specificity=interval_text(site.specificity)))
         return lines
 
     # --- the Cases menu -------------------------------------------------------------------

@@ -386,9 +386,25 @@ class WindowState:
         """A custom threshold, exact (as ``predict --threshold`` takes it)."""
         self._threshold_changed(self.session.set_threshold(threshold))
 
+    def apply_profile(self, path: str | Path | None):
+        """Put the site profile at ``path`` in force (None: none), through the one function
+        the command line uses too (``desktop.cases.profile.apply_profile``); the status says
+        which profile is in force and at which threshold, or why it is not applied. Returns
+        what was applied (``desktop.cases.profile.Applied``)."""
+        from desktop.cases.profile import apply_profile, in_force_sentence
+
+        applied = apply_profile(self.session, path, self.model_sha256)
+        self.site_changed(applied.flipped)
+        site = self.session.site
+        if applied.problem is not None:
+            self.say(applied.problem.user_message)
+        elif site is not None:
+            self.say(in_force_sentence(site, self.session.threshold).user_message)
+        return applied
+
     def site_changed(self, flipped: list[Result]) -> None:
         """A site profile was applied or dropped: P changed on every row, not only on the
-        flipped verdicts, and the operating points gained or lost the site's."""
+        flipped verdicts, and the operating points moved to its scale (or back)."""
         self.view.set_operating_points(self.session.policy.points)
         for result in self.session.results.values():
             self.put_row(result)

@@ -23,7 +23,7 @@ from desktop.engine.threshold import format_threshold
 from desktop.errors import N_, Sentence
 from desktop.i18n import _
 from desktop.reports.image_info import info_rows
-from desktop.reports.labels import figures_text, operating_point_label, percent
+from desktop.reports.labels import operating_point_label, point_figures_text
 from desktop.reports.overlay import legend_strip
 from desktop.reports.wording import p_meaning
 from desktop.ui.text_fit import is_clipped, width_for
@@ -479,6 +479,7 @@ class ThresholdControl(ttk.LabelFrame):
         self._on_slide, self._on_step, self._on_preset = on_slide, on_step, on_preset
         self._points: list[dict] = []
         self._card: dict | None = None
+        self._site = None  # the site profile in force (a SiteCalibration), if any
         self._buttons: list[tuple[ttk.Radiobutton, str]] = []
         self._quiet = False
         self._threshold: float | None = None  # none until the model's card gives one
@@ -514,10 +515,12 @@ class ThresholdControl(ttk.LabelFrame):
         for label in (self.detail, self.meaning):
             label.configure(wraplength=max(200, event.width - 36))
 
-    def set_operating_points(self, points: list[dict], card: dict | None = None) -> None:
+    def set_operating_points(self, points: list[dict], card: dict | None = None,
+                             site=None) -> None:
         """Make one radio button per operating point of the model card, plus "Custom"; the
-        card gives each point's test and validation figures."""
-        self._card = card
+        card gives each point's test and validation figures, the site profile in force
+        (``site``, the session's ``SiteCalibration``) its own point's and what P means."""
+        self._card, self._site = card, site
         for child in self.presets.winfo_children():
             child.destroy()
         self._points = [p for p in points if "threshold" in p and "name" in p]
@@ -569,16 +572,11 @@ class ThresholdControl(ttk.LabelFrame):
             text = _("Custom threshold: no validation figures for this value.")
             if not self._points:
                 text = _("The operating points appear when the model has loaded.")
-        elif point.get("site_sensitivity") and point.get("site_specificity"):  # HistoryLink
-            text = _("Site profile {name}: sensitivity {sensitivity}, specificity {specificity} "
-                     "on its own cases").format(name=point.get("site_name", ""),
-                                                sensitivity=percent(point["site_sensitivity"][0]),
-                                                specificity=percent(point["site_specificity"][0]))
         else:
-            text = figures_text(point, self._card)
+            text = point_figures_text(point, self._card, self._site)
         self.detail.configure(text=text)
-        # what the number judged against the threshold is, from the model's card
-        self.meaning.configure(text=p_meaning(self._card) if self._points else "")
+        # what the number judged against the threshold is: the profile's, else the card's
+        self.meaning.configure(text=p_meaning(self._card, self._site) if self._points else "")
 
 
 class CellTooltip:

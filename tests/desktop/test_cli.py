@@ -356,3 +356,20 @@ def test_ctrl_c_ends_predict_quietly_with_status_130(tiny_model, tmp_path):
     assert first and process.returncode == 130, (process.returncode, err[-2000:])
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     assert len((first + rest).splitlines()) < 400
+
+
+def test_help_names_every_command_and_says_predict_takes_the_active_profile(capsys):
+    """Issue 28 item 16: ``python -m desktop --help`` named only predict; predict's help now
+    says the one setting of the window it takes (the active site profile) and how not to."""
+    from desktop.__main__ import main as desktop_main
+
+    with pytest.raises(SystemExit):
+        desktop_main(["--help"])
+    text = capsys.readouterr().out
+    for command in ("predict", "history", "calibrate"):
+        assert f"\n  {command} " in text
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "default: the profile made active in the window" in text
+    assert "--no-profile" in text

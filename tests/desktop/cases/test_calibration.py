@@ -203,3 +203,131 @@ def test_calibrate_from_history_uses_the_confirmed_cases_of_this_model_only(tiny
     assert profile.cases["NORMAL"] + profile.cases["PNEUMONIA"] == 120
     study = calibrate(p_model, y, shipped_threshold=0.5)
     assert profile.calibration.slope == pytest.approx(study.slope)
+
+
+# --- issue 29 items 3 and 12: labels that contradict, a fit that says nothing, many cases ----
+
+def test_the_same_image_under_both_labels_refuses_the_calibration(tiny_model, tmp_path):
+    """Before: the same bytes under NORMAL/ and PNEUMONIA/ gave a profile (slope 1e-17, every
+    image PNEUMONIA at P = 0.500)."""
+    import shutil
+
+    from tests.desktop.cases.test_recording import images
+
+    for i, path in enumerate(images(tmp_path / "site" / "NORMAL", 35, seed=3)):
+        (tmp_path / "site" / "PNEUMONIA").mkdir(exist_ok=True)
+        shutil.copy(path, tmp_path / "site" / "PNEUMONIA" / f"copy{i}.png")
+    out = subprocess.run([sys.executable, "-m", "desktop", "calibrate", str(tmp_path / "site"),
+                          "--out", str(tmp_path / "site.json"), "--model", str(tiny_model),
+                          "--lang", "en"], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 1
+    assert out.stderr.strip() == (
+        "35 images are filed under both NORMAL/ and PNEUMONIA/ (e.g. NORMAL/img0000.png = "
+        "PNEUMONIA/copy0.png), so no profile was fitted; put each image under its one "
+        "diagnosis only.")
+    assert not (tmp_path / "site.json").exists()
+
+
+def test_a_labelled_folder_counts_images_by_content_and_reads_every_label_folder(tmp_path):
+    import shutil
+
+    from desktop.cases.samples import LabelsContradict, labelled_files
+    from tests.desktop.cases.test_recording import images
+
+    one = images(tmp_path / "a" / "NORMAL", 1, seed=1)[0]
+    for i in range(39):  # forty copies of one image are one case
+        shutil.copy(one, tmp_path / "a" / "NORMAL" / f"copy{i}.png")
+    images(tmp_path / "a" / "normal", 3, seed=2)  # another letter case: read too, not dropped
+    images(tmp_path / "a" / "Pneumonia", 4, seed=5)
+    found = labelled_files(tmp_path / "a")
+    assert sorted(label for _, label in found) == ["NORMAL"] * 4 + ["PNEUMONIA"] * 4
+    assert found.duplicates == 39
+    # an image under NORMAL/PNEUMONIA/: which diagnosis is it? refused, not counted as NORMAL
+    images(tmp_path / "b" / "NORMAL" / "PNEUMONIA", 1, seed=6)
+    images(tmp_path / "b" / "PNEUMONIA", 2, seed=7)
+    with pytest.raises(LabelsContradict) as refused:
+        labelled_files(tmp_path / "b")
+    assert "1 image is filed under both NORMAL/ and PNEUMONIA/ (e.g. NORMAL/PNEUMONIA/img0000" \
+        in refused.value.user_message()
+
+
+def test_unreadable_files_are_counted_and_named_in_what_was_left_out(tiny_model, tmp_path):
+    from desktop.cases.samples import classify_labelled, labelled_files
+    from desktop.engine.inference import Engine
+    from tests.desktop.cases.test_recording import images
+
+    images(tmp_path / "NORMAL", 3, seed=1)
+    images(tmp_path / "PNEUMONIA", 3, seed=2)
+    (tmp_path / "PNEUMONIA" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not an image")
+    samples = classify_labelled(Engine.load(tiny_model), labelled_files(tmp_path))
+    assert samples.unreadable == 1 and len(samples.labels) + samples.out_of_scope == 6
+    assert "1 unreadable files (broken.png)" in samples.left_out().user_message()
+
+
+def test_a_fit_on_labels_that_say_nothing_is_refused_not_written():
+    """Before: the slope came out 5e-18 > 0, so a profile giving every image one P was written."""
+    rng = np.random.default_rng(1)
+    p = rng.uniform(0.01, 0.99, 60)
+    with pytest.raises(CalibrationRefused) as refused:
+        calibrate(np.concatenate([p, p]), np.r_[np.zeros(60), np.ones(60)],
+                  shipped_threshold=0.5)
+    assert "check the labels" in refused.value.user_message()
+
+
+def _reference_threshold(p, y, target):
+    """The quadratic choice this module made before, as the reference on small inputs."""
+    from desktop.cases.calibration import _cut_between, clopper_pearson
+
+    positives = np.sort(p[y == 1])[::-1]
+    n_pos = len(positives)
+    if target is not None:
+        k = next((k for k in range(1, n_pos + 1) if clopper_pearson(k, n_pos)[0] >= target),
+                 None)
+        return None if k is None else _cut_between(p, positives[k - 1])
+    best, best_j = float(p.max()), -2.0
+    neg = max(1, int((y == 0).sum()))
+    for t in np.unique(p):
+        flagged = p >= t
+        j = (flagged & (y == 1)).sum() / max(1, n_pos) + (~flagged & (y == 0)).sum() / neg - 1
+        if j > best_j:
+            best, best_j = float(t), j
+    return _cut_between(p, best)
+
+
+def test_the_threshold_choice_matches_the_reference_and_scales_to_twenty_thousand_cases():
+    from desktop.cases.calibration import choose_threshold, roc_points
+
+    rng = np.random.default_rng(7)
+    for trial in range(10):
+        n = int(rng.integers(40, 120))
+        y = (rng.random(n) < rng.uniform(0.2, 0.8)).astype(np.int64)
+        p = np.clip(rng.normal(0.35 + 0.3 * y, 0.2), 0.001, 0.999).round(int(rng.integers(2, 5)))
+        for target in (None, 0.8, 0.9):
+            expected = _reference_threshold(p, y, target)
+            if expected is None:
+                with pytest.raises(CalibrationRefused):
+                    choose_threshold(p, y, target)
+            else:
+                assert choose_threshold(p, y, target) == expected, (trial, target)
+    y = (rng.random(20_000) < 0.5).astype(np.int64)
+    p = np.clip(rng.normal(0.3 + 0.4 * y, 0.15), 0.0, 1.0)
+    for target in (None, 0.95):  # before: minutes (one pass per candidate); now well under one
+        threshold = choose_threshold(p, y, target)
+        assert 0.0 < threshold < 1.0
+    assert len(roc_points(p, y)) == len(np.unique(p)) + 2
+
+
+def test_a_sensitivity_no_sample_could_promise_says_how_many_cases_it_needs():
+    """Before: ``--target-sensitivity 0.99999`` ended in StopIteration (no n below 100,000)."""
+    from desktop.cases.calibration import choose_threshold
+
+    y = np.r_[np.zeros(40), np.ones(40)].astype(np.int64)
+    p = np.r_[np.linspace(0.01, 0.4, 40), np.linspace(0.6, 0.99, 40)]
+    with pytest.raises(CalibrationRefused) as refused:
+        choose_threshold(p, y, 0.99999)
+    assert "about 368887 are needed" in str(refused.value)
+    from desktop.cases.calibration import cases_needed
+
+    for target in (0.9, 0.95, 0.99):
+        n = cases_needed(target)
+        assert clopper_pearson(n, n)[0] >= target > clopper_pearson(n - 1, n - 1)[0]

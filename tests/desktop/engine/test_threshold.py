@@ -1,8 +1,10 @@
 """The threshold policy the window and ``predict`` share: presets are exact, the slider picks
 hundredths, a saved choice comes back."""
 
+import numpy as np
 import pytest
 
+from desktop.engine.site import SiteCalibration
 from desktop.engine.threshold import ThresholdPolicy, format_threshold
 from tests.support.model_fixtures import sample_metadata
 
@@ -68,13 +70,31 @@ def test_default_threshold_is_the_default_points_exact_value():
 
 
 def test_a_site_profile_adds_its_threshold_as_the_default_preset_and_leaves_cleanly():
+    site = SiteCalibration("clinic", slope=0.8, bias=-1.2, threshold=0.41, model_sha256="a" * 64)
     policy = ThresholdPolicy([{"name": "balanced", "threshold": 0.2822}], "balanced")
-    policy.set_site(0.41)
+    policy.set_site(site)
     assert (policy.preset, policy.threshold, policy.default_point) == ("site", 0.41, "site")
     policy.choose("balanced")
-    policy.set_site(None)  # the user's own choice stays
+    policy.set_site(None)  # the user's own choice stays, back on the model's scale
     assert (policy.preset, policy.threshold) == ("balanced", 0.2822)
-    policy.set_site(0.41)
+    policy.set_site(site)
     policy.set_site(None)  # the site's own preset gives way to the card's default
     assert (policy.preset, policy.threshold) == ("balanced", 0.2822)
     assert [p["name"] for p in policy.points] == ["balanced"]
+
+
+def test_under_a_site_profile_every_preset_is_on_the_profiles_scale():
+    """Issue 28 item 1: Balanced under a profile judges the recalibrated P against the card's
+    threshold mapped through the profile, so it flags exactly the images it flags without one."""
+    site = SiteCalibration("clinic", slope=0.6, bias=-1.5, threshold=0.553, model_sha256="a" * 64)
+    policy = ThresholdPolicy([{"name": "balanced", "threshold": 0.7092},
+                              {"name": "high_sensitivity", "threshold": 0.1277}], "balanced")
+    policy.set_site(site)
+    for name, shipped in (("balanced", 0.7092), ("high_sensitivity", 0.1277)):
+        assert policy.choose(name)
+        assert policy.threshold == pytest.approx(site.apply(shipped))
+        for p in np.linspace(0.001, 0.999, 999):
+            assert (site.apply(p) >= policy.threshold) == (p >= shipped)
+    policy.set_custom(0.3)  # a custom value set under the profile is not carried back
+    policy.set_site(None)
+    assert (policy.preset, policy.threshold) == ("balanced", 0.7092)

@@ -178,7 +178,7 @@ def test_the_site_profile_is_in_force_in_the_threshold_panel_rows_and_about_box(
     assert result.p_pneumonia != result.p_model
     assert app.session.row(result).profile == "clinic-A"
     app.show_model_card()
-    assert "Site profile clinic-A in force" in app.dialog.all_text()
+    assert "Site profile “clinic-A” in force" in app.dialog.all_text()
 
 
 def test_a_profile_for_another_model_file_is_not_applied_and_the_window_says_so(
