@@ -75,12 +75,14 @@ def _scope_states(model, card, images, facts):
 @pytest.mark.slow
 def test_bundled_scope_check_reproduces_its_validation_and_out_of_scope_figures():
     """What the card says of the scope check, recomputed: the patient-level validation split's
-    in-scope share (at least 99%), and what the shipped check says of each ood_dev group."""
+    in-scope share (at least 99%), and what the shipped check says of each group of ood_dev and
+    cxr_more (within two images a group: a borderline score may cross on another CPU)."""
     from training.data import train_val
     from training.scope import load_ood
 
     data = require_shared(SHARED_DATA / "chest_xray_224")
     ood_dir = require_shared(SHARED_DATA / "ood_dev")
+    more_dir = require_shared(SHARED_DATA / "cxr_more")
     model, card = load_scripted(MODEL)
     check = card["scope_check"]
     recipe = card["training"]["recipe"]
@@ -90,14 +92,14 @@ def test_bundled_scope_check_reproduces_its_validation_and_out_of_scope_figures(
     in_scope = sum(s.state == "in_scope" for s in states) / len(states)
     assert in_scope >= 0.99
     assert abs(in_scope - check["validation"]["in_scope"]) <= 1.5 / len(states)
-    ood = load_ood(ood_dir)
+    ood = load_ood(ood_dir, more_dir)
     states = _scope_states(model, card, ood.images, ood.facts)
     for group, figures in check["out_of_scope_groups"].items():
         mine = [s for s, g in zip(states, ood.groups, strict=True) if g == group]
         wanted = {"unusual", "not_chest_xray"} if group.startswith("cxr") else {"not_chest_xray"}
         caught = sum(s.state in wanted for s in mine) / len(mine)
         assert len(mine) == figures["n"], group
-        assert abs(caught - figures["caught_by_shipped_check"]) <= 1.5 / len(mine), group
+        assert abs(caught - figures["caught_by_shipped_check"]) <= 2.5 / len(mine), group
 
 
 @pytest.mark.slow

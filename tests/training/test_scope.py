@@ -92,9 +92,45 @@ def test_an_unfitted_head_scores_in_the_contracts_shape():
     ("ISIC Archive images, CC0 1.0", True), ("MIT (repo)", True),
     ("repo CC BY-NC-SA 4.0; images from OpenI", False), ("GPL-3.0 (repo); OsiriX", False),
     ("no licence file in repo; DRIVE", False), ("MIAS licence: research use only", False),
-    ("repo Apache-2.0; image provenance not stated in repo", False)])
+    ("repo Apache-2.0; image provenance not stated in repo", False),
+    ("Apache-2.0 (repo); dataset of origin not stated", False)])
 def test_only_openly_licensed_examples_shape_the_shipped_check(licence, fit):
     assert open_licence(licence) is fit
+
+
+def _write_folder(root, manifest_rows, files):
+    root.mkdir()
+    for rel, seed in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(xray_like(seed, (260, 240))).save(root / rel)
+    if manifest_rows:
+        lines = ["path,group,source_repo,licence"] + [",".join(r) for r in manifest_rows]
+        (root / "MANIFEST.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_out_of_scope_examples_come_from_several_folders_each_with_its_sources(tmp_path):
+    """ood_dev and cxr_more together: every chest radiograph of either is a chest positive,
+    each file keeps its own folder's source and licence, and no two paths collide."""
+    from training.scope import load_ood
+
+    _write_folder(tmp_path / "ood_dev", [
+        ("cxr_adult/a.png", "cxr_adult", "hospital/a", "CC BY 3.0"),
+        ("not_cxr/photo/p.png", "not_cxr", "photos/p", "MIT (repo)")],
+        {"cxr_adult/a.png": 1, "not_cxr/photo/p.png": 2})
+    _write_folder(tmp_path / "cxr_more", [
+        ("cxr_adult/a.png", "cxr_adult", "teaching/t", "CC0 1.0"),
+        ("cxr_lateral/l.png", "cxr_lateral", "views/v", "Apache-2.0 (repo); dataset of origin "
+                                                       "not stated")],
+        {"cxr_adult/a.png": 3, "cxr_lateral/l.png": 4})
+    ood = load_ood(tmp_path / "ood_dev", tmp_path / "cxr_more")
+    assert sorted(ood.paths) == ["cxr_more/cxr_adult/a.png", "cxr_more/cxr_lateral/l.png",
+                                 "ood_dev/cxr_adult/a.png", "ood_dev/not_cxr/photo/p.png"]
+    by_path = dict(zip(ood.paths, zip(ood.sources, ood.is_chest, ood.is_adult, ood.fittable,
+                                      strict=True), strict=True))
+    assert by_path["cxr_more/cxr_adult/a.png"] == ("teaching/t", True, True, True)
+    assert by_path["cxr_more/cxr_lateral/l.png"] == ("views/v", True, False, False)
+    assert by_path["ood_dev/not_cxr/photo/p.png"] == ("photos/p", False, False, True)
+    assert load_ood(tmp_path / "ood_dev").paths == ["cxr_adult/a.png", "not_cxr/photo/p.png"]
 
 
 def test_the_card_is_plain_json(scoped):
