@@ -93,7 +93,8 @@ def test_an_unfitted_head_scores_in_the_contracts_shape():
     ("repo CC BY-NC-SA 4.0; images from OpenI", False), ("GPL-3.0 (repo); OsiriX", False),
     ("no licence file in repo; DRIVE", False), ("MIAS licence: research use only", False),
     ("repo Apache-2.0; image provenance not stated in repo", False),
-    ("Apache-2.0 (repo); dataset of origin not stated", False)])
+    ("repo Apache-2.0; dataset of origin of the sample images not stated in repo", False),
+    ("repo Apache-2.0; provenance of data_demo not stated (file names suggest AMOS)", False)])
 def test_only_openly_licensed_examples_shape_the_shipped_check(licence, fit):
     assert open_licence(licence) is fit
 
