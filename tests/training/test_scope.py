@@ -153,3 +153,40 @@ def test_radiograph_variants_are_seeded_uint8_chest_images_of_every_kind():
     assert set(kinds) == set(KINDS)
     changed = (first.float() - images.float()).abs().mean(dim=(1, 2, 3))
     assert (changed > 0).all(), changed  # every image was changed, none left as it was
+
+
+def test_a_refit_keeps_the_distance_and_orientation_and_refits_the_learned_scores():
+    """``training.scope_refit``: a released file's scope check refitted on new out-of-scope
+    examples keeps what needs the full training set (standardisation, distance, orientation),
+    fits the chest and adult scores again, and its card says so, with held-out figures."""
+    from training.scope import FEATURE_DIM, OodImages, _FitData
+    from training.scope_refit import refit
+
+    g = torch.Generator().manual_seed(0)
+
+    def cloud(n, shift):
+        return torch.randn(n, FEATURE_DIM, generator=g) + shift
+
+    head = ScopeHead()
+    head.parts[0].scale.fill_(7.0)
+    head.orient_b.copy_(torch.arange(5.0))
+    val = cloud(80, 0.0)
+    data = _FitData(in_scope=cloud(300, 0.0), in_labels=torch.zeros(300, dtype=torch.long),
+                    orient=[cloud(0, 0.0)] + [cloud(40, 0.5) for _ in range(4)],
+                    synthetic=cloud(60, -3.0), synthetic_kinds=["document"] * 60,
+                    ood=torch.cat([cloud(12, 1.0), cloud(12, -3.0)]), val=val,
+                    val_views={"shifted": val + 0.1}, variants=cloud(40, 0.3),
+                    val_variants=val - 0.1)
+    groups = ["cxr_adult"] * 12 + ["not_cxr/photo"] * 12
+    sources = [f"hospital{i % 3}" for i in range(12)] + [f"photos{i % 2}" for i in range(12)]
+    ood = OodImages(torch.zeros(24, 1, 224, 224, dtype=torch.uint8), [f"{i}.png" for i in
+                    range(24)], groups, sources, ["CC BY 4.0"] * 24, [{}] * 24)
+    new, section = refit(head, data, ood, (1, 5), data.synthetic_kinds, 0.01)
+    for name in ("center", "spread", "orient_w", "orient_b", "parts.0.scale", "parts.1.basis"):
+        assert torch.equal(new.state_dict()[name], head.state_dict()[name]), name
+    assert not torch.equal(new.cxr_w, head.cxr_w) and not torch.equal(new.adult_w, head.adult_w)
+    assert section["refit"]["chest_share"] == 0.01
+    assert "all but 1.00%" in section["chest_xray_score"]
+    assert section["thresholds"]["chest_xray"] < 1e6 and section["age_range_years"] == [1, 5]
+    adults = section["out_of_scope_groups"]["cxr_adult"]["by_source"]
+    assert sorted(adults) == ["hospital0", "hospital1", "hospital2"]
