@@ -9,16 +9,31 @@ MODEL ?= assets/model.pt
 PO := $(wildcard translations/*/LC_MESSAGES/cxr.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: run test test-gui-stress install translations translations-update train sweep evaluate bench package package-windows lint clean
+.PHONY: run test test-fast lock test-gui-stress install translations translations-update train sweep evaluate bench package package-windows lint clean
 
 # torch/torchvision are pinned to the releases on this machine's local wheel store (a minute,
-# no multi-GB download); everything else comes from pyproject.toml.
-$(STAMP): pyproject.toml
+# no multi-GB download); everything else comes from pyproject.toml, at the versions CI tested
+# (constraints.txt: a fresh clone resolves what the last `make lock` resolved, not whatever is
+# newest that day).
+CONSTRAINTS := constraints.txt
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q torch==2.14.1 torchvision==0.29.1
-	$(BIN)/python -m pip install -q -e '.[train,dev]'
+	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) torch==2.14.1 torchvision==0.29.1
+	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e '.[train,dev]'
 	touch $@
+
+# Update constraints.txt on purpose (a new dependency, a wanted upgrade): a throw-away venv
+# resolves pyproject.toml afresh and its versions become the ones every install uses. Run
+# `make test` afterwards; commit constraints.txt with what made it change.
+lock:
+	rm -rf .venv-lock && $(PY) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install -q --upgrade pip
+	.venv-lock/bin/python -m pip install -q torch==2.14.1 torchvision==0.29.1
+	.venv-lock/bin/python -m pip install -q -e '.[train,dev]'
+	{ echo "# What a fresh install resolves (make lock wrote it; see the Makefile)."; \
+	  .venv-lock/bin/python -m pip freeze --exclude-editable | grep -v '^pip=='; } > $(CONSTRAINTS)
+	rm -rf .venv-lock
 
 install: $(STAMP) translations
 
@@ -42,6 +57,11 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# The developer's loop: every test that needs neither a bundle, nor torchrun, nor a real-data
+# training run (those are marked slow); `make test`, the whole suite, is what CI runs.
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow" -q
 
 # The GUI and threading test modules 3 times in a row while 2 CPU-burning processes load the machine: a test
 # that assumes timing instead of waiting for the state it asserts fails here (see
@@ -80,7 +100,8 @@ $(PKG_STAMP): Makefile
 	test -x $(PKG_VENV)/bin/python || $(PY) -m venv $(PKG_VENV)
 	$(PKG_VENV)/bin/python -m pip install -q --upgrade pip
 	$(PKG_VENV)/bin/python -m pip install -q torch==2.13.0 pillow numpy pydicom python-gdcm \
-		imagecodecs platformdirs tkinterdnd2 reportlab pyinstaller babel
+		imagecodecs platformdirs tkinterdnd2 reportlab highdicom==0.28.2 pynetdicom==3.0.4 \
+		pyinstaller babel
 	touch $@
 
 package: $(PKG_STAMP)
@@ -96,7 +117,7 @@ package-windows:
 	desktop/packaging/windows/build.sh
 
 # Speed, memory and responsiveness against the MVP baseline, measured in the same run; writes
-# benchmarks/results.md (see README, "Speed and robustness"). Needs ../shared/data and Xvfb.
+# benchmarks/results.md (see docs/benchmarks.md). Needs ../shared/data and Xvfb.
 bench: install
 	$(BIN)/python -m benchmarks.run_all
 

@@ -5,6 +5,7 @@
   To open a file literally named ``predict`` in the window, write ``./predict``.
 - ``python -m desktop history …`` / ``calibrate …``: the case history and site calibration
   (see ``desktop.cli_cases``).
+- ``python -m desktop dicom send|outbox|echo|listen …``: the DICOM node (see ``desktop.cli_dicom``).
 - ``python -m desktop --self-test``: the packaged app's smoke test.
 
 Each branch imports only what it needs, so ``predict`` never loads Tk.
@@ -30,6 +31,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop.cli_cases import calibrate_main, history_main
 
         return (history_main if argv[0] == "history" else calibrate_main)(argv[1:])
+    if argv and argv[0] == "dicom":
+        from desktop.cli_dicom import main as dicom_main
+
+        return dicom_main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m desktop",
         description="Offline chest X-ray pneumonia classifier. "

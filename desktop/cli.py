@@ -25,10 +25,13 @@ from desktop.errors import N_, UserError
 from desktop.i18n import LANGUAGES, gettext, set_language, system_language
 from desktop.reports.labels import DISCLAIMER
 from desktop.reports.wording import describe
+from desktop.safetext import for_terminal, one_line
 
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_NOTHING_CLASSIFIED = 0, 1
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl+C
+INTERRUPTED = N_("Interrupted; the files the command writes at its end were not written.")
 
 NO_FILES = N_("No image files were found. Name image files or folders that contain them.")
 NOTHING_CLASSIFIED = N_("No file got a verdict.")
@@ -106,6 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. piped into `head`
         sys.stderr.close()
         return EXIT_OK
+    except KeyboardInterrupt:  # Ctrl+C: what was printed is recorded; no traceback
+        _err(gettext(INTERRUPTED))
+        return EXIT_INTERRUPTED
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -122,6 +128,11 @@ def _run(args: argparse.Namespace) -> int:
         _err(gettext(NO_FILES))
         if skipped:
             _err(skipped)
+        return EXIT_NOTHING_CLASSIFIED
+    try:
+        _check_outputs(args, files)
+    except UserError as exc:  # e.g. --csv naming the history: refused before anything is done
+        _err(exc.user_message())
         return EXIT_NOTHING_CLASSIFIED
     try:
         engine = Engine.load(args.model)
@@ -170,6 +181,25 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_outputs(args: argparse.Namespace, files: Sequence[Path]) -> None:
+    """``OverwriteRefusedError`` when ``--csv`` or ``--report`` names a file this run reads or
+    keeps: the history, the model, the profile, the settings, an input (or each other)."""
+    from desktop import outpaths as guard
+    from desktop.cases.store import default_db_path
+    from desktop.settings import load_settings, settings_path
+
+    if args.csv is None and args.report is None:
+        return
+    history = [] if args.no_history else guard.history_files(args.history or default_db_path())
+    profile = None if args.no_profile else (args.profile or load_settings().site_profile)
+    guard.check_outputs([args.csv, args.report], [
+        (history, guard.HISTORY),
+        (guard.model_files(args.model), guard.MODEL),
+        ([profile], guard.PROFILE),
+        ([settings_path()], guard.SETTINGS),
+        ([*files, *map(Path, args.paths)], guard.INPUT)])
+
+
 def _apply_profile(args: argparse.Namespace, session, model_sha256: str) -> None:
     """The site profile ``--profile`` names, else the settings' active one, unless
     ``--no-profile``; one sentence on stderr when it cannot be applied."""
@@ -212,9 +242,10 @@ def _write_report(path: Path, session, engine, args: argparse.Namespace) -> bool
 
 def text_line(session, result) -> str:
     """One line for people: the verdict at the session's threshold (or why there is none), P,
-    the path, and the reason when the image is outside the model's scope."""
+    the path (controls and undecodable bytes escaped: ``desktop.safetext.one_line``), and the
+    reason when the image is outside the model's scope."""
     words = describe(result, session)
-    path = _one_line(str(result.path))
+    path = one_line(str(result.path))
     p = "-" if words.kind in ("error", "withheld") else words.report_probability
     line = f"{words.line_verdict:<9}  {p:>5}  {path}"
     if words.kind in ("error", "withheld"):
@@ -222,10 +253,7 @@ def text_line(session, result) -> str:
     return f"{line}  [{words.line_note}]" if words.line_note else line
 
 
-def _one_line(text: str) -> str:
-    """File names may hold newlines or tabs; keep one line per file."""
-    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-
-
 def _err(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    """Our sentences may quote a file or profile name: no escape sequence reaches the
+    terminal raw."""
+    print(for_terminal(message), file=sys.stderr, flush=True)

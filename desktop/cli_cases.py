@@ -17,12 +17,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from desktop.errors import N_, UserError
-from desktop.i18n import LANGUAGES, gettext, set_language, system_language
+from desktop.i18n import LANGUAGES, class_name, gettext, set_language, system_language
+from desktop.modelfile import POSITIVE
+from desktop.safetext import for_terminal
 
 EXIT_OK, EXIT_FAILED = 0, 1
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl+C
+INTERRUPTED = N_("Interrupted; nothing was written.")
 EXPORTED = N_("{count} results written to {path}.")
 STATS = N_("{cases} cases, {results} results, {confirmed} with a confirmed diagnosis.")
-PERIOD = N_("{period}: {results} results, PNEUMONIA {flagged}, out of scope {scope}, agreement "
+PERIOD = N_("{period}: {results} results, {pneumonia} {flagged}, out of scope {scope}, agreement "
             "{agreement}")
 PROFILE_SAVED = N_("Site profile {name} written to {file}: threshold {threshold}.")
 CANNOT_OPEN = N_("The case history could not be opened; check that its folder can be read "
@@ -72,41 +76,87 @@ def _day(text: str) -> str:
 
 
 def history_main(argv: Sequence[str]) -> int:
-    from desktop.cases.store import Filters, HistoryStore, local_days
     from desktop.logs import setup_logging
 
     args = history_parser().parse_args(argv)
     setup_logging()
     set_language(args.lang or system_language())
     try:
-        store = HistoryStore.open(args.db)
+        return _history(args)
+    except KeyboardInterrupt:  # Ctrl+C: the history is only read; an unfinished CSV is removed
+        _err(gettext(INTERRUPTED))
+        return EXIT_INTERRUPTED
+    except UserError as exc:
+        _err(exc.user_message())
+        return EXIT_FAILED
+
+
+def _history(args) -> int:
+    import sqlite3
+
+    from desktop.cases.store import (
+        HistoryDamagedError,
+        HistoryStore,
+        HistoryUnreadableError,
+        default_db_path,
+        is_damage,
+    )
+    from desktop.cases.walcheck import stale_wal_warning
+
+    db = args.db or default_db_path()
+    if args.command == "export":
+        _check_export_path(args.csv, db)
+    if (warning := stale_wal_warning(db)) is not None:  # before SQLite reads the WAL
+        _err(warning.user_message())
+    try:
+        store = HistoryStore.open(db, read_only=True)  # creates, moves and marks nothing
+    except UserError:
+        raise
     except Exception:  # noqa: BLE001 - one sentence, the traceback logged
         import logging
 
-        logging.getLogger(__name__).exception("Cannot open the history %s", args.db)
+        logging.getLogger(__name__).exception("Cannot open the history %s", db)
         _err(gettext(CANNOT_OPEN))
         return EXIT_FAILED
     if store.notice is not None:
         _err(store.notice.user_message())
     try:
         if args.command == "export":
-            from desktop.cases.export import write_history_csv
-
-            since, until = local_days(args.since, args.until)
-            filters = Filters(since=since, until=until, verdict=args.verdict,
-                              confirmed=None if args.confirmed is None
-                              else args.confirmed == "yes")
-            rows = store.rows(filters)
-            try:
-                write_history_csv(args.csv, rows)
-            except UserError as exc:
-                _err(exc.user_message())
-                return EXIT_FAILED
-            _err(gettext(EXPORTED).format(count=len(rows), path=args.csv.resolve()))
-            return EXIT_OK
+            return _export(store, args)
         return _stats(store, args)
+    except sqlite3.DatabaseError as exc:  # a damaged page, or tables of a future schema
+        import logging
+
+        logging.getLogger(__name__).exception("Cannot read the history %s", db)
+        raise (HistoryDamagedError(name=db.name) if is_damage(exc)
+               else HistoryUnreadableError(name=db.name)) from exc
     finally:
         store.close()
+
+
+def _check_export_path(out: Path, db: Path) -> None:
+    """The CSV may replace no file we keep (the history, the model, the profile in force)."""
+    from desktop import outpaths as guard
+    from desktop.modelfile import default_model_path
+    from desktop.settings import load_settings, settings_path
+
+    guard.check_outputs([out], [(guard.history_files(db), guard.HISTORY),
+                          (guard.model_files(default_model_path()), guard.MODEL),
+                          ([load_settings().site_profile], guard.PROFILE),
+                          ([settings_path()], guard.SETTINGS)])
+
+
+def _export(store, args) -> int:
+    from desktop.cases.export import write_history_csv
+    from desktop.cases.store import Filters, local_days
+
+    since, until = local_days(args.since, args.until)
+    filters = Filters(since=since, until=until, verdict=args.verdict,
+                      confirmed=None if args.confirmed is None else args.confirmed == "yes")
+    rows = store.rows(filters)
+    write_history_csv(args.csv, rows)  # WriteError: its sentence
+    _err(gettext(EXPORTED).format(count=len(rows), path=args.csv.resolve()))
+    return EXIT_OK
 
 
 def _stats(store, args) -> int:
@@ -128,14 +178,15 @@ def _stats(store, args) -> int:
     for period in periods(rows, by="week" if args.by == "week" else "block",
                           calibration_interval=interval):
         print(gettext(PERIOD).format(
-            period=period.label, results=period.results,
+            pneumonia=class_name(POSITIVE), period=period.label, results=period.results,
             flagged=interval_text(period.flagged) if period.flagged.n else "—",
             scope=interval_text(period.out_of_scope),
             agreement=interval_text(period.agreement) if period.agreement.n else "—"))
         if period.shifted:
             print("  " + gettext(SHIFTED).format(
-                share=f"{100 * period.flagged.value:.0f}%", low=f"{100 * interval[0]:.0f}%",
-                high=f"{100 * interval[1]:.0f}%", period=period.label))
+                pneumonia=class_name(POSITIVE), share=f"{100 * period.flagged.value:.0f}%",
+                low=f"{100 * interval[0]:.0f}%", high=f"{100 * interval[1]:.0f}%",
+                period=period.label))
     return EXIT_OK
 
 
@@ -178,6 +229,9 @@ def calibrate_main(argv: Sequence[str]) -> int:
     try:
         with native_stderr_to_log():
             return _calibrate(args)
+    except KeyboardInterrupt:
+        _err(gettext(INTERRUPTED))
+        return EXIT_INTERRUPTED
     except UserError as exc:
         _err(exc.user_message())
         return EXIT_FAILED
@@ -191,11 +245,13 @@ def _calibrate(args) -> int:
     from desktop.engine.threshold import ThresholdPolicy, format_threshold
     from desktop.settings import load_settings, save_settings
 
+    files = None if args.from_history else labelled_files(args.folder)
+    _check_calibrate_paths(args, [path for path, _label in files or []])
     engine = Engine.load(args.model)
     if args.from_history:
         samples = confirmed_samples_at(args.db, engine.sha256)
     else:
-        samples = classify_labelled(engine, labelled_files(args.folder))
+        samples = classify_labelled(engine, files)
     p_model, labels = samples.arrays()
     study = calibrate(p_model, labels,
                       shipped_threshold=ThresholdPolicy.from_card(engine.metadata).threshold,
@@ -220,5 +276,20 @@ def _calibrate(args) -> int:
     return EXIT_OK
 
 
+def _check_calibrate_paths(args, inputs: list[Path]) -> None:
+    """``--out`` and ``--report`` may replace no file we keep or read (the history, the model,
+    the settings, a labelled image), nor each other. ``--out`` may replace an older profile:
+    writing a profile is what it is for."""
+    from desktop import outpaths as guard
+    from desktop.cases.store import default_db_path
+    from desktop.settings import settings_path
+
+    guard.check_outputs([args.out, args.report], [
+        (guard.history_files(args.db or default_db_path()), guard.HISTORY),
+        (guard.model_files(args.model), guard.MODEL),
+        ([settings_path()], guard.SETTINGS),
+        (inputs, guard.INPUT)])
+
+
 def _err(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    print(for_terminal(message), file=sys.stderr, flush=True)

@@ -10,7 +10,7 @@ Messages are marked with ``N_`` so ``make translations-update`` (pybabel extract
 
 from __future__ import annotations
 
-from desktop.i18n import gettext, ngettext
+from desktop.i18n import CLASS_NAMES, gettext, ngettext
 
 
 def N_(msgid: str) -> str:
@@ -21,6 +21,12 @@ def N_(msgid: str) -> str:
 def NP_(singular: str, plural: str) -> tuple[str, str]:
     """Mark a singular/plural pair for extraction (``ngettext`` later, at display)."""
     return singular, plural
+
+
+def class_phrase(label: str) -> Sentence:
+    """A class's name as a parameter of a sentence shown later: translated when shown, by the
+    same catalog entry as ``desktop.i18n.class_name`` ("NEUMONÍA" in a Spanish message)."""
+    return Sentence(CLASS_NAMES[label])
 
 
 class Sentence:

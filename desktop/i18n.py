@@ -159,6 +159,43 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 _ = gettext
 
 
+# Every number people read (window, PDF reports, messages, predict's text lines) is written by
+# ``format_decimal`` / ``format_percent`` in the current language: a decimal comma in Portuguese
+# and Spanish. Files for programs (CSV, JSON, the history export) keep the point and do not
+# call these. The symbols are CLDR's (tests/desktop/test_i18n.py checks them against Babel's
+# locale data); Babel itself is not shipped in the bundle (32 MiB for three symbols).
+DECIMAL_SYMBOLS = {"en": ".", "pt_BR": ",", "es": ","}
+
+
+def format_decimal(value: float, digits: int) -> str:
+    """``0.7092`` with 4 digits -> ``"0.7092"`` (English) or ``"0,7092"`` (pt_BR, es)."""
+    return f"{value:.{digits}f}".replace(".", DECIMAL_SYMBOLS.get(_current_code, "."))
+
+
+def format_percent(value: float, digits: int = 0) -> str:
+    """``0.873`` -> ``"87%"``; one more digit where rounding would show a certainty (100%, 0%)
+    the model does not have; ``0.9295`` with 2 digits -> ``"92,95%"`` in pt_BR and es."""
+    text = f"{100 * value:.{digits}f}"
+    for _more in range(1, 4):
+        if value in (0.0, 1.0) or float(text) not in (0.0, 100.0):
+            break
+        digits += 1
+        text = f"{100 * value:.{digits}f}"
+    return f"{format_decimal(100 * value, digits)}%"
+
+
+# The classes' names as people read them ("NEUMONÍA" in Spanish), in every verdict, header,
+# message and report: one place, so no text shows the English label beside a translated verdict.
+# The labels themselves ("NORMAL", "PNEUMONIA") stay English in files for programs and as the
+# folder names a labelled folder must have.
+CLASS_NAMES = {"NORMAL": "NORMAL", "PNEUMONIA": "PNEUMONIA"}
+
+
+def class_name(label: str) -> str:
+    """A class label ("PNEUMONIA") in the current language ("NEUMONÍA"); any other label as is."""
+    return gettext(CLASS_NAMES[label]) if label in CLASS_NAMES else label
+
+
 def add_listener(callback: Callable[[str], None]) -> None:
     """Call ``callback(code)`` after each ``set_language``."""
     with _lock:

@@ -3,7 +3,9 @@
 It opens the main window, waits for the model to load (its sha256 verified first), and
 classifies a synthetic chest-like image that the build wrote into the bundle (plus its heatmap),
 and saves its PDF report (the bundled reportlab, through File → Save report's handler); the
-window records the result in a scratch case history, which is then opened, verified and read.
+window records the result in a scratch case history, which is then opened, verified and read;
+the result is written as a DICOM SR (the bundled highdicom) about a DICOM copy of the image and
+read back.
 It goes through the window the way a user does: the file is opened in the window, classified by
 its worker thread, and the result read back from the window's session. The build also records the
 probability the same image got from source (``selftest.json``), so a frozen torch that computes
@@ -113,6 +115,7 @@ class SelfTestReport:
     source: str = "a drawn picture (no real X-ray shipped)"
     report_bytes: int = 0
     history_cases: int = 0
+    sr_bytes: int = 0
     timings: dict[str, float] = field(default_factory=dict)
 
     def line(self) -> str:
@@ -126,7 +129,8 @@ class SelfTestReport:
             f"[{self.source}] -> "
             f"{self.verdict} p={self.p_pneumonia:.6f} ({checked}); report written "
             f"({self.report_bytes / 1024:.0f} KB); history written and read "
-            f"({self.history_cases} case); window opened and closed, "
+            f"({self.history_cases} case); DICOM SR written and read "
+            f"({self.sr_bytes / 1024:.0f} KB); window opened and closed, "
             f"drag-and-drop {dnd}; {times}"
         )
 
@@ -255,6 +259,7 @@ def _classify_in_window(
         report.timings["classify"] = time.perf_counter() - classify_started
         _save_report(root, window, report, report_path)
         _check_history(window, report)
+        _check_sr(window, result, report, report_path.parent / "sr")
     finally:
         if window is not None:
             window.close()  # stops the worker threads, then destroys the root
@@ -291,6 +296,59 @@ def _check_history(window, report: SelfTestReport) -> None:
         report.history_cases = store.case_count()
     finally:
         store.close()
+
+
+def _check_sr(window, result, report: SelfTestReport, folder: Path) -> None:
+    """The result as a DICOM SR (highdicom and its standard tables, bundled), about a small
+    DICOM copy of the image, written and read back with its finding and probability."""
+    import dataclasses
+
+    import pydicom
+
+    from desktop.reports.dicom_sr import save, structured_report
+
+    started = time.perf_counter()
+    folder.mkdir(parents=True, exist_ok=True)
+    source = _dicom_copy(result.model_input, folder / "selftest.dcm")
+    engine, row = window.worker.engine, window.session.row(result)
+    written = save(structured_report(dataclasses.replace(result, path=source), row,
+                                     engine.metadata, engine.sha256), folder / "out")
+    back = pydicom.dcmread(written)
+    items, found = list(back.ContentSequence), {}
+    while items:
+        item = items.pop()
+        items += list(item.get("ContentSequence", []))
+        found[item.ConceptNameCodeSequence[0].CodeValue] = item
+    finding = found.get("233604007")
+    probability = found.get("122157")
+    if back.VerificationFlag != "UNVERIFIED" or finding is None:
+        raise SelfTestError("the DICOM SR read back lacks its finding")
+    if row.p_pneumonia is not None and (probability is None or abs(float(
+            probability.MeasuredValueSequence[0].NumericValue) - row.p_pneumonia) > 1e-6):
+        raise SelfTestError("the DICOM SR read back does not hold the probability shown")
+    report.sr_bytes = written.stat().st_size
+    report.timings["sr"] = time.perf_counter() - started
+
+
+def _dicom_copy(pixels: np.ndarray, path: Path) -> Path:
+    """``pixels`` (uint8) as a minimal Secondary Capture in a Study of its own."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.PatientName, ds.PatientID, ds.Modality = "Self^Test", "SELFTEST", "OT"
+    ds.Rows, ds.Columns = pixels.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated = ds.BitsStored = 8
+    ds.HighBit, ds.PixelRepresentation = 7, 0
+    ds.PixelData = np.ascontiguousarray(pixels, dtype=np.uint8).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return path
 
 
 def _shipped_image(model_path: Path) -> str:

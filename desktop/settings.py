@@ -38,6 +38,8 @@ class Settings:
     # user turns it on; CSV files never carry them.
     show_identifiers: bool = False
     site_profile: str | None = None  # path of the site profile in force (desktop.cases.profile)
+    dicom_archive: str | None = None  # where results go: AET@HOST:PORT (desktop.network)
+    dicom_calling_aet: str | None = None  # this computer's AE title; None: CXRNODE
     user_name: str | None = None  # who confirms diagnoses in the case history, typed once
 
 

@@ -1,8 +1,8 @@
 """The folder tree is the architecture: each floor imports only the floors below it.
 
 Floors, lowest first: the foundation (``desktop/*.py`` but the entry points), ``reading``,
-``engine``, ``cases``, ``reports``, ``ui``; the entry points (``__main__``, ``cli``,
-``cli_cases``, ``selftest``,
+``engine``, ``cases``, ``reports``, ``network``, ``ui``; the entry points (``__main__``, ``cli``,
+``cli_cases``, ``cli_dicom``, ``selftest``,
 ``packaging``) may import any of them. ``training`` stands beside the app and may import only
 the foundation, ``reading`` and ``engine.scope``. Every import counts, also one placed inside a
 function (that is where an import dodging a circle hides). Imports are read with ``ast``.
@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FLOORS = {"foundation": 0, "reading": 1, "engine": 2, "cases": 3, "reports": 4, "ui": 5,
-          "entry": 6}
-ENTRY = {"desktop.__main__", "desktop.cli", "desktop.cli_cases", "desktop.selftest"}
+FLOORS = {"foundation": 0, "reading": 1, "engine": 2, "cases": 3, "reports": 4, "network": 5,
+          "ui": 6, "entry": 7}
+ENTRY = {"desktop.__main__", "desktop.cli", "desktop.cli_cases", "desktop.cli_dicom",
+         "desktop.selftest"}
 
 
 def module_name(path: Path) -> str:
@@ -134,6 +135,19 @@ def test_the_rules_catch_an_upward_import(tmp_path, monkeypatch):
     assert any("_upward_probe.py:2 imports tkinter" in p for p in problems)
 
 
-@pytest.mark.parametrize("package", ["reading", "engine", "cases", "reports", "ui"])
+@pytest.mark.parametrize("package", ["reading", "engine", "cases", "reports", "network", "ui"])
 def test_each_floor_is_a_package(package):
     assert (ROOT / "desktop" / package / "__init__.py").is_file()
+
+
+def test_the_network_floor_sits_between_the_reports_and_the_window(tmp_path):
+    """The reports write what the network sends; the window shows the outbox. Neither way
+    round: a report module reaching the network is reported."""
+    assert floor("desktop.network.sender") == "network"
+    bad = ROOT / "desktop" / "reports" / "_network_probe.py"
+    bad.write_text("from desktop.network.outbox import Outbox\n")
+    try:
+        problems = broken_rules()
+    finally:
+        bad.unlink()
+    assert any("reports may not import the network floor above it" in p for p in problems)

@@ -128,8 +128,25 @@ def looks_table(card: dict) -> str:
     return _table(["test-split look", "date", "model version", "note"], rows)
 
 
-TABLES = {"test": test_table, "calibration": calibration_table, "views": views_table,
-          "scope": scope_table, "scope_summary": scope_summary, "looks": looks_table}
+def overview(card: dict) -> str:
+    """What the model learnt from, its operating points and the prevalence its P assumes: the
+    README's opening figures, so its prose never states a threshold the card does not have."""
+    counts = card["data"]["counts"]["train"]
+    low, high = card["scope_check"]["age_range_years"]
+    points = "; ".join(
+        f"**{p['name'].replace('_', ' ')}**"
+        + (" (the default)" if p["name"] == card["default_operating_point"] else "")
+        + f", threshold {p['threshold']:.4f}" for p in card["operating_points"])
+    prevalence = _pct(card["calibration"]["prevalence_assumed"], 0)
+    return (f"Trained on {sum(counts.values())} frontal chest X-rays of children aged {low} to "
+            f"{high} years ({card['data']['name']}, {card['data']['licence']}). Operating points: "
+            f"{points}. P(pneumonia) is calibrated for a prevalence of {prevalence}: among images "
+            f"like these, {prevalence} show pneumonia.\n")
+
+
+TABLES = {"overview": overview, "test": test_table, "calibration": calibration_table,
+          "views": views_table, "scope": scope_table, "scope_summary": scope_summary,
+          "looks": looks_table}
 
 
 def render(name: str, card: dict) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from desktop.engine.site import log_odds, recalibrated
-from desktop.errors import N_, UserError
+from desktop.errors import N_, UserError, class_phrase
 
 MIN_PER_CLASS = 30
 BINS = 10  # equal-width bins of P for the reliability diagram and the calibration error
@@ -31,10 +31,10 @@ class CalibrationRefused(UserError):
 
 
 TOO_FEW = N_("Calibration needs at least {minimum} confirmed cases of each class; add {normal} "
-             "more NORMAL and {pneumonia} more PNEUMONIA.")
-TARGET_OUT_OF_REACH = N_("With {pneumonia} PNEUMONIA cases no threshold can promise sensitivity "
-                         "of at least {target} (lower 95% bound); about {needed} are needed, or "
-                         "choose a lower target.")
+             "more {normal_name} and {pneumonia} more {pneumonia_name}.")
+TARGET_OUT_OF_REACH = N_("With {pneumonia} {pneumonia_name} cases no threshold can promise "
+                         "sensitivity of at least {target} (lower 95% bound); about {needed} are "
+                         "needed, or choose a lower target.")
 NOT_INFORMATIVE = N_("On these cases the model's probability does not rise with pneumonia; check "
                      "the labels before calibrating.")
 
@@ -207,6 +207,7 @@ def choose_threshold(p: np.ndarray, y: np.ndarray, target: float | None) -> floa
             needed = next(n for n in range(n_pos, 100_000)
                           if clopper_pearson(n, n)[0] >= target)
             raise CalibrationRefused(TARGET_OUT_OF_REACH, pneumonia=n_pos,
+                                     pneumonia_name=class_phrase("PNEUMONIA"),
                                      target=f"{100 * target:g}%", needed=needed)
         return _cut_between(p, positives[k_needed - 1])
     best, best_j = float(p.max()), -2.0
@@ -228,7 +229,9 @@ def calibrate(p_model: np.ndarray, labels: np.ndarray, *, shipped_threshold: flo
     if min(n_pos, n_neg) < MIN_PER_CLASS:
         raise CalibrationRefused(TOO_FEW, minimum=MIN_PER_CLASS,
                                  normal=max(0, MIN_PER_CLASS - n_neg),
-                                 pneumonia=max(0, MIN_PER_CLASS - n_pos))
+                                 pneumonia=max(0, MIN_PER_CLASS - n_pos),
+                                 normal_name=class_phrase("NORMAL"),
+                                 pneumonia_name=class_phrase("PNEUMONIA"))
     slope, bias = fit_platt(p_model, y)
     if slope <= 0:
         raise CalibrationRefused(NOT_INFORMATIVE)

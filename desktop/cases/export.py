@@ -1,15 +1,15 @@
 """The case history as a CSV file (``history export`` and the History view's Export CSV): the
-same columns both ways, written atomically. Identifiers are not in the history, so never here."""
+same columns both ways, written atomically through the one CSV writer
+(``desktop.engine.results.csv_document``: formulas neutralised, every cell lossless).
+Identifiers are not in the history, so never here."""
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from pathlib import Path
 
 from desktop.cases.store import HistoryRow
-from desktop.engine.results import DECIMALS, write_text_file
+from desktop.engine.results import DECIMALS, csv_document, write_text_file
 
 log = logging.getLogger(__name__)
 
@@ -18,22 +18,17 @@ COLUMNS = ("created", "file", "path", "sha256", "verdict", "p_pneumonia", "p_mod
            "confirmed_how", "reader_read", "note", "confirmed_by", "confirmed_at", "agreement")
 
 
-def _cells(row: HistoryRow) -> list[str]:
+def _cells(row: HistoryRow) -> list:
     agreement = {True: "agree", False: "disagree", None: ""}[row.agreement]
-    values = [row.created, row.file_name, row.path, row.sha256, row.verdict,
-              f"{row.p:.{DECIMALS}f}", f"{row.p_model:.{DECIMALS}f}",
-              f"{row.threshold:.{DECIMALS}f}", row.scope, row.scope_reason, row.profile,
-              row.model_version, row.model_sha256, row.confirmed, row.confirmed_how,
-              row.reader_read, row.note, row.confirmed_by, row.confirmed_at, agreement]
-    return ["" if v is None else str(v) for v in values]
+    return [row.created, row.file_name, row.path, row.sha256, row.verdict,
+            row.p_text(DECIMALS), row.p_text(DECIMALS, model=True),
+            f"{row.threshold:.{DECIMALS}f}", row.scope, row.scope_reason, row.profile,
+            row.model_version, row.model_sha256, row.confirmed, row.confirmed_how,
+            row.reader_read, row.note, row.confirmed_by, row.confirmed_at, agreement]
 
 
 def history_csv_text(rows: list[HistoryRow]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    writer.writerows(_cells(row) for row in rows)
-    return buffer.getvalue()
+    return csv_document(COLUMNS, (_cells(row) for row in rows))
 
 
 def write_history_csv(path: Path, rows: list[HistoryRow]) -> None:

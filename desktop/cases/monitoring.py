@@ -20,8 +20,8 @@ from desktop.engine.scope import NOT_CHEST_XRAY
 from desktop.errors import N_
 
 BLOCK = 50  # cases per block in the "per 50 cases" view
-SHIFTED = N_("The share called PNEUMONIA ({share}) is outside what calibration saw ({low}–{high}) "
-             "in {period}; if the patients have not changed, calibrate again.")
+SHIFTED = N_("The share called {pneumonia} ({share}) is outside what calibration saw "
+             "({low}–{high}) in {period}; if the patients have not changed, calibrate again.")
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ from pathlib import Path
 from desktop.cases.store import CaseRecord, HistoryStore, is_damage
 from desktop.engine.results import Result, ResultRow
 from desktop.engine.session import Session
-from desktop.errors import N_, Sentence
+from desktop.errors import N_, Sentence, UserError
 from desktop.reading.identity import identify
+from desktop.safetext import lossless
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +45,11 @@ def case_record(row: ResultRow, result: Result, *, model_sha256: str,
             return None
     uids = (result.source or {}).get("uids") or {}
     return CaseRecord(
-        sha256=identity.sha256, file_name=os.path.basename(result.path), path=identity.path,
+        sha256=identity.sha256, file_name=lossless(os.path.basename(result.path)),
+        path=lossless(str(identity.path)),
         size=identity.size,
-        model_sha256=model_sha256, model_version=model_version, profile=row.profile or "",
+        model_sha256=model_sha256, model_version=model_version,
+        profile=lossless(row.profile or ""),
         p_model=float(result.p_model if result.p_model is not None else result.p_pneumonia),
         p=float(result.p_pneumonia), threshold=row.threshold, verdict=row.verdict,
         scope=row.scope, scope_reason=row.scope_reason, origin=origin,
@@ -69,6 +72,11 @@ class Recorder:
         if self.store is None and not self.stopped:
             try:
                 self.store = HistoryStore.open(self.path)
+            except UserError as refused:  # not a history of ours: left untouched
+                log.warning("Not recording into %s: %s", self.path, refused)
+                self.stopped = True
+                self.notify(refused)
+                return None
             except (OSError, sqlite3.Error):
                 log.exception("Cannot open the case history %s", self.path)
                 self._stop()

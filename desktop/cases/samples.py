@@ -68,7 +68,7 @@ def classify_labelled(engine, files: list[tuple[Path, str]],
 
 def confirmed_samples_at(db_path: Path | None, model_sha256: str) -> Samples:
     """``confirmed_samples`` of the history file at ``db_path`` (default: the user's)."""
-    store = HistoryStore.open(db_path)
+    store = HistoryStore.open(db_path, read_only=True)  # a reading: nothing created
     try:
         return confirmed_samples(store, model_sha256)
     finally:

@@ -8,9 +8,15 @@ adds to a case the confirmed diagnosis, how it was confirmed, their own read and
 Patient name and ID are never stored, nor any pixel.
 
 The schema is versioned (``PRAGMA user_version``) and migrated forward in one transaction per
-step. Opening never stops the app: a damaged file (or one that is not a database) is moved aside
-under a dated name and a new history begun; a file from a newer version of the app is opened
-read-only, never downgraded. ``CXR_DATA_DIR`` overrides the folder (tests).
+step. A history is marked as ours by ``PRAGMA application_id`` (``APPLICATION_ID``), set when it
+is created; a history of ours from before the mark is recognised by its exact schema and marked
+when first opened for writing. Any other file (notes, an image, another program's SQLite, a file
+whose header is damaged) is refused with ``NotAHistoryError`` and left untouched: never renamed,
+never adopted, never switched to WAL. A history of ours found damaged inside is moved aside
+under a dated name and a new history begun (when opened for writing); a file from a newer
+version of the app is opened read-only, never downgraded. ``open(read_only=True)`` (the reading
+commands) creates, renames, migrates and marks nothing, and reads also from a read-only folder.
+``CXR_DATA_DIR`` overrides the folder (tests).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from desktop.errors import N_, Sentence
+from desktop.errors import N_, Sentence, UserError
 from desktop.settings import user_folder
 
 log = logging.getLogger(__name__)
@@ -34,6 +40,37 @@ DIAGNOSES = ("NORMAL", "PNEUMONIA", "OTHER", "UNKNOWN")  # a confirmed diagnosis
 
 DAMAGED = N_("The case history file was damaged; it was kept as {name} and a new history was "
              "begun.")
+APPLICATION_ID = 0x43585248  # "CXRH" in the SQLite header: this file is our case history
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class NotAHistoryError(UserError):
+    """The file is not a case history of ours (or its header is damaged): refused untouched."""
+
+    message = N_("{name} is not a case history of this application (or its header is damaged); "
+                 "it was left untouched. Name another file for the case history.")
+
+
+class NoHistoryError(UserError):
+    """A reading command named a history that does not exist: nothing is created."""
+
+    message = N_("There is no case history at {path}; nothing was created. Check the file name.")
+
+
+class HistoryDamagedError(UserError):
+    """A reading command met a damaged page of a history of ours: refused, nothing moved."""
+
+    message = N_("The case history {name} is damaged and could not be read; it was left "
+                 "untouched. Restore it from a backup (see docs/history.md).")
+
+
+class HistoryUnreadableError(UserError):
+    """The history's tables are not those this version reads (a future schema)."""
+
+    message = N_("The case history {name} is in a form this version of the application cannot "
+                 "read; it was left untouched. Update the application.")
+
+
 NEWER = N_("The case history was written by a newer version of this application; it is shown "
            "read-only and nothing new is recorded. Update the application to record cases.")
 
@@ -91,19 +128,28 @@ def now_text() -> str:
 def local_day_start(day: str) -> str:
     """The stored time (UTC text) at which the local calendar day ``day`` (YYYY-MM-DD) begins on
     this computer: a person who filters on 2026-12-04 means their own day, not UTC's.
-    ``ValueError`` when ``day`` is not a date."""
+    ``ValueError`` when ``day`` is not a date; ``OverflowError`` at the calendar's ends."""
     midnight = dt.datetime.combine(dt.date.fromisoformat(day), dt.time())
     return midnight.astimezone(dt.timezone.utc).strftime(TIME_FORMAT)  # naive: local time
 
 
 def local_days(first: str | None, last: str | None) -> tuple[str | None, str | None]:
     """``Filters.since`` / ``until`` for the local days ``first`` to ``last``, both included
-    (either may be empty: no bound). ``ValueError`` when one is not a date."""
-    since = local_day_start(first) if first else None
-    until = None
+    (either may be empty: no bound). ``ValueError`` when one is not a date. A day at the
+    calendar's ends (0001-01-01, 9999-12-31), whose local midnight has no UTC time, is no bound
+    at all: nothing was recorded before or after it."""
+    since = until = None
+    if first:
+        try:
+            since = local_day_start(first)
+        except (OverflowError, ValueError):
+            dt.date.fromisoformat(first)  # not a date: ValueError; else year 1 (no bound)
     if last:
-        next_day = dt.date.fromisoformat(last) + dt.timedelta(days=1)
-        until = local_day_start(next_day.isoformat())
+        try:
+            next_day = dt.date.fromisoformat(last) + dt.timedelta(days=1)
+            until = local_day_start(next_day.isoformat())
+        except (OverflowError, ValueError):
+            dt.date.fromisoformat(last)  # not a date: ValueError; else year 9999 (no bound)
     return since, until
 
 
@@ -164,6 +210,13 @@ class HistoryRow:
     note: str | None
     confirmed_by: str | None
     confirmed_at: str | None
+
+    def p_text(self, decimals: int, *, model: bool = False) -> str:
+        """P (or the model's own P) as the History view and the export show it: empty for a
+        result without a verdict (out of scope, withheld), as ``predict --csv`` leaves it."""
+        if self.verdict is None:
+            return ""
+        return f"{self.p_model if model else self.p:.{decimals}f}"
 
     @property
     def agreement(self) -> bool | None:
@@ -257,16 +310,23 @@ class HistoryStore:
     # --- opening ------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path | None = None, *, verify: bool = False) -> HistoryStore:
+    def open(cls, path: Path | None = None, *, verify: bool = False,
+             read_only: bool = False) -> HistoryStore:
         """Open (or create) the history at ``path`` (default: the data folder's). Raises
-        ``OSError`` / ``sqlite3.Error`` only when the folder cannot hold a database at all
-        (read-only, full): the caller then classifies without recording.
+        ``NotAHistoryError`` for a file that is not ours (left untouched), and ``OSError`` /
+        ``sqlite3.Error`` only when the folder cannot hold a database at all (read-only, full):
+        the caller then classifies without recording.
+
+        ``read_only`` (``history export`` / ``stats``): nothing is created (``NoHistoryError``),
+        moved, migrated or marked; a damaged history gives ``HistoryDamagedError``.
 
         Opening reads the header and the schema (a file that is not a database is found here);
         ``verify`` also runs ``PRAGMA quick_check`` over every page (about 0.1 s per 20 MB, so
         the window runs it off its Tk thread). A damaged page met later, in use, is handled by
         ``begin_anew``."""
         path = Path(path) if path is not None else default_db_path()
+        if read_only:
+            return cls._open_read_only(path, verify)
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             return cls._open_checked(path, verify)
@@ -281,7 +341,9 @@ class HistoryStore:
 
     def begin_anew(self) -> None:
         """A damaged page was met in use: the file is moved aside (kept, dated) and a new
-        history begun at the same path; ``notice`` says so."""
+        history begun at the same path; ``notice`` says so. Never for a read-only store."""
+        if self.read_only:
+            raise HistoryDamagedError(name=self.path.name)
         log.error("History %s found damaged in use; moving it aside", self.path)
         self.connection.close()
         kept = _move_aside(self.path)
@@ -290,9 +352,10 @@ class HistoryStore:
 
     @classmethod
     def _open_checked(cls, path: Path, verify: bool) -> HistoryStore:
+        _refuse_foreign_bytes(path)
         connection = _connect(path)
         try:
-            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            legacy = _check_ours(connection, path)
             check = connection.execute("PRAGMA quick_check").fetchone()[0] if verify else "ok"
             if check != "ok":
                 raise sqlite3.DatabaseError(f"quick_check: {check} (database disk image is "
@@ -302,15 +365,37 @@ class HistoryStore:
                 connection.close()
                 log.warning("History %s has schema %d > %d: read-only", path, version,
                             SCHEMA_VERSION)
-                ro = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
-                                     timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-                return cls(ro, path, True, Sentence(NEWER))
+                return cls(_connect_read_only(path), path, True, Sentence(NEWER))
             connection.execute("PRAGMA journal_mode=WAL")
             _migrate(connection, version)
+            if legacy:
+                with connection:
+                    connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                log.info("History %s recognised by its schema and marked as ours", path)
         except BaseException:
             connection.close()
             raise
         return cls(connection, path, False)
+
+    @classmethod
+    def _open_read_only(cls, path: Path, verify: bool) -> HistoryStore:
+        if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+            raise NoHistoryError(path=path)
+        _refuse_foreign_bytes(path)
+        connection = _connect_read_only(path)
+        try:
+            _check_ours(connection, path)
+            if verify and connection.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise HistoryDamagedError(name=path.name)
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            connection.close()
+            raise (HistoryDamagedError(name=path.name) if is_damage(exc)
+                   else HistoryUnreadableError(name=path.name)) from exc
+        except BaseException:
+            connection.close()
+            raise
+        return cls(connection, path, True, Sentence(NEWER) if version > SCHEMA_VERSION else None)
 
     def close(self) -> None:
         self.connection.close()
@@ -434,6 +519,79 @@ class HistoryStore:
         return self.connection.execute("PRAGMA integrity_check").fetchone()[0]
 
 
+def _refuse_foreign_bytes(path: Path) -> None:
+    """A file that exists, is not empty and does not begin as SQLite (notes, an image, a damaged
+    header) is not ours: refused before SQLite ever opens it."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(SQLITE_MAGIC))
+    except FileNotFoundError:
+        return
+    except IsADirectoryError:
+        raise NotAHistoryError(name=path.name) from None
+    if head and head != SQLITE_MAGIC:
+        raise NotAHistoryError(name=path.name)
+
+
+def _check_ours(connection: sqlite3.Connection, path: Path) -> bool:
+    """Raise ``NotAHistoryError`` unless the open file is ours: marked with ``APPLICATION_ID``,
+    new (no tables), or a history of ours from before the mark (its exact schema). Returns True
+    for the last (to be marked). Damage in a file marked ours propagates (moved aside)."""
+    try:
+        app_id = connection.execute("PRAGMA application_id").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise NotAHistoryError(name=path.name) from exc
+    if app_id not in (0, APPLICATION_ID):
+        raise NotAHistoryError(name=path.name)
+    try:
+        schema = connection.execute(
+            "SELECT type, name, sql FROM sqlite_master ORDER BY type, name").fetchall()
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        if app_id == APPLICATION_ID or not is_damage(exc):
+            raise
+        raise NotAHistoryError(name=path.name) from exc  # unmarked and damaged: not known ours
+    if app_id == APPLICATION_ID or not schema:
+        return False
+    if 0 < version <= SCHEMA_VERSION and schema == _schema_at(version):
+        return True
+    raise NotAHistoryError(name=path.name)
+
+
+def _schema_at(version: int) -> list[tuple]:
+    """``sqlite_master`` of a history created by our migrations up to ``version``."""
+    memory = sqlite3.connect(":memory:")
+    try:
+        for script in MIGRATIONS[:version]:
+            for statement in _statements(script):
+                memory.execute(statement)
+        return memory.execute(
+            "SELECT type, name, sql FROM sqlite_master ORDER BY type, name").fetchall()
+    finally:
+        memory.close()
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that can write nothing. On a read-only folder a WAL file cannot get its
+    shared-memory file; it is then opened as immutable (a snapshot of the main file)."""
+    uri = path.resolve().as_uri()
+    for query in ("mode=ro", "immutable=1"):
+        connection = sqlite3.connect(f"{uri}?{query}", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                                     check_same_thread=False)
+        try:
+            connection.execute("PRAGMA application_id").fetchone()
+            return connection
+        except sqlite3.OperationalError:
+            connection.close()
+            if query == "immutable=1":
+                raise
+            log.info("History %s cannot be opened mode=ro; reading it as immutable", path)
+        except sqlite3.DatabaseError as exc:  # "file is not a database": a damaged header
+            connection.close()
+            raise NotAHistoryError(name=path.name) from exc
+    raise AssertionError("unreachable")
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
     connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -452,6 +610,8 @@ def _migrate(connection: sqlite3.Connection, version: int) -> None:
         try:
             version = connection.execute("PRAGMA user_version").fetchone()[0]
             if version < SCHEMA_VERSION:
+                if version == 0:  # a new history: marked ours in the transaction that makes it
+                    connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 for statement in _statements(MIGRATIONS[version]):
                     connection.execute(statement)
                 version += 1

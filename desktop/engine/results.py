@@ -13,6 +13,7 @@ import csv
 import hashlib
 import io
 import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from desktop.errors import (
     UserError,
     WriteError,
 )
+from desktop.safetext import csv_cell, lossless
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +128,7 @@ class ResultRow:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "path": self.path,
+            "path": lossless(self.path),
             "verdict": self.verdict,
             "p_pneumonia": None if self.p_pneumonia is None else round(self.p_pneumonia,
                                                                         DECIMALS),
@@ -134,18 +136,28 @@ class ResultRow:
             "scope": self.scope,
             "scope_reason": self.scope_reason,
             "error": self.error,
-            "profile": self.profile,
+            "profile": None if self.profile is None else lossless(self.profile),
         } | ({} if self.score_outside_scope is None else
              {"score_outside_scope": round(self.score_outside_scope, DECIMALS)})
 
 
-def csv_text(rows: list[ResultRow]) -> str:
+def csv_document(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """The one CSV writer (``predict --csv``, the window's Export CSV, ``history export``).
+
+    RFC 4180: CRLF line ends, and a cell holding a comma, a quote, CR or LF is quoted, so a file
+    name with a carriage return reads back as one cell. Every cell goes through
+    ``desktop.safetext.csv_cell``: undecodable bytes escaped, formulas neutralised (numbers stay
+    numbers)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([csv_cell(name) for name in header])
     for row in rows:
-        writer.writerow(row.csv_cells())
+        writer.writerow([csv_cell(value) for value in row])
     return buffer.getvalue()
+
+
+def csv_text(rows: list[ResultRow]) -> str:
+    return csv_document(CSV_COLUMNS, (row.csv_cells() for row in rows))
 
 
 def write_csv(path: Path, rows: list[ResultRow]) -> None:

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import math
 
+from desktop.i18n import format_decimal
+
 SITE_POINT = "site"  # the operating point a site profile adds (desktop.engine.site)
 
 
 def format_threshold(value: float) -> str:
     """``0.5`` -> ``"0.50"``, ``0.2822`` -> ``"0.2822"``: two decimals, more only when the value
-    has them (up to four), so a preset is never shown as another number than it is."""
-    text = f"{value:.4f}".rstrip("0")
-    whole, _, decimals = text.partition(".")
-    return f"{whole}.{decimals.ljust(2, '0')}"
+    has them (up to four), so a preset is never shown as another number than it is; with the
+    current language's decimal symbol ("0,2822" in pt_BR and es): for people, never for files."""
+    decimals = len(f"{value:.4f}".rstrip("0").partition(".")[2])
+    return format_decimal(value, max(2, decimals))
 
 
 def _clamped(value: float) -> float:

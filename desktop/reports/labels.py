@@ -9,7 +9,7 @@ from importlib import metadata as package_metadata
 
 from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
 from desktop.errors import N_
-from desktop.i18n import gettext
+from desktop.i18n import format_percent, gettext
 
 # Shown in the window's banner, the About box, every report and `predict`'s summary.
 DISCLAIMER = N_("Research and teaching tool. Not for clinical diagnosis.")
@@ -70,15 +70,25 @@ def figures_text(point: dict, card: dict | None) -> str:
     return " · ".join(f"{label}: {text}" for label, text in operating_point_figures(point, card))
 
 
-def percent(value: float, digits: int = 0) -> str:
-    """``0.873`` -> ``"87%"``; one more digit where rounding would show a certainty (100%, 0%)
-    the model does not have."""
-    text = f"{100 * value:.{digits}f}"
-    for more in range(1, 4):
-        if value in (0.0, 1.0) or float(text) not in (0.0, 100.0):
-            break
-        text = f"{100 * value:.{digits + more}f}"
-    return f"{text}%"
+# Percentages people read, in the current language's decimal symbol (desktop.i18n).
+percent = format_percent
+
+
+# The names save dialogs suggest, in the language shown ("resultados.csv"); the extension is
+# added here, never translated. Every dialog takes its suggestion from ``file_name``.
+FILE_NAMES = {
+    "results": N_("results"),  # File → Export CSV…
+    "report": N_("{name}_report"),  # File → Save report… ({name}: the image file's name)
+    "batch_report": N_("batch_report"),
+    "history": N_("history"),  # Cases → History → Export CSV…
+    "study": N_("calibration-study"),
+    "reader_study": N_("reader-study"),  # Cases → Read first → Export summary CSV…
+}
+
+
+def file_name(key: str, extension: str, **params: str) -> str:
+    """A suggested file name: ``file_name("results", ".csv")`` -> ``"resultados.csv"`` (es)."""
+    return gettext(FILE_NAMES[key]).format(**params) + extension
 
 
 def app_version() -> str:

@@ -4,7 +4,10 @@ pages.
 Helvetica, one of the PDF's built-in fonts (nothing embedded; its WinAnsi encoding covers
 Portuguese and Spanish), and marks drawn as shapes (a triangle for PNEUMONIA, a circle for
 NORMAL, a struck circle for no verdict, a diamond for unusual...), never glyphs the font lacks;
-a character WinAnsi cannot write (a file name in another script) becomes "?". Images are
+every text goes through ``writable``: a value longer than ``MAX_TEXT`` characters (a DICOM
+tag of 20,000) is cut with an ellipsis, so no cell outgrows a page; a character WinAnsi cannot
+write gets an ASCII equivalent ("→" "->", "≥" ">=", an accented letter its base letter), and
+"?" only where there is none (a file name in another script). Images are
 embedded as JPEG: the viewer's picture at about 150 dpi, thumbnails of 112 px (a 100-file batch
 report stays well under 1 MB). Written atomically (``desktop.atomicio``); a full disk or a
 folder that cannot be written gives one sentence (``DiskFullError``, ``WriteError``).
@@ -16,6 +19,7 @@ import errno
 import io
 import logging
 import threading
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -85,11 +89,44 @@ STYLES = {
 }
 
 
+MAX_TEXT = 1000  # characters of one text: the longest sentence we print is about 350
+FALLBACKS = {"→": "->", "←": "<-", "↑": "^", "↓": "v", "⇒": "=>", "≥": ">=", "≤": "<=",
+             "≠": "!=", "≈": "~", "−": "-", "✓": "v", "✗": "x", "′": "'", "″": '"',
+             "\u2009": " ", "\u202f": " "}
+
+
+def writable(text: object) -> str:
+    """``text`` as the built-in fonts can write it (WinAnsi, cp1252), shortened to
+    ``MAX_TEXT`` characters with an ellipsis: the one place every PDF text passes."""
+    text = str(text)
+    if len(text) > MAX_TEXT:
+        text = text[:MAX_TEXT - 1] + "…"
+    try:
+        text.encode("cp1252")
+        return text
+    except UnicodeEncodeError:
+        return "".join(_writable_char(char) for char in text)
+
+
+def _writable_char(char: str) -> str:
+    try:
+        char.encode("cp1252")
+        return char
+    except UnicodeEncodeError:
+        pass
+    if char in FALLBACKS:
+        return FALLBACKS[char]
+    base = "".join(c for c in unicodedata.normalize("NFKD", char)
+                   if not unicodedata.combining(c))
+    try:
+        return base.encode("cp1252").decode("cp1252") if base else "?"
+    except UnicodeEncodeError:
+        return "?"
+
+
 def pdf_text(text: str) -> str:
-    """``text`` for a Paragraph: markup characters escaped, anything WinAnsi (cp1252) cannot
-    write replaced by "?" (the built-in fonts have no other glyphs)."""
-    safe = str(text).encode("cp1252", errors="replace").decode("cp1252")
-    return escape(safe)
+    """``text`` for a Paragraph: ``writable``, markup characters escaped."""
+    return escape(writable(text))
 
 
 def _p(text: str, style: str = "base", colour=None) -> Paragraph:
@@ -247,8 +284,8 @@ def _canvas_maker(disclaimer: str):
 
 
 def pdf_text_plain(text: str) -> str:
-    """``text`` for the canvas's own drawString (no markup): WinAnsi only."""
-    return str(text).encode("cp1252", errors="replace").decode("cp1252")
+    """``text`` for the canvas's own drawString (no markup): ``writable``."""
+    return writable(text)
 
 
 def _header(title: str, created: str, disclaimer: str) -> list:

@@ -16,7 +16,7 @@ from desktop.cases.calibration import OperatingPoint, Study
 from desktop.cases.profile import interval_text
 from desktop.engine.threshold import format_threshold
 from desktop.errors import N_
-from desktop.i18n import gettext
+from desktop.i18n import class_name, format_decimal, gettext
 from desktop.reports.labels import DISCLAIMER
 from desktop.reports.pdf import (
     BLUE,
@@ -37,8 +37,7 @@ TITLE = N_("Site calibration study")
 PLOT = 210  # points, each square plot
 
 T = {
-    "normal": N_("Confirmed NORMAL"),
-    "pneumonia": N_("Confirmed PNEUMONIA"),
+    "confirmed": N_("Confirmed {name}"),
     "excluded": N_("Left out (not chest X-rays)"),
     "goal": N_("Goal"),
     "balanced": N_("Balanced (largest sensitivity + specificity)"),
@@ -69,9 +68,9 @@ def _axes(d: Drawing, x0: float, y0: float, size: float, xlabel: str, ylabel: st
         d.add(Line(x0 + at, y0, x0 + at, y0 + size, strokeColor=RULE, strokeWidth=0.3))
         d.add(Line(x0, y0 + at, x0 + size, y0 + at, strokeColor=RULE, strokeWidth=0.3))
     for i in range(6):
-        d.add(String(x0 + size * i / 5 - 4, y0 - 10, f"{i / 5:.1f}", fontSize=6,
+        d.add(String(x0 + size * i / 5 - 4, y0 - 10, format_decimal(i / 5, 1), fontSize=6,
                      fillColor=TEXT_GREY))
-        d.add(String(x0 - 14, y0 + size * i / 5 - 2, f"{i / 5:.1f}", fontSize=6,
+        d.add(String(x0 - 14, y0 + size * i / 5 - 2, format_decimal(i / 5, 1), fontSize=6,
                      fillColor=TEXT_GREY))
     d.add(String(x0 + size / 2 - 40, y0 - 20, pdf_text_plain(xlabel), fontSize=7))
     d.add(String(x0 - 14, y0 + size + 5, pdf_text_plain(ylabel), fontSize=7))
@@ -136,21 +135,22 @@ def study_pdf(study: Study, *, profile_name: str, model_sha256: str) -> bytes:
     created = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     story = _header(f"{gettext(TITLE)}: {profile_name}", created, gettext(DISCLAIMER))
     story.append(_pairs([
-        (gettext(T["normal"]), str(study.n_normal)),
-        (gettext(T["pneumonia"]), str(study.n_pneumonia)),
+        (gettext(T["confirmed"]).format(name=class_name("NORMAL")), str(study.n_normal)),
+        (gettext(T["confirmed"]).format(name=class_name("PNEUMONIA")), str(study.n_pneumonia)),
         (gettext(T["excluded"]), str(study.n_out_of_scope)),
         (gettext(T["goal"]), goal),
-        (gettext(T["fit"]), gettext(T["fit_value"]).format(slope=f"{study.slope:.3f}",
-                                                         bias=f"{study.bias:.3f}")),
+        (gettext(T["fit"]), gettext(T["fit_value"]).format(slope=format_decimal(study.slope, 3),
+                                                         bias=format_decimal(study.bias, 3))),
         (gettext(T["model"]), model_sha256[:16] + "…"),
     ], columns=2))
     story.append(Spacer(1, 8))
-    heads = [_p(gettext(T["roc"]).format(auc=f"{study.auc:.3f}"), "cell_bold"),
+    heads = [_p(gettext(T["roc"]).format(auc=format_decimal(study.auc, 3)), "cell_bold"),
              _p(gettext(T["reliability"]), "cell_bold")]
+    before = gettext(T["before"]).format(ece=format_decimal(study.ece_before, 3))
+    after = gettext(T["after"]).format(ece=format_decimal(study.ece_after, 3))
     plots = Table([heads, [roc_drawing(study), reliability_drawing(study)],
                    [_legend([(GREY, gettext(T["shipped"])), (VERMILLION, gettext(T["proposed"]))]),
-                    _legend([(GREY, gettext(T["before"]).format(ece=f"{study.ece_before:.3f}")),
-                             (BLUE, gettext(T["after"]).format(ece=f"{study.ece_after:.3f}"))])]],
+                    _legend([(GREY, before), (BLUE, after)])]],
                   colWidths=[WIDTH / 2, WIDTH / 2])
     plots.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
                                ("LEFTPADDING", (0, 0), (-1, -1), 0)]))

@@ -16,12 +16,13 @@ from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
 from desktop.engine.session import Session, withheld
 from desktop.engine.threshold import format_threshold
 from desktop.errors import N_
-from desktop.i18n import gettext
+from desktop.i18n import class_name, format_decimal, gettext
 from desktop.modelfile import POSITIVE
 from desktop.reports.labels import percent, scope_text
 
 # What a result is, for its words, its colour and its drawn shape.
 VERDICT_KINDS = ("PNEUMONIA", "NORMAL", "withheld", "error")
+# The classes' names come from desktop.i18n.class_name (these two msgids are its catalog entries).
 VERDICT_WORDS = {"PNEUMONIA": N_("PNEUMONIA"), "NORMAL": N_("NORMAL"),
                  "withheld": N_("No verdict"), "error": N_("Could not classify")}
 # The same, short, in the table's verdict column and at the start of a text line.
@@ -74,7 +75,7 @@ class Wording:
 def verdict_label(verdict: str | None, mark: bool = True) -> str:
     """A verdict alone in words (a stored case's, a reader's button), with its table mark."""
     kind = "error" if verdict is None else verdict
-    text = gettext(VERDICT_WORDS.get(kind, kind))
+    text = _words(kind)
     return f"{VERDICT_MARKS[kind]} {text}" if mark and kind in VERDICT_MARKS else text
 
 
@@ -83,7 +84,7 @@ def describe(result: Result, session: Session) -> Wording:
     if not result.ok:
         problem = result.error.user_message() if result.error is not None else ""
         return Wording(
-            kind="error", verdict=gettext(VERDICT_WORDS["error"]),
+            kind="error", verdict=_words("error"),
             table_verdict=f"{VERDICT_MARKS['error']} " + gettext(SHORT_WORDS["error"]),
             line_verdict=gettext(LINE_WORDS["error"]), probability="—",
             report_probability=_probability(result.p_pneumonia), confidence=None,
@@ -99,7 +100,7 @@ def describe(result: Result, session: Session) -> Wording:
                   (state or "unchecked"), scope_reason=reason, problem="")
     if withheld(result):
         return Wording(
-            kind="withheld", verdict=gettext(VERDICT_WORDS["withheld"]),
+            kind="withheld", verdict=_words("withheld"),
             table_verdict=f"{VERDICT_MARKS['withheld']} " + gettext(SHORT_WORDS["withheld"]),
             line_verdict=gettext(LINE_WORDS["withheld"]), probability="—", confidence=None,
             report_probability="—",
@@ -112,17 +113,17 @@ def describe(result: Result, session: Session) -> Wording:
     else:
         lean = gettext(CONFIDENCE).format(confidence=percent(confidence))
     side = AT_OR_ABOVE if kind == POSITIVE else BELOW
-    table = f"{VERDICT_MARKS[kind]} " + gettext(VERDICT_WORDS[kind])
+    table = f"{VERDICT_MARKS[kind]} " + _words(kind)
     status, note = gettext("Classified"), ""
     if state == UNUSUAL:
         table += f" {UNUSUAL_MARK}"
         status = scope_text(scope)
         note = gettext("unusual: {reason}").format(reason=reason)
     return Wording(
-        kind=kind, verdict=gettext(VERDICT_WORDS[kind]), table_verdict=table,
+        kind=kind, verdict=_words(kind), table_verdict=table,
         report_probability=_probability(result.p_pneumonia),
-        line_verdict=kind, probability=f"{result.p_pneumonia:.3f}", confidence=confidence,
-        detail=gettext(side).format(p=f"{result.p_pneumonia:.3f}",
+        line_verdict=kind, probability=_probability(result.p_pneumonia), confidence=confidence,
+        detail=gettext(side).format(p=_probability(result.p_pneumonia),
                                     threshold=format_threshold(session.threshold)) + " " + lean,
         status=status, line_note=note, **common)
 
@@ -144,5 +145,12 @@ def p_meaning(card: dict | None) -> str:
     return gettext(P_MEANS_SHARE).format(share=percent(share))
 
 
+def _words(kind: str) -> str:
+    """A kind's word: a class's translated name (one function for every text), else its own."""
+    return class_name(kind) if kind in ("NORMAL", "PNEUMONIA") else gettext(
+        VERDICT_WORDS.get(kind, kind))
+
+
 def _probability(p: float | None) -> str:
-    return "—" if p is None else f"{p:.3f}"
+    """P as people read it: three decimals in the current language ("0,873" in es)."""
+    return "—" if p is None else format_decimal(p, 3)

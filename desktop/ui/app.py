@@ -25,7 +25,7 @@ from desktop import i18n
 from desktop.errors import N_, InternalError, UserError
 from desktop.i18n import _
 from desktop.reading.imaging import SUPPORTED_SUFFIXES
-from desktop.reports.labels import DISCLAIMER
+from desktop.reports.labels import DISCLAIMER, file_name
 from desktop.settings import Settings, load_settings
 from desktop.ui import style
 from desktop.ui.about import ModelCardDialog
@@ -400,6 +400,16 @@ class App:
     def show_teaching(self) -> None:
         self.history.show_teaching()
 
+    def show_dicom_node(self) -> None:
+        """Cases → DICOM archive and outbox… (one window; brought forward if open)."""
+        from desktop.ui.dicom_view import DicomView
+
+        view = getattr(self, "dicom_view", None)
+        if view is not None and view.winfo_exists():
+            view.lift()
+            return
+        self.dicom_view = DicomView(self)
+
     # --- language ---------------------------------------------------------------------------
 
     def _language_changed(self, code: str) -> None:
@@ -428,7 +438,7 @@ class App:
         if selected is None:
             self.state.say(lambda: _("Select a result first, then save its report."))
             return
-        name = f"{selected.path.stem}_report.pdf"
+        name = file_name("report", ".pdf", name=selected.path.stem)
         path = self._ask_pdf_path(_("Save report"), name, selected.path)
         if path is not None:
             self.save_report(path)
@@ -460,7 +470,8 @@ class App:
     def ask_save_batch_report(self) -> None:
         if self.state.batch_report_refused():
             return
-        path = self._ask_pdf_path(_("Save batch report"), "batch_report.pdf")
+        path = self._ask_pdf_path(_("Save batch report"),
+                                   file_name("batch_report", ".pdf"))
         if path is not None:
             self.save_batch_report(path)
 
@@ -474,7 +485,7 @@ class App:
             return
         path = filedialog.asksaveasfilename(
             parent=self.root, title=_("Export results as CSV"), defaultextension=".csv",
-            initialdir=self.state.initial_dir(), initialfile="results.csv",
+            initialdir=self.state.initial_dir(), initialfile=file_name("results", ".csv"),
             filetypes=[(_("CSV files"), "*.csv"), (_("All files"), "*")],
         )
         if path:

@@ -21,7 +21,8 @@ from desktop.cases.profile import interval_text, profile_from_study, save_profil
 from desktop.cases.samples import classify_labelled, confirmed_samples_at, labelled_files
 from desktop.engine.threshold import ThresholdPolicy, format_threshold
 from desktop.errors import N_, UserError
-from desktop.i18n import _
+from desktop.i18n import _, class_name, format_decimal
+from desktop.reports.labels import file_name
 from desktop.reports.study_pdf import T, save_study
 from desktop.settings import save_settings
 from desktop.ui.polled import Polled
@@ -60,7 +61,7 @@ class CalibrationView(Polled, tk.Toplevel):
         goal.grid(row=1, column=2, sticky="w", padx=(8, 0), pady=(6, 0))
         t.widget(ttk.Radiobutton(goal, value="sensitivity", variable=self.goal),
                  N_("Sensitivity at least")).pack(side="left")
-        self.target = tk.StringVar(self, "0.95")
+        self.target = tk.StringVar(self, format_decimal(0.95, 2))
         ttk.Entry(goal, textvariable=self.target, width=6).pack(side="left", padx=4)
         t.widget(ttk.Label(top), N_("Profile name")).grid(row=2, column=0, sticky="w",
                                                           pady=(6, 0))
@@ -99,7 +100,7 @@ class CalibrationView(Polled, tk.Toplevel):
         target = None
         if self.goal.get() == "sensitivity":
             try:
-                target = float(self.target.get())
+                target = float(self.target.get().strip().replace(",", "."))  # 0,95 too
                 if not 0.0 < target < 1.0:
                     raise ValueError(target)
             except ValueError:
@@ -164,11 +165,12 @@ class CalibrationView(Polled, tk.Toplevel):
         self._draw_roc(study)
         self._draw_reliability(study)
         lines = [
-            f"{_(T['normal'])}: {study.n_normal}   {_(T['pneumonia'])}: {study.n_pneumonia}   "
+            f"{_(T['confirmed']).format(name=class_name('NORMAL'))}: {study.n_normal}   "
+            f"{_(T['confirmed']).format(name=class_name('PNEUMONIA'))}: {study.n_pneumonia}   "
             f"{_(T['excluded'])}: {study.n_out_of_scope}",
-            f"{_(T['roc']).format(auc=f'{study.auc:.3f}')}   "
-            f"{_(T['before']).format(ece=f'{study.ece_before:.3f}')}   "
-            f"{_(T['after']).format(ece=f'{study.ece_after:.3f}')}",
+            f"{_(T['roc']).format(auc=format_decimal(study.auc, 3))}   "
+            f"{_(T['before']).format(ece=format_decimal(study.ece_before, 3))}   "
+            f"{_(T['after']).format(ece=format_decimal(study.ece_after, 3))}",
         ]
         for key, point in (("shipped", study.shipped), ("proposed", study.proposed)):
             lines.append(f"{_(T[key])} {format_threshold(point.threshold)}: "
@@ -184,15 +186,16 @@ class CalibrationView(Polled, tk.Toplevel):
         canvas.create_rectangle(x0, y0, x0 + PLOT, y0 + PLOT, outline="#C8C8C4")
         canvas.create_line(x0, y0 + PLOT, x0 + PLOT, y0, fill="#6B6B6B", dash=(2, 2))
         for i in range(6):
-            canvas.create_text(x0 + PLOT * i / 5, y0 + PLOT + 10, text=f"{i / 5:.1f}",
+            canvas.create_text(x0 + PLOT * i / 5, y0 + PLOT + 10, text=format_decimal(i / 5, 1),
                                font=("TkDefaultFont", 7))
-            canvas.create_text(x0 - 14, y0 + PLOT - PLOT * i / 5, text=f"{i / 5:.1f}",
+            canvas.create_text(x0 - 14, y0 + PLOT - PLOT * i / 5, text=format_decimal(i / 5, 1),
                                font=("TkDefaultFont", 7))
         canvas.create_text(x0 + PLOT / 2, y0 + PLOT + 24, text=title)
         return x0, y0
 
     def _draw_roc(self, study: Study) -> None:
-        x0, y0 = self._frame(self.roc, _("ROC curve (AUC {auc})").format(auc=f"{study.auc:.3f}"))
+        auc = format_decimal(study.auc, 3)
+        x0, y0 = self._frame(self.roc, _("ROC curve (AUC {auc})").format(auc=auc))
         points = [c for fx, ty in study.roc for c in (x0 + fx * PLOT, y0 + PLOT - ty * PLOT)]
         self.roc.create_line(*points, fill="#0072B2", width=2)
         for point, colour in ((study.shipped, "#6B6B6B"), (study.proposed, "#D55E00")):
@@ -245,7 +248,7 @@ class CalibrationView(Polled, tk.Toplevel):
             return
         path = filedialog.asksaveasfilename(parent=self, title=_("Save study PDF…"),
                                             defaultextension=".pdf",
-                                            initialfile="calibration-study.pdf",
+                                            initialfile=file_name("study", ".pdf"),
                                             filetypes=[("PDF", "*.pdf")])
         if path:
             try:

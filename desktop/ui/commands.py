@@ -82,6 +82,7 @@ COMMANDS: dict[str, Command] = {c.id: c for c in [
     Command("calibrate", N_("Calibrate for this site…"), "show_calibration"),
     Command("monitoring", N_("Monitoring…"), "show_monitoring"),
     Command("teaching", N_("Read first (teaching)…"), "show_teaching"),
+    Command("dicom_node", N_("DICOM archive and outbox…"), "show_dicom_node"),
     Command("shortcuts", N_("Keyboard shortcuts"), "show_shortcuts", ("<F1>",)),
     Command("about", N_("About / Model card…"), "show_model_card",
             toolbar_label=N_("Model card")),
@@ -101,7 +102,8 @@ MENUS: list[tuple[str, list[str | None]]] = [
                   "window_soft_tissue", FILE_WINDOWS_MENU, "invert", None, "image_info",
                   "identifiers", None, "filter_all", "filter_unusual", "filter_withheld",
                   "filter_borderline", "filter_errors"]),
-    (N_("Cases"), ["history", None, "calibrate", "monitoring", None, "teaching"]),
+    (N_("Cases"), ["history", None, "calibrate", "monitoring", None, "teaching", None,
+                   "dicom_node"]),
     (N_("Language"), LANGUAGES_MENU),
     (N_("Help"), ["shortcuts", None, "about"]),
 ]

@@ -18,7 +18,7 @@ from desktop.cases.teaching import LABELLED_FOLDER, folder_label
 from desktop.engine.results import Result
 from desktop.engine.threshold import SITE_POINT, format_threshold
 from desktop.errors import Sentence
-from desktop.i18n import _
+from desktop.i18n import _, class_name
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,9 @@ class HistoryLink:
         proposed = self.profile.figures.get("proposed", {})
         lines = [_(PROFILE_IN_FORCE).format(
             name=self.profile.name, threshold=format_threshold(self.profile.calibration.threshold)),
-            _("Fitted on {created} on {normal} NORMAL and {pneumonia} PNEUMONIA cases.").format(
+            _("Fitted on {created} on {normal} {normal_name} and {pneumonia} {pneumonia_name} "
+              "cases.").format(
+                normal_name=class_name("NORMAL"), pneumonia_name=class_name("PNEUMONIA"),
                 created=self.profile.created[:10], normal=self.profile.cases.get("NORMAL", "?"),
                 pneumonia=self.profile.cases.get("PNEUMONIA", "?"))]
         if proposed.get("sensitivity") and proposed.get("specificity"):

@@ -31,6 +31,7 @@ from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
 from desktop.errors import N_, UserError
 from desktop.i18n import _
 from desktop.reading.identity import file_sha256
+from desktop.reports.labels import file_name
 from desktop.reports.wording import verdict_label
 from desktop.settings import save_settings
 from desktop.ui.polled import Polled
@@ -159,7 +160,7 @@ class HistoryView(Polled, tk.Toplevel):
         new one begun (in order with the other requests), and the user told."""
         try:
             store = HistoryStore.open(db_path)
-        except (OSError, sqlite3.Error):
+        except (OSError, sqlite3.Error, UserError):  # UserError: not a history of ours
             log.exception("The History view cannot open the history")
             self.replies.put(("failed", None))
             return
@@ -318,7 +319,7 @@ class HistoryView(Polled, tk.Toplevel):
         confirmed = _(DIAGNOSIS_LABELS[row.confirmed]) if row.confirmed else ""
         verdict = verdict_label(row.verdict) if row.verdict else _("No verdict")
         return (local_time(row.created), row.file_name, verdict,
-                f"{row.p:.3f}", _(scope) if scope else "", confirmed, agreement, row.profile)
+                row.p_text(3), _(scope) if scope else "", confirmed, agreement, row.profile)
 
     def selected_rows(self) -> list[HistoryRow]:
         return [self.rows[i] for i in self.tree.selection() if i in self.rows]
@@ -347,7 +348,7 @@ class HistoryView(Polled, tk.Toplevel):
         values = self._values(row)
         return "\n".join([
             _(why), "", f"{_('File')}: {row.path}", f"{_('Date')}: {values[0]}",
-            f"{_('Verdict')}: {values[2]}", f"P(pneumonia): {row.p:.3f}",
+            f"{_('Verdict')}: {values[2]}", f"P(pneumonia): {row.p_text(3) or '-'}",
             f"{_('Confirmed')}: {values[5] or '—'}"])
 
     def ask_confirm(self) -> None:
@@ -373,7 +374,8 @@ class HistoryView(Polled, tk.Toplevel):
 
     def ask_export(self) -> None:
         path = filedialog.asksaveasfilename(parent=self, title=_("Export CSV…"),
-                                            defaultextension=".csv", initialfile="history.csv",
+                                            defaultextension=".csv",
+                                            initialfile=file_name("history", ".csv"),
                                             filetypes=[("CSV", "*.csv")])
         if path:
             self._ask("export", self.filters, Path(path))

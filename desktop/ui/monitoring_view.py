@@ -15,8 +15,9 @@ from tkinter import ttk
 from desktop.cases.monitoring import SHIFTED, periods
 from desktop.cases.profile import interval_text
 from desktop.cases.store import HistoryStore
-from desktop.errors import N_
-from desktop.i18n import _
+from desktop.errors import N_, UserError, class_phrase
+from desktop.i18n import _, class_name
+from desktop.modelfile import POSITIVE
 from desktop.ui.polled import Polled
 from desktop.ui.widgets import fit_columns
 
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 
 COLUMNS = ("period", "results", "flagged", "scope", "agreement")
 HEADINGS = {"period": N_("Period"), "results": N_("Results"),
-            "flagged": N_("Called PNEUMONIA (95% CI)"), "scope": N_("Out of scope (95% CI)"),
+            "flagged": N_("Called {pneumonia} (95% CI)"), "scope": N_("Out of scope (95% CI)"),
             "agreement": N_("Agreement with confirmed (95% CI)")}
 
 
@@ -43,8 +44,8 @@ class MonitoringView(Polled, tk.Toplevel):
             t.widget(ttk.Radiobutton(top, value=value, variable=self.by, command=self.reload),
                      text).pack(side="left", padx=(0, 12))
         if self.interval:
-            note = t.widget(ttk.Label(top), N_("Calibration saw {low}–{high} called PNEUMONIA."),
-                            low=f"{100 * self.interval[0]:.0f}%",
+            note = t.widget(ttk.Label(top), N_("Calibration saw {low}–{high} called {pneumonia}."),
+                            pneumonia=class_phrase(POSITIVE), low=f"{100 * self.interval[0]:.0f}%",
                             high=f"{100 * self.interval[1]:.0f}%")
         else:
             note = t.widget(ttk.Label(top),
@@ -52,7 +53,7 @@ class MonitoringView(Polled, tk.Toplevel):
         note.pack(side="right")
         self.tree = ttk.Treeview(self, columns=COLUMNS, show="headings")
         for column in COLUMNS:
-            t.heading(self.tree, column, HEADINGS[column])
+            t.heading(self.tree, column, HEADINGS[column], pneumonia=class_phrase(POSITIVE))
             self.tree.column(column, anchor="e" if column == "results" else "w")
         self.tree.tag_configure("shifted", foreground="#A94800")
         self.tree.pack(fill="both", expand=True, padx=10)
@@ -78,7 +79,7 @@ class MonitoringView(Polled, tk.Toplevel):
             finally:
                 store.close()
             self.replies.put(periods(rows, by=by, calibration_interval=self.interval))
-        except (OSError, sqlite3.Error):
+        except (OSError, sqlite3.Error, UserError):  # UserError: not a history of ours
             log.exception("Monitoring could not read the history")
             self.replies.put(None)
 
@@ -107,7 +108,7 @@ class MonitoringView(Polled, tk.Toplevel):
                 if period.agreement.n else "—"))
             if period.shifted:
                 warnings.append(_(SHIFTED).format(
-                    share=f"{100 * period.flagged.value:.0f}%",
+                    pneumonia=class_name(POSITIVE), share=f"{100 * period.flagged.value:.0f}%",
                     low=f"{100 * self.interval[0]:.0f}%", high=f"{100 * self.interval[1]:.0f}%",
                     period=period.label))
         self.say(self.warning, lambda: "\n".join(warnings[-3:]))

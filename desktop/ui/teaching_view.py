@@ -33,8 +33,9 @@ from desktop.cases.teaching import (
 from desktop.engine.session import Session
 from desktop.engine.threshold import ThresholdPolicy
 from desktop.errors import N_, Sentence
-from desktop.i18n import _
+from desktop.i18n import _, class_name, format_decimal
 from desktop.reading.files import scan
+from desktop.reports.labels import file_name
 from desktop.reports.overlay import blend_heatmap
 from desktop.reports.wording import verdict_label
 from desktop.ui.polled import Polled
@@ -180,7 +181,7 @@ class TeachingView(Polled, tk.Toplevel):
         verdict = self.session.verdict(result)
         self.say(self.answer, lambda: _(ANSWER).format(
             verdict=verdict_label(verdict, mark=False) if verdict else _("No verdict"),
-            p=f"{result.p_pneumonia:.3f}",
+            p=format_decimal(result.p_pneumonia, 3),
             confirmed=_(confirmed) if confirmed else _("Unknown"), read=_(read)))
         if result.heatmap is not None:  # where the network looked, now that the read is in
             self._draw(blend_heatmap(result.preview, result.heatmap))
@@ -207,10 +208,11 @@ class TeachingView(Polled, tk.Toplevel):
             if s.reader_vs_model.n else "—")]
         for title, table in ((_("Reader"), s.reader_table), (_("Model"), s.model_table)):
             lines.append("")
-            called_normal, called_pneumonia = _("called NORMAL"), _("called PNEUMONIA")
+            called_normal, called_pneumonia = (_("called {name}").format(name=class_name(label))
+                                               for label in LABELS)
             lines.append(f"{title:<24}{called_normal:>16}{called_pneumonia:>18}")
             for confirmed in LABELS:
-                name = _("confirmed {label}").format(label=confirmed)
+                name = _("confirmed {label}").format(label=class_name(confirmed))
                 lines.append(f"{name:<24}{table[(confirmed, 'NORMAL')]:>16}"
                              f"{table[(confirmed, 'PNEUMONIA')]:>18}")
         return "\n".join(lines)
@@ -218,7 +220,7 @@ class TeachingView(Polled, tk.Toplevel):
     def ask_export(self) -> None:
         path = filedialog.asksaveasfilename(parent=self, title=_("Export summary CSV…"),
                                             defaultextension=".csv",
-                                            initialfile="reader-study.csv",
+                                            initialfile=file_name("reader_study", ".csv"),
                                             filetypes=[("CSV", "*.csv")])
         if path:
             self.export(Path(path))

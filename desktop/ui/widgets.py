@@ -20,7 +20,7 @@ from PIL import Image, ImageTk
 
 from desktop import i18n
 from desktop.engine.threshold import format_threshold
-from desktop.errors import N_
+from desktop.errors import N_, Sentence
 from desktop.i18n import _
 from desktop.reports.image_info import info_rows
 from desktop.reports.labels import figures_text, operating_point_label, percent
@@ -66,15 +66,18 @@ class Texts:
         setter()
 
     def widget(self, widget: tk.Misc, msgid: str, option: str = "text", **params: object):
-        """``widget[option]`` shows ``_(msgid).format(**params)``; returns the widget."""
-        self._add(widget, lambda: widget.configure({option: _(msgid).format(**params)}))
+        """``widget[option]`` shows ``_(msgid).format(**params)`` (a ``Sentence`` parameter, such
+        as a class's name, in the language shown); returns the widget."""
+        text = Sentence(msgid, **params)
+        self._add(widget, lambda: widget.configure({option: text.user_message()}))
         return widget
 
     def menu(self, menu: tk.Menu, index: int, msgid: str) -> None:
         self._add(menu, lambda: menu.entryconfigure(index, label=_(msgid)))
 
-    def heading(self, tree: ttk.Treeview, column: str, msgid: str) -> None:
-        self._add(tree, lambda: tree.heading(column, text=_(msgid)))
+    def heading(self, tree: ttk.Treeview, column: str, msgid: str, **params: object) -> None:
+        text = Sentence(msgid, **params)
+        self._add(tree, lambda: tree.heading(column, text=text.user_message()))
 
     def title(self, window: tk.Wm, msgid: str) -> None:
         self._add(window, lambda: window.title(_(msgid)))

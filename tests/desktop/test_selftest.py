@@ -30,6 +30,7 @@ def test_the_self_test_passes_from_the_source_tree(x_display, tmp_path):
                             capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("self-test OK"), result.stdout
+    assert "DICOM SR written and read (" in result.stdout  # highdicom works where the app runs
 
 
 @pytest.fixture

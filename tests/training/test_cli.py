@@ -204,6 +204,7 @@ def test_interrupted_training_resumes_to_the_same_weights(data, tmp_path, monkey
         assert torch.allclose(value.float(), resumed["model"][key].float(), atol=1e-6), key
 
 
+@pytest.mark.slow
 def test_two_processes_under_torchrun_train_what_one_process_does(data, tmp_path):
     """DistributedDataParallel on CPU (gloo): the same recipe and seed give the same training
     within noise; only the main process writes checkpoints, and --resume works there too."""

@@ -17,6 +17,28 @@ from training.metrics import calibration_error, expected_calibration_error
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "assets" / "model.pt"
 
+# How far a figure recomputed here may stand from the card's and still be the same figure.
+# Every threshold of the card (operating points, scope cuts) is chosen at a validation image's
+# own score, so at least one image per threshold sits within about 1e-6 of it, and float32
+# noise between the machine that wrote the card and this one (other kernels, batch sizes,
+# Pillow or numpy builds) may move it across: issue 35 found one validation image 2.3e-6 past
+# the distance cut here. A count may therefore differ by a few images; a continuous figure
+# (AUC, calibration error, a threshold) by the noise alone.
+IMAGES = 2  # images of difference allowed in any count (a confusion cell, a scope share)
+CONTINUOUS = 2e-4  # absolute difference allowed in a continuous figure
+
+
+def _borderline(states, scores, thresholds, near=1e-4) -> str:
+    """The images whose scope scores sit within ``near`` of a threshold (said when a scope
+    figure moves, so the note can tell which image moved)."""
+    lines = []
+    for i, (state, row) in enumerate(zip(states, scores, strict=True)):
+        close = {k: round(row[k] - t, 7) for k, t in thresholds.items()
+                 if k in row and abs(row[k] - t) < near}
+        if close:
+            lines.append(f"image {i}: {state.state}, score minus threshold {close}")
+    return "\n".join(lines) or "no image within 1e-4 of a threshold"
+
 
 def test_bundled_model_file_is_intact_and_small():
     digest = hashlib.sha256(MODEL.read_bytes()).hexdigest()
@@ -52,31 +74,59 @@ def test_bundled_model_reproduces_its_test_figures():
     figures = figures_at_points(split.labels.numpy(), probs, meta)
     card = meta["metrics"]["test"]
     y = split.labels.numpy()
-    assert calibration_error(y, probs) == pytest.approx(card["calibration_error"], abs=1e-4)
+    n = len(y)
+    assert figures["n"] == card["n"]
+    assert calibration_error(y, probs) == pytest.approx(card["calibration_error"],
+                                                        abs=CONTINUOUS)
     assert expected_calibration_error(y, probs) == pytest.approx(
-        card["expected_calibration_error"], abs=1e-4)
-    assert figures["confusion"] == card["confusion"]
-    for key in ("n", "accuracy", "sensitivity", "specificity", "precision", "f1", "roc_auc"):
-        assert figures[key] == pytest.approx(card[key], abs=1e-4), key
+        card["expected_calibration_error"], abs=CONTINUOUS)
+    assert figures["roc_auc"] == pytest.approx(card["roc_auc"], abs=CONTINUOUS)
+    _assert_confusion_close(figures["confusion"], card["confusion"], "default threshold")
+    confusion = card["confusion"]
+    fewest = min(*map(sum, confusion), *map(sum, zip(*confusion, strict=True)))
+    for key in ("accuracy", "sensitivity", "specificity", "precision", "f1"):
+        # each share is over at least ``fewest`` images: IMAGES of them move it that much
+        assert figures[key] == pytest.approx(card[key], abs=IMAGES / fewest + 1e-4), key
     for name, point in figures["operating_points"].items():
-        assert point["confusion"] == card["at_operating_points"][name]["confusion"], name
+        _assert_confusion_close(point["confusion"], card["at_operating_points"][name]["confusion"],
+                                name)
+    assert n == sum(map(sum, figures["confusion"]))
 
 
-def _scope_states(model, card, images, facts):
+def _assert_confusion_close(mine, card, what) -> None:
+    """Two confusion matrices that differ by at most ``IMAGES`` images moved across the
+    threshold (the same totals per class)."""
+    assert [sum(row) for row in mine] == [sum(row) for row in card], what
+    moved = sum(abs(a - b) for row_a, row_b in zip(mine, card, strict=True)
+                for a, b in zip(row_a, row_b, strict=True)) // 2
+    assert moved <= IMAGES, f"{what}: {mine} here, {card} in the card"
+
+
+def _scope_states(model, card, images, facts, with_scores=False):
     from desktop.engine.scope import judge, scores_dict
 
     with torch.inference_mode():
-        scores = torch.cat([model.assess(images[i:i + 64])[1]
-                            for i in range(0, len(images), 64)]).tolist()
-    return [judge(f, scores_dict(s), card["scope_check"]) for f, s in
-            zip(facts, scores, strict=True)]
+        scores = [scores_dict(s) for s in torch.cat(
+            [model.assess(images[i:i + 64])[1] for i in range(0, len(images), 64)]).tolist()]
+    states = [judge(f, s, card["scope_check"]) for f, s in zip(facts, scores, strict=True)]
+    return (states, scores) if with_scores else states
+
+
+def test_bundled_scope_check_was_released_on_its_validation_floor():
+    """The release rule, as the card records it: at least 99% of the patient-level validation
+    split in scope when the file was chosen (a floor a release is chosen on, not a figure a
+    machine recomputes to the image: that is the test below, within its tolerance)."""
+    from training.scope import VALIDATION_PASS
+
+    _, card = load_scripted(MODEL)
+    assert card["scope_check"]["validation"]["in_scope"] >= VALIDATION_PASS
 
 
 @pytest.mark.slow
 def test_bundled_scope_check_reproduces_its_validation_and_out_of_scope_figures():
     """What the card says of the scope check, recomputed: the patient-level validation split's
-    in-scope share (at least 99%), and what the shipped check says of each group of ood_dev and
-    cxr_more (within two images a group: a borderline score may cross on another CPU)."""
+    in-scope share, and what the shipped check says of each group of ood_dev and cxr_more, each
+    within ``IMAGES`` images of the card's figure."""
     from training.data import train_val
     from training.scope import load_ood
 
@@ -88,18 +138,21 @@ def test_bundled_scope_check_reproduces_its_validation_and_out_of_scope_figures(
     recipe = card["training"]["recipe"]
     _, val, _ = train_val(data, val_fraction=recipe.get("val_fraction", 0.1),
                           seed=recipe.get("split_seed", 0), progress=False)
-    states = _scope_states(model, card, val.images, [{}] * len(val))
-    in_scope = sum(s.state == "in_scope" for s in states) / len(states)
-    assert in_scope >= 0.99
-    assert abs(in_scope - check["validation"]["in_scope"]) <= 1.5 / len(states)
+    states, scores = _scope_states(model, card, val.images, [{}] * len(val), with_scores=True)
+    here = sum(s.state == "in_scope" for s in states)
+    recorded = round(check["validation"]["in_scope"] * len(states))
+    assert abs(here - recorded) <= IMAGES, (
+        f"{here} of {len(states)} in scope here, {recorded} in the card; images on the edge:\n"
+        + _borderline(states, scores, check["thresholds"]))
     ood = load_ood(ood_dir, more_dir)
     states = _scope_states(model, card, ood.images, ood.facts)
     for group, figures in check["out_of_scope_groups"].items():
         mine = [s for s, g in zip(states, ood.groups, strict=True) if g == group]
         wanted = {"unusual", "not_chest_xray"} if group.startswith("cxr") else {"not_chest_xray"}
-        caught = sum(s.state in wanted for s in mine) / len(mine)
+        caught = sum(s.state in wanted for s in mine)
         assert len(mine) == figures["n"], group
-        assert abs(caught - figures["caught_by_shipped_check"]) <= 2.5 / len(mine), group
+        recorded = round(figures["caught_by_shipped_check"] * len(mine))
+        assert abs(caught - recorded) <= IMAGES, f"{group}: {caught} here, {recorded} in the card"
 
 
 @pytest.mark.slow
@@ -127,4 +180,5 @@ def test_bundled_calibration_choice_reproduces_on_validation_and_its_shifted_vie
     for form, figures in scored.items():
         for key in ("threshold", "score", "mean_calibration_error",
                     "val_calibration_error_cross_validated"):
-            assert figures[key] == pytest.approx(recorded["candidates"][form][key], abs=2e-4)
+            assert figures[key] == pytest.approx(recorded["candidates"][form][key],
+                                                 abs=CONTINUOUS)

@@ -190,3 +190,24 @@ def test_a_refit_keeps_the_distance_and_orientation_and_refits_the_learned_score
     assert section["thresholds"]["chest_xray"] < 1e6 and section["age_range_years"] == [1, 5]
     adults = section["out_of_scope_groups"]["cxr_adult"]["by_source"]
     assert sorted(adults) == ["hospital0", "hospital1", "hospital2"]
+
+
+@pytest.mark.parametrize("share", [0.0, 0.001, 0.0075, 0.01, 0.2])
+def test_cuts_stop_the_share_asked_and_leave_every_score_clear_of_the_threshold(share):
+    """A cut sits half-way between two scores (or ``EDGE`` past the last), so float32 noise of
+    the size two runs disagree by (issue 35: one validation image's distance moved by 6e-6 with
+    the batch size) moves no validation image across it; and it stops exactly the share asked,
+    rounded down."""
+    from training.scope import EDGE, _lower_cut, _upper_cut
+
+    values = torch.from_numpy(np.random.default_rng(7).normal(size=521)).float()
+    gaps = torch.diff(torch.sort(values.double()).values)
+    noise = min(float(gaps.min()) / 2, EDGE) * 0.99
+    k = int(share * len(values))
+    upper, lower = _upper_cut(values, share), _lower_cut(values, share)
+    for jitter in (-noise, 0.0, noise):
+        moved = values.double() + jitter
+        assert int((moved >= upper).sum()) == k
+        assert int((moved < lower).sum()) == k
+    assert float((values.double() - upper).abs().min()) >= noise
+    assert float((values.double() - lower).abs().min()) >= noise

@@ -102,15 +102,81 @@ def test_deleting_forgets_cases_and_their_results_but_never_a_file(tmp_path):
     assert image.read_bytes() == b"kept"
 
 
-def test_a_file_that_is_not_a_database_is_kept_aside_and_a_new_history_begun(tmp_path):
+def foreign_sqlite(path):
+    """Another program's database, with its own data, in rollback-journal mode."""
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE contacts (name TEXT, phone TEXT)")
+    connection.execute("INSERT INTO contacts VALUES ('Ana', '555')")
+    connection.commit()
+    connection.close()
+
+
+def clobbered_header(path):
+    """A history of ours whose first bytes were overwritten."""
+    HistoryStore.open(path).close()
+    data = bytearray(path.read_bytes())
+    data[:16] = b"\x00" * 16
+    path.write_bytes(bytes(data))
+
+
+FOREIGN = {
+    "notes": lambda path: path.write_text("these are somebody's notes, not a database\n" * 50),
+    "jpeg": lambda path: path.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF" + bytes(5000)),
+    "another program's SQLite": foreign_sqlite,
+    "a history with a damaged header": clobbered_header,
+}
+
+
+@pytest.mark.parametrize("kind", FOREIGN)
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_file_that_is_not_a_history_of_ours_is_refused_and_left_untouched(tmp_path, kind,
+                                                                            read_only):
+    from desktop.cases.store import NotAHistoryError
+
     path = tmp_path / "h.db"
-    path.write_bytes(b"these are somebody's notes, not a database" * 100)
-    store = HistoryStore.open(path)
-    kept = list(tmp_path.glob("h.damaged-*.db"))
-    assert len(kept) == 1 and kept[0].read_bytes().startswith(b"these are somebody's notes")
-    assert store.notice is not None and kept[0].name in store.notice.user_message()
+    FOREIGN[kind](path)
+    before = path.read_bytes()
+    with pytest.raises(NotAHistoryError) as refused:
+        HistoryStore.open(path, read_only=read_only, verify=True)
+    assert "h.db is not a case history" in refused.value.user_message()
+    assert path.read_bytes() == before  # not adopted, not switched to WAL, not renamed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.db"]
+
+
+def test_a_new_history_carries_our_mark_and_an_unmarked_one_of_ours_is_recognised(tmp_path):
+    from desktop.cases.store import APPLICATION_ID, MIGRATIONS
+
+    store = HistoryStore.open(tmp_path / "new.db")
+    assert store.connection.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    store.close()
+    old = tmp_path / "old.db"  # as the versions before the mark made it
+    connection = sqlite3.connect(old)
+    connection.executescript(MIGRATIONS[0])
+    connection.execute("PRAGMA user_version = 1")
+    connection.close()
+    reading = HistoryStore.open(old, read_only=True)  # read: recognised, not marked
+    assert reading.count() == 0
+    reading.close()
+    assert sqlite3.connect(old).execute("PRAGMA application_id").fetchone()[0] == 0
+    store = HistoryStore.open(old)  # written: marked, and records
     store.record(record())
-    assert store.count() == 1 and store.integrity() == "ok"
+    assert store.connection.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    store.close()
+
+
+def test_a_reading_open_creates_nothing_and_never_moves_a_damaged_history(tmp_path):
+    from desktop.cases.store import HistoryDamagedError, NoHistoryError
+
+    with pytest.raises(NoHistoryError):
+        HistoryStore.open(tmp_path / "mistyped.db", read_only=True)
+    assert list(tmp_path.iterdir()) == []
+    path = tmp_path / "h.db"
+    damaged_history(path)
+    before = path.read_bytes()
+    with pytest.raises(HistoryDamagedError) as refused:
+        HistoryStore.open(path, read_only=True, verify=True)
+    assert "h.db is damaged" in refused.value.user_message()
+    assert path.read_bytes() == before and not list(tmp_path.glob("*damaged*"))
 
 
 def damaged_history(path):

@@ -38,7 +38,7 @@ def test_csv_is_written_atomically_and_a_failure_is_one_sentence(tmp_path):
     with pytest.raises(WriteError) as info:
         write_csv(tmp_path / "no such folder" / "x.csv", [])
     assert "could not be written" in info.value.user_message()
-    assert csv_text([]) == ",".join(CSV_COLUMNS) + "\n"
+    assert csv_text([]) == ",".join(CSV_COLUMNS) + "\r\n"  # RFC 4180: a CR in a cell is quoted
 
 
 def test_a_result_drops_its_images_but_keeps_its_fingerprint():

@@ -173,3 +173,46 @@ def test_a_page_of_each_report_renders(tmp_path):
                         str(pdf.with_suffix(""))], check=True, timeout=60)
         [png] = tmp_path.glob(f"{pdf.stem}-*.png")
         assert np.asarray(Image.open(png).convert("L")).std() > 10  # not a blank page
+
+
+@pytest.mark.usefixtures("english_and_own_logging")
+@pytest.mark.parametrize("identifiers", [False, True])
+def test_dicom_tags_of_20000_characters_are_shortened_and_the_reports_are_written(
+        tiny_model, tmp_path, capsys, identifiers):
+    """A report lays out whatever a file's tags hold: a 20,000-character Manufacturer (shown
+    with identifiers off) or patient name (with them on) once made reportlab give up."""
+    from desktop.cli import main
+    from tests.support.fuzz_corpus import dicom_bytes
+
+    pixels = (np.random.default_rng(0).integers(0, 4096, (64, 64))).astype(np.uint16)
+    long_words = " ".join(["Siemens"] * 2500)  # 20,000 characters with spaces
+    one_word = "A" * 12000  # and one unbreakable run
+    path = tmp_path / "long.dcm"
+    path.write_bytes(dicom_bytes(pixels, extra={
+        "Manufacturer": long_words, "PatientName": one_word, "PatientID": one_word,
+        "StudyDescription": long_words, "InstitutionName": long_words}))
+    out = tmp_path / "batch.pdf"
+    args = [str(path), "--model", str(tiny_model), "--no-history", "--report", str(out)]
+    assert main(args + (["--show-identifiers"] if identifiers else [])) == 0, \
+        capsys.readouterr().err
+    text = flat(text_of(out))
+    assert "Report written" in capsys.readouterr().err and "long.dcm" in text
+    assert ("AAAAAAAAAA" in text) == identifiers  # identifiers only when asked for
+    s = session()  # the one-image report lists every tag (Manufacturer also without ids)
+    result = classified(s, path, 0.5, keep_image=True)
+    single = tmp_path / "single.pdf"
+    report_pdf.save_single(single, report.single_report(
+        result, s, CARD, SHA, image=result.preview, show_identifiers=identifiers))
+    text = flat(text_of(single))
+    assert "Siemens Siemens" in text and "…" in text
+
+
+def test_an_arrow_and_other_signs_the_fonts_lack_get_an_ascii_equivalent_not_a_question_mark(
+        tmp_path):
+    assert report_pdf.pdf_text("A → B ≥ 0.5 − ő") == "A -&gt; B &gt;= 0.5 - o"
+    assert report_pdf.writable("x" * 5000) == "x" * 999 + "…"
+    s = session()
+    result = classified(s, write_xray(tmp_path / "before → after.png"), 0.5)
+    out = tmp_path / "r.pdf"
+    report_pdf.save_single(out, report.single_report(result, s, CARD, SHA))
+    assert "before -> after.png" in text_of(out)

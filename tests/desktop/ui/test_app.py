@@ -698,7 +698,7 @@ def test_settings_round_trip_through_a_restart(make_app, tmp_path):
 
     again = make_app(saved)
     assert again.session.threshold == pytest.approx(0.33)
-    assert again.threshold.value_label.cget("text") == "0.33"
+    assert again.threshold.value_label.cget("text") == "0,33"  # in Portuguese: a decimal comma
     assert again.show_heatmap.get() is True
     assert again.open_button.cget("text") == i18n.gettext("Open files…") != "Open files…"
 

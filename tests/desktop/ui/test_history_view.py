@@ -4,6 +4,7 @@ the Calibrate view fitting one on confirmed cases. Real Tk under Xvfb, a real da
 
 import csv
 import json
+import re
 from pathlib import Path
 from tkinter import font as tkfont
 
@@ -215,6 +216,9 @@ def test_the_calibrate_view_fits_on_confirmed_cases_and_puts_the_profile_in_forc
     app.set_language("es")  # the open window follows, the study included
     assert view.title() == "Calibrar para este centro"
     assert "Umbral propuesto" in view.summary.cget("text")
+    summary = view.summary.cget("text")  # the classes as the verdicts name them; decimal commas
+    assert "Confirmados NEUMONÍA: 40" in summary and "PNEUMONIA" not in summary, summary
+    assert re.search(r"AUC 0,\d{3}", summary) and not re.search(r"\b0\.\d", summary), summary
     assert view.status.cget("text") == "Guardado; el perfil ya está vigente."
     view.close()
 
@@ -238,6 +242,9 @@ def test_the_monitoring_view_warns_on_a_week_outside_the_calibration(
     assert "outside what calibration saw" in view.warning.cget("text")
     app.set_language("es")  # the open window follows, its table and warning included
     assert view.tree.heading("period", "text") == "Período"
+    assert view.tree.heading("flagged", "text") == "Clasificados NEUMONÍA (IC 95%)"
+    assert "NEUMONÍA" in view.warning.cget("text") and "PNEUMONIA" not in view.warning.cget(
+        "text")
     assert [view.tree.item(i, "values")[0] for i in view.tree.get_children()] == labels
     assert "fuera de lo que vio la calibración" in view.warning.cget("text")
     heading_font = tkfont.nametofont("TkHeadingFont")

@@ -1,7 +1,7 @@
-"""The model-card text of the About box (built without a window)."""
+"""The model-card text of the About box (built without a window: desktop.reports.card_text)."""
 
 from desktop import i18n
-from desktop.ui.about import _metrics_lines
+from desktop.reports.card_text import _metrics_lines
 
 
 def test_card_figures_are_not_rounded_past_what_the_card_says():
@@ -24,7 +24,7 @@ def test_a_figure_missing_from_the_card_is_left_out_not_invented():
 def test_the_about_box_says_what_prevalence_the_probabilities_assume():
     """Read from the shipped card: the sentence the user sees names the card's prevalence."""
     from desktop.modelfile import default_model_path
-    from desktop.ui.about import model_card_sections
+    from desktop.reports.card_text import model_card_sections
     from training.export import load_scripted
 
     i18n.set_language("en")
@@ -47,7 +47,7 @@ def _card_with_test(confusion):
 def test_the_about_box_starts_with_a_plain_summary_of_the_test_split_figures():
     """A clinician reads the summary first: the training images, the *test* split's figures (not
     validation's flattering ones) as counts, and when not to trust it; the technical card after."""
-    from desktop.ui.about import model_card_sections
+    from desktop.reports.card_text import model_card_sections
 
     i18n.set_language("en")
     sections = model_card_sections(_card_with_test([[196, 38], [6, 384]]))
@@ -63,7 +63,7 @@ def test_the_about_box_starts_with_a_plain_summary_of_the_test_split_figures():
 
 
 def test_a_card_without_test_figures_says_so_in_the_summary():
-    from desktop.ui.about import clinician_summary
+    from desktop.reports.card_text import clinician_summary
 
     i18n.set_language("en")
     text = " ".join(clinician_summary({"metrics": {"validation": {"sensitivity": 0.99}}}))
@@ -71,7 +71,7 @@ def test_a_card_without_test_figures_says_so_in_the_summary():
 
 
 def test_the_summary_is_translated():
-    from desktop.ui.about import clinician_summary
+    from desktop.reports.card_text import clinician_summary
 
     card = _card_with_test([[196, 38], [6, 384]])
     i18n.set_language("en")
@@ -88,7 +88,7 @@ def test_the_cards_own_prose_is_translated_where_it_is_our_trainings_and_kept_ot
     """The shipped card's intended use and limitations read in Spanish in a Spanish window;
     a sentence another trainer wrote stays as written (never dropped)."""
     from desktop.modelfile import CARD_INTENDED_USE, CARD_LIMITATIONS
-    from desktop.ui.about import model_card_sections
+    from desktop.reports.card_text import model_card_sections
 
     card = {"intended_use": CARD_INTENDED_USE,
             "limitations": [*CARD_LIMITATIONS, "Our own note, in our words."]}
@@ -104,3 +104,72 @@ def test_the_cards_own_prose_is_translated_where_it_is_our_trainings_and_kept_ot
            "ningún otro hallazgo." in limits
     assert limits[-1] == "• Our own note, in our words."
     assert not any(line[2:] in CARD_LIMITATIONS for line in limits)
+
+
+def _shipped_card() -> dict:
+    from desktop.modelfile import default_model_path
+    from training.export import load_scripted
+
+    return load_scripted(default_model_path())[1]
+
+
+def _text(sections) -> str:
+    return "\n".join(f"{heading}\n" + "\n".join(lines) for heading, lines in sections)
+
+
+def test_the_shipped_card_reads_in_plain_words_with_no_unknowns_and_no_raw_json():
+    """Issue 28: "calibration error … (5 folds): ?", the raw JSON of test_split_looks and a wall
+    of provenance. Each field is a sentence or a short line; nothing is "?"; no JSON."""
+    from desktop.reports.card_text import model_card_sections
+
+    i18n.set_language("en")
+    card = _shipped_card()
+    sections = model_card_sections(card)
+    text = _text(sections)
+    assert "?" not in text, [line for line in text.splitlines() if "?" in line]
+    assert not any(c in text for c in "{}[]\""), [
+        line for line in text.splitlines() if any(c in line for c in "{}[]\"")]
+    cv = card["calibration"]["val_calibration_error_cross_validated"]
+    assert f"the fit did not see (5 folds): {cv:.3f}." in text
+    assert "The test split was looked at 3 times" in text
+    assert "look 3 on 2026-12-04, model 2026.12.04" in text
+    longest = max(len(line) for _heading, lines in sections for line in lines)
+    assert longest < 400, longest  # no wall: the sources and the recipe are under More details
+    assert "thonny/thonny" not in text
+    assert "Fitted on 139 openly licensed examples from 21 sources" in text
+    assert len(text.splitlines()) < 80
+
+
+def test_more_details_lists_every_source_with_its_licence_and_the_recipe_as_lines():
+    from desktop.reports.card_text import model_card_sections
+
+    i18n.set_language("en")
+    card = _shipped_card()
+    text = _text(model_card_sections(card, details=True))
+    for source in card["scope_check"]["fitted_on"]["out_of_scope_examples"]:
+        assert source["source"] in text and source["licence"] in text
+    assert "Label smoothing: 0.1" in text and "Source commit: " + card["source_commit"] in text
+    assert not any(c in text for c in "{}\"")
+
+
+def test_a_value_the_card_lacks_is_left_out_not_shown_as_a_question_mark():
+    from desktop.reports.card_text import model_card_sections
+
+    i18n.set_language("en")
+    card = {"model_name": "m", "calibration": {"method": "Platt", "bias": 0.4},
+            "operating_points": [{"name": "balanced"}], "data": {"counts": {}},
+            "metrics": {"test": {"n": 10}}, "scope_check": {"validation": {"in_scope": 0.99}}}
+    text = _text(model_card_sections(card))
+    assert "?" not in text and "5 folds" not in text and "Operating points" not in text
+
+
+def test_the_card_speaks_spanish_numbers_and_class_names():
+    from desktop.reports.card_text import model_card_sections
+
+    i18n.set_language("es")
+    try:
+        text = _text(model_card_sections(_shipped_card()))
+    finally:
+        i18n.set_language("en")
+    assert "NORMAL, NEUMONÍA" in text and "PNEUMONIA" not in text
+    assert "0,7092" in text and "0.7092" not in text

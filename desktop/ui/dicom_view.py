@@ -1,0 +1,195 @@
+"""Cases → DICOM archive and outbox…: where results go, a "Test connection", and the outbox.
+
+The archive (its AE title, host, port) and this computer's AE title are saved with the other
+settings (``Settings.dicom_archive``, ``dicom_calling_aet``), where ``dicom send`` finds them
+when no ``--to`` is given. The outbox (``desktop.network.outbox``) is listed: pending, sent, or
+failed with the reason; "Retry now" sends what is not sent, "Remove sent" forgets what the
+archive confirmed. The network runs on a thread of its own; replies come back through
+``Polled``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import tkinter as tk
+from pathlib import Path
+from tkinter import ttk
+
+from desktop.errors import N_
+from desktop.i18n import _
+from desktop.network.destination import DEFAULT_CALLING_AET, Destination
+from desktop.network.outbox import Outbox
+from desktop.ui.polled import Polled
+from desktop.ui.widgets import fit_columns
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("state", "archive", "image", "tries", "reason")
+HEADINGS = {"state": N_("State"), "archive": N_("Archive"), "image": N_("Image"),
+            "tries": N_("Tries"), "reason": N_("Why")}
+STATES = {"pending": N_("waiting"), "sent": N_("sent"), "failed": N_("refused")}
+INVALID = N_("Check the archive's settings: an AE title is 1 to 16 characters, a port a number "
+             "from 1 to 65535.")
+SAVED = N_("Saved: results go to {archive}.")
+SUMMARY = N_("Outbox: {pending} waiting, {sent} sent, {failed} refused.")
+
+
+class DicomView(Polled, tk.Toplevel):
+    def __init__(self, app, db_path=None) -> None:
+        self.open_over(app, N_("DICOM archive and outbox"), "860x520")
+        settings = app.state.settings
+        archive = _parsed(settings.dicom_archive)
+        t = self.texts
+        form = ttk.Frame(self, padding=10)
+        form.pack(fill="x")
+        self.fields: dict[str, tk.StringVar] = {}
+        for row, (key, label, value) in enumerate((
+                ("calling", N_("This computer's AE title"),
+                 settings.dicom_calling_aet or DEFAULT_CALLING_AET),
+                ("aet", N_("Archive AE title"), archive.aet if archive else ""),
+                ("host", N_("Archive host"), archive.host if archive else ""),
+                ("port", N_("Archive port"), str(archive.port) if archive else "104"))):
+            t.widget(ttk.Label(form), label).grid(row=row, column=0, sticky="w", pady=2)
+            self.fields[key] = tk.StringVar(self, value)
+            ttk.Entry(form, textvariable=self.fields[key], width=32).grid(
+                row=row, column=1, sticky="w", padx=8, pady=2)
+        buttons = ttk.Frame(form)
+        buttons.grid(row=0, column=2, rowspan=4, sticky="n", padx=8)
+        self.test_button = t.widget(ttk.Button(buttons, command=self.test), N_("Test connection"))
+        self.test_button.pack(fill="x", pady=2)
+        t.widget(ttk.Button(buttons, command=self.save), N_("Save")).pack(fill="x", pady=2)
+        self.status = ttk.Label(self, wraplength=820, justify="left", padding=(10, 0))
+        self.status.pack(fill="x")
+        self.tree = ttk.Treeview(self, columns=COLUMNS, show="headings", height=10)
+        for column in COLUMNS:
+            t.heading(self.tree, column, HEADINGS[column])
+        self.tree.pack(fill="both", expand=True, padx=10, pady=(8, 0))
+        self.tree.bind("<<TreeviewSelect>>", self.selected)
+        bottom = ttk.Frame(self, padding=10)
+        bottom.pack(fill="x")
+        self.summary = ttk.Label(bottom)
+        self.summary.pack(side="left")
+        t.widget(ttk.Button(bottom, command=self.purge), N_("Remove sent")).pack(side="right")
+        self.retry_button = t.widget(ttk.Button(bottom, command=self.retry), N_("Retry now"))
+        self.retry_button.pack(side="right", padx=8)
+        self.items: list = []
+        t.call(self.tree, self._show)
+        self.start_polling()
+        self.protocol("WM_DELETE_WINDOW", self.close)
+        self._work(lambda outbox: None)
+
+    def destination(self) -> Destination | None:
+        """The archive the form names, or None (and the status says what to check)."""
+        values = {key: var.get().strip() for key, var in self.fields.items()}
+        try:
+            return Destination.parse(f"{values['aet']}@{values['host']}:{values['port']}",
+                                     values["calling"])
+        except ValueError:
+            self.say(self.status, lambda: _(INVALID))
+            return None
+
+    def save(self) -> None:
+        destination = self.destination()
+        if destination is None:
+            return
+        self.app.state.remember(dicom_archive=str(destination),
+                                dicom_calling_aet=destination.calling_aet)
+        self.say(self.status, lambda: _(SAVED).format(archive=destination))
+
+    def test(self) -> None:
+        from desktop.network.sender import echo
+
+        destination = self.destination()
+        if destination is None:
+            return
+        self.say(self.status, lambda: _("Connecting…"))
+        self.test_button.state(["disabled"])
+        threading.Thread(target=lambda: self.replies.put(("echo", echo(destination)[1])),
+                         daemon=True, name="cxr-dicom-echo").start()
+
+    def retry(self) -> None:
+        from desktop.network.sender import deliver
+
+        self.retry_button.state(["disabled"])
+
+        def send(outbox: Outbox):
+            outbox.retry_now()
+            return deliver(outbox).reasons
+
+        self._work(send)
+
+    def purge(self) -> None:
+        self._work(lambda outbox: outbox.purge_sent() and None)
+
+    def _work(self, job) -> None:
+        """``job(outbox)`` on a thread, then the outbox read again; both come back as a reply."""
+        def run() -> None:
+            try:
+                with Outbox() as outbox:
+                    said = job(outbox)
+                    self.replies.put(("outbox", outbox.items(), said))
+            except (OSError, sqlite3.Error):
+                log.exception("The outbox could not be read")
+                self.replies.put(("outbox", None, None))
+
+        threading.Thread(target=run, daemon=True, name="cxr-dicom-outbox").start()
+
+    def handle(self, reply) -> None:
+        if reply[0] == "echo":
+            self.test_button.state(["!disabled"])
+            self.say(self.status, reply[1].user_message)
+            return
+        _, items, reasons = reply
+        self.retry_button.state(["!disabled"])
+        if items is None:
+            self.say(self.status, lambda: _("Something went wrong. The details are in the log "
+                                            "file."))
+            return
+        if reasons:
+            self.say(self.status, lambda: " ".join(r.user_message() for r in reasons))
+        self.items = items
+        self._show()
+
+    def _show(self) -> None:
+        self.tree.delete(*self.tree.get_children())
+        for item in self.items:
+            self.tree.insert("", "end", values=(
+                _(STATES.get(item.state, item.state)), item.destination,
+                Path(item.source).name or item.sop_uid, item.attempts, item.reason_text()))
+        counts = {state: sum(1 for i in self.items if i.state == state) for state in STATES}
+        self.say(self.summary, lambda: _(SUMMARY).format(
+            pending=counts["pending"], sent=counts["sent"], failed=counts["failed"]))
+        fit_columns(self.tree)
+        # the reason may be a long sentence: its column takes what is left (the selected
+        # row's whole reason is shown above the table)
+        self.tree.column("reason", width=360, minwidth=120, stretch=True)
+
+    def selected(self, _event=None) -> None:
+        """The selected row's whole reason in the status line."""
+        chosen = self.tree.selection()
+        if chosen:
+            reason = self.tree.set(chosen[0], "reason")
+            self.say(self.status, lambda: reason)
+
+    def fit_width(self) -> None:
+        """As ``Polled``'s, and never shorter than the form and a few rows (a window measured
+        before it was mapped reads 1 px tall)."""
+        super().fit_width()
+        try:
+            if self.winfo_height() < 400:
+                self.geometry(f"{max(self.winfo_width(), 860)}x520")
+        except tk.TclError:
+            pass
+
+    def close(self) -> None:
+        self.stop_polling()
+        self.destroy()
+
+
+def _parsed(text: str | None) -> Destination | None:
+    try:
+        return Destination.parse(text) if text else None
+    except ValueError:
+        return None

@@ -1,0 +1,71 @@
+"""Sending to a real Orthanc (``desktop.network.sender`` through the outbox and the command),
+each scenario run inside a private network namespace on loopback (``tests.support.orthanc``)."""
+
+from __future__ import annotations
+
+from tests.support.dicom_scenarios import source_image
+from tests.support.orthanc import in_private_network
+from tests.support.report_fixtures import write_xray
+
+
+def test_fifty_results_all_arrive_once_though_the_archive_dies_after_twenty(tmp_path):
+    seen = in_private_network("kill_and_restart", tmp_path, count=50, kill_after=20)
+    assert seen["first_stored"] == 20 and seen["first_waiting"] == 30
+    assert seen["first_reasons"] == [
+        "The connection to the archive ARCHIVE at 127.0.0.1:4242 was lost while sending."]
+    assert seen["pending_after_kill"] == {"pending": 30, "sent": 20, "failed": 0}
+    assert seen["too_early"] == 0  # the back-off: nothing is tried again at once
+    assert seen["second_stored"] == 30
+    assert seen["counts"] == {"pending": 0, "sent": 50, "failed": 0}
+    assert seen["instances"] == seen["queued"] and len(seen["instances"]) == 50
+    # none sent twice: Orthanc's Lua hook saw each instance arrive exactly once
+    assert sorted(seen["stores_received"]) == seen["queued"]
+
+
+def test_the_app_killed_mid_send_leaves_the_rest_in_the_outbox_and_it_is_delivered(tmp_path):
+    seen = in_private_network("app_killed_mid_send", tmp_path, count=150, kill_at=10)
+    kill = seen["after_kill"]
+    assert kill["pending"] > 0 and kill["sent"] + kill["pending"] == 150
+    # at most the one C-STORE whose answer the kill cut off was stored and not confirmed
+    assert seen["stored_at_kill"] - kill["sent"] in (0, 1)
+    assert seen["retry_code"] == 0 and seen["counts"] == {"pending": 0, "sent": 150,
+                                                         "failed": 0}
+    assert seen["instances"] == seen["queued"] and len(seen["instances"]) == 150
+    received = seen["stores_received"]
+    assert len(received) - len(set(received)) == seen["stored_at_kill"] - kill["sent"]
+
+
+def test_an_unknown_or_wrong_ae_title_is_refused_in_one_sentence(tmp_path):
+    seen = in_private_network("wrong_ae", tmp_path)
+    assert seen["good"] == [True, "The archive ARCHIVE at 127.0.0.1:4242 answered."]
+    assert seen["stranger"] == [False, (
+        "The archive ARCHIVE at 127.0.0.1:4242 refused this computer's AE title INTRUDER: ask "
+        "its administrator to add INTRUDER to its known modalities.")]
+    assert seen["wrong_called"] == [False, (
+        "The archive at 127.0.0.1:4242 does not answer to the AE title NOTARCHIVE: check the "
+        "archive's AE title.")]
+    assert seen["nobody"][0] is False and "could not be reached" in seen["nobody"][1]
+    # a permanent refusal stops: the row is failed with the reason, nothing stored
+    assert seen["refused"] == 1 and seen["state"] == "failed"
+    assert seen["reason"] == seen["stranger"][1] and seen["instances"] == 0
+
+
+def test_dicom_send_waits_in_the_outbox_while_the_archive_is_down_then_delivers(
+        tmp_path, tiny_model):
+    images = tmp_path / "in"
+    images.mkdir()
+    source_image(images)
+    write_xray(images / "plain.png")
+    seen = in_private_network("command_line", tmp_path, model=str(tiny_model),
+                              files=[str(images)])
+    code, out, err = seen["down"]
+    assert code == 0
+    assert len(out.splitlines()) == 2  # both files classified
+    assert "plain.png is not a DICOM image: it belongs to no study" in err
+    assert "could not be reached" in err
+    assert "Results waiting in the outbox" in err and err.rstrip().endswith(": 1.")
+    assert seen["listed"].startswith("pending\tARCHIVE@127.0.0.1:4242\t")
+    assert seen["retry"][0] == 0
+    assert "Results sent to ARCHIVE@127.0.0.1:4242: 1." in seen["retry"][2]
+    assert seen["after"].startswith("sent\t")
+    assert seen["instances"] == 1 and seen["modalities"] == ["SR"]

@@ -1,0 +1,49 @@
+"""``python -m desktop dicom …`` without a network archive: which archive ``send`` uses, and what
+it says when none is named (the archive scenarios are in tests/desktop/network)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from desktop.network.outbox import Outbox
+from desktop.settings import Settings, save_settings
+from tests.support.dicom_scenarios import source_image
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def dicom(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "desktop", "dicom", *args], cwd=ROOT,
+                          env=dict(os.environ), capture_output=True, text=True, timeout=240)
+
+
+def test_send_without_an_archive_named_anywhere_says_how_to_name_one(tmp_path, tiny_model):
+    run = dicom("send", "--model", str(tiny_model), "--lang", "en", str(source_image(tmp_path)))
+    assert run.returncode == 2
+    assert run.stderr.strip() == (
+        "No archive is named: give one with --to AET@HOST:PORT, or save it in the window "
+        "(Cases → DICOM archive and outbox…).")
+
+
+def test_send_uses_the_archive_and_ae_title_the_window_saved(tmp_path, tiny_model):
+    save_settings(Settings(dicom_archive="ARCHIVE@127.0.0.1:9", dicom_calling_aet="CLINIC7"))
+    run = dicom("send", "--model", str(tiny_model), "--lang", "en", str(source_image(tmp_path)))
+    assert run.returncode == 0, run.stderr  # undeliverable now: it waits, and that is said
+    assert "Results waiting in the outbox" in run.stderr
+    with Outbox() as outbox:
+        [item] = outbox.items()
+    assert (item.destination, item.calling_aet, item.state) == (
+        "ARCHIVE@127.0.0.1:9", "CLINIC7", "pending")
+    listed = dicom("outbox", "list", "--lang", "es")
+    assert listed.stdout.startswith("pending\tARCHIVE@127.0.0.1:9\t")
+    assert "No se pudo contactar con el archivo ARCHIVE" in listed.stdout
+    with Outbox() as outbox:  # its back-off over: the next send to that archive takes it along
+        with outbox.connection:
+            outbox.connection.execute("UPDATE outbox SET next_attempt = 0")
+    other = tmp_path / "other"
+    other.mkdir()
+    again = dicom("send", "--model", str(tiny_model), "--lang", "en", str(source_image(other)))
+    assert again.returncode == 0 and again.stderr.rstrip().endswith(": 2.")
+    with Outbox() as outbox:
+        assert outbox.item(item.sop_uid).attempts == 2

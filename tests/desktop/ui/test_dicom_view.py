@@ -1,0 +1,50 @@
+"""Cases → DICOM archive and outbox… in the real window under Xvfb: the archive saved with the
+settings, "Test connection" saying why it failed, the outbox listed with its reason, Retry now,
+and the window in Spanish."""
+
+import pytest
+
+from desktop.network.outbox import Outbox
+from desktop.settings import load_settings
+from tests.desktop.ui.test_app import make_app, wait_for  # noqa: F401
+from tests.support.dicom_scenarios import some_srs
+
+pytestmark = pytest.mark.gui
+NOBODY = "ARCHIVE@127.0.0.1:9"  # the discard port: no DICOM archive answers there
+
+
+def rows(view) -> list[tuple]:
+    return [view.tree.item(i, "values") for i in view.tree.get_children()]
+
+
+def test_the_archive_is_saved_tested_and_the_outbox_shown_and_retried(make_app, tmp_path):  # noqa: F811
+    with Outbox() as outbox:
+        outbox.add(some_srs(tmp_path, 1)[0], NOBODY, "CXRNODE", str(tmp_path / "chest.dcm"))
+    app = make_app()
+    app.run_command("dicom_node")
+    view = app.dicom_view
+    wait_for(app, lambda: len(rows(view)) == 1, "list the outbox")
+    assert rows(view)[0][:4] == ("waiting", NOBODY, "chest.dcm", "0")
+    assert view.summary.cget("text") == "Outbox: 1 waiting, 0 sent, 0 refused."
+    for key, value in (("aet", "ARCHIVE"), ("host", "127.0.0.1"), ("port", "9"),
+                       ("calling", "CLINIC7")):
+        view.fields[key].set(value)
+    view.save()
+    saved = load_settings()
+    assert (saved.dicom_archive, saved.dicom_calling_aet) == (NOBODY, "CLINIC7")
+    assert view.status.cget("text") == f"Saved: results go to {NOBODY}."
+    view.test()
+    wait_for(app, lambda: "could not be reached" in view.status.cget("text"), "say why",
+             timeout_s=60)
+    view.retry()
+    wait_for(app, lambda: rows(view) and rows(view)[0][3] == "1", "try once more", 60)
+    assert "could not be reached" in rows(view)[0][4]
+    view.fields["port"].set("port 9")
+    view.save()
+    assert "an AE title is 1 to 16 characters" in view.status.cget("text")
+    assert load_settings().dicom_archive == NOBODY  # nothing wrong was saved
+    app.set_language("es")
+    assert view.title() == "Archivo DICOM y bandeja de salida"
+    assert rows(view)[0][0] == "en espera"
+    assert rows(view)[0][4].startswith("No se pudo contactar con el archivo ARCHIVE")
+    view.close()

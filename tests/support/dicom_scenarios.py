@@ -1,0 +1,170 @@
+"""Network scenarios run inside a private network namespace (see ``tests.support.orthanc``).
+
+``python -m tests.support.dicom_scenarios NAME FOLDER PARAMS_JSON``: brings up loopback, runs
+the scenario against a real Orthanc on 127.0.0.1, prints one JSON line with what it saw.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.support.orthanc import LOOPBACK, Orthanc, bring_up_loopback
+
+ARCHIVE = f"ARCHIVE@{LOOPBACK}:4242"
+
+
+def source_image(folder: Path) -> Path:
+    from tests.support.fuzz_corpus import dicom_bytes
+    from tests.support.model_fixtures import xray_like
+
+    path = folder / "source.dcm"
+    path.write_bytes(dicom_bytes(xray_like(0, (128, 128)), extra={
+        "StudyInstanceUID": "1.2.826.0.1.3680043.8.498.10", "PatientID": "P-1",
+        "SeriesInstanceUID": "1.2.826.0.1.3680043.8.498.11", "Modality": "CR"}))
+    return path
+
+
+def some_srs(folder: Path, count: int) -> list:
+    """``count`` SRs about one image (each its own SOP Instance UID)."""
+    from desktop.reports.dicom_sr import structured_report
+    from tests.support.report_fixtures import CARD, SHA, classified, session
+
+    s = session()
+    result = classified(s, source_image(folder), 0.7)
+    return [structured_report(result, s.row(result), CARD, SHA) for _ in range(count)]
+
+
+def kill_and_restart(folder: Path, params: dict) -> dict:
+    """``count`` SRs queued; Orthanc SIGKILLed after ``kill_after`` are stored, started again,
+    then the outbox's next delivery (the back-off's time come)."""
+    from desktop.network.outbox import Outbox
+    from desktop.network.sender import deliver
+
+    orthanc = Orthanc(folder / "orthanc").start()
+    outbox = Outbox(folder / "data" / "outbox.db")
+    for sr in some_srs(folder, params["count"]):
+        outbox.add(sr, ARCHIVE, "CXRNODE")
+    stored = []
+
+    def after_each(item) -> None:
+        stored.append(item.sop_uid)
+        if len(stored) == params["kill_after"]:
+            orthanc.kill()
+
+    first = deliver(outbox, on_stored=after_each)
+    pending_after_kill = outbox.counts()
+    too_early = deliver(outbox)  # nothing is due before the back-off
+    orthanc.start()
+    second = deliver(outbox, now=time.time() + 3600)
+    answer = {"first_stored": len(first.stored), "first_waiting": len(first.waiting),
+              "first_reasons": [str(r) for r in first.reasons],
+              "pending_after_kill": pending_after_kill, "too_early": len(too_early.stored),
+              "second_stored": len(second.stored), "counts": outbox.counts(),
+              "instances": sorted(orthanc.instances()),
+              "queued": sorted(item.sop_uid for item in outbox.items()),
+              "stores_received": orthanc.stores_received()}
+    orthanc.kill()
+    return answer
+
+
+def wrong_ae(folder: Path, params: dict) -> dict:
+    """C-ECHO and C-STORE from an AE title the archive does not know, and to a wrong one."""
+    from desktop.network.destination import Destination
+    from desktop.network.outbox import Outbox
+    from desktop.network.sender import deliver, echo
+
+    orthanc = Orthanc(folder / "orthanc").start()
+    good = echo(Destination.parse(ARCHIVE, "CXRNODE"))
+    stranger = echo(Destination.parse(ARCHIVE, "INTRUDER"))
+    wrong_called = echo(Destination.parse(f"NOTARCHIVE@{LOOPBACK}:4242", "CXRNODE"))
+    nobody = echo(Destination.parse(f"ARCHIVE@{LOOPBACK}:4243", "CXRNODE"))
+    outbox = Outbox(folder / "data" / "outbox.db")
+    item = outbox.add(some_srs(folder, 1)[0], ARCHIVE, "INTRUDER")
+    delivery = deliver(outbox)
+    answer = {"good": [good[0], str(good[1])], "stranger": [stranger[0], str(stranger[1])],
+              "wrong_called": [wrong_called[0], str(wrong_called[1])],
+              "nobody": [nobody[0], str(nobody[1])],
+              "refused": len(delivery.refused), "state": outbox.item(item.sop_uid).state,
+              "reason": outbox.item(item.sop_uid).reason, "instances": len(orthanc.instances())}
+    orthanc.kill()
+    return answer
+
+
+def command_line(folder: Path, params: dict) -> dict:
+    """``python -m desktop dicom send`` with the archive down, then up with ``outbox retry``;
+    then the app SIGKILLed while it sends and the outbox delivering what it left."""
+    env = dict(os.environ, CXR_DATA_DIR=str(folder / "data"),
+               CXR_CONFIG_DIR=str(folder / "config"), CXR_LOG_DIR=str(folder / "logs"))
+
+    def desktop(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "desktop", "dicom", *args], env=env,
+                              capture_output=True, text=True, timeout=240)
+
+    orthanc = Orthanc(folder / "orthanc")
+    down = desktop("send", "--to", ARCHIVE, "--model", params["model"], "--lang", "en",
+                   *params["files"])
+    listed = desktop("outbox", "list")
+    orthanc.start()
+    retried = desktop("outbox", "retry")
+    again = desktop("outbox", "list")
+    answer = {"down": [down.returncode, down.stdout, down.stderr],
+              "listed": listed.stdout, "retry": [retried.returncode, retried.stdout,
+                                                 retried.stderr],
+              "after": again.stdout, "instances": len(orthanc.instances()),
+              "modalities": sorted({orthanc.rest(f"/instances/{i}/simplified-tags")
+                                    .get("Modality") for i in orthanc.rest("/instances")})}
+    orthanc.kill()
+    return answer
+
+
+def app_killed_mid_send(folder: Path, params: dict) -> dict:
+    """``dicom outbox retry`` SIGKILLed once the archive holds a few of ``count`` results; the
+    outbox then still holds what was not confirmed, and the next ``retry`` delivers it."""
+    import signal
+
+    from desktop.network.outbox import Outbox
+
+    orthanc = Orthanc(folder / "orthanc").start()
+    database = folder / "data" / "outbox.db"
+    with Outbox(database) as outbox:
+        for sr in some_srs(folder, params["count"]):
+            outbox.add(sr, ARCHIVE, "CXRNODE")
+    command = [sys.executable, "-m", "desktop", "dicom", "--outbox", str(database), "outbox",
+               "retry"]
+    sending = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(orthanc.rest("/instances")) < params["kill_at"] and time.monotonic() < deadline:
+        time.sleep(0.005)
+    sending.send_signal(signal.SIGKILL)
+    sending.wait(timeout=30)
+    with Outbox(database) as outbox:
+        after_kill = outbox.counts()
+    stored_at_kill = len(orthanc.rest("/instances"))
+    again = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    with Outbox(database) as outbox:
+        answer = {"after_kill": after_kill, "stored_at_kill": stored_at_kill,
+                  "retry_code": again.returncode, "counts": outbox.counts(),
+                  "instances": sorted(orthanc.instances()),
+                  "queued": sorted(item.sop_uid for item in outbox.items()),
+                  "stores_received": orthanc.stores_received()}
+    orthanc.kill()
+    return answer
+
+
+SCENARIOS = {"app_killed_mid_send": app_killed_mid_send, "kill_and_restart": kill_and_restart,
+             "wrong_ae": wrong_ae, "command_line": command_line}
+
+
+def main() -> None:
+    name, folder, params = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3])
+    bring_up_loopback()
+    print(json.dumps(SCENARIOS[name](folder, params)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
