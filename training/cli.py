@@ -142,10 +142,12 @@ def _add_data_path(p: argparse.ArgumentParser) -> None:
 
 def _add_scope_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("scope check (fitted at export, inside model.pt)")
-    g.add_argument("--ood-data", type=Path, metavar="DIR",
+    g.add_argument("--ood-data", type=Path, nargs="+", metavar="DIR",
                    help="out-of-scope examples: DIR/not_cxr/<kind>/... (not chest X-rays) and "
-                        "DIR/cxr_adult/... (adult chest X-rays); a MANIFEST.csv names each "
-                        "file's source and licence (only openly licensed files are fitted on)")
+                        "DIR/cxr_*/... (chest X-rays unlike the training ones: cxr_adult/ "
+                        "adults, cxr_lateral/, cxr_unusual/...), one or more DIRs; a "
+                        "MANIFEST.csv names each file's source and licence (only openly "
+                        "licensed files are fitted on)")
     g.add_argument("--feature-cache", type=Path, metavar="DIR",
                    help="keep the network's features of every image set here and reuse them "
                         "(e.g. runs/features; refitting the check then takes seconds)")
@@ -250,7 +252,7 @@ def _fit_scope(model, train, val, args, device, tta_flip: bool, temperature: flo
 
         features = cached_features(features, args.feature_cache, verification_batch())
 
-    ood = load_ood(args.ood_data) if getattr(args, "ood_data", None) else None
+    ood = load_ood(*args.ood_data) if getattr(args, "ood_data", None) else None
     if ood is None:
         log.warning("no --ood-data: the scope check learns 'not a chest X-ray' from synthetic "
                     "pages, charts and textures only, and has no adult score")

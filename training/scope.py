@@ -57,7 +57,7 @@ ORIENTATIONS = ("upright", "rot90", "rot180", "rot270", "inverted")
 # Licences under which an out-of-scope image may shape the shipped file; others only test it.
 _OPEN = ("cc by", "cc0", "mit", "bsd", "apache", "psf", "matplotlib licence", "public domain")
 _CLOSED = ("no licence", "gpl", "-nc", " nc", "non-commercial", "noncommercial", "research",
-           "provenance not stated", "education")
+           "not stated", "education")
 
 
 def open_licence(text: str) -> bool:
@@ -156,21 +156,34 @@ class OodImages:
         return self.mask(lambda i: open_licence(self.licences[i]))
 
 
-def load_ood(folder: Path) -> OodImages:
+def load_ood(*folders: Path) -> OodImages:
     """``folder/cxr_*/...`` (chest X-rays unlike the training ones: ``cxr_adult``,
-    ``cxr_lateral``) and ``folder/not_cxr/<kind>/...`` (anything else). A ``MANIFEST.csv``
-    (``path, group, source_repo, licence``) names each file's source and licence; without it
-    every file counts as its folder's source and as fittable."""
+    ``cxr_lateral``, ``cxr_unusual``...) and ``folder/not_cxr/<kind>/...`` (anything else), of
+    each folder. A ``MANIFEST.csv`` (``path, group, source_repo, licence``) names each file's
+    source and licence; without it every file counts as its folder's source and as fittable.
+    With several folders (``ood_dev`` and ``cxr_more``), each path starts with its folder's
+    name."""
+    images, paths, groups, sources, licences, facts = [], [], [], [], [], []
+    for folder in folders:
+        _read_ood_folder(Path(folder), len(folders) > 1, images, paths, groups, sources,
+                         licences, facts)
+    tensor = torch.from_numpy(np.stack(images))[:, None] if images else torch.empty(
+        (0, 1, 224, 224), dtype=torch.uint8)
+    log.info("read %d out-of-scope examples from %s", len(paths),
+             ", ".join(str(f) for f in folders))
+    return OodImages(tensor, paths, groups, sources, licences, facts)
+
+
+def _read_ood_folder(folder: Path, prefixed: bool, images: list, paths: list, groups: list,
+                     sources: list, licences: list, facts: list) -> None:
     from desktop.errors import ReadError
     from desktop.reading.files import collect_images
     from desktop.reading.imaging import read_image
 
-    folder = Path(folder)
     manifest = {}
     if (folder / "MANIFEST.csv").is_file():
         with open(folder / "MANIFEST.csv", newline="", encoding="utf-8") as fh:
             manifest = {row["path"]: row for row in csv.DictReader(fh)}
-    images, paths, groups, sources, licences, facts = [], [], [], [], [], []
     for path in collect_images([folder]):
         rel = path.relative_to(folder).as_posix()
         parts = rel.split("/")
@@ -184,17 +197,13 @@ def load_ood(folder: Path) -> OodImages:
             continue
         row = manifest.get(rel, {})
         images.append(xray.model_input)
-        paths.append(rel)
+        paths.append(f"{folder.name}/{rel}" if prefixed else rel)
         groups.append(group)
         sources.append(row.get("source_repo") or group)
-        licences.append(row.get("licence") or ("unknown" if manifest else "given by the user"))
+        # the user's own folder (no MANIFEST): theirs to fit on
+        licences.append(row.get("licence") or ("unknown" if manifest
+                                               else "cc0 (the user's own images)"))
         facts.append(xray.source)
-    if not manifest:  # the user's own folder: theirs to fit on
-        licences = ["cc0 (the user's own images)" for _ in licences]
-    tensor = torch.from_numpy(np.stack(images))[:, None] if images else torch.empty(
-        (0, 1, 224, 224), dtype=torch.uint8)
-    log.info("read %d out-of-scope examples from %s", len(paths), folder)
-    return OodImages(tensor, paths, groups, sources, licences, facts)
 
 
 # --- fitting -----------------------------------------------------------------------------------

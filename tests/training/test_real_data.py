@@ -125,13 +125,14 @@ def test_bundled_scope_check_was_released_on_its_validation_floor():
 @pytest.mark.slow
 def test_bundled_scope_check_reproduces_its_validation_and_out_of_scope_figures():
     """What the card says of the scope check, recomputed: the patient-level validation split's
-    in-scope share, and what the shipped check says of each ood_dev group, each within
-    ``IMAGES`` images of the card's figure."""
+    in-scope share, and what the shipped check says of each group of ood_dev and cxr_more, each
+    within ``IMAGES`` images of the card's figure."""
     from training.data import train_val
     from training.scope import load_ood
 
     data = require_shared(SHARED_DATA / "chest_xray_224")
     ood_dir = require_shared(SHARED_DATA / "ood_dev")
+    more_dir = require_shared(SHARED_DATA / "cxr_more")
     model, card = load_scripted(MODEL)
     check = card["scope_check"]
     recipe = card["training"]["recipe"]
@@ -143,7 +144,7 @@ def test_bundled_scope_check_reproduces_its_validation_and_out_of_scope_figures(
     assert abs(here - recorded) <= IMAGES, (
         f"{here} of {len(states)} in scope here, {recorded} in the card; images on the edge:\n"
         + _borderline(states, scores, check["thresholds"]))
-    ood = load_ood(ood_dir)
+    ood = load_ood(ood_dir, more_dir)
     states = _scope_states(model, card, ood.images, ood.facts)
     for group, figures in check["out_of_scope_groups"].items():
         mine = [s for s, g in zip(states, ood.groups, strict=True) if g == group]

@@ -92,9 +92,46 @@ def test_an_unfitted_head_scores_in_the_contracts_shape():
     ("ISIC Archive images, CC0 1.0", True), ("MIT (repo)", True),
     ("repo CC BY-NC-SA 4.0; images from OpenI", False), ("GPL-3.0 (repo); OsiriX", False),
     ("no licence file in repo; DRIVE", False), ("MIAS licence: research use only", False),
-    ("repo Apache-2.0; image provenance not stated in repo", False)])
+    ("repo Apache-2.0; image provenance not stated in repo", False),
+    ("repo Apache-2.0; dataset of origin of the sample images not stated in repo", False),
+    ("repo Apache-2.0; provenance of data_demo not stated (file names suggest AMOS)", False)])
 def test_only_openly_licensed_examples_shape_the_shipped_check(licence, fit):
     assert open_licence(licence) is fit
+
+
+def _write_folder(root, manifest_rows, files):
+    root.mkdir()
+    for rel, seed in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(xray_like(seed, (260, 240))).save(root / rel)
+    if manifest_rows:
+        lines = ["path,group,source_repo,licence"] + [",".join(r) for r in manifest_rows]
+        (root / "MANIFEST.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_out_of_scope_examples_come_from_several_folders_each_with_its_sources(tmp_path):
+    """ood_dev and cxr_more together: every chest radiograph of either is a chest positive,
+    each file keeps its own folder's source and licence, and no two paths collide."""
+    from training.scope import load_ood
+
+    _write_folder(tmp_path / "ood_dev", [
+        ("cxr_adult/a.png", "cxr_adult", "hospital/a", "CC BY 3.0"),
+        ("not_cxr/photo/p.png", "not_cxr", "photos/p", "MIT (repo)")],
+        {"cxr_adult/a.png": 1, "not_cxr/photo/p.png": 2})
+    _write_folder(tmp_path / "cxr_more", [
+        ("cxr_adult/a.png", "cxr_adult", "teaching/t", "CC0 1.0"),
+        ("cxr_lateral/l.png", "cxr_lateral", "views/v", "Apache-2.0 (repo); dataset of origin "
+                                                       "not stated")],
+        {"cxr_adult/a.png": 3, "cxr_lateral/l.png": 4})
+    ood = load_ood(tmp_path / "ood_dev", tmp_path / "cxr_more")
+    assert sorted(ood.paths) == ["cxr_more/cxr_adult/a.png", "cxr_more/cxr_lateral/l.png",
+                                 "ood_dev/cxr_adult/a.png", "ood_dev/not_cxr/photo/p.png"]
+    by_path = dict(zip(ood.paths, zip(ood.sources, ood.is_chest, ood.is_adult, ood.fittable,
+                                      strict=True), strict=True))
+    assert by_path["cxr_more/cxr_adult/a.png"] == ("teaching/t", True, True, True)
+    assert by_path["cxr_more/cxr_lateral/l.png"] == ("views/v", True, False, False)
+    assert by_path["ood_dev/not_cxr/photo/p.png"] == ("photos/p", False, False, True)
+    assert load_ood(tmp_path / "ood_dev").paths == ["cxr_adult/a.png", "not_cxr/photo/p.png"]
 
 
 def test_the_card_is_plain_json(scoped):
@@ -116,6 +153,43 @@ def test_radiograph_variants_are_seeded_uint8_chest_images_of_every_kind():
     assert set(kinds) == set(KINDS)
     changed = (first.float() - images.float()).abs().mean(dim=(1, 2, 3))
     assert (changed > 0).all(), changed  # every image was changed, none left as it was
+
+
+def test_a_refit_keeps_the_distance_and_orientation_and_refits_the_learned_scores():
+    """``training.scope_refit``: a released file's scope check refitted on new out-of-scope
+    examples keeps what needs the full training set (standardisation, distance, orientation),
+    fits the chest and adult scores again, and its card says so, with held-out figures."""
+    from training.scope import FEATURE_DIM, OodImages, _FitData
+    from training.scope_refit import refit
+
+    g = torch.Generator().manual_seed(0)
+
+    def cloud(n, shift):
+        return torch.randn(n, FEATURE_DIM, generator=g) + shift
+
+    head = ScopeHead()
+    head.parts[0].scale.fill_(7.0)
+    head.orient_b.copy_(torch.arange(5.0))
+    val = cloud(80, 0.0)
+    data = _FitData(in_scope=cloud(300, 0.0), in_labels=torch.zeros(300, dtype=torch.long),
+                    orient=[cloud(0, 0.0)] + [cloud(40, 0.5) for _ in range(4)],
+                    synthetic=cloud(60, -3.0), synthetic_kinds=["document"] * 60,
+                    ood=torch.cat([cloud(12, 1.0), cloud(12, -3.0)]), val=val,
+                    val_views={"shifted": val + 0.1}, variants=cloud(40, 0.3),
+                    val_variants=val - 0.1)
+    groups = ["cxr_adult"] * 12 + ["not_cxr/photo"] * 12
+    sources = [f"hospital{i % 3}" for i in range(12)] + [f"photos{i % 2}" for i in range(12)]
+    ood = OodImages(torch.zeros(24, 1, 224, 224, dtype=torch.uint8), [f"{i}.png" for i in
+                    range(24)], groups, sources, ["CC BY 4.0"] * 24, [{}] * 24)
+    new, section = refit(head, data, ood, (1, 5), data.synthetic_kinds, 0.01)
+    for name in ("center", "spread", "orient_w", "orient_b", "parts.0.scale", "parts.1.basis"):
+        assert torch.equal(new.state_dict()[name], head.state_dict()[name]), name
+    assert not torch.equal(new.cxr_w, head.cxr_w) and not torch.equal(new.adult_w, head.adult_w)
+    assert section["refit"]["chest_share"] == 0.01
+    assert "all but 1.00%" in section["chest_xray_score"]
+    assert section["thresholds"]["chest_xray"] < 1e6 and section["age_range_years"] == [1, 5]
+    adults = section["out_of_scope_groups"]["cxr_adult"]["by_source"]
+    assert sorted(adults) == ["hospital0", "hospital1", "hospital2"]
 
 
 @pytest.mark.parametrize("share", [0.0, 0.001, 0.0075, 0.01, 0.2])
