@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop.errors import N_, Sentence, UserError
+from desktop.i18n import format_decimal
 from desktop.settings import user_folder
 
 log = logging.getLogger(__name__)
@@ -233,12 +234,14 @@ class HistoryRow:
     confirmed_by: str | None
     confirmed_at: str | None
 
-    def p_text(self, decimals: int, *, model: bool = False) -> str:
-        """P (or the model's own P) as the History view and the export show it: empty for a
-        result without a verdict (out of scope, withheld), as ``predict --csv`` leaves it."""
+    def p_text(self, decimals: int, *, model: bool = False, for_people: bool = False) -> str:
+        """P (or the model's own P) as the export (a decimal point) or, ``for_people``, the
+        History view (the language's decimal sign) show it: empty for a result without a verdict
+        (out of scope, withheld), as ``predict --csv`` leaves it."""
         if self.verdict is None:
             return ""
-        return f"{self.p_model if model else self.p:.{decimals}f}"
+        value = self.p_model if model else self.p
+        return format_decimal(value, decimals) if for_people else f"{value:.{decimals}f}"
 
     @property
     def agreement(self) -> bool | None:

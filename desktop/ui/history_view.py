@@ -349,7 +349,8 @@ class HistoryView(Polled, tk.Toplevel):
         confirmed = _(DIAGNOSIS_LABELS[row.confirmed]) if row.confirmed else ""
         verdict = verdict_label(row.verdict) if row.verdict else _("No verdict")
         return (local_time(row.created), row.file_name, verdict,
-                row.p_text(3), _(scope) if scope else "", confirmed, agreement, row.profile)
+                row.p_text(3, for_people=True), _(scope) if scope else "", confirmed, agreement,
+                row.profile)
 
     def selected_rows(self) -> list[HistoryRow]:
         return [self.rows[i] for i in self.tree.selection() if i in self.rows]
@@ -380,7 +381,7 @@ class HistoryView(Polled, tk.Toplevel):
         values = self._values(row)
         return "\n".join([
             _(why), "", f"{_('File')}: {row.path}", f"{_('Date')}: {values[0]}",
-            f"{_('Verdict')}: {values[2]}", f"P(pneumonia): {row.p_text(3) or '-'}",
+            f"{_('Verdict')}: {values[2]}", f"P(pneumonia): {values[3] or '-'}",
             f"{_('Confirmed')}: {values[5] or '—'}"])
 
     def ask_confirm(self) -> None:

@@ -103,6 +103,8 @@ def test_the_history_view_follows_a_language_switch_and_keeps_the_filter_chosen(
              == ("Historial de casos", "Fecha", "Abrir caso"), "say it all in Spanish")
     assert box.get() == "Confirmado" and view.confirmed.get() == "yes"
     assert [r[6] for r in history_rows(view)] == ["Coincide"]  # the rows' words too
+    p_shown = history_rows(view)[0][3]  # P with the language's decimal sign (issue 28 item 11)
+    assert p_shown == first.p_text(3).replace(".", ",") and "," in p_shown
     assert view.status.cget("text") == "1 de 1 resultados"
     view.reload()  # the next query still applies the filter chosen before the switch
     wait_for(app, lambda: view.status.cget("text") == "1 de 1 resultados",
