@@ -26,8 +26,8 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl+C
 INTERRUPTED = N_("Interrupted; nothing was written.")
 EXPORTED = N_("{count} results written to {path}.")
 STATS = N_("{cases} cases, {results} results, {confirmed} with a confirmed diagnosis.")
-PERIOD = N_("{period}: {results} results, {pneumonia} {flagged}, out of scope {scope}, agreement "
-            "{agreement}")
+PERIOD = N_("{period}: {cases} cases, {pneumonia} {flagged}, out of scope {scope}, agreement "
+            "{agreement}")  # a case (a file's content) counts once, by its newest result
 PROFILE_SAVED = N_("Site profile {name} written to {file}: threshold {threshold}.")
 CANNOT_OPEN = N_("The case history could not be opened; check that its folder can be read "
                  "and written. The details are in the log file.")
@@ -178,7 +178,7 @@ def _stats(store, args) -> int:
     for period in periods(rows, by="week" if args.by == "week" else "block",
                           calibration_interval=interval):
         print(gettext(PERIOD).format(
-            pneumonia=class_name(POSITIVE), period=period.label, results=period.results,
+            pneumonia=class_name(POSITIVE), period=period.label, cases=period.results,
             flagged=interval_text(period.flagged) if period.flagged.n else "—",
             scope=interval_text(period.out_of_scope),
             agreement=interval_text(period.agreement) if period.agreement.n else "—"))

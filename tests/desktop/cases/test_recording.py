@@ -213,7 +213,7 @@ def test_a_full_disk_mid_batch_classifies_everything_and_says_so_once(tiny_model
 
 
 @pytest.mark.usefixtures("english_and_own_logging")  # main() sets up logging
-def test_history_export_and_stats_read_what_predict_recorded(tiny_model, tmp_path):
+def test_history_export_and_stats_read_what_predict_recorded(tiny_model, tmp_path, capsys):
     import csv
 
     from desktop.cases.export import COLUMNS
@@ -237,7 +237,10 @@ def test_history_export_and_stats_read_what_predict_recorded(tiny_model, tmp_pat
     cells = dict(zip(rows[0], rows[1], strict=True))
     assert (cells["confirmed"], cells["agreement"], cells["confirmed_by"]) == \
         (first.verdict, "agree", "Ana")
+    capsys.readouterr()
     assert history_main(["--db", str(db), "--lang", "en", "stats"]) == 0
+    periods = [line for line in capsys.readouterr().out.splitlines() if ": 4 " in line]
+    assert periods and all(": 4 cases," in line for line in periods)  # cases, as Monitoring counts
 
 
 def test_each_row_predict_prints_is_already_committed_and_unrecorded_rows_do_not_wait(
