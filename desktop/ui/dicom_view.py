@@ -38,7 +38,7 @@ SUMMARY = N_("Outbox: {pending} waiting, {sent} sent, {failed} refused.")
 
 class DicomView(Polled, tk.Toplevel):
     def __init__(self, app, db_path=None) -> None:
-        self.open_over(app, N_("DICOM archive and outbox"), "860x520")
+        self.open_over(app, N_("DICOM archive and outbox"), (860, 520), (600, 420))
         settings = app.state.settings
         archive = _parsed(settings.dicom_archive)
         t = self.texts
@@ -172,16 +172,6 @@ class DicomView(Polled, tk.Toplevel):
         if chosen:
             reason = self.tree.set(chosen[0], "reason")
             self.say(self.status, lambda: reason)
-
-    def fit_width(self) -> None:
-        """As ``Polled``'s, and never shorter than the form and a few rows (a window measured
-        before it was mapped reads 1 px tall)."""
-        super().fit_width()
-        try:
-            if self.winfo_height() < 400:
-                self.geometry(f"{max(self.winfo_width(), 860)}x520")
-        except tk.TclError:
-            pass
 
     def close(self) -> None:
         self.stop_polling()

@@ -108,6 +108,20 @@ def test_each_cases_window_opens_usable_and_whole_on_the_screen(small_screen, ma
     view.close()
 
 
+def test_the_dicom_window_opens_usable_and_whole_on_the_screen(small_screen, make_app):  # noqa: F811
+    """Cases → DICOM archive and outbox…: opened at a size of its own (it opened 1 px tall
+    before its minimum), whole on an 800x600 screen."""
+    app = make_app()
+    app.show_dicom_node()
+    view = app.dicom_view
+    wait_for(app, lambda: view.winfo_ismapped() and view.winfo_height() >= 420,
+             "open the DICOM window at least 420 pixels tall")
+    x, y, width, height = mapped(app, view)
+    assert width >= 600 and xwininfo_size(view) == (width, height)
+    assert on_screen(x, y, width, height), (x, y, width, height)
+    view.close()
+
+
 def test_restoring_a_maximised_history_keeps_a_usable_size(small_screen, make_app):  # noqa: F811
     if small_screen != "openbox":
         pytest.skip("maximising is the window manager's")
