@@ -371,8 +371,11 @@ def test_a_file_already_listed_is_not_added_again_and_the_status_says_so(window,
 
 
 def test_save_dialogs_start_beside_the_image_else_where_files_were_opened(window, tmp_path):
+    import platformdirs
+
     state, _, _ = window
-    assert state.initial_dir() is None
+    # nothing opened yet: the documents folder (else home), never the program's own folder
+    assert state.initial_dir() in (platformdirs.user_documents_dir(), str(Path.home()))
     (tmp_path / "ward").mkdir()
     state.open_paths([tmp_path / "ward"])
     assert state.initial_dir() == str(tmp_path / "ward")  # the folder opened
