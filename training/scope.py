@@ -51,8 +51,8 @@ FAMILY_SHARE = 0.005  # what a learned score may put out of scope of validation 
 CHEST_SHARE = 0.0075
 CHEST_L2 = 1e-3  # weaker than the other scores' penalty: it separated held-out sources better
 _MARGIN = 0.002  # kept below that budget, so a rounding of one image does not cross it
-EDGE = 1e-4  # how far past the last score a cut with nothing beyond it is placed (the
-# noise between two machines measured 6e-6: batch size alone moves a score that much)
+EDGE = 1e-4  # how far a cut stays from the score at its edge (where the next score is farther):
+# the noise between two runs measured 6e-6 (batch size alone moves a score that much)
 ORIENTATIONS = ("upright", "rot90", "rot180", "rot270", "inverted")
 # Licences under which an out-of-scope image may shape the shipped file; others only test it.
 _OPEN = ("cc by", "cc0", "mit", "bsd", "apache", "psf", "matplotlib licence", "public domain")
@@ -284,27 +284,27 @@ def _quantile(values: torch.Tensor, q: float) -> float:
 
 
 def _lower_cut(values: torch.Tensor, share: float) -> float:
-    """A threshold below which (strictly) at most ``share`` of ``values`` fall, half-way
-    between the last value below it and the first one above (see ``_upper_cut``)."""
+    """A threshold below which (strictly) at most ``share`` of ``values`` fall, just below the
+    lowest value it lets through (see ``_upper_cut``)."""
     ordered = torch.sort(values.double()).values
     m = min(math.floor(share * len(ordered)), len(ordered) - 1)
     if m == 0:
         return float(ordered[0]) - EDGE
-    return float(ordered[m - 1] + ordered[m]) / 2
+    return float(ordered[m]) - min(float(ordered[m] - ordered[m - 1]) / 2, EDGE)
 
 
 def _upper_cut(values: torch.Tensor, share: float) -> float:
-    """A threshold at or above which at most ``share`` of ``values`` lie, half-way between the
-    last value it lets through and the first one it stops: a cut placed on a validation image's
-    own score left that image within 1e-6 of it, and float32 noise between two machines moved
-    it across (issue 35)."""
+    """A threshold at or above which at most ``share`` of ``values`` lie, just below the lowest
+    value it stops: ``EDGE`` away from it, or half-way to the next value down where they are
+    closer. A cut placed on a validation image's own score left that image within 1e-6 of it,
+    and float32 noise between two runs moved it across (issue 35)."""
     ordered = torch.sort(values.double()).values
     k = math.floor(share * len(ordered))
     if k <= 0:
         return float(ordered[-1]) + EDGE
     if k >= len(ordered):
-        return float(ordered[0])
-    return float(ordered[-k - 1] + ordered[-k]) / 2
+        return float(ordered[0]) - EDGE
+    return float(ordered[-k]) - min(float(ordered[-k] - ordered[-k - 1]) / 2, EDGE)
 
 
 def fit_scope(features, train: Split, val: Split, *, augment_cfg: AugmentConfig | None = None,

@@ -194,10 +194,10 @@ def test_a_refit_keeps_the_distance_and_orientation_and_refits_the_learned_score
 
 @pytest.mark.parametrize("share", [0.0, 0.001, 0.0075, 0.01, 0.2])
 def test_cuts_stop_the_share_asked_and_leave_every_score_clear_of_the_threshold(share):
-    """A cut sits half-way between two scores (or ``EDGE`` past the last), so float32 noise of
-    the size two runs disagree by (issue 35: one validation image's distance moved by 6e-6 with
-    the batch size) moves no validation image across it; and it stops exactly the share asked,
-    rounded down."""
+    """A cut stays ``EDGE`` from the score at its edge (half-way to the next where they are
+    closer), so float32 noise of the size two runs disagree by (issue 35: one validation image's
+    distance moved by 6e-6 with the batch size) moves no validation image across it; and it
+    stops exactly the share asked, rounded down."""
     from training.scope import EDGE, _lower_cut, _upper_cut
 
     values = torch.from_numpy(np.random.default_rng(7).normal(size=521)).float()
