@@ -48,6 +48,7 @@ class ThresholdPolicy:
         self.threshold = _clamped(fallback)
         self.fallback = self.threshold
         self.preset: str | None = None
+        self.on_site_scale = False  # the points are a site profile's (set_site)
         if self.default_point:
             self.choose(self.default_point)
 
@@ -76,9 +77,13 @@ class ThresholdPolicy:
         recalibration, and its own threshold as the preset ``"site"``, the default and chosen.
         ``None`` puts the card's points back and chooses the preset that was in force (the
         card's default when it was the site's, or a custom value: those were on the site's
-        scale)."""
+        scale). ``None`` while no profile is in force changes nothing (a custom threshold the
+        user restored stays)."""
         was = self.preset
         if site is None:
+            if not self.on_site_scale:
+                return
+            self.on_site_scale = False
             self.points = [dict(p) for p in self.card_points]
             self.default_point = self.card_default
             if not (was is not None and self.choose(was)) and not (
@@ -89,6 +94,7 @@ class ThresholdPolicy:
                        for p in self.card_points]
         self.points.append({"name": SITE_POINT, "threshold": float(site.threshold)})
         self.default_point = SITE_POINT
+        self.on_site_scale = True
         self.choose(SITE_POINT)
 
     def set_custom(self, value: float) -> None:

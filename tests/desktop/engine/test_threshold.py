@@ -98,3 +98,12 @@ def test_under_a_site_profile_every_preset_is_on_the_profiles_scale():
     policy.set_custom(0.3)  # a custom value set under the profile is not carried back
     policy.set_site(None)
     assert (policy.preset, policy.threshold) == ("balanced", 0.7092)
+
+
+def test_no_profile_put_in_force_when_none_was_keeps_the_users_custom_threshold():
+    """The window applies the settings' profile (none) after restoring the saved threshold: a
+    custom 0.33 from the last session must stay, not fall back to the card's default."""
+    policy = ThresholdPolicy([{"name": "balanced", "threshold": 0.5}], "balanced")
+    policy.restore(0.33, None)
+    policy.set_site(None)
+    assert (policy.threshold, policy.preset) == (0.33, None)
