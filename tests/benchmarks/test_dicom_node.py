@@ -11,7 +11,7 @@ from tests.conftest import SHARED_DATA, require_shared
 def test_the_dicom_node_benchmark_measures_the_sr_and_receiving(capfd):
     require_shared(SHARED_DATA / "fullres_samples")
     if shutil.which("storescu") is None:
-        pytest.skip("needs dcmtk's storescu (apt-get install dcmtk)")
+        pytest.fail("needs dcmtk's storescu (apt-get install dcmtk; .ci/run does)")
     from benchmarks import dicom_node
 
     assert dicom_node.main(["--files", "3"]) == 0

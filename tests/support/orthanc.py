@@ -25,9 +25,10 @@ LOOPBACK = "127.0.0.1"
 
 def in_private_network(scenario: str, folder: Path, timeout_s: float = 300, **params) -> dict:
     """Run ``scenario`` of ``tests.support.dicom_scenarios`` in a new network namespace (its
-    loopback brought up); its JSON answer. Skips when namespaces are not permitted."""
+    loopback brought up); its JSON answer. Fails when Orthanc is not installed (a missing
+    dependency is no reason to skip); skips only where namespaces are not permitted."""
     if shutil.which("Orthanc") is None or shutil.which("unshare") is None:
-        pytest.skip("needs Orthanc and unshare (apt-get install orthanc util-linux)")
+        pytest.fail("needs Orthanc and unshare (apt-get install orthanc util-linux; .ci/run does)")
     probe = subprocess.run(["unshare", "--net", "true"], capture_output=True, timeout=30)
     if probe.returncode != 0:
         pytest.skip("unshare --net is not permitted here (needs root or user namespaces): "

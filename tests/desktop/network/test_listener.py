@@ -46,7 +46,7 @@ def listener(tmp_path, tiny_model):
     """``dicom listen`` running (allowing MODALITY), until the test ends; its port, folder and
     process."""
     if shutil.which("storescu") is None:
-        pytest.skip("needs dcmtk's storescu (apt-get install dcmtk)")
+        pytest.fail("needs dcmtk's storescu (apt-get install dcmtk; .ci/run does)")
     port, store = free_port(), tmp_path / "received"
     process = subprocess.Popen(
         [sys.executable, "-m", "desktop", "dicom", "listen", "--port", str(port), "--aet",

@@ -64,7 +64,7 @@ def small_screen(request, on_small_display):
     manager = None
     if request.param == "openbox":
         if shutil.which("openbox") is None or shutil.which("xprop") is None:
-            pytest.skip("needs openbox and xprop (apt-get install openbox x11-utils)")
+            pytest.fail("needs openbox and xprop (apt-get install openbox x11-utils; .ci/run does)")
         manager = subprocess.Popen(["openbox", "--sm-disable"], stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
         _wm_running()
