@@ -123,10 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from desktop.cases.recorder import Recorder, classified_rows
-    from desktop.engine.inference import Engine
     from desktop.engine.results import write_csv
-    from desktop.engine.session import Session
-    from desktop.engine.threshold import ThresholdPolicy
     from desktop.reading.files import scan
 
     found = scan(args.paths)
@@ -141,14 +138,11 @@ def _run(args: argparse.Namespace) -> int:
     except UserError as exc:  # e.g. --csv naming the history: refused before anything is done
         _err(exc.user_message())
         return EXIT_NOTHING_CLASSIFIED
-    try:
-        engine = Engine.load(args.model)
-    except UserError as exc:
-        _err(exc.user_message())
+    loaded = engine_and_session(args)
+    if loaded is None:
         return EXIT_NOTHING_CLASSIFIED
-    policy = ThresholdPolicy.from_card(engine.metadata)
-    session = Session(policy)
-    _apply_profile(args, session, engine.sha256)
+    engine, session = loaded
+    policy = session.policy
     if args.operating_point is not None and not policy.choose(args.operating_point):
         names = ", ".join(p["name"] for p in policy.points) or "none"
         _err(f"--operating-point: the model has no operating point {args.operating_point!r} "
@@ -209,6 +203,24 @@ def _check_outputs(args: argparse.Namespace, files: Sequence[Path]) -> None:
         ([profile], guard.PROFILE),
         ([settings_path()], guard.SETTINGS),
         ([*files, *map(Path, args.paths)], guard.INPUT)])
+
+
+def engine_and_session(args: argparse.Namespace):
+    """``args.model`` loaded and checked, and a session on its card's operating points with the
+    site profile in force (``_apply_profile``): what every command that classifies starts from
+    (``predict``, ``dicom send``). None when the model cannot be loaded (its sentence said)."""
+    from desktop.engine.inference import Engine
+    from desktop.engine.session import Session
+    from desktop.engine.threshold import ThresholdPolicy
+
+    try:
+        engine = Engine.load(args.model)
+    except UserError as exc:
+        _err(exc.user_message())
+        return None
+    session = Session(ThresholdPolicy.from_card(engine.metadata))
+    _apply_profile(args, session, engine.sha256)
+    return engine, session
 
 
 def _apply_profile(args: argparse.Namespace, session, model_sha256: str) -> None:

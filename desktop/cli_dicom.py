@@ -125,10 +125,7 @@ def _open_outbox(args):
 
 def _send(args: argparse.Namespace) -> int:
     from desktop.cases.recorder import Recorder, classified_rows
-    from desktop.cli import _apply_profile, text_line
-    from desktop.engine.inference import Engine
-    from desktop.engine.session import Session
-    from desktop.engine.threshold import ThresholdPolicy
+    from desktop.cli import engine_and_session, text_line
     from desktop.network.sender import deliver
     from desktop.reading.files import scan
     from desktop.reports.dicom_sr import NoStudy, structured_report
@@ -141,14 +138,11 @@ def _send(args: argparse.Namespace) -> int:
 
         _err(gettext(NO_FILES))
         return EXIT_FAILED
-    try:
-        engine = Engine.load(args.model)
-    except UserError as exc:
-        _err(exc.user_message())
+    loaded = engine_and_session(args)
+    if loaded is None:
         return EXIT_FAILED
-    policy = ThresholdPolicy.from_card(engine.metadata)
-    session = Session(policy)
-    _apply_profile(args, session, engine.sha256)
+    engine, session = loaded
+    policy = session.policy
     recorder = None if args.no_history else Recorder(
         args.history, notify=lambda sentence: _err(sentence.user_message()))
     queued: set[str] = set()
