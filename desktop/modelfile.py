@@ -19,6 +19,8 @@ from pathlib import Path
 
 from desktop.atomicio import atomic_write_bytes, atomic_write_text
 from desktop.errors import N_, ModelChecksumMismatchError, ModelChecksumMissingError
+from desktop.referband import CARD_KEY as REFER_BAND_KEY
+from desktop.referband import ReferBand
 from desktop.resources import asset_path
 
 # The card's prose as this project's training writes it (training/card.py). Marked for
@@ -122,6 +124,11 @@ def card_problems(card: dict) -> list[str]:
                 problems.append(f"metrics.{split}.{k} missing")
     if not isinstance(card["limitations"], list):
         problems.append("limitations must be a list of sentences")
+    if card.get(REFER_BAND_KEY) is not None:  # optional: the certified refer band
+        try:
+            ReferBand.from_dict(card[REFER_BAND_KEY])
+        except ValueError as exc:
+            problems.append(f"{REFER_BAND_KEY}: {exc}")
     return problems
 
 

@@ -19,11 +19,11 @@ import numpy as np
 
 from desktop.engine.site import MAX_BIAS, MAX_SLOPE, MIN_SLOPE, log_odds, recalibrated
 from desktop.errors import N_, UserError, class_phrase
+from desktop.stats import CONFIDENCE, clopper_pearson
 
 MIN_PER_CLASS = 30
 BINS = 10  # equal-width bins of P for the reliability diagram and the calibration error
 FOLDS = 5
-CONFIDENCE = 0.95
 
 
 class CalibrationRefused(UserError):
@@ -42,42 +42,6 @@ DEGENERATE = N_("On these cases the model's probability hardly differs between t
                 "same images under both?) before calibrating.")
 UNSTABLE = N_("The fit on these cases is too extreme to trust (slope {slope}, bias {bias}), so no "
               "profile was written; check the labels and add cases before calibrating.")
-
-
-def clopper_pearson(k: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """The exact two-sided interval of a proportion k/n (0 to 1 when n is 0)."""
-    if n <= 0:
-        return 0.0, 1.0
-    alpha = (1.0 - confidence) / 2
-    log_choose = _log_choose(n)
-    lower = 0.0 if k == 0 else _solve(lambda p: _tail(log_choose, k, n + 1, p) - alpha)
-    upper = 1.0 if k == n else _solve(lambda p: alpha - _tail(log_choose, 0, k + 1, p))
-    return lower, upper
-
-
-def _log_choose(n: int) -> np.ndarray:
-    """log C(n, i) for i = 0..n, from a cumulative sum of logs (numpy: no loop over cases)."""
-    log_factorial = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, n + 1)))])
-    return log_factorial[n] - log_factorial - log_factorial[::-1]
-
-
-def _tail(log_choose: np.ndarray, start: int, stop: int, p: float) -> float:
-    """P(start <= X < stop) for X ~ Binomial(n, p), n = len(log_choose) - 1."""
-    n = len(log_choose) - 1
-    i = np.arange(start, stop)
-    return min(1.0, float(np.exp(log_choose[start:stop] + i * math.log(p)
-                                 + (n - i) * math.log1p(-p)).sum()))
-
-
-def _solve(f, lo: float = 1e-12, hi: float = 1 - 1e-12) -> float:
-    """The root of an increasing ``f`` on (0, 1), by bisection."""
-    for _ in range(80):
-        mid = (lo + hi) / 2
-        if f(mid) < 0:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
 
 
 def fit_platt(p_model: np.ndarray, labels: np.ndarray) -> tuple[float, float]:

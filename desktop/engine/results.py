@@ -31,8 +31,11 @@ from desktop.safetext import csv_cell, lossless
 
 log = logging.getLogger(__name__)
 
+# ``decision`` is NORMAL, PNEUMONIA or REFER (``desktop.outcomes``); ``verdict`` stays the class
+# alone (empty for REFER), so a script written for the first columns reads the same. ``t_low`` and
+# ``t_high`` are the refer band that decided (empty when the single threshold did).
 CSV_COLUMNS = ("file", "path", "verdict", "p_pneumonia", "threshold", "scope", "scope_reason",
-               "error", "profile")
+               "error", "profile", "decision", "t_low", "t_high")
 DECIMALS = 6  # P(pneumonia) and the threshold in files: as precise as researchers want them
 
 
@@ -102,8 +105,8 @@ class ResultRow:
 
     file: str
     path: str
-    verdict: str | None  # None for an unreadable file, and where the verdict is withheld
-    p_pneumonia: float | None  # None where there is no verdict: unreadable, or withheld
+    verdict: str | None  # NORMAL/PNEUMONIA; None: unreadable, withheld, or referred
+    p_pneumonia: float | None  # None where there is no decision: unreadable, or withheld
     threshold: float
     scope: str | None  # desktop.engine.scope.STATES; None: unreadable, or a model without a check
     scope_reason: str | None
@@ -112,6 +115,13 @@ class ResultRow:
     # The model's output for an image outside its scope (no verdict): in ``--json`` only, for
     # researchers, under a name that does not read as a probability of pneumonia.
     score_outside_scope: float | None = None
+    decision: str | None = None  # NORMAL, PNEUMONIA or REFER; None: unreadable or withheld
+    t_low: float | None = None  # the refer band that decided, when one did
+    t_high: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.decision is None and self.verdict is not None:  # a verdict is its decision
+            object.__setattr__(self, "decision", self.verdict)
 
     def csv_cells(self) -> list[str]:
         return [
@@ -124,12 +134,16 @@ class ResultRow:
             self.scope_reason or "",
             self.error or "",
             self.profile or "",
+            self.decision or "",
+            "" if self.t_low is None else f"{self.t_low:.{DECIMALS}f}",
+            "" if self.t_high is None else f"{self.t_high:.{DECIMALS}f}",
         ]
 
     def as_json(self) -> dict[str, Any]:
         return {
             "path": lossless(self.path),
             "verdict": self.verdict,
+            "decision": None if self.decision is None else str(self.decision),
             "p_pneumonia": None if self.p_pneumonia is None else round(self.p_pneumonia,
                                                                         DECIMALS),
             "threshold": self.threshold,  # exact: the number the verdict was decided at
@@ -137,6 +151,7 @@ class ResultRow:
             "scope_reason": self.scope_reason,
             "error": self.error,
             "profile": None if self.profile is None else lossless(self.profile),
+            "refer_band": None if self.t_low is None else [self.t_low, self.t_high],
         } | ({} if self.score_outside_scope is None else
              {"score_outside_scope": round(self.score_outside_scope, DECIMALS)})
 

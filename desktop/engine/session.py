@@ -22,12 +22,17 @@ from desktop.engine.site import SiteCalibration
 from desktop.engine.threshold import ThresholdPolicy, format_threshold
 from desktop.errors import N_, NP_
 from desktop.i18n import gettext, ngettext
-from desktop.modelfile import POSITIVE, verdict
+from desktop.modelfile import POSITIVE
+from desktop.outcomes import ORDER, Outcome, decide
 
 SUMMARY = NP_("{total} file: {pneumonia} pneumonia, {normal} normal, {errors} not classified "
               "(threshold {threshold}).",
               "{total} files: {pneumonia} pneumonia, {normal} normal, {errors} not classified "
               "(threshold {threshold}).")
+BAND_SUMMARY = NP_("{total} file: {pneumonia} pneumonia, {normal} normal, {referred} referred to a "
+                   "human reader, {errors} not classified (refer band {low} to {high}).",
+                   "{total} files: {pneumonia} pneumonia, {normal} normal, {referred} referred to "
+                   "a human reader, {errors} not classified (refer band {low} to {high}).")
 SCOPE_SUMMARY = N_("Outside the model's scope: {withheld} with no verdict (not chest X-rays), "
                    "{unusual} marked unusual.")
 
@@ -126,6 +131,18 @@ class Session:
         """The card's operating point ``name`` at its exact threshold; the flipped results."""
         return self._relabel(lambda: self.policy.choose(name))
 
+    def set_refer(self, on: bool) -> list[Result]:
+        """Turn the refer band on (where there is one) or off (the threshold decides alone);
+        the results whose answer changed."""
+        def change() -> None:
+            self.policy.refer = bool(on)
+        return self._relabel(change)
+
+    @property
+    def band(self):
+        """The refer band deciding now (``desktop.referband.ReferBand``), or None."""
+        return self.policy.active_band
+
     def _relabel(self, change) -> list[Result]:
         before = {key: self.verdict(r) for key, r in self.results.items()}
         change()
@@ -133,41 +150,54 @@ class Session:
 
     # --- what is shown ------------------------------------------------------------------------
 
-    def verdict(self, result: Result) -> str | None:
-        """``"NORMAL"`` / ``"PNEUMONIA"`` at the current threshold; None for an error row and
-        where the verdict is withheld (not a chest X-ray)."""
-        if not result.ok or withheld(result):
-            return None
-        return verdict(result.p_pneumonia, self.threshold)
+    def outcome(self, result: Result) -> Outcome:
+        """What ``result`` is now: UNREADABLE, WITHHELD (not a chest X-ray), or the decision at
+        the current threshold or refer band (``desktop.outcomes.decide``, the one rule)."""
+        if not result.ok:
+            return Outcome.UNREADABLE
+        if withheld(result):
+            return Outcome.WITHHELD
+        return decide(result.p_pneumonia, self.threshold, self.policy.active_band)
+
+    def verdict(self, result: Result) -> Outcome | None:
+        """The decision: NORMAL, PNEUMONIA, or REFER inside the refer band; None for an error
+        row and where the verdict is withheld (not a chest X-ray)."""
+        outcome = self.outcome(result)
+        return outcome if outcome.is_decision else None
 
     def confidence(self, result: Result) -> float | None:
-        """The probability of the class shown (P(pneumonia) for PNEUMONIA, else 1 - it)."""
+        """The probability of the class shown (P(pneumonia) for PNEUMONIA, else 1 - it); None
+        without a class (REFER, withheld, error)."""
         shown = self.verdict(result)
-        if shown is None:
+        if shown is None or not shown.is_verdict:
             return None
         p = result.p_pneumonia
         return p if shown == POSITIVE else 1.0 - p
 
     def counts(self) -> dict[str, int]:
-        """At the current threshold: PNEUMONIA, NORMAL, ``withheld`` (not a chest X-ray: no
-        verdict), ``error`` (not read); and ``unusual``, how many of the verdicts are marked."""
-        counts = {"PNEUMONIA": 0, "NORMAL": 0, "withheld": 0, "error": 0, "unusual": 0}
+        """At the current threshold or band: one count per ``Outcome`` (keys are the outcomes,
+        equal to their strings: ``counts["NORMAL"]``, ``counts["withheld"]``); and
+        ``unusual``, how many of the decisions are marked."""
+        counts: dict[str, int] = {outcome: 0 for outcome in ORDER}
+        counts["unusual"] = 0
         for result in self.results.values():
-            if not result.ok:
-                counts["error"] += 1
-            elif withheld(result):
-                counts["withheld"] += 1
-            else:
-                counts[self.verdict(result)] += 1
-                counts["unusual"] += scope_state(result) == UNUSUAL
+            outcome = self.outcome(result)
+            counts[outcome] += 1
+            counts["unusual"] += outcome.is_decision and scope_state(result) == UNUSUAL
         return counts
 
     def summary(self) -> str:
         """The counts in one or two sentences of the current language (status bar, ``predict``)."""
-        counts, total = self.counts(), len(self.results)
-        text = ngettext(SUMMARY[0], SUMMARY[1], total).format(
-            total=total, pneumonia=counts["PNEUMONIA"], normal=counts["NORMAL"],
-            errors=counts["error"], threshold=format_threshold(self.threshold))
+        counts, total, band = self.counts(), len(self.results), self.band
+        if band is not None:
+            text = ngettext(BAND_SUMMARY[0], BAND_SUMMARY[1], total).format(
+                total=total, pneumonia=counts[Outcome.PNEUMONIA], normal=counts[Outcome.NORMAL],
+                referred=counts[Outcome.REFER], errors=counts[Outcome.UNREADABLE],
+                low=format_threshold(band.t_low), high=format_threshold(band.t_high))
+        else:
+            text = ngettext(SUMMARY[0], SUMMARY[1], total).format(
+                total=total, pneumonia=counts["PNEUMONIA"], normal=counts["NORMAL"],
+                errors=counts["error"], threshold=format_threshold(self.threshold))
         if counts["withheld"] or counts["unusual"]:
             text += " " + gettext(SCOPE_SUMMARY).format(withheld=counts["withheld"],
                                                         unusual=counts["unusual"])
@@ -205,10 +235,14 @@ class Session:
         """The exported record of one result at the current threshold."""
         scope = result.scope
         held_back = withheld(result)
+        decision, band = self.verdict(result), self.band
         return ResultRow(
             file=result.path.name,
             path=str(result.path),
-            verdict=self.verdict(result),
+            verdict=decision if decision is not None and decision.is_verdict else None,
+            decision=decision,
+            t_low=None if band is None else band.t_low,
+            t_high=None if band is None else band.t_high,
             p_pneumonia=result.p_pneumonia if result.ok and not held_back else None,
             threshold=self.threshold,
             scope=scope.state if scope is not None and result.ok else None,

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from desktop.referband import ReferBand
+
 # P is clipped this far from 0 and 1 before taking log-odds: the model's sigmoid saturates to
 # exactly 0.0 or 1.0 in float32, and a finite log-odds keeps the fit and the mapping defined.
 EPS = 1e-7
@@ -55,6 +57,7 @@ class SiteCalibration:
     prevalence: float | None = None
     sensitivity: tuple[float, float, float] | None = None
     specificity: tuple[float, float, float] | None = None
+    band: ReferBand | None = None  # version-2 profiles: the refer band fitted on its cases
 
     def apply(self, p):
         return recalibrated(p, self.slope, self.bias)

@@ -9,13 +9,22 @@ With a site profile in force the P judged is the site's recalibrated P, so every
 that scale: the card's points are mapped through the profile's recalibration (the same images
 stay on the same side, so the card's figures still hold for them), and the profile's own point
 is added. A threshold and the P it judges are never on two scales.
+
+The policy also holds the refer band (``desktop.referband``): the card's, or a version-2 site
+profile's in place of it (a version-1 profile has none: then there is no band). While a band is
+in force and the user has not turned it off (``refer``), the band decides and the threshold
+waits; ``active_band`` is what ``desktop.outcomes.decide`` is given.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 
 from desktop.i18n import format_decimal
+from desktop.referband import CARD_KEY, ReferBand
+
+log = logging.getLogger(__name__)
 
 SITE_POINT = "site"  # the operating point a site profile adds (desktop.engine.site)
 
@@ -26,6 +35,20 @@ def format_threshold(value: float) -> str:
     current language's decimal symbol ("0,2822" in pt_BR and es): for people, never for files."""
     decimals = len(f"{value:.4f}".rstrip("0").partition(".")[2])
     return format_decimal(value, max(2, decimals))
+
+
+def card_band(card: dict | None) -> ReferBand | None:
+    """The card's refer band, or None where it has none or an invalid one: then the single
+    threshold decides, and the log says why (training never writes one: ``modelfile``'s card
+    check refuses it)."""
+    data = (card or {}).get(CARD_KEY)
+    if data is None:
+        return None
+    try:
+        return ReferBand.from_dict(data)
+    except ValueError as exc:
+        log.warning("The model card's refer band is not used: %s", exc)
+        return None
 
 
 def _clamped(value: float) -> float:
@@ -39,7 +62,8 @@ class ThresholdPolicy:
     """The threshold in force and the preset it came from (``None``: custom)."""
 
     def __init__(self, operating_points: list[dict] | None = None,
-                 default_point: str | None = None, fallback: float = 0.5) -> None:
+                 default_point: str | None = None, fallback: float = 0.5,
+                 band: ReferBand | None = None) -> None:
         self.points = [dict(p) for p in operating_points or []
                        if isinstance(p, dict) and "name" in p and "threshold" in p]
         self.card_points = [dict(p) for p in self.points]  # on the model's own P
@@ -49,6 +73,9 @@ class ThresholdPolicy:
         self.fallback = self.threshold
         self.preset: str | None = None
         self.on_site_scale = False  # the points are a site profile's (set_site)
+        self.card_band = band  # on the model's own P
+        self.band = band  # the band on the P judged: the card's, a site profile's, or None
+        self.refer = True  # the user's choice: the band decides where there is one
         if self.default_point:
             self.choose(self.default_point)
 
@@ -57,7 +84,12 @@ class ThresholdPolicy:
         """The card's operating points, starting at its default one (else its ``threshold``)."""
         card = card or {}
         return cls(card.get("operating_points"), card.get("default_operating_point"),
-                   float(card.get("threshold", 0.5)))
+                   float(card.get("threshold", 0.5)), band=card_band(card))
+
+    @property
+    def active_band(self) -> ReferBand | None:
+        """The band that decides now: there is one and the user has not turned it off."""
+        return self.band if self.refer else None
 
     def point(self, name: str | None) -> dict | None:
         return next((p for p in self.points if p["name"] == name), None) if name else None
@@ -84,6 +116,7 @@ class ThresholdPolicy:
             if not self.on_site_scale:
                 return
             self.on_site_scale = False
+            self.band = self.card_band
             self.points = [dict(p) for p in self.card_points]
             self.default_point = self.card_default
             if not (was is not None and self.choose(was)) and not (
@@ -93,6 +126,7 @@ class ThresholdPolicy:
         self.points = [dict(p, threshold=float(site.apply(float(p["threshold"]))))
                        for p in self.card_points]
         self.points.append({"name": SITE_POINT, "threshold": float(site.threshold)})
+        self.band = getattr(site, "band", None)  # a version-1 profile has none
         self.default_point = SITE_POINT
         self.on_site_scale = True
         self.choose(SITE_POINT)

@@ -18,18 +18,21 @@ from desktop.engine.threshold import format_threshold
 from desktop.errors import N_
 from desktop.i18n import class_name, format_decimal, gettext
 from desktop.modelfile import POSITIVE
+from desktop.outcomes import ORDER, Outcome
 from desktop.reports.labels import percent, scope_text
+from desktop.stats import CLASS
 
-# What a result is, for its words, its colour and its drawn shape.
-VERDICT_KINDS = ("PNEUMONIA", "NORMAL", "withheld", "error")
+# What a result is, for its words, its colour and its drawn shape: the outcomes, in their order.
+VERDICT_KINDS = tuple(str(outcome) for outcome in ORDER)
 # The classes' names come from desktop.i18n.class_name (these two msgids are its catalog entries).
 VERDICT_WORDS = {"PNEUMONIA": N_("PNEUMONIA"), "NORMAL": N_("NORMAL"),
+                 "REFER": N_("Undetermined: refer to a human reader"),
                  "withheld": N_("No verdict"), "error": N_("Could not classify")}
 # The same, short, in the table's verdict column and at the start of a text line.
-SHORT_WORDS = {"withheld": N_("No verdict"), "error": N_("Error")}
-LINE_WORDS = {"withheld": N_("NO VERDICT"), "error": N_("ERROR")}
+SHORT_WORDS = {"REFER": N_("Refer"), "withheld": N_("No verdict"), "error": N_("Error")}
+LINE_WORDS = {"REFER": N_("REFER"), "withheld": N_("NO VERDICT"), "error": N_("ERROR")}
 # A shape per kind, in front of the verdict in the table; a shape per scope state.
-VERDICT_MARKS = {"NORMAL": "●", "PNEUMONIA": "▲", "withheld": "⊘", "error": "✕"}
+VERDICT_MARKS = {"NORMAL": "●", "PNEUMONIA": "▲", "REFER": "◐", "withheld": "⊘", "error": "✕"}
 IN_SCOPE_MARK, UNUSUAL_MARK, WITHHELD_MARK, UNCHECKED_MARK = "✓", "◆", "⊘", "○"
 SCOPE_MARKS = {IN_SCOPE: IN_SCOPE_MARK, UNUSUAL: UNUSUAL_MARK, NOT_CHEST_XRAY: WITHHELD_MARK}
 NO_VERDICT_DETAIL = N_("The model gives no verdict on images outside its scope.")
@@ -39,6 +42,17 @@ NO_VERDICT_DETAIL = N_("The model gives no verdict on images outside its scope."
 AT_OR_ABOVE = N_("P(pneumonia) = {p}, at or above the threshold {threshold}.")
 BELOW = N_("P(pneumonia) = {p}, below the threshold {threshold}.")
 CONFIDENCE = N_("Confidence {confidence}.")
+INSIDE_BAND = N_("P(pneumonia) = {p}, inside the refer band {low} to {high}: the model is not sure "
+                 "enough to answer; have a person read this image.")
+# What a refer band promises, and what it does not (the threshold panel, the About box, reports).
+PROMISE_CLASS = N_("Refer band {low} to {high}: with {confidence} confidence, at most {missed} of "
+                   "pneumonias are called normal and at most {false_alarm} of normals are called "
+                   "pneumonia; images between are referred to a human reader.")
+PROMISE_DECIDED = N_("Refer band {low} to {high}: with {confidence} confidence, at most {missed} "
+                     "of normal calls and at most {false_alarm} of pneumonia calls are wrong; "
+                     "images between are referred to a human reader.")
+PROMISE_LIMIT = N_("This holds for images like the {n} it was certified on; a new site needs its "
+                   "own band (Cases > Calibrate for this site).")
 BORDERLINE = {
     "NORMAL": N_("Borderline: the model leans to pneumonia, but not as far as the threshold."),
     "PNEUMONIA": N_("Borderline: the model leans to normal, but the threshold is lower."),
@@ -112,6 +126,21 @@ def describe(result: Result, session: Session) -> Wording:
             detail=gettext(NO_VERDICT_DETAIL), status=scope_text(scope, name_withheld=False),
             line_note=reason, **common)
     kind = session.verdict(result)
+    if kind is Outcome.REFER:
+        band = session.band
+        return Wording(
+            kind=kind, verdict=_words(kind),
+            table_verdict=f"{VERDICT_MARKS[kind]} " + gettext(SHORT_WORDS[kind]) + (
+                f" {UNUSUAL_MARK}" if state == UNUSUAL else ""),
+            report_probability=_probability(result.p_pneumonia),
+            line_verdict=gettext(LINE_WORDS[kind]), probability=_probability(result.p_pneumonia),
+            confidence=None,
+            detail=gettext(INSIDE_BAND).format(p=_probability(result.p_pneumonia),
+                                               low=format_threshold(band.t_low),
+                                               high=format_threshold(band.t_high)),
+            status=scope_text(scope) if state == UNUSUAL else gettext("Referred"),
+            line_note=gettext("unusual: {reason}").format(reason=reason)
+            if state == UNUSUAL else "", **common)
     confidence = session.confidence(result)
     if confidence is not None and confidence < 0.5:  # the threshold decided against the lean
         confidence, lean = None, gettext(BORDERLINE[kind])
@@ -131,6 +160,17 @@ def describe(result: Result, session: Session) -> Wording:
         detail=gettext(side).format(p=_probability(result.p_pneumonia),
                                     threshold=format_threshold(session.threshold)) + " " + lean,
         status=status, line_note=note, **common)
+
+
+def band_promise(band) -> str:
+    """What the refer band in force promises, and for which images, in one or two sentences
+    (``band``: a ``desktop.referband.ReferBand``)."""
+    text = PROMISE_CLASS if band.guarantee == CLASS else PROMISE_DECIDED
+    return gettext(text).format(
+        low=format_threshold(band.t_low), high=format_threshold(band.t_high),
+        confidence=percent(band.confidence), missed=percent(band.low_limit),
+        false_alarm=percent(band.high_limit)) + " " + gettext(PROMISE_LIMIT).format(
+        n=band.n_normal + band.n_pneumonia)
 
 
 def p_meaning(card: dict | None, site=None) -> str:

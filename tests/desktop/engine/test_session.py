@@ -44,8 +44,8 @@ def test_threshold_change_relabels_and_reports_the_flipped_results(session):
     assert session.verdict(session.results[2]) == "PNEUMONIA"
     assert session.confidence(session.results[2]) == pytest.approx(0.45)
     assert session.confidence(session.results[4]) == pytest.approx(0.90)  # 1 - P for NORMAL
-    assert session.counts() == {"PNEUMONIA": 2, "NORMAL": 1, "withheld": 0, "error": 1,
-                                "unusual": 0}
+    assert session.counts() == {"PNEUMONIA": 2, "NORMAL": 1, "REFER": 0, "withheld": 0,
+                                "error": 1, "unusual": 0}
     flipped = session.set_threshold(7)  # clamped to 1: every PNEUMONIA becomes NORMAL
     assert session.threshold == 1.0 and [r.path.name for r in flipped] == ["b.png", "a.png"]
 
@@ -83,10 +83,13 @@ def test_csv_is_the_same_in_every_language(session):
     rows = list(csv.reader(io.StringIO(text)))
     assert rows == [
         ["file", "path", "verdict", "p_pneumonia", "threshold", "scope", "scope_reason",
-         "error", "profile"],
-        ["C.png", "/x/C.png", "NORMAL", "0.100000", "0.500000", "", "", "", ""],
-        ["broken.png", "/x/broken.png", "", "", "0.500000", "", "", str(NotAnImageError()), ""],
-        ["b.png", "/x/b.png", "PNEUMONIA", "0.700000", "0.500000", "", "", "", ""],
+         "error", "profile", "decision", "t_low", "t_high"],
+        ["C.png", "/x/C.png", "NORMAL", "0.100000", "0.500000", "", "", "", "", "NORMAL", "",
+         ""],
+        ["broken.png", "/x/broken.png", "", "", "0.500000", "", "", str(NotAnImageError()), "",
+         "", "", ""],
+        ["b.png", "/x/b.png", "PNEUMONIA", "0.700000", "0.500000", "", "", "", "", "PNEUMONIA",
+         "", ""],
     ]
     assert str(NotAnImageError()).startswith("This file is not an image")
 
@@ -177,3 +180,45 @@ def test_images_without_a_verdict_show_no_p_and_sort_after_the_numbers():
     assert dog.p_pneumonia is None and dog.csv_cells()[3] == ""
     assert dog.as_json()["p_pneumonia"] is None and dog.as_json()["score_outside_scope"] == 0.99
     assert "score_outside_scope" not in s.row(s.results[1]).as_json()
+
+
+def test_a_refer_band_refers_the_uncertain_and_can_be_turned_off():
+    from desktop.referband import ReferBand
+
+    policy = ThresholdPolicy.from_card({"threshold": 0.5,
+                                        "refer_band": {"t_low": 0.2, "t_high": 0.6}})
+    s = Session(policy)
+    add(s, "low.png", 0.1)
+    add(s, "mid.png", 0.45)
+    add(s, "high.png", 0.9)
+    add(s, "broken.png", None, NotAnImageError())
+    assert s.band == ReferBand(t_low=0.2, t_high=0.6)
+    assert [s.verdict(r) for r in s.results.values()] == ["NORMAL", "REFER", "PNEUMONIA", None]
+    assert s.confidence(s.results[2]) is None  # no class is shown for a referred image
+    assert s.counts()["REFER"] == 1
+    assert "1 referred to a human reader" in s.summary() and "refer band 0.20 to 0.60" in \
+        s.summary()
+    row = s.row(s.results[2])
+    assert (row.verdict, row.decision, row.p_pneumonia, row.t_low, row.t_high) == (
+        None, "REFER", 0.45, 0.2, 0.6)
+    flipped = s.set_refer(False)  # the single threshold decides again
+    assert [r.path.name for r in flipped] == ["mid.png"] and s.verdict(s.results[2]) == "NORMAL"
+    assert s.band is None and "threshold 0.50" in s.summary()
+    assert s.row(s.results[2]).t_low is None
+
+
+def test_a_site_profile_brings_its_own_band_and_a_version_1_profile_none():
+    from desktop.engine.site import SiteCalibration
+    from desktop.referband import ReferBand
+
+    s = Session(ThresholdPolicy.from_card({"threshold": 0.5,
+                                           "refer_band": {"t_low": 0.2, "t_high": 0.6}}))
+    add(s, "a.png", 0.45)
+    v1 = SiteCalibration("clinic", 1.0, 0.0, 0.4, "abc")
+    s.set_site(v1)
+    assert s.band is None and s.verdict(s.results[1]) == "PNEUMONIA"  # its threshold 0.4
+    v2 = SiteCalibration("clinic", 1.0, 0.0, 0.4, "abc", band=ReferBand(t_low=0.3, t_high=0.5))
+    s.set_site(v2)
+    assert s.band.t_low == 0.3 and s.verdict(s.results[1]) == "REFER"
+    s.set_site(None)  # the card's band again
+    assert s.band.t_low == 0.2 and s.verdict(s.results[1]) == "REFER"

@@ -121,3 +121,29 @@ def test_what_p_means_follows_the_models_card():
     assert p_meaning({}) == p_meaning(None) == (
         "P is the model's estimate for an image like its training images; it is not this "
         "patient's chance of having pneumonia.")
+
+
+def test_a_referred_image_is_worded_the_same_everywhere_in_every_language():
+    from desktop.reports.wording import band_promise
+
+    session = Session(ThresholdPolicy.from_card({"threshold": 0.5, "refer_band": {
+        "t_low": 0.2, "t_high": 0.7, "n_normal": 300, "n_pneumonia": 400}}))
+    result = add(session, "a.png", 0.45, Scope(IN_SCOPE))
+    words = describe(result, session)
+    assert (words.kind, words.verdict, words.table_verdict, words.line_verdict) == (
+        "REFER", "Undetermined: refer to a human reader", "◐ Refer", "REFER")
+    assert words.confidence is None
+    assert words.probability == "0.450" and words.status == "Referred"
+    assert words.detail.startswith("P(pneumonia) = 0.450, inside the refer band 0.20 to 0.70")
+    assert band_promise(session.band).startswith(
+        "Refer band 0.20 to 0.70: with 95% confidence, at most 5% of pneumonias are called "
+        "normal")
+    assert "700 it was certified on" in band_promise(session.band)
+    for language, verdict in (("pt_BR", "Indeterminado"), ("es", "Indeterminado")):
+        i18n.set_language(language)
+        try:
+            words = describe(result, session)
+            assert words.verdict.startswith(verdict) and "0,450" in words.detail
+            assert "0,20" in band_promise(session.band)
+        finally:
+            i18n.set_language("en")
