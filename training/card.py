@@ -20,6 +20,8 @@ from desktop.modelfile import (
     INPUT_SIZE,
     POSITIVE,
 )
+from desktop.referband import CARD_KEY
+from desktop.stats import NotCertifiable
 from training.augment import SHIFT_VIEWS, shifted
 from training.calibration import calibrated_positive, platt_positive
 from training.calibration_choice import RULE, choose, score_forms
@@ -34,6 +36,7 @@ from training.metrics import (
     youden_threshold,
 )
 from training.model import ChestXRayNet
+from training.refer import fit_band
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +122,9 @@ def assess_validation(model: ChestXRayNet, val: Split, device: torch.device, *,
                        "val_sensitivity": round(m["sensitivity"], 4),
                        "val_specificity": round(m["specificity"], 4)})
     threshold = points[0]["threshold"]
-    views = {}
+    views, p_views = {}, {"plain": p}
     for name, view in view_logits.items():
-        p_view = platt_positive(view, temperature, bias).numpy()
+        p_view = p_views[name] = platt_positive(view, temperature, bias).numpy()
         views[name] = rounded(binary_metrics(y, p_view, threshold))
         views[name]["ece"] = round(expected_calibration_error(y, p_view), 4)
         views[name]["calibration_error"] = round(calibration_error(y, p_view), 4)
@@ -140,6 +143,7 @@ def assess_validation(model: ChestXRayNet, val: Split, device: torch.device, *,
         "validation_shifted": {k: v for k, v in views["shifted"].items()
                                if k not in ("ece", "calibration_error")},
         "validation_views": views,
+        "refer_band": _refer_band(y, p_views),
     }
     log.info("calibration %s: T=%.3f b=%.3f ECE %.4f -> %.4f; balanced t=%.3f acc %.4f AUC "
              "%.4f; shifted acc %.4f AUC %.4f", form, temperature, bias, out["val_ece_before"],
@@ -147,6 +151,16 @@ def assess_validation(model: ChestXRayNet, val: Split, device: torch.device, *,
              out["validation"]["roc_auc"], out["validation_shifted"]["accuracy"],
              out["validation_shifted"]["roc_auc"])
     return out
+
+
+def _refer_band(y: np.ndarray, p_views: dict) -> dict | None:
+    """The card's refer band (``training.refer``), or None (logged) where validation is too
+    small to certify one: the app then decides by the threshold alone."""
+    try:
+        return fit_band(y, p_views)
+    except NotCertifiable as exc:
+        log.warning("no refer band: validation cannot certify one (%s)", exc)
+        return None
 
 
 def build_card(assessment: dict, *, per_image_norm: bool, tta_flip: bool, recipe: dict,
@@ -160,6 +174,7 @@ def build_card(assessment: dict, *, per_image_norm: bool, tta_flip: bool, recipe
         "default_operating_point": "balanced",
         "operating_points": assessment["operating_points"],
         "calibration": calibration_section(assessment),
+        **({CARD_KEY: assessment["refer_band"]} if assessment.get("refer_band") else {}),
         "metrics": {
             "validation": assessment["validation"],
             "validation_shifted": dict(

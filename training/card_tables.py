@@ -144,7 +144,49 @@ def overview(card: dict) -> str:
             f"like these, {prevalence} show pneumonia.\n")
 
 
-TABLES = {"overview": overview, "test": test_table, "calibration": calibration_table,
+def _refer_row(name: str, f: dict) -> list[str]:
+    return [name, f"{f['missed']['k']}/{f['missed']['n']} ({_pct(f['missed']['share'])})",
+            f"{f['false_alarm']['k']}/{f['false_alarm']['n']} ({_pct(f['false_alarm']['share'])})",
+            _pct(f["referred"]["share"]), _pct(f["accuracy_decided"]["share"])]
+
+
+REFER_HEADER = ["images", "pneumonias called NORMAL", "normals called PNEUMONIA", "referred",
+                "accuracy among decided"]
+
+
+def _refer_sentence(band: dict) -> str:
+    return (f"NORMAL below {band['t_low']:.4f}, PNEUMONIA at or above {band['t_high']:.4f}, "
+            f"REFER between. Promise, with {_pct(band['confidence'], 0)} confidence, for "
+            f"images like the {band['n_normal'] + band['n_pneumonia']} validation images and "
+            f"their shifted views: at most {_pct(band['low_limit'], 0)} of pneumonias called "
+            f"NORMAL, at most {_pct(band['high_limit'], 0)} of normals called PNEUMONIA.\n\n")
+
+
+def refer_table(card: dict) -> str:
+    """The refer band (README): its thresholds, what it promises, and what it did on plain
+    validation, on the worst shifted view (most referred) and on the test split."""
+    band = card["refer_band"]
+    views = {k: v for k, v in band["validation"].items() if k != "plain"}
+    worst = max(views, key=lambda k: views[k]["referred"]["share"])
+    rows = [_refer_row("validation", band["validation"]["plain"]),
+            _refer_row(f"validation, shifted view most referred ({worst})", views[worst])]
+    if band.get("test"):
+        rows.append(_refer_row("**test split** (evaluated once)", band["test"]))
+    return _refer_sentence(band) + _table(REFER_HEADER, rows)
+
+
+def refer_views_table(card: dict) -> str:
+    """The refer band on validation and each of its shifted views, and each view's own
+    certified band (model card)."""
+    band = card["refer_band"]
+    rows = [_refer_row(name, f) + [f"{band['per_view'][name]['t_low']:.4f} to "
+                                   f"{band['per_view'][name]['t_high']:.4f}"]
+            for name, f in band["validation"].items()]
+    return _refer_sentence(band) + _table(REFER_HEADER + ["this view's own band"], rows)
+
+
+TABLES = {"overview": overview, "refer": refer_table, "refer_views": refer_views_table,
+          "test": test_table, "calibration": calibration_table,
           "views": views_table, "scope": scope_table, "scope_summary": scope_summary,
           "looks": looks_table}
 

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from desktop.atomicio import atomic_write_text
+from desktop.referband import CARD_KEY
 from training.augment import PRESETS
 from training.data import DataError, list_split, load_split, train_val
 from training.loop import fit, pick_device, plain_args, save_checkpoint
@@ -390,6 +391,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from training.export import load_history, load_scripted, update_metadata
     from training.metrics import calibration_error, expected_calibration_error
     from training.plots import save_plots
+    from training.refer import band_figures
 
     model, meta = load_scripted(args.model)
     folder = args.data / args.split if (args.data / args.split).is_dir() else args.data
@@ -409,6 +411,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     figures["expected_calibration_error"] = round(expected_calibration_error(y, probs), 4)
     figures["calibration_error"] = round(calibration_error(y, probs), 4)
     scope = _scope_rates(scores, check, split) if check is not None else None
+    band = None
+    if meta.get(CARD_KEY):  # what the refer band does here: referred, errors among decided
+        band = band_figures(y, probs, meta[CARD_KEY]["t_low"], meta[CARD_KEY]["t_high"])
+        figures["refer_band"] = band
     args.out.mkdir(parents=True, exist_ok=True)
     result = {"model": str(args.model), "data": str(folder), "metrics": figures}
     if scope is not None:
@@ -418,11 +424,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for png in save_plots(meta, y, probs, args.out, load_history(args.model)):
         print(f"wrote {png}")
     _print_figures(figures)
+    if band is not None:
+        print("refer band: " + ", ".join(
+            f"{k} {band[k]['k']}/{band[k]['n']} ({band[k]['share']})"
+            for k in ("missed", "false_alarm", "referred", "accuracy_decided")))
     if scope is not None:
         print("scope: " + ", ".join(f"{k} {scope[k]:.4f}" for k in ("in_scope", "unusual",
                                                                     "not_chest_xray")))
     if args.record_in_card is not None:
-        card = {k: v for k, v in figures.items() if k != "operating_points"}
+        card = {k: v for k, v in figures.items() if k not in ("operating_points", CARD_KEY)}
         card["at_operating_points"] = figures["operating_points"]
         card["test_split_evaluations_during_development"] = args.record_in_card
         meta["metrics"]["test"] = card
@@ -432,6 +442,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             "evaluation_number": args.record_in_card})
         if scope is not None:
             meta["scope_check"]["test"] = scope
+        if band is not None:
+            meta[CARD_KEY]["test"] = band
         update_metadata(args.model, meta)
         print(f"recorded these figures in {args.model} (metrics.test"
               + (", scope_check.test)" if scope is not None else ")"))

@@ -13,6 +13,7 @@ from training.card_tables import blocks, render
 from training.data import load_split
 from training.export import load_scripted
 from training.metrics import calibration_error, expected_calibration_error
+from training.refer import band_figures
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "assets" / "model.pt"
@@ -91,6 +92,11 @@ def test_bundled_model_reproduces_its_test_figures():
         _assert_confusion_close(point["confusion"], card["at_operating_points"][name]["confusion"],
                                 name)
     assert n == sum(map(sum, figures["confusion"]))
+    band = meta["refer_band"]  # what the refer band did on the test split, as recorded
+    mine = band_figures(y, probs, band["t_low"], band["t_high"])
+    for key in ("missed", "false_alarm", "referred", "accuracy_decided"):
+        assert abs(mine[key]["k"] - band["test"][key]["k"]) <= IMAGES, key
+        assert mine[key]["n"] == band["test"][key]["n"] or key == "accuracy_decided", key
 
 
 def _assert_confusion_close(mine, card, what) -> None:
