@@ -14,7 +14,7 @@ as its trainer wrote it. Fields the app has no words for are listed as readable 
 
 from __future__ import annotations
 
-from desktop.engine.threshold import format_threshold
+from desktop.engine.threshold import card_band, format_threshold
 from desktop.errors import N_, UserError
 from desktop.i18n import _, class_name, format_decimal
 from desktop.reports.labels import (
@@ -25,6 +25,7 @@ from desktop.reports.labels import (
     operating_point_rule,
     percent,
 )
+from desktop.reports.wording import band_promise
 
 METRIC_LABELS = {
     "accuracy": N_("Accuracy"),
@@ -39,7 +40,7 @@ _SHOWN = {
     "format_version", "model_name", "model_version", "classes", "positive_class", "threshold",
     "default_operating_point", "operating_points", "metrics", "data", "intended_use",
     "limitations", "created", "torch_version", "source_commit", "calibration", "training",
-    "scope_check", "input", "test_split_looks",
+    "scope_check", "input", "test_split_looks", "refer_band",
 }
 SPLITS = {"train": N_("training"), "val": N_("validation"), "test": N_("test")}
 
@@ -180,6 +181,9 @@ def model_card_sections(card: dict | None, error: UserError | None = None,
     points = _point_lines(card)
     if points:
         sections.append((_("Operating points"), points))
+    band = _band_lines(card)
+    if band:
+        sections.append((_("Refer band"), band))
     calibration = _calibration_lines(card.get("calibration"), details)
     if calibration:
         sections.append((_("Calibration"), calibration))
@@ -226,6 +230,30 @@ def _model_lines(card: dict, details: bool) -> list[str]:
             width=size["width"], height=size["height"]))
     if details and card.get("source_commit"):
         lines.append(_("Source commit: {commit}").format(commit=card["source_commit"]))
+    return lines
+
+
+def _band_lines(card: dict) -> list[str]:
+    """The refer band: what it promises (the words the threshold panel shows), and what it did
+    on the test split, where the card records it."""
+    band = card_band(card)
+    if band is None:
+        return []
+    lines = [band_promise(band)]
+    test = (card.get("refer_band") or {}).get("test")
+    try:
+        missed, alarms, referred, right = (test[k] for k in (
+            "missed", "false_alarm", "referred", "accuracy_decided"))
+        lines.append(_("On the {n} test images: {missed} of {pneumonia} pneumonia cases called "
+                       "normal, {alarms} of {normal} normal images called pneumonia, {referred} "
+                       "referred ({share}), {right} of {decided} right among those decided."
+                       ).format(n=int(referred["n"]), missed=int(missed["k"]),
+                                pneumonia=int(missed["n"]), alarms=int(alarms["k"]),
+                                normal=int(alarms["n"]), referred=int(referred["k"]),
+                                share=percent(float(referred["share"])), right=int(right["k"]),
+                                decided=int(right["n"])))
+    except (KeyError, TypeError, ValueError):
+        pass  # no test figures recorded for the band: only its promise is said
     return lines
 
 

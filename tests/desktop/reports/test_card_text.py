@@ -178,3 +178,29 @@ def test_the_card_speaks_spanish_numbers_and_class_names():
         i18n.set_language("en")
     assert "NORMAL, NEUMONÍA" in text and "PNEUMONIA" not in text
     assert "0,7092" in text and "0.7092" not in text
+
+
+def test_the_about_box_says_what_the_refer_band_promises_and_did_on_the_test_split():
+    from desktop.reports.card_text import model_card_sections
+
+    card = _shipped_card()
+    band = card["refer_band"]
+    lines = dict(model_card_sections(card))["Refer band"]
+    assert lines[0].startswith("Refer band 0.1359 to 0.9889: with 95% confidence, at most 5% of "
+                               "pneumonias are called normal")
+    assert "a new site needs its own band" in lines[0]
+    test = band["test"]
+    assert lines[1] == (
+        f"On the {test['referred']['n']} test images: {test['missed']['k']} of "
+        f"{test['missed']['n']} pneumonia cases called normal, {test['false_alarm']['k']} of "
+        f"{test['false_alarm']['n']} normal images called pneumonia, {test['referred']['k']} "
+        f"referred (28%), {test['accuracy_decided']['k']} of {test['accuracy_decided']['n']} "
+        "right among those decided.")
+    i18n.set_language("es")
+    try:
+        lines = dict(model_card_sections(card))["Banda de derivación"]
+        assert lines[0].startswith("Banda de derivación 0,1359 a 0,9889")
+    finally:
+        i18n.set_language("en")
+    no_band = {k: v for k, v in card.items() if k != "refer_band"}
+    assert "Refer band" not in dict(model_card_sections(no_band))
