@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +40,10 @@ TK_FREE_UI = {"desktop.ui.commands", "desktop.ui.drop",
               "desktop.ui.state", "desktop.ui.text_fit", "desktop.ui.viewer",
               "desktop.ui.worker"}
 TK = ("tkinter", "tkinterdnd2", "PIL.ImageTk")  # importing any of these loads Tk
+# SQL in a string: the statements' own shapes (user-visible "Select one or more rows" is no SQL)
+SQL = re.compile(r"\b(?:SELECT|PRAGMA)\b|(?i:\binsert\s+(?:or\s+\w+\s+)?into\b|"
+                 r"\bupdate\s+\w+\s+set\b|\bdelete\s+from\b|\bpragma\s+[a-z_]+\b|"
+                 r"\bselect\s+[\w*(), .]+\s+from\s+\w+)")
 UNPLACED = ("{module} is on no floor: name it in tests/test_layers.py, a new floor (a package "
             "desktop/NAME/) in FLOORS at its height, a new desktop/NAME.py in FOUNDATION or "
             "ENTRY")
@@ -296,3 +301,68 @@ def test_the_tk_free_ui_modules_load_without_tkinter():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr
+
+
+def sql_in(folder: Path) -> list[str]:
+    """Where a module under ``folder`` imports sqlite3 or holds SQL in a string (docstrings,
+    which describe, not run, are not read): the window asks ``desktop.cases`` instead."""
+    found = []
+    for path in sorted(folder.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
+                                           ast.AsyncFunctionDef))
+                      and node.body and isinstance(node.body[0], ast.Expr)
+                      and isinstance(node.body[0].value, ast.Constant)}
+        where = path.relative_to(folder.parents[1])
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found += [f"{where}:{node.lineno} imports {a.name}" for a in node.names
+                          if a.name.split(".")[0] == "sqlite3"]
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlite3"):
+                found.append(f"{where}:{node.lineno} imports {node.module}")
+            elif (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                  and id(node) not in docstrings and SQL.search(node.value)):
+                found.append(f"{where}:{node.lineno} holds SQL: {node.value.strip()[:60]!r}")
+    return found
+
+
+def test_the_window_holds_no_sql_and_never_imports_sqlite3():
+    """The Cases windows ask ``desktop.cases`` (the history service, the jobs); every statement
+    is ``HistoryStore``'s. The window ran its own database server and ``PRAGMA quick_check``."""
+    assert sql_in(ROOT / "desktop" / "ui") == []
+
+
+def test_the_sql_check_finds_a_statement_and_the_import(tmp_path):
+    ui = tmp_path / "desktop" / "ui"
+    ui.mkdir(parents=True)
+    (ui / "view.py").write_text(
+        '"""Runs PRAGMA quick_check, says the docstring."""\nimport sqlite3\n\n'
+        'ROWS = "select id, p from results where p > ?"\n'
+        'CHECK = "PRAGMA quick_check"\nWORDS = "Select one or more rows first."\n'
+        'f"DELETE FROM cases WHERE id = {1}"\n')
+    assert sql_in(ui) == [
+        "desktop/ui/view.py:2 imports sqlite3",
+        "desktop/ui/view.py:4 holds SQL: 'select id, p from results where p > ?'",
+        "desktop/ui/view.py:5 holds SQL: 'PRAGMA quick_check'",
+        "desktop/ui/view.py:7 holds SQL: 'DELETE FROM cases WHERE id ='"]
+
+
+def settings_savers(folder: Path) -> list[str]:
+    """Window modules other than ``state`` that name ``save_settings``: ``WindowState.remember``
+    is the one place the window saves settings (the History and Calibrate views saved their
+    own)."""
+    found = []
+    for path in sorted(folder.rglob("*.py")):
+        if path.name == "state.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            named = node.names if isinstance(node, ast.ImportFrom) else []
+            if any(a.name == "save_settings" for a in named) or (
+                    isinstance(node, ast.Attribute) and node.attr == "save_settings"):
+                found.append(f"{path.relative_to(folder.parents[1])}:{node.lineno}")
+    return found
+
+
+def test_the_window_saves_settings_only_through_its_state():
+    assert settings_savers(ROOT / "desktop" / "ui") == []

@@ -11,7 +11,6 @@ archive confirmed. The network runs on a thread of its own; replies come back th
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import tkinter as tk
 from pathlib import Path
@@ -20,7 +19,7 @@ from tkinter import ttk
 from desktop.errors import N_
 from desktop.i18n import _
 from desktop.network.destination import DEFAULT_CALLING_AET, Destination
-from desktop.network.outbox import Outbox
+from desktop.network.outbox import OUTBOX_ERRORS, Outbox
 from desktop.ui.polled import Polled
 from desktop.ui.widgets import fit_columns
 
@@ -130,7 +129,7 @@ class DicomView(Polled, tk.Toplevel):
                 with Outbox() as outbox:
                     said = job(outbox)
                     self.replies.put(("outbox", outbox.items(), said))
-            except (OSError, sqlite3.Error):
+            except OUTBOX_ERRORS:
                 log.exception("The outbox could not be read")
                 self.replies.put(("outbox", None, None))
 
