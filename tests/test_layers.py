@@ -36,7 +36,7 @@ FOUNDATION = {"desktop", "desktop.atomicio", "desktop.errors", "desktop.i18n", "
 ENTRY = {"desktop.__main__", "desktop.cli", "desktop.cli_cases", "desktop.cli_dicom",
          "desktop.selftest"}
 # The window's modules that need no Tk (their tests run without a display).
-TK_FREE_UI = {"desktop.ui.commands", "desktop.ui.drop",
+TK_FREE_UI = {"desktop.ui.cases_context", "desktop.ui.commands", "desktop.ui.drop",
               "desktop.ui.state", "desktop.ui.text_fit", "desktop.ui.viewer",
               "desktop.ui.worker"}
 TK = ("tkinter", "tkinterdnd2", "PIL.ImageTk")  # importing any of these loads Tk
@@ -366,3 +366,22 @@ def settings_savers(folder: Path) -> list[str]:
 
 def test_the_window_saves_settings_only_through_its_state():
     assert settings_savers(ROOT / "desktop" / "ui") == []
+
+
+def reach_through(folder: Path) -> list[str]:
+    """Where a Cases window (a module built on ``ui/polled``, and ``polled`` itself) reaches
+    past its ``CasesContext`` into the main window: ``.app`` or ``.worker`` (the views ran
+    ``self.app.worker.engine`` on threads of their own)."""
+    found = []
+    for path in sorted(folder.glob("*.py")):
+        if not (path.name == "polled.py" or any(name == "desktop.ui.polled"
+                                                for _, name in imports(path))):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in ("app", "worker"):
+                found.append(f"{path.relative_to(folder.parents[1])}:{node.lineno} .{node.attr}")
+    return found
+
+
+def test_the_cases_windows_see_the_main_window_only_through_their_context():
+    assert reach_through(ROOT / "desktop" / "ui") == []

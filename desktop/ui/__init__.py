@@ -12,10 +12,13 @@ And the Cases windows: ``history_link`` (records the results shown, keeps the si
 force, opens the views), ``history_view``, ``calibration_view``, ``monitoring_view``,
 ``teaching_view`` and ``dicom_view`` (Cases → History, Calibrate, Monitoring, Read first, DICOM
 archive and outbox), on ``polled`` (a window fed by a thread of its own), ``flow`` (a row that
-wraps) and ``scrolled`` (a part that scrolls on a short screen).
+wraps) and ``scrolled`` (a part that scrolls on a short screen). A Cases window sees the main
+window only through ``cases_context`` (model, card, engine, profile, ``remember``, files shown);
+its work below the window is done by ``desktop.cases``.
 
-``commands``, ``drop``, ``state``, ``text_fit``, ``viewer`` and ``worker`` need no Tk and never
-load it (``tests/test_layers.py``, ``TK_FREE_UI``): their tests run without a display.
+``cases_context``, ``commands``, ``drop``, ``state``, ``text_fit``, ``viewer`` and ``worker``
+need no Tk and never load it (``tests/test_layers.py``, ``TK_FREE_UI``): their tests run
+without a display.
 
 May import: every floor below (foundation, ``reading``, ``engine``, ``cases``, ``reports``,
 ``network``). Nothing outside this floor imports it, except the entry points

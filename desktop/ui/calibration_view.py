@@ -39,8 +39,8 @@ def _wrapping(label: ttk.Label) -> None:
 
 
 class CalibrationView(Polled, tk.Toplevel):
-    def __init__(self, app, db_path: Path | None = None) -> None:
-        self.open_over(app, N_("Calibrate for this site"), (900, 640), (640, 460))
+    def __init__(self, context, db_path: Path | None = None) -> None:
+        self.open_over(context, N_("Calibrate for this site"), (900, 640), (640, 460))
         self.db_path = db_path
         self.study: Study | None = None
         self._build()
@@ -132,7 +132,7 @@ class CalibrationView(Polled, tk.Toplevel):
                 self.say(self.status, lambda: _("Write the sensitivity as a number between 0 "
                                                 "and 1, e.g. 0.95."))
                 return
-        engine = self.app.worker.engine if self.app.state.model_ready else None
+        engine = self.context.engine() if self.context.model_ready else None
         if engine is None:
             self.say(self.status, lambda: _("The model has not loaded yet."))
             return
@@ -144,7 +144,7 @@ class CalibrationView(Polled, tk.Toplevel):
             folder = Path(folder)
         self.run_button.configure(state="disabled")
         self.say(self.status, lambda: _("Calibrating…"))
-        shipped = ThresholdPolicy.from_card(self.app.state.card).threshold
+        shipped = ThresholdPolicy.from_card(self.context.card).threshold
         CalibrationJob(engine, self.db_path).start(self.replies.put, folder=folder,
                                                    target=target, shipped=shipped)
 
@@ -275,7 +275,7 @@ class CalibrationView(Polled, tk.Toplevel):
     def ask_save(self) -> None:
         if self.study is None:
             return
-        path = filedialog.asksaveasfilename(parent=self, initialdir=self.app.state.initial_dir(),
+        path = filedialog.asksaveasfilename(parent=self, initialdir=self.context.initial_dir(),
                                             title=_("Save profile and apply it…"),
                                             defaultextension=".json",
                                             initialfile=f"{self._profile_name()}.json",
@@ -287,21 +287,21 @@ class CalibrationView(Polled, tk.Toplevel):
         """Write the profile, make it the one in force and apply it to the window."""
         try:
             save_profile(path, profile_from_study(
-                self.study, name=self._profile_name(), model_sha256=self.app.state.model_sha256,
-                model_version=(self.app.state.card or {}).get("model_version"),
+                self.study, name=self._profile_name(), model_sha256=self.context.model_sha256,
+                model_version=(self.context.card or {}).get("model_version"),
                 source=self.source_kind))
         except UserError as exc:
             self.say(self.status, exc.user_message)
             return False
-        self.app.state.remember(site_profile=str(path.resolve()))
-        self.app.history.apply_profile(path)
+        self.context.remember(site_profile=str(path.resolve()))
+        self.context.apply_profile(path)
         self.say(self.status, lambda: _("Saved; the profile is now in force."))
         return True
 
     def ask_pdf(self) -> None:
         if self.study is None:
             return
-        path = filedialog.asksaveasfilename(parent=self, initialdir=self.app.state.initial_dir(),
+        path = filedialog.asksaveasfilename(parent=self, initialdir=self.context.initial_dir(),
                                             title=_("Save study PDF…"),
                                             defaultextension=".pdf",
                                             initialfile=file_name("study", ".pdf"),
@@ -309,7 +309,7 @@ class CalibrationView(Polled, tk.Toplevel):
         if path:
             try:
                 save_study(Path(path), self.study, profile_name=self._profile_name(),
-                           model_sha256=self.app.state.model_sha256)
+                           model_sha256=self.context.model_sha256)
                 self.say(self.status, lambda: _("Saved {name}.").format(name=Path(path).name))
             except UserError as exc:
                 self.say(self.status, exc.user_message)

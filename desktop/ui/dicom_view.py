@@ -36,9 +36,9 @@ SUMMARY = N_("Outbox: {pending} waiting, {sent} sent, {failed} refused.")
 
 
 class DicomView(Polled, tk.Toplevel):
-    def __init__(self, app, db_path=None) -> None:
-        self.open_over(app, N_("DICOM archive and outbox"), (860, 520), (600, 420))
-        settings = app.state.settings
+    def __init__(self, context, db_path=None) -> None:
+        self.open_over(context, N_("DICOM archive and outbox"), (860, 520), (600, 420))
+        settings = context.settings
         archive = _parsed(settings.dicom_archive)
         t = self.texts
         form = ttk.Frame(self, padding=10)
@@ -93,7 +93,7 @@ class DicomView(Polled, tk.Toplevel):
         destination = self.destination()
         if destination is None:
             return
-        self.app.state.remember(dicom_archive=str(destination),
+        self.context.remember(dicom_archive=str(destination),
                                 dicom_calling_aet=destination.calling_aet)
         self.say(self.status, lambda: _(SAVED).format(archive=destination))
 

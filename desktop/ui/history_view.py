@@ -73,8 +73,8 @@ BUTTONS = (N_("Open case"), N_("Set confirmed diagnosis…"), N_("Export CSV…"
 
 
 class HistoryView(Polled, tk.Toplevel):
-    def __init__(self, app, db_path: Path | None = None) -> None:
-        self.open_over(app, N_("Case history"), (1240, 620), (640, 420))
+    def __init__(self, context, db_path: Path | None = None) -> None:
+        self.open_over(context, N_("Case history"), (1240, 620), (640, 420))
         self.rows: dict[str, HistoryRow] = {}
         self.total = 0
         self.filters = Filters()
@@ -292,9 +292,7 @@ class HistoryView(Polled, tk.Toplevel):
         path = Path(row.path)
         try:
             if file_sha256(path) == row.sha256:
-                if not self.app.state.show_listed(path):
-                    self.app.open_paths([path])
-                self.app.root.lift()
+                self.context.show_file(path)
                 return
             why = CHANGED
         except OSError:
@@ -329,17 +327,17 @@ class HistoryView(Polled, tk.Toplevel):
                 _("Set confirmed diagnosis"), ngettext(*OVERWRITE, already).format(
                     count=already), parent=self):
             return
-        if not self.app.settings.user_name:
+        if not self.context.settings.user_name:
             name = simpledialog.askstring(_("Your name"), _("Your name, recorded with each "
                                                           "diagnosis you confirm:"), parent=self)
             if not name:
                 return
-            self.app.state.remember(user_name=name.strip())
+            self.context.remember(user_name=name.strip())
         self._ask(Confirm(tuple(sorted(r.case_id for r in cases)), diagnosis, how,
-                          self.app.settings.user_name, note))
+                          self.context.settings.user_name, note))
 
     def ask_export(self) -> None:
-        path = filedialog.asksaveasfilename(parent=self, initialdir=self.app.state.initial_dir(),
+        path = filedialog.asksaveasfilename(parent=self, initialdir=self.context.initial_dir(),
                                             title=_("Export CSV…"),
                                             defaultextension=".csv",
                                             initialfile=file_name("history", ".csv"),

@@ -26,10 +26,10 @@ HEADINGS = {"period": N_("Period"), "results": N_("Cases"),
 
 
 class MonitoringView(Polled, tk.Toplevel):
-    def __init__(self, app, db_path: Path | None = None) -> None:
-        self.open_over(app, N_("Monitoring"), (900, 480), (600, 300))
+    def __init__(self, context, db_path: Path | None = None) -> None:
+        self.open_over(context, N_("Monitoring"), (900, 480), (600, 300))
         self.db_path = db_path
-        profile = app.history.profile
+        profile = context.profile
         self.interval = profile.flagged_interval if profile is not None else None
         self.found: list | None = None  # the periods shown, kept to show again after a switch
         self.by = tk.StringVar(self, "week")

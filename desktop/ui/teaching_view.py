@@ -44,14 +44,14 @@ SUMMARY = NP_("Over {reads} case read first: reader vs confirmed {reader}, model
 
 
 class TeachingView(Polled, tk.Toplevel):
-    def __init__(self, app, db_path: Path | None = None) -> None:
-        self.open_over(app, N_("Read first (teaching)"), (760, 680), (560, 480))
+    def __init__(self, context, db_path: Path | None = None) -> None:
+        self.open_over(context, N_("Read first (teaching)"), (760, 680), (560, 480))
         self.files: list[Path] = []
         self.index = -1
         self.result = None
         self.sha256: str | None = None  # the shown image's content (its teaching read's key)
         self.read: str | None = None
-        self.teaching = TeachingSession(app.state.card, app.session.site, db_path,
+        self.teaching = TeachingSession(context.card, context.site, db_path,
                                         notify=self._notify)
         self._build()
         self.start_polling()
@@ -125,7 +125,7 @@ class TeachingView(Polled, tk.Toplevel):
             return
         n, total = self.index + 1, len(self.files)
         self.say(self.position, lambda: _("Image {n} of {total}").format(n=n, total=total))
-        self.teaching.classify(self.app.worker.engine, self.files[self.index],
+        self.teaching.classify(self.context.engine(), self.files[self.index],
                                preview_size=self.side, post=self.replies.put)
 
     def handle(self, reply: Shown) -> None:
@@ -201,7 +201,7 @@ class TeachingView(Polled, tk.Toplevel):
         return "\n".join(lines)
 
     def ask_export(self) -> None:
-        path = filedialog.asksaveasfilename(parent=self, initialdir=self.app.state.initial_dir(),
+        path = filedialog.asksaveasfilename(parent=self, initialdir=self.context.initial_dir(),
                                             title=_("Export summary CSV…"),
                                             defaultextension=".csv",
                                             initialfile=file_name("reader_study", ".csv"),
