@@ -11,13 +11,18 @@ half pneumonia), which the warning's sentence says.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from desktop.cases.calibration import Rate
-from desktop.cases.store import HistoryRow
+from desktop.cases.store import HistoryRow, HistoryStore
 from desktop.engine.scope import NOT_CHEST_XRAY
-from desktop.errors import N_
+from desktop.errors import N_, UserError
+
+log = logging.getLogger(__name__)
 
 BLOCK = 50  # cases per block in the "per 50 cases" view
 SHIFTED = N_("The share called {pneumonia} ({share}) is outside what calibration saw "
@@ -56,6 +61,23 @@ def periods(rows: Iterable[HistoryRow], *, by: str = "week",
             f"{i // BLOCK * BLOCK + 1}–{i // BLOCK * BLOCK + BLOCK}"
         groups.setdefault(key, []).append(row)
     return [_period(label, group, calibration_interval) for label, group in groups.items()]
+
+
+def history_periods(db_path: Path | None, *, by: str = "week",
+                    calibration_interval: tuple[float, float] | None = None,
+                    ) -> list[Period] | None:
+    """``periods`` of every result in the history at ``db_path`` (Cases → Monitoring, on a
+    thread of its own); None when the history cannot be read (why is in the log)."""
+    try:
+        store = HistoryStore.open(db_path)
+        try:
+            rows = store.rows()
+        finally:
+            store.close()
+    except (OSError, sqlite3.Error, UserError):  # UserError: not a history of ours
+        log.exception("Monitoring could not read the history")
+        return None
+    return periods(rows, by=by, calibration_interval=calibration_interval)
 
 
 def _period(label: str, rows: list[HistoryRow],

@@ -164,12 +164,7 @@ def confirmed_samples(store: HistoryStore, model_sha256: str) -> Samples:
     """The history's cases confirmed NORMAL or PNEUMONIA, with this model's own P (one per
     case, whatever profile was in force when it was classified)."""
     samples = Samples()
-    query = """SELECT c.confirmed, max(r.p_model), max(r.scope = ?) FROM cases c
-               JOIN results r ON r.case_id = c.id
-               WHERE c.confirmed IN ('NORMAL', 'PNEUMONIA') AND r.model_sha256 = ?
-               GROUP BY c.id"""
-    for confirmed, p_model, withheld in store.connection.execute(
-            query, (NOT_CHEST_XRAY, model_sha256)):
+    for confirmed, p_model, withheld in store.confirmed_p_model(model_sha256, NOT_CHEST_XRAY):
         if withheld:
             samples.out_of_scope += 1
         else:

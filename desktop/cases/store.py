@@ -568,6 +568,18 @@ class HistoryStore:
             params += [limit, offset]
         return [HistoryRow(*row) for row in self.connection.execute(sql, params)]
 
+    def confirmed_p_model(self, model_sha256: str, withheld_scope: str,
+                          ) -> list[tuple[str, float, bool]]:
+        """Each case confirmed NORMAL or PNEUMONIA with a result of this model: (its confirmed
+        diagnosis, the model's own P, whether a result was withheld as ``withheld_scope``),
+        one per case whatever profile was in force (the labelled cases a site fit uses)."""
+        return [(confirmed, p_model, bool(withheld)) for confirmed, p_model, withheld in
+                self.connection.execute(
+                    """SELECT c.confirmed, max(r.p_model), max(r.scope = ?) FROM cases c
+                       JOIN results r ON r.case_id = c.id
+                       WHERE c.confirmed IN ('NORMAL', 'PNEUMONIA') AND r.model_sha256 = ?
+                       GROUP BY c.id""", (withheld_scope, model_sha256))]
+
     def count(self, filters: Filters = Filters()) -> int:
         where, params = filters.where()
         return self.connection.execute(
@@ -696,6 +708,20 @@ def is_damage(exc: sqlite3.Error) -> bool:
         return False
     text = str(exc).lower()
     return "malformed" in text or "not a database" in text or "corrupt" in text
+
+
+def quick_check(path: Path) -> str | None:
+    """``PRAGMA quick_check`` of the history at ``path`` on a connection of its own (a window
+    runs it beside its queries): "ok", what is damaged, or None when the file could not be
+    read at all (gone, locked past the timeout)."""
+    try:
+        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            return connection.execute("PRAGMA quick_check").fetchone()[0]
+        finally:
+            connection.close()
+    except (OSError, sqlite3.Error) as exc:  # a locked or vanished file is not a damaged one
+        return str(exc) if is_damage(exc) else None
 
 
 def _move_aside(path: Path) -> Path:

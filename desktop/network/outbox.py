@@ -25,6 +25,8 @@ from desktop.cases.store import data_dir, now_text
 from desktop.errors import Sentence
 
 DB_FILE = "outbox.db"
+# What reading or writing the outbox may raise: a window catches these without knowing SQLite.
+OUTBOX_ERRORS = (OSError, sqlite3.Error)
 FILES = "outbox"
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 FIRST_DELAY_S, MAX_DELAY_S = 30.0, 3600.0

@@ -402,13 +402,14 @@ class App:
 
     def show_dicom_node(self) -> None:
         """Cases → DICOM archive and outbox… (one window; brought forward if open)."""
+        from desktop.ui.cases_context import CasesContext
         from desktop.ui.dicom_view import DicomView
 
         view = getattr(self, "dicom_view", None)
         if view is not None and view.winfo_exists():
             view.lift()
             return
-        self.dicom_view = DicomView(self)
+        self.dicom_view = DicomView(CasesContext.of(self, self.history))
 
     # --- language ---------------------------------------------------------------------------
 

@@ -3,34 +3,29 @@ on a labelled folder, see the study (cases, ROC with the shipped and proposed th
 sensitivity and specificity with 95% intervals, reliability before and after, share flagged),
 then save the profile (it is applied at once) and the one-page study PDF.
 
-The fit runs on a thread of its own (a folder is classified by the window's loaded engine, which
-serves several threads); the figures are the same ``Study`` the command line and the PDF use.
+The fit is a ``desktop.cases.calibration_job.CalibrationJob`` on a thread of its own (a folder
+is classified by the window's loaded engine, handed to it); the figures are the same ``Study``
+the command line and the PDF use.
 """
 
 from __future__ import annotations
 
-import logging
-import sqlite3
-import threading
 import tkinter as tk
 from pathlib import Path
 from tkinter import filedialog, ttk
 
-from desktop.cases.calibration import Study, calibrate
+from desktop.cases.calibration import Study
+from desktop.cases.calibration_job import CalibrationJob, Fitted
 from desktop.cases.profile import default_name, interval_text, profile_from_study, save_profile
-from desktop.cases.samples import classify_labelled, confirmed_samples_at, labelled_files
 from desktop.engine.threshold import ThresholdPolicy, format_threshold
-from desktop.errors import N_, UserError
+from desktop.errors import N_, Sentence, UserError
 from desktop.i18n import _, class_name, format_decimal
 from desktop.reports.labels import file_name
 from desktop.reports.study_pdf import T, save_study
-from desktop.settings import save_settings
 from desktop.ui.flow import Flow
 from desktop.ui.polled import Polled
 from desktop.ui.scrolled import Scrolled
 from desktop.ui.style import screen_room
-
-log = logging.getLogger(__name__)
 
 PLOT, SHORT_PLOT = 210, 180  # each square plot's side (on a short screen)
 LEFT, TOP = 46, 24  # room for the y label and ticks, and for the title
@@ -44,8 +39,8 @@ def _wrapping(label: ttk.Label) -> None:
 
 
 class CalibrationView(Polled, tk.Toplevel):
-    def __init__(self, app, db_path: Path | None = None) -> None:
-        self.open_over(app, N_("Calibrate for this site"), (900, 640), (640, 460))
+    def __init__(self, context, db_path: Path | None = None) -> None:
+        self.open_over(context, N_("Calibrate for this site"), (900, 640), (640, 460))
         self.db_path = db_path
         self.study: Study | None = None
         self._build()
@@ -137,7 +132,7 @@ class CalibrationView(Polled, tk.Toplevel):
                 self.say(self.status, lambda: _("Write the sensitivity as a number between 0 "
                                                 "and 1, e.g. 0.95."))
                 return
-        engine = self.app.worker.engine if self.app.state.model_ready else None
+        engine = self.context.engine() if self.context.model_ready else None
         if engine is None:
             self.say(self.status, lambda: _("The model has not loaded yet."))
             return
@@ -149,40 +144,23 @@ class CalibrationView(Polled, tk.Toplevel):
             folder = Path(folder)
         self.run_button.configure(state="disabled")
         self.say(self.status, lambda: _("Calibrating…"))
-        shipped = ThresholdPolicy.from_card(self.app.state.card).threshold
-        threading.Thread(target=self._fit, args=(engine, folder, target, shipped),
-                         name="cxr-calibrate", daemon=True).start()
-
-    def _fit(self, engine, folder: Path | None, target: float | None, shipped: float) -> None:
-        self.left_out = None
-        try:
-            if folder is None:
-                samples = confirmed_samples_at(self.db_path, engine.sha256)
-            else:
-                samples = classify_labelled(engine, labelled_files(folder))
-            self.left_out = samples.left_out()  # read on the Tk thread after the reply
-            p_model, labels = samples.arrays()
-            study = calibrate(p_model, labels, shipped_threshold=shipped,
-                              target_sensitivity=target, n_out_of_scope=samples.out_of_scope)
-            self.replies.put(("study", study, folder))
-        except UserError as exc:
-            self.replies.put(("error", exc, None))
-        except (OSError, sqlite3.Error, ValueError):
-            log.exception("Calibration failed")
-            self.replies.put(("error", None, None))
+        shipped = ThresholdPolicy.from_card(self.context.card).threshold
+        CalibrationJob(engine, self.db_path).start(self.replies.put, folder=folder,
+                                                   target=target, shipped=shipped)
 
     def handle(self, reply) -> None:
-        kind, value, folder = reply
         self.run_button.configure(state="normal")
-        if kind == "error":
-            self.say(self.status, lambda: value.user_message() if value else _(
-                "Something went wrong. The details are in the log file."))
+        if isinstance(reply, Fitted):
+            self.show(reply.study, "folder" if reply.folder else "history", reply.left_out)
         else:
-            self.show(value, "folder" if folder else "history")
+            error = reply.error
+            self.say(self.status, lambda: error.user_message() if error else _(
+                "Something went wrong. The details are in the log file."))
 
     # --- the study ------------------------------------------------------------------------
 
-    def show(self, study: Study, source: str) -> None:
+    def show(self, study: Study, source: str, left_out: Sentence | None = None) -> None:
+        """The study and what the labelled images left out (None: nothing)."""
         self.study, self.source_kind = study, source
         self.hint.grid_remove()
         self.roc.grid(row=0, column=0, padx=(0, 12), sticky="nw")
@@ -190,7 +168,6 @@ class CalibrationView(Polled, tk.Toplevel):
         self._draw_study()
         self.save_button.configure(state="normal")
         self.pdf_button.configure(state="normal")
-        left_out = getattr(self, "left_out", None)  # what the labelled folder did not give
         self.say(self.status, left_out.user_message if left_out is not None else lambda: "")
 
     def _draw_study(self) -> None:
@@ -298,7 +275,7 @@ class CalibrationView(Polled, tk.Toplevel):
     def ask_save(self) -> None:
         if self.study is None:
             return
-        path = filedialog.asksaveasfilename(parent=self, initialdir=self.app.state.initial_dir(),
+        path = filedialog.asksaveasfilename(parent=self, initialdir=self.context.initial_dir(),
                                             title=_("Save profile and apply it…"),
                                             defaultextension=".json",
                                             initialfile=f"{self._profile_name()}.json",
@@ -308,25 +285,23 @@ class CalibrationView(Polled, tk.Toplevel):
 
     def save_profile(self, path: Path) -> bool:
         """Write the profile, make it the one in force and apply it to the window."""
-        engine = self.app.worker.engine
         try:
             save_profile(path, profile_from_study(
-                self.study, name=self._profile_name(), model_sha256=engine.sha256,
-                model_version=(self.app.state.card or {}).get("model_version"),
+                self.study, name=self._profile_name(), model_sha256=self.context.model_sha256,
+                model_version=(self.context.card or {}).get("model_version"),
                 source=self.source_kind))
         except UserError as exc:
             self.say(self.status, exc.user_message)
             return False
-        self.app.settings.site_profile = str(path.resolve())
-        save_settings(self.app.settings)
-        self.app.history.apply_profile(path)
+        self.context.remember(site_profile=str(path.resolve()))
+        self.context.apply_profile(path)
         self.say(self.status, lambda: _("Saved; the profile is now in force."))
         return True
 
     def ask_pdf(self) -> None:
         if self.study is None:
             return
-        path = filedialog.asksaveasfilename(parent=self, initialdir=self.app.state.initial_dir(),
+        path = filedialog.asksaveasfilename(parent=self, initialdir=self.context.initial_dir(),
                                             title=_("Save study PDF…"),
                                             defaultextension=".pdf",
                                             initialfile=file_name("study", ".pdf"),
@@ -334,7 +309,7 @@ class CalibrationView(Polled, tk.Toplevel):
         if path:
             try:
                 save_study(Path(path), self.study, profile_name=self._profile_name(),
-                           model_sha256=self.app.state.model_sha256)
+                           model_sha256=self.context.model_sha256)
                 self.say(self.status, lambda: _("Saved {name}.").format(name=Path(path).name))
             except UserError as exc:
                 self.say(self.status, exc.user_message)

@@ -11,7 +11,6 @@ archive confirmed. The network runs on a thread of its own; replies come back th
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import tkinter as tk
 from pathlib import Path
@@ -20,7 +19,7 @@ from tkinter import ttk
 from desktop.errors import N_
 from desktop.i18n import _
 from desktop.network.destination import DEFAULT_CALLING_AET, Destination
-from desktop.network.outbox import Outbox
+from desktop.network.outbox import OUTBOX_ERRORS, Outbox
 from desktop.ui.polled import Polled
 from desktop.ui.widgets import fit_columns
 
@@ -37,9 +36,9 @@ SUMMARY = N_("Outbox: {pending} waiting, {sent} sent, {failed} refused.")
 
 
 class DicomView(Polled, tk.Toplevel):
-    def __init__(self, app, db_path=None) -> None:
-        self.open_over(app, N_("DICOM archive and outbox"), (860, 520), (600, 420))
-        settings = app.state.settings
+    def __init__(self, context, db_path=None) -> None:
+        self.open_over(context, N_("DICOM archive and outbox"), (860, 520), (600, 420))
+        settings = context.settings
         archive = _parsed(settings.dicom_archive)
         t = self.texts
         form = ttk.Frame(self, padding=10)
@@ -94,7 +93,7 @@ class DicomView(Polled, tk.Toplevel):
         destination = self.destination()
         if destination is None:
             return
-        self.app.state.remember(dicom_archive=str(destination),
+        self.context.remember(dicom_archive=str(destination),
                                 dicom_calling_aet=destination.calling_aet)
         self.say(self.status, lambda: _(SAVED).format(archive=destination))
 
@@ -130,7 +129,7 @@ class DicomView(Polled, tk.Toplevel):
                 with Outbox() as outbox:
                     said = job(outbox)
                     self.replies.put(("outbox", outbox.items(), said))
-            except (OSError, sqlite3.Error):
+            except OUTBOX_ERRORS:
                 log.exception("The outbox could not be read")
                 self.replies.put(("outbox", None, None))
 

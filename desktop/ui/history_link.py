@@ -17,6 +17,7 @@ from desktop.cases.teaching import LABELLED_FOLDER, folder_label
 from desktop.engine.results import Result
 from desktop.errors import Sentence
 from desktop.i18n import _, class_name
+from desktop.ui.cases_context import CasesContext
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ class HistoryLink:
         if view is not None and view.winfo_exists():
             view.lift()
             return
-        setattr(self, attribute, view_class(self.app, self.db_path))
+        setattr(self, attribute, view_class(CasesContext.of(self.app, self), self.db_path))
 
     def close(self) -> None:
         self._jobs.put(None)

@@ -4,36 +4,39 @@ Filter by date, verdict, scope, confirmed or not and agreement; search by file n
 case (the file again if it is still there and unchanged, else the stored record and why); set
 the confirmed diagnosis of one row or a selection; export CSV; delete the selected cases or all
 that the filters select (after a confirmation; files are never touched). Every query and write
-runs on the view's own thread with its own connection, and rows arrive in pages of ``PAGE``,
-so the window never waits for the database.
+is a typed request to ``desktop.cases.history_service`` (one thread, its own connection), and
+rows arrive in pages (``history_service.PAGE``), so the window never waits for the database.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
-import sqlite3
-import threading
 import tkinter as tk
 from pathlib import Path
 from tkinter import filedialog, messagebox, simpledialog, ttk
 
-from desktop.cases.export import write_history_csv
-from desktop.cases.store import (
-    DIAGNOSES,
-    Filters,
-    HistoryRow,
-    HistoryStore,
-    local_days,
-    local_time,
+from desktop.cases.history_service import (
+    WRITES,
+    BeginAnew,
+    Confirm,
+    Delete,
+    DeleteMatching,
+    Export,
+    Failed,
+    HistoryService,
+    Notice,
+    Page,
+    Request,
+    Rows,
+    Unavailable,
 )
+from desktop.cases.store import DIAGNOSES, Filters, HistoryRow, local_days, local_time
 from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
-from desktop.errors import N_, NP_, UserError
+from desktop.errors import N_, NP_
 from desktop.i18n import _, ngettext
 from desktop.reading.identity import file_sha256
 from desktop.reports.labels import file_name
 from desktop.reports.wording import verdict_label
-from desktop.settings import save_settings
 from desktop.ui.flow import Flow
 from desktop.ui.polled import Polled
 from desktop.ui.state import folder_of
@@ -41,7 +44,6 @@ from desktop.ui.widgets import Texts
 
 log = logging.getLogger(__name__)
 
-PAGE = 200
 COLUMNS = ("created", "file", "verdict", "p", "scope", "confirmed", "agreement", "profile")
 HEADINGS = {"created": N_("Date"), "file": N_("File"), "verdict": N_("Verdict"),
             "p": N_("P(pneumonia)"), "scope": N_("Scope"), "confirmed": N_("Confirmed"),
@@ -71,20 +73,17 @@ BUTTONS = (N_("Open case"), N_("Set confirmed diagnosis…"), N_("Export CSV…"
 
 
 class HistoryView(Polled, tk.Toplevel):
-    def __init__(self, app, db_path: Path | None = None) -> None:
-        self.open_over(app, N_("Case history"), (1240, 620), (640, 420))
+    def __init__(self, context, db_path: Path | None = None) -> None:
+        self.open_over(context, N_("Case history"), (1240, 620), (640, 420))
         self.rows: dict[str, HistoryRow] = {}
         self.total = 0
         self.filters = Filters()
         self._generation = 0  # a newer query makes the pages of older ones stale
-        self._requests: queue.Queue = queue.Queue()
         self._debounce: str | None = None
         self._loading = False
         self._build()
-        self._thread = threading.Thread(target=self._serve, args=(db_path,),
-                                        name="cxr-history-view", daemon=True)
         self.start_polling()
-        self._thread.start()
+        self.service = HistoryService(db_path, self.replies.put).start()
         self.protocol("WM_DELETE_WINDOW", self.close)
         self.reload()
 
@@ -181,108 +180,35 @@ class HistoryView(Polled, tk.Toplevel):
         self.tree.bind("<Double-1>", lambda _e: self.open_case())
         t.call(self.tree, self._relabel_rows)
 
-    # --- the view's own thread ------------------------------------------------------------
+    # --- the history's answers -----------------------------------------------------------
 
-    def _serve(self, db_path: Path | None) -> None:
-        """Answer requests in order with one connection of this thread's own. Once the first
-        page is on its way the file is verified on another thread (``quick_check``, about 0.3 s
-        for 100,000 cases, not in the way of the queries); a damaged file is then kept aside, a
-        new one begun (in order with the other requests), and the user told."""
-        try:
-            store = HistoryStore.open(db_path)
-        except (OSError, sqlite3.Error, UserError):  # UserError: not a history of ours
-            log.exception("The History view cannot open the history")
-            self.replies.put(("failed", None))
-            return
-        if store.notice is not None:
-            self.replies.put(("notice", store.notice))
-        verified = False
-        while True:
-            request = self._requests.get()
-            if request is None:
-                break
-            kind, generation, *args = request
-            try:
-                self.replies.put((kind, generation, self._answer(store, kind, *args)))
-            except (OSError, sqlite3.Error, UserError) as exc:
-                log.exception("History request %s failed", kind)
-                self.replies.put(("error", generation, exc))
-            if not verified:
-                verified = True
-                threading.Thread(target=self._verify, args=(store.path,), daemon=True,
-                                 name="cxr-history-check").start()
-        store.close()
-
-    def _verify(self, path: Path) -> None:
-        """``quick_check`` on a connection of its own; damage is handed to the serving thread."""
-        try:
-            connection = sqlite3.connect(path, timeout=15)
-            try:
-                check = connection.execute("PRAGMA quick_check").fetchone()[0]
-            finally:
-                connection.close()
-        except sqlite3.DatabaseError as exc:
-            check = str(exc)
-        except (OSError, sqlite3.Error):
-            return
-        if check != "ok":
-            log.error("History %s fails quick_check: %s", path, check)
-            self._requests.put(("damaged", self._generation))
-
-    @staticmethod
-    def _answer(store: HistoryStore, kind: str, *args):
-        if kind == "page":
-            filters, offset = args
-            total = store.count(filters) if offset == 0 else None
-            return offset, total, store.rows(filters, limit=PAGE, offset=offset)
-        if kind == "confirm":
-            ids, diagnosis, how, by, *note = args
-            return store.confirm(ids, diagnosis, how=how or None, by=by,
-                                 note=(note[0] if note else None) or None)
-        if kind == "damaged":
-            if not store.read_only:
-                store.begin_anew()
-            return store.notice
-        if kind == "delete":
-            return store.delete_cases(args[0])
-        if kind == "delete_matching":
-            return store.delete_matching(args[0])
-        if kind == "export":
-            filters, path = args
-            rows = store.rows(filters)
-            write_history_csv(path, rows)
-            return len(rows), path
-        raise ValueError(kind)
-
-    def _ask(self, kind: str, *args) -> None:
-        self._requests.put((kind, self._generation, *args))
+    def _ask(self, request: Request) -> None:
+        self.service.ask(request, self._generation)
 
     def handle(self, reply) -> None:
-        kind = reply[0]
-        if kind == "failed":
+        if isinstance(reply, Unavailable):
             self.say(self.status, lambda: _("The case history could not be opened; check that "
                                             "its folder can be read and written. The details "
                                             "are in the log file."))
-            return
-        if kind == "notice":
-            messagebox.showwarning(_("Case history"), reply[1].user_message(), parent=self)
-            return
-        generation, value = reply[1], reply[2]
-        if kind == "error":
-            self.say(self.status, lambda: value.user_message() if isinstance(value, UserError)
+        elif isinstance(reply, Notice):
+            messagebox.showwarning(_("Case history"), reply.sentence.user_message(), parent=self)
+        elif isinstance(reply, Failed):
+            error = reply.error
+            self.say(self.status, lambda: error.user_message() if error is not None
                      else _("Something went wrong. The details are in the log file."))
-        elif kind == "page":
-            if generation == self._generation:
-                self._show_page(*value)
-        elif kind == "damaged":
-            if value is not None:
-                messagebox.showwarning(_("Case history"), value.user_message(), parent=self)
+        elif isinstance(reply.request, Page):
+            if reply.generation == self._generation:
+                self._show_page(reply.value)
+        elif isinstance(reply.request, BeginAnew):
+            if reply.value is not None:
+                messagebox.showwarning(_("Case history"), reply.value.user_message(),
+                                       parent=self)
             self.reload()
-        elif kind == "export":
-            count, path = value
+        elif isinstance(reply.request, Export):
+            count, path = reply.value.count, reply.value.path
             self.say(self.status, lambda: _("Saved {count} results to {name} in {folder}.").format(
                 count=count, name=Path(path).name, folder=folder_of(Path(path))))
-        else:  # a write: show the rows again
+        elif isinstance(reply.request, WRITES):  # show the rows again
             self.reload()
 
     # --- filters and pages ----------------------------------------------------------------
@@ -318,18 +244,18 @@ class HistoryView(Polled, tk.Toplevel):
         self.rows.clear()
         self._loading = True
         self.say(self.status, lambda: _("Loading…"))
-        self._ask("page", filters, 0)
+        self._ask(Page(filters))
 
     def _near_end(self, last: str) -> None:
         """The scroll bar's end reached the bottom third: fetch the next page."""
         if float(last) > 0.66 and not self._loading and len(self.rows) < self.total:
             self._loading = True
-            self._ask("page", self.filters, len(self.rows))
+            self._ask(Page(self.filters, len(self.rows)))
 
-    def _show_page(self, offset: int, total: int | None, rows: list[HistoryRow]) -> None:
-        if total is not None:
-            self.total = total
-        for row in rows:
+    def _show_page(self, page: Rows) -> None:
+        if page.total is not None:
+            self.total = page.total
+        for row in page.rows:
             iid = str(row.result_id)
             if iid not in self.rows:
                 self.rows[iid] = row
@@ -366,9 +292,7 @@ class HistoryView(Polled, tk.Toplevel):
         path = Path(row.path)
         try:
             if file_sha256(path) == row.sha256:
-                if not self.app.state.show_listed(path):
-                    self.app.open_paths([path])
-                self.app.root.lift()
+                self.context.show_file(path)
                 return
             why = CHANGED
         except OSError:
@@ -403,42 +327,40 @@ class HistoryView(Polled, tk.Toplevel):
                 _("Set confirmed diagnosis"), ngettext(*OVERWRITE, already).format(
                     count=already), parent=self):
             return
-        settings = self.app.settings
-        if not settings.user_name:
+        if not self.context.settings.user_name:
             name = simpledialog.askstring(_("Your name"), _("Your name, recorded with each "
                                                           "diagnosis you confirm:"), parent=self)
             if not name:
                 return
-            settings.user_name = name.strip()
-            save_settings(settings)
-        self._ask("confirm", sorted(r.case_id for r in cases), diagnosis, how,
-                  settings.user_name, note)
+            self.context.remember(user_name=name.strip())
+        self._ask(Confirm(tuple(sorted(r.case_id for r in cases)), diagnosis, how,
+                          self.context.settings.user_name, note))
 
     def ask_export(self) -> None:
-        path = filedialog.asksaveasfilename(parent=self, initialdir=self.app.state.initial_dir(),
+        path = filedialog.asksaveasfilename(parent=self, initialdir=self.context.initial_dir(),
                                             title=_("Export CSV…"),
                                             defaultextension=".csv",
                                             initialfile=file_name("history", ".csv"),
                                             filetypes=[("CSV", "*.csv")])
         if path:
-            self._ask("export", self.filters, Path(path))
+            self._ask(Export(self.filters, Path(path)))
 
     def ask_delete_selected(self) -> None:
         ids = sorted({r.case_id for r in self.selected_rows()})
         if ids and messagebox.askyesno(
                 _("Delete cases"), _("Forget {count} cases and their results? The image files "
                                      "are not touched.").format(count=len(ids)), parent=self):
-            self._ask("delete", ids)
+            self._ask(Delete(tuple(ids)))
 
     def ask_delete_matching(self) -> None:
         if self.total and messagebox.askyesno(
                 _("Delete cases"), _("Forget every case of the {count} results shown (all pages)? "
                                      "The image files are not touched.").format(count=self.total),
                 parent=self):
-            self._ask("delete_matching", self.filters)
+            self._ask(DeleteMatching(self.filters))
 
     def close(self) -> None:
-        self._requests.put(None)
+        self.service.stop()
         self.stop_polling()
         self.destroy()  # takes the language listener with it (Texts.follow_language)
 

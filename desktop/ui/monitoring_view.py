@@ -5,24 +5,19 @@ each period whose flagged share left what the site's calibration saw (``desktop.
 
 from __future__ import annotations
 
-import logging
-import sqlite3
 import threading
 import tkinter as tk
 from pathlib import Path
 from tkinter import ttk
 
-from desktop.cases.monitoring import SHIFTED, periods
+from desktop.cases.monitoring import SHIFTED, history_periods
 from desktop.cases.profile import interval_text
-from desktop.cases.store import HistoryStore
-from desktop.errors import N_, UserError, class_phrase
+from desktop.errors import N_, class_phrase
 from desktop.i18n import _, class_name
 from desktop.modelfile import POSITIVE
 from desktop.ui.polled import Polled
 from desktop.ui.style import min_size
 from desktop.ui.widgets import fit_columns
-
-log = logging.getLogger(__name__)
 
 COLUMNS = ("period", "results", "flagged", "scope", "agreement")
 HEADINGS = {"period": N_("Period"), "results": N_("Cases"),
@@ -31,10 +26,10 @@ HEADINGS = {"period": N_("Period"), "results": N_("Cases"),
 
 
 class MonitoringView(Polled, tk.Toplevel):
-    def __init__(self, app, db_path: Path | None = None) -> None:
-        self.open_over(app, N_("Monitoring"), (900, 480), (600, 300))
+    def __init__(self, context, db_path: Path | None = None) -> None:
+        self.open_over(context, N_("Monitoring"), (900, 480), (600, 300))
         self.db_path = db_path
-        profile = app.history.profile
+        profile = context.profile
         self.interval = profile.flagged_interval if profile is not None else None
         self.found: list | None = None  # the periods shown, kept to show again after a switch
         self.by = tk.StringVar(self, "week")
@@ -73,16 +68,8 @@ class MonitoringView(Polled, tk.Toplevel):
                          name="cxr-monitoring").start()
 
     def _compute(self, by: str) -> None:
-        try:
-            store = HistoryStore.open(self.db_path)
-            try:
-                rows = store.rows()
-            finally:
-                store.close()
-            self.replies.put(periods(rows, by=by, calibration_interval=self.interval))
-        except (OSError, sqlite3.Error, UserError):  # UserError: not a history of ours
-            log.exception("Monitoring could not read the history")
-            self.replies.put(None)
+        self.replies.put(history_periods(self.db_path, by=by,
+                                         calibration_interval=self.interval))
 
     def handle(self, found) -> None:
         if found is None:

@@ -19,14 +19,16 @@ class Polled:
     ``self.replies``. Texts go through ``self.texts`` (and ``say``), so the window follows a
     language switch while it is open."""
 
-    def open_over(self, app, title: str, size: tuple[int, int],
+    def open_over(self, context, title: str, size: tuple[int, int],
                   minimum: tuple[int, int]) -> None:
-        """A window of its own over the main window ``app``, titled ``title`` (a msgid), first
-        ``size`` and never smaller than ``minimum`` (both within the screen's room): a window
-        opened before it is mapped has no height of its own yet, and without a minimum a
-        window manager restores a maximised one to whatever that was (one pixel)."""
-        super().__init__(app.root)
-        self.app = app
+        """A window of its own over the main window (``context.root``; ``context``, a
+        ``desktop.ui.cases_context.CasesContext``, is all it may use of the main window),
+        titled ``title`` (a msgid), first ``size`` and never smaller than ``minimum`` (both
+        within the screen's room): a window opened before it is mapped has no height of its
+        own yet, and without a minimum a window manager restores a maximised one to whatever
+        that was (one pixel)."""
+        super().__init__(context.root)
+        self.context = context
         self.texts = Texts()
         self.texts.title(self, title)
         self.texts.follow_language(self)
@@ -34,7 +36,7 @@ class Polled:
         self._size = (min(size[0], room[0]), min(size[1], room[1]))
         self.minsize(*min_size(self, minimum))
         self.geometry("{}x{}".format(*self._size))
-        self.transient(app.root)
+        self.transient(context.root)
         # registered first, so it runs first on a switch: it waits for the other texts
         self.texts.call(self, lambda: self.after_idle(self.fit_width))
 

@@ -4,15 +4,14 @@ diagnosis (from the labelled folder the image lies in, or the history) are shown
 kept in the case history; the summary (``desktop.cases.teaching``) compares reader, model and
 confirmed diagnoses over every case read this way, and exports as CSV.
 
-Images are classified on a thread of the view's own with the window's loaded engine; the
-picture, the reads and the answers are on the Tk thread.
+Images are classified, and reads kept, by a ``desktop.cases.teaching_session.TeachingSession``
+(on a thread of its own, with the window's loaded engine handed to it); the picture, the reads
+and the answers are on the Tk thread.
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
-import threading
 import tkinter as tk
 from pathlib import Path
 from tkinter import filedialog, ttk
@@ -21,20 +20,11 @@ from PIL import ImageTk
 
 from desktop.atomicio import atomic_write_text
 from desktop.cases.profile import interval_text
-from desktop.cases.recorder import Recorder
-from desktop.cases.store import TeachingRead, now_text
-from desktop.cases.teaching import (
-    LABELS,
-    folder_label,
-    summarize,
-    summary_csv_text,
-)
-from desktop.engine.session import Session
-from desktop.engine.threshold import ThresholdPolicy
+from desktop.cases.teaching import LABELS, summary_csv_text
+from desktop.cases.teaching_session import Shown, TeachingSession
 from desktop.errors import N_, NP_, Sentence
 from desktop.i18n import _, class_name, format_decimal, ngettext
 from desktop.reading.files import scan
-from desktop.reading.identity import file_sha256
 from desktop.reports.labels import file_name
 from desktop.reports.overlay import blend_heatmap
 from desktop.reports.wording import verdict_label
@@ -54,16 +44,15 @@ SUMMARY = NP_("Over {reads} case read first: reader vs confirmed {reader}, model
 
 
 class TeachingView(Polled, tk.Toplevel):
-    def __init__(self, app, db_path: Path | None = None) -> None:
-        self.open_over(app, N_("Read first (teaching)"), (760, 680), (560, 480))
+    def __init__(self, context, db_path: Path | None = None) -> None:
+        self.open_over(context, N_("Read first (teaching)"), (760, 680), (560, 480))
         self.files: list[Path] = []
         self.index = -1
         self.result = None
         self.sha256: str | None = None  # the shown image's content (its teaching read's key)
         self.read: str | None = None
-        self.session = Session(ThresholdPolicy.from_card(app.state.card))
-        self.session.set_site(app.session.site)
-        self.recorder = Recorder(db_path, notify=self._notify)
+        self.teaching = TeachingSession(context.card, context.site, db_path,
+                                        notify=self._notify)
         self._build()
         self.start_polling()
         self.protocol("WM_DELETE_WINDOW", self.close)
@@ -136,22 +125,11 @@ class TeachingView(Polled, tk.Toplevel):
             return
         n, total = self.index + 1, len(self.files)
         self.say(self.position, lambda: _("Image {n} of {total}").format(n=n, total=total))
-        engine = self.app.worker.engine
-        path = self.files[self.index]
-        threading.Thread(target=self._classify, args=(engine, path), daemon=True,
-                         name="cxr-teaching").start()
+        self.teaching.classify(self.context.engine(), self.files[self.index],
+                               preview_size=self.side, post=self.replies.put)
 
-    def _classify(self, engine, path: Path) -> None:
-        try:
-            result = next(iter(engine.predict_paths([path], preview_size=self.side,
-                                                    heatmaps=True)))
-            self.replies.put((result, file_sha256(path) if result.ok else None))
-        except Exception:  # noqa: BLE001 - the view says so; the traceback is logged
-            log.exception("Teaching view could not classify %s", path)
-            self.replies.put((None, None))
-
-    def handle(self, reply) -> None:
-        result, self.sha256 = reply
+    def handle(self, reply: Shown) -> None:
+        result, self.sha256 = reply.result, reply.sha256
         self.canvas.delete("all")
         self.caption.pack_forget()
         if result is None or not result.ok or result.preview is None:
@@ -160,7 +138,7 @@ class TeachingView(Polled, tk.Toplevel):
                      else lambda: _("Something went wrong. The details are in the log file."))
             self.next_button.configure(state="normal")
             return
-        self.result = self.session.add(result)
+        self.result = self.teaching.add(result)
         self._draw(result.preview)  # the heatmap, computed already, waits for the read
         for button in self.read_buttons:  # the answer stays hidden until the reader reads
             button.configure(state="normal")
@@ -181,19 +159,8 @@ class TeachingView(Polled, tk.Toplevel):
         self.read = read
         for button in self.read_buttons:
             button.configure(state="disabled")
-        confirmed = folder_label(result.path)
-        verdict = self.session.verdict(result)
-        store = self.recorder.open()
-        if store is not None and self.sha256 is not None:  # kept apart from the clinic's cases
-            try:
-                if confirmed is None:
-                    confirmed = store.confirmed_of(self.sha256)
-                store.record_read(TeachingRead(
-                    sha256=self.sha256, file_name=Path(result.path).name, path=str(result.path),
-                    created=now_text(), reader_read=read, verdict=verdict,
-                    p=result.p_pneumonia, confirmed=confirmed))
-            except sqlite3.Error:
-                log.exception("Could not keep the read of %s", result.path)
+        answer = self.teaching.keep_read(result, self.sha256, read)  # apart from the clinic's
+        verdict, confirmed = answer.verdict, answer.confirmed
         self.say(self.answer, lambda: _(ANSWER).format(
             verdict=verdict_label(verdict, mark=False) if verdict else _("No verdict"),
             p=format_decimal(result.p_pneumonia, 3),
@@ -205,10 +172,10 @@ class TeachingView(Polled, tk.Toplevel):
         self.show_summary()
 
     def show_summary(self) -> None:
-        store = self.recorder.open()
-        if store is None:
+        summary = self.teaching.summary()
+        if summary is None:
             return
-        self.last_summary = summarize(store.teaching_reads())
+        self.last_summary = summary
         self.say(self.summary, self._summary_text)
 
     def _summary_text(self) -> str:
@@ -234,7 +201,7 @@ class TeachingView(Polled, tk.Toplevel):
         return "\n".join(lines)
 
     def ask_export(self) -> None:
-        path = filedialog.asksaveasfilename(parent=self, initialdir=self.app.state.initial_dir(),
+        path = filedialog.asksaveasfilename(parent=self, initialdir=self.context.initial_dir(),
                                             title=_("Export summary CSV…"),
                                             defaultextension=".csv",
                                             initialfile=file_name("reader_study", ".csv"),
@@ -258,5 +225,5 @@ class TeachingView(Polled, tk.Toplevel):
 
     def close(self) -> None:
         self.stop_polling()
-        self.recorder.close()
+        self.teaching.close()
         self.destroy()

@@ -220,12 +220,17 @@ def test_damage_met_while_recording_keeps_the_file_and_records_into_a_new_one(tm
     assert recorder.store.count() == 1 and recorder.store.integrity() == "ok"
 
 
-def test_a_history_from_a_newer_version_is_opened_read_only_and_never_downgraded(tmp_path):
-    path = tmp_path / "h.db"
+def newer_history(path):
+    """A history of one case, as a newer version of the app wrote it (its schema ahead)."""
     store = HistoryStore.open(path)
     store.record(record())
     store.connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     store.close()
+
+
+def test_a_history_from_a_newer_version_is_opened_read_only_and_never_downgraded(tmp_path):
+    path = tmp_path / "h.db"
+    newer_history(path)
     newer = HistoryStore.open(path)
     assert newer.read_only and "newer version" in newer.notice.user_message()
     assert newer.count() == 1  # still readable

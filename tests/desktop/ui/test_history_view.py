@@ -11,6 +11,7 @@ from tkinter import font as tkfont
 import numpy as np
 import pytest
 
+from desktop.cases.history_service import Confirm, DeleteMatching, Export
 from desktop.cases.store import CaseRecord, Filters, HistoryStore
 from desktop.settings import Settings
 from tests.desktop.ui.test_app import classify, make_app, rows, wait_for, write_xray  # noqa: F401
@@ -40,7 +41,7 @@ def test_results_shown_are_recorded_and_the_history_view_filters_confirms_export
     wait_for(app, lambda: len(history_rows(view)) == 3, "clear the filter")
 
     first = view.rows[view.tree.get_children()[0]]
-    view._ask("confirm", [first.case_id], first.verdict, "radiologist", "Ana")
+    view._ask(Confirm((first.case_id,), first.verdict, "radiologist", "Ana"))
     wait_for(app, lambda: any(r[6] == "Agrees" for r in history_rows(view)),
              "show the confirmed case as agreeing")
     view.confirmed.set("yes")
@@ -48,13 +49,13 @@ def test_results_shown_are_recorded_and_the_history_view_filters_confirms_export
     wait_for(app, lambda: len(history_rows(view)) == 1, "only the confirmed case")
 
     out = tmp_path / "export.csv"
-    view._ask("export", view.filters, out)
+    view._ask(Export(view.filters, out))
     wait_for(app, lambda: out.exists(), "write the CSV")
     with open(out, newline="", encoding="utf-8") as fh:
         exported = list(csv.DictReader(fh))
     assert [r["confirmed_by"] for r in exported] == ["Ana"]
 
-    view._ask("delete_matching", Filters())
+    view._ask(DeleteMatching(Filters()))
     wait_for(app, lambda: not history_rows(view), "forget every case")
     assert all(f.exists() for f in files)
     view.close()
@@ -89,7 +90,7 @@ def test_the_history_view_follows_a_language_switch_and_keeps_the_filter_chosen(
     view = _open_history_of(app, [write_xray(tmp_path / f"chest {i}.png", seed=i)
                                   for i in range(2)])
     first = view.rows[view.tree.get_children()[0]]
-    view._ask("confirm", [first.case_id], first.verdict, "radiologist", "Ana")
+    view._ask(Confirm((first.case_id,), first.verdict, "radiologist", "Ana"))
     wait_for(app, lambda: any(r[6] == "Agrees" for r in history_rows(view)), "confirm one")
     box = view.boxes["Confirmed"]
     box.current(1)  # "Confirmed", as a click on it would
