@@ -1,7 +1,8 @@
 """``python -m desktop history …`` and ``python -m desktop calibrate …``: the case history and
 site calibration for scripts (the window has the same, see ``desktop.ui.history_view``).
 
-- ``history [--db PATH] export --csv FILE [filters]``: the results with their cases, as CSV.
+- ``history [--db PATH] export --csv FILE [filters]``: the results with their cases, as CSV
+  (``--verdict NORMAL|PNEUMONIA|REFER|none``).
 - ``history [--db PATH] stats [--by week|50] [--profile FILE]``: counts, then per period the
   share called PNEUMONIA, the share out of scope and the agreement with confirmed diagnoses,
   with a warning where the flagged share left the profile's interval.
@@ -16,9 +17,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from desktop.cases.store import NO_ANSWER
 from desktop.errors import N_, UserError
 from desktop.i18n import LANGUAGES, class_name, gettext, set_language, system_language
 from desktop.modelfile import POSITIVE
+from desktop.outcomes import DECISIONS
 from desktop.safetext import for_terminal
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -55,7 +58,9 @@ def history_parser() -> argparse.ArgumentParser:
                              "window's History view)")
     export.add_argument("--until", metavar="YYYY-MM-DD", type=_day,
                         help="up to and including this local day")
-    export.add_argument("--verdict", choices=["NORMAL", "PNEUMONIA", "none"])
+    export.add_argument("--verdict", choices=[*map(str, DECISIONS), NO_ANSWER],
+                        help="only results with this answer (REFER: referred to a human "
+                             "reader; none: no verdict, not chest X-rays)")
     export.add_argument("--confirmed", choices=["yes", "no"])
     stats = commands.add_parser("stats", help="counts and monitoring per period")
     stats.add_argument("--by", choices=["week", "50"], default="week")
