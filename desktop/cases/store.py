@@ -570,7 +570,7 @@ class HistoryStore:
                 "INSERT OR REPLACE INTO teaching_reads (sha256, file_name, path, created, "
                 "reader_read, verdict, p, confirmed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (read.sha256, read.file_name, read.path, read.created, read.reader_read,
-                 read.verdict, read.p, read.confirmed))
+                 _text(read.verdict), read.p, read.confirmed))
 
     def teaching_reads(self) -> list[TeachingRead]:
         """Every teaching read, oldest first."""
