@@ -327,7 +327,7 @@ class Filters:
             on_case.append("confirmed IS NULL")
         if self.agreement in ("agree", "disagree"):
             on_case.append("confirmed IN ('NORMAL', 'PNEUMONIA')")
-            clauses.append("r.verdict IN ('NORMAL', 'PNEUMONIA') AND r.verdict "
+            clauses.append("r.verdict IS NOT NULL AND r.verdict "  # a class: never REFER
                            + ("=" if self.agreement == "agree" else "<>")
                            + " (SELECT confirmed FROM cases k WHERE k.id = r.case_id)")
         if self.read is True:
