@@ -134,16 +134,17 @@ def generate(path: Path, cases: int) -> None:
         confirmed = rng.choice(["NORMAL", "PNEUMONIA"]) if rng.random() < 0.1 else None
         case_rows.append((i + 1, f"{i:064x}", f"img{i:06d}.dcm", f"/archive/{i:06d}.dcm",
                           1_000_000, when, when, confirmed))
-        result_rows.append((i + 1, when, "2026.12.01", "f" * 64, "", p, p, 0.5,
-                            None if scope == "not_chest_xray" else verdict, scope, "predict"))
+        answer = None if scope == "not_chest_xray" else verdict
+        result_rows.append((i + 1, when, "2026.12.01", "f" * 64, "", p, p, 0.5, answer, answer,
+                            scope, "predict"))
     with store.connection:
         store.connection.executemany(
             "INSERT INTO cases (id, sha256, file_name, path, size, first_seen, last_seen, "
             "confirmed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", case_rows)
         store.connection.executemany(
             "INSERT INTO results (case_id, created, model_version, model_sha256, profile, "
-            "p_model, p, threshold, verdict, scope, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?, ?)", result_rows)
+            "p_model, p, threshold, verdict, decision, scope, origin) VALUES (?, ?, ?, ?, ?, ?, "
+            "?, ?, ?, ?, ?, ?)", result_rows)
     store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
 

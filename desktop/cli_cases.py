@@ -1,10 +1,12 @@
 """``python -m desktop history …`` and ``python -m desktop calibrate …``: the case history and
 site calibration for scripts (the window has the same, see ``desktop.ui.history_view``).
 
-- ``history [--db PATH] export --csv FILE [filters]``: the results with their cases, as CSV.
+- ``history [--db PATH] export --csv FILE [filters]``: the results with their cases, as CSV
+  (``--verdict NORMAL|PNEUMONIA|REFER|none``).
 - ``history [--db PATH] stats [--by week|50] [--profile FILE]``: counts, then per period the
-  share called PNEUMONIA, the share out of scope and the agreement with confirmed diagnoses,
-  with a warning where the flagged share left the profile's interval.
+  share called PNEUMONIA, the share referred to a human reader (where a refer band decided),
+  the share out of scope and the agreement with confirmed diagnoses, with a warning where the
+  flagged share left the profile's interval, or the referred share its band's.
 - ``calibrate DIR --out site.json [--target-sensitivity 0.95]``: fit a site profile on a labelled
   folder (``DIR/NORMAL``, ``DIR/PNEUMONIA``); ``calibrate --from-history`` on the confirmed cases.
 """
@@ -16,9 +18,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from desktop.cases.store import NO_ANSWER
 from desktop.errors import N_, UserError
 from desktop.i18n import LANGUAGES, class_name, gettext, set_language, system_language
 from desktop.modelfile import POSITIVE
+from desktop.outcomes import DECISIONS
 from desktop.safetext import for_terminal
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -28,6 +32,8 @@ EXPORTED = N_("{count} results written to {path}.")
 STATS = N_("{cases} cases, {results} results, {confirmed} with a confirmed diagnosis.")
 PERIOD = N_("{period}: {cases} cases, {pneumonia} {flagged}, out of scope {scope}, agreement "
             "{agreement}")  # a case (a file's content) counts once, by its newest result
+PERIOD_REFERRED = N_("{period}: {cases} cases, {pneumonia} {flagged}, referred {referred}, out of "
+                     "scope {scope}, agreement {agreement}")  # where a refer band decided
 PROFILE_SAVED = N_("Site profile {name} written to {file}: threshold {threshold}.")
 CANNOT_OPEN = N_("The case history could not be opened; check that its folder can be read "
                  "and written. The details are in the log file.")
@@ -55,7 +61,9 @@ def history_parser() -> argparse.ArgumentParser:
                              "window's History view)")
     export.add_argument("--until", metavar="YYYY-MM-DD", type=_day,
                         help="up to and including this local day")
-    export.add_argument("--verdict", choices=["NORMAL", "PNEUMONIA", "none"])
+    export.add_argument("--verdict", choices=[*map(str, DECISIONS), NO_ANSWER],
+                        help="only results with this answer (REFER: referred to a human "
+                             "reader; none: no verdict, not chest X-rays)")
     export.add_argument("--confirmed", choices=["yes", "no"])
     stats = commands.add_parser("stats", help="counts and monitoring per period")
     stats.add_argument("--by", choices=["week", "50"], default="week")
@@ -160,7 +168,12 @@ def _export(store, args) -> int:
 
 
 def _stats(store, args) -> int:
-    from desktop.cases.monitoring import SHIFTED, periods
+    from desktop.cases.monitoring import (
+        REFERRAL_SHIFTED,
+        SHIFTED,
+        periods,
+        referral_interval,
+    )
     from desktop.cases.profile import interval_text, load_profile
     from desktop.settings import load_settings
 
@@ -168,25 +181,32 @@ def _stats(store, args) -> int:
     confirmed = len({r.case_id for r in rows if r.confirmed})
     print(gettext(STATS).format(cases=store.case_count(), results=len(rows),
                                 confirmed=confirmed))
-    interval = None
+    interval = referral = None
     path = args.profile or load_settings().site_profile
     if path:
         try:
-            interval = load_profile(Path(path)).flagged_interval
+            profile = load_profile(Path(path))
+            interval = profile.flagged_interval
+            referral = referral_interval(profile.calibration.band)  # a version-1 one has none
         except UserError as exc:
             _err(exc.user_message())
     for period in periods(rows, by="week" if args.by == "week" else "block",
-                          calibration_interval=interval):
-        print(gettext(PERIOD).format(
+                          calibration_interval=interval, referral_interval=referral):
+        line = PERIOD_REFERRED if period.referred.n else PERIOD
+        print(gettext(line).format(
             pneumonia=class_name(POSITIVE), period=period.label, cases=period.results,
             flagged=interval_text(period.flagged) if period.flagged.n else "—",
+            referred=interval_text(period.referred) if period.referred.n else "—",
             scope=interval_text(period.out_of_scope),
             agreement=interval_text(period.agreement) if period.agreement.n else "—"))
-        if period.shifted:
-            print("  " + gettext(SHIFTED).format(
-                pneumonia=class_name(POSITIVE), share=f"{100 * period.flagged.value:.0f}%",
-                low=f"{100 * interval[0]:.0f}%", high=f"{100 * interval[1]:.0f}%",
-                period=period.label))
+        for left, sentence, rate, bounds in ((period.shifted, SHIFTED, period.flagged, interval),
+                                             (period.referral_shifted, REFERRAL_SHIFTED,
+                                              period.referred, referral)):
+            if left:
+                print("  " + gettext(sentence).format(
+                    pneumonia=class_name(POSITIVE), share=f"{100 * rate.value:.0f}%",
+                    low=f"{100 * bounds[0]:.0f}%", high=f"{100 * bounds[1]:.0f}%",
+                    period=period.label))
     return EXIT_OK
 
 

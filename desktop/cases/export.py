@@ -15,7 +15,11 @@ log = logging.getLogger(__name__)
 
 COLUMNS = ("created", "file", "path", "sha256", "verdict", "p_pneumonia", "p_model", "threshold",
            "scope", "scope_reason", "profile", "model_version", "model_sha256", "confirmed",
-           "confirmed_how", "reader_read", "note", "confirmed_by", "confirmed_at", "agreement")
+           "confirmed_how", "reader_read", "note", "confirmed_by", "confirmed_at", "agreement",
+           "decision", "t_low", "t_high")
+# As ``predict --csv``: ``verdict`` is the class alone (empty for a referred result), ``decision``
+# NORMAL, PNEUMONIA or REFER, ``t_low``/``t_high`` the refer band that decided (empty: the
+# threshold did). The new columns come last, so a script reading the first ones reads the same.
 
 
 def _cells(row: HistoryRow) -> list:
@@ -24,7 +28,12 @@ def _cells(row: HistoryRow) -> list:
             row.p_text(DECIMALS), row.p_text(DECIMALS, model=True),
             f"{row.threshold:.{DECIMALS}f}", row.scope, row.scope_reason, row.profile,
             row.model_version, row.model_sha256, row.confirmed, row.confirmed_how,
-            row.reader_read, row.note, row.confirmed_by, row.confirmed_at, agreement]
+            row.reader_read, row.note, row.confirmed_by, row.confirmed_at, agreement,
+            row.decision, _band_end(row.t_low), _band_end(row.t_high)]
+
+
+def _band_end(value: float | None) -> str:
+    return "" if value is None else f"{value:.{DECIMALS}f}"
 
 
 def history_csv_text(rows: list[HistoryRow]) -> str:

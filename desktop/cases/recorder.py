@@ -31,8 +31,9 @@ NOT_RECORDING = N_("Results are not being recorded in the case history: its fold
 
 def case_record(row: ResultRow, result: Result, *, model_sha256: str,
                 model_version: str | None, origin: str) -> CaseRecord | None:
-    """What the history keeps of ``result``, labelled as ``row`` (its session's row); None for
-    a file that got no probability. The file's identity is the one the engine's lane took
+    """What the history keeps of ``result``, labelled as ``row`` (its session's row: its
+    decision, REFER included, and the refer band that made it); None for a file that got no
+    probability. The file's identity is the one the engine's lane took
     (``identify=True``), else it is taken here; only its DICOM UIDs come from the reader."""
     if not result.ok:
         return None
@@ -53,7 +54,8 @@ def case_record(row: ResultRow, result: Result, *, model_sha256: str,
         p_model=float(result.p_model if result.p_model is not None else result.p_pneumonia),
         p=float(result.p_pneumonia), threshold=row.threshold, verdict=row.verdict,
         scope=row.scope, scope_reason=row.scope_reason, origin=origin,
-        uids={k: v for k, v in uids.items() if v})
+        uids={k: v for k, v in uids.items() if v},
+        decision=row.decision, t_low=row.t_low, t_high=row.t_high)
 
 
 class Recorder:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from desktop.errors import N_, Sentence, UserError
 from desktop.i18n import format_decimal
+from desktop.outcomes import Outcome, parse
 from desktop.settings import user_folder
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 DB_FILE = "history.db"
 BUSY_TIMEOUT_MS = 15_000  # another process's write transaction lasts milliseconds
 DIAGNOSES = ("NORMAL", "PNEUMONIA", "OTHER", "UNKNOWN")  # a confirmed diagnosis is one of these
+# What ``Filters.verdict`` selects: an outcome's value, or NO_ANSWER (withheld: no decision).
+NO_ANSWER = "none"
 
 DAMAGED = N_("The case history file was damaged; it was kept as {name} and a new history was "
              "begun.")
@@ -128,6 +131,18 @@ MIGRATIONS: list[str] = [
     DELETE FROM results WHERE origin = 'teaching';
     DELETE FROM cases WHERE id NOT IN (SELECT case_id FROM results)
     """,
+    # 3: the refer band (desktop.outcomes): ``decision`` is NORMAL, PNEUMONIA or REFER (NULL:
+    # withheld, no answer), ``verdict`` stays the class alone (NULL for a referred result, so a
+    # query written for verdicts never counts REFER as one), and ``t_low``/``t_high`` the band
+    # that decided (NULL: the single threshold did). The results kept so far were decided by
+    # their threshold: their decision is their verdict.
+    """
+    ALTER TABLE results ADD COLUMN decision TEXT;
+    ALTER TABLE results ADD COLUMN t_low REAL;
+    ALTER TABLE results ADD COLUMN t_high REAL;
+    UPDATE results SET decision = verdict WHERE verdict IS NOT NULL;
+    CREATE INDEX results_decision ON results(decision, created)
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -206,6 +221,13 @@ class CaseRecord:
     origin: str  # "window", "predict", "calibrate"
     uids: dict = field(default_factory=dict)  # study_uid, series_uid, sop_uid (DICOM)
     created: str | None = None  # default: now
+    decision: str | None = None  # NORMAL, PNEUMONIA or REFER; default: the verdict
+    t_low: float | None = None  # the refer band that decided (None: the threshold did)
+    t_high: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.decision is None and self.verdict is not None:  # a verdict is its decision
+            object.__setattr__(self, "decision", self.verdict)
 
 
 @dataclass(frozen=True)
@@ -233,20 +255,31 @@ class HistoryRow:
     note: str | None
     confirmed_by: str | None
     confirmed_at: str | None
+    decision: str | None = None  # NORMAL, PNEUMONIA, REFER; None: withheld (no answer)
+    t_low: float | None = None  # the refer band that decided; None: the threshold did
+    t_high: float | None = None
+
+    @property
+    def outcome(self) -> Outcome:
+        """What the model answered (``desktop.outcomes``): a stored result always got a P, so
+        without a decision it was withheld (not a chest X-ray)."""
+        return parse(self.decision) or Outcome.WITHHELD
 
     def p_text(self, decimals: int, *, model: bool = False, for_people: bool = False) -> str:
         """P (or the model's own P) as the export (a decimal point) or, ``for_people``, the
-        History view (the language's decimal sign) show it: empty for a result without a verdict
-        (out of scope, withheld), as ``predict --csv`` leaves it."""
-        if self.verdict is None:
+        History view (the language's decimal sign) show it: empty for a result without a decision
+        (out of scope, withheld), as ``predict --csv`` leaves it; a referred result's P is shown
+        (it is what the reader should know)."""
+        if not self.outcome.is_decision:
             return ""
         value = self.p_model if model else self.p
         return format_decimal(value, decimals) if for_people else f"{value:.{decimals}f}"
 
     @property
     def agreement(self) -> bool | None:
-        """Whether the verdict matches the confirmed NORMAL / PNEUMONIA; None where unknown."""
-        if self.verdict is None or self.confirmed not in ("NORMAL", "PNEUMONIA"):
+        """Whether the verdict matches the confirmed NORMAL / PNEUMONIA; None where unknown or
+        where the model gave no class (withheld, referred)."""
+        if not self.outcome.is_verdict or self.confirmed not in ("NORMAL", "PNEUMONIA"):
             return None
         return self.verdict == self.confirmed
 
@@ -259,7 +292,7 @@ class Filters:
 
     since: str | None = None
     until: str | None = None
-    verdict: str | None = None  # "NORMAL", "PNEUMONIA", or "none" (no verdict)
+    verdict: str | None = None  # an Outcome's value (NORMAL, PNEUMONIA, REFER), or NO_ANSWER
     scope: str | None = None
     confirmed: bool | None = None
     agreement: str | None = None
@@ -277,11 +310,11 @@ class Filters:
         if self.until:
             clauses.append("r.created < ?")
             params.append(self.until)
-        if self.verdict == "none":
-            clauses.append("r.verdict IS NULL")
+        if self.verdict == NO_ANSWER:  # withheld: no decision (a referred result has one)
+            clauses.append("r.decision IS NULL")
         elif self.verdict:
-            clauses.append("r.verdict = ?")
-            params.append(self.verdict)
+            clauses.append("r.decision = ?")
+            params.append(str(self.verdict))
         if self.scope:
             clauses.append("r.scope = ?")
             params.append(self.scope)
@@ -294,7 +327,7 @@ class Filters:
             on_case.append("confirmed IS NULL")
         if self.agreement in ("agree", "disagree"):
             on_case.append("confirmed IN ('NORMAL', 'PNEUMONIA')")
-            clauses.append("r.verdict IS NOT NULL AND r.verdict "
+            clauses.append("r.verdict IS NOT NULL AND r.verdict "  # a class: never REFER
                            + ("=" if self.agreement == "agree" else "<>")
                            + " (SELECT confirmed FROM cases k WHERE k.id = r.case_id)")
         if self.read is True:
@@ -328,8 +361,14 @@ class TeachingRead:
 
 _ROW_SQL = """SELECT r.id, c.id, r.created, c.file_name, c.path, c.sha256, r.verdict, r.p,
     r.p_model, r.threshold, r.scope, r.scope_reason, r.profile, r.model_version, r.model_sha256,
-    c.confirmed, c.confirmed_how, c.reader_read, c.note, c.confirmed_by, c.confirmed_at
+    c.confirmed, c.confirmed_how, c.reader_read, c.note, c.confirmed_by, c.confirmed_at,
+    r.decision, r.t_low, r.t_high
     FROM results r JOIN cases c ON c.id = r.case_id"""
+
+
+def _text(value) -> str | None:
+    """An ``Outcome`` (a str subclass) stored as its plain value."""
+    return None if value is None else str(value)
 
 
 def _uid_values(uids: dict | None) -> tuple:
@@ -471,15 +510,19 @@ class HistoryStore:
             case_ids = [ids[record.sha256] for record in records]
             self.connection.executemany(
                 """INSERT INTO results (case_id, created, model_version, model_sha256, profile,
-                       p_model, p, threshold, verdict, scope, scope_reason, origin)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       p_model, p, threshold, verdict, scope, scope_reason, origin, decision,
+                       t_low, t_high)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (case_id, model_sha256, profile) DO UPDATE SET
                        created = excluded.created, model_version = excluded.model_version,
                        p_model = excluded.p_model, p = excluded.p, threshold = excluded.threshold,
                        verdict = excluded.verdict, scope = excluded.scope,
-                       scope_reason = excluded.scope_reason, origin = excluded.origin""",
+                       scope_reason = excluded.scope_reason, origin = excluded.origin,
+                       decision = excluded.decision, t_low = excluded.t_low,
+                       t_high = excluded.t_high""",
                 [(case_id, when, r.model_version, r.model_sha256, r.profile, r.p_model, r.p,
-                  r.threshold, r.verdict, r.scope, r.scope_reason, r.origin)
+                  r.threshold, _text(r.verdict), r.scope, r.scope_reason, r.origin,
+                  _text(r.decision), r.t_low, r.t_high)
                  for r, case_id, when in zip(records, case_ids, whens, strict=True)])
         return case_ids
 
@@ -527,7 +570,7 @@ class HistoryStore:
                 "INSERT OR REPLACE INTO teaching_reads (sha256, file_name, path, created, "
                 "reader_read, verdict, p, confirmed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (read.sha256, read.file_name, read.path, read.created, read.reader_read,
-                 read.verdict, read.p, read.confirmed))
+                 _text(read.verdict), read.p, read.confirmed))
 
     def teaching_reads(self) -> list[TeachingRead]:
         """Every teaching read, oldest first."""

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from desktop.cases.calibration import Rate
 from desktop.cases.store import TeachingRead
+from desktop.outcomes import Outcome
 
-LABELS = ("NORMAL", "PNEUMONIA")
+LABELS = ("NORMAL", "PNEUMONIA")  # a folder's label, a read, a confirmed diagnosis
 LABELLED_FOLDER = "labelled folder"  # how a label from the folder was confirmed (stored as is)
 
 
@@ -38,6 +39,9 @@ class ReaderSummary:
     reader_table: dict[tuple[str, str], int]  # (confirmed, reader's read) -> cases
     model_table: dict[tuple[str, str], int]  # (confirmed, model's verdict) -> cases
     images: tuple[TeachingRead, ...] = ()  # each image read, oldest first
+    referred: Rate = Rate.of(0, 0)  # REFER among the images the model answered (a P, no
+    # withheld), counted apart from its verdicts
+    referred_table: dict[str, int] | None = None  # confirmed -> cases the model referred
 
 
 def summarize(rows: list[TeachingRead]) -> ReaderSummary:
@@ -49,8 +53,11 @@ def summarize(rows: list[TeachingRead]) -> ReaderSummary:
             newest[row.sha256] = row
     cases = sorted(newest.values(), key=lambda r: r.created)
     known = [r for r in cases if r.confirmed in LABELS]
-    judged = [r for r in cases if r.verdict in LABELS]
-    both = [r for r in known if r.verdict in LABELS]
+    judged = [r for r in cases if r.verdict in (Outcome.NORMAL, Outcome.PNEUMONIA)]
+    both = [r for r in known if r.verdict in (Outcome.NORMAL, Outcome.PNEUMONIA)]
+    answered = [r for r in cases if r.verdict in (Outcome.NORMAL, Outcome.PNEUMONIA,
+                                                  Outcome.REFER)]
+    referred = [r for r in answered if r.verdict == Outcome.REFER]
     reader_table = {(c, r): 0 for c in LABELS for r in LABELS}
     model_table = dict(reader_table)
     for row in known:
@@ -62,7 +69,10 @@ def summarize(rows: list[TeachingRead]) -> ReaderSummary:
         reader_vs_confirmed=Rate.of(sum(r.reader_read == r.confirmed for r in known), len(known)),
         model_vs_confirmed=Rate.of(sum(r.verdict == r.confirmed for r in both), len(both)),
         reader_vs_model=Rate.of(sum(r.reader_read == r.verdict for r in judged), len(judged)),
-        reader_table=reader_table, model_table=model_table, images=tuple(cases))
+        reader_table=reader_table, model_table=model_table, images=tuple(cases),
+        referred=Rate.of(len(referred), len(answered)),
+        referred_table={label: sum(r.confirmed == label for r in referred)
+                        for label in LABELS})
 
 
 def summary_csv_text(summary: ReaderSummary) -> str:
@@ -73,7 +83,8 @@ def summary_csv_text(summary: ReaderSummary) -> str:
     writer.writerow(["measure", "agree", "of", "share", "ci_low", "ci_high"])
     for name, rate in (("reader_vs_confirmed", summary.reader_vs_confirmed),
                        ("model_vs_confirmed", summary.model_vs_confirmed),
-                       ("reader_vs_model", summary.reader_vs_model)):
+                       ("reader_vs_model", summary.reader_vs_model),
+                       ("model_referred", summary.referred)):
         writer.writerow([name, rate.k, rate.n, *(f"{v:.4f}" for v in (
             rate.value if rate.n else 0.0, rate.low, rate.high))])
     writer.writerow([])
@@ -81,6 +92,8 @@ def summary_csv_text(summary: ReaderSummary) -> str:
     for name, table in (("reader", summary.reader_table), ("model", summary.model_table)):
         for (confirmed, called), count in table.items():
             writer.writerow([name, confirmed, called, count])
+    for confirmed, count in (summary.referred_table or {}).items():
+        writer.writerow(["model", confirmed, Outcome.REFER, count])
     writer.writerow([])
     writer.writerow(["file", "reader_read", "model_verdict", "p_pneumonia", "confirmed",
                      "read_at"])

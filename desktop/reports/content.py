@@ -22,6 +22,7 @@ from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
 from desktop.engine.session import Session
 from desktop.engine.threshold import SITE_POINT, ThresholdPolicy, format_threshold
 from desktop.i18n import gettext
+from desktop.outcomes import DECISIONS, Outcome
 from desktop.reports.image_info import identifier_rows, info_rows
 from desktop.reports.labels import (
     DISCLAIMER,
@@ -31,13 +32,13 @@ from desktop.reports.labels import (
     operating_point_rule,
     point_figures_text,
 )
-from desktop.reports.wording import describe, p_meaning
+from desktop.reports.wording import band_promise, describe, p_meaning
 
 SHA_PREFIX = 12  # hex digits of the model's sha256 a report shows
 # The shape of a verdict (desktop.reports.wording.VERDICT_KINDS) and of a scope state (drawn,
 # never a glyph the font may lack).
 SCOPE_KINDS = (IN_SCOPE, UNUSUAL, NOT_CHEST_XRAY, "unchecked")
-VERDICTS = ("PNEUMONIA", "NORMAL")
+VERDICTS = DECISIONS  # the kinds whose P is set against the threshold or band in words
 
 Rows = list[tuple[str, str]]
 
@@ -52,7 +53,8 @@ class Entry:
     verdict_kind: str  # one of VERDICT_KINDS
     verdict: str
     probability: str  # "0.873", or "—" when the file could not be read
-    result_line: str  # "P(pneumonia) = 0.873 · Confidence 87%" ("" when unreadable)
+    result_line: str  # "P(pneumonia) = 0.873 · Confidence 87%", or inside the refer band ("":
+    # unreadable, withheld)
     scope_kind: str | None  # one of SCOPE_KINDS; None when the file could not be read
     scope: str  # the state in words, with its reason
     problem: str  # why the file could not be classified, else ""
@@ -110,10 +112,13 @@ def model_rows(card: dict | None, sha256: str) -> Rows:
 
 
 def threshold_rows(policy: ThresholdPolicy, card: dict | None = None, site=None) -> Rows:
-    """The threshold, the operating point it is (or "custom"), and its figures; with the model's
-    card, what P(pneumonia) means; the site profile in force
-    (``desktop.engine.site.SiteCalibration``), when there is one."""
-    rows = [(gettext("Threshold"), format_threshold(policy.threshold))]
+    """The refer band in force and what it promises (when one decides), the threshold, the
+    operating point it is (or "custom"), and its figures; with the model's card, what
+    P(pneumonia) means; the site profile in force (``desktop.engine.site.SiteCalibration``),
+    when there is one."""
+    band = policy.active_band
+    rows = [(gettext("Refer band"), band_promise(band))] if band is not None else []
+    rows.append((gettext("Threshold"), format_threshold(policy.threshold)))
     if card is not None:
         rows.append((gettext("What P means"), p_meaning(card, site)))
     if site is not None:
@@ -191,11 +196,13 @@ def batch_report(results: list[Result], session: Session, card: dict | None, sha
     counts = session.counts()
     count_rows = [
         (gettext("Files"), str(len(session.results))),
-        (gettext("PNEUMONIA"), str(counts["PNEUMONIA"])),
-        (gettext("NORMAL"), str(counts["NORMAL"])),
-        (gettext("No verdict (not chest X-rays)"), str(counts["withheld"])),
+        (gettext("PNEUMONIA"), str(counts[Outcome.PNEUMONIA])),
+        (gettext("NORMAL"), str(counts[Outcome.NORMAL])),
+        *([(gettext("Referred to a human reader"), str(counts[Outcome.REFER]))]
+          if session.band is not None or counts[Outcome.REFER] else []),
+        (gettext("No verdict (not chest X-rays)"), str(counts[Outcome.WITHHELD])),
         (gettext("Marked unusual"), str(counts["unusual"])),
-        (gettext("Not classified (unreadable)"), str(counts["error"])),
+        (gettext("Not classified (unreadable)"), str(counts[Outcome.UNREADABLE])),
     ]
     entries = [entry(r, session, show_identifiers=show_identifiers) for r in results]
     scope_note = ""

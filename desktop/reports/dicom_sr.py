@@ -1,10 +1,12 @@
 """A result as DICOM, so the hospital's archive can file it beside the image it is about.
 
 IHE AI Results asks for TID 1500 in a Comprehensive 3D SR: one measurement group whose finding
-is Pneumonia (SCT 233604007), judged Present / Absent, or Indeterminate where the verdict was
-withheld (the image outside the model's scope: no probability is written then), the probability
-(DCM 122157) as the model gave it, and the algorithm: the model's name, its version with the
-file's sha256, and as parameters the threshold, operating point and site profile in force. The
+is Pneumonia (SCT 233604007), judged Present / Absent, or Indeterminate (SCT 82334004) where the
+model gave no class: the verdict withheld (the image outside the model's scope) or the image
+referred to a human reader (P inside the refer band); no probability is written then. Else the
+probability (DCM 122157) as the model gave it; and the algorithm: the model's name, its version
+with the file's sha256, and as parameters the decision, the threshold, the refer band, operating
+point and site profile in force. The
 SR joins the source image's Study in a Series of its own, references the source image, and is
 UNVERIFIED: nobody has signed it. Of the patient only the name and ID are copied (the archive
 files by them); the other patient attributes stay empty.
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from desktop.atomicio import atomic_write_bytes
 from desktop.errors import N_, UserError
+from desktop.outcomes import Outcome, parse
 
 SERIES_DESCRIPTION = "AI result \u2014 research, not for diagnosis"
 MANUFACTURER = "cxr-pneumonia (research software)"
@@ -68,7 +71,8 @@ def structured_report(result, row, metadata: dict, model_sha256: str, *,
                       operating_point: str | None = None):
     """The TID 1500 Comprehensive 3D SR for one classified DICOM image (a highdicom dataset).
 
-    ``row`` is the session's ``ResultRow`` for ``result`` (verdict, P, threshold, profile)."""
+    ``row`` is the session's ``ResultRow`` for ``result`` (decision, P, threshold, refer band,
+    profile)."""
     import highdicom as hd
     from highdicom.sr import (
         AlgorithmIdentification,
@@ -90,14 +94,16 @@ def structured_report(result, row, metadata: dict, model_sha256: str, *,
         raise NoStudy(result.path, NO_RESULT)
     source = source_header(result.path)
     pneumonia = Code("233604007", "SCT", "Pneumonia")
-    if row.verdict is None or row.p_pneumonia is None:
+    decision = parse(row.decision) or Outcome.WITHHELD
+    if not decision.is_verdict or row.p_pneumonia is None:  # withheld, or referred
         judged, measurements = codes.SCT.Indeterminate, []
     else:
-        judged = codes.SCT.Present if row.verdict == "PNEUMONIA" else codes.SCT.Absent
+        judged = codes.SCT.Present if decision is Outcome.PNEUMONIA else codes.SCT.Absent
         measurements = [Measurement(name=codes.DCM.Probability, value=float(row.p_pneumonia),
                                     unit=Code("1", "UCUM", "no units"))]
     version = metadata.get("model_version") or "unknown"
-    parameters = [f"threshold={row.threshold:.6f}",
+    band = [] if row.t_low is None else [f"refer_band={row.t_low:.6f}-{row.t_high:.6f}"]
+    parameters = [f"decision={decision}", f"threshold={row.threshold:.6f}", *band,
                   f"operating_point={operating_point or 'custom'}",
                   f"site_profile={row.profile or 'none'}",
                   f"model_sha256={model_sha256}"]

@@ -3,7 +3,8 @@ pages.
 
 Helvetica, one of the PDF's built-in fonts (nothing embedded; its WinAnsi encoding covers
 Portuguese and Spanish), and marks drawn as shapes (a triangle for PNEUMONIA, a circle for
-NORMAL, a struck circle for no verdict, a diamond for unusual...), never glyphs the font lacks;
+NORMAL, a half-filled circle for referred to a human reader, a struck circle for no verdict, a
+diamond for unusual...), never glyphs the font lacks;
 every text goes through ``writable``: a value longer than ``MAX_TEXT`` characters (a DICOM
 tag of 20,000) is cut with an ellipsis, so no cell outgrows a page; a character WinAnsi cannot
 write gets an ASCII equivalent ("→" "->", "≥" ">=", an accented letter its base letter), and
@@ -43,6 +44,7 @@ from reportlab.platypus import Image as PdfImage
 
 from desktop.engine.results import read_again
 from desktop.errors import DiskFullError, FileChangedError, ReadError, WriteError
+from desktop.outcomes import Outcome
 from desktop.reports.content import BatchReport, Entry, SingleReport, page_text
 from desktop.reports.overlay import legend_strip
 
@@ -64,8 +66,10 @@ TEXT, TEXT_GREY, AMBER = colors.HexColor("#1E1E1E"), colors.HexColor("#505050"),
     colors.HexColor("#8A5300")
 BANNER_BG, BANNER_TEXT = colors.HexColor("#FFF1DB"), colors.HexColor("#6A3000")
 RULE = colors.HexColor("#C8C8C4")
-VERDICT_COLOURS = {"PNEUMONIA": colors.HexColor("#A94800"), "NORMAL": colors.HexColor("#005A8F"),
-                   "withheld": TEXT_GREY, "error": TEXT_GREY}
+PURPLE = colors.HexColor("#5E3C8E")  # referred: apart from both classes' colours, and its shape
+VERDICT_COLOURS = {Outcome.PNEUMONIA: colors.HexColor("#A94800"),
+                   Outcome.NORMAL: colors.HexColor("#005A8F"), Outcome.REFER: PURPLE,
+                   Outcome.WITHHELD: TEXT_GREY, Outcome.UNREADABLE: TEXT_GREY}
 
 _BASE = ParagraphStyle("base", fontName="Helvetica", fontSize=9.5, leading=12.5, textColor=TEXT)
 STYLES = {
@@ -138,7 +142,8 @@ def _p(text: str, style: str = "base", colour=None) -> Paragraph:
 
 class Mark(Flowable):
     """A verdict's or a scope's shape, drawn: triangle with "!" (PNEUMONIA), ringed dot
-    (NORMAL), struck circle (no verdict, not a chest X-ray), cross (error), diamond (unusual),
+    (NORMAL), half-filled circle (REFER, as the window's "◐"), struck circle (no verdict, not a
+    chest X-ray), cross (error), diamond (unusual),
     tick (in scope), hollow circle (not checked), warning triangle (the disclaimer)."""
 
     def __init__(self, kind: str | None, size: float = 12) -> None:
@@ -151,8 +156,8 @@ class Mark(Flowable):
         c.saveState()
         c.setLineWidth(max(1.0, s * 0.11))
         kind = self.kind
-        if kind in ("PNEUMONIA", "warning"):
-            c.setFillColor(VERMILLION if kind == "PNEUMONIA" else AMBER)
+        if kind in (Outcome.PNEUMONIA, "warning"):
+            c.setFillColor(VERMILLION if kind == Outcome.PNEUMONIA else AMBER)
             path = c.beginPath()
             path.moveTo(s / 2, s - m)
             path.lineTo(s - m, m)
@@ -163,12 +168,18 @@ class Mark(Flowable):
             c.setFillColor(colors.white)
             c.line(s / 2, s * 0.62, s / 2, s * 0.34)
             c.circle(s / 2, s * 0.2, s * 0.055, stroke=0, fill=1)
-        elif kind == "NORMAL":
+        elif kind == Outcome.REFER:
+            r = s / 2 - 1.5 * m
+            c.setFillColor(PURPLE)
+            c.wedge(s / 2 - r, s / 2 - r, s / 2 + r, s / 2 + r, 90, 180, stroke=0, fill=1)
+            c.setStrokeColor(PURPLE)
+            c.circle(s / 2, s / 2, r, stroke=1, fill=0)
+        elif kind == Outcome.NORMAL:
             c.setFillColor(BLUE)
             c.circle(s / 2, s / 2, s / 2 - m, stroke=0, fill=1)
             c.setFillColor(colors.white)
             c.circle(s / 2, s / 2, s * 0.13, stroke=0, fill=1)
-        elif kind in ("withheld", "not_chest_xray"):
+        elif kind in (Outcome.WITHHELD, "not_chest_xray"):
             c.setStrokeColor(GREY)
             c.circle(s / 2, s / 2, s / 2 - 2 * m, stroke=1, fill=0)
             c.line(s * 0.25, s * 0.25, s * 0.75, s * 0.75)
@@ -192,7 +203,7 @@ class Mark(Flowable):
         elif kind == "unchecked":
             c.setStrokeColor(GREY)
             c.circle(s / 2, s / 2, s / 2 - 2 * m, stroke=1, fill=0)
-        elif kind == "error":
+        elif kind == Outcome.UNREADABLE:
             c.setStrokeColor(GREY)
             c.line(m * 2, m * 2, s - m * 2, s - m * 2)
             c.line(m * 2, s - m * 2, s - m * 2, m * 2)
@@ -238,7 +249,7 @@ def _picture(data: bytes, size: tuple[int, int], max_width: float,
 def read_thumbnail(entry: Entry) -> tuple[bytes | None, tuple[int, int], str]:
     """A small JPEG of the file read again (rows keep no images), or why there is none:
     ``"missing"`` (unreadable, gone) or ``"changed"`` (no longer the image classified)."""
-    if entry.verdict_kind == "error":
+    if entry.verdict_kind == Outcome.UNREADABLE:
         return None, (0, 0), "missing"
     try:
         xray = read_again(entry.path, entry.fingerprint, THUMB_SIDE)

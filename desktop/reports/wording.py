@@ -25,14 +25,17 @@ from desktop.stats import CLASS
 # What a result is, for its words, its colour and its drawn shape: the outcomes, in their order.
 VERDICT_KINDS = tuple(str(outcome) for outcome in ORDER)
 # The classes' names come from desktop.i18n.class_name (these two msgids are its catalog entries).
-VERDICT_WORDS = {"PNEUMONIA": N_("PNEUMONIA"), "NORMAL": N_("NORMAL"),
-                 "REFER": N_("Undetermined: refer to a human reader"),
-                 "withheld": N_("No verdict"), "error": N_("Could not classify")}
+VERDICT_WORDS = {Outcome.PNEUMONIA: N_("PNEUMONIA"), Outcome.NORMAL: N_("NORMAL"),
+                 Outcome.REFER: N_("Undetermined: refer to a human reader"),
+                 Outcome.WITHHELD: N_("No verdict"), Outcome.UNREADABLE: N_("Could not classify")}
 # The same, short, in the table's verdict column and at the start of a text line.
-SHORT_WORDS = {"REFER": N_("Refer"), "withheld": N_("No verdict"), "error": N_("Error")}
-LINE_WORDS = {"REFER": N_("REFER"), "withheld": N_("NO VERDICT"), "error": N_("ERROR")}
+SHORT_WORDS = {Outcome.REFER: N_("Refer"), Outcome.WITHHELD: N_("No verdict"),
+               Outcome.UNREADABLE: N_("Error")}
+LINE_WORDS = {Outcome.REFER: N_("REFER"), Outcome.WITHHELD: N_("NO VERDICT"),
+              Outcome.UNREADABLE: N_("ERROR")}
 # A shape per kind, in front of the verdict in the table; a shape per scope state.
-VERDICT_MARKS = {"NORMAL": "●", "PNEUMONIA": "▲", "REFER": "◐", "withheld": "⊘", "error": "✕"}
+VERDICT_MARKS = {Outcome.NORMAL: "●", Outcome.PNEUMONIA: "▲", Outcome.REFER: "◐",
+                 Outcome.WITHHELD: "⊘", Outcome.UNREADABLE: "✕"}
 IN_SCOPE_MARK, UNUSUAL_MARK, WITHHELD_MARK, UNCHECKED_MARK = "✓", "◆", "⊘", "○"
 SCOPE_MARKS = {IN_SCOPE: IN_SCOPE_MARK, UNUSUAL: UNUSUAL_MARK, NOT_CHEST_XRAY: WITHHELD_MARK}
 NO_VERDICT_DETAIL = N_("The model gives no verdict on images outside its scope.")
@@ -54,8 +57,9 @@ PROMISE_DECIDED = N_("Refer band {low} to {high}: with {confidence} confidence, 
 PROMISE_LIMIT = N_("This holds for images like the {n} it was certified on; a new site needs its "
                    "own band (Cases > Calibrate for this site).")
 BORDERLINE = {
-    "NORMAL": N_("Borderline: the model leans to pneumonia, but not as far as the threshold."),
-    "PNEUMONIA": N_("Borderline: the model leans to normal, but the threshold is lower."),
+    Outcome.NORMAL: N_("Borderline: the model leans to pneumonia, but not as far as the "
+                       "threshold."),
+    Outcome.PNEUMONIA: N_("Borderline: the model leans to normal, but the threshold is lower."),
 }
 P_MEANS_SHARE = N_("P is the model's estimate for an image like its training images, {share} of "
                    "which showed pneumonia; it is not this patient's chance of having it.")
@@ -93,7 +97,7 @@ class Wording:
 
 def verdict_label(verdict: str | None, mark: bool = True) -> str:
     """A verdict alone in words (a stored case's, a reader's button), with its table mark."""
-    kind = "error" if verdict is None else verdict
+    kind = Outcome.UNREADABLE if verdict is None else verdict
     text = _words(kind)
     return f"{VERDICT_MARKS[kind]} {text}" if mark and kind in VERDICT_MARKS else text
 
@@ -103,9 +107,10 @@ def describe(result: Result, session: Session) -> Wording:
     if not result.ok:
         problem = result.error.user_message() if result.error is not None else ""
         return Wording(
-            kind="error", verdict=_words("error"),
-            table_verdict=f"{VERDICT_MARKS['error']} " + gettext(SHORT_WORDS["error"]),
-            line_verdict=gettext(LINE_WORDS["error"]), probability="—",
+            kind=Outcome.UNREADABLE, verdict=_words(Outcome.UNREADABLE),
+            table_verdict=f"{VERDICT_MARKS[Outcome.UNREADABLE]} "
+            + gettext(SHORT_WORDS[Outcome.UNREADABLE]),
+            line_verdict=gettext(LINE_WORDS[Outcome.UNREADABLE]), probability="—",
             report_probability=_probability(result.p_pneumonia), confidence=None,
             detail=problem, status=problem, scope=problem, scope_mark="", scope_kind=None,
             scope_reason="", line_note=problem, problem=problem)
@@ -119,9 +124,10 @@ def describe(result: Result, session: Session) -> Wording:
                   (state or "unchecked"), scope_reason=reason, problem="")
     if withheld(result):
         return Wording(
-            kind="withheld", verdict=_words("withheld"),
-            table_verdict=f"{VERDICT_MARKS['withheld']} " + gettext(SHORT_WORDS["withheld"]),
-            line_verdict=gettext(LINE_WORDS["withheld"]), probability="—", confidence=None,
+            kind=Outcome.WITHHELD, verdict=_words(Outcome.WITHHELD),
+            table_verdict=f"{VERDICT_MARKS[Outcome.WITHHELD]} "
+            + gettext(SHORT_WORDS[Outcome.WITHHELD]),
+            line_verdict=gettext(LINE_WORDS[Outcome.WITHHELD]), probability="—", confidence=None,
             report_probability="—",
             detail=gettext(NO_VERDICT_DETAIL), status=scope_text(scope, name_withheld=False),
             line_note=reason, **common)
@@ -198,7 +204,7 @@ def p_meaning(card: dict | None, site=None) -> str:
 
 def _words(kind: str) -> str:
     """A kind's word: a class's translated name (one function for every text), else its own."""
-    return class_name(kind) if kind in ("NORMAL", "PNEUMONIA") else gettext(
+    return class_name(kind) if kind in (Outcome.NORMAL, Outcome.PNEUMONIA) else gettext(
         VERDICT_WORDS.get(kind, kind))
 
 

@@ -39,3 +39,24 @@ def test_a_date_that_is_not_a_date_is_refused_with_the_usage(tmp_path, capsys):
                       "--since", "4/12/2026"])
     assert exit_.value.code == 2
     assert "not a date (YYYY-MM-DD)" in capsys.readouterr().err
+
+
+def test_export_verdict_refer_writes_the_referred_results_with_their_band(tmp_path, capsys):
+    from desktop.cases.store import CaseRecord
+
+    db = tmp_path / "h.db"
+    store = HistoryStore.open(db)
+    store.record(record(sha="1" * 64, name="called.png"))
+    store.record(CaseRecord(sha256="2" * 64, file_name="referred.png", path="/x/referred.png",
+                            size=1, model_sha256="m" * 64, model_version="1", profile="",
+                            p_model=0.41, p=0.41, threshold=0.5, verdict=None, scope="in_scope",
+                            scope_reason=None, origin="window", decision="REFER", t_low=0.25,
+                            t_high=0.7))
+    store.close()
+    out = tmp_path / "referred.csv"
+    assert history_main(["--db", str(db), "--lang", "en", "export", "--csv", str(out),
+                         "--verdict", "REFER"]) == 0
+    with open(out, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["file"], r["decision"], r["p_pneumonia"], r["t_low"], r["t_high"])
+            for r in rows] == [("referred.png", "REFER", "0.410000", "0.250000", "0.700000")]

@@ -73,3 +73,46 @@ def test_a_case_opened_again_counts_once():
     assert len(rows) == 30
     assert sum(p.results for p in periods(rows, by="week")) == 20
     assert [p.results for p in periods(rows, by="block")] == [20]
+
+
+def fill_banded(store, week_day: str, n: int, referred: int, start: int):
+    """``n`` cases judged by the refer band 0.2–0.6: ``referred`` of them REFER, the rest half
+    NORMAL, half PNEUMONIA."""
+    for i in range(n):
+        decision = "REFER" if i < referred else ("PNEUMONIA" if i % 2 else "NORMAL")
+        store.record(CaseRecord(
+            sha256=f"{start + i:064d}", file_name=f"{start + i}.png", path="/x", size=1,
+            model_sha256="m" * 64, model_version="1", profile="", p_model=0.5, p=0.5,
+            threshold=0.5, verdict=None if decision == "REFER" else decision,
+            scope="in_scope", scope_reason=None, origin="predict", decision=decision,
+            t_low=0.2, t_high=0.6, created=f"{week_day}T10:{i % 60:02d}:00Z"))
+
+
+def test_the_referral_rate_per_week_warns_when_it_leaves_the_bands_certified_interval(
+        tmp_path, capsys):
+    from desktop.cases.monitoring import referral_interval
+    from desktop.cli_cases import history_main
+    from desktop.referband import ReferBand
+
+    db = tmp_path / "h.db"
+    store = HistoryStore.open(db)
+    fill_banded(store, "2026-11-02", 60, 9, 0)  # week 45: 15% referred, as certified
+    fill_banded(store, "2026-11-09", 5, 2, 100)  # week 46: 40% of 5 -- too few to say
+    fill_banded(store, "2026-11-16", 60, 30, 200)  # week 47: half referred: images unlike
+    fill(store, "2026-11-23", 10, 5, 300)  # week 48: the band turned off: nothing referred
+    band = ReferBand(t_low=0.2, t_high=0.6, n_normal=300, n_pneumonia=300, referred=0.15)
+    interval = referral_interval(band)
+    assert interval[0] < 0.15 < interval[1] and interval[1] < 0.2
+    weeks = periods(store.rows(), by="week", referral_interval=interval)
+    assert [(w.referred.k, w.referred.n) for w in weeks] == [(9, 60), (2, 5), (30, 60), (0, 0)]
+    assert [w.referral_shifted for w in weeks] == [False, False, True, False]
+    assert (weeks[2].flagged.k, weeks[2].flagged.n) == (15, 30)  # among the verdicts alone
+    assert referral_interval(None) is None
+    assert referral_interval(ReferBand(t_low=0.2, t_high=0.6)) is None  # no certified share
+    store.close()
+    assert history_main(["--db", str(db), "--lang", "en", "stats"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("2026-W47: 60 cases") and "referred 50% (" in line
+               for line in printed)
+    assert any(line.startswith("2026-W48: 10 cases") and "referred" not in line
+               for line in printed)  # no band decided that week: no referral rate

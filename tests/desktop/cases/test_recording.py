@@ -267,3 +267,25 @@ def test_each_row_predict_prints_is_already_committed_and_unrecorded_rows_do_not
     next(rows)
     assert len(session.rows()) == engine.batch_size  # one lane chunk, not a group of 16
     rows.close()
+
+
+def test_a_referred_result_is_recorded_as_refer_with_the_band_that_made_it(tmp_path):
+    """The session's band decides; the history keeps REFER and that band, and its P."""
+    from desktop.engine.results import Result
+    from desktop.engine.scope import IN_SCOPE, Scope
+
+    files = images(tmp_path / "in", 2)
+    session = Session(ThresholdPolicy.from_card(
+        {"threshold": 0.5, "refer_band": {"t_low": 0.2, "t_high": 0.6}}))
+    recorder = Recorder(tmp_path / "h.db")
+    for path, p in zip(files, (0.45, 0.9), strict=True):
+        result = session.add(Result(path, p, scope=Scope(IN_SCOPE)))
+        assert recorder.record(session, result, model_sha256="m" * 64, model_version="1",
+                               origin="window")
+    recorder.close()
+    store = HistoryStore.open(tmp_path / "h.db", read_only=True)
+    stored = {r.file_name: (r.verdict, r.decision, r.p, r.t_low, r.t_high)
+              for r in store.rows()}
+    store.close()
+    assert stored == {"img0000.png": (None, "REFER", 0.45, 0.2, 0.6),
+                      "img0001.png": ("PNEUMONIA", "PNEUMONIA", 0.9, 0.2, 0.6)}

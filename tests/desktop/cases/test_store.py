@@ -253,3 +253,71 @@ def test_uids_are_kept_and_no_value_is_a_blob(tmp_path):
         for column in columns:
             assert db.execute(f"SELECT count(*) FROM {table} WHERE typeof({column}) = 'blob'"
                               ).fetchone()[0] == 0
+
+
+def test_a_referred_result_is_stored_as_refer_with_its_band_and_filters_select_it(tmp_path):
+    from desktop.cases.export import history_csv_text
+
+    store = HistoryStore.open(tmp_path / "h.db")
+    referred = CaseRecord(sha256="r" * 64, file_name="r.png", path="/x/r.png", size=1,
+                          model_sha256="m" * 64, model_version="1", profile="", p_model=0.45,
+                          p=0.45, threshold=0.5, verdict=None, scope="in_scope",
+                          scope_reason=None, origin="predict", decision="REFER", t_low=0.2,
+                          t_high=0.6)
+    ids = [store.record(referred), store.record(record(sha="n" * 64, name="n.png",
+                                                       verdict="PNEUMONIA")),
+           store.record(record(sha="w" * 64, name="w.png", verdict=None,
+                               scope="not_chest_xray"))]
+    store.confirm(ids[:2], "NORMAL")
+    rows = {r.file_name: r for r in store.rows()}
+    row = rows["r.png"]
+    assert (row.verdict, row.decision, row.t_low, row.t_high) == (None, "REFER", 0.2, 0.6)
+    assert row.outcome == "REFER" and row.p_text(3) == "0.450"  # P still shown when referred
+    assert row.agreement is None  # no class given: neither agrees nor disagrees
+    assert rows["n.png"].decision == "PNEUMONIA" and rows["n.png"].t_low is None
+    assert rows["w.png"].outcome == "withheld" and rows["w.png"].p_text(3) == ""
+    assert [r.file_name for r in store.rows(Filters(verdict="REFER"))] == ["r.png"]
+    assert [r.file_name for r in store.rows(Filters(verdict="none"))] == ["w.png"]
+    assert [r.file_name for r in store.rows(Filters(agreement="disagree"))] == ["n.png"]
+    lines = history_csv_text(store.rows(Filters(verdict="REFER"))).splitlines()
+    header, cells = lines[0].split(","), lines[1].split(",")
+    assert header[-3:] == ["decision", "t_low", "t_high"]
+    exported = dict(zip(header, cells, strict=True))
+    assert {k: exported[k] for k in ("verdict", "decision", "p_pneumonia", "t_low", "t_high",
+                                     "agreement")} == {
+        "verdict": "", "decision": "REFER", "p_pneumonia": "0.450000", "t_low": "0.200000",
+        "t_high": "0.600000", "agreement": ""}
+    store.close()
+
+
+def test_a_history_of_the_previous_schema_is_migrated_keeping_every_result(tmp_path):
+    """A version-2 history (before the refer band), marked or not: its results keep their
+    verdicts, get them as decisions, and no band; the file is recognised as ours."""
+    from desktop.cases.store import APPLICATION_ID, MIGRATIONS
+
+    for marked in (True, False):
+        path = tmp_path / f"v2-{marked}.db"
+        connection = sqlite3.connect(path)
+        for script in MIGRATIONS[:2]:
+            connection.executescript(script)
+        connection.execute("PRAGMA user_version = 2")
+        if marked:
+            connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        connection.execute("INSERT INTO cases (id, sha256, file_name, path, first_seen, "
+                           "last_seen) VALUES (1, 'a', 'a.png', '/a', 't', 't'), "
+                           "(2, 'b', 'b.png', '/b', 't', 't')")
+        connection.execute("INSERT INTO results (case_id, created, model_sha256, p_model, p, "
+                           "threshold, verdict, scope) VALUES "
+                           "(1, '2026-11-01T10:00:00Z', 'm', 0.9, 0.9, 0.5, 'PNEUMONIA', "
+                           "'in_scope'), (2, '2026-11-01T11:00:00Z', 'm', 0.9, 0.9, 0.5, NULL, "
+                           "'not_chest_xray')")
+        connection.commit()
+        connection.close()
+        store = HistoryStore.open(path)
+        assert store.connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert store.connection.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+        rows = {r.file_name: r for r in store.rows()}
+        assert (rows["a.png"].verdict, rows["a.png"].decision, rows["a.png"].t_low) == (
+            "PNEUMONIA", "PNEUMONIA", None)
+        assert rows["b.png"].decision is None and rows["b.png"].outcome == "withheld"
+        store.close()

@@ -95,3 +95,28 @@ def test_reads_kept_by_an_older_version_move_out_of_the_clinics_record(tmp_path)
     [kept] = store.teaching_reads()
     assert (kept.file_name, kept.reader_read, kept.confirmed) == ("1.png", "NORMAL", "PNEUMONIA")
     store.close()
+
+
+def test_the_summary_counts_the_images_the_model_referred_apart(tmp_path):
+    """A referred image is no agreement and no disagreement with the model: it is counted
+    apart, with what it was confirmed as, in the summary and its CSV."""
+    from desktop.outcomes import Outcome
+
+    store = HistoryStore.open(tmp_path / "h.db")
+    cases = [("PNEUMONIA", "PNEUMONIA", "PNEUMONIA"), (Outcome.REFER, "NORMAL", "PNEUMONIA"),
+             (Outcome.REFER, "PNEUMONIA", "PNEUMONIA"), ("NORMAL", "NORMAL", "NORMAL"),
+             (None, "NORMAL", "NORMAL")]  # the last withheld: no answer at all
+    for i, (verdict, reader, confirmed) in enumerate(cases):
+        store.record_read(read(i, verdict, reader, confirmed, f"2026-12-01T10:0{i}:00Z"))
+    summary = summarize(store.teaching_reads())
+    assert summary.reads == 5
+    assert (summary.referred.k, summary.referred.n) == (2, 4)
+    assert summary.referred_table == {"NORMAL": 0, "PNEUMONIA": 2}
+    assert (summary.model_vs_confirmed.k, summary.model_vs_confirmed.n) == (2, 2)
+    assert (summary.reader_vs_model.k, summary.reader_vs_model.n) == (2, 2)
+    assert sum(summary.model_table.values()) == 2
+    lines = summary_csv_text(summary).splitlines()
+    assert "model_referred,2,4,0.5000" in "\n".join(lines)
+    assert "model,PNEUMONIA,REFER,2" in lines
+    images = list(csv.reader(summary_csv_text(summary).split("\n\n")[-1].splitlines()))
+    assert images[2][:4] == ["1.png", "NORMAL", "REFER", "0.5000"]  # its P still shown

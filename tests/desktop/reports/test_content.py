@@ -173,3 +173,49 @@ def test_a_model_without_a_scope_check_says_so_once_not_on_every_row(tmp_path):
     text = flat(text_of(out))
     assert text.count("This model has no scope check") == 1
     assert len(re.findall(r"0\.500 not checked", text)) == 3
+
+
+def banded_session():
+    from desktop.engine.session import Session
+    from desktop.engine.threshold import ThresholdPolicy
+
+    return Session(ThresholdPolicy.from_card(
+        {**CARD, "refer_band": {"t_low": 0.3, "t_high": 0.7, "n_normal": 200,
+                                "n_pneumonia": 200, "referred": 0.12}}))
+
+
+BAND_WORDS = {"en": "Refer band", "pt_BR": "Faixa de encaminhamento", "es": "Banda de derivación"}
+REFER_WORDS = {"en": "Undetermined: refer to a human reader",
+               "pt_BR": "Indeterminado: encaminhar a um leitor humano",
+               "es": "Indeterminado: derivar a un lector humano"}
+
+
+@pytest.mark.parametrize("language", ["en", "pt_BR", "es"])
+def test_a_batch_report_shows_referred_rows_their_count_and_the_band(tmp_path, language):
+    s = banded_session()
+    results = [classified(s, write_xray(tmp_path / f"{name}.png", i), p)
+               for i, (name, p) in enumerate([("high", 0.9), ("middle", 0.55), ("low", 0.1)])]
+    i18n.set_language(language)
+    out = tmp_path / "batch.pdf"
+    built = report.batch_report(results, s, CARD, SHA)
+    counts = dict(built.counts)
+    assert counts[i18n.gettext("Referred to a human reader")] == "1"
+    report_pdf.save_batch(out, built)
+    text = flat(text_of(out))
+    assert REFER_WORDS[language] in text and PNEUMONIA_WORD[language] in text
+    assert i18n.format_decimal(0.55, 3) in text  # a referred image's P is still shown
+    assert BAND_WORDS[language] in text and format_threshold(0.3) in text
+    [middle] = [e for e in built.entries if e.name == "middle.png"]
+    assert middle.verdict_kind == "REFER" and format_threshold(0.7) in middle.result_line
+
+
+def test_a_single_report_of_a_referred_image_says_why_and_the_band_it_promises(tmp_path):
+    s = banded_session()
+    result = classified(s, write_xray(tmp_path / "a.png"), 0.5)
+    out = tmp_path / "single.pdf"
+    report_pdf.save_single(out, report.single_report(result, s, CARD, SHA))
+    text = flat(text_of(out))
+    assert REFER_WORDS["en"] in text
+    assert "P(pneumonia) = 0.500, inside the refer band 0.30 to 0.70" in text
+    assert "at most 5% of pneumonias are called normal" in text
+    assert "Confidence" not in text  # no class shown, so no confidence in one

@@ -123,3 +123,26 @@ def test_the_pdf_report_as_encapsulated_pdf_passes_dciodvfy(tmp_path):
     assert dciodvfy_errors(Path(written.filename)) == []
     assert written.StudyInstanceUID == SOURCE["StudyInstanceUID"]
     assert bytes(written.EncapsulatedDocument)[:len(pdf.read_bytes())] == pdf.read_bytes()
+
+
+def test_a_referred_image_is_indeterminate_with_no_probability_and_says_its_band(tmp_path):
+    from tests.desktop.reports.test_content import banded_session
+
+    source = write_source(tmp_path / "image.dcm")
+    texts = {}
+    for p in (0.5, 0.9):  # inside the band 0.30-0.70, then above it
+        s = banded_session()
+        result = classified(s, source, p)
+        sr = pydicom.dcmread(save(structured_report(result, s.row(result), CARD, SHA),
+                                  tmp_path / f"out{p}"))
+        assert dciodvfy_errors(Path(sr.filename)) == []
+        texts[p] = " ".join(str(item.TextValue) for item in content_items(sr)
+                            if item.ValueType == "TEXT")
+        numbers = [item for item in content_items(sr) if item.ValueType == "NUM"]
+        if p == 0.5:
+            assert coded(sr, "Pneumonia") == ["82334004"]  # Indeterminate
+            assert numbers == []  # no probability for a referred image
+        else:
+            assert coded(sr, "Pneumonia") == ["52101004"] and len(numbers) == 1
+    assert "decision=REFER" in texts[0.5] and "refer_band=0.300000-0.700000" in texts[0.5]
+    assert "decision=PNEUMONIA" in texts[0.9] and "refer_band=0.300000-0.700000" in texts[0.9]

@@ -216,3 +216,43 @@ def test_an_arrow_and_other_signs_the_fonts_lack_get_an_ascii_equivalent_not_a_q
     out = tmp_path / "r.pdf"
     report_pdf.save_single(out, report.single_report(result, s, CARD, SHA))
     assert "before -> after.png" in text_of(out)
+
+
+def test_every_outcome_has_a_drawn_mark_and_referred_its_own_colour(tmp_path):
+    """Each outcome's shape is drawn (REFER: a half-filled circle, as the window's "◐"; never
+    colour alone, never a glyph the font lacks), and a referred row's words are in their own
+    colour on the rendered page, only where a row is referred."""
+    import subprocess
+
+    from reportlab.pdfgen import canvas as pdfcanvas
+
+    from desktop.outcomes import ORDER
+    from tests.desktop.reports.test_content import banded_session
+
+    def rendered(pdf):
+        subprocess.run(["pdftoppm", "-png", "-r", "72", "-f", "1", "-l", "1", str(pdf),
+                        str(pdf.with_suffix(""))], check=True, timeout=60)
+        [png] = pdf.parent.glob(f"{pdf.stem}-*.png")
+        return np.asarray(Image.open(png).convert("RGB")).astype(int)
+
+    marks = tmp_path / "marks.pdf"
+    canvas = pdfcanvas.Canvas(str(marks), pagesize=(40 * len(ORDER), 40))
+    for i, kind in enumerate(ORDER):
+        report_pdf.Mark(kind, 24).drawOn(canvas, 40 * i + 8, 8)
+    canvas.save()
+    page = rendered(marks)
+    inked = [int((page[:, 40 * i:40 * (i + 1)].sum(axis=2) < 600).sum())
+             for i in range(len(ORDER))]
+    assert all(ink > 30 for ink in inked), dict(zip(ORDER, inked, strict=True))
+
+    def purple_pixels(p: float) -> int:
+        s = banded_session()
+        folder = tmp_path / f"{p}"
+        folder.mkdir()
+        result = classified(s, write_xray(folder / "a.png"), p)
+        pdf = folder / "batch.pdf"
+        report_pdf.save_batch(pdf, report.batch_report([result], s, CARD, SHA))
+        rgb = rendered(pdf)
+        return int((np.abs(rgb - np.array([0x5E, 0x3C, 0x8E])).sum(axis=2) < 40).sum())
+
+    assert purple_pixels(0.5) > 20 and purple_pixels(0.9) == 0
