@@ -30,7 +30,8 @@ FLOORS = {"foundation": 0, "reading": 1, "engine": 2, "cases": 3, "reports": 4, 
           "ui": 6, "entry": 7}
 # Extend when a new desktop/NAME.py appears: the foundation needs nothing of the app ...
 FOUNDATION = {"desktop", "desktop.atomicio", "desktop.errors", "desktop.i18n", "desktop.logs",
-              "desktop.modelfile", "desktop.outcomes", "desktop.outpaths", "desktop.resources",
+              "desktop.modelfile", "desktop.outcomes", "desktop.outpaths", "desktop.referband",
+              "desktop.resources",
               "desktop.safetext", "desktop.settings", "desktop.stats"}
 # ... and an entry point may import everything (desktop/packaging/ is one too).
 ENTRY = {"desktop.__main__", "desktop.cli", "desktop.cli_cases", "desktop.cli_dicom",

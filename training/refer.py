@@ -9,23 +9,18 @@ certified at confidence 1 - 0.05 / 6, so all six promises hold together with 95%
 (Bonferroni); the band is the narrowest that contains every view's band. The test split is
 only evaluated for the record (``python -m training evaluate --record-in-card``).
 
-``python -m training.refer --model assets/model.pt --data DATA --out model.pt`` adds the band
-to a shipped file (same weights; a new file, so a new model version); ``make train`` fits it
-as part of the card (``training.card``).
+``python -m training.refer_release`` adds the band to a shipped file; ``make train`` fits it as
+part of the card (``training.card``).
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
-import shutil
-from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from desktop.referband import CARD_KEY, ReferBand
+from desktop.referband import ReferBand
 from desktop.stats import CLASS, CONFIDENCE, certify_band, clopper_pearson
 from training.augment import SHIFT_VIEWS, shifted
 
@@ -109,37 +104,3 @@ def view_probabilities(model, images: torch.Tensor) -> dict[str, np.ndarray]:
     for name, cfg in SHIFT_VIEWS.items():
         out[name] = probabilities(model, shifted(images, cfg=cfg))
     return out
-
-
-def main(argv: list[str] | None = None) -> int:
-    from training.data import train_val
-    from training.export import load_scripted, update_metadata
-
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", type=Path, required=True)
-    p.add_argument("--data", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
-    args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    model, card = load_scripted(args.model)
-    recipe = card.get("training", {}).get("recipe", {})
-    _, val, rule = train_val(args.data, val_fraction=recipe.get("val_fraction", 0.1),
-                             seed=recipe.get("split_seed", 0), progress=False)
-    log.info("validation %s (%s)", val.counts(), rule)
-    section = fit_band(val.labels.numpy(), view_probabilities(model, val.images))
-    log.info("refer band %.4f to %.4f; validation referred %.1f%%", section["t_low"],
-             section["t_high"], 100 * section["validation"]["plain"]["referred"]["share"])
-    if args.out.resolve() != args.model.resolve():  # the same weights, in a new file
-        shutil.copyfile(args.model, args.out)
-    _, card = load_scripted(args.out)
-    card[CARD_KEY] = section
-    now = datetime.now(timezone.utc)  # a new file, so a new version: looks name their file
-    card["model_version"] = now.strftime("%Y.%m.%d.%H%M")
-    card["created"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    update_metadata(args.out, card)
-    print(f"wrote {args.out}: refer band {section['t_low']:.4f} to {section['t_high']:.4f}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
