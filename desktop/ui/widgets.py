@@ -678,6 +678,7 @@ class ThresholdControl(ttk.LabelFrame):
         for button, name in self._buttons:
             button.configure(text=operating_point_label(name) if name else _("Custom"))
         self.value_label.configure(foreground=TEXT_GREY if self._band is not None else "")
+        self.band_bar.show(self._band)  # its values in the language's decimals ("0,15")
         self._show_band_note()
         point = self._point(self.preset.get())
         if self._band is not None:

@@ -100,8 +100,11 @@ def test_the_threshold_panel_draws_the_band_says_its_promise_and_the_slider_wait
     assert panel.detail.cget("text") == band_promise(BAND)
     assert "turn off View > Refer band" in panel.band_note.cget("text")
     assert panel.band_note.winfo_ismapped()
-    values = {panel.band_bar.itemcget(i, "text") for i in items(panel.band_bar, "text", "value")}
-    assert values == {"0.40", "0.60"}
+    def values() -> set[str]:
+        return {panel.band_bar.itemcget(i, "text")
+                for i in items(panel.band_bar, "text", "value")}
+
+    assert values() == {"0.40", "0.60"}
     # the slider and presets wait (the sentence above says so), in the band's place
     assert not panel.scale.winfo_ismapped() and not panel.presets.winfo_ismapped()
     assert panel.scale.instate(["disabled"])
@@ -111,6 +114,11 @@ def test_the_threshold_panel_draws_the_band_says_its_promise_and_the_slider_wait
     app.root.update()
     assert app.session.threshold == pytest.approx(0.5)
     assert app.pane.verdict_label.cget("text") == REFER_WORDS
+
+    app.set_language("es")  # the band's values and sentences follow the language
+    wait_for_value(app, values, {"0,40", "0,60"}, "the band's values in Spanish")
+    assert panel.detail.cget("text") == band_promise(BAND) != ""
+    assert panel.band_note.cget("text").endswith("desactive Ver > Banda de derivación.")
 
 
 def test_view_refer_band_turns_it_off_and_on_and_the_choice_survives_a_restart(
