@@ -41,6 +41,7 @@ class Settings:
     dicom_archive: str | None = None  # where results go: AET@HOST:PORT (desktop.network)
     dicom_calling_aet: str | None = None  # this computer's AE title; None: CXRNODE
     user_name: str | None = None  # who confirms diagnoses in the case history, typed once
+    refer_band: bool = True  # the refer band decides where the model or profile has one
 
 
 def user_folder(kind: str, override_variable: str) -> Path:
@@ -103,7 +104,7 @@ def save_settings(settings: Settings, path: Path | None = None) -> bool:
 _INVALID = object()
 
 
-_FLAGS = frozenset({"show_heatmap", "show_image_info", "show_identifiers"})
+_FLAGS = frozenset({"show_heatmap", "show_image_info", "show_identifiers", "refer_band"})
 _FRACTIONS = frozenset({"threshold", "heatmap_opacity"})  # numbers from 0 to 1
 
 

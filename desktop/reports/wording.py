@@ -44,6 +44,9 @@ NO_VERDICT_DETAIL = N_("The model gives no verdict on images outside its scope."
 # a "confidence" is only said for the class shown when it is at least even.
 AT_OR_ABOVE = N_("P(pneumonia) = {p}, at or above the threshold {threshold}.")
 BELOW = N_("P(pneumonia) = {p}, below the threshold {threshold}.")
+# With a refer band deciding, the verdict's side is the band's, not the (waiting) threshold's.
+AT_OR_ABOVE_BAND = N_("P(pneumonia) = {p}, at or above the refer band {low} to {high}.")
+BELOW_BAND = N_("P(pneumonia) = {p}, below the refer band {low} to {high}.")
 CONFIDENCE = N_("Confidence {confidence}.")
 INSIDE_BAND = N_("P(pneumonia) = {p}, inside the refer band {low} to {high}: the model is not sure "
                  "enough to answer; have a person read this image.")
@@ -152,7 +155,13 @@ def describe(result: Result, session: Session) -> Wording:
         confidence, lean = None, gettext(BORDERLINE[kind])
     else:
         lean = gettext(CONFIDENCE).format(confidence=percent(confidence))
-    side = AT_OR_ABOVE if kind == POSITIVE else BELOW
+    p, band = _probability(result.p_pneumonia), session.band
+    if band is not None:
+        side = gettext(AT_OR_ABOVE_BAND if kind == POSITIVE else BELOW_BAND).format(
+            p=p, low=format_threshold(band.t_low), high=format_threshold(band.t_high))
+    else:
+        side = gettext(AT_OR_ABOVE if kind == POSITIVE else BELOW).format(
+            p=p, threshold=format_threshold(session.threshold))
     table = f"{VERDICT_MARKS[kind]} " + _words(kind)
     status, note = gettext("Classified"), ""
     if state == UNUSUAL:
@@ -163,8 +172,7 @@ def describe(result: Result, session: Session) -> Wording:
         kind=kind, verdict=_words(kind), table_verdict=table,
         report_probability=_probability(result.p_pneumonia),
         line_verdict=kind, probability=_probability(result.p_pneumonia), confidence=confidence,
-        detail=gettext(side).format(p=_probability(result.p_pneumonia),
-                                    threshold=format_threshold(session.threshold)) + " " + lean,
+        detail=side + " " + lean,
         status=status, line_note=note, **common)
 
 

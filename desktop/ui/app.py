@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 POLL_MS = 40  # how often the Tk thread drains the worker's queue
 POLL_BUDGET_S = 0.03  # at most this long per drain, so input events keep flowing
+TABLE_ROOM = 5 * 24  # the table's heading and four rows, kept before the threshold's texts
 # Modifier bits of a key event that make a plain key (``+``, ``0``, ``i``) something else:
 # Control everywhere, and Alt (X11 Mod1, Windows' own bit) or Command/Option (macOS).
 _MODIFIER_BITS = {"x11": 0x4 | 0x8, "win32": 0x4 | 0x20000, "aqua": 0x4 | 0x8 | 0x10}
@@ -81,6 +82,7 @@ class App:
         self.row_filter = tk.StringVar(root, "all")
         self.show_image_info = tk.BooleanVar(root, settings.show_image_info)
         self.show_identifiers = tk.BooleanVar(root, settings.show_identifiers)
+        self.refer_band = tk.BooleanVar(root, settings.refer_band)
         self.heat_opacity = tk.DoubleVar(root, settings.heatmap_opacity)
         root.geometry(style.fit_to_screen(settings.window_geometry, root))
         root.minsize(*style.min_size(root))
@@ -111,6 +113,7 @@ class App:
         t = self.texts
         self.menubar = tk.Menu(self.root, tearoff=0)
         self.menus: dict[str, tk.Menu] = {}
+        self.menu_entries: dict[str, tuple[tk.Menu, int]] = {}  # a command's (menu, index)
         for msgid, entries in MENUS:
             menu = tk.Menu(self.menubar, tearoff=0)
             self.menubar.add_cascade(menu=menu)
@@ -145,6 +148,7 @@ class App:
                     menu.add_command(command=self._handler(command.handler),
                                      accelerator=command.accelerator)
                 t.menu(menu, menu.index("end"), command.label)
+                self.menu_entries[command_id] = (menu, menu.index("end"))
         self.file_menu, self.view_menu = self.menus[N_("File")], self.menus[N_("View")]
         self.language_menu, self.help_menu = self.menus[N_("Language")], self.menus[N_("Help")]
         self.root.configure(menu=self.menubar)
@@ -194,6 +198,9 @@ class App:
         self.info_panel = InfoPanel(left, t, self.show_image_info, self.image_info_toggled)
         self.info_panel.pack(side="bottom", fill="x", pady=(6, 0), before=self.threshold)
         left.bind("<Configure>", lambda e: self.info_panel.wrap(e.width), add="+")
+        self._left, self._fit_pending = left, False
+        for widget in (left, self.threshold, self.info_panel):
+            widget.bind("<Configure>", lambda _e: self._fit_left_soon(), add="+")
 
         self.pane = ResultPane(
             right, t, show_heatmap=self.show_heatmap, heat_opacity=self.heat_opacity,
@@ -218,6 +225,19 @@ class App:
         self.status_label.bind("<Configure>", lambda e: self.status_label.configure(
             wraplength=max(e.width - 20, 100)))
         t.call(self.status_label, self.show_status)
+
+    def _fit_left_soon(self) -> None:
+        if not self._fit_pending:
+            self._fit_pending = True
+            self.root.after_idle(self._fit_left)
+
+    def _fit_left(self) -> None:
+        """The threshold panel gives up its least needed sentence before the table falls under
+        ``TABLE_ROOM`` (a short screen, a longer language, the refer band's promise)."""
+        self._fit_pending = False
+        height = self._left.winfo_height()
+        if height > 1:
+            self.threshold.fit(height - TABLE_ROOM - self.info_panel.winfo_reqheight() - 14)
 
     def _bind_keys(self) -> None:
         """Every key of ``desktop.ui.commands.COMMANDS``: with Ctrl/Alt, Esc and F-keys in every
@@ -297,6 +317,10 @@ class App:
     def heatmap_toggled(self) -> None:
         self.state.set_heatmap(bool(self.show_heatmap.get()))
 
+    def refer_toggled(self) -> None:
+        """View > Refer band: the band decides, or the threshold alone (saved)."""
+        self.state.set_refer(bool(self.refer_band.get()))
+
     def image_info_toggled(self) -> None:
         self.state.remember(show_image_info=bool(self.show_image_info.get()))
         self.info_panel.sync()
@@ -361,7 +385,14 @@ class App:
         self.cancel_button.configure(state="normal" if self.state.busy else "disabled")
 
     def show_threshold(self, threshold: float, preset: str | None) -> None:
-        self.threshold.show(threshold, preset)
+        """The threshold, or the refer band deciding; View > Refer band is enabled only where
+        the model or site profile has a band, and checked as the session has it."""
+        policy = self.state.session.policy
+        self.threshold.show(threshold, preset, band=policy.active_band,
+                            band_off=policy.band is not None and not policy.refer)
+        menu, index = self.menu_entries["refer_band"]
+        menu.entryconfigure(index, state="normal" if policy.band is not None else "disabled")
+        self.refer_band.set(policy.refer)
 
     def set_operating_points(self, points: list[dict]) -> None:
         self.threshold.set_operating_points(points, self.state.card, self.state.session.site)

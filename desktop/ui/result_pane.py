@@ -28,6 +28,7 @@ from desktop.ui.widgets import (
     TEXT_AMBER,
     TEXT_BLUE,
     TEXT_GREY,
+    TEXT_PURPLE,
     TEXT_VERMILLION,
     HeatmapLegend,
     ImageViewer,
@@ -38,7 +39,9 @@ from desktop.ui.widgets import (
 
 LEGEND_ROW = 9  # the heatmap legend's row in the pane
 REPORT_RESOLUTION = 2  # a report's picture has twice the pixels of the view on screen
-VERDICT_COLOURS = {"NORMAL": TEXT_BLUE, "PNEUMONIA": TEXT_VERMILLION, None: TEXT_GREY}
+VERDICT_COLOURS = {"NORMAL": TEXT_BLUE, "PNEUMONIA": TEXT_VERMILLION, "REFER": TEXT_PURPLE,
+                   None: TEXT_GREY}
+VERDICT_STYLES = {"REFER": "Refer.Verdict.Panel.TLabel"}  # else Verdict.Panel.TLabel
 SCOPE_COLOURS = {IN_SCOPE: TEXT_GREY, UNUSUAL: TEXT_AMBER, NOT_CHEST_XRAY: TEXT_GREY,
                  None: TEXT_GREY}
 EMPTY_HINT = N_("Open or drop chest X-ray images here.\n"
@@ -205,10 +208,13 @@ class ResultPane:
             self._show_nothing(_("No preview"))
         else:
             self._show_preview(result, heat_on)
-        self.verdict_label.configure(text=words.verdict, foreground=VERDICT_COLOURS[verdict])
+        # REFER's words are a sentence: a smaller type, so a word is never broken at 800x600
+        self.verdict_label.configure(text=words.verdict, foreground=VERDICT_COLOURS[verdict],
+                                     style=VERDICT_STYLES.get(verdict, "Verdict.Panel.TLabel"))
         shown = verdict is not None
         self.detail_label.configure(text=words.detail)
-        self.bar.show(result.p_pneumonia if shown else None, session.threshold, verdict)
+        self.bar.show(result.p_pneumonia if shown else None, session.threshold, verdict,
+                      band=session.band)
 
     def _heat_note(self, text: str) -> None:
         """Why no heatmap is shown, under the opacity; no room taken without one."""

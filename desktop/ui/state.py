@@ -24,6 +24,7 @@ from desktop.engine.session import Session, withheld
 from desktop.engine.threshold import ThresholdPolicy
 from desktop.errors import N_, UserError
 from desktop.i18n import _, ngettext
+from desktop.outcomes import Outcome
 from desktop.reading.files import LISTED, Skipped
 from desktop.reports.wording import describe
 from desktop.settings import Settings, save_settings
@@ -54,6 +55,7 @@ FILTERS: dict[str, Callable[[Result, Session], bool]] = {
     and result.scope.state == UNUSUAL,
     "withheld": lambda result, session: withheld(result),
     "borderline": _borderline,
+    "referred": lambda result, session: session.outcome(result) is Outcome.REFER,
     "error": lambda result, session: not result.ok,
 }
 
@@ -235,6 +237,7 @@ class WindowState:
         self.model_ready, self.card, self.model_sha256 = True, message.card, message.sha256
         policy = ThresholdPolicy.from_card(self.card)
         policy.restore(self.settings.threshold, self.settings.operating_point)
+        policy.refer = self.settings.refer_band  # the band turned off stays off
         flipped = self.session.set_policy(policy)
         self.view.set_operating_points(policy.points)
         self._threshold_changed(flipped, save=False)
@@ -381,6 +384,12 @@ class WindowState:
         else:
             flipped = self.session.set_threshold(self.session.threshold)
         self._threshold_changed(flipped)
+
+    def set_refer(self, on: bool) -> None:
+        """View > Refer band: the band decides (where the model or profile has one), or the
+        threshold alone; the rows whose answer changed are labelled again, the choice saved."""
+        self.remember(refer_band=bool(on))
+        self._threshold_changed(self.session.set_refer(on), save=False)
 
     def set_threshold(self, threshold: float) -> None:
         """A custom threshold, exact (as ``predict --threshold`` takes it)."""

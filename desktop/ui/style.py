@@ -91,6 +91,8 @@ def apply_style(root: tk.Tk) -> None:
     style.configure("Scope.Panel.TLabel", font=(base["family"], 10, "bold"))
     style.configure("Small.Panel.TLabel", foreground=TEXT_GREY, font="TkSmallCaptionFont")
     style.configure("Small.TLabel", foreground=TEXT_GREY, font="TkSmallCaptionFont")
+    style.configure("Note.TLabel", font="TkSmallCaptionFont")  # small, but black: who decides
+    style.configure("Refer.Verdict.Panel.TLabel", font=(base["family"], 12, "bold"))
     style.configure("Status.TLabel", padding=(4, 2))
     style.configure("Info.Toolbutton", font=(base["family"], 10, "bold"), padding=(0, 2))
 

@@ -1,9 +1,11 @@
 """The window's building blocks: each widget draws what it is given and knows nothing of the model.
 
 Colours are the Okabe-Ito palette (told apart with every common colour-vision deficiency):
-blue for NORMAL, vermillion for PNEUMONIA. Colour never carries meaning alone: each verdict
-also has its own word and its own shape (a circle for NORMAL, a triangle for PNEUMONIA, a cross
-for an error), and the PNEUMONIA part of the probability bar is hatched.
+blue for NORMAL, vermillion for PNEUMONIA, reddish purple for REFER (inside the refer band).
+Colour never carries meaning alone: each outcome also has its own word and its own shape (a
+circle for NORMAL, a triangle for PNEUMONIA, a half-filled circle for REFER, a cross for an
+error), the PNEUMONIA and REFER parts of the probability bar are hatched (two patterns), and the
+refer band is a bracket between two ticks.
 
 Every text a widget shows is registered in a ``Texts`` registry with its msgid, so one call
 to ``Texts.relabel()`` re-labels everything after a language switch.
@@ -25,16 +27,18 @@ from desktop.i18n import _
 from desktop.reports.image_info import info_rows
 from desktop.reports.labels import operating_point_label, point_figures_text
 from desktop.reports.overlay import legend_strip
-from desktop.reports.wording import p_meaning
+from desktop.reports.wording import VERDICT_MARKS, band_promise, p_meaning
 from desktop.ui.text_fit import is_clipped, width_for
 from desktop.ui.viewer import ZOOM_STEP, Picture, Viewer
 
 BLUE = "#0072B2"  # NORMAL
 VERMILLION = "#D55E00"  # PNEUMONIA
 GREY = "#6B6B6B"  # error / nothing to show
+PURPLE = "#CC79A7"  # REFER: Okabe-Ito's reddish purple
 TEXT_BLUE = "#005A8F"  # darker variants for text on white (contrast >= 4.5:1)
 TEXT_VERMILLION = "#A94800"
 TEXT_GREY = "#505050"
+TEXT_PURPLE = "#8C3D70"  # REFER on white and on the panel (contrast >= 6:1)
 TEXT_AMBER = "#8A5300"  # unusual: a dark orange-brown, readable on the panel (never alone)
 BANNER_BG = "#FFF1DB"
 PANEL_BG = "#F4F4F2"
@@ -55,6 +59,10 @@ def fit_columns(tree: ttk.Treeview, minimum: int = 60) -> int:
     return sum(int(tree.column(column, "width")) for column in tree["columns"])
 
 
+BAND_DECIDES = N_("The refer band decides. To decide with the threshold slider and presets "
+                  "instead, turn off View > Refer band.")
+BAND_OFF = N_("The refer band is off: the threshold alone decides. View > Refer band turns it "
+              "back on.")
 HEATMAP_CAPTION = N_("Grad-CAM: the regions that raised P(pneumonia) most. It shows where the "
                      "model looked, not where the disease is.")
 
@@ -169,8 +177,9 @@ class ReadOnlyDialog(tk.Toplevel):
 
 
 class VerdictIcon(tk.Canvas):
-    """The verdict's shape: circle (NORMAL), triangle with "!" (PNEUMONIA), struck circle (no
-    verdict: not a chest X-ray), cross (error)."""
+    """The verdict's shape: circle (NORMAL), triangle with "!" (PNEUMONIA), a ring with its left
+    half filled (REFER: the table's "◐"), struck circle (no verdict: not a chest X-ray), cross
+    (error)."""
 
     def __init__(self, master: tk.Misc, size: int = 34, **kwargs) -> None:
         super().__init__(
@@ -190,6 +199,11 @@ class VerdictIcon(tk.Canvas):
             self.create_polygon(s / 2, m, s - m, s - m, m, s - m, fill=VERMILLION, outline="")
             self.create_line(s / 2, s * 0.36, s / 2, s * 0.66, fill="white", width=3)
             self.create_oval(s / 2 - 2, s * 0.74, s / 2 + 2, s * 0.74 + 4, fill="white", width=0)
+        elif verdict == "REFER":  # half decided: a ring, its left half filled
+            box = (m + 2, m + 2, s - m - 2, s - m - 2)
+            self.create_arc(*box, start=90, extent=180, style="pieslice", fill=PURPLE,
+                            outline="")
+            self.create_oval(*box, outline=PURPLE, width=4)
         elif verdict == "withheld":  # a circle struck through: no verdict is given
             self.create_oval(m + 2, m + 2, s - m - 2, s - m - 2, outline=GREY, width=4)
             self.create_line(s * 0.27, s * 0.73, s * 0.73, s * 0.27, fill=GREY, width=4)
@@ -198,48 +212,109 @@ class VerdictIcon(tk.Canvas):
             self.create_line(m + 4, s - m - 4, s - m - 4, m + 4, fill=GREY, width=5)
 
 
-class ProbabilityBar(tk.Canvas):
-    """P(pneumonia) as a bar from 0 to 1 with the threshold marked.
+BAR_COLOURS = {"PNEUMONIA": VERMILLION, "REFER": PURPLE}  # else BLUE
+BAR_HATCHES = {"PNEUMONIA": "gray25", "REFER": "gray50"}  # over the fill: never colour alone
 
-    The bar fills up to P in the verdict's colour (hatched when PNEUMONIA); a black tick marks
-    the threshold, so a user sees how far the result is from flipping.
+
+def draw_band(canvas: tk.Canvas, left: float, span: float, top: float, bottom: float,
+              band) -> None:
+    """The refer band on a 0-1 bar: a tick at ``t_low`` and at ``t_high`` and a bracket over
+    the bar joining them (REFER lies between), so the band reads without its colour."""
+    low, high = left + span * band.t_low, left + span * band.t_high
+    for x in (low, high):
+        canvas.create_line(x, top - 5, x, bottom + 5, fill="black", width=2, tags="band")
+    canvas.create_line(low, top - 4, high, top - 4, fill=TEXT_PURPLE, width=3, tags="band")
+
+
+class ProbabilityBar(tk.Canvas):
+    """P(pneumonia) as a bar from 0 to 1 with the threshold, or the refer band, marked.
+
+    The bar fills up to P in the answer's colour (hatched when PNEUMONIA or REFER); a black
+    tick marks the threshold, or two ticks joined by a bracket the refer band deciding, so a
+    user sees how far the result is from another answer.
     """
 
     HEIGHT = 46
 
     def __init__(self, master: tk.Misc, **kwargs) -> None:
         super().__init__(master, height=self.HEIGHT, highlightthickness=0, bg=PANEL_BG, **kwargs)
-        self._state: tuple[float, float, str] | None = None
+        self._state: tuple[float, float, str, object] | None = None
         self.bind("<Configure>", lambda _e: self._draw())
 
-    def show(self, p: float | None, threshold: float, verdict: str | None) -> None:
-        self._state = None if p is None else (p, threshold, verdict or "")
+    def show(self, p: float | None, threshold: float, verdict: str | None,
+             band=None) -> None:
+        """``band``: the refer band deciding (``ReferBand``), drawn in place of the threshold."""
+        self._state = None if p is None else (p, threshold, verdict or "", band)
         self._draw()
 
     def _draw(self) -> None:
         self.delete("all")
         if self._state is None:
             return
-        p, threshold, verdict = self._state
+        p, threshold, verdict, band = self._state
         width = max(self.winfo_width(), 50)
-        left, right, top, bottom = 8, width - 8, 6, 26
+        left, right, top, bottom = 8, width - 8, 8, 26
         span = right - left
         self.create_rectangle(left, top, right, bottom, fill="white", outline="#9A9A9A")
-        colour = VERMILLION if verdict == "PNEUMONIA" else BLUE
         x = left + span * p
         if p > 0:
-            self.create_rectangle(left, top, x, bottom, fill=colour, outline="")
-            if verdict == "PNEUMONIA":  # a hatch over the fill: the class is not in colour alone
-                self.create_rectangle(
-                    left, top, x, bottom, fill="white", stipple="gray25", outline=""
-                )
-        tx = left + span * threshold
-        self.create_line(tx, top - 5, tx, bottom + 5, fill="black", width=2)
+            self.create_rectangle(left, top, x, bottom, fill=BAR_COLOURS.get(verdict, BLUE),
+                                  outline="")
+            if verdict in BAR_HATCHES:
+                self.create_rectangle(left, top, x, bottom, fill="white",
+                                      stipple=BAR_HATCHES[verdict], outline="")
+        if band is not None:
+            draw_band(self, left, span, top, bottom, band)
+        else:
+            tx = left + span * threshold
+            self.create_line(tx, top - 5, tx, bottom + 5, fill="black", width=2)
         for value, anchor in ((0.0, "nw"), (0.5, "n"), (1.0, "ne")):
             self.create_text(
                 left + span * value, bottom + 4, text=f"{value:g}", anchor=anchor,
                 fill=TEXT_GREY, font="TkSmallCaptionFont",
             )
+
+
+class BandBar(tk.Canvas):
+    """The refer band on its own, in the threshold panel: the 0-1 bar with the band's two
+    thresholds (ticks joined by a bracket, each with its value) and each stretch's mark
+    (● NORMAL below, ◐ REFER between, ▲ PNEUMONIA above): what answers which P."""
+
+    HEIGHT = 38
+
+    def __init__(self, master: tk.Misc, **kwargs) -> None:
+        super().__init__(master, height=self.HEIGHT, highlightthickness=0, **kwargs)
+        self.band = None
+        self.bind("<Configure>", lambda _e: self._draw())
+
+    def show(self, band) -> None:
+        self.band = band
+        self._draw()
+
+    def _draw(self) -> None:
+        self.delete("all")
+        band = self.band
+        if band is None:
+            return
+        width = max(self.winfo_width(), 120)
+        left, right, top, bottom = 8, width - 8, 6, 20
+        span = right - left
+        low, high = left + span * band.t_low, left + span * band.t_high
+        self.create_rectangle(left, top, right, bottom, fill="white", outline="#9A9A9A")
+        self.create_rectangle(low, top, high, bottom, fill=PURPLE, outline="")
+        self.create_rectangle(low, top, high, bottom, fill="white", stipple="gray50",
+                              outline="")
+        for kind, start, end, colour in (("NORMAL", left, low, TEXT_BLUE),
+                                         ("REFER", low, high, "black"),
+                                         ("PNEUMONIA", high, right, TEXT_VERMILLION)):
+            if end - start >= 14:
+                self.create_text((start + end) / 2, (top + bottom) / 2 + 1,
+                                 text=VERDICT_MARKS[kind], fill=colour,
+                                 font="TkSmallCaptionFont", tags=("mark", kind))
+        draw_band(self, left, span, top, bottom, band)
+        for x, value, anchor in ((low - 2, band.t_low, "ne"), (high + 2, band.t_high, "nw")):
+            self.create_text(x, bottom + 5, text=format_threshold(value), anchor=anchor,
+                             fill="black", font="TkSmallCaptionFont", tags="value")
 
 
 class ImageViewer(tk.Canvas):
@@ -468,6 +543,12 @@ class ThresholdControl(ttk.LabelFrame):
     (the raw slider value), ``on_step(delta)`` (arrow keys), ``on_preset(name)`` (a preset, or
     ``""`` for "Custom"). The owner applies that to the policy and shows it again. The value
     label shows the exact threshold (0.2822 for a preset); only the slider's knob is rounded.
+
+    While a refer band decides (``show(..., band=)``), the panel draws it (``BandBar``) in the
+    slider's place with what it guarantees (``band_promise``), and a sentence says the slider
+    and presets wait and how to turn the band off: they are neither shown doing nothing nor
+    gone without a word (and an 800x600 screen keeps room for the table). A band the user
+    turned off (``band_off``) is named too, with how to turn it on again.
     """
 
     def __init__(
@@ -483,6 +564,8 @@ class ThresholdControl(ttk.LabelFrame):
         self._buttons: list[tuple[ttk.Radiobutton, str]] = []
         self._quiet = False
         self._threshold: float | None = None  # none until the model's card gives one
+        self._band = None  # the refer band deciding now (a ReferBand), if any
+        self._band_off = False  # there is a band, and the user turned it off
         self.value = tk.DoubleVar(self, 0.5)
         self.preset = tk.StringVar(self, "")
 
@@ -494,12 +577,19 @@ class ThresholdControl(ttk.LabelFrame):
         self.value_label.grid(row=0, column=2, padx=(8, 0))
         self.presets = ttk.Frame(self)
         self.presets.grid(row=1, column=0, columnspan=3, sticky="ew", pady=(6, 0))
+        self.band_bar = BandBar(self)
+        self.band_bar.grid(row=2, column=0, columnspan=3, sticky="ew", pady=(6, 0))
+        self.band_bar.grid_remove()
         self.detail = ttk.Label(self, style="Small.TLabel", wraplength=460, justify="left")
         # "ew": as wide as the panel, so that text drawn wider than Tk measured it (under Wine)
         # still shows; a label as wide as its measured lines cut their last letters.
-        self.detail.grid(row=2, column=0, columnspan=3, sticky="ew", pady=(4, 0))
+        self.detail.grid(row=3, column=0, columnspan=3, sticky="ew", pady=(4, 0))
+        # Who decides: the band (and how to turn it off), or the threshold with the band off.
+        self.band_note = ttk.Label(self, style="Note.TLabel", wraplength=460, justify="left")
+        self.band_note.grid(row=4, column=0, columnspan=3, sticky="ew", pady=(2, 0))
+        self.band_note.grid_remove()
         self.meaning = ttk.Label(self, style="Small.TLabel", wraplength=460, justify="left")
-        self.meaning.grid(row=3, column=0, columnspan=3, sticky="ew", pady=(2, 0))
+        self.meaning.grid(row=5, column=0, columnspan=3, sticky="ew", pady=(2, 0))
         self.bind("<Configure>", self._wrap, add="+")
         self.columnconfigure(0, weight=1)
         self.scale.bind("<ButtonRelease-1>", lambda _e: self._slid(None))
@@ -512,7 +602,7 @@ class ThresholdControl(ttk.LabelFrame):
     def _wrap(self, event) -> None:
         """The figures and the sentence under them wrap at the panel's width, with a few pixels
         to spare: under Wine Tk draws text wider than it measures ("...como esta mostrar")."""
-        for label in (self.detail, self.meaning):
+        for label in (self.detail, self.band_note, self.meaning):
             label.configure(wraplength=max(200, event.width - 36))
 
     def set_operating_points(self, points: list[dict], card: dict | None = None,
@@ -531,31 +621,51 @@ class ThresholdControl(ttk.LabelFrame):
                 command=lambda: self._on_preset(self.preset.get()),
             )
             button.grid(row=0, column=column, sticky="w", padx=(0, 14))
+            button.state(["disabled"] if self._band is not None else ["!disabled"])
             self._buttons.append((button, point["name"]))
         self.refresh_texts()
 
-    def show(self, threshold: float, preset: str | None) -> None:
-        """Show ``threshold`` (and select ``preset``) without reporting it as a user's change."""
+    def show(self, threshold: float, preset: str | None, band=None,
+             band_off: bool = False) -> None:
+        """Show ``threshold`` (and select ``preset``) without reporting it as a user's change;
+        ``band``: the refer band deciding instead (the slider and presets wait), ``band_off``:
+        the model or profile has a band the user turned off."""
         self._quiet = True
         try:
             self._threshold = float(threshold)
+            self._band, self._band_off = band, band_off and band is None
             self.value.set(self._threshold)
-            self.scale.state(["!disabled"])
+            waiting = ["disabled"] if band is not None else ["!disabled"]
+            self.scale.state(waiting)
+            for button, _name in self._buttons:
+                button.state(waiting)
             self.preset.set(preset or "")
         finally:
             self._quiet = False
+        self.band_bar.show(band)
+        for widget in (self.scale, self.value_label, self.presets, self.band_bar):
+            if (widget is self.band_bar) == (band is not None):
+                widget.grid()
+            else:
+                widget.grid_remove()
         self.refresh_texts()
+
+    @property
+    def band(self):
+        """The refer band shown as deciding (None: the threshold decides)."""
+        return self._band
 
     def threshold(self) -> float:
         """The threshold shown (exact, as the policy holds it)."""
         return self._threshold
 
     def _stepped(self, delta: float) -> str:
-        self._on_step(delta)
+        if self._band is None:  # the band decides: the keys wait with the slider
+            self._on_step(delta)
         return "break"
 
     def _slid(self, _value) -> None:
-        if not self._quiet:
+        if not self._quiet and self._band is None:
             self._on_slide(float(self.value.get()))
 
     def _point(self, name: str) -> dict | None:
@@ -567,8 +677,13 @@ class ThresholdControl(ttk.LabelFrame):
                                    else format_threshold(self._threshold))
         for button, name in self._buttons:
             button.configure(text=operating_point_label(name) if name else _("Custom"))
+        self.value_label.configure(foreground=TEXT_GREY if self._band is not None else "")
+        self.band_bar.show(self._band)  # its values in the language's decimals ("0,15")
+        self._show_band_note()
         point = self._point(self.preset.get())
-        if point is None:
+        if self._band is not None:
+            text = band_promise(self._band)
+        elif point is None:
             text = _("Custom threshold: no validation figures for this value.")
             if not self._points:
                 text = _("The operating points appear when the model has loaded.")
@@ -577,6 +692,31 @@ class ThresholdControl(ttk.LabelFrame):
         self.detail.configure(text=text)
         # what the number judged against the threshold is: the profile's, else the card's
         self.meaning.configure(text=p_meaning(self._card, self._site) if self._points else "")
+
+    def fit(self, room: int) -> None:
+        """Take at most ``room`` pixels of height where it can: the sentence on what P means
+        goes first (an 800x600 screen with the band's promise in Spanish left the table one
+        row), and comes back when there is room."""
+        shown = bool(self.meaning.winfo_manager())
+        need = self.winfo_reqheight() + (0 if shown else self.meaning.winfo_reqheight() + 2)
+        if need <= room and not shown:
+            self.meaning.grid()
+        elif need > room and shown:
+            self.meaning.grid_remove()
+
+    def _show_band_note(self) -> None:
+        """Who decides, when a band is in play: the band (and how to turn it off), or the
+        threshold alone while the band is off (and how to turn it on)."""
+        if self._band is not None:
+            text = _(BAND_DECIDES)
+        elif self._band_off:
+            text = _(BAND_OFF)
+        else:
+            self.band_note.configure(text="")
+            self.band_note.grid_remove()
+            return
+        self.band_note.configure(text=text)
+        self.band_note.grid()
 
 
 class CellTooltip:
@@ -664,6 +804,7 @@ class ResultsTable(ttk.Frame):
         self.columnconfigure(0, weight=1)
         self.tree.tag_configure("PNEUMONIA", foreground=TEXT_VERMILLION)
         self.tree.tag_configure("NORMAL", foreground=TEXT_BLUE)
+        self.tree.tag_configure("REFER", foreground=TEXT_PURPLE)
         self.tree.tag_configure("error", foreground=TEXT_GREY)
         self.tree.tag_configure("withheld", foreground=TEXT_GREY)
         self.sorted_by: tuple[str, bool] | None = None  # (column, descending)

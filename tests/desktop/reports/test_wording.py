@@ -147,3 +147,19 @@ def test_a_referred_image_is_worded_the_same_everywhere_in_every_language():
             assert "0,20" in band_promise(session.band)
         finally:
             i18n.set_language("en")
+
+
+def test_a_verdict_the_refer_band_gave_names_the_band_not_the_waiting_threshold():
+    """With a band deciding, NORMAL is "below the refer band", not "below the threshold 0.50"
+    (the threshold waits: naming it said a line that did not decide)."""
+    session = Session(ThresholdPolicy.from_card({"threshold": 0.5, "refer_band": {
+        "t_low": 0.2, "t_high": 0.7, "n_normal": 300, "n_pneumonia": 400}}))
+    normal = add(session, "n.png", 0.1, Scope(IN_SCOPE))
+    pneumonia = add(session, "p.png", 0.9, Scope(IN_SCOPE))
+    assert describe(normal, session).detail == (
+        "P(pneumonia) = 0.100, below the refer band 0.20 to 0.70. Confidence 90%.")
+    assert describe(pneumonia, session).detail == (
+        "P(pneumonia) = 0.900, at or above the refer band 0.20 to 0.70. Confidence 90%.")
+    session.set_refer(False)
+    assert describe(normal, session).detail.startswith(
+        "P(pneumonia) = 0.100, below the threshold 0.50.")

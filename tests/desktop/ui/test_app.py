@@ -93,6 +93,16 @@ def canvas_text(canvas: tk.Canvas) -> str:
                     if canvas.type(i) == "text")
 
 
+def one_result_at_the_minimum_size(app, tmp_path: Path) -> None:
+    """Classify one image, select it, and shrink the window to its minimum size (800x600)."""
+    from desktop.ui.style import MIN_SIZE
+
+    classify(app, [write_xray(tmp_path / "a.png")])
+    select_row(app, "a.png")
+    app.root.geometry(f"{MIN_SIZE[0]}x{MIN_SIZE[1]}")
+    wait_for(app, lambda: app.root.winfo_width() == MIN_SIZE[0], "shrink to the minimum")
+
+
 def select_row(app, name: str) -> None:
     """Click the row of file ``name`` (what <<TreeviewSelect>> then does, run at once)."""
     tree = app.table.tree
@@ -786,13 +796,8 @@ def test_no_button_or_label_clips_its_translated_text_at_the_minimum_size(
         make_app, tmp_path, language):
     """At the smallest window, every shown button, check box and one-line label is at least as
     wide as its translated text needs ("Canc", "Sin mapa de c" were cut)."""
-    from desktop.ui.style import MIN_SIZE
-
     app = make_app(Settings(language=language))
-    classify(app, [write_xray(tmp_path / "a.png")])
-    select_row(app, "a.png")
-    app.root.geometry(f"{MIN_SIZE[0]}x{MIN_SIZE[1]}")
-    wait_for(app, lambda: app.root.winfo_width() == MIN_SIZE[0], "shrink to the minimum")
+    one_result_at_the_minimum_size(app, tmp_path)
     clipped = []
 
     def walk(widget: tk.Misc) -> None:
@@ -816,13 +821,8 @@ def test_at_the_minimum_size_the_heatmap_controls_stay_inside_the_result_pane(
         make_app, tmp_path, language):
     """The image gives up room (down to a quarter of the pane) before the verdict, the bar and
     the heatmap check box and opacity fall off the bottom of the pane ("Sin mapa de c")."""
-    from desktop.ui.style import MIN_SIZE
-
     app = make_app(Settings(language=language))
-    classify(app, [write_xray(tmp_path / "a.png")])
-    select_row(app, "a.png")
-    app.root.geometry(f"{MIN_SIZE[0]}x{MIN_SIZE[1]}")
-    wait_for(app, lambda: app.root.winfo_width() == MIN_SIZE[0], "shrink to the minimum")
+    one_result_at_the_minimum_size(app, tmp_path)
     pane = app.pane
 
     def inside(widget) -> bool:

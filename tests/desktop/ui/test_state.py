@@ -420,3 +420,43 @@ def test_the_table_can_show_only_one_kind_of_row_and_export_still_takes_every_ro
     assert [state.session.results[k].path.name for k in view.order] == ["lat.dcm"]
     out = tmp_path / "all.csv"
     assert state.export_csv(out) and len(out.read_text().splitlines()) == 1 + 6
+
+
+def banded_window(settings: Settings):
+    """A state whose model card has a refer band from 0.40 to 0.60."""
+    from desktop.referband import CARD_KEY, ReferBand
+
+    saved: list[Settings] = []
+    view, worker = RecordingView(), RecordingWorker()
+    state = WindowState(settings, worker, view, save=lambda s: saved.append(Settings(**vars(s))))
+    view.state = state
+    card = sample_metadata()
+    card[CARD_KEY] = ReferBand(t_low=0.4, t_high=0.6, n_normal=200, n_pneumonia=300).as_dict()
+    state.handle(messages.ModelReady(card, "ab" * 32))
+    return state, view, saved
+
+
+def test_only_referred_shows_the_rows_inside_the_band_and_the_band_can_be_turned_off():
+    state, view, saved = banded_window(Settings(language="en"))
+    run_batch(state, [result("a.png", 0.1), result("b.png", 0.45), result("c.png", 0.55),
+                      result("d.png", 0.9), result("x.png", None, error=NotAnImageError())])
+    assert [v[1] for v in (view.rows[k] for k in view.order)] == [
+        "NORMAL", "REFER", "REFER", "PNEUMONIA", "error"]
+    state.filter_rows("referred")
+    assert [state.session.results[k].path.name for k in view.order] == ["b.png", "c.png"]
+
+    state.set_refer(False)  # View > Refer band off: the threshold (0.50) decides alone
+    assert saved[-1].refer_band is False
+    assert [view.rows[k][1] for k in sorted(view.rows)] == [
+        "NORMAL", "NORMAL", "PNEUMONIA", "PNEUMONIA", "error"]
+    assert view.order == []  # nothing is referred now
+    state.set_refer(True)
+    assert saved[-1].refer_band is True
+    assert [state.session.results[k].path.name for k in view.order] == ["b.png", "c.png"]
+
+
+def test_a_band_turned_off_stays_off_when_the_model_loads_again():
+    state, view, _saved = banded_window(Settings(language="en", refer_band=False))
+    assert state.session.policy.band is not None and state.session.band is None
+    run_batch(state, [result("b.png", 0.45)])
+    assert view.rows[view.order[0]][1] == "NORMAL"
