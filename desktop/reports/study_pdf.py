@@ -38,8 +38,8 @@ from desktop.reports.pdf import (
 from desktop.reports.wording import band_promise
 
 TITLE = N_("Site calibration study")
-PLOT = 190  # points, each square plot
-RC_PLOT = 130  # points, the risk-coverage plot (beside the band's figures)
+PLOT = 150  # points, each square plot
+RC_PLOT = 100  # points, the risk-coverage plot (beside the band's figures)
 
 T = {
     "confirmed": N_("Confirmed {name}"),
@@ -61,7 +61,7 @@ T = {
     "spec": N_("Specificity (95% CI)"),
     "flagged": N_("Share flagged (95% CI)"),
     "band": N_("Refer band"),
-    "risk_coverage": N_("Risk and coverage as the band widens"),
+    "risk_coverage": N_("Risk against coverage"),
     "decided": N_("Share decided"),
     "wrong": N_("Share of decided wrong"),
     "threshold_alone": N_("The threshold alone"),
@@ -165,40 +165,50 @@ def _accuracy(study: Study) -> float:
     return (sens.k + spec.k) / max(1, sens.n + spec.n)
 
 
-def _band_rows(figures: BandFigures) -> list[tuple[str, str]]:
-    return [(gettext(T[key]), interval_text(getattr(figures, name))) for key, name in (
+def _band_rows(figures: BandFigures, width: float) -> Table:
+    """The band's figures with their intervals, a label and a value a line, ``width`` wide."""
+    table = Table([[_p(gettext(T[key]), "key"), _p(interval_text(getattr(figures, name)),
+                                                   "cell")] for key, name in (
         ("referred", "referred"), ("missed", "missed"), ("false_alarms", "false_alarms"),
         ("wrong_normal", "wrong_normal_calls"), ("wrong_pneumonia", "wrong_pneumonia_calls"),
-        ("wrong_decided", "wrong_decided"))]
+        ("wrong_decided", "wrong_decided"))], colWidths=[width * 0.62, width * 0.38])
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                               ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                               ("TOPPADDING", (0, 0), (-1, -1), 1),
+                               ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]))
+    return table
 
 
 def band_section(study: Study) -> list:
-    """The refer band: its promise and figures beside the risk-coverage plot, or why none."""
+    """The refer band: what it promises across the page, then the risk-coverage plot beside its
+    figures; or why there is none."""
+    text_width = WIDTH - RC_PLOT - 40
     legend = [(GREY, gettext(T["threshold_alone"]))] + (
         [(VERMILLION, gettext(T["this_band"]))] if study.band is not None else [])
     if study.band is not None:
-        text = [_p(band_promise(study.band.band), "cell"), Spacer(1, 4),
-                _pairs(_band_rows(study.band)), Spacer(1, 4), _p(gettext(T["band_note"]),
-                                                                  "small")]
+        promise = band_promise(study.band.band)
+        beside = [_band_rows(study.band, text_width), Spacer(1, 4),
+                  _p(gettext(T["band_note"]), "small")]
     else:
         problem = study.band_problem
-        text = [_p(problem.user_message() if problem is not None else gettext(T["no_band"]),
-                   "cell")]
-    heads = [_p(gettext(T["risk_coverage"]), "cell_bold"), _p(gettext(T["band"]), "cell_bold")]
-    table = Table([heads, [risk_coverage_drawing(study), [*text, Spacer(1, 4), _legend(legend)]]],
-                  colWidths=[RC_PLOT + 40, WIDTH - RC_PLOT - 40])
+        promise = problem.user_message() if problem is not None else gettext(T["no_band"])
+        beside = []
+    table = Table([[[_p(gettext(T["risk_coverage"]), "cell_bold"), risk_coverage_drawing(study)],
+                    [*beside, Spacer(1, 4), _legend(legend, text_width)]]],
+                  colWidths=[RC_PLOT + 40, text_width])
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
                                ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
-    return [Spacer(1, 10), KeepTogether(table)]
+    return [Spacer(1, 8), KeepTogether([_p(gettext(T["band"]), "cell_bold"), Spacer(1, 2),
+                                        _p(promise, "cell"), Spacer(1, 4), table])]
 
 
-def _legend(items: list[tuple[object, str]]) -> Table:
+def _legend(items: list[tuple[object, str]], width: float = WIDTH / 2 - 20) -> Table:
     cells = []
     for colour, text in items:
         swatch = Drawing(10, 10)
         swatch.add(Circle(5, 4, 4, fillColor=colour, strokeColor=None))
         cells.append([swatch, _p(text, "small")])
-    table = Table(cells, colWidths=[14, PLOT])
+    table = Table(cells, colWidths=[14, width])
     table.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0),
                                ("TOPPADDING", (0, 0), (-1, -1), 0),
                                ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]))
