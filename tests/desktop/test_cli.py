@@ -42,8 +42,8 @@ def test_json_lines_have_exactly_the_documented_keys(tiny_model, folder, tmp_pat
     assert code == 0
     rows = [json.loads(line) for line in lines]
     assert len(rows) == 4
-    assert all(set(r) == {"path", "verdict", "p_pneumonia", "threshold", "scope",
-                          "scope_reason", "error", "profile"} for r in rows)
+    assert all(set(r) == {"path", "verdict", "decision", "p_pneumonia", "threshold", "scope",
+                          "scope_reason", "error", "profile", "refer_band"} for r in rows)
     # the tiny model has no scope check: nothing was checked, and each line says so
     assert all(r["scope"] is None and "no scope check" in r["scope_reason"] for r in rows[:3])
     assert rows[3]["scope"] is None and rows[3]["scope_reason"] is None
