@@ -25,7 +25,8 @@ COMMANDS = """commands (each has its own --help):
                               site profile made active in the window unless --no-profile
   history ...                 the case history: export, stats
   calibrate DIR | --from-history --out FILE.json
-                              fit a site profile on this site's labelled images"""
+                              fit a site profile on this site's labelled images, with a refer
+                              band (--refer A,B, --refer-decided C, --no-refer)"""
 
 
 # What a shell reports for a command stopped with Ctrl+C (128 + SIGINT), on every platform.

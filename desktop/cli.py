@@ -11,8 +11,11 @@ appear in it only with ``--show-identifiers``. The command takes its options fro
 only, never from the window's saved settings, with one exception: the site profile made active
 (in the window or by ``calibrate --activate``) applies here too, so a clinic's calibration gives
 the same verdicts everywhere; ``--profile FILE`` names another, ``--no-profile`` uses none, and
-stderr says which is in force. The exit status is non-zero only when no file got
-a verdict (or the requested CSV or report could not be written).
+stderr says which is in force. Where a refer band is in force (the profile's, or the model
+card's), it decides: REFER between its thresholds; ``--no-refer`` turns it off, and so does an
+explicit ``--threshold`` or ``--operating-point`` (said once on stderr): then the single threshold
+decides. The exit status is non-zero only when no file got a verdict or a referral (or the
+requested CSV or report could not be written).
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ NOTHING_CLASSIFIED = N_("No file got a verdict.")
 NO_SCOPE_CHECK = N_("This model has no scope check: nothing says whether the images are chest "
                     "X-rays like its training images.")
 REPORT_WRITTEN = N_("Report written to {path}.")
+BAND_OFF = N_("The refer band is off because a threshold was chosen: that threshold decides "
+              "every image (leave out --threshold and --operating-point to have uncertain images "
+              "referred).")
 
 
 def threshold_type(text: str) -> float:
@@ -101,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "--activate' (the only setting of the window this command takes)")
     profile.add_argument("--no-profile", action="store_true",
                          help="use the model's own calibration and thresholds")
+    parser.add_argument("--no-refer", action="store_true",
+                        help="no refer band: the single threshold decides every image (an "
+                        "explicit --threshold or --operating-point also turns the band off)")
     return parser
 
 
@@ -150,10 +159,15 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     if args.threshold is not None:
         policy.set_custom(args.threshold)
+    _choose_refer(args, session)
     if session.site is not None:  # said with the threshold in force, the summary's own
         from desktop.cases.profile import in_force_sentence
 
         _err(in_force_sentence(session.site, policy.threshold).user_message())
+    if session.band is not None:
+        from desktop.reports.wording import band_promise
+
+        _err(band_promise(session.band))
     recorder = None if args.no_history else Recorder(
         args.history, notify=lambda sentence: _err(sentence.user_message()))
     model_version = engine.metadata.get("model_version")
@@ -165,7 +179,7 @@ def _run(args: argparse.Namespace) -> int:
         else:
             print(text_line(session, result), flush=True)
     counts = session.counts()
-    classified = counts["NORMAL"] + counts["PNEUMONIA"]  # files that got a verdict
+    classified = counts["NORMAL"] + counts["PNEUMONIA"] + counts["REFER"]  # an answer each
     if not args.json:
         _err(session.summary() + " " + gettext(DISCLAIMER))
         if engine.scope_check is None:
@@ -223,6 +237,18 @@ def engine_and_session(args: argparse.Namespace):
     return engine, session
 
 
+def _choose_refer(args: argparse.Namespace, session) -> None:
+    """The refer band decides unless ``--no-refer``, ``--threshold`` or ``--operating-point``
+    chose the single threshold; the last two say so once when a band was in force."""
+    if session.policy.band is None:
+        return
+    chosen = args.threshold is not None or args.operating_point is not None
+    if args.no_refer or chosen:
+        session.set_refer(False)
+        if chosen and not args.no_refer:
+            _err(gettext(BAND_OFF))
+
+
 def _apply_profile(args: argparse.Namespace, session, model_sha256: str) -> None:
     """The site profile ``--profile`` names, else the one made active in the window's settings
     (Cases → Calibrate, or ``calibrate --activate``), unless ``--no-profile``; one sentence on
@@ -236,6 +262,8 @@ def _apply_profile(args: argparse.Namespace, session, model_sha256: str) -> None
     applied = apply_profile(session, path, model_sha256)
     if applied.problem is not None:
         _err(applied.problem.user_message())
+    if applied.notice is not None:  # a version-1 profile: no refer band
+        _err(applied.notice.user_message())
 
 
 def _write_report(path: Path, session, engine, args: argparse.Namespace) -> bool:

@@ -9,6 +9,10 @@ site calibration for scripts (the window has the same, see ``desktop.ui.history_
   flagged share left the profile's interval, or the referred share its band's.
 - ``calibrate DIR --out site.json [--target-sensitivity 0.95]``: fit a site profile on a labelled
   folder (``DIR/NORMAL``, ``DIR/PNEUMONIA``); ``calibrate --from-history`` on the confirmed cases.
+  The profile holds a refer band certified on the same cases: by default at most 5% of
+  pneumonias called NORMAL and 5% of normals called PNEUMONIA (``--refer A,B`` in percent),
+  ``--refer-decided C`` for at most C% of the NORMAL and of the PNEUMONIA calls wrong,
+  ``--no-refer`` for none (the single threshold decides, as before version 2).
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ PROFILE_SAVED = N_("Site profile {name} written to {file}: threshold {threshold}
 CANNOT_OPEN = N_("The case history could not be opened; check that its folder can be read "
                  "and written. The details are in the log file.")
 PROFILE_ACTIVE = N_("It is now the profile in force for the window and predict.")
+BAND_ON_CASES = N_("On these {cases} cases it refers {referred} to a human reader; {wrong} of the "
+                   "decided ones are wrong.")
 
 
 def _fraction(text: str) -> float:
@@ -45,6 +51,39 @@ def _fraction(text: str) -> float:
     if not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
     return value
+
+
+def _percent(text: str) -> float:
+    """A guarantee's limit given in percent (``5`` or ``2.5``), as a fraction."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a percentage: {text!r}") from None
+    if not 0.0 < value < 100.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 100 (percent), got {text}")
+    return value / 100.0
+
+
+def _percent_pair(text: str) -> tuple[float, float]:
+    """``A,B``: at most A% of pneumonias called NORMAL, at most B% of normals PNEUMONIA."""
+    parts = text.split(",")
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError(f"two percentages A,B are needed, got {text!r}")
+    return _percent(parts[0]), _percent(parts[1])
+
+
+def refer_goal(args):
+    """The guarantee ``calibrate`` certifies its refer band for (None: ``--no-refer``)."""
+    from desktop.cases.calibration import DEFAULT_REFER, ReferGoal
+    from desktop.stats import CLASS, DECIDED
+
+    if args.no_refer:
+        return None
+    if args.refer_decided is not None:
+        return ReferGoal(DECIDED, args.refer_decided, args.refer_decided)
+    if args.refer is not None:
+        return ReferGoal(CLASS, *args.refer)
+    return DEFAULT_REFER
 
 
 def history_parser() -> argparse.ArgumentParser:
@@ -227,6 +266,17 @@ def calibrate_parser() -> argparse.ArgumentParser:
     parser.add_argument("--target-sensitivity", type=_fraction, metavar="X",
                         help="choose the threshold whose sensitivity is at least X at the lower "
                         "end of its 95%% interval (default: balanced, the largest Youden J)")
+    refer = parser.add_mutually_exclusive_group()
+    refer.add_argument("--refer", type=_percent_pair, metavar="A,B",
+                       help="certify a refer band (95%% confidence) with at most A%% of "
+                       "pneumonias called NORMAL and at most B%% of normals called PNEUMONIA; "
+                       "images between its two thresholds are referred to a human reader "
+                       "(default: 5,5)")
+    refer.add_argument("--refer-decided", type=_percent, metavar="C",
+                       help="certify the band so that at most C%% of the NORMAL calls and of "
+                       "the PNEUMONIA calls are wrong (needs more labelled images)")
+    refer.add_argument("--no-refer", action="store_true",
+                       help="no refer band: the single threshold decides every image")
     parser.add_argument("--name", help="the profile's name (default: the output file's stem)")
     parser.add_argument("--report", type=Path, metavar="study.pdf",
                         help="also write the one-page calibration study")
@@ -279,7 +329,7 @@ def _calibrate(args) -> int:
     study = calibrate(p_model, labels,
                       shipped_threshold=ThresholdPolicy.from_card(engine.metadata).threshold,
                       target_sensitivity=args.target_sensitivity,
-                      n_out_of_scope=samples.out_of_scope)
+                      n_out_of_scope=samples.out_of_scope, refer=refer_goal(args))
     name = args.name or args.out.stem
     save_profile(args.out, profile_from_study(
         study, name=name, model_sha256=engine.sha256,
@@ -287,6 +337,7 @@ def _calibrate(args) -> int:
         source="history" if args.from_history else "folder"))
     _err(gettext(PROFILE_SAVED).format(name=name, file=args.out.resolve(),
                                        threshold=format_threshold(study.proposed.threshold)))
+    _say_band(study)
     if args.report is not None:
         from desktop.reports.study_pdf import save_study
 
@@ -297,6 +348,22 @@ def _calibrate(args) -> int:
         save_settings(settings)
         _err(gettext(PROFILE_ACTIVE))
     return EXIT_OK
+
+
+def _say_band(study) -> None:
+    """The band the profile holds and what it did on its cases, or why it holds none."""
+    from desktop.cases.profile import interval_text
+    from desktop.reports.wording import band_promise
+
+    if study.band_problem is not None:
+        _err(study.band_problem.user_message())
+    if study.band is None:
+        return
+    figures = study.band
+    _err(band_promise(figures.band))
+    _err(gettext(BAND_ON_CASES).format(cases=study.n_normal + study.n_pneumonia,
+                                       referred=interval_text(figures.referred),
+                                       wrong=interval_text(figures.wrong_decided)))
 
 
 def _check_calibrate_paths(args, inputs: list[Path]) -> None:

@@ -8,6 +8,13 @@ the number of cases the site has. Fewer than ``MIN_PER_CLASS`` cases of either c
 saying how many more of each are needed. Only images that get a verdict (not those withheld as
 not chest X-rays) are used. The "after" reliability and calibration error are cross-validated
 (each fold recalibrated by a fit on the others), so they are not flattered by the fit itself.
+
+By default the study also certifies a refer band on the site's recalibrated P
+(``desktop.stats.certify_band``, 5%/5% class guarantee): below ``t_low`` NORMAL, at or above
+``t_high`` PNEUMONIA, between REFER. When these cases cannot certify it, the study says how many
+more of each class are needed (or that a looser guarantee is), and the profile keeps the single
+threshold. The study also holds what the band does on these cases (the share referred, the errors
+among decided with their exact 95% intervals) and the risk-coverage curve.
 """
 
 from __future__ import annotations
@@ -18,8 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from desktop.engine.site import MAX_BIAS, MAX_SLOPE, MIN_SLOPE, log_odds, recalibrated
-from desktop.errors import N_, UserError, class_phrase
-from desktop.stats import CONFIDENCE, clopper_pearson
+from desktop.errors import N_, Sentence, UserError, class_phrase
+from desktop.referband import ReferBand
+from desktop.stats import CLASS, CONFIDENCE, NotCertifiable, certify_band, clopper_pearson
 
 MIN_PER_CLASS = 30
 BINS = 10  # equal-width bins of P for the reliability diagram and the calibration error
@@ -40,6 +48,12 @@ NOT_INFORMATIVE = N_("On these cases the model's probability does not rise with 
 DEGENERATE = N_("On these cases the model's probability hardly differs between the two labels "
                 "(the fitted slope is {slope}), so no profile was written; check the labels (the "
                 "same images under both?) before calibrating.")
+BAND_NEEDS_MORE = N_("No refer band can be certified for this guarantee on these cases: add "
+                     "{normal} more {normal_name} and {pneumonia} more {pneumonia_name}, or "
+                     "choose a looser guarantee; the profile keeps the single threshold.")
+BAND_OUT_OF_REACH = N_("No refer band can keep the errors within this guarantee on cases like "
+                       "these, and more of them would not help; choose a looser guarantee. The "
+                       "profile keeps the single threshold.")
 UNSTABLE = N_("The fit on these cases is too extreme to trust (slope {slope}, bias {bias}), so no "
               "profile was written; check the labels and add cases before calibrating.")
 
@@ -136,6 +150,90 @@ def auc(points: list[tuple[float, float]]) -> float:
 
 
 @dataclass(frozen=True)
+class ReferGoal:
+    """The guarantee a site's refer band is certified for (``desktop.stats``): ``CLASS``, at
+    most ``low_limit`` of pneumonias called NORMAL and ``high_limit`` of normals called
+    PNEUMONIA; or ``DECIDED``, at most those shares of the NORMAL and the PNEUMONIA calls wrong."""
+
+    guarantee: str = CLASS
+    low_limit: float = 0.05
+    high_limit: float = 0.05
+
+
+DEFAULT_REFER = ReferGoal()
+RISK_COVERAGE_POINTS = 101  # at most, from everything decided to almost nothing
+
+
+@dataclass(frozen=True)
+class BandFigures:
+    """What the certified band does on the cases it was fitted on, each with its exact 95%
+    interval: the share referred, the pneumonias called NORMAL (of all pneumonias) and the
+    normals called PNEUMONIA (of all normals), the wrong NORMAL calls and the wrong PNEUMONIA
+    calls (of each), and the wrong answers among all the decided images."""
+
+    band: ReferBand
+    referred: Rate
+    missed: Rate
+    false_alarms: Rate
+    wrong_normal_calls: Rate
+    wrong_pneumonia_calls: Rate
+    wrong_decided: Rate
+
+
+def band_figures(band: ReferBand, p: np.ndarray, y: np.ndarray) -> BandFigures:
+    """``band``'s figures on the images with P ``p`` and labels ``y`` (the rule of
+    ``desktop.outcomes``: below ``t_low`` NORMAL, at or above ``t_high`` PNEUMONIA)."""
+    normal_call, pneumonia_call = p < band.t_low, p >= band.t_high
+    pos, neg = y == 1, y == 0
+    decided = normal_call | pneumonia_call
+    wrong = (normal_call & pos) | (pneumonia_call & neg)
+    return BandFigures(
+        band=band, referred=Rate.of(int((~decided).sum()), len(p)),
+        missed=Rate.of(int((normal_call & pos).sum()), int(pos.sum())),
+        false_alarms=Rate.of(int((pneumonia_call & neg).sum()), int(neg.sum())),
+        wrong_normal_calls=Rate.of(int((normal_call & pos).sum()), int(normal_call.sum())),
+        wrong_pneumonia_calls=Rate.of(int((pneumonia_call & neg).sum()),
+                                      int(pneumonia_call.sum())),
+        wrong_decided=Rate.of(int(wrong.sum()), int(decided.sum())))
+
+
+def fit_band(p: np.ndarray, y: np.ndarray, goal: ReferGoal
+             ) -> tuple[BandFigures | None, Sentence | None]:
+    """The band certified for ``goal`` on these images and its figures, or None and the
+    sentence saying why there is none (how many more of each class, or a looser guarantee)."""
+    try:
+        cert = certify_band(p, y, guarantee=goal.guarantee, low_limit=goal.low_limit,
+                            high_limit=goal.high_limit)
+    except NotCertifiable as exc:
+        if exc.normal_needed < 0:
+            return None, Sentence(BAND_OUT_OF_REACH)
+        return None, Sentence(BAND_NEEDS_MORE, normal=exc.normal_needed,
+                              pneumonia=exc.pneumonia_needed,
+                              normal_name=class_phrase("NORMAL"),
+                              pneumonia_name=class_phrase("PNEUMONIA"))
+    referred = float(((p >= cert.t_low) & (p < cert.t_high)).mean())
+    band = ReferBand.from_certificate(cert, referred=referred, fitted_on="site")
+    return band_figures(band, p, y), None
+
+
+def risk_coverage(p: np.ndarray, y: np.ndarray, threshold: float,
+                  points: int = RISK_COVERAGE_POINTS) -> list[tuple[float, float]]:
+    """(share decided, share wrong among decided) as a refer band widens around ``threshold``:
+    the images are referred nearest first (by the distance of their log-odds from the
+    threshold's), the rest decided by the threshold. From everything decided down to one image;
+    one sort and a cumulative sum."""
+    n = len(p)
+    if n == 0:
+        return []
+    distance = np.abs(np.asarray(log_odds(p)) - float(log_odds(threshold)))
+    order = np.argsort(-distance, kind="stable")  # the farthest, decided first
+    wrong = ((p >= threshold) != (y == 1))[order]
+    errors = np.cumsum(wrong)
+    kept = np.unique(np.linspace(1, n, min(points, n)).round().astype(int))[::-1]
+    return [(float(k / n), float(errors[k - 1] / k)) for k in kept]
+
+
+@dataclass(frozen=True)
 class Study:
     """Everything a calibration found, for the profile, the window and the PDF."""
 
@@ -154,6 +252,10 @@ class Study:
     reliability_after: list[tuple[float, float, int]]  # cross-validated
     ece_before: float
     ece_after: float  # cross-validated
+    refer: ReferGoal | None = None  # the guarantee asked for (None: no band, the threshold decides)
+    band: BandFigures | None = None  # the certified band on the recalibrated P, and its figures
+    band_problem: Sentence | None = None  # why there is no band although one was asked for
+    risk_coverage: list[tuple[float, float]] = ()  # (share decided, share wrong among decided)
 
 
 def _cut_between(scores: np.ndarray, at: float) -> float:
@@ -199,8 +301,10 @@ def choose_threshold(p: np.ndarray, y: np.ndarray, target: float | None) -> floa
 
 
 def calibrate(p_model: np.ndarray, labels: np.ndarray, *, shipped_threshold: float,
-              target_sensitivity: float | None = None, n_out_of_scope: int = 0) -> Study:
-    """The study of a site's labelled, in-scope images (``labels``: 1 PNEUMONIA, 0 NORMAL)."""
+              target_sensitivity: float | None = None, n_out_of_scope: int = 0,
+              refer: ReferGoal | None = DEFAULT_REFER) -> Study:
+    """The study of a site's labelled, in-scope images (``labels``: 1 PNEUMONIA, 0 NORMAL),
+    with the refer band certified for ``refer`` on the recalibrated P (None: no band)."""
     p_model = np.asarray(p_model, dtype=np.float64)
     y = np.asarray(labels, dtype=np.int64)
     n_pos, n_neg = int((y == 1).sum()), int((y == 0).sum())
@@ -223,6 +327,7 @@ def calibrate(p_model: np.ndarray, labels: np.ndarray, *, shipped_threshold: flo
         raise CalibrationRefused(DEGENERATE, slope=f"{slope:.2g}")
     after = _cross_validated(p_model, y)
     roc = roc_points(p_model, y)
+    band, band_problem = fit_band(p_site, y, refer) if refer is not None else (None, None)
     return Study(
         n_normal=n_neg, n_pneumonia=n_pos, n_out_of_scope=n_out_of_scope, slope=slope,
         bias=bias, goal="balanced" if target_sensitivity is None else "sensitivity",
@@ -230,7 +335,9 @@ def calibrate(p_model: np.ndarray, labels: np.ndarray, *, shipped_threshold: flo
         shipped=operating_point(p_model, y, shipped_threshold),
         proposed=operating_point(p_site, y, threshold), roc=roc, auc=auc(roc),
         reliability_before=reliability(p_model, y), reliability_after=reliability(after, y),
-        ece_before=calibration_error(p_model, y), ece_after=calibration_error(after, y))
+        ece_before=calibration_error(p_model, y), ece_after=calibration_error(after, y),
+        refer=refer, band=band, band_problem=band_problem,
+        risk_coverage=risk_coverage(p_site, y, threshold))
 
 
 def _cross_validated(p_model: np.ndarray, y: np.ndarray) -> np.ndarray:

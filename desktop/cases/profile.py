@@ -5,6 +5,13 @@ It holds the name, the date, the model file it was fitted for (sha256), the case
 the Platt slope and bias, the threshold and the goal it was chosen for, and the figures with
 their 95% intervals (what monitoring compares the site's flagged share against). A profile
 fitted for another model file is never applied: the user is told, and asked to calibrate again.
+
+Version 2 adds the refer band certified on the site's cases (``refer_band``, as
+``desktop.referband.ReferBand`` holds it, on the recalibrated P; null when calibration was told
+``--no-refer`` or could not certify one) and its figures. A version-1 profile still loads, with
+no band (the single threshold decides), and ``SiteProfile.notice`` says so. A band that is not
+valid (NaN, outside [0, 1], ``t_low > t_high``, counts that are not the profile's) refuses the
+whole profile, as any other value does.
 """
 
 from __future__ import annotations
@@ -24,17 +31,24 @@ from desktop.cases.calibration import Rate, Study
 from desktop.engine.site import MAX_BIAS, MAX_SLOPE, MIN_SLOPE, SiteCalibration
 from desktop.engine.threshold import format_threshold
 from desktop.errors import N_, Sentence, UserError, WriteError
+from desktop.referband import CARD_KEY, ReferBand
 
 log = logging.getLogger(__name__)
 
 FORMAT = "cxr-site-profile"
-VERSION = 1
+VERSION = 2  # 2: the refer band
+BAND_FIGURES = ("referred", "missed", "false_alarms", "wrong_normal_calls",
+                "wrong_pneumonia_calls", "wrong_decided")  # BandFigures' rates, in the profile
 
 OTHER_MODEL = N_("The site profile {name} was fitted for another model file, so it is not "
                  "applied; calibrate again for this model.")
 IN_FORCE = N_("Site profile “{name}” in force: threshold {threshold}.")
 UNREADABLE = N_("The site profile {name} could not be read, so it is not applied; choose the "
                 "file that calibration wrote, or calibrate again.")
+
+NO_BAND = N_("The site profile {name} was written by an older version and has no refer band, so "
+             "its threshold decides every image; calibrate again to have the uncertain ones "
+             "referred to a human reader.")
 
 BAD_NAME = N_("The profile was not saved: give it a name of 1 to 200 characters, without line "
               "breaks or other control characters.")
@@ -55,10 +69,20 @@ class SiteProfile:
     cases: dict
     figures: dict
     path: Path | None = None
+    version: int = VERSION
 
     @property
     def name(self) -> str:
         return self.calibration.name
+
+    @property
+    def band(self) -> ReferBand | None:
+        return self.calibration.band
+
+    @property
+    def notice(self) -> Sentence | None:
+        """What to tell the user when the profile is applied: a version-1 profile has no band."""
+        return Sentence(NO_BAND, name=self.name) if self.version < 2 else None
 
     @property
     def flagged_interval(self) -> tuple[float, float] | None:
@@ -75,6 +99,12 @@ def _rates(point) -> dict:
 def profile_from_study(study: Study, *, name: str, model_sha256: str,
                        model_version: str | None, source: str) -> dict:
     """The JSON object saved for ``study``."""
+    band = study.band
+    figures = {"auc": study.auc, "ece_before": study.ece_before,
+               "ece_after_cross_validated": study.ece_after,
+               "shipped": _rates(study.shipped), "proposed": _rates(study.proposed)}
+    if band is not None:
+        figures["band"] = {key: getattr(band, key).as_list() for key in BAND_FIGURES}
     return {
         "format": FORMAT, "version": VERSION, "name": name,
         "created": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -84,9 +114,8 @@ def profile_from_study(study: Study, *, name: str, model_sha256: str,
         "platt": {"slope": study.slope, "bias": study.bias},
         "threshold": study.proposed.threshold,
         "goal": {"kind": study.goal, "target_sensitivity": study.target},
-        "figures": {"auc": study.auc, "ece_before": study.ece_before,
-                    "ece_after_cross_validated": study.ece_after,
-                    "shipped": _rates(study.shipped), "proposed": _rates(study.proposed)},
+        "figures": figures,
+        CARD_KEY: None if band is None else band.band.as_dict(),
     }
 
 
@@ -261,13 +290,42 @@ def validate(raw, path: Path | None = None) -> SiteProfile:
                 raise ValueError("figures.proposed.threshold is not the profile's threshold")
         if name == "proposed":
             sensitivity, specificity = rates.get("sensitivity"), rates.get("specificity")
+    band = _band(raw, version, n, fitted, figures)
     calibration = SiteCalibration(
         name=_text(raw.get("name"), "name"), slope=slope, bias=bias, threshold=threshold,
         model_sha256=sha, prevalence=prevalence, sensitivity=sensitivity,
-        specificity=specificity)
+        specificity=specificity, band=band)
     return SiteProfile(calibration, _text(raw.get("created", ""), "created", empty=True),
                        goal.get("kind", ""), target, {k: v for k, v in n.items() if v is not None},
-                       figures, path)
+                       figures, path, version)
+
+
+def _band(raw: dict, version: int, n: dict, fitted: int, figures: dict) -> ReferBand | None:
+    """The version-2 refer band, checked (``ReferBand.from_dict``) and consistent with the
+    profile: certified on the profile's own cases, its figures whole numbers of them. A
+    version-1 profile holds none (a band in one is not ours: refused)."""
+    data = raw.get(CARD_KEY)
+    if version < 2:
+        if data is not None or "band" in figures:
+            raise ValueError(f"{CARD_KEY}: a version-1 profile has no refer band")
+        return None
+    if data is None:
+        if "band" in figures:
+            raise ValueError("figures.band without a refer band")
+        return None
+    band = ReferBand.from_dict(data)
+    _text(band.fitted_on, f"{CARD_KEY}.fitted_on", empty=True)
+    for label, count in (("NORMAL", band.n_normal), ("PNEUMONIA", band.n_pneumonia)):
+        if n[label] is not None and n[label] != count:
+            raise ValueError(f"{CARD_KEY}: certified on {count} {label}, the profile has "
+                             f"{n[label]}")
+    rates = _object(figures, "band")
+    denominators = {"referred": fitted if n["NORMAL"] is not None else None,
+                    "missed": n["PNEUMONIA"], "false_alarms": n["NORMAL"]}
+    for key in BAND_FIGURES:
+        if key in rates:
+            _rate(rates[key], f"figures.band.{key}", denominators.get(key))
+    return band
 
 
 def load_profile(path: Path) -> SiteProfile:
@@ -305,12 +363,18 @@ class Applied:
     problem: Sentence | None
     flipped: list
 
+    @property
+    def notice(self) -> Sentence | None:
+        """What to say about the profile applied (a version-1 profile: no refer band)."""
+        return None if self.profile is None else self.profile.notice
+
 
 def apply_profile(session, path: str | Path | None, model_sha256: str) -> Applied:
     """THE way a site profile is applied, for the window and ``predict`` alike: read and check
     the file at ``path`` (None: no profile), then put it in force on ``session`` (a
-    ``desktop.engine.session.Session``: its P, its presets and the words shown with them) or,
-    when it cannot be applied, the model's own calibration. Never half-applied."""
+    ``desktop.engine.session.Session``: its P, its presets, its refer band (``site.band``; none
+    for a version-1 profile) and the words shown with them) or, when it cannot be applied, the
+    model's own calibration. Never half-applied."""
     profile, problem = profile_in_force(path, model_sha256)
     flipped = session.set_site(profile.calibration if profile is not None else None)
     return Applied(profile, problem, flipped)
