@@ -49,14 +49,26 @@ class MonitoringView(Polled, tk.Toplevel):
         for value, text in (("week", N_("Per week")), ("block", N_("Per 50 cases"))):
             t.widget(ttk.Radiobutton(top, value=value, variable=self.by, command=self.reload),
                      text).pack(side="left", padx=(0, 12))
+        notes = ttk.Frame(top)  # what each share is compared with, one line each
+        notes.pack(side="right")
         if self.interval:
-            note = t.widget(ttk.Label(top), N_("Calibration saw {low}–{high} called {pneumonia}."),
+            note = t.widget(ttk.Label(notes),
+                            N_("Calibration saw {low}–{high} called {pneumonia}."),
                             pneumonia=class_phrase(POSITIVE), low=f"{100 * self.interval[0]:.0f}%",
                             high=f"{100 * self.interval[1]:.0f}%")
+        elif self.referral:  # the referred share still has its yardstick: the card's band
+            note = t.widget(ttk.Label(notes), N_("No site profile in force: the share called "
+                                               "{pneumonia} has nothing to compare with."),
+                            pneumonia=class_phrase(POSITIVE))
         else:
-            note = t.widget(ttk.Label(top),
+            note = t.widget(ttk.Label(notes),
                             N_("No site profile in force: nothing to compare with."))
-        note.pack(side="right")
+        note.pack(anchor="e")
+        if self.referral:
+            t.widget(ttk.Label(notes),
+                     N_("The refer band referred {low}–{high} when it was certified."),
+                     low=f"{100 * self.referral[0]:.0f}%", high=f"{100 * self.referral[1]:.0f}%"
+                     ).pack(anchor="e")
         self.tree = ttk.Treeview(self, columns=COLUMNS, show="headings")
         for column in COLUMNS:
             t.heading(self.tree, column, HEADINGS[column], pneumonia=class_phrase(POSITIVE))

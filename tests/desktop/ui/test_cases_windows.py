@@ -223,6 +223,17 @@ def _card_with_band(app) -> None:
     policy.card_band = policy.band = ReferBand(**CARD_BAND)
 
 
+def _label_texts(window) -> list[str]:
+    """Every label's text in ``window``, however deep."""
+    found, todo = [], [window]
+    while todo:
+        widget = todo.pop()
+        todo += widget.winfo_children()
+        if widget.winfo_class() == "TLabel":
+            found.append(widget.cget("text"))
+    return found
+
+
 def test_monitoring_shows_the_referred_share_and_warns_when_it_leaves_the_bands(
         make_app):  # noqa: F811
     """Issue 31: a column of the share referred per week (where a band decided), and a week
@@ -243,6 +254,7 @@ def test_monitoring_shows_the_referred_share_and_warns_when_it_leaves_the_bands(
     assert [(r[0], r[3]) for r in rows] == [("2026-W45", "15% (7–27%)"),
                                             ("⚠ 2026-W47", "50% (37–63%)"), ("2026-W48", "—")]
     assert view.tree.heading("referred", "text") == "Referred (95% CI)"
+    assert "The refer band referred 12%–18% when it was certified." in _label_texts(view)
     assert view.warning.cget("text") == (
         "The share referred to a human reader (50%) is outside what the refer band referred "
         "when it was certified (12%–18%) in 2026-W47; if the patients have not changed, "
