@@ -1,7 +1,8 @@
 """What a Cases window may use of the main window, and nothing more (issue 30): the model file's
 sha256 and card, the loaded engine (handed to ``desktop.cases``' jobs, never run by a window
-itself), the site profile in force, the settings read and ``remember``ed (the window's one
-place that saves them), where a file dialog starts, and showing files in the main window.
+itself), the site profile in force and the refer band (the profile's or the card's), the
+settings read and ``remember``ed (the window's one place that saves them), where a file dialog
+starts, and showing files in the main window.
 
 A Cases window gets a ``CasesContext``, never the ``App``: what it could reach is what is
 written here. No Tk (``tests/test_layers.py`` holds it).
@@ -55,6 +56,15 @@ class CasesContext:
     def profile(self):
         """The site profile in force (None: none)."""
         return self._link.profile
+
+    @property
+    def refer_band(self):
+        """The refer band a Cases window compares the history with
+        (``desktop.referband.ReferBand``): the site profile's in force where it has one, else
+        the model card's; None: neither has one. Whether the user turned the band off for now
+        does not matter: the history's referrals were made by it."""
+        band = getattr(self.site, "band", None)
+        return band if band is not None else self._state.session.policy.card_band
 
     def apply_profile(self, path: str | Path | None) -> None:
         """Put the profile at ``path`` in force in the main window (as at start)."""

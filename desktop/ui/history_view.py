@@ -32,11 +32,12 @@ from desktop.cases.history_service import (
 )
 from desktop.cases.store import DIAGNOSES, Filters, HistoryRow, local_days, local_time
 from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
+from desktop.engine.threshold import format_threshold
 from desktop.errors import N_, NP_
 from desktop.i18n import _, ngettext
 from desktop.reading.identity import file_sha256
 from desktop.reports.labels import file_name
-from desktop.reports.wording import verdict_label
+from desktop.reports.wording import SHORT_WORDS, VERDICT_MARKS, verdict_label
 from desktop.ui.flow import Flow
 from desktop.ui.polled import Polled
 from desktop.ui.state import folder_of
@@ -50,7 +51,7 @@ HEADINGS = {"created": N_("Date"), "file": N_("File"), "verdict": N_("Verdict"),
             "agreement": N_("Agreement"), "profile": N_("Profile")}
 ANY = N_("Any")
 VERDICTS = [("", ANY), ("PNEUMONIA", N_("PNEUMONIA")), ("NORMAL", N_("NORMAL")),
-            ("none", N_("No verdict"))]
+            ("REFER", N_("Referred")), ("none", N_("No verdict"))]
 SCOPES = [("", ANY), (IN_SCOPE, N_("In scope")), (UNUSUAL, N_("Unusual")),
           (NOT_CHEST_XRAY, N_("Not a chest X-ray"))]
 CONFIRMED = [("", ANY), ("yes", N_("Confirmed")), ("no", N_("Not confirmed"))]
@@ -273,8 +274,7 @@ class HistoryView(Polled, tk.Toplevel):
         scope = dict(SCOPES).get(row.scope or "", "")
         agreement = {True: _("Agrees"), False: _("Disagrees"), None: ""}[row.agreement]
         confirmed = _(DIAGNOSIS_LABELS[row.confirmed]) if row.confirmed else ""
-        verdict = verdict_label(row.verdict) if row.verdict else _("No verdict")
-        return (local_time(row.created), row.file_name, verdict,
+        return (local_time(row.created), row.file_name, _verdict_text(row),
                 row.p_text(3, for_people=True), _(scope) if scope else "", confirmed, agreement,
                 row.profile)
 
@@ -306,7 +306,7 @@ class HistoryView(Polled, tk.Toplevel):
         return "\n".join([
             _(why), "", f"{_('File')}: {row.path}", f"{_('Date')}: {values[0]}",
             f"{_('Verdict')}: {values[2]}", f"P(pneumonia): {values[3] or '-'}",
-            f"{_('Confirmed')}: {values[5] or '—'}"])
+            *_band_lines(row), f"{_('Confirmed')}: {values[5] or '—'}"])
 
     def ask_confirm(self) -> None:
         rows = self.selected_rows()
@@ -363,6 +363,24 @@ class HistoryView(Polled, tk.Toplevel):
         self.service.stop()
         self.stop_polling()
         self.destroy()  # takes the language listener with it (Texts.follow_language)
+
+
+def _verdict_text(row: HistoryRow) -> str:
+    """A stored result's answer as the main window's table words it: "▲ PNEUMONIA",
+    "◐ Refer" (inside the refer band: not "No verdict", it had a P and an answer), "⊘ No
+    verdict" (withheld)."""
+    outcome = row.outcome
+    if outcome.is_verdict:
+        return verdict_label(outcome)
+    return f"{VERDICT_MARKS[outcome]} {_(SHORT_WORDS[outcome])}"
+
+
+def _band_lines(row: HistoryRow) -> list[str]:
+    """The refer band that decided ``row`` (none: its threshold did), for its stored record:
+    a referred case's P is only read right beside the band it fell inside."""
+    if row.t_low is None or row.t_high is None:
+        return []
+    return [f"{_('Refer band')}: {format_threshold(row.t_low)}–{format_threshold(row.t_high)}"]
 
 
 class ConfirmDialog(tk.Toplevel):

@@ -41,6 +41,8 @@ SUMMARY = NP_("Over {reads} case read first: reader vs confirmed {reader}, model
               "{model}, reader vs model {agree}.",
               "Over {reads} cases read first: reader vs confirmed {reader}, model vs confirmed "
               "{model}, reader vs model {agree}.")
+REFERRED = N_("Referred by the model to a human reader: {referred}.")
+REFERRED_COLUMN = N_("referred")  # the model's table: beside "called NORMAL", "called PNEUMONIA"
 
 
 class TeachingView(Polled, tk.Toplevel):
@@ -179,8 +181,11 @@ class TeachingView(Polled, tk.Toplevel):
         self.say(self.summary, self._summary_text)
 
     def _summary_text(self) -> str:
-        """The last summary in the current language: a sentence, then two small tables."""
+        """The last summary in the current language: a sentence, then two small tables. Where
+        a refer band is in force (or the model referred an image read), the share it referred
+        and, in the model's table, a column of the referred cases by confirmed diagnosis."""
         s = self.last_summary
+        referrals = s.referred.k > 0 or self.context.refer_band is not None
         lines = [ngettext(*SUMMARY, s.reads).format(
             reads=s.reads,
             reader=f"{interval_text(s.reader_vs_confirmed)} (n={s.reader_vs_confirmed.n})"
@@ -189,15 +194,24 @@ class TeachingView(Polled, tk.Toplevel):
             if s.model_vs_confirmed.n else "—",
             agree=f"{interval_text(s.reader_vs_model)} (n={s.reader_vs_model.n})"
             if s.reader_vs_model.n else "—")]
-        for title, table in ((_("Reader"), s.reader_table), (_("Model"), s.model_table)):
+        if referrals:
+            lines.append(_(REFERRED).format(
+                referred=f"{interval_text(s.referred)} (n={s.referred.n})"
+                if s.referred.n else "—"))
+        referred_table = s.referred_table or {}
+        for title, table, referred in ((_("Reader"), s.reader_table, None),
+                                       (_("Model"), s.model_table,
+                                        referred_table if referrals else None)):
             lines.append("")
             called_normal, called_pneumonia = (_("called {name}").format(name=class_name(label))
                                                for label in LABELS)
-            lines.append(f"{title:<24}{called_normal:>16}{called_pneumonia:>18}")
+            extra = f"{_(REFERRED_COLUMN):>14}" if referred is not None else ""
+            lines.append(f"{title:<24}{called_normal:>16}{called_pneumonia:>18}{extra}")
             for confirmed in LABELS:
                 name = _("confirmed {label}").format(label=class_name(confirmed))
+                extra = f"{referred.get(confirmed, 0):>14}" if referred is not None else ""
                 lines.append(f"{name:<24}{table[(confirmed, 'NORMAL')]:>16}"
-                             f"{table[(confirmed, 'PNEUMONIA')]:>18}")
+                             f"{table[(confirmed, 'PNEUMONIA')]:>18}{extra}")
         return "\n".join(lines)
 
     def ask_export(self) -> None:

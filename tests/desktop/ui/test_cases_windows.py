@@ -209,3 +209,94 @@ def test_a_colour_photo_is_shown_in_colour(make_app, tmp_path):  # noqa: F811
     wait_for(app, lambda: app.pane.preview.rendered is not None, "draw the photo")
     shown = np.asarray(app.pane.preview.rendered.convert("RGB"), dtype=int)
     assert (shown[..., 0] - shown[..., 1]).max() > 100  # red, not grey
+
+
+CARD_BAND = dict(t_low=0.2, t_high=0.6, n_normal=300, n_pneumonia=300, referred=0.15)
+
+
+def _card_with_band(app) -> None:
+    """The loaded model's card with a refer band certified to refer 15% of 600 images (the
+    tiny test model's card has none), as ``ThresholdPolicy.from_card`` reads one."""
+    from desktop.referband import ReferBand
+
+    policy = app.session.policy
+    policy.card_band = policy.band = ReferBand(**CARD_BAND)
+
+
+def _label_texts(window) -> list[str]:
+    """Every label's text in ``window``, however deep."""
+    found, todo = [], [window]
+    while todo:
+        widget = todo.pop()
+        todo += widget.winfo_children()
+        if widget.winfo_class() == "TLabel":
+            found.append(widget.cget("text"))
+    return found
+
+
+def test_monitoring_shows_the_referred_share_and_warns_when_it_leaves_the_bands(
+        make_app):  # noqa: F811
+    """Issue 31: a column of the share referred per week (where a band decided), and a week
+    referring far more than the band in force did when certified (12–18%) warned of."""
+    from tests.desktop.cases.test_monitoring import fill, fill_banded
+
+    app = make_app()
+    _card_with_band(app)
+    store = HistoryStore.open()
+    fill_banded(store, "2026-11-02", 60, 9, 0)  # week 45: 15% referred, as certified
+    fill_banded(store, "2026-11-16", 60, 30, 200)  # week 47: half referred
+    fill(store, "2026-11-23", 10, 5, 300)  # week 48: no band decided
+    store.close()
+    app.run_command("monitoring")
+    view = app.history.monitoring_view
+    wait_for(app, lambda: len(view.tree.get_children()) == 3, "show three weeks")
+    rows = [view.tree.item(i, "values") for i in view.tree.get_children()]
+    assert [(r[0], r[3]) for r in rows] == [("2026-W45", "15% (7–27%)"),
+                                            ("⚠ 2026-W47", "50% (37–63%)"), ("2026-W48", "—")]
+    assert view.tree.heading("referred", "text") == "Referred (95% CI)"
+    assert "The refer band referred 12%–18% when it was certified." in _label_texts(view)
+    assert view.warning.cget("text") == (
+        "The share referred to a human reader (50%) is outside what the refer band referred "
+        "when it was certified (12%–18%) in 2026-W47; if the patients have not changed, "
+        "calibrate again.")
+    app.set_language("pt_BR")
+    assert view.tree.heading("referred", "text") == "Encaminhados (IC 95%)"
+    warning = view.warning.cget("text")
+    assert warning.startswith("A proporção encaminhada a um leitor humano (50%)"), warning
+    assert "(12%–18%)" in warning and "2026-W47" in warning
+    view.close()
+
+
+def _read(store, name: str, read: str, verdict: str | None, confirmed: str) -> None:
+    from desktop.cases.store import TeachingRead
+
+    store.record_read(TeachingRead(
+        sha256=name.encode().hex().ljust(64, "0"), file_name=name, path=f"/class/{name}",
+        created=f"2026-12-01T10:00:0{len(name) % 10}Z", reader_read=read, verdict=verdict,
+        p=0.4, confirmed=confirmed))
+
+
+def test_read_first_counts_the_images_the_model_referred_apart_from_its_verdicts(
+        make_app):  # noqa: F811
+    """Issue 31: the teaching summary says the share the model referred to a human reader and,
+    in the model's table, how many of each confirmed diagnosis it referred."""
+    app = make_app()
+    _card_with_band(app)
+    store = HistoryStore.open()
+    _read(store, "a.png", "PNEUMONIA", "REFER", "PNEUMONIA")
+    _read(store, "bb.png", "NORMAL", "NORMAL", "NORMAL")
+    _read(store, "ccc.png", "PNEUMONIA", "PNEUMONIA", "PNEUMONIA")
+    store.close()
+    app.run_command("teaching")
+    view = app.history.teaching_view
+    wait_for(app, lambda: view.summary.cget("text").startswith("Over 3 cases"), "summarise")
+    lines = view.summary.cget("text").splitlines()
+    assert "Referred by the model to a human reader: 33% (1–91%) (n=3)." in lines
+    model = lines[lines.index(next(x for x in lines if x.startswith("Model"))):]
+    assert model[0].split() == ["Model", "called", "NORMAL", "called", "PNEUMONIA", "referred"]
+    assert model[1].split() == ["confirmed", "NORMAL", "1", "0", "0"]
+    assert model[2].split() == ["confirmed", "PNEUMONIA", "0", "1", "1"]
+    app.set_language("es")
+    text = view.summary.cget("text")
+    assert "33% (1–91%) (n=3)" in text and "Referred by the model" not in text
+    view.close()

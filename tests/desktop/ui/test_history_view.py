@@ -325,3 +325,59 @@ def test_a_cases_window_is_as_wide_as_its_spanish_texts(make_app, command):  # n
     wait_for(app, lambda: view.winfo_ismapped() and view.winfo_width() >= min(
         view.winfo_reqwidth(), screen_room(view)[0]), "as wide as its texts")
     view.close()
+
+
+def _recorded(store, name: str, decision: str | None, p: float, band: bool = True,
+              scope: str = "in_scope") -> int:
+    """A result as the window records it: ``decision`` by the refer band 0.2–0.6 (``band``)."""
+    return store.record(CaseRecord(
+        sha256=name.encode().hex().ljust(64, "0"), file_name=name, path=f"/gone/{name}", size=1,
+        model_sha256="m" * 64, model_version="1", profile="", p_model=p, p=p, threshold=0.5,
+        verdict=decision if decision in ("NORMAL", "PNEUMONIA") else None, scope=scope,
+        scope_reason=None, origin="window", decision=decision,
+        t_low=0.2 if band else None, t_high=0.6 if band else None))
+
+
+def test_a_referred_case_reads_refer_is_filtered_as_referred_and_its_record_shows_the_band(
+        make_app):  # noqa: F811 - the window fixture
+    """Issue 31: a result inside the refer band is "◐ Refer" in the History (it read "No
+    verdict", as if withheld), "Referred" selects it, and its stored record says the band."""
+    from desktop.ui.history_view import MOVED
+
+    app = make_app()
+    store = HistoryStore.open()
+    _recorded(store, "referred.png", "REFER", 0.45)
+    _recorded(store, "flagged.png", "PNEUMONIA", 0.9)
+    _recorded(store, "photo.png", None, 0.3, band=False, scope="not_chest_xray")
+    store.close()
+    app.show_history()
+    view = app.history.history_view
+    wait_for(app, lambda: len(history_rows(view)) == 3, "list the three results")
+    verdicts = {r[1]: r[2] for r in history_rows(view)}
+    assert verdicts == {"referred.png": "◐ Refer", "flagged.png": "▲ PNEUMONIA",
+                        "photo.png": "⊘ No verdict"}
+    assert {r[1]: r[3] for r in history_rows(view)}["referred.png"] == "0.450"  # its P shown
+
+    box = view.boxes["Verdict"]
+    box.current(box["values"].index("Referred"))
+    box.event_generate("<<ComboboxSelected>>")
+    wait_for(app, lambda: [r[1] for r in history_rows(view)] == ["referred.png"],
+             "show only the referred case")
+    referred = next(iter(view.rows.values()))
+    record = view.record_text(referred, MOVED)
+    assert "Verdict: ◐ Refer" in record and "Refer band: 0.20–0.60" in record, record
+    box.current(box["values"].index("No verdict"))  # withheld only, not the referred one
+    box.event_generate("<<ComboboxSelected>>")
+    wait_for(app, lambda: [r[1] for r in history_rows(view)] == ["photo.png"],
+             "show only the withheld case")
+    assert "Refer band" not in view.record_text(view.rows[view.tree.get_children()[0]], MOVED)
+
+    box.current(box["values"].index("Referred"))
+    box.event_generate("<<ComboboxSelected>>")
+    wait_for(app, lambda: [r[1] for r in history_rows(view)] == ["referred.png"],
+             "show the referred case again")
+    app.set_language("es")
+    assert box.get() == "Derivada" and view.verdict.get() == "REFER"
+    assert [r[2] for r in history_rows(view)] == ["◐ Derivar"]
+    assert "Banda de derivación: 0,20–0,60" in view.record_text(referred, MOVED)
+    view.close()
