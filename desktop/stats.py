@@ -1,5 +1,8 @@
-"""Exact binomial statistics, written once for ``training/`` and ``cases/``: the Clopper–Pearson
-interval, and the certification of a refer band by Learn-then-Test.
+"""The statistics written once for ``training/`` and ``cases/``: the exact (Clopper–Pearson)
+interval and a proportion with it (``Rate``), the ROC curve and its area, the reliability of P
+and its calibration error, and the certification of a refer band by Learn-then-Test. The model
+card's figures (``training``) and a site's study (``desktop.cases.calibration``) are computed by
+the same functions, so the two can be compared.
 
 A refer band is two thresholds on P(pneumonia): below ``t_low`` NORMAL, at or above ``t_high``
 PNEUMONIA, between REFER ("undetermined: refer to a human reader"). Each threshold is certified
@@ -63,6 +66,98 @@ def _solve(f, lo: float = 1e-12, hi: float = 1 - 1e-12) -> float:
         else:
             hi = mid
     return (lo + hi) / 2
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A proportion with its exact 95% interval."""
+
+    k: int
+    n: int
+    low: float
+    high: float
+
+    @property
+    def value(self) -> float:
+        return self.k / self.n if self.n else float("nan")
+
+    @classmethod
+    def of(cls, k: int, n: int) -> Rate:
+        low, high = clopper_pearson(int(k), int(n))
+        return cls(int(k), int(n), low, high)
+
+    def as_list(self) -> list[float]:
+        return [round(self.value, 6), round(self.low, 6), round(self.high, 6)]
+
+
+def band_rates(y, p, t_low: float, t_high: float) -> dict[str, Rate]:
+    """What a refer band does on labelled images (``desktop.outcomes.decide``'s rule: NORMAL
+    below ``t_low``, PNEUMONIA at or above ``t_high``), each with its exact 95% interval: the
+    share ``referred``; pneumonias called NORMAL of all pneumonias (``missed``) and normals
+    called PNEUMONIA of all normals (``false_alarms``); the wrong NORMAL calls and the wrong
+    PNEUMONIA calls of each; and ``wrong_decided`` of all the images decided."""
+    y = np.asarray(y).reshape(-1)
+    p = np.asarray(p, dtype=np.float64).reshape(-1)
+    normal_call, pneumonia_call = p < t_low, p >= t_high
+    pos, neg = y == 1, y == 0
+    decided = normal_call | pneumonia_call
+    wrong = (normal_call & pos) | (pneumonia_call & neg)
+    return {
+        "referred": Rate.of(int((~decided).sum()), len(p)),
+        "missed": Rate.of(int((normal_call & pos).sum()), int(pos.sum())),
+        "false_alarms": Rate.of(int((pneumonia_call & neg).sum()), int(neg.sum())),
+        "wrong_normal_calls": Rate.of(int((normal_call & pos).sum()), int(normal_call.sum())),
+        "wrong_pneumonia_calls": Rate.of(int((pneumonia_call & neg).sum()),
+                                         int(pneumonia_call.sum())),
+        "wrong_decided": Rate.of(int(wrong.sum()), int(decided.sum())),
+    }
+
+
+def roc_curve(y, p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(false positive rate, true positive rate, thresholds) with PNEUMONIA at ``p >=``
+    threshold, thresholds descending from +inf (nothing flagged) through every distinct P: one
+    sort and cumulative counts (no image-by-threshold table)."""
+    y = np.asarray(y).astype(bool).reshape(-1)
+    p = np.asarray(p, dtype=np.float64).reshape(-1)
+    thresholds = np.concatenate([[np.inf], np.unique(p)[::-1]])
+    pos, neg = np.sort(p[y]), np.sort(p[~y])
+    tp = len(pos) - np.searchsorted(pos, thresholds, side="left")
+    fp = len(neg) - np.searchsorted(neg, thresholds, side="left")
+    return fp / max(1, len(neg)), tp / max(1, len(pos)), thresholds
+
+
+def roc_auc(y, p) -> float:
+    """Area under the ROC curve (Mann–Whitney: ties count one half); NaN with one class."""
+    y = np.asarray(y).astype(bool).reshape(-1)
+    p = np.asarray(p, dtype=np.float64).reshape(-1)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    values, inverse, counts = np.unique(p, return_inverse=True, return_counts=True)
+    first = np.cumsum(counts) - counts + 1  # 1-based rank of each distinct value's first image
+    ranks = (first + (counts - 1) / 2)[inverse]  # tied images share their average rank
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def reliability(y, p, bins: int = 10, weights=None) -> list[tuple[float, float, float]]:
+    """Per equal-width bin of P over [0, 1] (empty bins left out): (mean P, share PNEUMONIA,
+    weight), each weighted by ``weights`` (default: one per image, so the weight is a count)."""
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    p = np.asarray(p, dtype=np.float64).reshape(-1)
+    w = np.ones_like(p) if weights is None else np.asarray(weights, dtype=np.float64)
+    which = np.clip((p * bins).astype(int), 0, bins - 1)
+    return [(float(np.average(p[m], weights=w[m])), float(np.average(y[m], weights=w[m])),
+             float(w[m].sum())) for m in (which == b for b in range(bins)) if m.any()]
+
+
+def calibration_error(y, p, bins: int = 10, weights=None) -> float:
+    """How far P(PNEUMONIA) is from the share of pneumonia among images given that P: per bin
+    of ``reliability``, |share - mean P| weighted by the bin's share of the images (or of
+    ``weights``: e.g. reweighted to another prevalence)."""
+    table = reliability(y, p, bins, weights)
+    total = sum(weight for _, _, weight in table)
+    return float(sum(weight * abs(share - mean_p) for mean_p, share, weight in table)
+                 / total) if total else 0.0
 
 
 def upper_bound(k: int, n: int, delta: float) -> float:

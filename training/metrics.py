@@ -1,8 +1,16 @@
-"""Binary classification figures (PNEUMONIA = positive), in plain numpy so they are checkable."""
+"""Binary classification figures (PNEUMONIA = positive), in plain numpy so they are checkable.
+The ROC curve, its area and the calibration error of P are ``desktop.stats``'s, the functions a
+site's calibration study uses too (re-exported here for the training code)."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from desktop.stats import calibration_error, roc_auc, roc_curve
+
+__all__ = ["balanced_accuracy", "binary_metrics", "calibration_error", "confusion",
+           "expected_calibration_error", "prevalence_weights", "roc_auc", "roc_curve", "rounded",
+           "sensitivity_threshold", "youden_threshold"]
 
 
 def confusion(y: np.ndarray, p: np.ndarray, threshold: float) -> list[list[int]]:
@@ -15,39 +23,6 @@ def confusion(y: np.ndarray, p: np.ndarray, threshold: float) -> list[list[int]]
 
 def _ratio(a: int, b: int) -> float:
     return float(a / b) if b else 0.0
-
-
-def roc_auc(y: np.ndarray, p: np.ndarray) -> float:
-    """Area under the ROC curve (Mann-Whitney; ties count one half); NaN with one class."""
-    y = np.asarray(y).astype(bool)
-    p = np.asarray(p, dtype=np.float64)
-    pos, neg = p[y], p[~y]
-    if len(pos) == 0 or len(neg) == 0:
-        return float("nan")
-    order = np.argsort(np.concatenate([pos, neg]), kind="mergesort")
-    values = np.concatenate([pos, neg])[order]
-    ranks = np.empty(len(values))
-    ranks[order] = _average_ranks(values)
-    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
-
-
-def _average_ranks(sorted_values: np.ndarray) -> np.ndarray:
-    ranks = np.arange(1, len(sorted_values) + 1, dtype=np.float64)
-    _, start, counts = np.unique(sorted_values, return_index=True, return_counts=True)
-    for s, c in zip(start, counts, strict=True):
-        if c > 1:
-            ranks[s:s + c] = ranks[s:s + c].mean()
-    return ranks
-
-
-def roc_curve(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(false positive rate, true positive rate, thresholds), thresholds descending."""
-    y = np.asarray(y).astype(bool)
-    thresholds = np.concatenate([[np.inf], np.unique(np.asarray(p))[::-1]])
-    pred = np.asarray(p)[None, :] >= thresholds[:, None]
-    tpr = (pred & y).sum(1) / max(1, y.sum())
-    fpr = (pred & ~y).sum(1) / max(1, (~y).sum())
-    return fpr, tpr, thresholds
 
 
 def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
@@ -105,24 +80,6 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 15) -> 
         if mask.any():
             ece += mask.mean() * abs(correct[mask].mean() - confidence[mask].mean())
     return float(ece)
-
-
-def calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10,
-                      weights: np.ndarray | None = None) -> float:
-    """How far P(PNEUMONIA) is from the share of pneumonia among images given that P: 10
-    equal-width bins of P over [0, 1], each |mean label - mean P| weighted by its share of the
-    images (or of ``weights``: e.g. reweighted to another prevalence)."""
-    y = np.asarray(y, dtype=np.float64)
-    p = np.asarray(p, dtype=np.float64)
-    w = np.ones_like(p) if weights is None else np.asarray(weights, dtype=np.float64)
-    which = np.clip((p * bins).astype(int), 0, bins - 1)
-    total, error = w.sum(), 0.0
-    for b in range(bins):
-        mask = which == b
-        if mask.any():
-            wb = w[mask]
-            error += wb.sum() / total * abs(np.average(y[mask] - p[mask], weights=wb))
-    return float(error)
 
 
 def prevalence_weights(y: np.ndarray, prevalence: float) -> np.ndarray:

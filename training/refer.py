@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from desktop.referband import ReferBand
-from desktop.stats import CLASS, CONFIDENCE, certify_band, clopper_pearson
+from desktop.stats import CLASS, CONFIDENCE, Rate, band_rates, certify_band
 from training.augment import SHIFT_VIEWS, shifted
 
 log = logging.getLogger(__name__)
@@ -30,26 +30,19 @@ MISSED, FALSE_ALARM = 0.05, 0.05  # the guarantee the shipped band is certified 
 
 
 def band_figures(y: np.ndarray, p: np.ndarray, t_low: float, t_high: float) -> dict:
-    """What a band does on labelled images: pneumonias called NORMAL and normals called
-    PNEUMONIA (count, of, share, exact 95% interval), the share referred and the accuracy
-    among the images decided."""
-    y, p = np.asarray(y).astype(int), np.asarray(p, dtype=np.float64)
-    normal_call, pneumonia_call = p < t_low, p >= t_high
-    decided = normal_call | pneumonia_call
-    correct = (normal_call & (y == 0)) | (pneumonia_call & (y == 1))
+    """What a band does on labelled images, for the card (``desktop.stats.band_rates``, the
+    site study's own): pneumonias called NORMAL and normals called PNEUMONIA (count, of, share,
+    exact 95% interval), the share referred and the accuracy among the images decided."""
+    rates = band_rates(y, p, t_low, t_high)
+    wrong = rates["wrong_decided"]
 
-    def rate(k: int, n: int) -> dict:
-        low, high = clopper_pearson(k, n)
-        return {"k": k, "n": n, "share": round(k / n, 4) if n else None,
-                "low": round(low, 4), "high": round(high, 4)}
+    def plain(rate: Rate) -> dict:
+        return {"k": rate.k, "n": rate.n, "share": round(rate.value, 4) if rate.n else None,
+                "low": round(rate.low, 4), "high": round(rate.high, 4)}
 
-    return {
-        "n": int(len(y)),
-        "missed": rate(int((normal_call & (y == 1)).sum()), int((y == 1).sum())),
-        "false_alarm": rate(int((pneumonia_call & (y == 0)).sum()), int((y == 0).sum())),
-        "referred": rate(int((~decided).sum()), int(len(y))),
-        "accuracy_decided": rate(int(correct.sum()), int(decided.sum())),
-    }
+    return {"n": int(len(np.asarray(y).reshape(-1))), "missed": plain(rates["missed"]),
+            "false_alarm": plain(rates["false_alarms"]), "referred": plain(rates["referred"]),
+            "accuracy_decided": plain(Rate.of(wrong.n - wrong.k, wrong.n))}
 
 
 def fit_band(y: np.ndarray, p_views: dict[str, np.ndarray], *, missed: float = MISSED,

@@ -24,10 +24,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from desktop import stats
 from desktop.engine.site import MAX_BIAS, MAX_SLOPE, MIN_SLOPE, log_odds, recalibrated
 from desktop.errors import N_, Sentence, UserError, class_phrase
 from desktop.referband import ReferBand
-from desktop.stats import CLASS, CONFIDENCE, NotCertifiable, certify_band, clopper_pearson
+from desktop.stats import (
+    CLASS,
+    CONFIDENCE,
+    NotCertifiable,
+    Rate,
+    certify_band,
+    clopper_pearson,
+)
 
 MIN_PER_CLASS = 30
 BINS = 10  # equal-width bins of P for the reliability diagram and the calibration error
@@ -83,28 +91,6 @@ def recalibrated_from_z(z: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Rate:
-    """A proportion with its exact 95% interval."""
-
-    k: int
-    n: int
-    low: float
-    high: float
-
-    @property
-    def value(self) -> float:
-        return self.k / self.n if self.n else float("nan")
-
-    @classmethod
-    def of(cls, k: int, n: int) -> Rate:
-        low, high = clopper_pearson(int(k), int(n))
-        return cls(int(k), int(n), low, high)
-
-    def as_list(self) -> list[float]:
-        return [round(self.value, 6), round(self.low, 6), round(self.high, 6)]
-
-
-@dataclass(frozen=True)
 class OperatingPoint:
     threshold: float
     sensitivity: Rate
@@ -121,32 +107,16 @@ def operating_point(p: np.ndarray, y: np.ndarray, threshold: float) -> Operating
 
 
 def reliability(p: np.ndarray, y: np.ndarray, bins: int = BINS) -> list[tuple[float, float, int]]:
-    """Per equal-width bin of P: (mean P, share PNEUMONIA, count); empty bins left out."""
-    index = np.minimum((p * bins).astype(int), bins - 1)
-    return [(float(p[index == b].mean()), float(y[index == b].mean()), int((index == b).sum()))
-            for b in range(bins) if (index == b).any()]
-
-
-def calibration_error(p: np.ndarray, y: np.ndarray, bins: int = BINS) -> float:
-    """Expected calibration error: |mean P - share positive| per bin, weighted by its count."""
-    return float(sum(n * abs(mean_p - share) for mean_p, share, n in reliability(p, y, bins))
-                 / max(1, len(p)))
+    """Per equal-width bin of P: (mean P, share PNEUMONIA, count); empty bins left out
+    (``desktop.stats.reliability``, the training's own)."""
+    return [(mean_p, share, int(n)) for mean_p, share, n in stats.reliability(y, p, bins)]
 
 
 def roc_points(p: np.ndarray, y: np.ndarray) -> list[tuple[float, float]]:
-    """(1 - specificity, sensitivity) at every distinct threshold, from (0, 0) to (1, 1); one
-    sort and cumulative counts."""
-    pos, neg = max(1, int((y == 1).sum())), max(1, int((y == 0).sum()))
-    candidates = np.unique(p)[::-1]
-    flagged_pos = (y == 1).sum() - np.searchsorted(np.sort(p[y == 1]), candidates, side="left")
-    flagged_neg = (y == 0).sum() - np.searchsorted(np.sort(p[y == 0]), candidates, side="left")
-    return [(0.0, 0.0), *zip((flagged_neg / neg).tolist(), (flagged_pos / pos).tolist(),
-                             strict=True), (1.0, 1.0)]
-
-
-def auc(points: list[tuple[float, float]]) -> float:
-    xs, ys = zip(*points, strict=True)
-    return float(np.trapezoid(ys, xs)) if hasattr(np, "trapezoid") else float(np.trapz(ys, xs))
+    """(1 - specificity, sensitivity) at every distinct threshold, from (0, 0) to (1, 1)
+    (``desktop.stats.roc_curve``)."""
+    fpr, tpr, _ = stats.roc_curve(y, p)
+    return [*zip(fpr.tolist(), tpr.tolist(), strict=True), (1.0, 1.0)]
 
 
 @dataclass(frozen=True)
@@ -183,18 +153,7 @@ class BandFigures:
 def band_figures(band: ReferBand, p: np.ndarray, y: np.ndarray) -> BandFigures:
     """``band``'s figures on the images with P ``p`` and labels ``y`` (the rule of
     ``desktop.outcomes``: below ``t_low`` NORMAL, at or above ``t_high`` PNEUMONIA)."""
-    normal_call, pneumonia_call = p < band.t_low, p >= band.t_high
-    pos, neg = y == 1, y == 0
-    decided = normal_call | pneumonia_call
-    wrong = (normal_call & pos) | (pneumonia_call & neg)
-    return BandFigures(
-        band=band, referred=Rate.of(int((~decided).sum()), len(p)),
-        missed=Rate.of(int((normal_call & pos).sum()), int(pos.sum())),
-        false_alarms=Rate.of(int((pneumonia_call & neg).sum()), int(neg.sum())),
-        wrong_normal_calls=Rate.of(int((normal_call & pos).sum()), int(normal_call.sum())),
-        wrong_pneumonia_calls=Rate.of(int((pneumonia_call & neg).sum()),
-                                      int(pneumonia_call.sum())),
-        wrong_decided=Rate.of(int(wrong.sum()), int(decided.sum())))
+    return BandFigures(band=band, **stats.band_rates(y, p, band.t_low, band.t_high))
 
 
 def fit_band(p: np.ndarray, y: np.ndarray, goal: ReferGoal
@@ -333,9 +292,10 @@ def calibrate(p_model: np.ndarray, labels: np.ndarray, *, shipped_threshold: flo
         bias=bias, goal="balanced" if target_sensitivity is None else "sensitivity",
         target=target_sensitivity,
         shipped=operating_point(p_model, y, shipped_threshold),
-        proposed=operating_point(p_site, y, threshold), roc=roc, auc=auc(roc),
+        proposed=operating_point(p_site, y, threshold), roc=roc, auc=stats.roc_auc(y, p_model),
         reliability_before=reliability(p_model, y), reliability_after=reliability(after, y),
-        ece_before=calibration_error(p_model, y), ece_after=calibration_error(after, y),
+        ece_before=stats.calibration_error(y, p_model, BINS),
+        ece_after=stats.calibration_error(y, after, BINS),
         refer=refer, band=band, band_problem=band_problem,
         risk_coverage=risk_coverage(p_site, y, threshold))
 

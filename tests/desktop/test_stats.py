@@ -116,3 +116,40 @@ def test_bad_arguments_are_refused():
         certify_band([0.1, 0.2], [0, 1], guarantee="both")
     with pytest.raises(ValueError):
         certify_band([0.1, 0.2], [0, 1], low_limit=0)
+
+
+def test_roc_and_calibration_are_the_textbook_figures():
+    from desktop.stats import calibration_error, reliability, roc_auc, roc_curve
+
+    y = np.array([0, 0, 1, 1, 0, 1])
+    p = np.array([0.1, 0.4, 0.35, 0.8, 0.8, 0.9])
+    # Mann-Whitney by hand: of the 9 (pneumonia, normal) pairs, 6.5 are ranked right (a tie
+    # counts one half)
+    assert roc_auc(y, p) == pytest.approx(6.5 / 9)
+    fpr, tpr, thresholds = roc_curve(y, p)
+    assert thresholds[0] == np.inf and (fpr[0], tpr[0]) == (0.0, 0.0)
+    assert (fpr[-1], tpr[-1]) == (1.0, 1.0) and list(thresholds[1:]) == sorted(set(p))[::-1]
+    assert np.trapezoid(tpr, fpr) == pytest.approx(roc_auc(y, p))  # the same area
+    assert np.isnan(roc_auc([1, 1], [0.2, 0.3]))
+    # two bins: P 0.1..0.4 (mean 0.2833, 1 of 3 pneumonia) and 0.8..0.9 (mean 0.8333, 2 of 3)
+    table = reliability(y, p, bins=2)
+    assert [(round(m, 4), round(s, 4), n) for m, s, n in table] == [
+        (0.2833, 0.3333, 3.0), (0.8333, 0.6667, 3.0)]
+    assert calibration_error(y, p, bins=2) == pytest.approx(
+        0.5 * abs(0.3333333 - 0.2833333) + 0.5 * abs(0.6666667 - 0.8333333))
+
+
+def test_training_and_the_site_study_use_the_same_statistics():
+    import training.metrics as training_metrics
+    from desktop import stats
+    from desktop.cases import calibration as site
+
+    assert training_metrics.roc_auc is stats.roc_auc
+    assert training_metrics.calibration_error is stats.calibration_error
+    assert site.Rate is stats.Rate
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    p = np.clip(rng.normal(0.3 + 0.4 * y, 0.2), 0, 1)
+    study = site.calibrate(p, y, shipped_threshold=0.5)
+    assert study.auc == pytest.approx(stats.roc_auc(y, p))
+    assert study.ece_before == pytest.approx(stats.calibration_error(y, p))
