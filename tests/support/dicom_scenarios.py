@@ -122,6 +122,34 @@ def command_line(folder: Path, params: dict) -> dict:
     return answer
 
 
+def predict_send(folder: Path, params: dict) -> dict:
+    """``python -m desktop predict --send`` with the archive down (the SRs wait in the outbox),
+    then up (sent at once), then ``dicom outbox retry`` delivering what waited."""
+    env = dict(os.environ, CXR_DATA_DIR=str(folder / "data"),
+               CXR_CONFIG_DIR=str(folder / "config"), CXR_LOG_DIR=str(folder / "logs"))
+
+    def desktop(*args: str) -> list:
+        run = subprocess.run([sys.executable, "-m", "desktop", *args], env=env,
+                             capture_output=True, text=True, timeout=240)
+        return [run.returncode, run.stdout, run.stderr]
+
+    predict = ["predict", "--send", "--to", ARCHIVE, "--model", params["model"], "--lang", "en"]
+    orthanc = Orthanc(folder / "orthanc")
+    down = desktop(*predict, *params["files"])
+    listed = desktop("dicom", "outbox", "list")
+    orthanc.start()
+    up = desktop(*predict, "--json", *params["files"])
+    retried = desktop("dicom", "outbox", "retry")
+    instances = orthanc.rest("/instances")
+    answer = {"down": down, "listed": listed[1], "up": up, "retry": retried,
+              "studies": sorted(orthanc.rest(f"/instances/{i}/simplified-tags")
+                                .get("StudyInstanceUID") for i in instances),
+              "modalities": sorted({orthanc.rest(f"/instances/{i}/simplified-tags")
+                                    .get("Modality") for i in instances})}
+    orthanc.kill()
+    return answer
+
+
 def app_killed_mid_send(folder: Path, params: dict) -> dict:
     """``dicom outbox retry`` SIGKILLed once the archive holds a few of ``count`` results; the
     outbox then still holds what was not confirmed, and the next ``retry`` delivers it."""
@@ -157,7 +185,7 @@ def app_killed_mid_send(folder: Path, params: dict) -> dict:
 
 
 SCENARIOS = {"app_killed_mid_send": app_killed_mid_send, "kill_and_restart": kill_and_restart,
-             "wrong_ae": wrong_ae, "command_line": command_line}
+             "wrong_ae": wrong_ae, "command_line": command_line, "predict_send": predict_send}
 
 
 def main() -> None:
