@@ -12,18 +12,14 @@ import sys
 from desktop.errors import N_, UserError
 from desktop.i18n import gettext
 from desktop.network.destination import DEFAULT_CALLING_AET, Destination, valid_aet
+from desktop.network.sender import NO_STUDIES, REFUSED_COUNT, SENT_COUNT
 from desktop.safetext import for_terminal
 
 EXIT_OK = 0
-SENT = N_("Results sent to {archive}: {count}.")
 WAITING = N_("Results waiting in the outbox, to be sent again later ('python -m desktop dicom "
              "outbox retry' sends them now): {count}.")
-REFUSED = N_("Results refused by the archive, not sent again: {count}.")
 NO_ARCHIVE = N_("No archive is named: give one with --to AET@HOST:PORT, or save it in the "
                 "window (Cases → DICOM archive and outbox…).")
-NO_STUDIES = N_("{count} files are not DICOM images: they belong to no study, so no DICOM result "
-                "is written for them. Send DICOM images from the X-ray machine or the "
-                "archive.")
 
 
 def destination_type(text: str) -> str:
@@ -62,18 +58,18 @@ class ResultSender:
     def take(self, row, result) -> None:
         """One result: its SR queued in the outbox; nothing for a result without a verdict
         or probability to report (it could not be read) or a file without a Study."""
-        from desktop.reports.dicom_sr import NoStudy, structured_report
+        from desktop.network.background import queue_report
+        from desktop.reports.dicom_sr import NoStudy
 
         if not result.ok:
             return
         try:
-            sr = structured_report(result, row, self.engine.metadata, self.engine.sha256,
-                                   operating_point=self.session.policy.preset)
+            self.queued.add(queue_report(
+                self.outbox, result, row, self.engine.metadata, self.engine.sha256,
+                operating_point=self.session.policy.preset, destination=self.args.to,
+                calling_aet=self.args.calling_aet))
         except NoStudy as exc:
             self.no_study.append(exc)
-            return
-        self.queued.add(self.outbox.add(sr, self.args.to, self.args.calling_aet,
-                                        str(result.path)).sop_uid)
 
     def __enter__(self) -> ResultSender:
         return self
@@ -117,13 +113,13 @@ def archive_chosen(args: argparse.Namespace) -> bool:
 
 def say_delivery(delivery, archive: str) -> None:
     if delivery.stored:
-        _err(gettext(SENT).format(count=len(delivery.stored), archive=archive))
+        _err(gettext(SENT_COUNT).format(count=len(delivery.stored), archive=archive))
     for reason in delivery.reasons:
         _err(reason.user_message())
     if delivery.waiting:
         _err(gettext(WAITING).format(count=len(delivery.waiting)))
     if delivery.refused:
-        _err(gettext(REFUSED).format(count=len(delivery.refused)))
+        _err(gettext(REFUSED_COUNT).format(count=len(delivery.refused)))
 
 
 
