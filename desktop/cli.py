@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "--activate' (the only setting of the window this command takes)")
     profile.add_argument("--no-profile", action="store_true",
                          help="use the model's own calibration and thresholds")
-    from desktop.cli_send import aet_type, destination_type
+    from desktop.cli_send import PICTURE_HELP, aet_type, destination_type
 
     parser.add_argument("--send", action="store_true",
                         help="also send each DICOM image's result (a DICOM SR) to the archive; "
@@ -116,14 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "Cases → DICOM archive and outbox…)")
     parser.add_argument("--calling-aet", type=aet_type, default=None, metavar="AET",
                         help="with --send: this computer's AE title (default: the saved one)")
+    parser.add_argument("--picture", action="store_true", help="with --send: " + PICTURE_HELP)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not args.send and (args.to is not None or args.calling_aet is not None):
-        parser.error("--to and --calling-aet go with --send")
+    if not args.send and (args.to is not None or args.calling_aet is not None or args.picture):
+        parser.error("--to, --calling-aet and --picture go with --send")
     from desktop.logs import native_stderr_to_log, setup_logging
 
     setup_logging()

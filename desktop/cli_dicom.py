@@ -20,6 +20,7 @@ from pathlib import Path
 
 from desktop.cli_send import (
     EXIT_OK,
+    PICTURE_HELP,
     ResultSender,
     aet_type,
     archive_chosen,
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--calling-aet", type=aet_type, default=None, metavar="AET",
                       help=f"this computer's AE title (default: the saved one, else "
                       f"{DEFAULT_CALLING_AET})")
+    send.add_argument("--picture", action="store_true", help=PICTURE_HELP)
     send.add_argument("--model", type=Path, default=default_model_path(), metavar="PATH")
     send.add_argument("--profile", type=Path, metavar="FILE")
     send.add_argument("--no-profile", action="store_true")

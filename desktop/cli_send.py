@@ -16,6 +16,9 @@ from desktop.network.sender import NO_STUDIES, REFUSED_COUNT, SENT_COUNT
 from desktop.safetext import for_terminal
 
 EXIT_OK = 0
+PICTURE_SIDE = 1024  # the Secondary Capture's longest side at most (the preview's)
+PICTURE_HELP = ("also send the report picture (the X-ray with its heatmap burned in) as a DICOM "
+                "Secondary Capture beside each SR")
 WAITING = N_("Results waiting in the outbox, to be sent again later ('python -m desktop dicom "
              "outbox retry' sends them now): {count}.")
 NO_ARCHIVE = N_("No archive is named: give one with --to AET@HOST:PORT, or save it in the "
@@ -70,6 +73,26 @@ class ResultSender:
                 calling_aet=self.args.calling_aet))
         except NoStudy as exc:
             self.no_study.append(exc)
+            return
+        if getattr(self.args, "picture", False):
+            self._picture(row, result)
+
+    def _picture(self, row, result) -> None:
+        """With ``--picture``: the report picture (heatmap burned in) as a Secondary Capture
+        queued beside the SR; the file read again for it, and never another image than the one
+        classified (one sentence when it changed or went meanwhile; the SR still goes)."""
+        from desktop.engine.results import read_again
+        from desktop.reports.dicom_sc import secondary_capture
+
+        try:
+            xray = read_again(result.path, result.fingerprint, PICTURE_SIDE)
+        except UserError as exc:
+            _err(exc.user_message())
+            return
+        sc = secondary_capture(result, row, self.engine.metadata, xray.preview,
+                               self.engine.explain(xray.model_input))
+        self.queued.add(self.outbox.add(sc, self.args.to, self.args.calling_aet,
+                                        str(result.path)).sop_uid)
 
     def __enter__(self) -> ResultSender:
         return self

@@ -391,7 +391,7 @@ def test_to_without_send_is_a_usage_error(tiny_model, folder, capsys):
     with pytest.raises(SystemExit) as stopped:
         main(["--to", "ARCHIVE@127.0.0.1:104", "--model", str(tiny_model), str(folder)])
     assert stopped.value.code == 2
-    assert "--to and --calling-aet go with --send" in capsys.readouterr().err
+    assert "--to, --calling-aet and --picture go with --send" in capsys.readouterr().err
 
 
 def test_send_of_plain_images_only_says_once_they_have_no_study_and_queues_nothing(

@@ -124,7 +124,8 @@ def command_line(folder: Path, params: dict) -> dict:
 
 def predict_send(folder: Path, params: dict) -> dict:
     """``python -m desktop predict --send`` with the archive down (the SRs wait in the outbox),
-    then up (sent at once), then ``dicom outbox retry`` delivering what waited."""
+    then up with ``--picture`` (SR and Secondary Capture sent at once), then ``dicom outbox
+    retry`` delivering what waited."""
     env = dict(os.environ, CXR_DATA_DIR=str(folder / "data"),
                CXR_CONFIG_DIR=str(folder / "config"), CXR_LOG_DIR=str(folder / "logs"))
 
@@ -138,14 +139,14 @@ def predict_send(folder: Path, params: dict) -> dict:
     down = desktop(*predict, *params["files"])
     listed = desktop("dicom", "outbox", "list")
     orthanc.start()
-    up = desktop(*predict, "--json", *params["files"])
+    up = desktop(*predict, "--json", "--picture", *params["files"])
     retried = desktop("dicom", "outbox", "retry")
     instances = orthanc.rest("/instances")
     answer = {"down": down, "listed": listed[1], "up": up, "retry": retried,
               "studies": sorted(orthanc.rest(f"/instances/{i}/simplified-tags")
                                 .get("StudyInstanceUID") for i in instances),
-              "modalities": sorted({orthanc.rest(f"/instances/{i}/simplified-tags")
-                                    .get("Modality") for i in instances})}
+              "classes": sorted(orthanc.rest(f"/instances/{i}/simplified-tags")
+                                .get("SOPClassUID") for i in instances)}
     orthanc.kill()
     return answer
 

@@ -91,9 +91,11 @@ def test_predict_send_queues_each_dicom_result_says_once_for_plain_images_and_de
     assert seen["listed"].count("pending\tARCHIVE@127.0.0.1:4242\t") == 1
     code, out, err = seen["up"]
     assert code == 0 and len(out.splitlines()) == 3  # --json lines, as without --send
-    assert "Results sent to ARCHIVE@127.0.0.1:4242: 1." in err
+    assert "Results sent to ARCHIVE@127.0.0.1:4242: 2." in err  # with --picture: SR and SC
     assert seen["retry"][0] == 0
     assert "Results sent to ARCHIVE@127.0.0.1:4242: 1." in seen["retry"][2]
-    # both SRs filed in the source image's study; nothing was sent for the PNGs
-    assert seen["studies"] == ["1.2.826.0.1.3680043.8.498.10"] * 2
-    assert seen["modalities"] == ["SR"]
+    # two SRs and the picture filed in the source image's study; nothing for the PNGs
+    assert seen["studies"] == ["1.2.826.0.1.3680043.8.498.10"] * 3
+    assert seen["classes"] == ["1.2.840.10008.5.1.4.1.1.7",  # Secondary Capture
+                               "1.2.840.10008.5.1.4.1.1.88.34",  # Comprehensive 3D SR
+                               "1.2.840.10008.5.1.4.1.1.88.34"]
