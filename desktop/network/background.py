@@ -74,6 +74,7 @@ class BackgroundSender:
         self._requests: list[SendRequest] = []
         self._retry = False
         self._stopping = False
+        self.rounds = 0  # times it looked at the outbox (tests wait on it)
         self._thread = threading.Thread(target=self._run, name="cxr-dicom-send", daemon=True)
 
     def start(self) -> None:
@@ -124,6 +125,7 @@ class BackgroundSender:
                     outbox = Outbox(self.path)
                 if outbox is not None:
                     self._round(outbox, requests, retry, asked)
+                self.rounds += 1
                 self._sleep(outbox)
         except Exception:  # noqa: BLE001 - the window goes on; the outbox keeps the rows
             log.exception("The background sender stopped")
