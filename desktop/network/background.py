@@ -155,7 +155,9 @@ class BackgroundSender:
         if outbox.due():
             done.delivery = deliver(outbox)
         delivery = done.delivery
-        if asked or delivery.stored or delivery.refused:
+        # every round that tried something is posted: the outbox view lists the tries (the
+        # window's status line says only what was asked, sent or refused)
+        if asked or delivery.stored or delivery.waiting or delivery.refused:
             done.counts = outbox.counts()
             done.stored_to = sorted({outbox.item(uid).destination for uid in delivery.stored})
             self.post(done)

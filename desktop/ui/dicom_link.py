@@ -86,7 +86,8 @@ class DicomLink:
                 self._show(self.replies.get_nowait())
         except queue.Empty:
             pass
-        self._poll_id = self.app.root.after(POLL_MS, self._poll)
+        finally:  # a failing round (logged by Tk's handler) never stops the polling
+            self._poll_id = self.app.root.after(POLL_MS, self._poll)
 
     def _show(self, done: Round) -> None:
         view = getattr(self.app, "dicom_view", None)
