@@ -26,6 +26,7 @@ NO_DICOM = N_("No DICOM image is listed: plain images (JPEG, PNG) belong to no s
               "is nothing to send.")
 NO_SELECTION = N_("Select a result first, then send it.")
 SENDING = N_("Sending results to {archive}: {count}…")
+NOTHING = N_("Nothing to send: no result waits in the outbox.")
 WAITING = N_("Results waiting in the outbox, sent again by themselves while the window is open "
              "(Cases → DICOM archive and outbox… lists them): {count}.")
 
@@ -119,4 +120,4 @@ def words(done: Round) -> str:
         said.append(_(WAITING).format(count=len(delivery.waiting)))
     if delivery.refused:
         said.append(_(REFUSED_COUNT).format(count=len(delivery.refused)))
-    return " ".join(said)
+    return " ".join(said) or _(NOTHING)
