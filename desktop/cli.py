@@ -8,14 +8,17 @@ sentences only: the summary, what the folder scan skipped and why, errors; what 
 there goes to the log (``desktop.logs.native_stderr_to_log``). ``--report`` writes the window's
 batch report (``desktop.reports.content``), rows in the order given; patient names and IDs
 appear in it only with ``--show-identifiers``. The command takes its options from its arguments
-only, never from the window's saved settings, with one exception: the site profile made active
+only, never from the window's saved settings, with two exceptions: the site profile made active
 (in the window or by ``calibrate --activate``) applies here too, so a clinic's calibration gives
 the same verdicts everywhere; ``--profile FILE`` names another, ``--no-profile`` uses none, and
-stderr says which is in force. Where a refer band is in force (the profile's, or the model
-card's), it decides: REFER between its thresholds; ``--no-refer`` turns it off, and so does an
-explicit ``--threshold`` or ``--operating-point`` (said once on stderr): then the single threshold
-decides. The exit status is non-zero only when no file got a verdict or a referral (or the
-requested CSV or report could not be written).
+stderr says which is in force; and ``--send`` without ``--to`` sends to the archive saved in the
+window. Where a refer band is in force (the profile's, or the model card's), it decides: REFER
+between its thresholds; ``--no-refer`` turns it off, and so does an explicit ``--threshold`` or
+``--operating-point`` (said once on stderr): then the single threshold decides. ``--send`` writes
+a DICOM SR for each DICOM image into the outbox as it is classified, then sends them
+(``desktop.cli_send.ResultSender``, as ``dicom send`` does); what cannot be delivered now waits
+in the outbox, said on stderr. The exit status is non-zero only when no file got a verdict or a
+referral (or the requested CSV or report could not be written, or --send names no archive).
 """
 
 from __future__ import annotations
@@ -110,11 +113,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-refer", action="store_true",
                         help="no refer band: the single threshold decides every image (an "
                         "explicit --threshold or --operating-point also turns the band off)")
+    from desktop.cli_send import PICTURE_HELP, aet_type, destination_type
+
+    parser.add_argument("--send", action="store_true",
+                        help="also send each DICOM image's result (a DICOM SR) to the archive; "
+                        "what it cannot take now waits in the outbox ('python -m desktop dicom "
+                        "outbox')")
+    parser.add_argument("--to", type=destination_type, metavar="AET@HOST:PORT",
+                        help="with --send: the archive (default: the one saved in the window, "
+                        "Cases → DICOM archive and outbox…)")
+    parser.add_argument("--calling-aet", type=aet_type, default=None, metavar="AET",
+                        help="with --send: this computer's AE title (default: the saved one)")
+    parser.add_argument("--picture", action="store_true", help="with --send: " + PICTURE_HELP)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.send and (args.to is not None or args.calling_aet is not None or args.picture):
+        parser.error("--to, --calling-aet and --picture go with --send")
     from desktop.logs import native_stderr_to_log, setup_logging
 
     setup_logging()
@@ -131,10 +149,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from contextlib import nullcontext
+
     from desktop.cases.recorder import Recorder, classified_rows
+    from desktop.cli_send import ResultSender, archive_chosen
     from desktop.engine.results import write_csv
     from desktop.reading.files import scan
 
+    if args.send and not archive_chosen(args):
+        return 2
     found = scan(args.paths)
     files, skipped = found.files, found.skipped.summary()
     if not files:
@@ -171,13 +194,17 @@ def _run(args: argparse.Namespace) -> int:
     recorder = None if args.no_history else Recorder(
         args.history, notify=lambda sentence: _err(sentence.user_message()))
     model_version = engine.metadata.get("model_version")
-    # each file recorded (committed) before its line is printed
-    for row, result in classified_rows(engine, files, session, recorder,
-                                       model_version=model_version, origin="predict"):
-        if args.json:
-            print(json.dumps(row.as_json()), flush=True)
-        else:
-            print(text_line(session, result), flush=True)
+    # each file recorded (committed) before its line is printed; with --send its SR queued
+    # in the outbox as it is classified, and sent when all are
+    with ResultSender(args, engine, session) if args.send else nullcontext() as sending:
+        for row, result in classified_rows(engine, files, session, recorder,
+                                           model_version=model_version, origin="predict"):
+            if args.json:
+                print(json.dumps(row.as_json()), flush=True)
+            else:
+                print(text_line(session, result), flush=True)
+            if sending is not None:
+                sending.take(row, result)
     counts = session.counts()
     classified = counts["NORMAL"] + counts["PNEUMONIA"] + counts["REFER"]  # an answer each
     if not args.json:

@@ -18,40 +18,28 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from desktop.cli_send import (
+    EXIT_OK,
+    PICTURE_HELP,
+    ResultSender,
+    aet_type,
+    archive_chosen,
+    destination_type,
+    say_delivery,
+)
 from desktop.errors import N_, UserError
 from desktop.i18n import LANGUAGES, gettext, set_language, system_language
-from desktop.network.destination import DEFAULT_CALLING_AET, Destination, valid_aet
+from desktop.network.destination import DEFAULT_CALLING_AET, Destination
 
-EXIT_OK, EXIT_FAILED = 0, 1
-SENT = N_("Results sent to {archive}: {count}.")
-WAITING = N_("Results waiting in the outbox, to be sent again later ('python -m desktop dicom "
-             "outbox retry' sends them now): {count}.")
-REFUSED = N_("Results refused by the archive, not sent again: {count}.")
-NO_ARCHIVE = N_("No archive is named: give one with --to AET@HOST:PORT, or save it in the "
-                "window (Cases → DICOM archive and outbox…).")
+EXIT_FAILED = 1
 EMPTY = N_("The outbox is empty.")
 PURGED = N_("{count} sent results removed from the outbox.")
 LISTENING = N_("Listening as {aet} on port {port}; accepting images from {allowed}; "
                "storing them in {folder}. Press Ctrl+C to stop.")
 
 
-def _destination(text: str) -> str:
-    try:
-        Destination.parse(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
-
-
-def _aet(text: str) -> str:
-    if not valid_aet(text):
-        raise argparse.ArgumentTypeError(
-            f"an AE title is 1 to 16 printable ASCII characters, no backslash: {text!r}")
-    return text
-
-
-def _aets(text: str) -> list[str]:
-    return [_aet(part.strip()) for part in text.split(",") if part.strip()]
+def aets_type(text: str) -> list[str]:
+    return [aet_type(part.strip()) for part in text.split(",") if part.strip()]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,12 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     send = commands.add_parser("send", help="classify files, write an SR for each DICOM "
                                "image and send it")
     send.add_argument("files", nargs="+", metavar="FILE_OR_FOLDER")
-    send.add_argument("--to", type=_destination, metavar="AET@HOST:PORT",
+    send.add_argument("--to", type=destination_type, metavar="AET@HOST:PORT",
                       help="the archive: its AE title, host and port (default: the one saved "
                       "in the window, Cases → DICOM archive and outbox…)")
-    send.add_argument("--calling-aet", type=_aet, default=None, metavar="AET",
+    send.add_argument("--calling-aet", type=aet_type, default=None, metavar="AET",
                       help=f"this computer's AE title (default: the saved one, else "
                       f"{DEFAULT_CALLING_AET})")
+    send.add_argument("--picture", action="store_true", help=PICTURE_HELP)
     send.add_argument("--model", type=Path, default=default_model_path(), metavar="PATH")
     send.add_argument("--profile", type=Path, metavar="FILE")
     send.add_argument("--no-profile", action="store_true")
@@ -82,13 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     outbox.add_argument("action", nargs="?", choices=["list", "retry", "purge-sent"],
                         default="list")
     test = commands.add_parser("echo", help="test the connection to an archive (C-ECHO)")
-    test.add_argument("--to", required=True, type=_destination, metavar="AET@HOST:PORT")
-    test.add_argument("--calling-aet", type=_aet, default=DEFAULT_CALLING_AET, metavar="AET")
+    test.add_argument("--to", required=True, type=destination_type, metavar="AET@HOST:PORT")
+    test.add_argument("--calling-aet", type=aet_type, default=DEFAULT_CALLING_AET, metavar="AET")
     listen = commands.add_parser("listen", help="receive images (Storage SCP) and classify "
                                  "them; off unless started")
     listen.add_argument("--port", type=int, required=True, metavar="N")
-    listen.add_argument("--aet", type=_aet, default=DEFAULT_CALLING_AET, metavar="AET")
-    listen.add_argument("--allow", type=_aets, required=True, metavar="AET[,AET]",
+    listen.add_argument("--aet", type=aet_type, default=DEFAULT_CALLING_AET, metavar="AET")
+    listen.add_argument("--allow", type=aets_type, required=True, metavar="AET[,AET]",
                         help="the calling AE titles accepted; every other is rejected")
     listen.add_argument("--store", type=Path, required=True, metavar="DIR",
                         help="the folder each received image is written into")
@@ -126,11 +115,9 @@ def _open_outbox(args):
 def _send(args: argparse.Namespace) -> int:
     from desktop.cases.recorder import Recorder, classified_rows
     from desktop.cli import engine_and_session, text_line
-    from desktop.network.sender import deliver
     from desktop.reading.files import scan
-    from desktop.reports.dicom_sr import NoStudy, structured_report
 
-    if not _archive_chosen(args):
+    if not archive_chosen(args):
         return 2
     found = scan(args.files)
     if not found.files:
@@ -142,58 +129,15 @@ def _send(args: argparse.Namespace) -> int:
     if loaded is None:
         return EXIT_FAILED
     engine, session = loaded
-    policy = session.policy
     recorder = None if args.no_history else Recorder(
         args.history, notify=lambda sentence: _err(sentence.user_message()))
-    queued: set[str] = set()
-    with _open_outbox(args) as outbox:
+    with ResultSender(args, engine, session) as sending:
         for row, result in classified_rows(engine, found.files, session, recorder,
                                            model_version=engine.metadata.get("model_version"),
                                            origin="dicom-send"):
             print(text_line(session, result), flush=True)
-            if not result.ok:
-                continue
-            try:
-                sr = structured_report(result, row, engine.metadata, engine.sha256,
-                                       operating_point=policy.preset)
-            except NoStudy as exc:
-                _err(exc.user_message())
-                continue
-            queued.add(outbox.add(sr, args.to, args.calling_aet, str(result.path)).sop_uid)
-        # what waits for the same archive and is due (its back-off over) goes along
-        queued |= {item.sop_uid for item in outbox.due() if item.destination == args.to}
-        delivery = deliver(outbox, only=queued)
-        _say_delivery(delivery, args.to)
+            sending.take(row, result)
     return EXIT_OK
-
-
-def _archive_chosen(args: argparse.Namespace) -> bool:
-    """``--to`` and ``--calling-aet``, else what the window saved; False (said why) when no
-    archive is named anywhere."""
-    from desktop.settings import load_settings
-
-    saved = load_settings()
-    args.calling_aet = args.calling_aet or saved.dicom_calling_aet or DEFAULT_CALLING_AET
-    if args.to is None and saved.dicom_archive:
-        try:
-            args.to = str(Destination.parse(saved.dicom_archive))
-        except ValueError:
-            pass
-    if args.to is None:
-        _err(gettext(NO_ARCHIVE))
-        return False
-    return True
-
-
-def _say_delivery(delivery, archive: str) -> None:
-    if delivery.stored:
-        _err(gettext(SENT).format(count=len(delivery.stored), archive=archive))
-    for reason in delivery.reasons:
-        _err(reason.user_message())
-    if delivery.waiting:
-        _err(gettext(WAITING).format(count=len(delivery.waiting)))
-    if delivery.refused:
-        _err(gettext(REFUSED).format(count=len(delivery.refused)))
 
 
 def _outbox(args: argparse.Namespace) -> int:
@@ -205,7 +149,7 @@ def _outbox(args: argparse.Namespace) -> int:
         elif args.action == "retry":
             outbox.retry_now()
             for where in sorted({item.destination for item in outbox.due()}):
-                _say_delivery(deliver(outbox, only={item.sop_uid for item in outbox.due()
+                say_delivery(deliver(outbox, only={item.sop_uid for item in outbox.due()
                                                     if item.destination == where}), where)
         items = outbox.items()
         if not items:

@@ -35,6 +35,7 @@ FOUNDATION = {"desktop", "desktop.atomicio", "desktop.errors", "desktop.i18n", "
               "desktop.safetext", "desktop.settings", "desktop.stats"}
 # ... and an entry point may import everything (desktop/packaging/ is one too).
 ENTRY = {"desktop.__main__", "desktop.cli", "desktop.cli_cases", "desktop.cli_dicom",
+         "desktop.cli_send",
          "desktop.selftest"}
 # The window's modules that need no Tk (their tests run without a display).
 TK_FREE_UI = {"desktop.ui.cases_context", "desktop.ui.commands", "desktop.ui.drop",

@@ -141,6 +141,12 @@ class Outbox:
             "SELECT * FROM outbox WHERE state = ? AND next_attempt <= ? ORDER BY created, rowid",
             (PENDING, now))]
 
+    def next_due(self) -> float | None:
+        """When the earliest pending row is due (a time.time() value), or None when none is
+        pending: how long a background sender may sleep."""
+        return self.connection.execute("SELECT MIN(next_attempt) FROM outbox WHERE state = ?",
+                                       (PENDING,)).fetchone()[0]
+
     def counts(self) -> dict[str, int]:
         found = dict(self.connection.execute(
             "SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall())

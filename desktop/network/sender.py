@@ -44,6 +44,11 @@ NOT_ACCEPTED = N_("The archive {aet} does not accept this kind of object ({kind}
                   "administrator to accept it.")
 STATUS_REFUSED = N_("The archive {aet} refused the object (status {status}).")
 ECHO_OK = N_("The archive {aet} at {host}:{port} answered.")
+SENT_COUNT = N_("Results sent to {archive}: {count}.")
+REFUSED_COUNT = N_("Results refused by the archive, not sent again: {count}.")
+NO_STUDIES = N_("{count} files are not DICOM images: they belong to no study, so no DICOM result "
+                "is written for them. Send DICOM images from the X-ray machine or the "
+                "archive.")
 FILE_GONE = N_("The file waiting in the outbox is gone or damaged: {file}.")
 
 

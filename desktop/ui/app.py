@@ -39,6 +39,7 @@ from desktop.ui.commands import (
     TOOLBAR_RIGHT,
     is_window_wide,
 )
+from desktop.ui.dicom_link import DicomLink
 from desktop.ui.divider import Divider
 from desktop.ui.drop import parse_drop_data
 from desktop.ui.history_link import HistoryLink
@@ -102,6 +103,7 @@ class App:
         self.worker.identify = self.history.recording
         self.state.on_model_ready.append(self.history.model_ready)
         self.state.on_added.append(self.history.classified)
+        self.dicom_link = DicomLink(self)  # the outbox kept moving while the window is open
         self.worker.start()
         self._poll_id = root.after(POLL_MS, self._poll)
 
@@ -442,6 +444,14 @@ class App:
             return
         self.dicom_view = DicomView(CasesContext.of(self, self.history))
 
+    def send_result(self) -> None:
+        """Cases → Send this result to the archive (its SR, through the outbox)."""
+        self.dicom_link.send_selected()
+
+    def send_all_results(self) -> None:
+        """Cases → Send all DICOM results to the archive, in the table's order."""
+        self.dicom_link.send_all()
+
     # --- language ---------------------------------------------------------------------------
 
     def _language_changed(self, code: str) -> None:
@@ -538,6 +548,7 @@ class App:
         i18n.remove_listener(self._language_changed)
         self.root.after_cancel(self._poll_id)
         self.worker.stop(timeout=1.0)
+        self.dicom_link.close()
         self.history.close()
         self.root.destroy()
 

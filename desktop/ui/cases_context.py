@@ -18,14 +18,23 @@ class CasesContext:
     """Built by the window's ``HistoryLink`` from the main window's parts."""
 
     def __init__(self, *, root, state, worker, link,
-                 open_paths: Callable[[list[str | Path]], object]) -> None:
+                 open_paths: Callable[[list[str | Path]], object],
+                 retry_outbox: Callable[[], object] | None = None) -> None:
         self.root = root  # the main window: a Cases window's parent
         self._state, self._worker, self._link, self._open_paths = state, worker, link, open_paths
+        self._retry_outbox = retry_outbox
 
     @classmethod
     def of(cls, app, link) -> CasesContext:
+        sending = getattr(app, "dicom_link", None)  # the window's one sending thread
         return cls(root=app.root, state=app.state, worker=app.worker, link=link,
-                   open_paths=app.open_paths)
+                   open_paths=app.open_paths,
+                   retry_outbox=sending.retry_now if sending is not None else None)
+
+    def retry_outbox(self) -> None:
+        """Every unsent outbox row tried now, by the window's one sending thread."""
+        if self._retry_outbox is not None:
+            self._retry_outbox()
 
     # --- the model ------------------------------------------------------------------------
 

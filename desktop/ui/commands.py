@@ -86,6 +86,8 @@ COMMANDS: dict[str, Command] = {c.id: c for c in [
     Command("monitoring", N_("Monitoring…"), "show_monitoring"),
     Command("teaching", N_("Read first (teaching)…"), "show_teaching"),
     Command("dicom_node", N_("DICOM archive and outbox…"), "show_dicom_node"),
+    Command("send_result", N_("Send this result to the archive"), "send_result"),
+    Command("send_all_results", N_("Send all DICOM results to the archive"), "send_all_results"),
     Command("shortcuts", N_("Keyboard shortcuts"), "show_shortcuts", ("<F1>",)),
     Command("about", N_("About / Model card…"), "show_model_card",
             toolbar_label=N_("Model card")),
@@ -106,7 +108,7 @@ MENUS: list[tuple[str, list[str | None]]] = [
                   "identifiers", None, "refer_band", None, "filter_all", "filter_referred",
                   "filter_unusual", "filter_withheld", "filter_borderline", "filter_errors"]),
     (N_("Cases"), ["history", None, "calibrate", "monitoring", None, "teaching", None,
-                   "dicom_node"]),
+                   "dicom_node", "send_result", "send_all_results"]),
     (N_("Language"), LANGUAGES_MENU),
     (N_("Help"), ["shortcuts", None, "about"]),
 ]

@@ -3,13 +3,15 @@
 The archive (its AE title, host, port) and this computer's AE title are saved with the other
 settings (``Settings.dicom_archive``, ``dicom_calling_aet``), where ``dicom send`` finds them
 when no ``--to`` is given. The outbox (``desktop.network.outbox``) is listed: pending, sent, or
-failed with the reason; "Retry now" sends what is not sent, "Remove sent" forgets what the
-archive confirmed. The network runs on a thread of its own; replies come back through
-``Polled``.
+failed with the reason; "Retry now" sends what is not sent (on the window's one sending thread,
+``desktop.ui.dicom_link``, which also reloads this list after each round it does), "Remove
+sent" forgets what the archive confirmed. The network runs on threads of their own; replies come
+back through ``Polled``.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import tkinter as tk
@@ -74,6 +76,7 @@ class DicomView(Polled, tk.Toplevel):
         self.retry_button = t.widget(ttk.Button(bottom, command=self.retry), N_("Retry now"))
         self.retry_button.pack(side="right", padx=8)
         self.items: list = []
+        self._readings, self._shown = itertools.count(), -1
         t.call(self.tree, self._show)
         self.start_polling()
         self.protocol("WM_DELETE_WINDOW", self.close)
@@ -109,29 +112,32 @@ class DicomView(Polled, tk.Toplevel):
                          daemon=True, name="cxr-dicom-echo").start()
 
     def retry(self) -> None:
-        from desktop.network.sender import deliver
-
+        """Every unsent row sent now, by the window's one sending thread
+        (``desktop.ui.dicom_link``); its round comes back through ``reload``."""
         self.retry_button.state(["disabled"])
+        self.context.retry_outbox()
 
-        def send(outbox: Outbox):
-            outbox.retry_now()
-            return deliver(outbox).reasons
-
-        self._work(send)
+    def reload(self, reasons=None) -> None:
+        """The outbox read again (the sending thread did a round), ``reasons`` said."""
+        self._work(lambda outbox: reasons)
 
     def purge(self) -> None:
         self._work(lambda outbox: outbox.purge_sent() and None)
 
     def _work(self, job) -> None:
-        """``job(outbox)`` on a thread, then the outbox read again; both come back as a reply."""
+        """``job(outbox)`` on a thread, then the outbox read again; both come back as a reply,
+        numbered: replies of two threads may arrive out of order, and an older reading never
+        replaces a newer one."""
+        number = next(self._readings)
+
         def run() -> None:
             try:
                 with Outbox() as outbox:
                     said = job(outbox)
-                    self.replies.put(("outbox", outbox.items(), said))
+                    self.replies.put(("outbox", outbox.items(), said, number))
             except OUTBOX_ERRORS:
                 log.exception("The outbox could not be read")
-                self.replies.put(("outbox", None, None))
+                self.replies.put(("outbox", None, None, number))
 
         threading.Thread(target=run, daemon=True, name="cxr-dicom-outbox").start()
 
@@ -140,8 +146,11 @@ class DicomView(Polled, tk.Toplevel):
             self.test_button.state(["!disabled"])
             self.say(self.status, reply[1].user_message)
             return
-        _, items, reasons = reply
+        _, items, reasons, number = reply
         self.retry_button.state(["!disabled"])
+        if number < self._shown:  # read before the list shown now
+            return
+        self._shown = number
         if items is None:
             self.say(self.status, lambda: _("Something went wrong. The details are in the log "
                                             "file."))

@@ -373,3 +373,37 @@ def test_help_names_every_command_and_says_predict_takes_the_active_profile(caps
     text = " ".join(capsys.readouterr().out.split())
     assert "default: the profile made active in the window" in text
     assert "--no-profile" in text
+
+
+def test_send_without_an_archive_named_anywhere_classifies_nothing_and_says_how(
+        tiny_model, folder, capsys):
+    from desktop.cases.store import default_db_path
+
+    code, out, err = run(capsys, "--send", "--model", tiny_model, "--lang", "en", folder)
+    assert (code, out) == (2, [])
+    assert err.strip() == (
+        "No archive is named: give one with --to AET@HOST:PORT, or save it in the window "
+        "(Cases → DICOM archive and outbox…).")
+    assert not default_db_path().exists()  # refused before anything was classified
+
+
+def test_to_without_send_is_a_usage_error(tiny_model, folder, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--to", "ARCHIVE@127.0.0.1:104", "--model", str(tiny_model), str(folder)])
+    assert stopped.value.code == 2
+    assert "--to, --calling-aet and --picture go with --send" in capsys.readouterr().err
+
+
+def test_send_of_plain_images_only_says_once_they_have_no_study_and_queues_nothing(
+        tiny_model, folder, capsys):
+    from desktop.network.outbox import Outbox
+
+    code, out, err = run(capsys, "--send", "--to", "ARCHIVE@127.0.0.1:9", "--model",
+                         tiny_model, "--lang", "en", folder)
+    assert code == 0 and len(out) == 3
+    assert err.splitlines()[0] == (
+        "3 files are not DICOM images: they belong to no study, so no DICOM result is "
+        "written for them. Send DICOM images from the X-ray machine or the archive.")
+    assert "could not be reached" not in err  # nothing to send: no connection tried
+    with Outbox() as outbox:
+        assert outbox.items() == []

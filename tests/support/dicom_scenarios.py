@@ -122,6 +122,114 @@ def command_line(folder: Path, params: dict) -> dict:
     return answer
 
 
+def predict_send(folder: Path, params: dict) -> dict:
+    """``python -m desktop predict --send`` with the archive down (the SRs wait in the outbox),
+    then up with ``--picture`` (SR and Secondary Capture sent at once), then ``dicom outbox
+    retry`` delivering what waited."""
+    env = dict(os.environ, CXR_DATA_DIR=str(folder / "data"),
+               CXR_CONFIG_DIR=str(folder / "config"), CXR_LOG_DIR=str(folder / "logs"))
+
+    def desktop(*args: str) -> list:
+        run = subprocess.run([sys.executable, "-m", "desktop", *args], env=env,
+                             capture_output=True, text=True, timeout=240)
+        return [run.returncode, run.stdout, run.stderr]
+
+    predict = ["predict", "--send", "--to", ARCHIVE, "--model", params["model"], "--lang", "en"]
+    orthanc = Orthanc(folder / "orthanc")
+    down = desktop(*predict, *params["files"])
+    listed = desktop("dicom", "outbox", "list")
+    orthanc.start()
+    up = desktop(*predict, "--json", "--picture", *params["files"])
+    retried = desktop("dicom", "outbox", "retry")
+    instances = orthanc.rest("/instances")
+    answer = {"down": down, "listed": listed[1], "up": up, "retry": retried,
+              "studies": sorted(orthanc.rest(f"/instances/{i}/simplified-tags")
+                                .get("StudyInstanceUID") for i in instances),
+              "classes": sorted(orthanc.rest(f"/instances/{i}/simplified-tags")
+                                .get("SOPClassUID") for i in instances)}
+    orthanc.kill()
+    return answer
+
+
+def window_sends(folder: Path, params: dict) -> dict:
+    """The window open (under a private Xvfb) with 3 results in the outbox and the archive
+    down: its sending thread tries, waits its back-off, and once the archive is up the outbox
+    drains with nobody touching anything; then Cases → Send all DICOM results and Send this
+    result (a PNG) from the menu. The back-off starts at 0.5 s here instead of 30 s: the
+    schedule is the app's, only its unit is shortened."""
+    os.environ.update(CXR_DATA_DIR=str(folder / "data"), CXR_CONFIG_DIR=str(folder / "config"),
+                      CXR_LOG_DIR=str(folder / "logs"))
+    from desktop import i18n
+    from desktop.network import outbox as outbox_module
+    from desktop.network.outbox import Outbox
+    from desktop.settings import Settings
+    from desktop.ui.app import App
+    from desktop.ui.style import make_root
+    from tests.support.gui_support import virtual_display
+
+    outbox_module.FIRST_DELAY_S = 0.5
+    orthanc = Orthanc(folder / "orthanc")
+    with Outbox() as outbox:
+        queued = sorted(outbox.add(sr, ARCHIVE, "CXRNODE").sop_uid
+                        for sr in some_srs(folder, 3))
+
+    def outbox_now() -> list:
+        with Outbox() as outbox:
+            return outbox.items()
+
+    answer: dict = {"queued": queued}
+    with virtual_display():
+        i18n.set_language("en")
+        root, dnd = make_root()
+        app = App(root, Settings(language="en", dicom_archive=ARCHIVE),
+                  model_path=Path(params["model"]), dnd=dnd)
+
+        def pump_until(condition, what: str, timeout_s: float = 90) -> None:
+            deadline = time.monotonic() + timeout_s
+            while not condition():
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"the window never got to: {what}; status "
+                                         f"{app.state.status()!r}, outbox "
+                                         f"{[(i.state, i.attempts) for i in outbox_now()]}")
+                root.update()
+                time.sleep(0.02)
+            root.update()
+
+        try:
+            pump_until(lambda: all(i.attempts >= 2 for i in outbox_now()),
+                       "try twice while the archive is down")
+            answer["while_down"] = [(i.state, i.reason) for i in outbox_now()]
+            orthanc.start()
+            pump_until(lambda: all(i.state == "sent" for i in outbox_now()), "drain the outbox")
+            pump_until(lambda: "Results sent" in app.state.status(), "say what was sent")
+            answer["drained_status"] = app.state.status()
+            app.open_paths(params["files"])
+            pump_until(lambda: len(app.session.results) == 2 and not app.state.pending,
+                       "classify the files")
+            app.run_command("send_all_results")
+            answer["sending_status"] = app.state.status()
+            pump_until(lambda: len(orthanc.rest("/instances")) == 4, "send the DICOM result")
+            pump_until(lambda: "Results sent" in app.state.status(), "say it was sent")
+            answer["sent_status"] = app.state.status()
+            png = next(k for k, r in app.session.results.items() if r.path.suffix == ".png")
+            app.state.select(png)
+            app.run_command("send_result")
+            pump_until(lambda: "is not a DICOM image" in app.state.status(), "refuse the PNG")
+            answer["png_status"] = app.state.status()
+            app.show_dicom_node()
+            view = app.dicom_view
+            pump_until(lambda: len(view.tree.get_children()) == 4, "list the outbox")
+            answer["listed"] = [view.tree.item(i, "values")[0] for i in view.tree.get_children()]
+            subprocess.run(["import", "-window", "root", str(folder / "window.png")],
+                           capture_output=True, timeout=60)
+        finally:
+            app.close()
+    answer.update(instances=len(orthanc.instances()), stores_received=orthanc.stores_received(),
+                  counts=Outbox().counts())
+    orthanc.kill()
+    return answer
+
+
 def app_killed_mid_send(folder: Path, params: dict) -> dict:
     """``dicom outbox retry`` SIGKILLed once the archive holds a few of ``count`` results; the
     outbox then still holds what was not confirmed, and the next ``retry`` delivers it."""
@@ -157,7 +265,8 @@ def app_killed_mid_send(folder: Path, params: dict) -> dict:
 
 
 SCENARIOS = {"app_killed_mid_send": app_killed_mid_send, "kill_and_restart": kill_and_restart,
-             "wrong_ae": wrong_ae, "command_line": command_line}
+             "wrong_ae": wrong_ae, "command_line": command_line, "predict_send": predict_send,
+             "window_sends": window_sends}
 
 
 def main() -> None:

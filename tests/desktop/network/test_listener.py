@@ -151,3 +151,23 @@ def test_two_senders_at_once_lose_nothing(listener, tmp_path):
     assert [sender.wait(timeout=120) for sender in senders] == [0, 0]
     assert recorded(20) == 20
     assert len(list(store.glob("*.dcm"))) == 20
+
+
+def test_a_hundred_images_from_storescu_are_all_stored_classified_and_recorded(listener,
+                                                                              tmp_path):
+    port, store, process = listener
+    sent = images(tmp_path / "in", 100)
+    started = time.monotonic()
+    run = storescu(port, MODALITY, *sent)
+    assert run.returncode == 0, run.stderr
+    assert recorded(100) == 100
+    elapsed = time.monotonic() - started
+    received = sorted(p.name for p in store.glob("*.dcm"))
+    assert len(received) == 100 and list((store / ".incoming").iterdir()) == []
+    process.send_signal(signal.SIGTERM)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 0
+    lines = out.splitlines()  # one classified line per image, each naming its stored file
+    assert len(lines) == 100
+    assert sorted(line.rsplit("/", 1)[-1].split()[0] for line in lines) == received
+    print(f"100 images stored and classified in {elapsed:.1f} s")

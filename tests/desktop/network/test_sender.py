@@ -69,3 +69,33 @@ def test_dicom_send_waits_in_the_outbox_while_the_archive_is_down_then_delivers(
     assert "Results sent to ARCHIVE@127.0.0.1:4242: 1." in seen["retry"][2]
     assert seen["after"].startswith("sent\t")
     assert seen["instances"] == 1 and seen["modalities"] == ["SR"]
+
+
+def test_predict_send_queues_each_dicom_result_says_once_for_plain_images_and_delivers(
+        tmp_path, tiny_model):
+    images = tmp_path / "in"
+    images.mkdir()
+    source_image(images)
+    write_xray(images / "plain.png")
+    write_xray(images / "other.png")
+    seen = in_private_network("predict_send", tmp_path, model=str(tiny_model),
+                              files=[str(images)])
+    code, out, err = seen["down"]
+    assert code == 0, err  # nothing lost: the result waits in the outbox, and that is said
+    assert len(out.splitlines()) == 3  # every file classified and printed as predict does
+    # the plain images, said once for both: no study to join, nothing sent for them
+    assert err.count("not DICOM images") == 1
+    assert "2 files are not DICOM images: they belong to no study" in err
+    assert "could not be reached" in err
+    assert "Results waiting in the outbox" in err
+    assert seen["listed"].count("pending\tARCHIVE@127.0.0.1:4242\t") == 1
+    code, out, err = seen["up"]
+    assert code == 0 and len(out.splitlines()) == 3  # --json lines, as without --send
+    assert "Results sent to ARCHIVE@127.0.0.1:4242: 2." in err  # with --picture: SR and SC
+    assert seen["retry"][0] == 0
+    assert "Results sent to ARCHIVE@127.0.0.1:4242: 1." in seen["retry"][2]
+    # two SRs and the picture filed in the source image's study; nothing for the PNGs
+    assert seen["studies"] == ["1.2.826.0.1.3680043.8.498.10"] * 3
+    assert seen["classes"] == ["1.2.840.10008.5.1.4.1.1.7",  # Secondary Capture
+                               "1.2.840.10008.5.1.4.1.1.88.34",  # Comprehensive 3D SR
+                               "1.2.840.10008.5.1.4.1.1.88.34"]

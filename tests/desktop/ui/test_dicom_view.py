@@ -7,7 +7,9 @@ import pytest
 from desktop.network.outbox import Outbox
 from desktop.settings import load_settings
 from tests.desktop.ui.test_app import make_app, wait_for  # noqa: F401
-from tests.support.dicom_scenarios import some_srs
+from tests.support.dicom_scenarios import some_srs, source_image
+from tests.support.orthanc import in_private_network
+from tests.support.report_fixtures import write_xray
 
 pytestmark = pytest.mark.gui
 NOBODY = "ARCHIVE@127.0.0.1:9"  # the discard port: no DICOM archive answers there
@@ -23,8 +25,10 @@ def test_the_archive_is_saved_tested_and_the_outbox_shown_and_retried(make_app, 
     app = make_app()
     app.run_command("dicom_node")
     view = app.dicom_view
-    wait_for(app, lambda: len(rows(view)) == 1, "list the outbox")
-    assert rows(view)[0][:4] == ("waiting", NOBODY, "chest.dcm", "0")
+    # the window's sending thread tried it at once (the archive is down: it waits)
+    wait_for(app, lambda: len(rows(view)) == 1 and rows(view)[0][3] == "1", "list the outbox",
+             timeout_s=60)
+    assert rows(view)[0][:4] == ("waiting", NOBODY, "chest.dcm", "1")
     assert view.summary.cget("text") == "Outbox: 1 waiting, 0 sent, 0 refused."
     for key, value in (("aet", "ARCHIVE"), ("host", "127.0.0.1"), ("port", "9"),
                        ("calling", "CLINIC7")):
@@ -37,7 +41,7 @@ def test_the_archive_is_saved_tested_and_the_outbox_shown_and_retried(make_app, 
     wait_for(app, lambda: "could not be reached" in view.status.cget("text"), "say why",
              timeout_s=60)
     view.retry()
-    wait_for(app, lambda: rows(view) and rows(view)[0][3] == "1", "try once more", 60)
+    wait_for(app, lambda: rows(view) and rows(view)[0][3] == "2", "try once more", 60)
     assert "could not be reached" in rows(view)[0][4]
     view.fields["port"].set("port 9")
     view.save()
@@ -48,3 +52,24 @@ def test_the_archive_is_saved_tested_and_the_outbox_shown_and_retried(make_app, 
     assert rows(view)[0][0] == "en espera"
     assert rows(view)[0][4].startswith("No se pudo contactar con el archivo ARCHIVE")
     view.close()
+
+
+def test_the_outbox_drains_by_itself_while_the_window_is_open_and_results_are_sent(
+        tmp_path, tiny_model):
+    images = tmp_path / "in"
+    images.mkdir()
+    files = [str(source_image(images)), str(write_xray(images / "plain.png"))]
+    seen = in_private_network("window_sends", tmp_path, model=str(tiny_model), files=files)
+    # the archive down: tried on the back-off's schedule, waiting with the reason
+    assert all(state == "pending" and "could not be reached" in reason
+               for state, reason in seen["while_down"])
+    # the archive up: delivered without anyone asking, each once, and said
+    assert seen["drained_status"].startswith("Results sent to ARCHIVE@127.0.0.1:4242: ")
+    assert sorted(set(seen["stores_received"][:3])) == seen["queued"]
+    # Cases → Send all DICOM results: the one DICOM image's SR, not the PNG
+    assert seen["sending_status"] == "Sending results to ARCHIVE@127.0.0.1:4242: 1…"
+    assert seen["sent_status"] == "Results sent to ARCHIVE@127.0.0.1:4242: 1."
+    assert seen["png_status"].startswith("plain.png is not a DICOM image: it belongs to no study")
+    assert seen["instances"] == 4 and len(seen["stores_received"]) == 4  # none sent twice
+    assert seen["counts"] == {"pending": 0, "sent": 4, "failed": 0}
+    assert seen["listed"] == ["sent"] * 4

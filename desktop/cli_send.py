@@ -1,0 +1,150 @@
+"""What ``predict --send`` and ``dicom send`` share (issue 33): the archive named (``--to``,
+else the one saved in the window), each classified DICOM image's SR queued in the outbox as it
+is classified, the queue sent at the end, and what happened said on stderr in the user's
+language. An entry-point module: ``cli`` and ``cli_dicom`` both import it, it imports neither.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from desktop.errors import N_, UserError
+from desktop.i18n import gettext
+from desktop.network.destination import DEFAULT_CALLING_AET, Destination, valid_aet
+from desktop.network.sender import NO_STUDIES, REFUSED_COUNT, SENT_COUNT
+from desktop.safetext import for_terminal
+
+EXIT_OK = 0
+PICTURE_SIDE = 1024  # the Secondary Capture's longest side at most (the preview's)
+PICTURE_HELP = ("also send the report picture (the X-ray with its heatmap burned in) as a DICOM "
+                "Secondary Capture beside each SR")
+WAITING = N_("Results waiting in the outbox, to be sent again later ('python -m desktop dicom "
+             "outbox retry' sends them now): {count}.")
+NO_ARCHIVE = N_("No archive is named: give one with --to AET@HOST:PORT, or save it in the "
+                "window (Cases → DICOM archive and outbox…).")
+
+
+def destination_type(text: str) -> str:
+    try:
+        Destination.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def aet_type(text: str) -> str:
+    if not valid_aet(text):
+        raise argparse.ArgumentTypeError(
+            f"an AE title is 1 to 16 printable ASCII characters, no backslash: {text!r}")
+    return text
+
+
+class ResultSender:
+    """What ``dicom send`` and ``predict --send`` do with each classified result: its SR
+    written into the outbox (file and row on disk before any attempt), then, on leaving the
+    ``with``, everything queued (and what waits for the same archive and is due) sent in one
+    association, and what happened said on stderr. A plain image has no Study to join: said
+    once for all of them at the end (one file by name, more by count), nothing sent.
+
+    ``args`` carries ``to`` and ``calling_aet`` (``archive_chosen`` fills them) and, for
+    ``dicom``, ``outbox`` (the database; the user's when absent)."""
+
+    def __init__(self, args: argparse.Namespace, engine, session) -> None:
+        from desktop.network.outbox import Outbox
+
+        self.args, self.engine, self.session = args, engine, session
+        self.outbox = Outbox(getattr(args, "outbox", None))
+        self.queued: set[str] = set()
+        self.no_study: list[UserError] = []
+
+    def take(self, row, result) -> None:
+        """One result: its SR queued in the outbox; nothing for a result without a verdict
+        or probability to report (it could not be read) or a file without a Study."""
+        from desktop.network.background import queue_report
+        from desktop.reports.dicom_sr import NoStudy
+
+        if not result.ok:
+            return
+        try:
+            self.queued.add(queue_report(
+                self.outbox, result, row, self.engine.metadata, self.engine.sha256,
+                operating_point=self.session.policy.preset, destination=self.args.to,
+                calling_aet=self.args.calling_aet))
+        except NoStudy as exc:
+            self.no_study.append(exc)
+            return
+        if getattr(self.args, "picture", False):
+            self._picture(row, result)
+
+    def _picture(self, row, result) -> None:
+        """With ``--picture``: the report picture (heatmap burned in) as a Secondary Capture
+        queued beside the SR; the file read again for it, and never another image than the one
+        classified (one sentence when it changed or went meanwhile; the SR still goes)."""
+        from desktop.engine.results import read_again
+        from desktop.reports.dicom_sc import secondary_capture
+
+        try:
+            xray = read_again(result.path, result.fingerprint, PICTURE_SIDE)
+        except UserError as exc:
+            _err(exc.user_message())
+            return
+        sc = secondary_capture(result, row, self.engine.metadata, xray.preview,
+                               self.engine.explain(xray.model_input))
+        self.queued.add(self.outbox.add(sc, self.args.to, self.args.calling_aet,
+                                        str(result.path)).sop_uid)
+
+    def __enter__(self) -> ResultSender:
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        from desktop.network.sender import deliver
+
+        try:
+            if kind is not None:  # interrupted: what is queued waits in the outbox
+                return
+            if len(self.no_study) == 1:
+                _err(self.no_study[0].user_message())
+            elif self.no_study:
+                _err(gettext(NO_STUDIES).format(count=len(self.no_study)))
+            # what waits for the same archive and is due (its back-off over) goes along
+            self.queued |= {item.sop_uid for item in self.outbox.due()
+                            if item.destination == self.args.to}
+            if self.queued:
+                say_delivery(deliver(self.outbox, only=self.queued), self.args.to)
+        finally:
+            self.outbox.close()
+
+
+def archive_chosen(args: argparse.Namespace) -> bool:
+    """``--to`` and ``--calling-aet``, else what the window saved; False (said why) when no
+    archive is named anywhere."""
+    from desktop.settings import load_settings
+
+    saved = load_settings()
+    args.calling_aet = args.calling_aet or saved.dicom_calling_aet or DEFAULT_CALLING_AET
+    if args.to is None and saved.dicom_archive:
+        try:
+            args.to = str(Destination.parse(saved.dicom_archive))
+        except ValueError:
+            pass
+    if args.to is None:
+        _err(gettext(NO_ARCHIVE))
+        return False
+    return True
+
+
+def say_delivery(delivery, archive: str) -> None:
+    if delivery.stored:
+        _err(gettext(SENT_COUNT).format(count=len(delivery.stored), archive=archive))
+    for reason in delivery.reasons:
+        _err(reason.user_message())
+    if delivery.waiting:
+        _err(gettext(WAITING).format(count=len(delivery.waiting)))
+    if delivery.refused:
+        _err(gettext(REFUSED_COUNT).format(count=len(delivery.refused)))
+
+
+
+def _err(message: str) -> None:
+    print(for_terminal(message), file=sys.stderr, flush=True)

@@ -1,0 +1,171 @@
+"""Sending while the window is open: one daemon thread that keeps the outbox moving.
+
+The outbox's rows wait for their back-off (``desktop.network.outbox.backoff``: 30 s doubling to
+an hour); this thread sleeps until the earliest one is due (or ``RECHECK_S``, so rows another
+process added are seen too), sends what is due, and sleeps again. Asked to send results (the
+window's "Send … to the archive"), it writes their SRs into the outbox and sends at once; asked
+to retry (the outbox view's "Retry now"), it makes every unsent row due and sends. Nothing here
+touches Tk: what each round did is handed to ``post`` (the window puts it on a queue its Tk
+thread drains). One thread sends, so a row is never sent twice at once from this process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from desktop.errors import Sentence, UserError
+from desktop.network.outbox import DB_FILE, Outbox
+from desktop.network.sender import Delivery, deliver
+
+log = logging.getLogger(__name__)
+
+RECHECK_S = 60.0  # the longest sleep: rows added by ``dicom send`` meanwhile are seen by then
+
+
+def queue_report(outbox: Outbox, result, row, metadata: dict, model_sha256: str, *,
+                 operating_point: str | None, destination: str, calling_aet: str) -> str:
+    """``result``'s SR (``row`` its session row) written into ``outbox`` for ``destination``,
+    before any attempt; its SOP Instance UID. ``NoStudy`` for a plain image or a result
+    without a probability: nothing is queued then."""
+    from desktop.reports.dicom_sr import structured_report
+
+    sr = structured_report(result, row, metadata, model_sha256, operating_point=operating_point)
+    return outbox.add(sr, destination, calling_aet, str(result.path)).sop_uid
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    """Results the user asked to send: ``(result, row)`` pairs and what their SRs say of the
+    model and threshold, to ``destination`` (``AET@HOST:PORT``) as ``calling_aet``."""
+
+    results: Sequence[tuple[object, object]]
+    metadata: dict
+    model_sha256: str
+    operating_point: str | None
+    destination: str
+    calling_aet: str
+
+
+@dataclass
+class Round:
+    """What one round did, for the window: the delivery, the results it queued at the user's
+    request and why others were not (plain images), and the outbox's counts after it."""
+
+    delivery: Delivery
+    asked: bool  # the user asked for this round (send, retry), not the back-off's clock
+    queued: int = 0
+    no_study: list[Sentence] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    stored_to: list[str] = field(default_factory=list)  # archives that took some: AET@HOST:PORT
+
+
+class BackgroundSender:
+    """The thread; ``start()``, then ``send``/``retry_now``/``wake`` from any thread, ``stop()``
+    on closing. ``post(Round)`` is called on the thread."""
+
+    def __init__(self, post: Callable[[Round], None], path: Path | None = None) -> None:
+        self.post, self.path = post, path
+        self._wake = threading.Condition()
+        self._requests: list[SendRequest] = []
+        self._retry = False
+        self._stopping = False
+        self.rounds = 0  # times it looked at the outbox (tests wait on it)
+        self._thread = threading.Thread(target=self._run, name="cxr-dicom-send", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def send(self, request: SendRequest) -> None:
+        with self._wake:
+            self._requests.append(request)
+            self._wake.notify()
+
+    def retry_now(self) -> None:
+        with self._wake:
+            self._retry = True
+            self._wake.notify()
+
+    def wake(self) -> None:
+        with self._wake:
+            self._wake.notify()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Ask the thread to end and wait briefly (a C-STORE under way finishes first; it is a
+        daemon, so exit never hangs on an archive that does not answer)."""
+        with self._wake:
+            self._stopping = True
+            self._wake.notify()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    # --- on the thread ---------------------------------------------------------------------
+
+    def _db(self) -> Path:
+        from desktop.cases.store import data_dir
+
+        return Path(self.path) if self.path is not None else data_dir() / DB_FILE
+
+    def _run(self) -> None:
+        outbox: Outbox | None = None
+        try:
+            while True:
+                with self._wake:
+                    if self._stopping:
+                        return
+                    requests, self._requests = self._requests, []
+                    retry, self._retry = self._retry, False
+                asked = bool(requests) or retry
+                # no outbox yet and nothing asked: nothing to do (and no file made)
+                if outbox is None and (asked or self._db().exists()):
+                    outbox = Outbox(self.path)
+                if outbox is not None:
+                    self._round(outbox, requests, retry, asked)
+                self.rounds += 1
+                self._sleep(outbox)
+        except Exception:  # noqa: BLE001 - the window goes on; the outbox keeps the rows
+            log.exception("The background sender stopped")
+        finally:
+            if outbox is not None:
+                outbox.close()
+
+    def _round(self, outbox: Outbox, requests: list[SendRequest], retry: bool,
+               asked: bool) -> None:
+        from desktop.reports.dicom_sr import NoStudy
+
+        done = Round(Delivery(), asked)
+        for request in requests:
+            for result, row in request.results:
+                try:
+                    queue_report(outbox, result, row, request.metadata, request.model_sha256,
+                                 operating_point=request.operating_point,
+                                 destination=request.destination,
+                                 calling_aet=request.calling_aet)
+                    done.queued += 1
+                except NoStudy as exc:
+                    done.no_study.append(exc)
+                except (UserError, OSError, ValueError):
+                    log.exception("No SR written for %s", getattr(result, "path", result))
+        if retry:
+            outbox.retry_now()
+        if outbox.due():
+            done.delivery = deliver(outbox)
+        delivery = done.delivery
+        # every round that tried something is posted: the outbox view lists the tries (the
+        # window's status line says only what was asked, sent or refused)
+        if asked or delivery.stored or delivery.waiting or delivery.refused:
+            done.counts = outbox.counts()
+            done.stored_to = sorted({outbox.item(uid).destination for uid in delivery.stored})
+            self.post(done)
+
+    def _sleep(self, outbox: Outbox | None) -> None:
+        """Until the earliest pending row is due, ``RECHECK_S`` at most, or a request."""
+        due = outbox.next_due() if outbox is not None else None
+        wait = RECHECK_S if due is None else min(RECHECK_S, max(0.0, due - time.time()))
+        with self._wake:
+            if not (self._stopping or self._requests or self._retry):
+                self._wake.wait(wait)
