@@ -70,6 +70,8 @@ class ResultPane:
         self._on_opacity = on_opacity
         self._pane = pane
         self._fit_pending = False  # a _fit_rows is queued for the next idle moment
+        self._texts_width = 460  # the width the sentences under the verdict wrap at
+        self._texts_scrolling = False  # they scroll, wrapped beside the scroll bar
         self._shown: tuple[int, int, int] | None = None  # (key, preview, heatmap) on screen
         self._colour: tuple[int | None, object] = (None, None)  # (key, its colour preview)
         self._picture: Picture | None = None
@@ -98,6 +100,8 @@ class ResultPane:
         self.texts_scroll = Scrolled(pane, style="Panel.TFrame", wheel_anywhere=False)
         self.texts_scroll.grid(row=TEXTS_ROW, column=0, columnspan=2, sticky="ew")
         texts_frame = self.texts_scroll.inner
+        line = tkfont.nametofont("TkDefaultFont").metrics("linespace")
+        self.texts_scroll.canvas.configure(yscrollincrement=line)  # the wheel and arrows: lines
         self.detail_label = ttk.Label(texts_frame, style="Panel.TLabel", wraplength=460,
                                       justify="left")
         self.detail_label.grid(row=0, column=0, sticky="w")
@@ -139,10 +143,8 @@ class ResultPane:
         """Sentences under the preview wrap at the pane's width, whatever the window's size."""
         width = max(200, event.width - 30)
         self.heatmap_note.configure(wraplength=width - 22)
-        # beside room for the scroll bar, shown or not: its coming never rewraps them
-        texts_width = width - self.texts_scroll.bar.winfo_reqwidth()
-        self.detail_label.configure(wraplength=texts_width)
-        self.scope_label.configure(wraplength=texts_width)
+        self._texts_width = width  # less the scroll bar's width once they scroll (_fit_rows)
+        self._wrap_sentences(scrolling=False)
         self.preview_note.configure(wraplength=width)
         self._view_width = width  # the zoom line is cut to this with "…" (one line, always)
         self._view_changed()
@@ -177,10 +179,26 @@ class ResultPane:
             reserve = legend if LEGEND_ROW in rows else 0
             image = max(least, min(image, room - reserve))
         short = image + reserve - room  # pixels the sentences give up, scrolled to
-        lines = 2 * tkfont.nametofont("TkDefaultFont").metrics("linespace")
-        self.texts_scroll.limit(max(lines, texts - short) if short > 0 else None)
+        line = tkfont.nametofont("TkDefaultFont").metrics("linespace")
+        # whole lines, at least two (a line cut across the middle reads as a fault)
+        shown = max(2, (texts - short) // line) * line + 2
+        self.texts_scroll.limit(shown if short > 0 else None)
         self._pane.rowconfigure(0, minsize=image)
         self._pane.rowconfigure(LEGEND_ROW, minsize=reserve)
+        if short > 0 and not self._texts_scrolling:
+            # wrapped beside the scroll bar they grow, and still scroll: one more pass settles
+            # (they go back to the whole width only when the pane is resized: never a to and
+            # fro between the two)
+            self._wrap_sentences(scrolling=True)
+            self._fit_rows_soon()
+
+    def _wrap_sentences(self, *, scrolling: bool) -> None:
+        """The sentences under the verdict wrap at the pane's width, less the scroll bar's
+        once they scroll (only then: a window with room lays them out as before)."""
+        self._texts_scrolling = scrolling
+        bar = self.texts_scroll.bar.winfo_reqwidth() if scrolling else 0
+        self.detail_label.configure(wraplength=self._texts_width - bar)
+        self.scope_label.configure(wraplength=self._texts_width - bar)
 
     def _fit_rows_soon(self) -> None:
         if not self._fit_pending:
