@@ -22,6 +22,7 @@ from desktop.errors import N_, UserError
 from desktop.i18n import _
 from desktop.reports.wording import describe
 from desktop.ui.large_view import LargeImage
+from desktop.ui.scrolled import Scrolled
 from desktop.ui.text_fit import elide
 from desktop.ui.viewer import ZOOM_STEP, Picture
 from desktop.ui.widgets import (
@@ -38,6 +39,7 @@ from desktop.ui.widgets import (
 )
 
 LEGEND_ROW = 9  # the heatmap legend's row in the pane
+TEXTS_ROW = 5  # the row of the sentences under the verdict (they scroll when short of room)
 REPORT_RESOLUTION = 2  # a report's picture has twice the pixels of the view on screen
 VERDICT_COLOURS = {"NORMAL": TEXT_BLUE, "PNEUMONIA": TEXT_VERMILLION, "REFER": TEXT_PURPLE,
                    None: TEXT_GREY}
@@ -68,6 +70,8 @@ class ResultPane:
         self._on_opacity = on_opacity
         self._pane = pane
         self._fit_pending = False  # a _fit_rows is queued for the next idle moment
+        self._texts_width = 460  # the width the sentences under the verdict wrap at
+        self._texts_scrolling = False  # they scroll, wrapped beside the scroll bar
         self._shown: tuple[int, int, int] | None = None  # (key, preview, heatmap) on screen
         self._colour: tuple[int | None, object] = (None, None)  # (key, its colour preview)
         self._picture: Picture | None = None
@@ -91,12 +95,20 @@ class ResultPane:
         self.verdict_icon.grid(row=4, column=0, sticky="w", pady=(4, 0))
         self.verdict_label = ttk.Label(pane, style="Verdict.Panel.TLabel")
         self.verdict_label.grid(row=4, column=1, sticky="w", padx=(8, 0), pady=(4, 0))
-        self.detail_label = ttk.Label(pane, style="Panel.TLabel", wraplength=460, justify="left")
-        self.detail_label.grid(row=5, column=0, columnspan=2, sticky="w")
+        # The sentences under the verdict scroll when the pane is too short for them (an
+        # 800x600 screen, a longer language): the bar and the heatmap controls stay on screen.
+        self.texts_scroll = Scrolled(pane, style="Panel.TFrame", wheel_anywhere=False)
+        self.texts_scroll.grid(row=TEXTS_ROW, column=0, columnspan=2, sticky="ew")
+        texts_frame = self.texts_scroll.inner
+        line = tkfont.nametofont("TkDefaultFont").metrics("linespace")
+        self.texts_scroll.canvas.configure(yscrollincrement=line)  # the wheel and arrows: lines
+        self.detail_label = ttk.Label(texts_frame, style="Panel.TLabel", wraplength=460,
+                                      justify="left")
+        self.detail_label.grid(row=0, column=0, sticky="w")
         # No scope problem found, unusual (and why), outside the scope (and why): shape, words.
-        self.scope_label = ttk.Label(pane, style="Scope.Panel.TLabel", wraplength=460,
+        self.scope_label = ttk.Label(texts_frame, style="Scope.Panel.TLabel", wraplength=460,
                                      justify="left")
-        self.scope_label.grid(row=6, column=0, columnspan=2, sticky="w", pady=(4, 0))
+        self.scope_label.grid(row=1, column=0, sticky="w", pady=(4, 0))
         self.scope_label.grid_remove()
         self.bar = ProbabilityBar(pane)
         self.bar.grid(row=7, column=0, columnspan=2, sticky="ew", pady=(4, 0))
@@ -130,36 +142,31 @@ class ResultPane:
     def _wrap_texts(self, event) -> None:
         """Sentences under the preview wrap at the pane's width, whatever the window's size."""
         width = max(200, event.width - 30)
-        self._fit_rows()
         self.heatmap_note.configure(wraplength=width - 22)
-        self.detail_label.configure(wraplength=width)
-        self.scope_label.configure(wraplength=width)
+        self._texts_width = width  # less the scroll bar's width once they scroll (_fit_rows)
+        self._wrap_sentences(scrolling=False)
         self.preview_note.configure(wraplength=width)
         self._view_width = width  # the zoom line is cut to this with "…" (one line, always)
         self._view_changed()
         self.verdict_label.configure(wraplength=max(150, width - 50))  # beside the icon
         self.legend.caption.configure(wraplength=width)
+        self._fit_rows_soon()  # the sentences' heights follow their new width
 
     def _fit_rows(self) -> None:
         """The image keeps 40% of the pane's height when the texts under it fit beside that;
         in a small window or a longer language it gives up room, down to a seventh of the pane
-        (an 800x600 screen leaves the pane about 380 pixels; F11 shows the image whole), so
+        (an 800x600 screen leaves the pane about 340 pixels; F11 shows the image whole), so
         the verdict, the bar and the heatmap controls stay on screen (and the space kept for
-        the heatmap legend goes first, then the legend's sentence)."""
+        the heatmap legend goes first, then the legend's sentence). Shorter still, the
+        sentences under the verdict scroll in the height left, down to two lines."""
         self._fit_pending = False
         height = self._pane.winfo_height() - _vertical_padding(self._pane)
         if height <= 1:
             return
-        rows: dict[int, int] = {}
-        for widget in self._pane.grid_slaves():
-            info = widget.grid_info()
-            row = int(info["row"])
-            if row == 0:
-                continue
-            pady = info.get("pady", 0)
-            pady = pady if isinstance(pady, (tuple, list)) else str(pady).split()
-            need = widget.winfo_reqheight() + sum(int(float(p)) for p in pady)
-            rows[row] = max(rows.get(row, 0), need)
+        rows = _rows_needed(self._pane)
+        rows.pop(0, None)
+        texts = sum(_rows_needed(self.texts_scroll.inner).values())
+        rows[TEXTS_ROW] = texts
         room = height - sum(need for row, need in rows.items() if row != LEGEND_ROW)
         image, least = int(height * 0.4), int(height * 0.14)
         # the legend's sentence goes when even the smallest image would push it off the pane
@@ -171,8 +178,27 @@ class ResultPane:
         else:
             reserve = legend if LEGEND_ROW in rows else 0
             image = max(least, min(image, room - reserve))
+        short = image + reserve - room  # pixels the sentences give up, scrolled to
+        line = tkfont.nametofont("TkDefaultFont").metrics("linespace")
+        # whole lines, at least two (a line cut across the middle reads as a fault)
+        shown = max(2, (texts - short) // line) * line + 2
+        self.texts_scroll.limit(shown if short > 0 else None)
         self._pane.rowconfigure(0, minsize=image)
         self._pane.rowconfigure(LEGEND_ROW, minsize=reserve)
+        if short > 0 and not self._texts_scrolling:
+            # wrapped beside the scroll bar they grow, and still scroll: one more pass settles
+            # (they go back to the whole width only when the pane is resized: never a to and
+            # fro between the two)
+            self._wrap_sentences(scrolling=True)
+            self._fit_rows_soon()
+
+    def _wrap_sentences(self, *, scrolling: bool) -> None:
+        """The sentences under the verdict wrap at the pane's width, less the scroll bar's
+        once they scroll (only then: a window with room lays them out as before)."""
+        self._texts_scrolling = scrolling
+        bar = self.texts_scroll.bar.winfo_reqwidth() if scrolling else 0
+        self.detail_label.configure(wraplength=self._texts_width - bar)
+        self.scope_label.configure(wraplength=self._texts_width - bar)
 
     def _fit_rows_soon(self) -> None:
         if not self._fit_pending:
@@ -394,6 +420,20 @@ class ResultPane:
                                  command=lambda p=preset.id: self.choose_window(p))
         parent, index = self.file_windows_entry
         parent.entryconfigure(index, state="normal" if presets else "disabled")
+
+
+def _rows_needed(frame) -> dict[int, int]:
+    """The pixels each row of ``frame``'s grid asks for: its tallest widget and its padding
+    (what the grid will give, computed now rather than at its next idle moment)."""
+    rows: dict[int, int] = {}
+    for widget in frame.grid_slaves():
+        info = widget.grid_info()
+        row = int(info["row"])
+        pady = info.get("pady", 0)
+        pady = pady if isinstance(pady, (tuple, list)) else str(pady).split()
+        need = widget.winfo_reqheight() + sum(int(float(p)) for p in pady)
+        rows[row] = max(rows.get(row, 0), need)
+    return rows
 
 
 def _vertical_padding(frame) -> int:

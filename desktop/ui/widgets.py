@@ -312,9 +312,21 @@ class BandBar(tk.Canvas):
                                  text=VERDICT_MARKS[kind], fill=colour,
                                  font="TkSmallCaptionFont", tags=("mark", kind))
         draw_band(self, left, span, top, bottom, band)
-        for x, value, anchor in ((low - 2, band.t_low, "ne"), (high + 2, band.t_high, "nw")):
-            self.create_text(x, bottom + 5, text=format_threshold(value), anchor=anchor,
-                             fill="black", font="TkSmallCaptionFont", tags="value")
+        self._draw_values(band, left, right, low, high, bottom + 5)
+
+    def _draw_values(self, band, left: float, right: float, low: float, high: float,
+                     y: float) -> None:
+        """Each threshold's value under its tick, outside the band where there is room, kept
+        inside the bar's ends (0.9889 near the right end showed as "0,"), and the low value
+        kept left of the high one."""
+        font = tkfont.nametofont("TkSmallCaptionFont")
+        texts = [format_threshold(band.t_low), format_threshold(band.t_high)]
+        widths = [font.measure(text) for text in texts]
+        high_start = min(max(high + 2, left), right - widths[1])  # the high value's left edge
+        low_end = max(min(low - 2, high_start - 4), left + widths[0])  # the low's right edge
+        for x, text, anchor in ((low_end, texts[0], "ne"), (high_start, texts[1], "nw")):
+            self.create_text(x, y, text=text, anchor=anchor, fill="black",
+                             font="TkSmallCaptionFont", tags="value")
 
 
 class ImageViewer(tk.Canvas):

@@ -12,6 +12,7 @@ PNEUMONIA. Every check waits for the state it asserts (``wait_for``), never for 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -37,21 +38,26 @@ BAND = ReferBand(t_low=0.4, t_high=0.6, n_normal=210, n_pneumonia=390, low_bound
 REFER_WORDS = "Undetermined: refer to a human reader"
 
 
-@pytest.fixture(scope="session")
-def banded_model(tmp_path_factory) -> Path:
-    """The tiny test model with a refer band from 0.40 to 0.60 in its card."""
+def model_with_band(folder: Path, band: ReferBand) -> Path:
+    """The tiny test model with ``band`` in its card, written in ``folder``."""
     from tests.support import model_fixtures
 
     plain = model_fixtures.sample_metadata
 
     def with_band(operating_points=None) -> dict:
         card = plain(operating_points)
-        card[CARD_KEY] = BAND.as_dict()
+        card[CARD_KEY] = band.as_dict()
         return card
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(model_fixtures, "sample_metadata", with_band)
-        return model_fixtures.write_test_model(tmp_path_factory.mktemp("banded_model"))
+        return model_fixtures.write_test_model(folder)
+
+
+@pytest.fixture(scope="session")
+def banded_model(tmp_path_factory) -> Path:
+    """The tiny test model with a refer band from 0.40 to 0.60 in its card."""
+    return model_with_band(tmp_path_factory.mktemp("banded_model"), BAND)
 
 
 @pytest.fixture
@@ -196,3 +202,23 @@ def test_at_the_minimum_size_the_band_and_its_sentences_stay_on_screen(
     wait_for(app, lambda: all(inside(w) for w in (panel.band_bar, panel.detail,
                                                   panel.band_note)), "the band on screen")
     assert app.table.tree.winfo_height() >= 3 * 24  # a few rows still show
+
+
+def test_band_values_near_the_bar_ends_are_read_whole(make_app, tmp_path):  # noqa: F811
+    """A band from 0.0111 to 0.9889 (the shipped model's reaches 0.9889): at 800x600 in
+    Spanish the high value showed as "0," past the bar's right end; both values lie inside the
+    bar, whole, the low one left of the high one."""
+    band = replace(BAND, t_low=0.0111, t_high=0.9889)
+    app = make_app(Settings(language="es"), model_path=model_with_band(tmp_path / "m", band))
+    one_result_at_the_minimum_size(app, tmp_path)
+    bar = app.threshold.band_bar
+    wait_for(app, lambda: bar.winfo_ismapped() and bar.winfo_width() > 120, "draw the band")
+
+    def values() -> dict[str, tuple[int, int, int, int]]:
+        return {bar.itemcget(i, "text"): tuple(bar.bbox(i)) for i in items(bar, "text", "value")}
+
+    wait_for_value(app, lambda: set(values()), {"0,0111", "0,9889"}, "the band's values")
+    wait_for(app, lambda: all(0 <= box[0] and box[2] <= bar.winfo_width()
+                              for box in values().values()), "both values inside the bar")
+    low, high = values()["0,0111"], values()["0,9889"]
+    assert low[2] <= high[0]

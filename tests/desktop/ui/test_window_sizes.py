@@ -11,13 +11,16 @@ import re
 import shutil
 import subprocess
 import time
+from tkinter import font as tkfont
 from tkinter import ttk
 
 import pytest
 
 from desktop.settings import Settings
 from tests.desktop.ui.test_app import classify, make_app, select_row, wait_for, write_xray  # noqa: F401
+from tests.desktop.ui.test_refer_band import banded, banded_model, refer_item  # noqa: F401
 from tests.support.gui_support import virtual_display
+from tests.support.model_fixtures import xray_like
 
 pytestmark = pytest.mark.gui
 
@@ -247,3 +250,68 @@ def test_read_first_keeps_the_reads_and_the_summary_reachable(small_screen, make
     wait_for(app, lambda: scrolled_into_view(app, view.scroll, view.summary),
              "the summary in view")
     view.close()
+
+
+def pane_controls_on_screen(app) -> bool:
+    """The probability bar, the heatmap check box and the opacity slider lie whole inside the
+    result pane, the window and the screen."""
+    pane, root = app.pane._pane, app.root
+    bottom = min(pane.winfo_rooty() + pane.winfo_height(),
+                 root.winfo_rooty() + root.winfo_height(), SCREEN[1])
+    return all(widget.winfo_ismapped() and widget.winfo_rooty() + widget.winfo_height() <= bottom
+               for widget in (app.pane.bar, app.pane.heatmap_check, app.pane.opacity_scale))
+
+
+def last_line_reachable(app, pane) -> bool:
+    """Scrolled to its end, the sentences under the verdict show their last line, in at least
+    two lines' height."""
+    scroll = pane.texts_scroll
+    last = pane.scope_label if pane.scope_label.winfo_ismapped() else pane.detail_label
+    scroll.canvas.yview_moveto(1.0)
+    app.root.update()
+    top, shown = scroll.canvas.winfo_rooty(), scroll.canvas.winfo_height()
+    bottom = last.winfo_rooty() + last.winfo_height()
+    line = tkfont.nametofont("TkDefaultFont").metrics("linespace")
+    return shown >= 2 * line and top < bottom <= top + shown
+
+
+@pytest.mark.parametrize("language", ["en", "es", "pt_BR"])
+def test_the_result_pane_keeps_its_bar_heatmap_controls_and_sentences_reachable(
+        small_screen, banded, tmp_path, language):  # noqa: F811
+    """A referred image, an unusual one, the heatmap on, a borderline PNEUMONIA and a
+    borderline NORMAL: the longest sentences under the verdict (Spanish, Portuguese) pushed
+    the bar half off the screen and the heatmap controls out of reach at 800x600; the
+    sentences scroll instead, every line of them reachable."""
+    from tests.desktop.test_cli import _lateral_dicom
+
+    app = banded(Settings(language=language))
+    chest = write_xray(tmp_path / "a chest film.png")
+    lateral = _lateral_dicom(tmp_path / "lateral.dcm", xray_like(502, (330, 300)))
+    classify(app, [chest, lateral])
+    x, y, width, height = mapped(app, app.root)
+    assert on_screen(x, y, width, height), (x, y, width, height)
+    pane = app.pane
+
+    def check(name: str, verdict: str, what: str) -> None:
+        select_row(app, name)
+        wait_for(app, lambda: app.session.verdict(app.state.selected) == verdict, what)
+        wait_for(app, lambda: pane_controls_on_screen(app), f"{what}: the bar and heatmap "
+                 "controls on screen")
+        wait_for(app, lambda: last_line_reachable(app, pane), f"{what}: the last sentence "
+                 "reachable")
+        pane.texts_scroll.canvas.yview_moveto(0.0)
+
+    check("a chest film.png", "REFER", "referred")
+    check("lateral.dcm", "REFER", "unusual and referred")
+    assert pane.scope_label.winfo_ismapped()
+    app.show_heatmap.set(True)
+    app.heatmap_toggled()
+    check("a chest film.png", "REFER", "referred, with the heatmap")
+    wait_for(app, lambda: pane.legend.winfo_ismapped(), "show the heatmap legend")
+    app.show_heatmap.set(False)
+    app.heatmap_toggled()
+    menu, index = refer_item(app)
+    menu.invoke(index)  # the band off: the card's threshold 0.50 calls P = 0.5185 PNEUMONIA
+    check("a chest film.png", "PNEUMONIA", "a borderline PNEUMONIA")
+    app.threshold.scale.set(0.52)  # just above P: a borderline NORMAL
+    check("a chest film.png", "NORMAL", "a borderline NORMAL")
