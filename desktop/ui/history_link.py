@@ -114,6 +114,8 @@ class HistoryLink:
                 normal_name=class_name("NORMAL"), pneumonia_name=class_name("PNEUMONIA"),
                 created=self.profile.created[:10], normal=self.profile.cases.get("NORMAL", "?"),
                 pneumonia=self.profile.cases.get("PNEUMONIA", "?"))]
+        if self.profile.notice is not None:  # a version-1 profile: no refer band
+            lines.append(self.profile.notice.user_message())
         if site.sensitivity and site.specificity:
             lines.append(_("Sensitivity {sensitivity}, specificity {specificity} (95% CI).").format(
                 sensitivity=interval_text(site.sensitivity),

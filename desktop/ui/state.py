@@ -398,7 +398,8 @@ class WindowState:
     def apply_profile(self, path: str | Path | None):
         """Put the site profile at ``path`` in force (None: none), through the one function
         the command line uses too (``desktop.cases.profile.apply_profile``); the status says
-        which profile is in force and at which threshold, or why it is not applied. Returns
+        which profile is in force and at which threshold (and, for a version-1 profile, that it
+        has no refer band), or why it is not applied. Returns
         what was applied (``desktop.cases.profile.Applied``)."""
         from desktop.cases.profile import apply_profile, in_force_sentence
 
@@ -408,7 +409,10 @@ class WindowState:
         if applied.problem is not None:
             self.say(applied.problem.user_message)
         elif site is not None:
-            self.say(in_force_sentence(site, self.session.threshold).user_message)
+            in_force = in_force_sentence(site, self.session.threshold)
+            notice = applied.notice  # a version-1 profile: no refer band, its threshold decides
+            self.say(in_force.user_message if notice is None else
+                     lambda: f"{in_force.user_message()} {notice.user_message()}")
         return applied
 
     def site_changed(self, flipped: list[Result]) -> None:

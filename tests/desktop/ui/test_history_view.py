@@ -176,12 +176,16 @@ def test_the_site_profile_is_in_force_in_the_threshold_panel_rows_and_about_box(
     wait_for(app, lambda: app.session.site is not None, "apply the profile")
     assert app.session.policy.preset == "site" and app.session.threshold == 0.3
     assert "Site profile clinic-A" in app.threshold.detail.cget("text")
+    wait_for(app, lambda: "has no refer band" in app.status_label.cget("text"),
+             "say the version-1 profile has no refer band")
     classify(app, [write_xray(tmp_path / "a.png")])
     result = app.state.selected
     assert result.p_pneumonia != result.p_model
     assert app.session.row(result).profile == "clinic-A"
     app.show_model_card()
     assert "Site profile “clinic-A” in force" in app.dialog.all_text()
+    # a version-1 profile has no refer band: the About box says so (the status bar did)
+    assert "was written by an older version and has no refer band" in app.dialog.all_text()
 
 
 def test_a_profile_for_another_model_file_is_not_applied_and_the_window_says_so(
