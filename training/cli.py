@@ -46,6 +46,9 @@ def _add_recipe(p: argparse.ArgumentParser) -> None:
     g.add_argument("--ema-decay", type=float, default=0.0, metavar="DECAY",
                    help="validate and export an exponential moving average of the fine-tuned "
                         "weights (per step, e.g. 0.995); 0 = off")
+    g.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA",
+                   help="fine-tuning: blend each batch with a shuffled copy, the blend drawn "
+                        "from Beta(ALPHA, ALPHA) (e.g. 0.2); 0 = off")
     g.add_argument("--tta-flip", action="store_true",
                    help="the exported model averages the image and its mirror")
     g.add_argument("--cache-views", type=int, default=4,

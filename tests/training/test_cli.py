@@ -256,3 +256,27 @@ def test_export_from_a_model_file_calibrates_it_anew_on_the_same_weights(trained
         before, after = old.logits(x), new.logits(x)
     assert torch.allclose(before, after, atol=1e-4)  # the same weights
     assert card["training"]["recipe"]["augment"] == old_card["training"]["recipe"]["augment"]
+
+
+def test_mixup_blends_images_and_targets_alike_and_is_seeded():
+    """Fine-tuning with ``--mixup``: each image is a blend of two, its loss the same blend of
+    both labels' losses, and a seed gives the same blend again (so resume is exact)."""
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2))
+    crit = torch.nn.CrossEntropyLoss(weight=torch.tensor([2.0, 1.0]), reduction="none")
+    x = torch.arange(12, dtype=torch.float32).reshape(3, 1, 2, 2)
+    y = torch.tensor([0, 1, 1])
+    mixed, losses, weight = training.loop._mixed_loss(model, crit, x, y, 0.2, seed=7)
+    again, losses2, _ = training.loop._mixed_loss(model, crit, x, y, 0.2, seed=7)
+    assert torch.equal(mixed, again) and torch.equal(losses, losses2)
+    assert not torch.equal(mixed, x)  # blended, and each pixel between its two sources
+    assert torch.all(mixed >= x.amin(0) - 1e-6) and torch.all(mixed <= x.amax(0) + 1e-6)
+    assert 3.0 <= weight <= 6.0  # between all-NORMAL (2 each) and all-PNEUMONIA (1 each)
+    assert losses.shape == (3,) and torch.all(losses > 0)
+
+
+def test_a_mixup_run_trains_and_records_it_in_the_card(data, tmp_path):
+    code = main(["train", "--data", str(data), "--out", str(tmp_path / "model.pt"),
+                 "--work-dir", str(tmp_path / "work"), "--mixup", "0.2", *TINY])
+    assert code == 0
+    _, meta = load_scripted(tmp_path / "model.pt")
+    assert meta["training"]["recipe"]["mixup"] == 0.2
