@@ -9,7 +9,7 @@ MODEL ?= assets/model.pt
 PO := $(wildcard translations/*/LC_MESSAGES/cxr.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: run test test-fast lock test-gui-stress install translations translations-update train sweep evaluate bench package package-windows lint clean
+.PHONY: run test test-fast test-gui lock test-gui-stress install translations translations-update train sweep evaluate bench package package-windows lint clean
 
 # torch/torchvision are pinned to the releases on this machine's local wheel store (a minute,
 # no multi-GB download); everything else comes from pyproject.toml, at the versions CI tested
@@ -58,10 +58,14 @@ run: install
 test: install
 	$(BIN)/python -m pytest
 
-# The developer's loop: every test that needs neither a bundle, nor torchrun, nor a real-data
-# training run (those are marked slow); `make test`, the whole suite, is what CI runs.
+# The developer's loop (under 3 minutes here): every test that opens no window, starts no server, and runs
+# neither the app nor a training in a subprocess; the window's tests alone: `make test-gui`.
+# `make test`, the whole suite, is what CI runs.
 test-fast: install
-	$(BIN)/python -m pytest -m "not slow" -q
+	$(BIN)/python -m pytest -m "not slow and not gui and not integration" -q
+
+test-gui: install
+	$(BIN)/python -m pytest -m "gui and not slow" -q
 
 # The GUI and threading test modules 3 times in a row while 2 CPU-burning processes load the machine: a test
 # that assumes timing instead of waiting for the state it asserts fails here (see

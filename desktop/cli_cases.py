@@ -139,9 +139,8 @@ def history_main(argv: Sequence[str]) -> int:
 
 
 def _history(args) -> int:
-    import sqlite3
-
     from desktop.cases.store import (
+        DatabaseError,
         HistoryDamagedError,
         HistoryStore,
         HistoryUnreadableError,
@@ -171,7 +170,7 @@ def _history(args) -> int:
         if args.command == "export":
             return _export(store, args)
         return _stats(store, args)
-    except sqlite3.DatabaseError as exc:  # a damaged page, or tables of a future schema
+    except DatabaseError as exc:  # a damaged page, or tables of a future schema
         import logging
 
         logging.getLogger(__name__).exception("Cannot read the history %s", db)

@@ -44,3 +44,11 @@ def require_shared(path: Path) -> Path:
 
 
 os.environ.setdefault("PYTHONHASHSEED", "0")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test that needs the virtual screen is a ``gui`` test, marked or not, so that
+    ``make test-fast`` (``-m "not slow and not gui and not integration"``) never opens a window."""
+    for item in items:
+        if "x_display" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.gui)

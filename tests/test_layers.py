@@ -306,7 +306,7 @@ def test_the_tk_free_ui_modules_load_without_tkinter():
     assert done.returncode == 0, done.stderr
 
 
-def sql_in(folder: Path) -> list[str]:
+def sql_in(folder: Path, base: Path | None = None) -> list[str]:
     """Where a module under ``folder`` imports sqlite3 or holds SQL in a string (docstrings,
     which describe, not run, are not read): the window asks ``desktop.cases`` instead."""
     found = []
@@ -317,7 +317,7 @@ def sql_in(folder: Path) -> list[str]:
                                            ast.AsyncFunctionDef))
                       and node.body and isinstance(node.body[0], ast.Expr)
                       and isinstance(node.body[0].value, ast.Constant)}
-        where = path.relative_to(folder.parents[1])
+        where = path.relative_to(base or folder.parents[1])
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 found += [f"{where}:{node.lineno} imports {a.name}" for a in node.names
@@ -334,6 +334,19 @@ def test_the_window_holds_no_sql_and_never_imports_sqlite3():
     """The Cases windows ask ``desktop.cases`` (the history service, the jobs); every statement
     is ``HistoryStore``'s. The window ran its own database server and ``PRAGMA quick_check``."""
     assert sql_in(ROOT / "desktop" / "ui") == []
+
+
+# The two stores, each the one owner of its database's statements: the case history and the
+# DICOM outbox (a record of its own, beside the history: issue 33).
+SQL_OWNERS = ("desktop/cases/", "desktop/network/outbox.py")
+
+
+def test_sql_lives_only_in_the_case_history_and_the_outbox():
+    """No command, report or engine module runs SQL or imports sqlite3: the history's
+    statements are ``HistoryStore``'s, the outbox's ``Outbox``'s (``history export`` caught
+    ``sqlite3.DatabaseError`` itself)."""
+    found = [f for f in sql_in(ROOT / "desktop", ROOT) if not f.startswith(SQL_OWNERS)]
+    assert found == []
 
 
 def test_the_sql_check_finds_a_statement_and_the_import(tmp_path):

@@ -48,6 +48,11 @@ APPLICATION_ID = 0x43585248  # "CXRH" in the SQLite header: this file is our cas
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
+# What reading a damaged history (a bad page) or a future schema raises, for callers that read
+# through the store and must not import sqlite3 themselves (``history export``/``stats``).
+DatabaseError = sqlite3.DatabaseError
+
+
 class NotAHistoryError(UserError):
     """The file is not a case history of ours (or its header is damaged): refused untouched."""
 

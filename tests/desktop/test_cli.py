@@ -55,6 +55,7 @@ def test_json_lines_have_exactly_the_documented_keys(tiny_model, folder, tmp_pat
     assert rows[3]["error"].startswith("This file is not an image or is damaged.")
 
 
+@pytest.mark.integration
 def test_threshold_flips_a_verdict(tiny_model, folder, capsys):
     image = folder / "a.png"
     p = float(Engine.load(tiny_model).predict_batch(load_model_input(image)[None])[0])
@@ -142,6 +143,7 @@ def test_json_output_keeps_one_line_per_classified_file_and_tells_the_skips_on_s
     assert err.strip() == "1 file skipped: not an image."
 
 
+@pytest.mark.integration
 def test_stderr_carries_only_our_sentences_while_c_decoders_chatter(tiny_model, tmp_path):
     """GDCM's libjpeg prints "Not a JPEG file: starts with 0x00 0x00" on file descriptor 2 for a
     DICOM whose JPEG data is zeros; the command keeps it out of stderr, in the log."""
@@ -192,6 +194,7 @@ def test_unwritable_csv_is_reported(tiny_model, folder, tmp_path, capsys):
     assert len(lines) == 3 and code == 1 and "could not be written" in err
 
 
+@pytest.mark.integration
 def test_python_m_desktop_predict_runs_without_tk(tiny_model, folder):
     code = (
         "import sys; from desktop.__main__ import main; "
@@ -233,6 +236,7 @@ def _lateral_dicom(path, pixels):
     return path
 
 
+@pytest.mark.integration
 def test_scope_in_text_json_and_csv_and_no_verdict_for_a_photo(scoped_model, tmp_path, capsys):
     from tests.support.model_fixtures import xray_like
 
@@ -337,6 +341,7 @@ def test_a_windows_path_prints_as_it_is_and_only_a_name_with_a_newline_is_escape
     assert lines[1].endswith(str(tmp_path / "two\\nlines\\\\x.png"))
 
 
+@pytest.mark.integration
 def test_ctrl_c_ends_predict_quietly_with_status_130(tiny_model, tmp_path):
     import signal
 

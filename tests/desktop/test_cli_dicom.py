@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from desktop.network.outbox import Outbox
 from desktop.settings import Settings, save_settings
 from tests.support.dicom_scenarios import source_image
@@ -26,6 +28,7 @@ def test_send_without_an_archive_named_anywhere_says_how_to_name_one(tmp_path, t
         "(Cases → DICOM archive and outbox…).")
 
 
+@pytest.mark.integration
 def test_send_uses_the_archive_and_ae_title_the_window_saved(tmp_path, tiny_model):
     save_settings(Settings(dicom_archive="ARCHIVE@127.0.0.1:9", dicom_calling_aet="CLINIC7"))
     run = dicom("send", "--model", str(tiny_model), "--lang", "en", str(source_image(tmp_path)))

@@ -60,6 +60,7 @@ def _profile(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
+@pytest.mark.integration
 def test_calibrate_certifies_the_default_band_and_says_what_it_does(site):
     home, _checked, err = site
     raw = _profile(home / "site.json")
@@ -84,6 +85,7 @@ def test_calibrate_certifies_the_default_band_and_says_what_it_does(site):
     assert "Pages:           1" in pages
 
 
+@pytest.mark.integration
 def test_calibrate_flags_choose_the_guarantee_or_no_band(site):
     home, _checked, _err = site
     default = _profile(home / "site.json")["refer_band"]
@@ -112,6 +114,7 @@ def _predict(home: Path, files, *extra) -> tuple[list[dict], str]:
     return [json.loads(line) for line in done.stdout.splitlines()], done.stderr
 
 
+@pytest.mark.integration
 def test_predict_refers_inside_the_profiles_band_and_the_flags_turn_it_off(site):
     home, checked, _err = site
     profile = ["--profile", home / "site.json"]

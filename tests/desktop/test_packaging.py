@@ -57,6 +57,7 @@ print(sorted(m for m in imported for x in needed if m == x or m.startswith(x + "
 """
 
 
+@pytest.mark.integration
 def test_nothing_the_app_imports_is_left_out_of_the_bundle(tiny_model, tmp_path):
     from desktop.selftest import synthetic_chest_xray
 

@@ -43,6 +43,7 @@ def test_the_class_guarantee_is_violated_in_at_most_5_percent_of_draws():
     assert 0.52 < np.mean(referred) < 0.7
 
 
+@pytest.mark.integration
 def test_the_decided_guarantee_holds_among_the_calls():
     rng = np.random.default_rng(7)
     draws, violated = 100, 0

@@ -139,6 +139,7 @@ def test_a_mistyped_db_for_a_reading_command_creates_nothing(tmp_path, capsys):
     assert list(folder.iterdir()) == [] and not (tmp_path / "out.csv").exists()
 
 
+@pytest.mark.integration
 def test_predict_into_another_programs_database_classifies_but_leaves_it_untouched(
         tiny_model, tmp_path):
     images(tmp_path / "in", 2)
@@ -171,6 +172,7 @@ def nasty_folder(folder: Path) -> list[Path]:
     return sorted(folder.iterdir())
 
 
+@pytest.mark.integration
 def test_predict_classifies_prints_writes_and_records_every_file_whatever_its_name(
         tiny_model, tmp_path):
     folder = tmp_path / "in"

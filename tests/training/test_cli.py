@@ -53,6 +53,7 @@ def _inputs(folder):
     return x, labels
 
 
+@pytest.mark.integration
 def test_trained_model_reloads_and_predicts(trained, data):
     model, meta = load_scripted(trained / "model.pt")
     assert card_problems(meta) == []
@@ -91,6 +92,7 @@ def test_no_init_weights_is_announced_loudly(data, tmp_path, monkeypatch, caplog
     assert "NO INIT WEIGHTS" in caplog.text
 
 
+@pytest.mark.integration
 def test_evaluate_writes_metrics_plots_and_records_test_figures(trained, data, tmp_path):
     model = tmp_path / "model.pt"
     model.write_bytes((trained / "model.pt").read_bytes())
@@ -116,6 +118,7 @@ def test_evaluate_writes_metrics_plots_and_records_test_figures(trained, data, t
     assert (tmp_path / "model.pt.sha256").read_text() == f"{digest}  model.pt\n"
 
 
+@pytest.mark.integration
 def test_export_from_checkpoint_reproduces_the_trained_model(trained, data, tmp_path):
     out = tmp_path / "again.pt"
     assert main(["export", "--checkpoint", str(trained / "work" / "final.pt"),
@@ -127,6 +130,7 @@ def test_export_from_checkpoint_reproduces_the_trained_model(trained, data, tmp_
         assert torch.allclose(first(x), again(x), atol=1e-5)
 
 
+@pytest.mark.integration
 def test_reexport_upgrades_a_model_file_in_place(tmp_path, capsys):
     path = legacy_model_file(tmp_path / "model.pt")
     before, card_before = load_scripted(path)
@@ -172,6 +176,7 @@ def test_config_file_sets_the_recipe_and_flags_win(tmp_path):
 
 @pytest.mark.parametrize("options", [[], ["--ema-decay", "0.9", "--lr-schedule", "cosine",
                                             "--equalize", "1"]], ids=["plain", "ema-cosine-he"])
+@pytest.mark.integration
 def test_interrupted_training_resumes_to_the_same_weights(data, tmp_path, monkeypatch, options):
     """The LR schedule and the weight average are in the checkpoint too: resuming gives the
     weights of an uninterrupted run."""
@@ -242,6 +247,7 @@ def test_two_processes_under_torchrun_train_what_one_process_does(data, tmp_path
     assert (tmp_path / "three" / "final.pt").is_file()
 
 
+@pytest.mark.integration
 def test_export_from_a_model_file_calibrates_it_anew_on_the_same_weights(trained, data, tmp_path):
     """`export --from-model`: the same network (the same ranking of images), its calibration,
     operating points and scope check fitted again on the data's validation split."""
@@ -274,6 +280,7 @@ def test_mixup_blends_images_and_targets_alike_and_is_seeded():
     assert losses.shape == (3,) and torch.all(losses > 0)
 
 
+@pytest.mark.integration
 def test_a_mixup_run_trains_and_records_it_in_the_card(data, tmp_path):
     code = main(["train", "--data", str(data), "--out", str(tmp_path / "model.pt"),
                  "--work-dir", str(tmp_path / "work"), "--mixup", "0.2", *TINY])

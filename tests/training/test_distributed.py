@@ -133,6 +133,7 @@ def test_resume_under_torchrun_after_a_kill_in_mid_epoch(odd_data, tmp_path):
         assert torch.allclose(value.float(), other["model"][key].float(), atol=1e-5), key
 
 
+@pytest.mark.integration
 def test_gathered_rows_count_every_item_once_whatever_the_shards(tmp_path):
     import socket
 

@@ -37,6 +37,7 @@ def test_tiny_model_card_follows_the_schema(tiny_model):
     assert "TEST" in meta["model_name"]
 
 
+@pytest.mark.integration
 def test_forward_returns_probabilities_for_uint8_batches(tiny_model):
     model, _ = load_scripted(tiny_model)
     with torch.inference_mode():
@@ -45,6 +46,7 @@ def test_forward_returns_probabilities_for_uint8_batches(tiny_model):
     assert torch.allclose(probs.sum(dim=1), torch.ones(3), atol=1e-6)
 
 
+@pytest.mark.integration
 def test_explain_gives_unit_range_maps_under_inference_mode(tiny_model):
     model, _ = load_scripted(tiny_model)
     with torch.inference_mode():
@@ -79,6 +81,7 @@ def test_closed_form_grad_cam_equals_autograd_grad_cam():
         assert torch.allclose(wrapper.explain(x), cam.detach(), atol=1e-4)
 
 
+@pytest.mark.integration
 def test_temperature_and_flip_averaging_are_inside_the_file(tmp_path):
     torch.manual_seed(2)
     net = ChestXRayNet(per_image_norm=True).eval()
@@ -113,6 +116,7 @@ def test_schema_check_names_each_problem():
     assert "metrics.validation.roc_auc" in problems
 
 
+@pytest.mark.integration
 def test_update_metadata_rewrites_card_and_checksum(tiny_model, tmp_path):
     path = tmp_path / "model.pt"
     path.write_bytes(tiny_model.read_bytes())
@@ -163,6 +167,7 @@ def test_the_bundled_model_is_in_the_fast_layout():
         meta["re_exported"]["max_probability_difference"] < 1e-5)
 
 
+@pytest.mark.integration
 def test_reexport_rewrites_an_old_file_in_the_fast_layout_with_the_same_outputs(tmp_path):
     legacy = legacy_model_file(tmp_path / "legacy.pt")
     old, old_card = load_scripted(legacy)

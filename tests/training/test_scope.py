@@ -31,6 +31,7 @@ def _squashed(seeds) -> torch.Tensor:
         np.asarray(squash(Image.fromarray(xray_like(s, (330, 300))))) for s in seeds]))[:, None]
 
 
+@pytest.mark.integration
 def test_the_card_records_a_check_that_passes_its_validation(scoped):
     _, card = load_scripted(scoped)
     assert card["format_version"] == 2 and card_problems(card) == []
@@ -42,6 +43,7 @@ def test_the_card_records_a_check_that_passes_its_validation(scoped):
     assert set(made) == set(KINDS) and sum(made.values()) == 250 and min(made.values()) >= 41
 
 
+@pytest.mark.integration
 def test_reloaded_scores_are_the_in_memory_ones_and_images_like_training_pass(scoped):
     module, card = load_scripted(scoped)
     images = _squashed(range(500, 540))  # new images of the kind it was fitted on

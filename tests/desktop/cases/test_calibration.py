@@ -108,6 +108,7 @@ def _model_sha(model: Path) -> str:
     return Path(str(model) + ".sha256").read_text().split()[0]
 
 
+@pytest.mark.integration
 def test_predict_applies_the_profile_and_names_it_in_every_row(tiny_model, tmp_path):
     from tests.desktop.cases.test_recording import images
 
@@ -143,6 +144,7 @@ def test_predict_applies_the_profile_and_names_it_in_every_row(tiny_model, tmp_p
     assert err.count("was fitted for another model file") == 1
 
 
+@pytest.mark.integration
 def test_calibrate_cli_writes_the_profile_and_the_study(tiny_model, tmp_path):
     from tests.desktop.cases.test_recording import images
 
@@ -165,6 +167,7 @@ def test_calibrate_cli_writes_the_profile_and_the_study(tiny_model, tmp_path):
     assert load_settings().site_profile == str((tmp_path / "site.json").resolve())
 
 
+@pytest.mark.integration
 def test_calibrate_cli_refuses_too_few_cases_in_one_sentence(tiny_model, tmp_path):
     from tests.desktop.cases.test_recording import images
 
@@ -179,6 +182,7 @@ def test_calibrate_cli_refuses_too_few_cases_in_one_sentence(tiny_model, tmp_pat
     assert not (tmp_path / "site.json").exists()
 
 
+@pytest.mark.integration
 def test_calibrate_from_history_uses_the_confirmed_cases_of_this_model_only(tiny_model, tmp_path):
     from desktop.cases.store import CaseRecord, HistoryStore
 

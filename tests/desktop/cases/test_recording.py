@@ -59,6 +59,7 @@ def printed_path(line: str) -> str:
     return line.split(None, 2)[2]
 
 
+@pytest.mark.integration
 def test_predict_records_each_file_once_with_its_model_and_threshold(tiny_model, tmp_path):
     files = images(tmp_path / "in", 3)
     shutil.copy(files[0], tmp_path / "in" / "same content.png")
@@ -100,6 +101,7 @@ def test_a_chunk_is_recorded_in_one_transaction_with_the_identity_the_lanes_took
     recorder.close()
 
 
+@pytest.mark.integration
 def test_patient_name_and_id_are_never_stored_but_the_uids_are(tiny_model, tmp_path):
     pixels = np.random.default_rng(1).integers(0, 4000, (64, 64)).astype(np.uint16)
     (tmp_path / "in").mkdir()
@@ -119,6 +121,7 @@ def test_patient_name_and_id_are_never_stored_but_the_uids_are(tiny_model, tmp_p
     assert b"Fuzz" not in stored
 
 
+@pytest.mark.integration
 def test_a_predict_killed_mid_batch_lost_nothing_it_printed(tiny_model, tmp_path):
     images(tmp_path / "in", 400)
     db = tmp_path / "h.db"
@@ -141,6 +144,7 @@ def test_a_predict_killed_mid_batch_lost_nothing_it_printed(tiny_model, tmp_path
     store.close()
 
 
+@pytest.mark.integration
 def test_the_window_and_predict_write_200_files_each_at_once(tiny_model, tmp_path):
     db = tmp_path / "h.db"
     images(tmp_path / "cli", 200, seed=1)
@@ -180,6 +184,7 @@ def read_only_folder(tmp_path):
     folder.chmod(0o755)
 
 
+@pytest.mark.integration
 def test_a_read_only_data_folder_classifies_everything_and_says_so_once(
         tiny_model, tmp_path, read_only_folder, monkeypatch):
     images(tmp_path / "in", 12)
@@ -198,6 +203,7 @@ def _small_files():
     resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, 300_000))
 
 
+@pytest.mark.integration
 def test_a_full_disk_mid_batch_classifies_everything_and_says_so_once(tiny_model, tmp_path):
     images(tmp_path / "in", 300)
     db = tmp_path / "h.db"
@@ -212,6 +218,7 @@ def test_a_full_disk_mid_batch_classifies_everything_and_says_so_once(tiny_model
     assert integrity(db) == "ok"
 
 
+@pytest.mark.integration
 @pytest.mark.usefixtures("english_and_own_logging")  # main() sets up logging
 def test_history_export_and_stats_read_what_predict_recorded(tiny_model, tmp_path, capsys):
     import csv

@@ -56,6 +56,7 @@ def _verdict(p: float, threshold: float) -> str:
     return "PNEUMONIA" if p >= threshold else "NORMAL"
 
 
+@pytest.mark.integration
 def test_predict_balanced_under_a_profile_flags_what_balanced_flags_without_one(fitted, tmp_path):
     engine, p_model, profile, checked = fitted
     card = ThresholdPolicy.from_card(engine.metadata)

@@ -79,6 +79,7 @@ def batch_run(engine, corpus):
     return outcome, rss_growth_mb, before, after
 
 
+@pytest.mark.integration
 def test_a_batch_of_hostile_files_finishes(batch_run):
     outcome = batch_run[0]
     assert outcome.finished, f"predict_paths did not finish within {BATCH_TIMEOUT_S:.0f} s"
@@ -138,6 +139,7 @@ def test_a_dropped_folder_of_hazards_is_scanned_and_classified(engine, corpus):
     assert len(rows) == len(found)
 
 
+@pytest.mark.integration
 def test_predict_command_survives_the_dropped_folder(tiny_model, corpus, tmp_path):
     """`python -m desktop predict FOLDER --json`: one JSON line per file, exit 0, no traceback."""
     env = dict(os.environ, PYTHONWARNINGS="ignore")

@@ -315,6 +315,7 @@ def scoped_engine(tmp_path_factory):
      "6 months old"),
     ({"Modality": "DX", "BodyPartExamined": "CHEST", "ViewPosition": "PA", "PatientAge": "003Y"},
      None, None)])
+@pytest.mark.integration
 def test_a_dicoms_own_tags_decide_its_scope_through_the_reader(scoped_engine, tmp_path, tags,
                                                                 state, words):
     """Files built with pydicom: what the reader reads of their tags reaches the scope rule."""

@@ -84,6 +84,7 @@ def recorded(expected: int, deadline_s: float = 120) -> int:
             store.close()
 
 
+@pytest.mark.integration
 def test_images_from_an_allowed_ae_are_stored_classified_and_recorded(listener, tmp_path):
     port, store, process = listener
     sent = images(tmp_path / "in", 3)
@@ -99,6 +100,7 @@ def test_images_from_an_allowed_ae_are_stored_classified_and_recorded(listener, 
     assert len(out.splitlines()) == 3 and all(str(store) in line for line in out.splitlines())
 
 
+@pytest.mark.integration
 def test_an_unknown_ae_is_rejected_and_nothing_is_stored(listener, tmp_path):
     port, store, _ = listener
     run = storescu(port, "STRANGER", *images(tmp_path / "in", 1))
@@ -107,6 +109,7 @@ def test_an_unknown_ae_is_rejected_and_nothing_is_stored(listener, tmp_path):
     assert list(store.glob("*.dcm")) == []
 
 
+@pytest.mark.integration
 def test_unsupported_and_hostile_objects_fail_and_the_listener_goes_on(listener, tmp_path):
     from pynetdicom import AE
     from pynetdicom.sop_class import SecondaryCaptureImageStorage
@@ -141,6 +144,7 @@ def test_unsupported_and_hostile_objects_fail_and_the_listener_goes_on(listener,
     assert recorded(1) == 1 and len(list(store.glob("*.dcm"))) == 1
 
 
+@pytest.mark.integration
 def test_two_senders_at_once_lose_nothing(listener, tmp_path):
     port, store, _ = listener
     batches = [images(tmp_path / "a", 10, 0), images(tmp_path / "b", 10, 100)]
@@ -153,6 +157,7 @@ def test_two_senders_at_once_lose_nothing(listener, tmp_path):
     assert len(list(store.glob("*.dcm"))) == 20
 
 
+@pytest.mark.integration
 def test_a_hundred_images_from_storescu_are_all_stored_classified_and_recorded(listener,
                                                                               tmp_path):
     port, store, process = listener

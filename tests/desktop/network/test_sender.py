@@ -3,11 +3,14 @@ each scenario run inside a private network namespace on loopback (``tests.suppor
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.dicom_scenarios import source_image
 from tests.support.orthanc import in_private_network
 from tests.support.report_fixtures import write_xray
 
 
+@pytest.mark.integration
 def test_fifty_results_all_arrive_once_though_the_archive_dies_after_twenty(tmp_path):
     seen = in_private_network("kill_and_restart", tmp_path, count=50, kill_after=20)
     assert seen["first_stored"] == 20 and seen["first_waiting"] == 30
@@ -22,6 +25,7 @@ def test_fifty_results_all_arrive_once_though_the_archive_dies_after_twenty(tmp_
     assert sorted(seen["stores_received"]) == seen["queued"]
 
 
+@pytest.mark.integration
 def test_the_app_killed_mid_send_leaves_the_rest_in_the_outbox_and_it_is_delivered(tmp_path):
     seen = in_private_network("app_killed_mid_send", tmp_path, count=150, kill_at=10)
     kill = seen["after_kill"]
@@ -35,6 +39,7 @@ def test_the_app_killed_mid_send_leaves_the_rest_in_the_outbox_and_it_is_deliver
     assert len(received) - len(set(received)) == seen["stored_at_kill"] - kill["sent"]
 
 
+@pytest.mark.integration
 def test_an_unknown_or_wrong_ae_title_is_refused_in_one_sentence(tmp_path):
     seen = in_private_network("wrong_ae", tmp_path)
     assert seen["good"] == [True, "The archive ARCHIVE at 127.0.0.1:4242 answered."]
@@ -50,6 +55,7 @@ def test_an_unknown_or_wrong_ae_title_is_refused_in_one_sentence(tmp_path):
     assert seen["reason"] == seen["stranger"][1] and seen["instances"] == 0
 
 
+@pytest.mark.integration
 def test_dicom_send_waits_in_the_outbox_while_the_archive_is_down_then_delivers(
         tmp_path, tiny_model):
     images = tmp_path / "in"
@@ -71,6 +77,7 @@ def test_dicom_send_waits_in_the_outbox_while_the_archive_is_down_then_delivers(
     assert seen["instances"] == 1 and seen["modalities"] == ["SR"]
 
 
+@pytest.mark.integration
 def test_predict_send_queues_each_dicom_result_says_once_for_plain_images_and_delivers(
         tmp_path, tiny_model):
     images = tmp_path / "in"

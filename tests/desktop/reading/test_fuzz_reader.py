@@ -81,6 +81,7 @@ def test_corpus_holds_at_least_200_hostile_or_odd_inputs(corpus):
         assert families.get(needed), f"the corpus lost its {needed} family"
 
 
+@pytest.mark.integration
 def test_every_file_finishes_in_bounded_time(reader_runs):
     runs = reader_runs[0]
     hung = [describe(case) for case, outcome, _ in runs if not outcome.finished]

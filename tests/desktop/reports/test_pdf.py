@@ -28,6 +28,7 @@ from tests.support.report_fixtures import (
 )
 
 
+@pytest.mark.integration
 def test_a_100_file_batch_report_stays_under_a_megabyte(tmp_path, capsys):
     s = session()
     results = [classified(s, write_xray(tmp_path / f"{i:03}.png", i, (900, 800)), i / 100)
