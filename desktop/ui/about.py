@@ -13,7 +13,8 @@ from desktop.errors import N_, UserError
 from desktop.i18n import _
 from desktop.reports.card_text import model_card_sections
 from desktop.reports.labels import DISCLAIMER
-from desktop.ui.widgets import ReadOnlyDialog, Texts
+from desktop.ui.dialogs import ReadOnlyDialog
+from desktop.ui.texts import Texts
 
 
 class ModelCardDialog(ReadOnlyDialog):
