@@ -281,7 +281,7 @@ def test_the_tk_free_check_follows_an_import_through_another_module(monkeypatch)
     probes = {name: ROOT / "desktop" / "ui" / f"{name}.py"
               for name in ("_free_probe", "_via_probe", "_new_probe")}
     probes["_free_probe"].write_text("from desktop.ui import _via_probe\n")
-    probes["_via_probe"].write_text("import queue\n\nfrom desktop.ui import widgets\n")
+    probes["_via_probe"].write_text("import queue\n\nfrom desktop.ui import texts\n")
     probes["_new_probe"].write_text("import queue\n")
     monkeypatch.setattr(sys.modules[__name__], "TK_FREE_UI",
                         TK_FREE_UI | {"desktop.ui._free_probe"})
@@ -291,7 +291,7 @@ def test_the_tk_free_check_follows_an_import_through_another_module(monkeypatch)
         for path in probes.values():
             path.unlink()
     assert any(p.startswith("desktop.ui._free_probe is in TK_FREE_UI but loads Tk: "
-                            "desktop/ui/widgets.py:") for p in problems), problems
+                            "desktop/ui/texts.py:") for p in problems), problems
     assert any(p.startswith("desktop.ui._new_probe needs no Tk: add it to TK_FREE_UI")
                for p in problems), problems
     assert not any("_via_probe needs no Tk" in p for p in problems), problems

@@ -152,9 +152,11 @@ def clinician_summary(card: dict) -> list[str]:
 
 
 def model_card_sections(card: dict | None, error: UserError | None = None,
-                        details: bool = False) -> Sections:
+                        details: bool = False, site: list[str] | None = None) -> Sections:
     """The card as (heading, lines) in the current language: what the dialog shows, a plain
-    summary first when there is a card; ``details`` adds the full provenance (More details)."""
+    summary first when there is a card; ``details`` adds the full provenance (More details);
+    ``site``: the lines about the site profile in force, under their heading right after the
+    application's (they change what P and the threshold mean, so they come before the card)."""
     from desktop.logs import log_file_path
 
     sections: Sections = [] if card is None else [(_("In short"), clinician_summary(card))]
@@ -163,6 +165,8 @@ def model_card_sections(card: dict | None, error: UserError | None = None,
                             _("Log file (for support): {path}").format(path=log_file_path()),
                             _(DISCLAIMER)]),
     ]
+    if site is not None:
+        sections.append((_("Site profile"), site))
     if card is None:
         message = error.user_message() if error else _("The model has not loaded yet.")
         sections.append((_("Model"), [message]))

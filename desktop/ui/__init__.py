@@ -3,10 +3,17 @@
 Holds the main window: ``app`` (the thin view: builds the widgets, forwards events, renders),
 ``state`` (the window's running state without Tk: batches, report job, selection, table order,
 status sentence, enabled commands, settings saved), ``result_pane`` (the selected result drawn,
-the view commands), ``style`` (theme, root, geometry), ``widgets``, ``viewer`` (what the image
+the view commands), ``style`` (the colours, theme, root, geometry), ``viewer`` (what the image
 viewer shows, no Tk), ``divider`` and ``large_view`` (the table/pane divider, F11), ``worker``
 (the background threads and their messages), ``commands`` (every menu entry, button and key,
 declared once), ``about``, ``shortcuts``, ``drop`` and ``text_fit`` (does a text fit, no Tk).
+
+Its building blocks, each drawing what it is given and knowing nothing of the model: ``texts``
+(which widget shows which msgid, re-labelled on a language switch), ``dialogs`` (the read-only
+dialog of About and Keyboard shortcuts), ``verdict_marks`` (the verdict's shape, the probability
+bar, the refer band's bar), ``image_canvas`` (the image viewer's canvas, the heatmap legend),
+``info_panel`` (Image information), ``threshold_control`` (the threshold panel) and
+``results_table`` (the files' table, clipped cells' tooltips, columns fitted to their words).
 
 And the Cases windows: ``history_link`` (records the results shown, keeps the site profile in
 force, opens the views), ``history_view``, ``calibration_view``, ``monitoring_view``,

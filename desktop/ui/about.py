@@ -13,7 +13,8 @@ from desktop.errors import N_, UserError
 from desktop.i18n import _
 from desktop.reports.card_text import model_card_sections
 from desktop.reports.labels import DISCLAIMER
-from desktop.ui.widgets import ReadOnlyDialog, Texts
+from desktop.ui.dialogs import ReadOnlyDialog
+from desktop.ui.texts import Texts
 
 
 class ModelCardDialog(ReadOnlyDialog):
@@ -41,10 +42,8 @@ class ModelCardDialog(ReadOnlyDialog):
     def fill(self) -> None:
         self.text.configure(state="normal")
         self.text.delete("1.0", "end")
-        sections = model_card_sections(self.card, self.error, details=bool(self.details.get()))
-        if self.site is not None:
-            after = [heading for heading, _lines in sections].index(_("Application")) + 1
-            sections.insert(after, (_("Site profile"), self.site()))
+        sections = model_card_sections(self.card, self.error, details=bool(self.details.get()),
+                                       site=None if self.site is None else self.site())
         for heading, lines in sections:
             self.text.insert("end", heading + "\n", ("heading",))
             for line in lines:

@@ -43,9 +43,12 @@ from desktop.ui.dicom_link import DicomLink
 from desktop.ui.divider import Divider
 from desktop.ui.drop import parse_drop_data
 from desktop.ui.history_link import HistoryLink
+from desktop.ui.info_panel import InfoPanel
 from desktop.ui.result_pane import ResultPane
+from desktop.ui.results_table import ResultsTable
 from desktop.ui.state import WindowState, folder_of
-from desktop.ui.widgets import InfoPanel, ResultsTable, Texts, ThresholdControl
+from desktop.ui.texts import Texts
+from desktop.ui.threshold_control import ThresholdControl
 from desktop.ui.worker import Worker
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from desktop.i18n import _
 from desktop.network.destination import DEFAULT_CALLING_AET, Destination
 from desktop.network.outbox import OUTBOX_ERRORS, Outbox
 from desktop.ui.polled import Polled
-from desktop.ui.widgets import fit_columns
+from desktop.ui.results_table import fit_columns
 
 log = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ from desktop.reports.wording import SHORT_WORDS, VERDICT_MARKS, verdict_label
 from desktop.ui.flow import Flow
 from desktop.ui.polled import Polled
 from desktop.ui.state import folder_of
-from desktop.ui.widgets import Texts
+from desktop.ui.texts import Texts
 
 log = logging.getLogger(__name__)
 

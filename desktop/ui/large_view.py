@@ -12,8 +12,9 @@ import tkinter as tk
 from tkinter import ttk
 
 from desktop.errors import N_
+from desktop.ui.image_canvas import ImageViewer
+from desktop.ui.texts import Texts
 from desktop.ui.viewer import Picture, Viewer
-from desktop.ui.widgets import ImageViewer, Texts
 
 HINT = N_("Wheel: zoom · drag: move · right-drag: brightness and contrast · F11 or Esc: back")
 

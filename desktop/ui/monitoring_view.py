@@ -23,8 +23,8 @@ from desktop.errors import N_, class_phrase
 from desktop.i18n import _, class_name
 from desktop.modelfile import POSITIVE
 from desktop.ui.polled import Polled
+from desktop.ui.results_table import fit_columns
 from desktop.ui.style import min_size
-from desktop.ui.widgets import fit_columns
 
 COLUMNS = ("period", "results", "flagged", "referred", "scope", "agreement")
 HEADINGS = {"period": N_("Period"), "results": N_("Cases"),

@@ -8,7 +8,7 @@ import tkinter as tk
 from collections.abc import Callable
 
 from desktop.ui.style import min_size, screen_room
-from desktop.ui.widgets import Texts
+from desktop.ui.texts import Texts
 
 POLL_MS = 40
 

@@ -21,22 +21,14 @@ from desktop.engine.session import Session, withheld
 from desktop.errors import N_, UserError
 from desktop.i18n import _
 from desktop.reports.wording import describe
+from desktop.ui.image_canvas import HeatmapLegend, ImageViewer
 from desktop.ui.large_view import LargeImage
 from desktop.ui.scrolled import Scrolled
+from desktop.ui.style import TEXT_AMBER, TEXT_BLUE, TEXT_GREY, TEXT_PURPLE, TEXT_VERMILLION
 from desktop.ui.text_fit import elide
+from desktop.ui.texts import Texts
+from desktop.ui.verdict_marks import ProbabilityBar, VerdictIcon
 from desktop.ui.viewer import ZOOM_STEP, Picture
-from desktop.ui.widgets import (
-    TEXT_AMBER,
-    TEXT_BLUE,
-    TEXT_GREY,
-    TEXT_PURPLE,
-    TEXT_VERMILLION,
-    HeatmapLegend,
-    ImageViewer,
-    ProbabilityBar,
-    Texts,
-    VerdictIcon,
-)
 
 LEGEND_ROW = 9  # the heatmap legend's row in the pane
 TEXTS_ROW = 5  # the row of the sentences under the verdict (they scroll when short of room)

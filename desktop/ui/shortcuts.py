@@ -13,8 +13,9 @@ from tkinter import ttk
 from desktop.errors import N_
 from desktop.i18n import _
 from desktop.ui.commands import shortcut_rows
+from desktop.ui.dialogs import ReadOnlyDialog
 from desktop.ui.text_fit import width_for
-from desktop.ui.widgets import ReadOnlyDialog, Texts
+from desktop.ui.texts import Texts
 
 # Room beside the two columns: the dialog's padding and its scrollbar.
 _FRAME = 60

@@ -1,5 +1,11 @@
-"""How the window looks and where it opens: the Tk root (with drag and drop when tkdnd loads),
-the theme and fonts, and a saved geometry fitted to the screen it opens on."""
+"""How the window looks and where it opens: the colours, the Tk root (with drag and drop when
+tkdnd loads), the theme and fonts, and a saved geometry fitted to the screen it opens on.
+
+The colours are the Okabe-Ito palette (told apart with every common colour-vision deficiency):
+blue for NORMAL, vermillion for PNEUMONIA, reddish purple for REFER, grey for no verdict, each
+with a darker variant for text. They are defined here, once, for the theme and for every widget
+that draws an outcome; colour never carries an outcome alone (``desktop.ui.verdict_marks``).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,20 @@ import tkinter as tk
 from tkinter import font, ttk
 
 from desktop.resources import asset_path
-from desktop.ui.widgets import BANNER_BG, PANEL_BG, TEXT_GREY
 
 log = logging.getLogger(__name__)
+
+BLUE = "#0072B2"  # NORMAL
+VERMILLION = "#D55E00"  # PNEUMONIA
+GREY = "#6B6B6B"  # error / nothing to show
+PURPLE = "#CC79A7"  # REFER: Okabe-Ito's reddish purple
+TEXT_BLUE = "#005A8F"  # darker variants for text on white (contrast >= 4.5:1)
+TEXT_VERMILLION = "#A94800"
+TEXT_GREY = "#505050"
+TEXT_PURPLE = "#8C3D70"  # REFER on white and on the panel (contrast >= 6:1)
+TEXT_AMBER = "#8A5300"  # unusual: a dark orange-brown, readable on the panel (never alone)
+BANNER_BG = "#FFF1DB"
+PANEL_BG = "#F4F4F2"
 
 DEFAULT_GEOMETRY = "1240x780"
 MIN_SIZE = (800, 600)

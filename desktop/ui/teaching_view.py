@@ -28,10 +28,10 @@ from desktop.reading.files import scan
 from desktop.reports.labels import file_name
 from desktop.reports.overlay import blend_heatmap
 from desktop.reports.wording import verdict_label
+from desktop.ui.image_canvas import HEATMAP_CAPTION
 from desktop.ui.polled import Polled
 from desktop.ui.scrolled import Scrolled
 from desktop.ui.style import screen_room
-from desktop.ui.widgets import HEATMAP_CAPTION
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """What the viewer shows of one image: zoom, pan, window/level and its presets, invert, the
-heatmap's opacity, and the picture that results. No Tk: the canvas (``desktop.ui.widgets.
-ImageViewer``) turns the mouse and keys into calls on a ``Viewer`` and draws the ``Frame`` it
-returns; the PDF report draws the same frame at a higher resolution.
+heatmap's opacity, and the picture that results. No Tk: the canvas
+(``desktop.ui.image_canvas.ImageViewer``) turns the mouse and keys into calls on a ``Viewer``
+and draws the ``Frame`` it returns; the PDF report draws the same frame at a higher resolution.
 
 Display only: nothing here touches the model input or the verdict.
 

@@ -204,3 +204,18 @@ def test_the_about_box_says_what_the_refer_band_promises_and_did_on_the_test_spl
         i18n.set_language("en")
     no_band = {k: v for k, v in card.items() if k != "refer_band"}
     assert "Refer band" not in dict(model_card_sections(no_band))
+
+
+def test_the_site_profile_in_force_follows_the_application_in_the_about_box():
+    """The profile changes what P and the threshold mean, so its lines come before the card's,
+    right after the application's, with or without a loaded card; without one, no heading."""
+    from desktop.reports.card_text import model_card_sections
+
+    i18n.set_language("en")
+    profile = ["Site profile “clinic-A” in force: threshold 0.30."]
+    for card in (_card_with_test([[196, 38], [6, 384]]), None):
+        headings = [heading for heading, _lines in model_card_sections(card, site=profile)]
+        at = headings.index("Application")
+        assert headings[at + 1] == "Site profile", headings
+        assert dict(model_card_sections(card, site=profile))["Site profile"] == profile
+        assert "Site profile" not in dict(model_card_sections(card))

@@ -20,7 +20,7 @@ import pytest
 from desktop.referband import CARD_KEY, ReferBand
 from desktop.reports.wording import band_promise
 from desktop.settings import Settings, load_settings
-from desktop.ui.widgets import TEXT_PURPLE
+from desktop.ui.style import TEXT_PURPLE
 from tests.desktop.ui.test_app import (  # noqa: F401 - the window fixture
     classify,
     make_app,
