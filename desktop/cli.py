@@ -12,13 +12,15 @@ only, never from the window's saved settings, with two exceptions: the site prof
 (in the window or by ``calibrate --activate``) applies here too, so a clinic's calibration gives
 the same verdicts everywhere; ``--profile FILE`` names another, ``--no-profile`` uses none, and
 stderr says which is in force; and ``--send`` without ``--to`` sends to the archive saved in the
-window. Where a refer band is in force (the profile's, or the model card's), it decides: REFER
+window (over TLS with the files saved with it; ``--tls-ca``/``--tls-cert``/``--tls-key`` name
+others). Where a refer band is in force (the profile's, or the model card's), it decides: REFER
 between its thresholds; ``--no-refer`` turns it off, and so does an explicit ``--threshold`` or
 ``--operating-point`` (said once on stderr): then the single threshold decides. ``--send`` writes
 a DICOM SR for each DICOM image into the outbox as it is classified, then sends them
 (``desktop.cli_send.ResultSender``, as ``dicom send`` does); what cannot be delivered now waits
 in the outbox, said on stderr. The exit status is non-zero only when no file got a verdict or a
-referral (or the requested CSV or report could not be written, or --send names no archive).
+referral (or the requested CSV or report could not be written, or --send names no archive or a TLS
+file that does not load).
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-refer", action="store_true",
                         help="no refer band: the single threshold decides every image (an "
                         "explicit --threshold or --operating-point also turns the band off)")
-    from desktop.cli_send import PICTURE_HELP, aet_type, destination_type
+    from desktop.cli_send import PICTURE_HELP, add_tls_arguments, aet_type, destination_type
 
     parser.add_argument("--send", action="store_true",
                         help="also send each DICOM image's result (a DICOM SR) to the archive; "
@@ -125,14 +127,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--calling-aet", type=aet_type, default=None, metavar="AET",
                         help="with --send: this computer's AE title (default: the saved one)")
     parser.add_argument("--picture", action="store_true", help="with --send: " + PICTURE_HELP)
+    add_tls_arguments(parser, before="with --send: ")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not args.send and (args.to is not None or args.calling_aet is not None or args.picture):
-        parser.error("--to, --calling-aet and --picture go with --send")
+    if not args.send and (args.to is not None or args.calling_aet is not None or args.picture
+                          or args.tls_ca or args.tls_cert or args.tls_key):
+        parser.error("--to, --calling-aet, --picture and --tls-* go with --send")
     from desktop.logs import native_stderr_to_log, setup_logging
 
     setup_logging()

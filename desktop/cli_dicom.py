@@ -1,12 +1,14 @@
 """``python -m desktop dicom …``: the laptop as a DICOM node, for scripts (issue 33).
 
-- ``dicom send --to AET@HOST:PORT [--calling-aet AET] FILES...``: classify the files (as
+- ``dicom send --to AET@HOST:PORT [--calling-aet AET] [--tls-ca FILE [--tls-cert FILE
+  --tls-key FILE]] FILES...``: classify the files (as
   ``predict``, recorded in the case history), write an SR for each DICOM image into the outbox,
   and send what is due. What the archive cannot take now waits in the outbox (said on stderr;
   the exit status is still 0: nothing is lost). Plain images have no Study: said, nothing sent.
 - ``dicom outbox [list|retry|purge-sent]``: what waits, was sent or was refused; send everything
   not sent now; forget what the archive confirmed.
-- ``dicom echo --to AET@HOST:PORT``: "Test connection".
+- ``dicom echo [--to AET@HOST:PORT] [--tls-…]``: "Test connection" (the saved archive and its
+  TLS files without ``--to``).
 - ``dicom listen --port N --aet AET --allow AET[,AET] --store DIR``: the Storage SCP (see
   ``desktop.network.listener``), until Ctrl+C.
 """
@@ -22,6 +24,7 @@ from desktop.cli_send import (
     EXIT_OK,
     PICTURE_HELP,
     ResultSender,
+    add_tls_arguments,
     aet_type,
     archive_chosen,
     destination_type,
@@ -61,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--calling-aet", type=aet_type, default=None, metavar="AET",
                       help=f"this computer's AE title (default: the saved one, else "
                       f"{DEFAULT_CALLING_AET})")
+    add_tls_arguments(send)
     send.add_argument("--picture", action="store_true", help=PICTURE_HELP)
     send.add_argument("--model", type=Path, default=default_model_path(), metavar="PATH")
     send.add_argument("--profile", type=Path, metavar="FILE")
@@ -71,8 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     outbox.add_argument("action", nargs="?", choices=["list", "retry", "purge-sent"],
                         default="list")
     test = commands.add_parser("echo", help="test the connection to an archive (C-ECHO)")
-    test.add_argument("--to", required=True, type=destination_type, metavar="AET@HOST:PORT")
-    test.add_argument("--calling-aet", type=aet_type, default=DEFAULT_CALLING_AET, metavar="AET")
+    test.add_argument("--to", type=destination_type, metavar="AET@HOST:PORT",
+                      help="the archive (default: the one saved in the window)")
+    test.add_argument("--calling-aet", type=aet_type, default=None, metavar="AET",
+                      help=f"this computer's AE title (default: the saved one, else "
+                      f"{DEFAULT_CALLING_AET})")
+    add_tls_arguments(test)
     listen = commands.add_parser("listen", help="receive images (Storage SCP) and classify "
                                  "them; off unless started")
     listen.add_argument("--port", type=int, required=True, metavar="N")
@@ -163,7 +171,9 @@ def _outbox(args: argparse.Namespace) -> int:
 def _echo(args: argparse.Namespace) -> int:
     from desktop.network.sender import echo
 
-    answered, sentence = echo(Destination.parse(args.to, args.calling_aet))
+    if not archive_chosen(args):
+        return 2
+    answered, sentence = echo(Destination.parse(args.to, args.calling_aet, args.tls))
     _err(sentence.user_message())
     return EXIT_OK if answered else EXIT_FAILED
 

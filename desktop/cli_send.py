@@ -1,7 +1,9 @@
-"""What ``predict --send`` and ``dicom send`` share (issue 33): the archive named (``--to``,
-else the one saved in the window), each classified DICOM image's SR queued in the outbox as it
-is classified, the queue sent at the end, and what happened said on stderr in the user's
-language. An entry-point module: ``cli`` and ``cli_dicom`` both import it, it imports neither.
+"""What ``predict --send`` and ``dicom send``/``echo`` share (issue 33): the archive named
+(``--to``, else the one saved in the window) and how it is secured (``--tls-ca``, ``--tls-cert``,
+``--tls-key``, else the TLS files saved with that archive), each classified DICOM image's SR
+queued in the outbox as it is classified, the queue sent at the end, and what happened said on
+stderr in the user's language. An entry-point module: ``cli`` and ``cli_dicom`` both import it,
+it imports neither.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from desktop.errors import N_, UserError
 from desktop.i18n import gettext
 from desktop.network.destination import DEFAULT_CALLING_AET, Destination, valid_aet
 from desktop.network.sender import NO_STUDIES, REFUSED_COUNT, SENT_COUNT
+from desktop.network.tls import TlsFileError, TlsFiles
 from desktop.safetext import for_terminal
 
 EXIT_OK = 0
@@ -23,6 +26,20 @@ WAITING = N_("Results waiting in the outbox, to be sent again later ('python -m 
              "outbox retry' sends them now): {count}.")
 NO_ARCHIVE = N_("No archive is named: give one with --to AET@HOST:PORT, or save it in the "
                 "window (Cases → DICOM archive and outbox…).")
+
+
+def add_tls_arguments(parser: argparse.ArgumentParser, before: str = "") -> None:
+    """``--tls-ca``, ``--tls-cert``, ``--tls-key`` (``before``: "with --send: ")."""
+    parser.add_argument("--tls-ca", metavar="FILE",
+                        help=f"{before}connect over TLS, trusting the archive's certificate if "
+                        "this CA file (PEM) signed it (default: the TLS files saved with the "
+                        "archive in the window, when the archive is the saved one)")
+    parser.add_argument("--tls-cert", metavar="FILE",
+                        help=f"{before}this computer's certificate (PEM), for an archive that "
+                        "asks for one (mutual TLS); needs --tls-key and --tls-ca")
+    parser.add_argument("--tls-key", metavar="FILE",
+                        help=f"{before}the private key of --tls-cert (PEM, without a "
+                        "passphrase)")
 
 
 def destination_type(text: str) -> str:
@@ -47,8 +64,8 @@ class ResultSender:
     association, and what happened said on stderr. A plain image has no Study to join: said
     once for all of them at the end (one file by name, more by count), nothing sent.
 
-    ``args`` carries ``to`` and ``calling_aet`` (``archive_chosen`` fills them) and, for
-    ``dicom``, ``outbox`` (the database; the user's when absent)."""
+    ``args`` carries ``to``, ``calling_aet`` and ``tls`` (``archive_chosen`` fills them)
+    and, for ``dicom``, ``outbox`` (the database; the user's when absent)."""
 
     def __init__(self, args: argparse.Namespace, engine, session) -> None:
         from desktop.network.outbox import Outbox
@@ -70,7 +87,7 @@ class ResultSender:
             self.queued.add(queue_report(
                 self.outbox, result, row, self.engine.metadata, self.engine.sha256,
                 operating_point=self.session.policy.preset, destination=self.args.to,
-                calling_aet=self.args.calling_aet))
+                calling_aet=self.args.calling_aet, tls=self.args.tls))
         except NoStudy as exc:
             self.no_study.append(exc)
             return
@@ -92,7 +109,7 @@ class ResultSender:
         sc = secondary_capture(result, row, self.engine.metadata, xray.preview,
                                self.engine.explain(xray.model_input))
         self.queued.add(self.outbox.add(sc, self.args.to, self.args.calling_aet,
-                                        str(result.path)).sop_uid)
+                                        str(result.path), self.args.tls).sop_uid)
 
     def __enter__(self) -> ResultSender:
         return self
@@ -117,19 +134,38 @@ class ResultSender:
 
 
 def archive_chosen(args: argparse.Namespace) -> bool:
-    """``--to`` and ``--calling-aet``, else what the window saved; False (said why) when no
-    archive is named anywhere."""
+    """``--to``, ``--calling-aet`` and the ``--tls-*`` files, else what the window saved (the
+    saved TLS files go with the saved archive only: ``--to`` naming another archive is a plain
+    connection unless ``--tls-ca`` is given); ``args.tls`` set and its files loaded once here.
+    False (said why) when no archive is named anywhere or a TLS file is not right."""
     from desktop.settings import load_settings
 
     saved = load_settings()
     args.calling_aet = args.calling_aet or saved.dicom_calling_aet or DEFAULT_CALLING_AET
-    if args.to is None and saved.dicom_archive:
+    saved_archive = None
+    if saved.dicom_archive:
         try:
-            args.to = str(Destination.parse(saved.dicom_archive))
+            saved_archive = str(Destination.parse(saved.dicom_archive))
         except ValueError:
             pass
     if args.to is None:
+        args.to = saved_archive
+    if args.to is None:
         _err(gettext(NO_ARCHIVE))
+        return False
+    given = (args.tls_ca, args.tls_cert, args.tls_key)
+    try:
+        if any(given):
+            args.tls = TlsFiles.from_fields(*given)
+        elif str(Destination.parse(args.to)) == saved_archive:
+            args.tls = TlsFiles.from_fields(saved.dicom_tls_ca, saved.dicom_tls_cert,
+                                            saved.dicom_tls_key)
+        else:
+            args.tls = None
+        if args.tls is not None:
+            args.tls.context()  # every file named and loaded before anything is classified
+    except TlsFileError as exc:
+        _err(exc.user_message())
         return False
     return True
 

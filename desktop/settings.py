@@ -40,6 +40,11 @@ class Settings:
     site_profile: str | None = None  # path of the site profile in force (desktop.cases.profile)
     dicom_archive: str | None = None  # where results go: AET@HOST:PORT (desktop.network)
     dicom_calling_aet: str | None = None  # this computer's AE title; None: CXRNODE
+    # DICOM over TLS to that archive (desktop.network.tls): the CA file that signed the
+    # archive's certificate (None: a plain connection), this computer's certificate and key
+    dicom_tls_ca: str | None = None
+    dicom_tls_cert: str | None = None
+    dicom_tls_key: str | None = None
     user_name: str | None = None  # who confirms diagnoses in the case history, typed once
     refer_band: bool = True  # the refer band decides where the model or profile has one
 

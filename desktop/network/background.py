@@ -21,6 +21,7 @@ from pathlib import Path
 from desktop.errors import Sentence, UserError
 from desktop.network.outbox import DB_FILE, Outbox
 from desktop.network.sender import Delivery, deliver
+from desktop.network.tls import TlsFiles
 
 log = logging.getLogger(__name__)
 
@@ -28,20 +29,22 @@ RECHECK_S = 60.0  # the longest sleep: rows added by ``dicom send`` meanwhile ar
 
 
 def queue_report(outbox: Outbox, result, row, metadata: dict, model_sha256: str, *,
-                 operating_point: str | None, destination: str, calling_aet: str) -> str:
-    """``result``'s SR (``row`` its session row) written into ``outbox`` for ``destination``,
-    before any attempt; its SOP Instance UID. ``NoStudy`` for a plain image or a result
-    without a probability: nothing is queued then."""
+                 operating_point: str | None, destination: str, calling_aet: str,
+                 tls: TlsFiles | None = None) -> str:
+    """``result``'s SR (``row`` its session row) written into ``outbox`` for ``destination``
+    (over TLS with ``tls``), before any attempt; its SOP Instance UID. ``NoStudy`` for a plain
+    image or a result without a probability: nothing is queued then."""
     from desktop.reports.dicom_sr import structured_report
 
     sr = structured_report(result, row, metadata, model_sha256, operating_point=operating_point)
-    return outbox.add(sr, destination, calling_aet, str(result.path)).sop_uid
+    return outbox.add(sr, destination, calling_aet, str(result.path), tls).sop_uid
 
 
 @dataclass(frozen=True)
 class SendRequest:
     """Results the user asked to send: ``(result, row)`` pairs and what their SRs say of the
-    model and threshold, to ``destination`` (``AET@HOST:PORT``) as ``calling_aet``."""
+    model and threshold, to ``destination`` (``AET@HOST:PORT``) as ``calling_aet``, over TLS
+    with ``tls``."""
 
     results: Sequence[tuple[object, object]]
     metadata: dict
@@ -49,6 +52,7 @@ class SendRequest:
     operating_point: str | None
     destination: str
     calling_aet: str
+    tls: TlsFiles | None = None
 
 
 @dataclass
@@ -144,7 +148,7 @@ class BackgroundSender:
                     queue_report(outbox, result, row, request.metadata, request.model_sha256,
                                  operating_point=request.operating_point,
                                  destination=request.destination,
-                                 calling_aet=request.calling_aet)
+                                 calling_aet=request.calling_aet, tls=request.tls)
                     done.queued += 1
                 except NoStudy as exc:
                     done.no_study.append(exc)

@@ -7,6 +7,12 @@ it. Adding an object that is already there changes nothing (a resend is not a du
 ``sent`` row stays sent. A row is ``pending`` (with when to try next: 30 s after the first
 failure, doubling up to an hour), ``sent``, or ``failed`` (refused for good, with the reason).
 
+A row keeps how to reach its archive: ``AET@HOST:PORT``, the calling AE title, and the TLS files
+(``tls``, JSON; '' for a plain connection, as in every row written before TLS, whose databases
+gain the column on opening). Saving the archive's settings again in the window hands them to
+the rows still waiting for that archive (``reroute``): a certificate fixed there is the one the
+next try uses.
+
 The database lives beside the case history in the user's data folder (``outbox.db``, WAL), the
 files in ``outbox/`` there.
 """
@@ -23,6 +29,8 @@ from pathlib import Path
 from desktop.atomicio import atomic_write_bytes
 from desktop.cases.store import data_dir, now_text
 from desktop.errors import Sentence
+from desktop.network.destination import Destination
+from desktop.network.tls import TlsFiles
 
 DB_FILE = "outbox.db"
 # What reading or writing the outbox may raise: a window catches these without knowing SQLite.
@@ -46,10 +54,14 @@ CREATE TABLE IF NOT EXISTS outbox (
     reason_msgid TEXT NOT NULL DEFAULT '',
     reason_params TEXT NOT NULL DEFAULT '{}',
     created TEXT NOT NULL,
-    sent TEXT
+    sent TEXT,
+    tls TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt);
 """
+# read by name: a table made before TLS has the column added at its end
+COLUMNS = ("sop_uid, sop_class, file, destination, calling_aet, source, state, attempts, "
+           "next_attempt, reason, reason_msgid, reason_params, created, sent, tls")
 
 
 def backoff(attempts: int) -> float:
@@ -73,6 +85,12 @@ class Item:
     reason_params: str
     created: str
     sent: str | None
+    tls: str = ""  # TlsFiles.to_text(), '' for a plain connection
+
+    def target(self) -> Destination:
+        """Where and how to send it; ValueError for a row that names no usable archive."""
+        return Destination.parse(self.destination, self.calling_aet,
+                                 TlsFiles.from_text(self.tls))
 
     def reason_text(self) -> str:
         """Why, in the language shown now (the English text if it was not a known sentence)."""
@@ -92,6 +110,21 @@ class Outbox:
         self.connection.execute("PRAGMA journal_mode = WAL")
         self.connection.execute("PRAGMA synchronous = FULL")  # a row said pending is on disk
         self.connection.executescript(SCHEMA)
+        self._add_tls_column()
+
+    def _add_tls_column(self) -> None:
+        """A database written before TLS gains the ``tls`` column ('' in the old rows: they
+        go as they always went, without TLS)."""
+        known = {row[1] for row in self.connection.execute("PRAGMA table_info(outbox)")}
+        if "tls" in known:
+            return
+        try:
+            with self.connection:
+                self.connection.execute(
+                    "ALTER TABLE outbox ADD COLUMN tls TEXT NOT NULL DEFAULT ''")
+        except sqlite3.OperationalError as exc:  # another process added it meanwhile
+            if "duplicate column" not in str(exc):
+                raise
 
     def close(self) -> None:
         self.connection.close()
@@ -102,7 +135,8 @@ class Outbox:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def add(self, dataset, destination: str, calling_aet: str, source: str = "") -> Item:
+    def add(self, dataset, destination: str, calling_aet: str, source: str = "",
+            tls: TlsFiles | None = None) -> Item:
         """``dataset`` (a pydicom dataset with file meta) written into the outbox folder, then
         its row committed, both before any attempt; the row already there if it was."""
         import io
@@ -117,18 +151,18 @@ class Outbox:
         with self.connection:
             self.connection.execute(
                 "INSERT OR IGNORE INTO outbox (sop_uid, sop_class, file, destination, "
-                "calling_aet, source, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "calling_aet, source, created, tls) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (uid, str(dataset.SOPClassUID), str(file), destination, calling_aet, source,
-                 now_text()))
+                 now_text(), tls.to_text() if tls is not None else ""))
         return self.item(uid)
 
     def item(self, sop_uid: str) -> Item | None:
-        row = self.connection.execute("SELECT * FROM outbox WHERE sop_uid = ?",
+        row = self.connection.execute(f"SELECT {COLUMNS} FROM outbox WHERE sop_uid = ?",
                                       (sop_uid,)).fetchone()
         return None if row is None else _item(row)
 
     def items(self, state: str | None = None) -> list[Item]:
-        query, args = "SELECT * FROM outbox", ()
+        query, args = f"SELECT {COLUMNS} FROM outbox", ()
         if state is not None:
             query, args = query + " WHERE state = ?", (state,)
         return [_item(row) for row in
@@ -138,7 +172,8 @@ class Outbox:
         """The pending rows whose next attempt has come, oldest first."""
         now = time.time() if now is None else now
         return [_item(row) for row in self.connection.execute(
-            "SELECT * FROM outbox WHERE state = ? AND next_attempt <= ? ORDER BY created, rowid",
+            f"SELECT {COLUMNS} FROM outbox WHERE state = ? AND next_attempt <= ? "
+            "ORDER BY created, rowid",
             (PENDING, now))]
 
     def next_due(self) -> float | None:
@@ -187,6 +222,15 @@ class Outbox:
                 "UPDATE outbox SET state = ?, next_attempt = 0 WHERE state != ?",
                 (PENDING, SENT)).rowcount
 
+    def reroute(self, destination: str, calling_aet: str, tls: TlsFiles | None) -> int:
+        """The rows not sent to ``destination`` (``AET@HOST:PORT``) take this calling AE title
+        and these TLS files (the archive's settings saved again); how many."""
+        with self.connection:
+            return self.connection.execute(
+                "UPDATE outbox SET calling_aet = ?, tls = ? WHERE destination = ? AND state != ?",
+                (calling_aet, tls.to_text() if tls is not None else "", destination,
+                 SENT)).rowcount
+
     def purge_sent(self) -> int:
         """Forget the rows (and files) the archive has confirmed; how many."""
         sent = self.items(SENT)
@@ -209,6 +253,6 @@ def _reason(reason: Sentence | str | None) -> tuple[str, str, str]:
 
 def _item(row: tuple) -> Item:
     uid, sop_class, file, destination, calling, source, state, attempts, next_attempt, reason, \
-        msgid, params, created, sent = row
+        msgid, params, created, sent, tls = row
     return Item(uid, sop_class, Path(file), destination, calling, source, state, attempts,
-                next_attempt, reason, msgid, params, created, sent)
+                next_attempt, reason, msgid, params, created, sent, tls)

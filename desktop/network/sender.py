@@ -7,8 +7,13 @@ Every outcome is sorted into one of three, as IHE and the archives' own retry ru
   refused for now (transient rejection), or it is out of resources (A7xx); the row stays
   pending and the next try waits 30 s, then twice as long each time, at most an hour;
 - **refused for good**: a permanent rejection of the association (an unknown AE title), the
-  object's kind not accepted, or any other failure status; the row is ``failed`` with the
-  reason, one sentence that says what to do.
+  object's kind not accepted, a secure connection (TLS) refused over a certificate (ours or the
+  archive's), a TLS file that does not load, or any other failure status; the row is
+  ``failed`` with the reason, one sentence that says what to do.
+
+With TLS (``Destination.tls``) the association runs over it (pynetdicom's ``tls_args``, the
+host name checked against the archive's certificate); a handshake that fails is said as such
+(``desktop.network.tls.handshake_sentence``), never as an archive that "could not be reached".
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass, field
 from desktop.errors import N_, Sentence
 from desktop.network.destination import Destination
 from desktop.network.outbox import Item, Outbox
+from desktop.network.tls import TlsFileError, handshake_sentence
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +45,26 @@ REFUSED_FOR_GOOD = N_("The archive {aet} at {host}:{port} refused the connection
                       "administrator why.")
 BUSY = N_("The archive {aet} at {host}:{port} is busy and refused the connection for now.")
 ABORTED = N_("The connection to the archive {aet} at {host}:{port} was lost while sending.")
+NO_ANSWER_PLAIN = N_("The archive {aet} at {host}:{port} closed the connection without "
+                     "answering: if it takes only secure connections (TLS), enter its CA file "
+                     "(and this computer's certificate and key); otherwise ask its "
+                     "administrator why.")
+NO_ANSWER = N_("The archive {aet} at {host}:{port} closed the connection without answering: "
+               "ask its administrator why.")
 OUT_OF_RESOURCES = N_("The archive {aet} is out of resources (status {status}).")
 NOT_ACCEPTED = N_("The archive {aet} does not accept this kind of object ({kind}): ask its "
                   "administrator to accept it.")
 STATUS_REFUSED = N_("The archive {aet} refused the object (status {status}).")
 ECHO_OK = N_("The archive {aet} at {host}:{port} answered.")
+ECHO_OK_TLS = N_("The archive {aet} at {host}:{port} answered over a secure connection (TLS).")
 SENT_COUNT = N_("Results sent to {archive}: {count}.")
 REFUSED_COUNT = N_("Results refused by the archive, not sent again: {count}.")
 NO_STUDIES = N_("{count} files are not DICOM images: they belong to no study, so no DICOM result "
                 "is written for them. Send DICOM images from the X-ray machine or the "
                 "archive.")
 FILE_GONE = N_("The file waiting in the outbox is gone or damaged: {file}.")
+ROW_DAMAGED = N_("The outbox's entry for {source} names no archive the app can use: send the "
+                 "result again.")
 
 
 @dataclass
@@ -74,18 +89,29 @@ def _words(destination: Destination) -> dict:
 def _association(destination: Destination, sop_classes) -> tuple[object, Sentence | None, str]:
     """An established association, or (None, why, RETRY|REFUSED)."""
     from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
-    from pynetdicom import AE
+    from pynetdicom import AE, evt
     from pynetdicom.sop_class import Verification
 
+    words = _words(destination)
+    context = None
+    if destination.tls is not None:
+        try:  # each association its own context: its failure is its own
+            context = destination.tls.context()
+        except TlsFileError as exc:
+            log.info("No association with %s: %s", destination, exc)
+            return None, exc, REFUSED
     ae = AE(ae_title=destination.calling_aet)
     ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = TIMEOUT_S
     ae.connection_timeout = TIMEOUT_S
     for sop_class in list(dict.fromkeys(sop_classes))[:127] or [Verification]:
         ae.add_requested_context(sop_class, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
-    assoc = ae.associate(destination.host, destination.port, ae_title=destination.aet)
+    opened: list[bool] = []  # the connection was made (and, with TLS, secured)
+    assoc = ae.associate(
+        destination.host, destination.port, ae_title=destination.aet,
+        tls_args=(context, destination.host) if context is not None else None,
+        evt_handlers=[(evt.EVT_CONN_OPEN, lambda event: opened.append(True))])
     if assoc.is_established:
         return assoc, None, STORED
-    words = _words(destination)
     if assoc.is_rejected:
         answer = assoc.acceptor.primitive
         result, source, diagnostic = answer.result, answer.result_source, answer.diagnostic
@@ -98,7 +124,14 @@ def _association(destination: Destination, sop_classes) -> tuple[object, Sentenc
         if source == 0x01 and diagnostic == 0x07:
             return None, Sentence(CALLED_REFUSED, **words), REFUSED
         return None, Sentence(REFUSED_FOR_GOOD, **words), REFUSED
-    log.info("No association with %s (aborted: %s)", destination, assoc.is_aborted)
+    failure = getattr(context, "failure", None)
+    log.info("No association with %s (aborted: %s, connected: %s, TLS error: %s)",
+             destination, assoc.is_aborted, bool(opened), failure)
+    if failure is not None:
+        why, for_good = handshake_sentence(failure, destination.tls, words)
+        return None, why, REFUSED if for_good else RETRY
+    if opened:  # connected, then dropped before any answer
+        return None, Sentence(NO_ANSWER_PLAIN if context is None else NO_ANSWER, **words), RETRY
     return None, Sentence(UNREACHABLE, **words), RETRY
 
 
@@ -114,7 +147,8 @@ def echo(destination: Destination) -> tuple[bool, Sentence]:
     finally:
         assoc.release()
     if status and status.Status == 0x0000:
-        return True, Sentence(ECHO_OK, **_words(destination))
+        return True, Sentence(ECHO_OK_TLS if destination.tls else ECHO_OK,
+                              **_words(destination))
     return False, Sentence(ABORTED, **_words(destination))
 
 
@@ -138,12 +172,17 @@ def deliver(outbox: Outbox, *, now: float | None = None, only: set[str] | None =
     """Send every due row (or the due rows in ``only``), one association per archive; each row
     marked as it goes, so a crash loses at most the answer to one C-STORE."""
     done = Delivery()
-    groups: dict[tuple[str, str], list[Item]] = defaultdict(list)
+    groups: dict[Destination, list[Item]] = defaultdict(list)
     for item in outbox.due(now):
-        if only is None or item.sop_uid in only:
-            groups[(item.destination, item.calling_aet)].append(item)
-    for (where, calling), items in groups.items():
-        destination = Destination.parse(where, calling)
+        if only is not None and item.sop_uid not in only:
+            continue
+        try:
+            groups[item.target()].append(item)
+        except ValueError:  # a row damaged outside the app: said, not sent, not retried
+            log.exception("Outbox row %s names no usable archive", item.sop_uid)
+            _settle(outbox, [item.sop_uid], REFUSED,
+                    Sentence(ROW_DAMAGED, source=item.source or item.sop_uid), done, now)
+    for destination, items in groups.items():
         _deliver_group(outbox, destination, items, done, now, on_stored)
     return done
 

@@ -17,6 +17,7 @@ from desktop.i18n import _
 from desktop.network.background import BackgroundSender, Round, SendRequest
 from desktop.network.destination import DEFAULT_CALLING_AET, Destination
 from desktop.network.sender import NO_STUDIES, REFUSED_COUNT, SENT_COUNT
+from desktop.network.tls import TlsFileError, TlsFiles
 from desktop.reports.dicom_sr import NO_RESULT, NoStudy
 
 POLL_MS = 100
@@ -58,10 +59,18 @@ class DicomLink:
 
     def _send(self, results: list) -> None:
         state = self.app.state
+        settings = state.settings
         try:
-            archive = Destination.parse(state.settings.dicom_archive or "")
+            archive = Destination.parse(settings.dicom_archive or "")
         except ValueError:
             state.say(lambda: _(NO_ARCHIVE))
+            self.app.show_dicom_node()
+            return
+        try:  # the files are loaded at each try; here only a half-given pair is refused
+            tls = TlsFiles.from_fields(settings.dicom_tls_ca, settings.dicom_tls_cert,
+                                       settings.dicom_tls_key)
+        except TlsFileError as exc:
+            state.say(exc.user_message)
             self.app.show_dicom_node()
             return
         if len(results) == 1 and not results[0].ok:  # said here: the thread skips it
@@ -72,7 +81,7 @@ class DicomLink:
         self.sender.send(SendRequest(
             [(result, session.row(result)) for result in results], state.card or {},
             state.model_sha256, session.policy.preset, str(archive),
-            state.settings.dicom_calling_aet or DEFAULT_CALLING_AET))
+            settings.dicom_calling_aet or DEFAULT_CALLING_AET, tls))
         state.say(lambda: _(SENDING).format(archive=archive, count=len(results)))
 
     def retry_now(self) -> None:

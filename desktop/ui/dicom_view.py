@@ -1,8 +1,12 @@
 """Cases → DICOM archive and outbox…: where results go, a "Test connection", and the outbox.
 
-The archive (its AE title, host, port) and this computer's AE title are saved with the other
-settings (``Settings.dicom_archive``, ``dicom_calling_aet``), where ``dicom send`` finds them
-when no ``--to`` is given. The outbox (``desktop.network.outbox``) is listed: pending, sent, or
+The archive (its AE title, host, port), this computer's AE title and, in "Secure connection
+(TLS)", the CA file and this computer's certificate and key are saved with the other settings
+(``Settings.dicom_archive``, ``dicom_calling_aet``, ``dicom_tls_*``), where ``dicom send`` finds
+them when no ``--to`` is given; each TLS file is loaded before it is saved or tested, and a
+wrong one named in the status line. Saving also hands the calling AE title and the TLS files to
+the results still waiting for that archive (``Outbox.reroute``), so a certificate fixed here is
+the one Retry now uses. The outbox (``desktop.network.outbox``) is listed: pending, sent, or
 failed with the reason; "Retry now" sends what is not sent (on the window's one sending thread,
 ``desktop.ui.dicom_link``, which also reloads this list after each round it does), "Remove
 sent" forgets what the archive confirmed. The network runs on threads of their own; replies come
@@ -16,12 +20,13 @@ import logging
 import threading
 import tkinter as tk
 from pathlib import Path
-from tkinter import ttk
+from tkinter import filedialog, ttk
 
-from desktop.errors import N_
+from desktop.errors import N_, Sentence
 from desktop.i18n import _
 from desktop.network.destination import DEFAULT_CALLING_AET, Destination
 from desktop.network.outbox import OUTBOX_ERRORS, Outbox
+from desktop.network.tls import TlsFileError, TlsFiles
 from desktop.ui.polled import Polled
 from desktop.ui.results_table import fit_columns
 
@@ -34,12 +39,23 @@ STATES = {"pending": N_("waiting"), "sent": N_("sent"), "failed": N_("refused")}
 INVALID = N_("Check the archive's settings: an AE title is 1 to 16 characters, a port a number "
              "from 1 to 65535.")
 SAVED = N_("Saved: results go to {archive}.")
+SAVED_TLS = N_("Saved: results go to {archive} over a secure connection (TLS).")
+REROUTED = N_("Results waiting for this archive go with these settings too: {count}.")
+TLS_HINT = N_("Leave these empty for a plain connection. The certificate and key are needed "
+              "only when the archive asks for this computer's certificate.")
+# the TLS fields: setting, label, the file dialog's title and file types
+TLS_FIELDS = (("dicom_tls_ca", N_("CA file"),
+               N_("The CA certificate that signed the archive's certificate"), "*.pem *.crt *.cer"),
+              ("dicom_tls_cert", N_("Client certificate"), N_("This computer's certificate"),
+               "*.pem *.crt *.cer"),
+              ("dicom_tls_key", N_("Client key"), N_("This computer's private key"),
+               "*.pem *.key"))
 SUMMARY = N_("Outbox: {pending} waiting, {sent} sent, {failed} refused.")
 
 
 class DicomView(Polled, tk.Toplevel):
     def __init__(self, context, db_path=None) -> None:
-        self.open_over(context, N_("DICOM archive and outbox"), (860, 520), (600, 420))
+        self.open_over(context, N_("DICOM archive and outbox"), (860, 640), (640, 500))
         settings = context.settings
         archive = _parsed(settings.dicom_archive)
         t = self.texts
@@ -61,15 +77,23 @@ class DicomView(Polled, tk.Toplevel):
         self.test_button = t.widget(ttk.Button(buttons, command=self.test), N_("Test connection"))
         self.test_button.pack(fill="x", pady=2)
         t.widget(ttk.Button(buttons, command=self.save), N_("Save")).pack(fill="x", pady=2)
+        self._tls_group(form, settings).grid(row=4, column=0, columnspan=3, sticky="ew",
+                                             pady=(8, 0))
+        form.columnconfigure(2, weight=1)
         self.status = ttk.Label(self, wraplength=820, justify="left", padding=(10, 0))
         self.status.pack(fill="x")
-        self.tree = ttk.Treeview(self, columns=COLUMNS, show="headings", height=10)
+        # the sentences wrap at the window's width, whatever the screen
+        self.status.bind("<Configure>", lambda e: self.status.configure(
+            wraplength=max(e.width - 20, 100)))
+        # the buttons under the list are packed before it: a short screen shrinks the list,
+        # never them
+        bottom = ttk.Frame(self, padding=10)
+        bottom.pack(side="bottom", fill="x")
+        self.tree = ttk.Treeview(self, columns=COLUMNS, show="headings", height=6)
         for column in COLUMNS:
             t.heading(self.tree, column, HEADINGS[column])
         self.tree.pack(fill="both", expand=True, padx=10, pady=(8, 0))
         self.tree.bind("<<TreeviewSelect>>", self.selected)
-        bottom = ttk.Frame(self, padding=10)
-        bottom.pack(fill="x")
         self.summary = ttk.Label(bottom)
         self.summary.pack(side="left")
         t.widget(ttk.Button(bottom, command=self.purge), N_("Remove sent")).pack(side="right")
@@ -82,23 +106,76 @@ class DicomView(Polled, tk.Toplevel):
         self.protocol("WM_DELETE_WINDOW", self.close)
         self._work(lambda outbox: None)
 
+    def _tls_group(self, parent, settings) -> ttk.LabelFrame:
+        """"Secure connection (TLS)": the three files, each with Browse…, and a line saying
+        when they are needed."""
+        t = self.texts
+        group = t.widget(ttk.LabelFrame(parent, padding=(8, 4)), N_("Secure connection (TLS)"))
+        self.tls_fields: dict[str, tk.StringVar] = {}
+        for row, (name, label, title, patterns) in enumerate(TLS_FIELDS):
+            t.widget(ttk.Label(group), label).grid(row=row, column=0, sticky="w", pady=2)
+            self.tls_fields[name] = tk.StringVar(self, getattr(settings, name) or "")
+            ttk.Entry(group, textvariable=self.tls_fields[name], width=56).grid(
+                row=row, column=1, sticky="ew", padx=8, pady=2)
+            t.widget(ttk.Button(group, command=lambda n=name, ti=title, pa=patterns:
+                                self.browse(n, ti, pa)), N_("Browse…")).grid(
+                row=row, column=2, sticky="w", pady=2)
+        hint = ttk.Label(group, justify="left", wraplength=700)
+        hint.grid(row=len(TLS_FIELDS), column=0, columnspan=3, sticky="ew", pady=(2, 0))
+        hint.bind("<Configure>", lambda e: hint.configure(wraplength=max(e.width - 4, 100)))
+        t.widget(hint, TLS_HINT)
+        group.columnconfigure(1, weight=1)
+        return group
+
+    def browse(self, name: str, title: str, patterns: str) -> None:
+        """A file chosen for one TLS field (where the one entered is, if any)."""
+        current = self.tls_fields[name].get().strip()
+        start = str(Path(current).expanduser().parent) if current else None
+        path = filedialog.askopenfilename(
+            parent=self, title=_(title), initialdir=start or self.context.initial_dir(),
+            filetypes=[(_("PEM files"), patterns), (_("All files"), "*")])
+        if path:
+            self.tls_fields[name].set(path)
+
     def destination(self) -> Destination | None:
-        """The archive the form names, or None (and the status says what to check)."""
+        """The archive the form names, with its TLS files loaded once to check them, or None
+        (and the status says what to check)."""
         values = {key: var.get().strip() for key, var in self.fields.items()}
         try:
-            return Destination.parse(f"{values['aet']}@{values['host']}:{values['port']}",
-                                     values["calling"])
+            destination = Destination.parse(
+                f"{values['aet']}@{values['host']}:{values['port']}", values["calling"])
         except ValueError:
             self.say(self.status, lambda: _(INVALID))
             return None
+        try:
+            tls = TlsFiles.from_fields(*(var.get() for var in self.tls_fields.values()))
+            if tls is not None:
+                tls.context()
+        except TlsFileError as exc:
+            self.say(self.status, exc.user_message)
+            return None
+        return Destination.parse(str(destination), destination.calling_aet, tls)
 
     def save(self) -> None:
         destination = self.destination()
         if destination is None:
             return
+        tls = destination.tls
         self.context.remember(dicom_archive=str(destination),
-                                dicom_calling_aet=destination.calling_aet)
-        self.say(self.status, lambda: _(SAVED).format(archive=destination))
+                              dicom_calling_aet=destination.calling_aet,
+                              dicom_tls_ca=tls.ca if tls else None,
+                              dicom_tls_cert=tls.cert if tls else None,
+                              dicom_tls_key=tls.key if tls else None)
+        for name, var in self.tls_fields.items():  # as saved: made absolute
+            var.set((getattr(tls, name.removeprefix("dicom_tls_")) or "") if tls else "")
+        saved = Sentence(SAVED_TLS if tls else SAVED, archive=str(destination))
+        self.say(self.status, saved.user_message)
+
+        def reroute(outbox: Outbox) -> list[Sentence]:
+            moved = outbox.reroute(str(destination), destination.calling_aet, tls)
+            return [saved, Sentence(REROUTED, count=moved)] if moved else []
+
+        self._work(reroute)
 
     def test(self) -> None:
         from desktop.network.sender import echo

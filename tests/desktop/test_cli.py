@@ -392,11 +392,25 @@ def test_send_without_an_archive_named_anywhere_classifies_nothing_and_says_how(
     assert not default_db_path().exists()  # refused before anything was classified
 
 
-def test_to_without_send_is_a_usage_error(tiny_model, folder, capsys):
+@pytest.mark.parametrize("flag", [["--to", "ARCHIVE@127.0.0.1:104"], ["--tls-ca", "ca.pem"]])
+def test_to_or_tls_without_send_is_a_usage_error(tiny_model, folder, capsys, flag):
     with pytest.raises(SystemExit) as stopped:
-        main(["--to", "ARCHIVE@127.0.0.1:104", "--model", str(tiny_model), str(folder)])
+        main([*flag, "--model", str(tiny_model), str(folder)])
     assert stopped.value.code == 2
-    assert "--to, --calling-aet and --picture go with --send" in capsys.readouterr().err
+    assert "--to, --calling-aet, --picture and --tls-* go with --send" in capsys.readouterr().err
+
+
+def test_send_with_a_tls_file_that_is_not_there_names_it_and_classifies_nothing(
+        tiny_model, folder, capsys):
+    from desktop.cases.store import default_db_path
+
+    missing = folder / "ca.pem"
+    code, out, err = run(capsys, "--send", "--to", "ARCHIVE@127.0.0.1:9", "--tls-ca", missing,
+                         "--model", tiny_model, "--lang", "en", folder)
+    assert (code, out) == (2, [])
+    assert err.strip() == (f"The TLS CA file {missing} cannot be read: check that it is there "
+                           "and choose it again.")
+    assert not default_db_path().exists()
 
 
 def test_send_of_plain_images_only_says_once_they_have_no_study_and_queues_nothing(

@@ -50,3 +50,32 @@ def test_send_uses_the_archive_and_ae_title_the_window_saved(tmp_path, tiny_mode
     assert again.returncode == 0 and again.stderr.rstrip().endswith(": 2.")
     with Outbox() as outbox:
         assert outbox.item(item.sop_uid).attempts == 2
+
+
+def test_the_tls_files_saved_with_the_archive_go_with_it_and_a_wrong_one_is_named(
+        tmp_path, tiny_model):
+    from desktop.network.tls import TlsFiles
+    from tests.support.tls_certs import make_certificates
+
+    certs = make_certificates(tmp_path / "certs")
+    save_settings(Settings(dicom_archive="ARCHIVE@127.0.0.1:9", dicom_tls_ca=str(certs.ca),
+                           dicom_tls_cert=str(certs.client_cert),
+                           dicom_tls_key=str(certs.client_key)))
+    run = dicom("send", "--model", str(tiny_model), "--lang", "en", str(source_image(tmp_path)))
+    assert run.returncode == 0, run.stderr
+    assert "could not be reached" in run.stderr  # TCP refused: no handshake to blame
+    with Outbox() as outbox:
+        [item] = outbox.items()
+    assert item.target().tls == TlsFiles(str(certs.ca), str(certs.client_cert),
+                                         str(certs.client_key))
+    # the key given without its certificate: refused before anything is tried
+    run = dicom("echo", "--tls-ca", str(certs.ca), "--tls-key", str(certs.client_key),
+                "--lang", "es")
+    assert run.returncode == 2
+    assert run.stderr.strip() == ("Un certificado de cliente TLS va con su clave privada: "
+                                  "indique ambos o ninguno.")
+    certs.client_key.unlink()
+    run = dicom("echo", "--lang", "en")
+    assert run.returncode == 2
+    assert run.stderr.strip() == (f"The TLS client key {certs.client_key} cannot be read: check "
+                                  "that it is there and choose it again.")

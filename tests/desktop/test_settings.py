@@ -75,6 +75,17 @@ def test_the_viewer_and_privacy_settings_round_trip_and_identifiers_start_hidden
     assert load_settings() == Settings()
 
 
+def test_the_archive_and_its_tls_files_round_trip_and_a_hand_edited_wrong_type_is_dropped():
+    s = Settings(dicom_archive="PACS@10.1.2.3:104", dicom_calling_aet="CLINIC7",
+                 dicom_tls_ca="/etc/cxr/ca.pem", dicom_tls_cert="/etc/cxr/me.pem",
+                 dicom_tls_key="/etc/cxr/me.key")
+    assert save_settings(s) and load_settings() == s
+    settings_path().write_text(json.dumps({"dicom_archive": "PACS@10.1.2.3:104",
+                                           "dicom_tls_ca": ["/etc/cxr/ca.pem"],
+                                           "dicom_tls_cert": 7, "dicom_tls_key": None}))
+    assert load_settings() == Settings(dicom_archive="PACS@10.1.2.3:104")
+
+
 # --- a corrupt file never stops the app ---------------------------------------------------------
 
 @pytest.mark.parametrize(

@@ -264,9 +264,92 @@ def app_killed_mid_send(folder: Path, params: dict) -> dict:
     return answer
 
 
+def tls(folder: Path, params: dict) -> dict:
+    """An archive that takes only DICOM TLS and wants a certificate its CA signed: C-ECHO and
+    C-STORE with mutual TLS; refused with a stranger's certificate, with none, by a CA file
+    that did not sign the archive's, on an address its certificate does not name, without TLS,
+    and from an unknown AE title; the outbox keeping the refused result and delivering it once
+    the certificate is fixed; then the commands (``dicom echo`` with the saved settings,
+    ``dicom send`` and ``predict --send`` with ``--tls-*``)."""
+    from desktop.network.destination import Destination
+    from desktop.network.outbox import Outbox
+    from desktop.network.sender import deliver, echo
+    from desktop.network.tls import TlsFiles
+    from desktop.settings import Settings, save_settings
+    from tests.support.tls_certs import make_certificates
+
+    certs = make_certificates(folder / "certs")
+    mutual = TlsFiles(str(certs.ca), str(certs.client_cert), str(certs.client_key))
+    stranger = TlsFiles(str(certs.ca), str(certs.stranger_cert), str(certs.stranger_key))
+    orthanc = Orthanc(folder / "orthanc", tls=certs).start()
+
+    def said(answer) -> list:
+        return [answer[0], str(answer[1])]
+
+    def echo_to(where: str = ARCHIVE, calling: str = "CXRNODE", tls=mutual) -> list:
+        return said(echo(Destination.parse(where, calling, tls)))
+
+    answer: dict = {
+        "mutual": echo_to(), "by_name": echo_to("ARCHIVE@localhost:4242"),
+        "stranger": echo_to(tls=stranger), "no_client": echo_to(tls=TlsFiles(str(certs.ca))),
+        "untrusted_archive": echo_to(tls=TlsFiles(str(certs.stranger_ca), str(certs.client_cert),
+                                                  str(certs.client_key))),
+        "wrong_address": echo_to("ARCHIVE@127.0.0.2:4242"),
+        "plain": echo_to(tls=None), "intruder": echo_to(calling="INTRUDER")}
+    outbox = Outbox(folder / "data" / "outbox.db")
+    good, refused = some_srs(folder, 2)
+    good_uid = outbox.add(good, ARCHIVE, "CXRNODE", "good.dcm", mutual).sop_uid
+    refused_uid = outbox.add(refused, ARCHIVE, "CXRNODE", "refused.dcm", stranger).sop_uid
+    first = deliver(outbox)
+    refused_row = outbox.item(refused_uid)
+    answer.update(first_stored=first.stored, first_refused=first.refused,
+                  refused_state=refused_row.state, refused_reason=refused_row.reason,
+                  refused_file_kept=refused_row.file.exists(),
+                  instances_after_first=sorted(orthanc.instances()), good_uid=good_uid,
+                  refused_uid=refused_uid)
+    # the certificate fixed (the window's Save does this), then Retry now
+    answer["rerouted"] = outbox.reroute(ARCHIVE, "CXRNODE", mutual)
+    outbox.retry_now()
+    second = deliver(outbox)
+    answer.update(second_stored=second.stored, counts=outbox.counts())
+    outbox.close()
+
+    env = dict(os.environ, CXR_DATA_DIR=str(folder / "cli-data"),
+               CXR_CONFIG_DIR=str(folder / "config"), CXR_LOG_DIR=str(folder / "logs"))
+
+    def desktop(*args: str) -> list:
+        run = subprocess.run([sys.executable, "-m", "desktop", *args], env=env,
+                             capture_output=True, text=True, timeout=240)
+        return [run.returncode, run.stdout, run.stderr]
+
+    os.environ["CXR_CONFIG_DIR"] = env["CXR_CONFIG_DIR"]
+    save_settings(Settings(dicom_archive=ARCHIVE, dicom_tls_ca=str(certs.ca),
+                           dicom_tls_cert=str(certs.client_cert),
+                           dicom_tls_key=str(certs.client_key)))
+    answer["cli_echo_saved"] = desktop("dicom", "echo", "--lang", "en")
+    answer["cli_echo_same"] = desktop("dicom", "echo", "--to", ARCHIVE, "--lang", "en")
+    answer["cli_echo_other"] = desktop("dicom", "echo", "--to", "ARCHIVE@localhost:4242",
+                                       "--lang", "en")
+    before = set(orthanc.instances())
+    flags = ["--tls-ca", str(certs.ca), "--tls-cert", str(certs.stranger_cert), "--tls-key",
+             str(certs.stranger_key)]
+    answer["cli_send_stranger"] = desktop("dicom", "send", "--to", ARCHIVE, *flags, "--model",
+                                          params["model"], "--lang", "en", *params["files"])
+    answer["cli_listed"] = desktop("dicom", "outbox", "list")[1]
+    flags = ["--tls-ca", str(certs.ca), "--tls-cert", str(certs.client_cert), "--tls-key",
+             str(certs.client_key)]
+    answer["cli_predict"] = desktop("predict", "--send", "--to", ARCHIVE, *flags, "--model",
+                                    params["model"], "--lang", "en", *params["files"])
+    answer["cli_new_instances"] = len(set(orthanc.instances()) - before)
+    answer["instances"] = sorted(orthanc.instances())
+    answer["stores_received"] = orthanc.stores_received()
+    orthanc.kill()
+    return answer
+
+
 SCENARIOS = {"app_killed_mid_send": app_killed_mid_send, "kill_and_restart": kill_and_restart,
              "wrong_ae": wrong_ae, "command_line": command_line, "predict_send": predict_send,
-             "window_sends": window_sends}
+             "window_sends": window_sends, "tls": tls}
 
 
 def main() -> None:

@@ -65,7 +65,11 @@ class Orthanc:
     scenario needs, on the same storage."""
 
     def __init__(self, folder: Path, *, aet: str = "ARCHIVE", dicom_port: int = 4242,
-                 http_port: int = 8042, modalities: dict[str, str] | None = None) -> None:
+                 http_port: int = 8042, modalities: dict[str, str] | None = None,
+                 tls=None) -> None:
+        """``tls``: a ``tests.support.tls_certs.Certificates`` to take only DICOM TLS on the
+        DICOM port, with the archive's certificate, trusting the test CA and requiring every
+        caller to show a certificate it signed."""
         self.folder, self.aet = folder, aet
         self.dicom_port, self.http_port = dicom_port, http_port
         self.process: subprocess.Popen | None = None
@@ -83,6 +87,12 @@ class Orthanc:
             "Plugins": [], "HttpServerEnabled": True, "StableAge": 1,
             "SaveJobs": False, "ConcurrentJobs": 1, "LuaScripts": [str(folder / "count.lua")],
         }
+        if tls is not None:
+            config.update({
+                "DicomTlsEnabled": True, "DicomTlsCertificate": str(tls.server_cert),
+                "DicomTlsPrivateKey": str(tls.server_key),
+                "DicomTlsTrustedCertificates": str(tls.ca),
+                "DicomTlsRemoteCertificateRequired": True})
         # every C-STORE received (a second store of one instance too), one line each
         self.log_of_stores = folder / "received.txt"
         folder.mkdir(parents=True, exist_ok=True)

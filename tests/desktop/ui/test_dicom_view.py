@@ -6,7 +6,7 @@ import pytest
 
 from desktop.network.outbox import Outbox
 from desktop.settings import load_settings
-from tests.desktop.ui.test_app import make_app, wait_for  # noqa: F401
+from tests.desktop.ui.test_app import classify, make_app, wait_for  # noqa: F401
 from tests.support.dicom_scenarios import some_srs, source_image
 from tests.support.orthanc import in_private_network
 from tests.support.report_fixtures import write_xray
@@ -73,3 +73,71 @@ def test_the_outbox_drains_by_itself_while_the_window_is_open_and_results_are_se
     assert seen["instances"] == 4 and len(seen["stores_received"]) == 4  # none sent twice
     assert seen["counts"] == {"pending": 0, "sent": 4, "failed": 0}
     assert seen["listed"] == ["sent"] * 4
+
+
+def test_the_secure_connection_files_are_checked_saved_with_the_archive_and_given_to_what_waits(
+        make_app, tmp_path, monkeypatch):  # noqa: F811
+    from desktop.network.tls import TlsFiles
+    from desktop.ui import dicom_view
+    from tests.support.tls_certs import make_certificates
+
+    certs = make_certificates(tmp_path / "certs")
+    with Outbox() as outbox:
+        waiting = outbox.add(some_srs(tmp_path, 1)[0], NOBODY, "CXRNODE", "chest.dcm").sop_uid
+    app = make_app()
+    app.run_command("dicom_node")
+    view = app.dicom_view
+    wait_for(app, lambda: len(rows(view)) == 1, "list the outbox", timeout_s=60)
+    assert set(view.tls_fields) == {"dicom_tls_ca", "dicom_tls_cert", "dicom_tls_key"}
+    assert all(var.get() == "" for var in view.tls_fields.values())  # none saved yet
+    for key, value in (("aet", "ARCHIVE"), ("host", "127.0.0.1"), ("port", "9")):
+        view.fields[key].set(value)
+    # Browse… puts the chosen file in its field
+    chosen = iter([str(certs.ca), str(certs.client_cert), str(certs.encrypted_key)])
+    monkeypatch.setattr(dicom_view.filedialog, "askopenfilename", lambda **_: next(chosen))
+    for name in ("dicom_tls_ca", "dicom_tls_cert", "dicom_tls_key"):
+        view.browse(name, "title", "*.pem")
+    assert view.tls_fields["dicom_tls_key"].get() == str(certs.encrypted_key)
+    view.save()  # a key under a passphrase: said, nothing saved
+    assert view.status.cget("text").startswith(
+        f"The TLS client key {certs.encrypted_key} is protected by a passphrase")
+    assert load_settings().dicom_tls_ca is None and load_settings().dicom_archive is None
+    view.tls_fields["dicom_tls_key"].set(str(certs.client_key))
+    view.save()
+    saved = load_settings()
+    assert (saved.dicom_archive, saved.dicom_tls_ca, saved.dicom_tls_cert,
+            saved.dicom_tls_key) == (NOBODY, str(certs.ca), str(certs.client_cert),
+                                     str(certs.client_key))
+    # the result waiting for that archive goes with these files from now on, and that is said
+    wait_for(app, lambda: "go with these settings too: 1." in view.status.cget("text"),
+             "say the waiting result follows")
+    assert view.status.cget("text").startswith(
+        f"Saved: results go to {NOBODY} over a secure connection (TLS).")
+    with Outbox() as outbox:
+        assert outbox.item(waiting).target().tls.cert == str(certs.client_cert)
+    # Cases → Send all DICOM results: the new result's row goes with the saved files too
+    images = tmp_path / "in"
+    images.mkdir()
+    classify(app, [source_image(images)])
+    app.run_command("send_all_results")
+
+    def rows_now() -> list:
+        with Outbox() as outbox:
+            return outbox.items()
+
+    wait_for(app, lambda: len(rows_now()) == 2, "queue the result", timeout_s=60)
+    assert {item.target().tls for item in rows_now()} == {TlsFiles(
+        str(certs.ca), str(certs.client_cert), str(certs.client_key))}
+    view.test()  # nothing listens there: no handshake to blame, so not said as TLS
+    wait_for(app, lambda: "could not be reached" in view.status.cget("text"), "say why", 60)
+    view.tls_fields["dicom_tls_cert"].set("")
+    view.test()
+    assert view.status.cget("text") == ("A TLS client certificate goes with its private key: "
+                                        "give both, or neither.")
+    app.set_language("pt_BR")
+    assert view.status.cget("text") == ("Um certificado de cliente TLS vem com sua chave "
+                                        "privada: informe os dois ou nenhum.")
+    labels = [w.cget("text") for w in view.winfo_children()[0].winfo_children()
+              if w.winfo_class() == "TLabelframe"]
+    assert labels == ["Conexão segura (TLS)"]
+    view.close()
