@@ -24,6 +24,7 @@ def certs(tmp_path_factory):
     return make_certificates(tmp_path_factory.mktemp("certs"))
 
 
+@pytest.mark.integration
 def test_mutual_tls_stores_and_every_refusal_says_it_was_the_secure_connection(
         tmp_path, tiny_model):
     images = tmp_path / "in"
