@@ -16,7 +16,9 @@ window (over TLS with the files saved with it; ``--tls-ca``/``--tls-cert``/``--t
 others). Where a refer band is in force (the profile's, or the model card's), it decides: REFER
 between its thresholds; ``--no-refer`` turns it off, and so does an explicit ``--threshold`` or
 ``--operating-point`` (said once on stderr): then the single threshold decides. ``--send`` writes
-a DICOM SR for each DICOM image into the outbox as it is classified, then sends them
+a DICOM SR for each DICOM image into the outbox as it is classified (``--picture`` adds the
+report picture as a Secondary Capture, ``--pdf`` the image's own report in the output's
+language as an Encapsulated PDF: never the batch report), then sends them
 (``desktop.cli_send.ResultSender``, as ``dicom send`` does); what cannot be delivered now waits
 in the outbox, said on stderr. The exit status is non-zero only when no file got a verdict or a
 referral (or the requested CSV or report could not be written, or --send names no archive or a TLS
@@ -92,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(thumbnail, verdict, P, scope), as the window's Save batch report")
     parser.add_argument("--show-identifiers", action="store_true",
                         help="put the patient's name and ID (from DICOM files) in the --report "
-                        "PDF (default: left out)")
+                        "PDF and the --pdf reports (default: left out)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object per line: path, verdict, p_pneumonia, "
                         "threshold, error")
@@ -115,7 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-refer", action="store_true",
                         help="no refer band: the single threshold decides every image (an "
                         "explicit --threshold or --operating-point also turns the band off)")
-    from desktop.cli_send import PICTURE_HELP, add_tls_arguments, aet_type, destination_type
+    from desktop.cli_send import (
+        PDF_HELP,
+        PICTURE_HELP,
+        add_tls_arguments,
+        aet_type,
+        destination_type,
+    )
 
     parser.add_argument("--send", action="store_true",
                         help="also send each DICOM image's result (a DICOM SR) to the archive; "
@@ -127,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--calling-aet", type=aet_type, default=None, metavar="AET",
                         help="with --send: this computer's AE title (default: the saved one)")
     parser.add_argument("--picture", action="store_true", help="with --send: " + PICTURE_HELP)
+    parser.add_argument("--pdf", action="store_true", help="with --send: " + PDF_HELP)
     add_tls_arguments(parser, before="with --send: ")
     return parser
 
@@ -135,8 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.send and (args.to is not None or args.calling_aet is not None or args.picture
-                          or args.tls_ca or args.tls_cert or args.tls_key):
-        parser.error("--to, --calling-aet, --picture and --tls-* go with --send")
+                          or args.pdf or args.tls_ca or args.tls_cert or args.tls_key):
+        parser.error("--to, --calling-aet, --picture, --pdf and --tls-* go with --send")
     from desktop.logs import native_stderr_to_log, setup_logging
 
     setup_logging()

@@ -1,10 +1,12 @@
 """``python -m desktop dicom …``: the laptop as a DICOM node, for scripts (issue 33).
 
 - ``dicom send --to AET@HOST:PORT [--calling-aet AET] [--tls-ca FILE [--tls-cert FILE
-  --tls-key FILE]] FILES...``: classify the files (as
-  ``predict``, recorded in the case history), write an SR for each DICOM image into the outbox,
-  and send what is due. What the archive cannot take now waits in the outbox (said on stderr;
-  the exit status is still 0: nothing is lost). Plain images have no Study: said, nothing sent.
+  --tls-key FILE]] [--picture] [--pdf] FILES...``: classify the files (as ``predict``, recorded
+  in the case history), write an SR for each DICOM image into the outbox (with ``--picture`` the
+  report picture as a Secondary Capture, with ``--pdf`` the image's PDF report as an
+  Encapsulated PDF, beside it), and send what is due. What the archive cannot take now waits in
+  the outbox (said on stderr; the exit status is still 0: nothing is lost). Plain images have no
+  Study: said, nothing sent.
 - ``dicom outbox [list|retry|purge-sent]``: what waits, was sent or was refused; send everything
   not sent now; forget what the archive confirmed.
 - ``dicom echo [--to AET@HOST:PORT] [--tls-…]``: "Test connection" (the saved archive and its
@@ -22,6 +24,7 @@ from pathlib import Path
 
 from desktop.cli_send import (
     EXIT_OK,
+    PDF_HELP,
     PICTURE_HELP,
     ResultSender,
     add_tls_arguments,
@@ -66,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
                       f"{DEFAULT_CALLING_AET})")
     add_tls_arguments(send)
     send.add_argument("--picture", action="store_true", help=PICTURE_HELP)
+    send.add_argument("--pdf", action="store_true", help=PDF_HELP)
     send.add_argument("--model", type=Path, default=default_model_path(), metavar="PATH")
     send.add_argument("--profile", type=Path, metavar="FILE")
     send.add_argument("--no-profile", action="store_true")

@@ -1,9 +1,10 @@
 """What ``predict --send`` and ``dicom send``/``echo`` share (issue 33): the archive named
 (``--to``, else the one saved in the window) and how it is secured (``--tls-ca``, ``--tls-cert``,
 ``--tls-key``, else the TLS files saved with that archive), each classified DICOM image's SR
-queued in the outbox as it is classified, the queue sent at the end, and what happened said on
-stderr in the user's language. An entry-point module: ``cli`` and ``cli_dicom`` both import it,
-it imports neither.
+(with ``--picture`` its report picture as a Secondary Capture, with ``--pdf`` its one-image PDF
+report as an Encapsulated PDF) queued in the outbox as it is classified, the queue sent at the
+end, and what happened said on stderr in the user's language. An entry-point module: ``cli`` and
+``cli_dicom`` both import it, it imports neither.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ EXIT_OK = 0
 PICTURE_SIDE = 1024  # the Secondary Capture's longest side at most (the preview's)
 PICTURE_HELP = ("also send the report picture (the X-ray with its heatmap burned in) as a DICOM "
                 "Secondary Capture beside each SR")
+PDF_HELP = ("also send each image's PDF report (the one-image report the window saves, in the "
+            "language of the output) as a DICOM Encapsulated PDF beside each SR")
 WAITING = N_("Results waiting in the outbox, to be sent again later ('python -m desktop dicom "
              "outbox retry' sends them now): {count}.")
 NO_ARCHIVE = N_("No archive is named: give one with --to AET@HOST:PORT, or save it in the "
@@ -64,8 +67,10 @@ class ResultSender:
     association, and what happened said on stderr. A plain image has no Study to join: said
     once for all of them at the end (one file by name, more by count), nothing sent.
 
-    ``args`` carries ``to``, ``calling_aet`` and ``tls`` (``archive_chosen`` fills them)
-    and, for ``dicom``, ``outbox`` (the database; the user's when absent)."""
+    ``args`` carries ``to``, ``calling_aet`` and ``tls`` (``archive_chosen`` fills them),
+    ``picture`` and ``pdf`` (what goes beside each SR), ``show_identifiers`` (the patient's
+    name and ID in the PDF: ``predict`` only) and, for ``dicom``, ``outbox`` (the database; the
+    user's when absent)."""
 
     def __init__(self, args: argparse.Namespace, engine, session) -> None:
         from desktop.network.outbox import Outbox
@@ -91,24 +96,39 @@ class ResultSender:
         except NoStudy as exc:
             self.no_study.append(exc)
             return
-        if getattr(self.args, "picture", False):
-            self._picture(row, result)
+        picture, pdf = getattr(self.args, "picture", False), getattr(self.args, "pdf", False)
+        if picture or pdf:
+            self._beside(row, result, picture=picture, pdf=pdf)
 
-    def _picture(self, row, result) -> None:
-        """With ``--picture``: the report picture (heatmap burned in) as a Secondary Capture
-        queued beside the SR; the file read again for it, and never another image than the one
-        classified (one sentence when it changed or went meanwhile; the SR still goes)."""
+    def _beside(self, row, result, *, picture: bool, pdf: bool) -> None:
+        """What goes beside the SR, each queued as the SR is: with ``--picture`` the report
+        picture (heatmap burned in) as a Secondary Capture, with ``--pdf`` the one-image PDF
+        report as an Encapsulated PDF. The file is read again once for both (its heatmap made
+        once), and never another image than the one classified (one sentence when it changed or
+        went meanwhile; the SR still goes)."""
         from desktop.engine.results import read_again
-        from desktop.reports.dicom_sc import secondary_capture
 
         try:
             xray = read_again(result.path, result.fingerprint, PICTURE_SIDE)
         except UserError as exc:
             _err(exc.user_message())
             return
-        sc = secondary_capture(result, row, self.engine.metadata, xray.preview,
-                               self.engine.explain(xray.model_input))
-        self.queued.add(self.outbox.add(sc, self.args.to, self.args.calling_aet,
+        heatmap = self.engine.explain(xray.model_input)
+        if picture:
+            from desktop.reports.dicom_sc import secondary_capture
+
+            self._queue(secondary_capture(result, row, self.engine.metadata, xray.preview,
+                                          heatmap), result)
+        if pdf:
+            from desktop.reports.dicom_pdf import report_pdf
+
+            self._queue(report_pdf(
+                result, self.session, self.engine.metadata, self.engine.sha256, xray.preview,
+                heatmap, show_identifiers=getattr(self.args, "show_identifiers", False)), result)
+
+    def _queue(self, dataset, result) -> None:
+        """``dataset`` written into the outbox (file, then row) for the archive named."""
+        self.queued.add(self.outbox.add(dataset, self.args.to, self.args.calling_aet,
                                         str(result.path), self.args.tls).sop_uid)
 
     def __enter__(self) -> ResultSender:

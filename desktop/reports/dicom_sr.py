@@ -11,8 +11,10 @@ SR joins the source image's Study in a Series of its own, references the source 
 UNVERIFIED: nobody has signed it. Of the patient only the name and ID are copied (the archive
 files by them); the other patient attributes stay empty.
 
-``encapsulated_pdf`` wraps an existing PDF report the same way (pydicom alone: highdicom has no
-class for it). A plain image (JPEG, PNG) has no Study to join: ``NoStudy`` says so.
+``encapsulated_pdf`` wraps a PDF report the same way (pydicom alone: highdicom has no class for
+it), in a Series of its own ("AI result report - research, not for diagnosis", as the Secondary
+Capture's picture has its own); ``desktop.reports.dicom_pdf`` makes the one-image report it
+wraps. A plain image (JPEG, PNG) has no Study to join: ``NoStudy`` says so.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ SERIES_DESCRIPTION = "AI result \u2014 research, not for diagnosis"
 MANUFACTURER = "cxr-pneumonia (research software)"
 SERIES_NUMBER = 9901  # our series sort after the modality's own
 PDF_SERIES_NUMBER = 9902
+PDF_SERIES_DESCRIPTION = "AI result report - research, not for diagnosis"
 
 NOT_DICOM = N_("{name} is not a DICOM image: it belongs to no study, so no DICOM result is "
                "written for it. Send DICOM images from the X-ray machine or the archive.")
@@ -161,34 +164,38 @@ def save(dataset, folder: Path) -> Path:
     return atomic_write_bytes(folder / f"{dataset.SOPInstanceUID}.dcm", buffer.getvalue())
 
 
-def encapsulated_pdf(pdf: Path, source_image: Path, *, title: str = "AI result report"):
-    """The PDF report ``pdf`` as an Encapsulated PDF in the source image's Study (a pydicom
-    dataset), UNVERIFIED by nature (nobody signs it), patient name and ID copied only."""
+def encapsulated_pdf(pdf: bytes | Path, source_image: Path, *, title: str = "AI result report",
+                     names_patient: bool = True):
+    """The PDF report ``pdf`` (its bytes, or a file) as an Encapsulated PDF in the source
+    image's Study (a pydicom dataset), in a Series of its own, UNVERIFIED by nature (nobody
+    signs it), patient name and ID copied only. ``names_patient``: the report shows the
+    patient's name or ID (``BurnedInAnnotation``; a report whose content is not known is
+    assumed to)."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import EncapsulatedPDFStorage, ExplicitVRLittleEndian, generate_uid
 
     source = source_header(source_image)
-    data = Path(pdf).read_bytes()
+    data = bytes(pdf) if isinstance(pdf, (bytes, bytearray)) else Path(pdf).read_bytes()
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
     ds.file_meta.MediaStorageSOPClassUID = EncapsulatedPDFStorage
     ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds.SOPClassUID = EncapsulatedPDFStorage
-    ds.SpecificCharacterSet = "ISO_IR 192"
+    ds.SpecificCharacterSet = "ISO_IR 192"  # a title in the reader's language
     for keyword in STUDY_FIELDS:
         setattr(ds, keyword, source.get(keyword, ""))
     ds.PatientBirthDate, ds.PatientSex = "", ""
     ds.Modality = "DOC"
     ds.SeriesInstanceUID = series_uid(source, "pdf")
     ds.SeriesNumber, ds.InstanceNumber = PDF_SERIES_NUMBER, 1
-    ds.SeriesDescription = SERIES_DESCRIPTION
+    ds.SeriesDescription = PDF_SERIES_DESCRIPTION
     ds.Manufacturer = MANUFACTURER
     ds.ConversionType = "WSD"
     now = dt.datetime.now()
     ds.ContentDate, ds.ContentTime = now.strftime("%Y%m%d"), now.strftime("%H%M%S")
     ds.AcquisitionDateTime = now.strftime("%Y%m%d%H%M%S")
-    ds.BurnedInAnnotation = "YES"  # the report names the patient when asked to
+    ds.BurnedInAnnotation = "YES" if names_patient else "NO"
     ds.DocumentTitle = title
     ds.ConceptNameCodeSequence = []
     ds.MIMETypeOfEncapsulatedDocument = "application/pdf"

@@ -392,12 +392,14 @@ def test_send_without_an_archive_named_anywhere_classifies_nothing_and_says_how(
     assert not default_db_path().exists()  # refused before anything was classified
 
 
-@pytest.mark.parametrize("flag", [["--to", "ARCHIVE@127.0.0.1:104"], ["--tls-ca", "ca.pem"]])
+@pytest.mark.parametrize("flag", [["--to", "ARCHIVE@127.0.0.1:104"], ["--tls-ca", "ca.pem"],
+                                  ["--pdf"]])
 def test_to_or_tls_without_send_is_a_usage_error(tiny_model, folder, capsys, flag):
     with pytest.raises(SystemExit) as stopped:
         main([*flag, "--model", str(tiny_model), str(folder)])
     assert stopped.value.code == 2
-    assert "--to, --calling-aet, --picture and --tls-* go with --send" in capsys.readouterr().err
+    assert ("--to, --calling-aet, --picture, --pdf and --tls-* go with --send"
+            in capsys.readouterr().err)
 
 
 def test_send_with_a_tls_file_that_is_not_there_names_it_and_classifies_nothing(
@@ -426,3 +428,54 @@ def test_send_of_plain_images_only_says_once_they_have_no_study_and_queues_nothi
     assert "could not be reached" not in err  # nothing to send: no connection tried
     with Outbox() as outbox:
         assert outbox.items() == []
+
+
+def test_send_with_picture_and_pdf_queues_the_images_own_report_beside_its_sr_and_picture(
+        tiny_model, tmp_path, capsys):
+    """``--pdf``: each DICOM image's one-image report, in the command's language, wrapped as an
+    Encapsulated PDF in the image's study and queued in the outbox (file and row) before the
+    first attempt, as the SR and the picture are; nothing for a plain image."""
+    import io
+
+    import pydicom
+    from pypdf import PdfReader
+
+    from desktop.network.outbox import Outbox
+    from tests.desktop.reports.test_dicom_sr import SOURCE, dciodvfy_errors, write_source
+    from tests.support.report_fixtures import flat, write_xray
+
+    images = tmp_path / "in"
+    images.mkdir()
+    write_source(images / "image.dcm", PatientName="Doe^Jane")
+    write_xray(images / "plain.png")
+    code, out, err = run(capsys, "--send", "--to", "ARCHIVE@127.0.0.1:9", "--picture", "--pdf",
+                         "--model", tiny_model, "--lang", "pt_BR", images)
+    assert code == 0 and len(out) == 2, err
+    assert "plain.png não é uma imagem DICOM" in err
+    assert "Resultados aguardando na caixa de saída" in err and ": 3." in err
+    with Outbox() as outbox:
+        items = {item.sop_class: item for item in outbox.items()}
+    pdf_class, sr_class, sc_class = ("1.2.840.10008.5.1.4.1.1.104.1",
+                                     "1.2.840.10008.5.1.4.1.1.88.34",
+                                     "1.2.840.10008.5.1.4.1.1.7")
+    assert set(items) == {pdf_class, sr_class, sc_class}  # the PNG: nothing
+    # each written and its row kept before the first try (the archive was down: one try)
+    assert all(i.state == "pending" and i.attempts == 1 and i.file.is_file()
+               and i.source.endswith("image.dcm") for i in items.values())
+    pdf = pydicom.dcmread(items[pdf_class].file)
+    assert dciodvfy_errors(items[pdf_class].file) == []
+    series = {pydicom.dcmread(item.file).SeriesInstanceUID for item in items.values()}
+    assert len(series | {SOURCE["SeriesInstanceUID"]}) == 4  # each a series of its own
+    assert pdf.StudyInstanceUID == SOURCE["StudyInstanceUID"]
+    assert "research, not for diagnosis" in pdf.SeriesDescription
+    assert (str(pdf.PatientName), pdf.PatientID) == ("Doe^Jane", "HOSP-0042")
+    assert not pdf.PatientBirthDate and not pdf.PatientSex
+    assert pdf.DocumentTitle == "Radiografia de tórax: resultado do modelo"
+    document = bytes(pdf.EncapsulatedDocument)[:pdf.EncapsulatedDocumentLength]
+    text = flat(" ".join(page.extract_text()
+                         for page in PdfReader(io.BytesIO(document)).pages))
+    # the image's own report in Portuguese, never the batch report
+    assert "Radiografia de tórax: resultado do modelo" in text
+    assert "image.dcm" in text and "plain.png" not in text
+    assert "Janela: como o arquivo a mostra" in text
+    assert "Doe" not in text  # the identifiers were not asked for

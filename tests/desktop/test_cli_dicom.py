@@ -79,3 +79,26 @@ def test_the_tls_files_saved_with_the_archive_go_with_it_and_a_wrong_one_is_name
     assert run.returncode == 2
     assert run.stderr.strip() == (f"The TLS client key {certs.client_key} cannot be read: check "
                                   "that it is there and choose it again.")
+
+
+@pytest.mark.usefixtures("english_and_own_logging")
+def test_send_takes_pdf_and_picture_each_on_its_own(tmp_path, tiny_model, capsys):
+    """``dicom send --pdf`` queues the image's PDF report beside its SR (no picture unless
+    ``--picture``); ``--picture --pdf`` all three."""
+    from desktop.cli_dicom import main
+
+    database = tmp_path / "outbox.db"
+    source = source_image(tmp_path)
+    common = ["send", "--to", "ARCHIVE@127.0.0.1:9", "--model", str(tiny_model), "--lang", "en"]
+    assert main(["--outbox", str(database), *common, "--pdf", str(source)]) == 0
+    with Outbox(database) as outbox:
+        assert sorted(item.sop_class for item in outbox.items()) == [
+            "1.2.840.10008.5.1.4.1.1.104.1",  # Encapsulated PDF
+            "1.2.840.10008.5.1.4.1.1.88.34"]  # Comprehensive 3D SR
+    assert main(["--outbox", str(database), *common, "--picture", "--pdf", str(source)]) == 0
+    with Outbox(database) as outbox:
+        assert sorted(item.sop_class for item in outbox.items()) == [
+            "1.2.840.10008.5.1.4.1.1.104.1", "1.2.840.10008.5.1.4.1.1.104.1",
+            "1.2.840.10008.5.1.4.1.1.7",  # Secondary Capture
+            "1.2.840.10008.5.1.4.1.1.88.34", "1.2.840.10008.5.1.4.1.1.88.34"]
+    assert "Results waiting in the outbox" in capsys.readouterr().err

@@ -151,6 +151,32 @@ def predict_send(folder: Path, params: dict) -> dict:
     return answer
 
 
+def round_trip(folder: Path, params: dict) -> dict:
+    """``python -m desktop predict --send --picture --pdf`` to a running Orthanc: every object
+    the outbox kept (SR, Secondary Capture, Encapsulated PDF), and each fetched back over
+    Orthanc's REST API (``/instances/{id}/file``) into ``folder/fetched``, to be compared."""
+    from desktop.network.outbox import Outbox
+
+    env = dict(os.environ, CXR_DATA_DIR=str(folder / "data"),
+               CXR_CONFIG_DIR=str(folder / "config"), CXR_LOG_DIR=str(folder / "logs"))
+    orthanc = Orthanc(folder / "orthanc").start()
+    run = subprocess.run([sys.executable, "-m", "desktop", "predict", "--send", "--to", ARCHIVE,
+                          "--picture", "--pdf", "--model", params["model"], "--lang", "es",
+                          *params["files"]], env=env, capture_output=True, text=True,
+                         timeout=240)
+    fetched = folder / "fetched"
+    fetched.mkdir()
+    ids = orthanc.ids_by_sop_uid()
+    for uid, instance in ids.items():
+        (fetched / f"{uid}.dcm").write_bytes(orthanc.file(instance))
+    with Outbox(folder / "data" / "outbox.db") as outbox:
+        sent = [{"uid": item.sop_uid, "class": item.sop_class, "state": item.state,
+                 "file": str(item.file)} for item in outbox.items()]
+    orthanc.kill()
+    return {"run": [run.returncode, run.stdout, run.stderr], "sent": sent,
+            "stored": sorted(ids), "fetched": str(fetched)}
+
+
 def window_sends(folder: Path, params: dict) -> dict:
     """The window open (under a private Xvfb) with 3 results in the outbox and the archive
     down: its sending thread tries, waits its back-off, and once the archive is up the outbox
@@ -349,7 +375,7 @@ def tls(folder: Path, params: dict) -> dict:
 
 SCENARIOS = {"app_killed_mid_send": app_killed_mid_send, "kill_and_restart": kill_and_restart,
              "wrong_ae": wrong_ae, "command_line": command_line, "predict_send": predict_send,
-             "window_sends": window_sends, "tls": tls}
+             "window_sends": window_sends, "tls": tls, "round_trip": round_trip}
 
 
 def main() -> None:

@@ -125,6 +125,19 @@ class Orthanc:
                                     timeout=10) as answer:
             return json.loads(answer.read())
 
+    def file(self, instance: str) -> bytes:
+        """The DICOM file Orthanc keeps for ``instance`` (its Orthanc id), as its REST API gives
+        it (``/instances/{id}/file``)."""
+        with urllib.request.urlopen(
+                f"http://{LOOPBACK}:{self.http_port}/instances/{instance}/file",
+                timeout=30) as answer:
+            return answer.read()
+
+    def ids_by_sop_uid(self) -> dict[str, str]:
+        """Orthanc's id of each instance stored, by its SOP Instance UID."""
+        return {self.rest(f"/instances/{i}")["MainDicomTags"]["SOPInstanceUID"]: i
+                for i in self.rest("/instances")}
+
     def instances(self) -> list[str]:
         """The SOP Instance UIDs stored."""
         return [self.rest(f"/instances/{i}")["MainDicomTags"]["SOPInstanceUID"]

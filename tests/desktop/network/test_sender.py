@@ -3,6 +3,9 @@ each scenario run inside a private network namespace on loopback (``tests.suppor
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pydicom
 import pytest
 
 from tests.support.dicom_scenarios import source_image
@@ -106,3 +109,59 @@ def test_predict_send_queues_each_dicom_result_says_once_for_plain_images_and_de
     assert seen["classes"] == ["1.2.840.10008.5.1.4.1.1.7",  # Secondary Capture
                                "1.2.840.10008.5.1.4.1.1.88.34",  # Comprehensive 3D SR
                                "1.2.840.10008.5.1.4.1.1.88.34"]
+
+
+def differences(ours, theirs, where: str = "") -> list[str]:
+    """Every element (file meta left out: the archive writes its own) that is not the same in
+    both datasets, VR and value, sequences item by item; [] when they are equal."""
+    found = []
+    for tag in sorted(set(ours.keys()) | set(theirs.keys())):
+        name = f"{where}{pydicom.datadict.keyword_for_tag(tag) or tag}"
+        if tag not in ours or tag not in theirs:
+            found.append(f"{name}: only in {'ours' if tag in ours else 'the archive'}")
+            continue
+        a, b = ours[tag], theirs[tag]
+        if a.VR != b.VR:
+            found.append(f"{name}: VR {a.VR} != {b.VR}")
+        elif a.VR == "SQ":
+            if len(a.value) != len(b.value):
+                found.append(f"{name}: {len(a.value)} items != {len(b.value)}")
+            for number, (x, y) in enumerate(zip(a.value, b.value, strict=False)):
+                found += differences(x, y, f"{name}[{number}].")
+        elif a.value != b.value:
+            found.append(f"{name}: {a.value!r:.80} != {b.value!r:.80}")
+    return found
+
+
+@pytest.mark.integration
+def test_what_orthanc_returns_over_rest_is_what_we_sent_sr_picture_and_pdf(tmp_path, tiny_model):
+    """Issue 33: the SR, the Secondary Capture and the Encapsulated PDF sent by ``predict --send
+    --picture --pdf``, fetched back from Orthanc's REST API, parse to the datasets in our
+    outbox, element by element, and the PDF's bytes are the same."""
+    images = tmp_path / "in"
+    images.mkdir()
+    source_image(images)
+    seen = in_private_network("round_trip", tmp_path, model=str(tiny_model),
+                              files=[str(images)])
+    code, out, err = seen["run"]
+    assert code == 0, err
+    assert "Resultados enviados a ARCHIVE@127.0.0.1:4242: 3." in err
+    sent = {item["class"]: item for item in seen["sent"]}
+    assert set(sent) == {"1.2.840.10008.5.1.4.1.1.88.34",  # Comprehensive 3D SR
+                         "1.2.840.10008.5.1.4.1.1.7",  # Secondary Capture
+                         "1.2.840.10008.5.1.4.1.1.104.1"}  # Encapsulated PDF
+    assert all(item["state"] == "sent" for item in sent.values())
+    assert seen["stored"] == sorted(item["uid"] for item in sent.values())
+    for item in sent.values():
+        ours = pydicom.dcmread(item["file"])
+        theirs = pydicom.dcmread(Path(seen["fetched"]) / f"{item['uid']}.dcm")
+        assert differences(ours, theirs) == [], item["class"]
+        assert len(ours) == len(theirs) > 10
+    ours = pydicom.dcmread(sent["1.2.840.10008.5.1.4.1.1.104.1"]["file"])
+    theirs = pydicom.dcmread(Path(seen["fetched"]) / f"{ours.SOPInstanceUID}.dcm")
+    length = ours.EncapsulatedDocumentLength
+    assert theirs.EncapsulatedDocumentLength == length
+    document = bytes(theirs.EncapsulatedDocument)
+    assert document == bytes(ours.EncapsulatedDocument)
+    assert document[:5] == b"%PDF-" and document[:length].rstrip().endswith(b"%%EOF")
+    assert theirs.DocumentTitle == "Radiografía de tórax: resultado del modelo"
