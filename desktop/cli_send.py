@@ -113,7 +113,9 @@ class ResultSender:
         except UserError as exc:
             _err(exc.user_message())
             return
-        heatmap = self.engine.explain(xray.model_input)
+        from desktop.engine.session import withheld
+
+        heatmap = None if withheld(result) else self.engine.explain(xray.model_input)
         if picture:
             from desktop.reports.dicom_sc import secondary_capture
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from desktop.engine.session import withheld
 from desktop.reports.dicom_sr import MANUFACTURER, NO_RESULT, NoStudy, series_uid, source_header
 from desktop.reports.overlay import blend_heatmap
 
@@ -57,13 +58,16 @@ def report_picture(preview: Image.Image, heatmap: np.ndarray | None, lines: list
 def secondary_capture(result, row, metadata: dict, preview: Image.Image,
                       heatmap: np.ndarray | None):
     """The report picture of ``result`` (``row`` its session row; ``preview`` and ``heatmap``
-    as the result pane shows them) as a highdicom ``SCImage`` in the source image's Study.
+    as the result pane shows them) as a highdicom ``SCImage`` in the source image's Study; no
+    heatmap where the verdict was withheld (the window shows none either, nor does the PDF).
     ``NoStudy`` for a plain image or a result that could not be read."""
     import highdicom as hd
     from highdicom.sc import SCImage
 
     if not result.ok:
         raise NoStudy(result.path, NO_RESULT)
+    if withheld(result):
+        heatmap = None
     source = source_header(Path(result.path))
     picture = report_picture(preview, heatmap, caption(row, metadata))
     sc = SCImage.from_ref_dataset(

@@ -11,6 +11,7 @@ import numpy as np
 import pydicom
 import pytest
 
+from desktop.engine.scope import NOT_CHEST_XRAY, R_COLOUR, Reason, Scope
 from desktop.reading.imaging import read_image
 from desktop.reports.dicom_sc import SC_SERIES_DESCRIPTION, secondary_capture
 from desktop.reports.dicom_sr import NoStudy, save
@@ -18,10 +19,10 @@ from tests.desktop.reports.test_dicom_sr import dciodvfy_errors, write_source
 from tests.support.report_fixtures import CARD, classified, session, write_xray
 
 
-def picture_for(tmp_path: Path, heatmap: np.ndarray | None):
+def picture_for(tmp_path: Path, heatmap: np.ndarray | None, scope: Scope | None = None):
     source = write_source(tmp_path / "image.dcm")
     s = session()
-    result = classified(s, source, 0.83)
+    result = classified(s, source, 0.83, scope=scope)
     preview = read_image(source).preview
     sc = secondary_capture(result, s.row(result), CARD, preview, heatmap)
     return pydicom.dcmread(save(sc, tmp_path / "out")), pydicom.dcmread(source), preview
@@ -54,6 +55,16 @@ def test_the_picture_joins_the_study_with_the_heatmap_burned_in_and_passes_dciod
     assert hot[..., 0].mean() - hot[..., 2].mean() > 40
     assert np.abs(cold[..., 0].astype(int) - cold[..., 2]).mean() < 2
     assert pixels[height + 4:, :, :].max() > 200  # the caption's white letters
+
+
+def test_a_withheld_verdict_has_no_heatmap_burned_in(tmp_path):
+    """As in the window and the PDF: where the image is not a chest X-ray, no heatmap."""
+    sc, _, preview = picture_for(tmp_path, hot_corner(),
+                                 scope=Scope(NOT_CHEST_XRAY, Reason(R_COLOUR)))
+    width = max(preview.width, 640)
+    height = round(preview.height * width / preview.width)
+    picture = sc.pixel_array[:height].astype(int)
+    assert np.abs(picture[..., 0] - picture[..., 2]).mean() < 2  # grey all over
 
 
 def test_a_plain_image_has_no_study_to_join(tmp_path):
