@@ -83,7 +83,7 @@ class DicomView(Polled, tk.Toplevel):
                                              pady=(8, 0))
         form.columnconfigure(2, weight=1)
         self.auto_send = AutoSendBox(self, context, t, lambda text: self.say(self.status, text))
-        self.auto_send.pack(fill="x", padx=10, pady=(0, 4))
+        self.auto_send.pack(fill="x", padx=10, pady=(0, 2))
         self.status = ttk.Label(self, wraplength=820, justify="left", padding=(10, 0))
         self.status.pack(fill="x")
         # the sentences wrap at the window's width, whatever the screen
@@ -91,7 +91,7 @@ class DicomView(Polled, tk.Toplevel):
             wraplength=max(e.width - 20, 100)))
         # the outbox and receiving each in a tab: both keep their room on an 800x600 screen
         self.tabs = ttk.Notebook(self)
-        self.tabs.pack(fill="both", expand=True, padx=10, pady=(8, 0))
+        self.tabs.pack(fill="both", expand=True, padx=10, pady=(4, 0))
         outbox_tab = ttk.Frame(self.tabs)
         self.tabs.add(outbox_tab)
         t.call(self.tabs, lambda: self.tabs.tab(outbox_tab, text=_("Outbox")))
@@ -101,12 +101,12 @@ class DicomView(Polled, tk.Toplevel):
             t.call(self.tabs, lambda: self.tabs.tab(self.receive, text=_(RECEIVE_TAB)))
         # the buttons under the list are packed before it: a short screen shrinks the list,
         # never them
-        bottom = ttk.Frame(outbox_tab, padding=(6, 8))
+        bottom = ttk.Frame(outbox_tab, padding=(4, 6))
         bottom.pack(side="bottom", fill="x")
         self.tree = ttk.Treeview(outbox_tab, columns=COLUMNS, show="headings", height=6)
         for column in COLUMNS:
             t.heading(self.tree, column, HEADINGS[column])
-        self.tree.pack(fill="both", expand=True, padx=6, pady=(6, 0))
+        self.tree.pack(fill="both", expand=True, padx=4, pady=(4, 0))
         self.tree.bind("<<TreeviewSelect>>", self.selected)
         self.summary = ttk.Label(bottom)
         self.summary.pack(side="left")

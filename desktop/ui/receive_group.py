@@ -21,6 +21,7 @@ from desktop.i18n import _
 from desktop.network.destination import Destination
 from desktop.network.listen_config import ListenConfig, form_values, parse
 from desktop.ui.listen_link import LISTENING
+from desktop.ui.scrolled import Scrolled
 
 RECEIVE_TAB = N_("Receive from the X-ray machine")  # the tab's title (``DicomView``)
 NOT_LISTENING = N_("Not receiving: images are accepted only while \"Receive images\" is ticked.")
@@ -31,13 +32,16 @@ FIELDS = (("aet", N_("Our AE title")), ("port", N_("Port")),
           ("folder", N_("Folder for received images")))
 
 
-class ReceiveGroup(ttk.Frame):
+class ReceiveGroup(Scrolled):
     """Built by ``desktop.ui.dicom_view.DicomView``; ``context`` is its ``CasesContext`` (with
-    ``listening``), ``texts`` the dialog's."""
+    ``listening``), ``texts`` the dialog's. It scrolls when the tab is short (an 800x600
+    screen, under the archive's TLS files)."""
 
     def __init__(self, master: tk.Misc, context, texts, *,
                  ask_folder=filedialog.askdirectory) -> None:
-        super().__init__(master, padding=(10, 8, 10, 6))
+        super().__init__(master, wheel_anywhere=False)
+        body = ttk.Frame(self.inner, padding=(10, 8, 10, 6))
+        body.pack(fill="both", expand=True)
         self.context, self.link, self.texts = context, context.listening, texts
         self._ask_folder = ask_folder
         self.problems: list[Sentence] = []  # what the last check refused, until a change
@@ -46,7 +50,7 @@ class ReceiveGroup(ttk.Frame):
         self.listen = tk.BooleanVar(self, self.link.running is not None)
         self.send_back = tk.BooleanVar(self, settings.dicom_send_back)
         self.fields = {key: tk.StringVar(self, values[key]) for key, _label in FIELDS}
-        self.listen_box = texts.widget(ttk.Checkbutton(self, variable=self.listen,
+        self.listen_box = texts.widget(ttk.Checkbutton(body, variable=self.listen,
                                                        command=self.apply),
                                        N_("Receive images (listen)"))
         self.listen_box.grid(row=0, column=0, columnspan=4, sticky="w")
@@ -55,25 +59,25 @@ class ReceiveGroup(ttk.Frame):
                  "folder": (3, 1, 3, 40)}
         for key, label in FIELDS:
             row, column, span, width = where[key]
-            texts.widget(ttk.Label(self), label).grid(row=row, column=column - 1, sticky="w",
+            texts.widget(ttk.Label(body), label).grid(row=row, column=column - 1, sticky="w",
                                                       padx=(0 if column == 1 else 12, 0), pady=2)
-            entry = ttk.Entry(self, textvariable=self.fields[key], width=width)
+            entry = ttk.Entry(body, textvariable=self.fields[key], width=width)
             entry.grid(row=row, column=column, columnspan=span,
                        sticky="w" if key in ("aet", "port") else "we", padx=(8, 0), pady=2)
             self.entries[key] = entry
-        self.browse_button = texts.widget(ttk.Button(self, command=self.browse), N_("Browse…"))
+        self.browse_button = texts.widget(ttk.Button(body, command=self.browse), N_("Browse…"))
         self.browse_button.grid(row=3, column=4, sticky="w", padx=(8, 0))
-        self.send_back_box = texts.widget(ttk.Checkbutton(self, variable=self.send_back,
+        self.send_back_box = texts.widget(ttk.Checkbutton(body, variable=self.send_back,
                                                           command=self.apply),
                                           N_("Send each result back to the archive"))
         self.send_back_box.grid(row=4, column=0, columnspan=4, sticky="w", pady=(2, 0))
-        self.apply_button = texts.widget(ttk.Button(self, command=self.apply), N_("Apply"))
+        self.apply_button = texts.widget(ttk.Button(body, command=self.apply), N_("Apply"))
         self.apply_button.grid(row=4, column=4, sticky="w", padx=(8, 0))
-        self.status = ttk.Label(self, justify="left", wraplength=760)
+        self.status = ttk.Label(body, justify="left", wraplength=760)
         self.status.grid(row=5, column=0, columnspan=5, sticky="we", pady=(4, 0))
         self.status.bind("<Configure>", lambda e: self.status.configure(
             wraplength=max(e.width - 10, 200)))
-        self.columnconfigure(3, weight=1)
+        body.columnconfigure(3, weight=1)
         texts.call(self.status, self._show_status)
         self.link.follow(self._link_changed)
         self.bind("<Destroy>", lambda e: self.link.unfollow(self._link_changed)
