@@ -47,6 +47,15 @@ class Settings:
     dicom_tls_key: str | None = None
     user_name: str | None = None  # who confirms diagnoses in the case history, typed once
     refer_band: bool = True  # the refer band decides where the model or profile has one
+    # Receiving from the X-ray machine (desktop.network.listener), off unless turned on in
+    # Cases → DICOM archive and outbox…; the values are checked by desktop.network.listen_config
+    dicom_listen: bool = False
+    dicom_listen_aet: str | None = None  # our AE title there; None: the computer's AE title
+    dicom_listen_port: int = 11112  # 1024-65535
+    dicom_listen_allowed: str | None = None  # the calling AE titles accepted: "XRAY1,XRAY2"
+    dicom_listen_folder: str | None = None  # None: "received" in the user's data folder
+    dicom_send_back: bool = False  # each received image's result sent to the archive
+    dicom_auto_send: bool = False  # each DICOM result sent to the archive as it is classified
 
 
 def user_folder(kind: str, override_variable: str) -> Path:
@@ -109,13 +118,18 @@ def save_settings(settings: Settings, path: Path | None = None) -> bool:
 _INVALID = object()
 
 
-_FLAGS = frozenset({"show_heatmap", "show_image_info", "show_identifiers", "refer_band"})
+_FLAGS = frozenset({"show_heatmap", "show_image_info", "show_identifiers", "refer_band",
+                    "dicom_listen", "dicom_send_back", "dicom_auto_send"})
+_PORTS = frozenset({"dicom_listen_port"})  # whole numbers a listener may open: 1024-65535
 _FRACTIONS = frozenset({"threshold", "heatmap_opacity"})  # numbers from 0 to 1
 
 
 def _validated(name: str, value: Any) -> Any:
     if name in _FLAGS:
         return value if isinstance(value, bool) else _INVALID
+    if name in _PORTS:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return value if ok and 1024 <= value <= 65535 else _INVALID
     if value is None:
         return None if name != "heatmap_opacity" else _INVALID
     if name in _FRACTIONS:

@@ -39,7 +39,7 @@ ENTRY = {"desktop.__main__", "desktop.cli", "desktop.cli_cases", "desktop.cli_di
          "desktop.selftest"}
 # The window's modules that need no Tk (their tests run without a display).
 TK_FREE_UI = {"desktop.ui.cases_context", "desktop.ui.commands", "desktop.ui.dicom_link",
-              "desktop.ui.drop",
+              "desktop.ui.drop", "desktop.ui.listen_link",
               "desktop.ui.state", "desktop.ui.text_fit", "desktop.ui.viewer",
               "desktop.ui.worker"}
 TK = ("tkinter", "tkinterdnd2", "PIL.ImageTk")  # importing any of these loads Tk

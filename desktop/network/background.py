@@ -42,9 +42,9 @@ def queue_report(outbox: Outbox, result, row, metadata: dict, model_sha256: str,
 
 @dataclass(frozen=True)
 class SendRequest:
-    """Results the user asked to send: ``(result, row)`` pairs and what their SRs say of the
-    model and threshold, to ``destination`` (``AET@HOST:PORT``) as ``calling_aet``, over TLS
-    with ``tls``."""
+    """Results to send (the user asked, or each as it is classified): ``(result, row)`` pairs
+    and what their SRs say of the model and threshold, to ``destination`` (``AET@HOST:PORT``)
+    as ``calling_aet``, over TLS with ``tls``."""
 
     results: Sequence[tuple[object, object]]
     metadata: dict
@@ -53,6 +53,7 @@ class SendRequest:
     destination: str
     calling_aet: str
     tls: TlsFiles | None = None
+    asked: bool = True  # False: sent as classified (the setting), said like the clock's rounds
 
 
 @dataclass
@@ -123,9 +124,9 @@ class BackgroundSender:
                         return
                     requests, self._requests = self._requests, []
                     retry, self._retry = self._retry, False
-                asked = bool(requests) or retry
+                asked = any(request.asked for request in requests) or retry
                 # no outbox yet and nothing asked: nothing to do (and no file made)
-                if outbox is None and (asked or self._db().exists()):
+                if outbox is None and (requests or retry or self._db().exists()):
                     outbox = Outbox(self.path)
                 if outbox is not None:
                     self._round(outbox, requests, retry, asked)

@@ -8,7 +8,10 @@ pixels gets A900 (does not match its SOP class), one the reader cannot decode (t
 hostile) gets C000 (cannot understand) and is kept nowhere; a full disk gets A700. A good one is
 written atomically into the chosen folder (``<SOP Instance UID>.dcm``; a temporary file beside
 it, then a rename), answered Success, and queued for one classifying thread that records each
-result in the case history, as ``predict`` does.
+result in the case history, as ``predict`` does. The window classifies what arrives itself
+(its worker, its session's threshold and site profile, its own recording), so it starts the
+listener with ``received``: each stored file is handed to it (with the calling AE title), and
+the listener loads no model and records nothing.
 """
 
 from __future__ import annotations
@@ -67,30 +70,42 @@ class Listener:
 
     def __init__(self, engine, folder: Path, *, history: Path | None,
                  report: Callable[[object, object], None],
-                 notify: Callable[[Sentence], None]) -> None:
+                 notify: Callable[[Sentence], None],
+                 received: Callable[[Path, str], None] | None = None) -> None:
         self.engine, self.folder = engine, folder
         self.history, self.report, self.notify = history, report, notify
         self.received: queue.Queue[Path | None] = queue.Queue()
+        # where each stored file goes: the classifying thread's queue, or the caller's hand
+        self.hand_off = received or (lambda path, calling: self.received.put(path))
         self.server = None
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._classify_all, name="cxr-listen-classify",
                                        daemon=True)
 
     @classmethod
-    def start(cls, model: Path, *, aet: str, allowed: Sequence[str], folder: Path, port: int,
-              bind: str = "127.0.0.1", history: Path | None = None,
+    def start(cls, model: Path | None, *, aet: str, allowed: Sequence[str], folder: Path,
+              port: int, bind: str = "127.0.0.1", history: Path | None = None,
               report: Callable[[object, object], None] = lambda session, result: None,
-              notify: Callable[[Sentence], None] = lambda sentence: None) -> Listener:
+              notify: Callable[[Sentence], None] = lambda sentence: None,
+              received: Callable[[Path, str], None] | None = None) -> Listener:
+        """Listening on ``bind``:``port`` once it returns; ``ListenError`` (the folder cannot
+        be written, the port cannot be opened) otherwise. With ``received`` (called on the
+        association's thread with each stored file and the calling AE title) nothing is
+        classified here and ``model`` is not loaded."""
         from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, evt
 
         from desktop.engine.inference import Engine
 
         try:
             (folder / INCOMING).mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
+            probe = folder / INCOMING / f".probe-{os.getpid()}-{threading.get_ident()}"
+            probe.write_bytes(b"")  # a folder that exists may still refuse files
+            probe.unlink()
+        except (OSError, ValueError) as exc:
             raise ListenError(NOT_A_FOLDER, folder=str(folder)) from exc
-        listener = cls(Engine.load(model), folder, history=history, report=report,
-                       notify=notify)
+        engine = Engine.load(model) if received is None else None
+        listener = cls(engine, folder, history=history, report=report, notify=notify,
+                       received=received)
         ae = AE(ae_title=aet)
         ae.require_calling_aet = list(allowed)
         ae.require_called_aet = True
@@ -101,7 +116,8 @@ class Listener:
                 (bind, port), block=False, evt_handlers=[(evt.EVT_C_STORE, listener.on_store)])
         except OSError as exc:
             raise ListenError(PORT_IN_USE, port=port, why=exc.strerror or str(exc)) from exc
-        listener.thread.start()
+        if received is None:
+            listener.thread.start()
         return listener
 
     def on_store(self, event) -> int:
@@ -109,6 +125,7 @@ class Listener:
         from desktop.reading.imaging import read_image
 
         try:
+            calling = str(event.assoc.requestor.ae_title).strip()
             dataset = event.dataset
             sop_uid = str(dataset.SOPInstanceUID)
             has_pixels = "PixelData" in dataset
@@ -138,7 +155,10 @@ class Listener:
             return CANNOT_UNDERSTAND
         final = self.folder / name
         os.replace(checking, final)  # same folder tree: atomic
-        self.received.put(final)
+        try:
+            self.hand_off(final, calling)
+        except Exception:  # noqa: BLE001 - stored all the same: the file is in the folder
+            log.exception("The received %s could not be handed on", final)
         return SUCCESS
 
     def _classify_all(self) -> None:

@@ -21,9 +21,10 @@ class ModelCardDialog(ReadOnlyDialog):
     """A read-only, scrollable model card that re-labels itself on a language switch."""
 
     def __init__(self, master: tk.Misc, texts: Texts, card: dict | None,
-                 error: UserError | None = None, site=None) -> None:
+                 error: UserError | None = None, site=None, node=None) -> None:
         self.card, self.error = card, error
         self.site = site  # () -> lines about the site profile in force (HistoryLink)
+        self.node = node  # () -> lines about what listens for DICOM images (ListenLink)
         super().__init__(master, texts, N_("About / Model card"), "720x620")
 
     def make_view(self, frame: ttk.Frame) -> tk.Text:
@@ -44,6 +45,12 @@ class ModelCardDialog(ReadOnlyDialog):
         self.text.delete("1.0", "end")
         sections = model_card_sections(self.card, self.error, details=bool(self.details.get()),
                                        site=None if self.site is None else self.site())
+        node = self.node() if self.node is not None else []
+        if node:  # only while receiving: after the Application (and site profile) sections
+            headings = [heading for heading, _lines in sections]
+            after = headings.index(_("Site profile") if _("Site profile") in headings
+                                   else _("Application")) + 1
+            sections.insert(after, (_("DICOM node"), node))
         for heading, lines in sections:
             self.text.insert("end", heading + "\n", ("heading",))
             for line in lines:

@@ -44,6 +44,7 @@ from desktop.ui.divider import Divider
 from desktop.ui.drop import parse_drop_data
 from desktop.ui.history_link import HistoryLink
 from desktop.ui.info_panel import InfoPanel
+from desktop.ui.listen_link import ListenLink
 from desktop.ui.result_pane import ResultPane
 from desktop.ui.results_table import ResultsTable
 from desktop.ui.state import WindowState, folder_of
@@ -107,6 +108,8 @@ class App:
         self.state.on_model_ready.append(self.history.model_ready)
         self.state.on_added.append(self.history.classified)
         self.dicom_link = DicomLink(self)  # the outbox kept moving while the window is open
+        self.state.on_added.append(self.dicom_link.classified)  # sent as classified, if asked
+        self.listen_link = ListenLink(self)  # images received from the X-ray machine, if on
         self.worker.start()
         self._poll_id = root.after(POLL_MS, self._poll)
 
@@ -420,7 +423,8 @@ class App:
             self.dialog.lift()
             return
         self.dialog = ModelCardDialog(self.root, self.texts, self.state.card,
-                                      self.state.model_error, site=self.history.profile_lines)
+                                      self.state.model_error, site=self.history.profile_lines,
+                                      node=self.listen_link.about_lines)
 
     # --- the Cases menu (``desktop.ui.history_link``) ---------------------------------------
 
@@ -550,6 +554,7 @@ class App:
         self.state.remember(window_geometry=self.root.geometry())
         i18n.remove_listener(self._language_changed)
         self.root.after_cancel(self._poll_id)
+        self.listen_link.close()  # the port closed first: nothing arrives while closing
         self.worker.stop(timeout=1.0)
         self.dicom_link.close()
         self.history.close()

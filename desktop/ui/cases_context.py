@@ -2,7 +2,8 @@
 sha256 and card, the loaded engine (handed to ``desktop.cases``' jobs, never run by a window
 itself), the site profile in force and the refer band (the profile's or the card's), the
 settings read and ``remember``ed (the window's one place that saves them), where a file dialog
-starts, and showing files in the main window.
+starts, showing files in the main window, and the window's Storage SCP (``listening``: its
+``apply``, ``running``, ``busy``, ``problem``, ``follow``/``unfollow``).
 
 A Cases window gets a ``CasesContext``, never the ``App``: what it could reach is what is
 written here. No Tk (``tests/test_layers.py`` holds it).
@@ -19,17 +20,19 @@ class CasesContext:
 
     def __init__(self, *, root, state, worker, link,
                  open_paths: Callable[[list[str | Path]], object],
-                 retry_outbox: Callable[[], object] | None = None) -> None:
+                 retry_outbox: Callable[[], object] | None = None, listening=None) -> None:
         self.root = root  # the main window: a Cases window's parent
         self._state, self._worker, self._link, self._open_paths = state, worker, link, open_paths
         self._retry_outbox = retry_outbox
+        self.listening = listening  # the window's Storage SCP (``ui.listen_link``), or None
 
     @classmethod
     def of(cls, app, link) -> CasesContext:
         sending = getattr(app, "dicom_link", None)  # the window's one sending thread
         return cls(root=app.root, state=app.state, worker=app.worker, link=link,
                    open_paths=app.open_paths,
-                   retry_outbox=sending.retry_now if sending is not None else None)
+                   retry_outbox=sending.retry_now if sending is not None else None,
+                   listening=getattr(app, "listen_link", None))
 
     def retry_outbox(self) -> None:
         """Every unsent outbox row tried now, by the window's one sending thread."""

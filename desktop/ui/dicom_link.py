@@ -1,5 +1,6 @@
 """The window's link to the DICOM archive: the outbox kept moving while the window is open, and
-Cases → "Send this result / all DICOM results to the archive".
+Cases → "Send this result / all DICOM results to the archive", and each DICOM result sent as it
+is classified when the user asked for that.
 
 One ``BackgroundSender`` thread (``desktop.network.background``, no Tk) retries what waits on its
 back-off schedule and sends what the user asks; each round it did comes back on a queue that
@@ -10,6 +11,7 @@ holds one ``DicomLink``.
 
 from __future__ import annotations
 
+import logging
 import queue
 
 from desktop.errors import N_, Sentence
@@ -19,6 +21,8 @@ from desktop.network.destination import DEFAULT_CALLING_AET, Destination
 from desktop.network.sender import NO_STUDIES, REFUSED_COUNT, SENT_COUNT
 from desktop.network.tls import TlsFileError, TlsFiles
 from desktop.reports.dicom_sr import NO_RESULT, NoStudy
+
+log = logging.getLogger(__name__)
 
 POLL_MS = 100
 NO_ARCHIVE = N_("No archive is saved: enter it in Cases → DICOM archive and outbox…, then send "
@@ -83,6 +87,32 @@ class DicomLink:
             state.model_sha256, session.policy.preset, str(archive),
             settings.dicom_calling_aet or DEFAULT_CALLING_AET, tls))
         state.say(lambda: _(SENDING).format(archive=archive, count=len(results)))
+
+    def classified(self, result) -> None:
+        """A result was added to the table (opened or received): its SR queued for the saved
+        archive when "Send each DICOM result … as it is classified" is on, or, for a received
+        image, "Send each result back to the archive". Plain images and results without a
+        probability are passed over silently (the manual send says why); so is everything
+        while no archive is saved. The status line then says what was sent or refused, as for
+        the back-off's rounds, not each wait (the outbox view lists them)."""
+        settings = self.app.state.settings
+        if not (settings.dicom_auto_send
+                or (settings.dicom_send_back and self.app.state.was_received(result))):
+            return
+        if not result.ok or (result.source or {}).get("format") != "DICOM":
+            return
+        try:
+            archive = Destination.parse(settings.dicom_archive or "")
+            tls = TlsFiles.from_fields(settings.dicom_tls_ca, settings.dicom_tls_cert,
+                                       settings.dicom_tls_key)
+        except (ValueError, TlsFileError):  # the dialog saves neither; a hand-edited file
+            log.info("Not sent as classified: the saved archive or TLS files are incomplete")
+            return
+        state, session = self.app.state, self.app.session
+        self.sender.send(SendRequest(
+            [(result, session.row(result))], state.card or {}, state.model_sha256,
+            session.policy.preset, str(archive),
+            settings.dicom_calling_aet or DEFAULT_CALLING_AET, tls, asked=False))
 
     def retry_now(self) -> None:
         """The outbox view's "Retry now": every unsent row, on the sending thread."""

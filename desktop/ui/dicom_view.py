@@ -27,7 +27,9 @@ from desktop.i18n import _
 from desktop.network.destination import DEFAULT_CALLING_AET, Destination
 from desktop.network.outbox import OUTBOX_ERRORS, Outbox
 from desktop.network.tls import TlsFileError, TlsFiles
+from desktop.ui.auto_send import AutoSendBox
 from desktop.ui.polled import Polled
+from desktop.ui.receive_group import RECEIVE_TAB, ReceiveGroup
 from desktop.ui.results_table import fit_columns
 
 log = logging.getLogger(__name__)
@@ -55,7 +57,7 @@ SUMMARY = N_("Outbox: {pending} waiting, {sent} sent, {failed} refused.")
 
 class DicomView(Polled, tk.Toplevel):
     def __init__(self, context, db_path=None) -> None:
-        self.open_over(context, N_("DICOM archive and outbox"), (860, 640), (640, 500))
+        self.open_over(context, N_("DICOM archive and outbox"), (860, 700), (640, 520))
         settings = context.settings
         archive = _parsed(settings.dicom_archive)
         t = self.texts
@@ -80,19 +82,31 @@ class DicomView(Polled, tk.Toplevel):
         self._tls_group(form, settings).grid(row=4, column=0, columnspan=3, sticky="ew",
                                              pady=(8, 0))
         form.columnconfigure(2, weight=1)
+        self.auto_send = AutoSendBox(self, context, t, lambda text: self.say(self.status, text))
+        self.auto_send.pack(fill="x", padx=10, pady=(0, 2))
         self.status = ttk.Label(self, wraplength=820, justify="left", padding=(10, 0))
         self.status.pack(fill="x")
         # the sentences wrap at the window's width, whatever the screen
         self.status.bind("<Configure>", lambda e: self.status.configure(
             wraplength=max(e.width - 20, 100)))
+        # the outbox and receiving each in a tab: both keep their room on an 800x600 screen
+        self.tabs = ttk.Notebook(self)
+        self.tabs.pack(fill="both", expand=True, padx=10, pady=(4, 0))
+        outbox_tab = ttk.Frame(self.tabs)
+        self.tabs.add(outbox_tab)
+        t.call(self.tabs, lambda: self.tabs.tab(outbox_tab, text=_("Outbox")))
+        if context.listening is not None:  # the window's Storage SCP: a tab of its own
+            self.receive = ReceiveGroup(self.tabs, context, t)
+            self.tabs.add(self.receive)
+            t.call(self.tabs, lambda: self.tabs.tab(self.receive, text=_(RECEIVE_TAB)))
         # the buttons under the list are packed before it: a short screen shrinks the list,
         # never them
-        bottom = ttk.Frame(self, padding=10)
+        bottom = ttk.Frame(outbox_tab, padding=(4, 6))
         bottom.pack(side="bottom", fill="x")
-        self.tree = ttk.Treeview(self, columns=COLUMNS, show="headings", height=6)
+        self.tree = ttk.Treeview(outbox_tab, columns=COLUMNS, show="headings", height=6)
         for column in COLUMNS:
             t.heading(self.tree, column, HEADINGS[column])
-        self.tree.pack(fill="both", expand=True, padx=10, pady=(8, 0))
+        self.tree.pack(fill="both", expand=True, padx=4, pady=(4, 0))
         self.tree.bind("<<TreeviewSelect>>", self.selected)
         self.summary = ttk.Label(bottom)
         self.summary.pack(side="left")

@@ -50,7 +50,10 @@ class HistoryLink:
             return
         row = self.app.session.row(result)
         card = self.app.state.card or {}
-        self._jobs.put((row, result, self.app.state.model_sha256, card.get("model_version")))
+        # an image the Storage SCP received is recorded here too, once, as received
+        origin = "dicom-listen" if self.app.state.was_received(result) else "window"
+        self._jobs.put((row, result, self.app.state.model_sha256, card.get("model_version"),
+                        origin))
 
     def recording(self) -> bool:
         """Whether results are still being recorded (not once the history could not be
@@ -62,10 +65,10 @@ class HistoryLink:
             job = self._jobs.get()
             if job is None:
                 break
-            row, result, sha, version = job
+            row, result, sha, version, origin = job
             try:
                 if self.recorder.record_row(row, result, model_sha256=sha,
-                                            model_version=version, origin="window"):
+                                            model_version=version, origin=origin):
                     label = folder_label(result.path)  # a teacher's NORMAL/ PNEUMONIA/ folder
                     if label is not None:
                         self.recorder.store.confirm_unless_set(

@@ -13,6 +13,7 @@ the model of this split is napari's Qt-free ``ViewerModel`` under its Qt view.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -102,6 +103,8 @@ class WindowState:
         self.order: list[int] = []  # the table's rows, top to bottom
         self.row_filter = "all"  # which rows the table shows (one of FILTERS); all are exported
         self._listed: set[str] = set()  # real paths of the files listed: never listed twice
+        self._received: set[str] = set()  # real paths of the files the Storage SCP received
+        self.received_now: Counter[str] = Counter()  # this round's received images by sender
         self._adding = False  # the running batches add to a list that had results
         self._status: Status = lambda: _("Loading model…")
         # who else hears of a loaded model and of each result listed (the case history)
@@ -182,12 +185,35 @@ class WindowState:
             return None
         first = paths[0].absolute()
         self.remember(last_folder=str(first if first.is_dir() else first.parent))
-        if not self.pending:
+        return self._submit(paths, select_first=True)
+
+    def receive(self, paths: list[Path], sender: str) -> int | None:
+        """Images the Storage SCP stored (``desktop.ui.listen_link``), from the AE titled
+        ``sender``: classified as opened files are (the same worker, rows, verdicts and
+        recording), without moving the folder the file dialogs open, and selected only when
+        no row is (a person reading another image is not taken away from it). The round's
+        final status says how many arrived from whom."""
+        if not paths:
+            return None
+        self._received.update(os.path.realpath(p) for p in paths)
+        batch = self._submit([Path(p) for p in paths], select_first=self.selected is None)
+        self.received_now[sender] += len(paths)
+        return batch
+
+    def was_received(self, result: Result) -> bool:
+        """Whether ``result``'s file came from the Storage SCP (the history's origin, and
+        "Send each result back to the archive")."""
+        return os.path.realpath(result.path) in self._received
+
+    def _submit(self, paths: list[Path], *, select_first: bool) -> int:
+        if not self.pending:  # a new round: what the last one skipped and received is said
             self.skipped = Skipped()
+            self.received_now = Counter()
             self._adding = bool(self.session.results)
         batch = self.worker.submit(paths, listed=frozenset(self._listed))
         self.pending.add(batch)
-        self.first_of_batch.add(batch)
+        if select_first:
+            self.first_of_batch.add(batch)
         self.view.show_activity()
         if not self.model_ready and self.model_error is None:
             self.say(lambda: _("Loading model…"))
@@ -301,13 +327,18 @@ class WindowState:
             self.say(lambda: ngettext("Cancelled after {done} of {total} file.",
                                       "Cancelled after {done} of {total} files.",
                                       total).format(done=done, total=total))
-        elif message.total == 0:
+        elif message.total == 0 and not self.received_now:
             self.say(lambda: self._with_skipped(_(
                 "No chest X-ray images were found there. "
                 "Open JPEG, PNG, BMP, TIFF or DICOM files.")))
         else:
-            self.say(lambda: self._with_skipped(self.session.summary()))
-        self.view.focus_table()
+            received = dict(self.received_now)
+            self.say(lambda: " ".join([*(ngettext(
+                "Received {count} image from {sender}.", "Received {count} images from {sender}.",
+                count).format(count=count, sender=sender) for sender, count in received.items()),
+                self._with_skipped(self.session.summary())]))
+        if not self.received_now:  # an image that arrives never takes the keyboard's focus
+            self.view.focus_table()
 
     def _progress_text(self) -> str:
         """"Classifying 3 of 10 files…", or, when the list had results, that they are added."""

@@ -460,3 +460,43 @@ def test_a_band_turned_off_stays_off_when_the_model_loads_again():
     assert state.session.policy.band is not None and state.session.band is None
     run_batch(state, [result("b.png", 0.45)])
     assert view.rows[view.order[0]][1] == "NORMAL"
+
+
+def test_received_images_are_listed_like_opened_ones_and_said_with_their_sender(window):
+    """Images the Storage SCP stored: the same worker and rows, the folder the file dialogs
+    open left alone, the first selected only when nothing is, the sender named at the end."""
+    state, view, worker = window
+    run_batch(state, [result("opened.png", 0.2)])
+    assert state.selected.path.name == "opened.png"
+    saves = len(state.saved)
+    received = [Path("/received/1.2.3.dcm"), Path("/received/1.2.4.dcm")]
+    batch = state.receive(received, "MODALITY")
+    assert worker.calls[-1] == ("submit", ["1.2.3.dcm", "1.2.4.dcm"])
+    assert len(state.saved) == saves  # last_folder is where the user opens files: not saved
+    state.handle(messages.BatchStarted(batch, 2))
+    state.handle(messages.Classified(batch, Result(received[0], 0.8, None, fingerprint="f")))
+    state.handle(messages.Classified(batch, Result(received[1], 0.1, None, fingerprint="f")))
+    state.handle(messages.BatchFinished(batch, 2, 2, False))
+    assert view.files() == ["opened.png", "1.2.3.dcm", "1.2.4.dcm"]
+    assert state.selected.path.name == "opened.png"  # the reader is not taken away
+    assert view.status == ("Received 2 images from MODALITY. 3 files: 1 pneumonia, 2 normal, "
+                           "0 not classified (threshold 0.50).")
+    assert [state.was_received(r) for r in state.session.results.values()] == [
+        False, True, True]
+    i18n.set_language("pt_BR")
+    assert state.status().startswith("Recebidas 2 imagens de MODALITY. ")
+    i18n.set_language("en")
+    again = state.receive([received[0]], "MODALITY")  # sent twice: listed once, said so
+    skipped = Skipped()
+    skipped.add(received[0], LISTED)
+    state.handle(messages.BatchStarted(again, 0, skipped))
+    state.handle(messages.BatchFinished(again, 0, 0, False))
+    assert view.status.startswith("Received 1 image from MODALITY. 3 files: ")
+    assert view.status.endswith(" 1 file already in the list, not added again.")
+    run_batch(state, [result("later.png", 0.2)])  # the next round says nothing received
+    assert not view.status.startswith("Received")
+    state.clear_results()
+    batch = state.receive([Path("/received/1.2.5.dcm")], "MODALITY")
+    state.handle(messages.Classified(batch, Result(Path("/received/1.2.5.dcm"), 0.8, None,
+                                                   fingerprint="f")))
+    assert state.selected.path.name == "1.2.5.dcm"  # nothing was selected: shown at once

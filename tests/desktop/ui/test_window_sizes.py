@@ -129,6 +129,30 @@ def test_the_dicom_window_opens_usable_and_whole_on_the_screen(small_screen, mak
     view.close()
 
 
+def test_the_receive_tab_keeps_every_control_within_reach_on_a_small_screen(  # noqa: F811
+        small_screen, make_app):
+    """Cases → DICOM archive and outbox…, "Receive from the X-ray machine" under the archive's
+    TLS files on an 800x600 screen: what does not fit scrolls into view (Apply, the sentence),
+    inside the window."""
+    app = make_app()
+    app.show_dicom_node()
+    view = app.dicom_view
+    view.tabs.select(view.receive)
+    group = view.receive
+    wait_for(app, lambda: group.winfo_ismapped() and group.winfo_height() > 60,
+             "show the receive tab")
+    bottom_of = lambda w: w.winfo_rooty() + w.winfo_height()  # noqa: E731
+    tab_bottom = bottom_of(group)
+    assert tab_bottom <= view.winfo_rooty() + view.winfo_height()
+    if bottom_of(group.status) > tab_bottom:  # cut: the tab scrolls, down to its last line
+        assert group.bar.winfo_ismapped()
+        group.canvas.yview_moveto(1.0)
+        wait_for(app, lambda: bottom_of(group.status) <= tab_bottom, "scroll to the sentence")
+    assert group.apply_button.winfo_rooty() >= group.winfo_rooty()
+    assert bottom_of(group.apply_button) <= tab_bottom
+    view.close()
+
+
 def test_restoring_a_maximised_history_keeps_a_usable_size(small_screen, make_app):  # noqa: F811
     if small_screen != "openbox":
         pytest.skip("maximising is the window manager's")
