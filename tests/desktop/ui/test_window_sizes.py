@@ -129,8 +129,8 @@ def test_the_dicom_window_opens_usable_and_whole_on_the_screen(small_screen, mak
     view.close()
 
 
-def test_the_receive_tab_keeps_every_control_within_reach_on_a_small_screen(  # noqa: F811
-        small_screen, make_app):
+def test_the_receive_tab_keeps_every_control_within_reach_on_a_small_screen(
+        small_screen, make_app):  # noqa: F811
     """Cases → DICOM archive and outbox…, "Receive from the X-ray machine" under the archive's
     TLS files on an 800x600 screen: what does not fit scrolls into view (Apply, the sentence),
     inside the window."""
