@@ -45,6 +45,7 @@ SAVED_TLS = N_("Saved: results go to {archive} over a secure connection (TLS).")
 REROUTED = N_("Results waiting for this archive go with these settings too: {count}.")
 TLS_HINT = N_("Leave these empty for a plain connection. The certificate and key are needed "
               "only when the archive asks for this computer's certificate.")
+TLS_TAB = N_("Secure connection (TLS)")
 # the TLS fields: setting, label, the file dialog's title and file types
 TLS_FIELDS = (("dicom_tls_ca", N_("CA file"),
                N_("The CA certificate that signed the archive's certificate"), "*.pem *.crt *.cer"),
@@ -79,8 +80,6 @@ class DicomView(Polled, tk.Toplevel):
         self.test_button = t.widget(ttk.Button(buttons, command=self.test), N_("Test connection"))
         self.test_button.pack(fill="x", pady=2)
         t.widget(ttk.Button(buttons, command=self.save), N_("Save")).pack(fill="x", pady=2)
-        self._tls_group(form, settings).grid(row=4, column=0, columnspan=3, sticky="ew",
-                                             pady=(8, 0))
         form.columnconfigure(2, weight=1)
         self.auto_send = AutoSendBox(self, context, t, lambda text: self.say(self.status, text))
         self.auto_send.pack(fill="x", padx=10, pady=(0, 2))
@@ -89,12 +88,16 @@ class DicomView(Polled, tk.Toplevel):
         # the sentences wrap at the window's width, whatever the screen
         self.status.bind("<Configure>", lambda e: self.status.configure(
             wraplength=max(e.width - 20, 100)))
-        # the outbox and receiving each in a tab: both keep their room on an 800x600 screen
+        # the outbox, the archive's TLS files and receiving each in a tab: the outbox keeps its
+        # rows on an 800x600 screen (under the TLS files it showed one)
         self.tabs = ttk.Notebook(self)
         self.tabs.pack(fill="both", expand=True, padx=10, pady=(4, 0))
         outbox_tab = ttk.Frame(self.tabs)
         self.tabs.add(outbox_tab)
         t.call(self.tabs, lambda: self.tabs.tab(outbox_tab, text=_("Outbox")))
+        self.tls_tab = self._tls_group(self.tabs, settings)
+        self.tabs.add(self.tls_tab)
+        t.call(self.tabs, lambda: self.tabs.tab(self.tls_tab, text=_(TLS_TAB)))
         if context.listening is not None:  # the window's Storage SCP: a tab of its own
             self.receive = ReceiveGroup(self.tabs, context, t)
             self.tabs.add(self.receive)
@@ -120,11 +123,11 @@ class DicomView(Polled, tk.Toplevel):
         self.protocol("WM_DELETE_WINDOW", self.close)
         self._work(lambda outbox: None)
 
-    def _tls_group(self, parent, settings) -> ttk.LabelFrame:
-        """"Secure connection (TLS)": the three files, each with Browse…, and a line saying
-        when they are needed."""
+    def _tls_group(self, parent, settings) -> ttk.Frame:
+        """The "Secure connection (TLS)" tab: the three files, each with Browse…, and a line
+        saying when they are needed; saved with the archive above (Save)."""
         t = self.texts
-        group = t.widget(ttk.LabelFrame(parent, padding=(8, 4)), N_("Secure connection (TLS)"))
+        group = ttk.Frame(parent, padding=(8, 8))
         self.tls_fields: dict[str, tk.StringVar] = {}
         for row, (name, label, title, patterns) in enumerate(TLS_FIELDS):
             t.widget(ttk.Label(group), label).grid(row=row, column=0, sticky="w", pady=2)

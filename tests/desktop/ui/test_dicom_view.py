@@ -137,7 +137,5 @@ def test_the_secure_connection_files_are_checked_saved_with_the_archive_and_give
     app.set_language("pt_BR")
     assert view.status.cget("text") == ("Um certificado de cliente TLS vem com sua chave "
                                         "privada: informe os dois ou nenhum.")
-    labels = [w.cget("text") for w in view.winfo_children()[0].winfo_children()
-              if w.winfo_class() == "TLabelframe"]
-    assert labels == ["Conexão segura (TLS)"]
+    assert view.tabs.tab(view.tls_tab, "text") == "Conexão segura (TLS)"
     view.close()
