@@ -6,6 +6,7 @@ the scenario against a real Orthanc on 127.0.0.1, prints one JSON line with what
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -122,6 +123,14 @@ def command_line(folder: Path, params: dict) -> dict:
     return answer
 
 
+def desktop_command(env: dict, *args: str) -> list:
+    """``python -m desktop ARGS`` in ``env``: [exit status, stdout, stderr] (JSON-friendly, the
+    scenario's answer crosses the private network's process boundary)."""
+    run = subprocess.run([sys.executable, "-m", "desktop", *args], env=env,
+                         capture_output=True, text=True, timeout=240)
+    return [run.returncode, run.stdout, run.stderr]
+
+
 def predict_send(folder: Path, params: dict) -> dict:
     """``python -m desktop predict --send`` with the archive down (the SRs wait in the outbox),
     then up with ``--picture`` (SR and Secondary Capture sent at once), then ``dicom outbox
@@ -129,10 +138,7 @@ def predict_send(folder: Path, params: dict) -> dict:
     env = dict(os.environ, CXR_DATA_DIR=str(folder / "data"),
                CXR_CONFIG_DIR=str(folder / "config"), CXR_LOG_DIR=str(folder / "logs"))
 
-    def desktop(*args: str) -> list:
-        run = subprocess.run([sys.executable, "-m", "desktop", *args], env=env,
-                             capture_output=True, text=True, timeout=240)
-        return [run.returncode, run.stdout, run.stderr]
+    desktop = functools.partial(desktop_command, env)
 
     predict = ["predict", "--send", "--to", ARCHIVE, "--model", params["model"], "--lang", "en"]
     orthanc = Orthanc(folder / "orthanc")
@@ -343,10 +349,7 @@ def tls(folder: Path, params: dict) -> dict:
     env = dict(os.environ, CXR_DATA_DIR=str(folder / "cli-data"),
                CXR_CONFIG_DIR=str(folder / "config"), CXR_LOG_DIR=str(folder / "logs"))
 
-    def desktop(*args: str) -> list:
-        run = subprocess.run([sys.executable, "-m", "desktop", *args], env=env,
-                             capture_output=True, text=True, timeout=240)
-        return [run.returncode, run.stdout, run.stderr]
+    desktop = functools.partial(desktop_command, env)
 
     os.environ["CXR_CONFIG_DIR"] = env["CXR_CONFIG_DIR"]
     save_settings(Settings(dicom_archive=ARCHIVE, dicom_tls_ca=str(certs.ca),
