@@ -24,6 +24,7 @@ from typing import IO
 import numpy as np
 import pydicom
 from PIL import Image, ImageOps
+from pydicom.encaps import generate_frames, get_frame
 from pydicom.pixels import (
     apply_color_lut,
     apply_modality_lut,
@@ -32,7 +33,12 @@ from pydicom.pixels import (
     get_decoder,
     pixel_array,
 )
-from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import (
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEG2000TransferSyntaxes,
+)
 
 from desktop.errors import (
     DicomCompressionError,
@@ -85,6 +91,8 @@ def _read(fh: IO[bytes], *, forced: bool, recognised: bool) -> Decoded:
     transfer_syntax = ds.file_meta.TransferSyntaxUID
     frames = _frame_count(ds, rows, columns)
     plugin = _plugin_for(ds, transfer_syntax, assumed)
+    if transfer_syntax in JPEG2000TransferSyntaxes and _first_frame_hangs_pydicom(ds, frames):
+        raise NotAnImageError()
     try:
         arr = pixel_array(ds, index=0 if frames > 1 else None, decoding_plugin=plugin)
     except MemoryError as exc:
@@ -163,27 +171,46 @@ def _frames_held(ds, rows: int, columns: int) -> int | None:
         return None
 
 
+def _first_frame_hangs_pydicom(ds, frames: int | None) -> bool:
+    """The frames as pydicom hands them to its JPEG 2000 header walk (all of them, as
+    ``generate_frames`` cuts them, and the first as ``get_frame`` does), checked for a header that
+    walk never leaves (``dicom_decoders.jp2_header_never_ends``)."""
+    count = max(frames or 1, 1)
+    try:
+        if count > 1 and dicom_decoders.jp2_header_never_ends(
+                get_frame(ds.PixelData, 0, number_of_frames=count)):
+            return True
+        return any(dicom_decoders.jp2_header_never_ends(frame)
+                   for frame in generate_frames(ds.PixelData, number_of_frames=count))
+    except Exception:  # damaged encapsulation: pydicom refuses it on its own
+        return False
+
+
 def _plugin_for(ds, transfer_syntax, assumed: bool) -> str:
-    """The decoding plug-in to ask for ("" lets pydicom choose), or why none can decode."""
+    """The decoding plug-in to ask for (``dicom_decoders.plugin_for``; "" lets pydicom choose),
+    or why none can decode."""
     if assumed and "PixelData" in ds and ds["PixelData"].is_undefined_length:
         raise DicomCompressionError()  # compressed, and the file does not say how
     try:
         if not transfer_syntax.is_compressed:
             return ""
-        available = get_decoder(transfer_syntax).is_available
+        decoder = get_decoder(transfer_syntax)
+        try:
+            bits_stored = int(ds.BitsStored)
+        except Exception:
+            bits_stored = None
+        plugin = dicom_decoders.plugin_for(transfer_syntax, bits_stored)
+        if not plugin:
+            available = decoder.is_available
+        elif plugin == dicom_decoders.PLUGIN:
+            available = dicom_decoders.is_available(transfer_syntax)
+        else:
+            available = plugin in decoder.available_plugins
     except Exception:  # a syntax pydicom has no decoder for at all
         available = False
     if not available:
         raise DicomCompressionError()
-    try:
-        bits_stored = int(ds.BitsStored)
-    except Exception:
-        bits_stored = None
-    if dicom_decoders.needed_for(transfer_syntax, bits_stored):
-        if not dicom_decoders.is_available(transfer_syntax):
-            raise DicomCompressionError()
-        return dicom_decoders.PLUGIN
-    return ""
+    return plugin
 
 
 def _to_gray(arr: np.ndarray, ds, photometric: str

@@ -295,3 +295,26 @@ def _rgb_dicom(rgb):
     buf = io.BytesIO()
     ds.save_as(buf, enforce_file_format=True)
     return buf.getvalue()
+
+
+# --- a JPEG 2000 header pydicom's own parser never leaves ----------------------------------------
+
+
+@pytest.mark.parametrize("frames", [1, 2])
+def test_jpeg_2000_with_a_zero_length_jp2_box_is_refused_not_hung(tmp_path, frames):
+    """pydicom 3.0 walks a JP2 header before any decoder runs, adding each box's length to its
+    offset: a box of length 0 before the codestream keeps it on the same box for ever."""
+    from pydicom.uid import JPEG2000Lossless
+
+    from desktop.errors import NotAnImageError
+    from tests.support.fuzz_corpus import run_with_watchdog
+
+    hostile = b"\x00\x00\x00\x0cjP  \r\n\x87\n" + b"\x00\x00\x00\x00ftyp" + bytes(92)
+    pixels = np.zeros((frames, 64, 64), np.uint8) if frames > 1 else np.zeros((64, 64), np.uint8)
+    path = write(tmp_path / "j2k.dcm", dicom_bytes(
+        pixels, transfer_syntax=JPEG2000Lossless, pixel_data=encapsulate([hostile] * frames),
+        extra={"NumberOfFrames": frames} if frames > 1 else None))
+    outcome = run_with_watchdog(lambda: read_image(path), 60.0)
+    assert outcome.finished, "the reader hung on the file"
+    assert isinstance(outcome.exception, NotAnImageError)
+    assert outcome.exception.user_message().startswith("This file is not an image or is damaged")

@@ -335,6 +335,24 @@ def test_dicom_without_pixel_data_says_so(tmp_path):
     assert "contains no image" in info.value.user_message()
 
 
+@pytest.fixture
+def without_gdcm(monkeypatch):
+    """pydicom's decoders as the bundles have them: no GDCM plug-in (the tests encode with GDCM,
+    the app no longer ships it)."""
+    from pydicom.pixels import get_decoder
+
+    from desktop.reading import dicom_decoders
+
+    dicom_decoders.register()  # before the copy: the original is put back after the test
+    for syntax in ("1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57",
+                   "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81",
+                   "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.5"):
+        decoder = get_decoder(syntax)
+        plugins = {k: v for k, v in decoder._available.items() if k != "gdcm"}
+        monkeypatch.setattr(decoder, "_available", plugins)
+
+
+@pytest.mark.usefixtures("without_gdcm")
 @pytest.mark.parametrize(
     ("syntax", "uid"),
     [
