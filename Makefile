@@ -103,7 +103,7 @@ PKG_STAMP := $(PKG_VENV)/.installed
 $(PKG_STAMP): Makefile
 	test -x $(PKG_VENV)/bin/python || $(PY) -m venv $(PKG_VENV)
 	$(PKG_VENV)/bin/python -m pip install -q --upgrade pip
-	$(PKG_VENV)/bin/python -m pip install -q torch==2.13.0 pillow numpy pydicom python-gdcm \
+	$(PKG_VENV)/bin/python -m pip install -q torch==2.13.0 pillow numpy pydicom \
 		imagecodecs platformdirs tkinterdnd2 reportlab highdicom==0.28.2 pynetdicom==3.0.4 \
 		pyinstaller babel
 	touch $@

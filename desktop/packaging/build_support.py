@@ -6,6 +6,7 @@ build venv (``make package``), never inside the app.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -27,12 +28,14 @@ MODEL_ENV = "CXR_PACKAGE_MODEL"
 # (numpy.libs, pillow.libs) are not: strip breaks their patched ELF layout ("ELF load command
 # address/offset not page-aligned"), so PyInstaller's own strip=True stays off.
 STRIPPABLE = ("torch/lib/", "torch/_C", "libpython")
-# The imagecodecs extension modules desktop.reading.dicom_decoders calls (12-bit JPEG, JPEG-LS) and
-# what they import. imagecodecs loads each codec by name on first use, so PyInstaller sees none of
-# them; naming these keeps the other ~60 codecs (~75 MB) out of the bundle (these are ~4 MB with
-# their libjpeg-turbo and CharLS). jpeg8_decode lives in _jpeg8 in the Linux wheels and in _jpeg
-# (jpeg8_* are aliases there) in the Windows ones: imagecodecs_modules() picks what is installed.
-IMAGECODECS_MODULES = ["imagecodecs._jpegls", "imagecodecs._shared", "imagecodecs._shared_cython"]
+# The imagecodecs extension modules desktop.reading.dicom_decoders calls (JPEG, JPEG-LS and
+# JPEG 2000) and what they import. imagecodecs loads each codec by name on first use, so
+# PyInstaller sees none of them; naming these keeps the other ~60 codecs (~75 MB) out of the
+# bundle (these are ~5 MB with libjpeg-turbo, CharLS and OpenJPEG). jpeg8_decode lives in _jpeg8
+# in the Linux wheels and in _jpeg (jpeg8_* are aliases there) in the Windows ones:
+# imagecodecs_modules() picks what is installed.
+IMAGECODECS_MODULES = ["imagecodecs._jpegls", "imagecodecs._jpeg2k", "imagecodecs._shared",
+                       "imagecodecs._shared_cython"]
 IMAGECODECS_JPEG = ("imagecodecs._jpeg8", "imagecodecs._jpeg")
 # Files of the collected packages the app never opens (see prune), on every platform.
 PRUNED_SUFFIXES = (".lib", ".pdb", ".h", ".hpp", ".a", ".cmake", ".pyi")
@@ -42,7 +45,13 @@ VC_RUNTIME_DLLS = ("concrt140.dll", "msvcp140.dll", "msvcp140_1.dll", "msvcp140_
 # Pillow's compiled plugins for what the app never reads or draws: AVIF images (no .avif in the
 # reader's list; Pillow probes the plugin at Image.open and goes on without it) and FreeType text
 # (with libavif, libfreetype and libharfbuzz: ~12 MiB on Windows, ~8 MiB on Linux).
-PROBED_MODULES = ["PIL._avif", "PIL._imagingft"]
+# pydicom likewise probes GDCM and pyjpegls (highdicom's dependency, for JPEG-LS encoding) when it
+# registers its decoders; the reader names its decoders (dicom_decoders.plugin_for) and uses
+# neither (GDCM alone was 17 MiB, pyjpegls 6.4 MiB).
+PROBED_MODULES = ["PIL._avif", "PIL._imagingft", "gdcm", "jpeg_ls"]
+# highdicom's tables of the DICOM standard, which it parses with json.loads: shipped without the
+# indentation (22.7 MB -> 15.7 MB; the same JSON values).
+COMPACTED_JSON = ("highdicom/_standard/",)
 # Modules the app never runs: torch's compiler stack, export/ONNX/distributed tooling, the
 # symbolic-maths and graph libraries only those use, and build tools. Checked against what the
 # app imports at run time, and by the packaging test (self-test and predict run in the bundle).
@@ -155,17 +164,36 @@ def compiled_translations(root: Path) -> list[tuple[str, str]]:
 
 
 def prune(toc: list) -> list:
-    """``toc`` (PyInstaller's binaries or datas) without the files no code path of the app opens.
-
-    Import libraries, debug symbols and C/C++ headers are for compiling against a package, and
-    GDCM's command-line programs are separate tools: its Python module links its DLLs only.
-    """
+    """``toc`` (PyInstaller's binaries or datas) without the files no code path of the app opens:
+    import libraries, debug symbols and C/C++ headers are for compiling against a package."""
     return [entry for entry in toc if not _pruned(entry[0])]
 
 
 def _pruned(dest: str) -> bool:
     name = dest.replace("\\", "/").rsplit("/", 1)[-1].lower()
-    return name.endswith(PRUNED_SUFFIXES) or (name.startswith("gdcm") and name.endswith(".exe"))
+    return name.endswith(PRUNED_SUFFIXES)
+
+
+def compacted_json(datas: list, cache: Path) -> list:
+    """``datas`` with the JSON files under ``COMPACTED_JSON`` replaced by copies written without
+    whitespace (``cache`` keeps them). A file that is not valid JSON is shipped as it is."""
+    result = []
+    for dest, source, kind in datas:
+        target = dest.replace("\\", "/")
+        if not (source.endswith(".json") and target.startswith(COMPACTED_JSON)):
+            result.append((dest, source, kind))
+            continue
+        copy = cache / target
+        try:
+            values = json.loads(Path(source).read_bytes())
+        except ValueError:
+            result.append((dest, source, kind))
+            continue
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_text(json.dumps(values, separators=(",", ":"), ensure_ascii=False),
+                        encoding="utf-8")
+        result.append((dest, str(copy), kind))
+    return result
 
 
 def vc_runtime_binaries() -> list:

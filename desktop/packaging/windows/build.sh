@@ -76,7 +76,7 @@ step "wheels into the Windows Python (pip under Wine)"
 if [ ! -f "$PYDIR/.installed" ] || [ "$HERE/requirements.txt" -nt "$PYDIR/.installed" ]; then
   winpy -m pip install -q --no-index --find-links "$(winpath "$DOWNLOADS")" --require-hashes \
     --no-warn-script-location -r "$(winpath "$HERE/requirements.txt")"
-  winpy -c "import numpy, torch, PIL, pydicom, gdcm, imagecodecs, reportlab, PyInstaller"
+  winpy -c "import numpy, torch, PIL, pydicom, imagecodecs, reportlab, PyInstaller"
   touch "$PYDIR/.installed"
 fi
 
