@@ -20,7 +20,6 @@ from desktop.network.tls import TlsFileError, TlsFiles
 from desktop.safetext import for_terminal
 
 EXIT_OK = 0
-PICTURE_SIDE = 1024  # the Secondary Capture's longest side at most (the preview's)
 PICTURE_HELP = ("also send the report picture (the X-ray with its heatmap burned in) as a DICOM "
                 "Secondary Capture beside each SR")
 PDF_HELP = ("also send each image's PDF report (the one-image report the window saves, in the "
@@ -96,42 +95,32 @@ class ResultSender:
         except NoStudy as exc:
             self.no_study.append(exc)
             return
+        self._beside(row, result)
+
+    def _beside(self, row, result) -> None:
+        """What goes beside the SR (``desktop.network.background.queue_beside``, as the window
+        makes them), each queued as the SR is: with ``--picture`` the report picture (heatmap
+        burned in) as a Secondary Capture, with ``--pdf`` the one-image PDF report as an
+        Encapsulated PDF. A file that changed or went meanwhile is said in one sentence; its SR
+        still goes."""
+        from desktop.network.background import Beside, queue_beside
+
         picture, pdf = getattr(self.args, "picture", False), getattr(self.args, "pdf", False)
-        if picture or pdf:
-            self._beside(row, result, picture=picture, pdf=pdf)
+        if not (picture or pdf):
+            return
+        report = None
+        if pdf:
+            from desktop.reports.dicom_pdf import pdf_content
 
-    def _beside(self, row, result, *, picture: bool, pdf: bool) -> None:
-        """What goes beside the SR, each queued as the SR is: with ``--picture`` the report
-        picture (heatmap burned in) as a Secondary Capture, with ``--pdf`` the one-image PDF
-        report as an Encapsulated PDF. The file is read again once for both (its heatmap made
-        once), and never another image than the one classified (one sentence when it changed or
-        went meanwhile; the SR still goes)."""
-        from desktop.engine.results import read_again
-
+            report = pdf_content(result, self.session, self.engine.metadata, self.engine.sha256,
+                                 show_identifiers=getattr(self.args, "show_identifiers", False))
+        beside = Beside(self.engine.explain, picture=picture, report=report)
         try:
-            xray = read_again(result.path, result.fingerprint, PICTURE_SIDE)
+            self.queued.update(queue_beside(
+                self.outbox, result, row, self.engine.metadata, beside,
+                destination=self.args.to, calling_aet=self.args.calling_aet, tls=self.args.tls))
         except UserError as exc:
             _err(exc.user_message())
-            return
-        from desktop.engine.session import withheld
-
-        heatmap = None if withheld(result) else self.engine.explain(xray.model_input)
-        if picture:
-            from desktop.reports.dicom_sc import secondary_capture
-
-            self._queue(secondary_capture(result, row, self.engine.metadata, xray.preview,
-                                          heatmap), result)
-        if pdf:
-            from desktop.reports.dicom_pdf import report_pdf
-
-            self._queue(report_pdf(
-                result, self.session, self.engine.metadata, self.engine.sha256, xray.preview,
-                heatmap, show_identifiers=getattr(self.args, "show_identifiers", False)), result)
-
-    def _queue(self, dataset, result) -> None:
-        """``dataset`` written into the outbox (file, then row) for the archive named."""
-        self.queued.add(self.outbox.add(dataset, self.args.to, self.args.calling_aet,
-                                        str(result.path), self.args.tls).sop_uid)
 
     def __enter__(self) -> ResultSender:
         return self

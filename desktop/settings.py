@@ -56,6 +56,9 @@ class Settings:
     dicom_listen_folder: str | None = None  # None: "received" in the user's data folder
     dicom_send_back: bool = False  # each received image's result sent to the archive
     dicom_auto_send: bool = False  # each DICOM result sent to the archive as it is classified
+    # beside each SR the window sends (asked or as classified), as predict --picture --pdf
+    dicom_send_picture: bool = False  # the report picture as a Secondary Capture
+    dicom_send_pdf: bool = False  # the one-image PDF report as an Encapsulated PDF
 
 
 def user_folder(kind: str, override_variable: str) -> Path:
@@ -119,7 +122,8 @@ _INVALID = object()
 
 
 _FLAGS = frozenset({"show_heatmap", "show_image_info", "show_identifiers", "refer_band",
-                    "dicom_listen", "dicom_send_back", "dicom_auto_send"})
+                    "dicom_listen", "dicom_send_back", "dicom_auto_send",
+                    "dicom_send_picture", "dicom_send_pdf"})
 _PORTS = frozenset({"dicom_listen_port"})  # whole numbers a listener may open: 1024-65535
 _FRACTIONS = frozenset({"threshold", "heatmap_opacity"})  # numbers from 0 to 1
 

@@ -65,6 +65,10 @@ R_AGE_MONTHS = NP_("The patient is {count} month old; the model was trained on c
                    "{low} to {high} years.",
                    "The patient is {count} months old; the model was trained on children aged "
                    "{low} to {high} years.")
+# The same, for what leaves this computer without the patient's age (the archive's PDF report):
+# the ages the model knows, not the patient's own.
+R_AGE_OUTSIDE = N_("This patient is outside the ages the model was trained on (children aged "
+                   "{low} to {high} years).")
 R_ADULT = N_("This looks like an adult's chest X-ray; the model was trained on children aged "
              "{low} to {high} years.")
 R_ADULT_ANY = N_("This looks like an adult's chest X-ray; the model was trained on children.")
@@ -94,6 +98,17 @@ def _age_reason(years: float, low: int, high: int) -> Reason:
                       high=high)
     singular, plural = R_AGE_YEARS
     return Reason(singular, plural=plural, count=math.floor(years), low=low, high=high)
+
+
+def without_patient_facts(scope: Scope | None) -> Scope | None:
+    """``scope`` said without the patient's age, for a report that carries no patient facts (the
+    Encapsulated PDF sent to the archive): a reason that gives the file's age becomes one that
+    names only the ages the model was trained on; the state and every other reason stay."""
+    reason = scope.reason if scope is not None else None
+    if reason is None or reason.msgid not in (R_AGE_YEARS[0], R_AGE_MONTHS[0]):
+        return scope
+    return Scope(scope.state, Reason(R_AGE_OUTSIDE, low=reason.params.get("low"),
+                                     high=reason.params.get("high")))
 
 
 def _dicom_facts(source: dict[str, Any], check: dict | None) -> Scope | None:

@@ -3,10 +3,12 @@
 The outbox's rows wait for their back-off (``desktop.network.outbox.backoff``: 30 s doubling to
 an hour); this thread sleeps until the earliest one is due (or ``RECHECK_S``, so rows another
 process added are seen too), sends what is due, and sleeps again. Asked to send results (the
-window's "Send … to the archive"), it writes their SRs into the outbox and sends at once; asked
-to retry (the outbox view's "Retry now"), it makes every unsent row due and sends. Nothing here
-touches Tk: what each round did is handed to ``post`` (the window puts it on a queue its Tk
-thread drains). One thread sends, so a row is never sent twice at once from this process.
+window's "Send … to the archive"), it writes their SRs into the outbox (and, when asked, the
+report picture and PDF beside each: ``queue_beside``, as the command line makes them) and sends
+at once; asked to retry (the outbox view's "Retry now"), it makes every unsent row due and
+sends. Nothing here touches Tk: what each round did is handed to ``post`` (the window puts it
+on a queue its Tk thread drains). One thread sends, so a row is never sent twice at once from
+this process.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from desktop.errors import Sentence, UserError
+from desktop.errors import N_, Sentence, UserError
 from desktop.network.outbox import DB_FILE, Outbox
 from desktop.network.sender import Delivery, deliver
 from desktop.network.tls import TlsFiles
@@ -26,6 +28,8 @@ from desktop.network.tls import TlsFiles
 log = logging.getLogger(__name__)
 
 RECHECK_S = 60.0  # the longest sleep: rows added by ``dicom send`` meanwhile are seen by then
+PICTURE_SIDE = 1024  # the picture's longest side at most, in both objects (the preview's)
+NOT_BESIDE = N_("The report picture and PDF of {name} were not sent (its result was): {reason}")
 
 
 def queue_report(outbox: Outbox, result, row, metadata: dict, model_sha256: str, *,
@@ -41,12 +45,59 @@ def queue_report(outbox: Outbox, result, row, metadata: dict, model_sha256: str,
 
 
 @dataclass(frozen=True)
-class SendRequest:
-    """Results to send (the user asked, or each as it is classified): ``(result, row)`` pairs
-    and what their SRs say of the model and threshold, to ``destination`` (``AET@HOST:PORT``)
-    as ``calling_aet``, over TLS with ``tls``."""
+class Beside:
+    """What goes beside one result's SR, as the user asked (``predict --picture --pdf``, the
+    window's two boxes): its report picture as a Secondary Capture (``picture``) and its one-image
+    PDF report as an Encapsulated PDF, whose words (``report``:
+    ``desktop.reports.dicom_pdf.pdf_content``; None: no PDF) were taken with the result's row.
+    ``explain`` makes the heatmap (the engine's Grad-CAM: ``Engine.explain``)."""
 
-    results: Sequence[tuple[object, object]]
+    explain: Callable
+    picture: bool = False
+    report: object | None = None  # a desktop.reports.content.SingleReport without its picture
+
+    @property
+    def wanted(self) -> bool:
+        return self.picture or self.report is not None
+
+
+def queue_beside(outbox: Outbox, result, row, metadata: dict, beside: Beside, *,
+                 destination: str, calling_aet: str, tls: TlsFiles | None = None) -> list[str]:
+    """What ``beside`` asks for ``result`` (``row`` its session row) written into ``outbox``
+    for ``destination``, each before any attempt; their SOP Instance UIDs. The one way both the
+    command line and the window make them: the file read again once for both (checked against
+    its fingerprint: never another image than the one classified), its heatmap made once (none
+    where the verdict was withheld). Raises the ``UserError`` of a file that changed or went
+    since (nothing of it queued; its SR, queued first, still goes), ``NoStudy`` for a plain
+    image."""
+    from desktop.engine.results import read_again
+    from desktop.engine.session import withheld
+
+    if not beside.wanted:
+        return []
+    xray = read_again(result.path, result.fingerprint, PICTURE_SIDE)
+    heatmap = None if withheld(result) else beside.explain(xray.model_input)
+    datasets = []
+    if beside.picture:
+        from desktop.reports.dicom_sc import secondary_capture
+
+        datasets.append(secondary_capture(result, row, metadata, xray.preview, heatmap))
+    if beside.report is not None:
+        from desktop.reports.dicom_pdf import encapsulated_report
+
+        datasets.append(encapsulated_report(beside.report, result, xray.preview, heatmap))
+    return [outbox.add(dataset, destination, calling_aet, str(result.path), tls).sop_uid
+            for dataset in datasets]
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    """Results to send (the user asked, or each as it is classified): ``(result, row)`` pairs,
+    or ``(result, row, beside)`` with what goes beside its SR (a ``Beside``, or None), and what
+    their SRs say of the model and threshold, to ``destination`` (``AET@HOST:PORT``) as
+    ``calling_aet``, over TLS with ``tls``."""
+
+    results: Sequence[tuple]
     metadata: dict
     model_sha256: str
     operating_point: str | None
@@ -65,6 +116,8 @@ class Round:
     asked: bool  # the user asked for this round (send, retry), not the back-off's clock
     queued: int = 0
     no_study: list[Sentence] = field(default_factory=list)
+    # why a result's picture and PDF were not sent (its file changed or went since)
+    not_beside: list[Sentence] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     stored_to: list[str] = field(default_factory=list)  # archives that took some: AET@HOST:PORT
 
@@ -144,7 +197,7 @@ class BackgroundSender:
 
         done = Round(Delivery(), asked)
         for request in requests:
-            for result, row in request.results:
+            for result, row, *more in request.results:
                 try:
                     queue_report(outbox, result, row, request.metadata, request.model_sha256,
                                  operating_point=request.operating_point,
@@ -153,8 +206,13 @@ class BackgroundSender:
                     done.queued += 1
                 except NoStudy as exc:
                     done.no_study.append(exc)
+                    continue
                 except (UserError, OSError, ValueError):
                     log.exception("No SR written for %s", getattr(result, "path", result))
+                    continue
+                beside = more[0] if more else None
+                if beside is not None:
+                    self._beside(outbox, done, request, result, row, beside)
         if retry:
             outbox.retry_now()
         if outbox.due():
@@ -166,6 +224,23 @@ class BackgroundSender:
             done.counts = outbox.counts()
             done.stored_to = sorted({outbox.item(uid).destination for uid in delivery.stored})
             self.post(done)
+
+    @staticmethod
+    def _beside(outbox: Outbox, done: Round, request: SendRequest, result, row,
+                beside: Beside) -> None:
+        """The picture and PDF beside a result's SR (its Grad-CAM and PDF layout here, on this
+        thread, never the window's); a file changed or gone since is said in the round."""
+        try:
+            done.queued += len(queue_beside(
+                outbox, result, row, request.metadata, beside,
+                destination=request.destination, calling_aet=request.calling_aet,
+                tls=request.tls))
+        except UserError as exc:
+            log.info("No picture or PDF for %s: %s", getattr(result, "path", result), exc)
+            done.not_beside.append(Sentence(NOT_BESIDE, name=Path(result.path).name,
+                                            reason=exc))
+        except (OSError, ValueError):
+            log.exception("No picture or PDF written for %s", getattr(result, "path", result))
 
     def _sleep(self, outbox: Outbox | None) -> None:
         """Until the earliest pending row is due, ``RECHECK_S`` at most, or a request."""

@@ -141,9 +141,11 @@ def threshold_rows(policy: ThresholdPolicy, card: dict | None = None, site=None)
     return rows
 
 
-def entry(result: Result, session: Session, *, show_identifiers: bool = False) -> Entry:
-    """One result at the session's threshold, in the current language."""
-    words = describe(result, session)
+def entry(result: Result, session: Session, *, show_identifiers: bool = False,
+          patient_facts: bool = True) -> Entry:
+    """One result at the session's threshold, in the current language (``patient_facts``: as
+    ``single_report``)."""
+    words = describe(result, session, patient_facts=patient_facts)
     ids = identifier_rows(result.source, show_identifiers=True) if show_identifiers else []
     return Entry(
         name=result.path.name, path=result.path, fingerprint=result.fingerprint,
@@ -165,9 +167,13 @@ def _headings() -> dict[str, str]:
 
 def single_report(result: Result, session: Session, card: dict | None, sha256: str, *,
                   image=None, image_caption: str = "", heatmap_shown: bool = False,
-                  show_identifiers: bool = False, now: dt.datetime | None = None
-                  ) -> SingleReport:
-    """The report of one image: ``image`` is what the viewer shows (zoom, window, heatmap)."""
+                  show_identifiers: bool = False, patient_facts: bool = True,
+                  now: dt.datetime | None = None) -> SingleReport:
+    """The report of one image: ``image`` is what the viewer shows (zoom, window, heatmap).
+    ``patient_facts=False`` says nothing the file tells of the patient but, with
+    ``show_identifiers``, the name and ID: no age or sex among the facts, no age in the scope's
+    reason (the Encapsulated PDF sent to the archive, ``desktop.reports.dicom_pdf``); the report
+    saved on this computer keeps them."""
     note = ""
     if image is None:
         note = (gettext("No image: the file could not be read.") if not result.ok
@@ -176,17 +182,28 @@ def single_report(result: Result, session: Session, card: dict | None, sha256: s
     return SingleReport(
         title=gettext("Chest X-ray: model result"),
         created=created_text(now),
-        entry=entry(result, session, show_identifiers=show_identifiers),
+        entry=entry(result, session, show_identifiers=show_identifiers,
+                    patient_facts=patient_facts),
         image=image, image_caption=image_caption, image_note=note,
         heatmap_shown=heatmap_shown and image is not None,
         heatmap_caption=gettext("Grad-CAM: the regions that raised P(pneumonia) most. It shows "
                                 "where the model looked, not where the disease is."),
         threshold=threshold_rows(session.policy, card, session.site),
-        facts=info_rows(result.source, show_identifiers=show_identifiers),
+        facts=info_rows(result.source, show_identifiers=show_identifiers,
+                        patient_facts=patient_facts),
         model=model_rows(card, sha256),
         headings=_headings(),
         disclaimer=gettext(DISCLAIMER),
     )
+
+
+def with_image(report: SingleReport, image, *, heatmap_shown: bool) -> SingleReport:
+    """``report`` with its picture, made after its words (``desktop.reports.dicom_pdf``: the
+    words are taken on the window's thread with the result's row, the picture made on the
+    sending thread); ``heatmap_shown`` as ``single_report`` takes it."""
+    return dataclasses.replace(report, image=image, image_note="" if image is not None
+                               else report.image_note,
+                               heatmap_shown=heatmap_shown and image is not None)
 
 
 def batch_report(results: list[Result], session: Session, card: dict | None, sha256: str, *,

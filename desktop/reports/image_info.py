@@ -37,15 +37,19 @@ LABELS = {
 DICOM_FACTS = ("modality", "body_part", "view_position", "patient_age", "patient_sex",
                "study_date", "manufacturer", "pixel_spacing", "photometric", "transfer_syntax",
                "frame")
+PATIENT_FACTS = frozenset({"patient_age", "patient_sex"})  # the patient's, not the image's
 SEXES = {"M": N_("Male"), "F": N_("Female"), "O": N_("Other")}
 HIDDEN = N_("hidden (View → Show patient identifiers)")
 
 Rows = list[tuple[str, str]]
 
 
-def info_rows(source: dict[str, Any] | None, *, show_identifiers: bool = False) -> Rows:
+def info_rows(source: dict[str, Any] | None, *, show_identifiers: bool = False,
+              patient_facts: bool = True) -> Rows:
     """The file's facts as (label, value), translated; DICOM adds its own, and its patient's
-    name and ID only with ``show_identifiers``."""
+    name and ID only with ``show_identifiers``. ``patient_facts=False`` leaves out what the
+    file says of the patient (age, sex: ``PATIENT_FACTS``), for a report that goes to the
+    archive with no patient facts but the name and ID its header files it by."""
     source = source or {}
     if not source:
         return []
@@ -70,7 +74,8 @@ def info_rows(source: dict[str, Any] | None, *, show_identifiers: bool = False) 
         "transfer_syntax": _syntax(source),
         "frame": _frame(source),
     }
-    rows += [(gettext(LABELS[key]), values[key]) for key in DICOM_FACTS]
+    rows += [(gettext(LABELS[key]), values[key]) for key in DICOM_FACTS
+             if patient_facts or key not in PATIENT_FACTS]
     return rows + identifier_rows(source, show_identifiers=show_identifiers)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from desktop.engine.results import Result
-from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL
+from desktop.engine.scope import IN_SCOPE, NOT_CHEST_XRAY, UNUSUAL, without_patient_facts
 from desktop.engine.session import Session, withheld
 from desktop.engine.threshold import format_threshold
 from desktop.errors import N_
@@ -105,8 +105,10 @@ def verdict_label(verdict: str | None, mark: bool = True) -> str:
     return f"{VERDICT_MARKS[kind]} {text}" if mark and kind in VERDICT_MARKS else text
 
 
-def describe(result: Result, session: Session) -> Wording:
-    """The words for ``result`` at ``session``'s threshold."""
+def describe(result: Result, session: Session, *, patient_facts: bool = True) -> Wording:
+    """The words for ``result`` at ``session``'s threshold. ``patient_facts=False`` (a report
+    that leaves the computer: the archive's PDF) says the scope without the patient's age
+    (``desktop.engine.scope.without_patient_facts``)."""
     if not result.ok:
         problem = result.error.user_message() if result.error is not None else ""
         return Wording(
@@ -117,7 +119,7 @@ def describe(result: Result, session: Session) -> Wording:
             report_probability=_probability(result.p_pneumonia), confidence=None,
             detail=problem, status=problem, scope=problem, scope_mark="", scope_kind=None,
             scope_reason="", line_note=problem, problem=problem)
-    scope = result.scope
+    scope = result.scope if patient_facts else without_patient_facts(result.scope)
     state = scope.state if scope is not None else None
     reason = scope.reason.user_message() if scope is not None and scope.reason else ""
     scope_mark = "" if scope is None else (

@@ -1,6 +1,8 @@
 """The window's link to the DICOM archive: the outbox kept moving while the window is open, and
 Cases → "Send this result / all DICOM results to the archive", and each DICOM result sent as it
-is classified when the user asked for that.
+is classified when the user asked for that; with each SR, when the DICOM dialog's boxes ask,
+the report picture (Secondary Capture) and the PDF report (Encapsulated PDF), made as
+``predict --picture --pdf`` makes them (``desktop.network.background.queue_beside``).
 
 One ``BackgroundSender`` thread (``desktop.network.background``, no Tk) retries what waits on its
 back-off schedule and sends what the user asks; each round it did comes back on a queue that
@@ -16,7 +18,7 @@ import queue
 
 from desktop.errors import N_, Sentence
 from desktop.i18n import _
-from desktop.network.background import BackgroundSender, Round, SendRequest
+from desktop.network.background import BackgroundSender, Beside, Round, SendRequest
 from desktop.network.destination import DEFAULT_CALLING_AET, Destination
 from desktop.network.sender import NO_STUDIES, REFUSED_COUNT, SENT_COUNT
 from desktop.network.tls import TlsFileError, TlsFiles
@@ -83,8 +85,8 @@ class DicomLink:
             return
         session = self.app.session
         self.sender.send(SendRequest(
-            [(result, session.row(result)) for result in results], state.card or {},
-            state.model_sha256, session.policy.preset, str(archive),
+            [(result, session.row(result), self._beside(result)) for result in results],
+            state.card or {}, state.model_sha256, session.policy.preset, str(archive),
             settings.dicom_calling_aet or DEFAULT_CALLING_AET, tls))
         state.say(lambda: _(SENDING).format(archive=archive, count=len(results)))
 
@@ -110,9 +112,30 @@ class DicomLink:
             return
         state, session = self.app.state, self.app.session
         self.sender.send(SendRequest(
-            [(result, session.row(result))], state.card or {}, state.model_sha256,
-            session.policy.preset, str(archive),
+            [(result, session.row(result), self._beside(result))], state.card or {},
+            state.model_sha256, session.policy.preset, str(archive),
             settings.dicom_calling_aet or DEFAULT_CALLING_AET, tls, asked=False))
+
+    def _beside(self, result) -> Beside | None:
+        """What goes beside ``result``'s SR, as the DICOM dialog's two boxes say
+        (``Settings.dicom_send_picture``, ``dicom_send_pdf``): the PDF's words taken here, with
+        the row, in the language shown and with the patient's name and ID only when View → Show
+        patient identifiers is on (as File → Save report…); the file read again, its heatmap
+        and the PDF's layout on the sending thread. None when neither is asked, or for a result
+        without a probability."""
+        settings = self.app.state.settings
+        engine = getattr(self.app.worker, "engine", None)
+        if not (settings.dicom_send_picture or settings.dicom_send_pdf) or engine is None \
+                or not result.ok:
+            return None
+        report = None
+        if settings.dicom_send_pdf:
+            from desktop.reports.dicom_pdf import pdf_content  # reportlab: only when asked
+
+            state = self.app.state
+            report = pdf_content(result, self.app.session, state.card or {}, state.model_sha256,
+                                 show_identifiers=settings.show_identifiers)
+        return Beside(engine.explain, picture=settings.dicom_send_picture, report=report)
 
     def retry_now(self) -> None:
         """The outbox view's "Retry now": every unsent row, on the sending thread."""
@@ -150,6 +173,7 @@ def words(done: Round) -> str:
         said.append(done.no_study[0].user_message())
     elif done.no_study:
         said.append(_(NO_STUDIES).format(count=len(done.no_study)))
+    said += [sentence.user_message() for sentence in done.not_beside]
     if delivery.stored:
         said.append(_(SENT_COUNT).format(archive=", ".join(done.stored_to),
                                          count=len(delivery.stored)))

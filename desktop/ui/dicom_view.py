@@ -6,11 +6,12 @@ The archive (its AE title, host, port), this computer's AE title and, in "Secure
 them when no ``--to`` is given; each TLS file is loaded before it is saved or tested, and a
 wrong one named in the status line. Saving also hands the calling AE title and the TLS files to
 the results still waiting for that archive (``Outbox.reroute``), so a certificate fixed here is
-the one Retry now uses. The outbox (``desktop.network.outbox``) is listed: pending, sent, or
-failed with the reason; "Retry now" sends what is not sent (on the window's one sending thread,
-``desktop.ui.dicom_link``, which also reloads this list after each round it does), "Remove
-sent" forgets what the archive confirmed. The network runs on threads of their own; replies come
-back through ``Polled``.
+the one Retry now uses. Under the archive, the boxes of ``desktop.ui.auto_send``: send each
+result as it is classified, and also send its report picture and its PDF report. The outbox
+(``desktop.network.outbox``) is listed: pending, sent, or failed with the reason; "Retry now"
+sends what is not sent (on the window's one sending thread, ``desktop.ui.dicom_link``, which
+also reloads this list after each round it does), "Remove sent" forgets what the archive
+confirmed. The network runs on threads of their own; replies come back through ``Polled``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from desktop.i18n import _
 from desktop.network.destination import DEFAULT_CALLING_AET, Destination
 from desktop.network.outbox import OUTBOX_ERRORS, Outbox
 from desktop.network.tls import TlsFileError, TlsFiles
-from desktop.ui.auto_send import AutoSendBox
+from desktop.ui.auto_send import PDF_BOX, PICTURE_BOX, AlsoSendBox, AutoSendBox
 from desktop.ui.polled import Polled
 from desktop.ui.receive_group import RECEIVE_TAB, ReceiveGroup
 from desktop.ui.results_table import fit_columns
@@ -81,8 +82,14 @@ class DicomView(Polled, tk.Toplevel):
         self.test_button.pack(fill="x", pady=2)
         t.widget(ttk.Button(buttons, command=self.save), N_("Save")).pack(fill="x", pady=2)
         form.columnconfigure(2, weight=1)
-        self.auto_send = AutoSendBox(self, context, t, lambda text: self.say(self.status, text))
+        say = lambda text: self.say(self.status, text)  # noqa: E731
+        self.auto_send = AutoSendBox(self, context, t, say)
         self.auto_send.pack(fill="x", padx=10, pady=(0, 2))
+        # what goes beside each SR, sent as classified or from the Cases menu alike
+        self.send_picture = AlsoSendBox(self, context, t, "dicom_send_picture", PICTURE_BOX, say)
+        self.send_picture.pack(fill="x", padx=10, pady=(0, 2))
+        self.send_pdf = AlsoSendBox(self, context, t, "dicom_send_pdf", PDF_BOX, say)
+        self.send_pdf.pack(fill="x", padx=10, pady=(0, 2))
         self.status = ttk.Label(self, wraplength=820, justify="left", padding=(10, 0))
         self.status.pack(fill="x")
         # the sentences wrap at the window's width, whatever the screen

@@ -86,6 +86,18 @@ def test_the_archive_and_its_tls_files_round_trip_and_a_hand_edited_wrong_type_i
     assert load_settings() == Settings(dicom_archive="PACS@10.1.2.3:104")
 
 
+def test_the_picture_and_pdf_beside_each_sr_start_off_round_trip_and_a_wrong_value_is_dropped(
+        caplog):
+    assert (Settings().dicom_send_picture, Settings().dicom_send_pdf) == (False, False)
+    s = Settings(dicom_auto_send=True, dicom_send_picture=True, dicom_send_pdf=True)
+    assert save_settings(s) and load_settings() == s
+    settings_path().write_text(json.dumps({"dicom_send_picture": "yes", "dicom_send_pdf": 1,
+                                           "dicom_auto_send": True}))
+    with caplog.at_level(logging.WARNING):
+        assert load_settings() == Settings(dicom_auto_send=True)
+    assert "dicom_send_picture" in caplog.text and "dicom_send_pdf" in caplog.text
+
+
 # --- a corrupt file never stops the app ---------------------------------------------------------
 
 @pytest.mark.parametrize(

@@ -113,3 +113,49 @@ def test_a_plain_image_has_no_study_to_join(tmp_path):
     preview = Image.open(image)
     with pytest.raises(NoStudy, match="chest.png is not a DICOM image"):
         report_pdf(result, s, CARD, SHA, preview, None)
+
+
+def test_the_archives_pdf_gives_no_patient_facts_while_the_report_saved_here_keeps_them(
+        tmp_path):
+    """The PDF sent to the archive, made as ``predict --send --pdf`` makes it
+    (``queue_beside``): no patient age, sex or birth date, not even in the scope's reason (the
+    patient is 34, outside the training ages); the name and ID only when asked. The report the
+    user saves for the same image (File → Save report…) still lists age and sex."""
+    from desktop.engine.scope import UNUSUAL, file_scope
+    from desktop.network.background import Beside, queue_beside
+    from desktop.network.outbox import Outbox
+    from desktop.reports.content import single_report
+    from desktop.reports.dicom_pdf import pdf_content
+    from desktop.reports.pdf import single_pdf
+
+    i18n.set_language("en")
+    source = write_source(tmp_path / "image.dcm", PatientName="Doe^Jane", PatientAge="034Y",
+                          PatientSex="M", PatientBirthDate="19920305")
+    xray = read_image(source)
+    scope = file_scope(xray.source, {"age_range_years": [1, 5]})
+    assert scope.state == UNUSUAL  # judged on the file's age, said with it on screen
+    s = session()
+    result = classified(s, source, 0.83, scope=scope)
+    row = s.row(result)
+    beside = Beside(lambda model_input: hot_corner(), report=pdf_content(result, s, CARD, SHA))
+    with Outbox(tmp_path / "outbox.db") as outbox:
+        [uid] = queue_beside(outbox, result, row, CARD, beside, destination="ARCHIVE@pacs:104",
+                             calling_aet="CXRNODE")
+        path = outbox.item(uid).file
+    assert dciodvfy_errors(path) == []
+    written = pydicom.dcmread(path)
+    assert written.SOPClassUID == "1.2.840.10008.5.1.4.1.1.104.1"
+    assert not written.PatientBirthDate and not written.PatientSex and "PatientAge" not in written
+    sent = pdf_text(bytes(written.EncapsulatedDocument)[:written.EncapsulatedDocumentLength])
+    for fact in ("Patient age", "Patient sex", "34 years", "Male", "irth", "1992", "19920305",
+                 "Doe", "HOSP-0042"):
+        assert fact not in sent, fact
+    # the scope is still said, with the ages the model knows, not the patient's
+    assert ("Unusual: This patient is outside the ages the model was trained on (children aged "
+            "1 to 5 years).") in sent
+    assert "Patient name and ID hidden" in sent  # the identifiers rule, as before
+
+    saved = pdf_text(single_pdf(single_report(result, s, CARD, SHA, image=xray.preview)))
+    for fact in ("Patient age 34 years", "Patient sex Male",
+                 "The patient is 34 years old; the model was trained on children aged 1 to 5"):
+        assert fact in saved, fact

@@ -5,7 +5,7 @@ and the window in Spanish."""
 import pytest
 
 from desktop.network.outbox import Outbox
-from desktop.settings import load_settings
+from desktop.settings import Settings, load_settings
 from tests.desktop.ui.test_app import classify, make_app, wait_for  # noqa: F401
 from tests.support.dicom_scenarios import some_srs, source_image
 from tests.support.orthanc import in_private_network
@@ -139,3 +139,92 @@ def test_the_secure_connection_files_are_checked_saved_with_the_archive_and_give
                                         "privada: informe os dois ou nenhum.")
     assert view.tabs.tab(view.tls_tab, "text") == "Conexão segura (TLS)"
     view.close()
+
+
+SR, SC, PDF = ("1.2.840.10008.5.1.4.1.1.88.34", "1.2.840.10008.5.1.4.1.1.7",
+               "1.2.840.10008.5.1.4.1.1.104.1")
+
+
+def queued() -> dict[str, list]:
+    """The outbox's objects (read back) by the image they are about."""
+    import pydicom
+
+    from desktop.cases.store import default_db_path
+
+    if not (default_db_path().parent / "outbox.db").exists():
+        return {}
+    found: dict[str, list] = {}
+    with Outbox() as outbox:
+        for item in outbox.items():
+            found.setdefault(item.source, []).append(pydicom.dcmread(item.file))
+    return found
+
+
+def test_the_picture_and_pdf_boxes_send_them_beside_each_sr_and_are_kept_across_a_restart(
+        make_app, tmp_path):  # noqa: F811
+    """With the two boxes off, Cases → Send sends the SR alone; on, each DICOM image sent
+    from the window (asked, or as it is classified) goes as its SR, its report picture and its
+    PDF report (in the language shown), all three in the image's Study. The boxes are saved at
+    once and read back after a restart; a hand-edited wrong value leaves them off."""
+    from desktop.settings import save_settings, settings_path
+
+    app = make_app(Settings(language="en", dicom_archive=NOBODY))
+    app.run_command("dicom_node")
+    view = app.dicom_view
+    assert not view.send_picture.on.get() and not view.send_pdf.on.get()  # off by default
+    folders = [tmp_path / name for name in ("first", "second", "third")]
+    for folder in folders:
+        folder.mkdir()
+    first, second, third = (str(source_image(folder)) for folder in folders)
+    study = "1.2.826.0.1.3680043.8.498.10"  # source_image's
+
+    def sent_and_said(what: str) -> None:
+        wait_for(app, lambda: "Results waiting in the outbox" in app.state.status(), what, 120)
+
+    classify(app, [first])
+    app.run_command("send_result")
+    sent_and_said("send the SR alone")
+    assert [ds.SOPClassUID for ds in queued()[first]] == [SR]
+
+    view.send_picture.invoke()
+    view.send_pdf.invoke()
+    saved = load_settings()
+    assert (saved.dicom_send_picture, saved.dicom_send_pdf) == (True, True)
+    assert view.status.cget("text") == (
+        "Each result goes to the archive as its structured report (SR) with its report picture "
+        "and its PDF report. The PDF names the patient only while View → Show patient "
+        "identifiers is on; it gives no other patient details.")
+    classify(app, [second])  # selected: the first of its batch
+    app.run_command("send_result")
+    sent_and_said("send the SR, the picture and the PDF")
+    objects = queued()
+    assert sorted(ds.SOPClassUID for ds in objects[second]) == sorted([SR, SC, PDF])
+    assert {ds.StudyInstanceUID for ds in objects[second]} == {study}
+    assert len(objects[first]) == 1  # nothing added to what was sent before
+
+    view.auto_send.invoke()  # each DICOM result as it is classified, in Portuguese now
+    app.set_language("pt_BR")
+    classify(app, [third])
+    wait_for(app, lambda: len(queued().get(third, [])) == 3, "queue all three as classified",
+             120)
+    wait_for(app, lambda: len(rows(view)) == 7, "list them in the outbox", 60)
+    objects = queued()
+    assert len(objects[third]) == 3 and {ds.StudyInstanceUID for ds in objects[third]} == {study}
+    [pdf] = [ds for ds in objects[third] if ds.SOPClassUID == PDF]
+    assert pdf.DocumentTitle == "Radiografia de tórax: resultado do modelo"
+    app.set_language("en")
+    app.close()
+
+    again = make_app(load_settings())
+    again.run_command("dicom_node")
+    assert again.dicom_view.send_picture.on.get() and again.dicom_view.send_pdf.on.get()
+    again.close()
+
+    save_settings(Settings(language="en"))
+    text = settings_path().read_text().replace('"dicom_send_picture": false',
+                                               '"dicom_send_picture": "yes"')
+    settings_path().write_text(text.replace('"dicom_send_pdf": false', '"dicom_send_pdf": [1]'))
+    hostile = make_app(load_settings())
+    hostile.run_command("dicom_node")
+    assert not hostile.dicom_view.send_picture.on.get()
+    assert not hostile.dicom_view.send_pdf.on.get()
