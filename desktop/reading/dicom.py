@@ -91,7 +91,7 @@ def _read(fh: IO[bytes], *, forced: bool, recognised: bool) -> Decoded:
     transfer_syntax = ds.file_meta.TransferSyntaxUID
     frames = _frame_count(ds, rows, columns)
     plugin = _plugin_for(ds, transfer_syntax, assumed)
-    if transfer_syntax in JPEG2000TransferSyntaxes and _first_frame_hangs_pydicom(ds, frames):
+    if transfer_syntax in JPEG2000TransferSyntaxes and _jp2_header_hangs_pydicom(ds, frames):
         raise NotAnImageError()
     try:
         arr = pixel_array(ds, index=0 if frames > 1 else None, decoding_plugin=plugin)
@@ -171,7 +171,7 @@ def _frames_held(ds, rows: int, columns: int) -> int | None:
         return None
 
 
-def _first_frame_hangs_pydicom(ds, frames: int | None) -> bool:
+def _jp2_header_hangs_pydicom(ds, frames: int | None) -> bool:
     """The frames as pydicom hands them to its JPEG 2000 header walk (all of them, as
     ``generate_frames`` cuts them, and the first as ``get_frame`` does), checked for a header that
     walk never leaves (``dicom_decoders.jp2_header_never_ends``)."""
