@@ -49,6 +49,11 @@ def _add_recipe(p: argparse.ArgumentParser) -> None:
     g.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA",
                    help="fine-tuning: blend each batch with a shuffled copy, the blend drawn "
                         "from Beta(ALPHA, ALPHA) (e.g. 0.2); 0 = off")
+    g.add_argument("--teachers", nargs="+", metavar="MODEL_PT",
+                   help="fine-tuning: learn also from these exported models' mean answer on "
+                        "the same augmented batch (training.distill)")
+    g.add_argument("--distill", type=float, default=0.0, metavar="SHARE",
+                   help="with --teachers: the teachers' share of the loss, in (0, 1]")
     g.add_argument("--tta-flip", action="store_true",
                    help="the exported model averages the image and its mirror")
     g.add_argument("--cache-views", type=int, default=4,
@@ -170,7 +175,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             parser.error(f"unknown keys in {args.config}: {', '.join(unknown)}")
         train_parser.set_defaults(**{k.replace("-", "_"): v for k, v in values.items()})
         args = parser.parse_args(argv)
+    if getattr(args, "command", None) == "train":
+        _check_distill(parser, args)
     return args
+
+
+def _check_distill(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """--teachers and --distill come together, the share in (0, 1], every teacher a file."""
+    if bool(args.teachers) != (args.distill > 0):
+        parser.error("--teachers and --distill go together: name the teacher model files and "
+                     "give their share of the loss (e.g. --distill 0.8)")
+    if args.teachers:
+        if not 0.0 < args.distill <= 1.0:
+            parser.error(f"--distill is the teachers' share of the loss, between 0 and 1; "
+                         f"got {args.distill}")
+        missing = [t for t in args.teachers if not Path(t).is_file()]
+        if missing:
+            parser.error(f"teacher model file not found: {missing[0]}")
+        if args.mixup > 0:
+            parser.error("--mixup and --teachers do not combine; choose one")
 
 
 def _counts(data_dir: Path, train, val) -> dict:
@@ -193,6 +216,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from training.model import ChestXRayNet, load_init_weights
 
     torch.manual_seed(args.seed)
+    if args.teachers:  # the card names the teachers by content, not only by path
+        from training.distill import teachers_record
+        args.teachers_sha256 = [t["sha256"] for t in teachers_record(args.teachers)]
     context = distributed.setup(pick_device(args.device), args.dist_timeout)
     device = context.device
     if not context.is_main:  # one voice: the main process logs and shows progress

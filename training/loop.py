@@ -26,6 +26,7 @@ from desktop.atomicio import atomic_write_bytes
 from training.augment import PRESETS, AugmentConfig
 from training.batches import augment_each, batches, place, seed_of
 from training.data import Split
+from training.distill import distilled_losses
 from training.distributed import Context, wrap
 from training.features import Features
 from training.metrics import roc_auc
@@ -223,7 +224,8 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer,
                     cfg: AugmentConfig, batch_size: int, seed: int, epoch: int, desc: str,
                     progress: bool, max_steps: int | None = None,
                     after_step=None, context: Context = SINGLE, workers: int = 0,
-                    mixup: float = 0.0) -> float:
+                    mixup: float = 0.0, teacher: nn.Module | None = None,
+                    distill: float = 0.0) -> float:
     """One pass over ``split`` with augmented batches; BatchNorm stays in eval mode.
 
     ``batch_size`` is the global batch: each of the processes takes its share of it from a
@@ -233,8 +235,12 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer,
     optimiser step (the LR schedule, the weight average). ``mixup`` > 0 blends each batch with
     a shuffled copy of itself, the blend drawn from Beta(mixup, mixup) and the loss blended the
     same way (Zhang et al. 2018): softer targets, a regulariser against confident mistakes;
-    seeded per step like the augmentation. Returns the epoch's mean loss.
+    seeded per step like the augmentation. ``teacher`` (with ``distill`` = its share of the
+    loss, ``training.distill``) answers the same augmented batch, and the student learns from
+    its soft answer beside the labels. Returns the epoch's mean loss.
     """
+    if teacher is not None and mixup > 0.0:
+        raise ValueError("--mixup and --teachers do not combine; choose one")
     model.train()
     freeze_batchnorm(model)
     sampler = context.sampler(len(split), shuffle=True, seed=seed)
@@ -251,6 +257,11 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer,
         if mixup > 0.0:
             x, losses, mine = _mixed_loss(model, criterion, x, y, mixup,
                                           seed_of(seed, epoch, step, context.rank))
+        elif teacher is not None:
+            with torch.no_grad():
+                taught = teacher(x)
+            losses = distilled_losses(model(x), y, taught, criterion, distill)
+            mine = float(weights[y].sum()) if weights is not None else float(len(y))
         else:
             losses = criterion(model(x), y)
             mine = float(weights[y].sum()) if weights is not None else float(len(y))
@@ -390,6 +401,7 @@ def _phase_finetune(model, train, val, args, device, cfg, criterion, eval_criter
     schedule = _lr_schedule(optimizer, args, steps, state)
     workers = getattr(args, "loader_workers", 0)
     average = _weight_average(model, args, state)
+    teacher = _teacher(args, device)
     evaluated = average.module if average is not None else model
 
     def after_step() -> None:
@@ -413,7 +425,8 @@ def _phase_finetune(model, train, val, args, device, cfg, criterion, eval_criter
                                args.batch_size, args.seed + 100, epoch,
                                f"finetune {epoch + 1}/{args.epochs_finetune}", args.progress,
                                args.max_steps, after_step, context, workers,
-                               float(getattr(args, "mixup", 0.0) or 0.0))
+                               float(getattr(args, "mixup", 0.0) or 0.0), teacher,
+                               float(getattr(args, "distill", 0.0) or 0.0))
         figures = evaluate(evaluated, eval_criterion, val, device, context, workers)
         state.update(extra_state())
         if _end_epoch(state, "finetune", epoch, loss, figures, stopper, evaluated, optimizer,
@@ -421,6 +434,17 @@ def _phase_finetune(model, train, val, args, device, cfg, criterion, eval_criter
             break
     _restore_best(model, stopper)
     state["model"] = cpu_state(model)
+
+
+def _teacher(args, device: torch.device) -> nn.Module | None:
+    """The frozen ensemble of ``--teachers`` (``training.distill``), or None."""
+    paths = getattr(args, "teachers", None)
+    if not paths:
+        return None
+    from training.distill import load_ensemble
+
+    log.info("distilling from %d teachers (share of the loss %.2f)", len(paths), args.distill)
+    return load_ensemble([Path(p) for p in paths]).to(device)
 
 
 def _lr_schedule(optimizer, args, steps_per_epoch: int, state: dict):

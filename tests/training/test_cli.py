@@ -23,14 +23,6 @@ TINY = ["--epochs-head", "2", "--epochs-finetune", "2", "--max-steps", "2", "--b
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cxr")
-    make_split(root / "train", 16)
-    make_split(root / "test", 6, seed=5)
-    return root
-
-
-@pytest.fixture(scope="module")
 def trained(data, tmp_path_factory):
     """One tiny training run (no init weights: it must say so and train from scratch)."""
     out = tmp_path_factory.mktemp("run")
