@@ -239,8 +239,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         resume = torch.load(args.resume, map_location="cpu", weights_only=True) \
             if args.resume else None
         args.work_dir.mkdir(parents=True, exist_ok=True)
+        teacher = None
+        if args.teachers:
+            from training.distill import load_ensemble
+            teacher = load_ensemble([Path(t) for t in args.teachers])
         state = fit(model, train, val, args, device, args.work_dir / "checkpoint.pt", resume,
-                    context)
+                    context, teacher)
         failed = False
     finally:  # the others are done; the main process goes on alone
         distributed.teardown(context, failed=failed)

@@ -69,19 +69,6 @@ def teachers_record(paths: list[Path]) -> list[dict]:
             for p in paths]
 
 
-def distilled_losses(out: torch.Tensor, y: torch.Tensor, teacher_logits: torch.Tensor,
-                     criterion: nn.Module, alpha: float) -> torch.Tensor:
-    """Per-item loss: (1 - alpha) x the recipe's hard-label loss + alpha x the cross-entropy
-    against the teachers' probabilities, the latter weighted by the item's class weight like
-    the former, so a batch's weight (and DDP's normalisation) is unchanged."""
-    hard = criterion(out, y)
-    soft = -(torch.softmax(teacher_logits.float(), 1) * torch.log_softmax(out, 1)).sum(1)
-    weights = criterion.weight
-    if weights is not None:
-        soft = soft * weights[y]
-    return (1.0 - alpha) * hard + alpha * soft
-
-
 def score_ensemble(paths: list[Path], data: Path, device: str = "cpu") -> dict:
     """The ensemble's figures under the release rule, on the patient-level validation split
     (seed 0, 10%) and its shifted views; the test split is never read."""

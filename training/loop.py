@@ -26,7 +26,6 @@ from desktop.atomicio import atomic_write_bytes
 from training.augment import PRESETS, AugmentConfig
 from training.batches import augment_each, batches, place, seed_of
 from training.data import Split
-from training.distill import distilled_losses
 from training.distributed import Context, wrap
 from training.features import Features
 from training.metrics import roc_auc
@@ -290,14 +289,29 @@ def _mixed_loss(model: nn.Module, criterion: nn.Module, x: torch.Tensor, y: torc
     return mixed, losses, float(lam * weights[y].sum() + (1.0 - lam) * weights[y[perm]].sum())
 
 
+def distilled_losses(out: torch.Tensor, y: torch.Tensor, teacher_logits: torch.Tensor,
+                     criterion: nn.Module, alpha: float) -> torch.Tensor:
+    """Per-item loss: (1 - alpha) x the recipe's hard-label loss + alpha x the cross-entropy
+    against the teachers' probabilities, the latter weighted by the item's class weight like
+    the former, so a batch's weight (and DDP's normalisation) is unchanged."""
+    hard = criterion(out, y)
+    soft = -(torch.softmax(teacher_logits.float(), 1) * torch.log_softmax(out, 1)).sum(1)
+    weights = criterion.weight
+    if weights is not None:
+        soft = soft * weights[y]
+    return (1.0 - alpha) * hard + alpha * soft
+
+
 # --- the whole run ----------------------------------------------------------------------------
 
 def fit(model: ChestXRayNet, train: Split, val: Split, args, device: torch.device,
-        checkpoint_path: Path, resume: dict | None = None, context: Context = SINGLE) -> dict:
+        checkpoint_path: Path, resume: dict | None = None, context: Context = SINGLE,
+        teacher: nn.Module | None = None) -> dict:
     """Runs (or continues) both phases; returns the final checkpoint dict (best weights loaded).
 
     ``args`` carries the recipe (see ``training.cli``). A checkpoint is written after every
-    epoch (by the main process only); ``resume`` is such a checkpoint.
+    epoch (by the main process only); ``resume`` is such a checkpoint. ``teacher`` (frozen: an
+    ensemble of ``training.distill``) teaches the fine-tuning phase, with ``args.distill``.
     """
     cfg = PRESETS[args.augment]
     weights = class_weights(train.labels, args.class_weights).to(device)
@@ -332,7 +346,7 @@ def fit(model: ChestXRayNet, train: Split, val: Split, args, device: torch.devic
         checkpoint(None, None)
     if state["phase"] == "finetune":
         _phase_finetune(model, train, val, args, device, cfg, per_item, eval_criterion, state,
-                        checkpoint, context)
+                        checkpoint, context, teacher)
         state.update(phase="done", stopper=None, optimizer=None)
         checkpoint(None, None)
     model.load_state_dict(state["model"])
@@ -387,7 +401,8 @@ def _train_head(head, optimizer, criterion, eval_criterion, feats: Features, val
 
 
 def _phase_finetune(model, train, val, args, device, cfg, criterion, eval_criterion, state,
-                    checkpoint, context: Context = SINGLE) -> None:
+                    checkpoint, context: Context = SINGLE,
+                    teacher: nn.Module | None = None) -> None:
     for p in model.parameters():
         p.requires_grad_(True)
     freeze_batchnorm(model)
@@ -401,7 +416,9 @@ def _phase_finetune(model, train, val, args, device, cfg, criterion, eval_criter
     schedule = _lr_schedule(optimizer, args, steps, state)
     workers = getattr(args, "loader_workers", 0)
     average = _weight_average(model, args, state)
-    teacher = _teacher(args, device)
+    if teacher is not None:
+        teacher = teacher.to(device)
+        log.info("distilling (the teachers' share of the loss %.2f)", args.distill)
     evaluated = average.module if average is not None else model
 
     def after_step() -> None:
@@ -434,17 +451,6 @@ def _phase_finetune(model, train, val, args, device, cfg, criterion, eval_criter
             break
     _restore_best(model, stopper)
     state["model"] = cpu_state(model)
-
-
-def _teacher(args, device: torch.device) -> nn.Module | None:
-    """The frozen ensemble of ``--teachers`` (``training.distill``), or None."""
-    paths = getattr(args, "teachers", None)
-    if not paths:
-        return None
-    from training.distill import load_ensemble
-
-    log.info("distilling from %d teachers (share of the loss %.2f)", len(paths), args.distill)
-    return load_ensemble([Path(p) for p in paths]).to(device)
 
 
 def _lr_schedule(optimizer, args, steps_per_epoch: int, state: dict):

@@ -1,4 +1,5 @@
-"""Distillation (``training.distill``): the ensemble a student learns from, its loss, and a tiny
+"""Distillation (``training.distill``): the ensemble a student learns from, its loss
+(``training.loop.distilled_losses``), and a tiny
 distilled run end to end through ``python -m training train --teachers``."""
 
 import hashlib
@@ -8,8 +9,9 @@ import torch
 
 import training.loop
 from training.cli import main
-from training.distill import Ensemble, distilled_losses, load_ensemble, load_member
+from training.distill import Ensemble, load_ensemble, load_member
 from training.export import load_scripted
+from training.loop import distilled_losses
 
 TINY = ["--epochs-head", "1", "--epochs-finetune", "1", "--max-steps", "2", "--batch-size", "8",
         "--val-fraction", "0.25", "--cache-views", "1", "--no-progress"]
