@@ -213,12 +213,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     process only, assess on validation, write final.pt and summary.json, and export."""
     from training import distributed
     from training.card import assess_validation
-    from training.model import ChestXRayNet, load_init_weights
+    from training.model import ChestXRayNet, load_init_weights, sha256_of
 
     torch.manual_seed(args.seed)
     if args.teachers:  # the card names the teachers by content, not only by path
-        from training.distill import teachers_record
-        args.teachers_sha256 = [t["sha256"] for t in teachers_record(args.teachers)]
+        args.teachers_sha256 = [sha256_of(Path(t)) for t in args.teachers]
     context = distributed.setup(pick_device(args.device), args.dist_timeout)
     device = context.device
     if not context.is_main:  # one voice: the main process logs and shows progress

@@ -17,7 +17,6 @@ hope to reach, measured before one is trained.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import sys
@@ -61,12 +60,6 @@ def load_member(path: Path) -> ChestXRayNet:
 
 def load_ensemble(paths: list[Path]) -> Ensemble:
     return Ensemble([load_member(p) for p in paths]).eval()
-
-
-def teachers_record(paths: list[Path]) -> list[dict]:
-    """What the card says of the teachers: each file's name and SHA-256."""
-    return [{"file": str(p), "sha256": hashlib.sha256(Path(p).read_bytes()).hexdigest()}
-            for p in paths]
 
 
 def score_ensemble(paths: list[Path], data: Path, device: str = "cpu") -> dict:

@@ -256,13 +256,13 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer,
         if mixup > 0.0:
             x, losses, mine = _mixed_loss(model, criterion, x, y, mixup,
                                           seed_of(seed, epoch, step, context.rank))
-        elif teacher is not None:
-            with torch.no_grad():
-                taught = teacher(x)
-            losses = distilled_losses(model(x), y, taught, criterion, distill)
-            mine = float(weights[y].sum()) if weights is not None else float(len(y))
         else:
-            losses = criterion(model(x), y)
+            if teacher is None:
+                losses = criterion(model(x), y)
+            else:
+                with torch.no_grad():
+                    taught = teacher(x)
+                losses = distilled_losses(model(x), y, taught, criterion, distill)
             mine = float(weights[y].sum()) if weights is not None else float(len(y))
         (batch_weight,) = context.sum(mine)
         _step(optimizer, losses.sum() * (context.world / batch_weight))
