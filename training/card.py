@@ -35,7 +35,7 @@ from training.metrics import (
     sensitivity_threshold,
     youden_threshold,
 )
-from training.model import ChestXRayNet
+from training.model import CLAHE_TILES, ChestXRayNet
 from training.refer import fit_band
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,8 @@ def source_commit() -> str:
         return "unknown"
 
 
-def input_spec(per_image_norm: bool, tta_flip: bool, equalize: float = 0.0) -> dict:
+def input_spec(per_image_norm: bool, tta_flip: bool, equalize: float = 0.0,
+               clahe: float = 0.0) -> dict:
     """The card's ``input``: what the reader hands the model and what the model does with it."""
     norm = (
         "x/255, then per-image standardisation (mean 0, std 0.5) inside the model"
@@ -69,6 +70,10 @@ def input_spec(per_image_norm: bool, tta_flip: bool, equalize: float = 0.0) -> d
     if equalize > 0:
         norm = (f"x/255, {equalize:g} of it replaced by its histogram-equalised image, then "
                 + norm.removeprefix("x/255, then ").removeprefix("x/255 "))
+    if clahe > 0:
+        norm = (f"x/255, then CLAHE (contrast-limited adaptive histogram equalisation: clip "
+                f"limit {clahe:g}, {CLAHE_TILES}x{CLAHE_TILES} tiles, 256 grey levels), then "
+                + norm.removeprefix("x/255, then ").removeprefix("x/255 "))
     return {
         "height": INPUT_SIZE, "width": INPUT_SIZE, "channels": 1, "dtype": "uint8",
         "resize": "squash to 224x224, aspect ratio not kept (bilinear, antialiased)",
@@ -77,7 +82,8 @@ def input_spec(per_image_norm: bool, tta_flip: bool, equalize: float = 0.0) -> d
     }
 
 
-def base_metadata(*, per_image_norm: bool, tta_flip: bool, equalize: float = 0.0) -> dict:
+def base_metadata(*, per_image_norm: bool, tta_flip: bool, equalize: float = 0.0,
+                  clahe: float = 0.0) -> dict:
     """The parts of the card that do not depend on training results."""
     now = datetime.now(timezone.utc)
     return {
@@ -86,7 +92,7 @@ def base_metadata(*, per_image_norm: bool, tta_flip: bool, equalize: float = 0.0
         "model_version": now.strftime("%Y.%m.%d"),
         "classes": list(CLASSES),
         "positive_class": POSITIVE,
-        "input": input_spec(per_image_norm, tta_flip, equalize),
+        "input": input_spec(per_image_norm, tta_flip, equalize, clahe),
         "intended_use": INTENDED_USE,
         "limitations": list(LIMITATIONS),
         "torch_version": torch.__version__.split("+")[0],
@@ -166,8 +172,9 @@ def _refer_band(y: np.ndarray, p_views: dict) -> dict | None:
 def build_card(assessment: dict, *, per_image_norm: bool, tta_flip: bool, recipe: dict,
                epochs_run: dict, init_weights: str, device: str,
                wall_time_s: float, split_rule: str, counts: dict,
-               equalize: float = 0.0) -> dict:
-    meta = base_metadata(per_image_norm=per_image_norm, tta_flip=tta_flip, equalize=equalize)
+               equalize: float = 0.0, clahe: float = 0.0) -> dict:
+    meta = base_metadata(per_image_norm=per_image_norm, tta_flip=tta_flip, equalize=equalize,
+                         clahe=clahe)
     balanced = assessment["operating_points"][0]
     meta.update({
         "threshold": balanced["threshold"],

@@ -41,6 +41,10 @@ def _add_recipe(p: argparse.ArgumentParser) -> None:
     g.add_argument("--equalize", type=float, default=0.0, metavar="FRACTION",
                    help="blend this much (0-1) of the histogram-equalised image into the input, "
                         "inside the model")
+    g.add_argument("--clahe", type=float, default=0.0, metavar="CLIP",
+                   help="contrast-limited adaptive histogram equalisation (CLAHE) of the input "
+                        "inside the model, with this clip limit (e.g. 2, OpenCV's usual); "
+                        "0 = off; not with --equalize")
     g.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant",
                    help="fine-tuning LR: constant, or cosine decay over --epochs-finetune")
     g.add_argument("--ema-decay", type=float, default=0.0, metavar="DECAY",
@@ -177,7 +181,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args = parser.parse_args(argv)
     if getattr(args, "command", None) == "train":
         _check_distill(parser, args)
+        _check_normalisation(parser, args)
     return args
+
+
+def _check_normalisation(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """--clahe is a clip limit (0 = off) and takes the place of --equalize: refused before the
+    data are read, not after."""
+    if args.clahe < 0:
+        parser.error(f"--clahe is a clip limit (e.g. 2), or 0 for none; got {args.clahe}")
+    if args.clahe > 0 and args.equalize > 0:
+        parser.error("--clahe and --equalize do not combine; choose one")
 
 
 def _check_distill(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -213,7 +227,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     process only, assess on validation, write final.pt and summary.json, and export."""
     from training import distributed
     from training.card import assess_validation
-    from training.model import ChestXRayNet, load_init_weights, sha256_of
+    from training.model import load_init_weights, network_for, sha256_of
 
     torch.manual_seed(args.seed)
     if args.teachers:  # the card names the teachers by content, not only by path
@@ -233,7 +247,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                                      seed=args.split_seed, progress=args.progress,
                                      cache_dir=cache_dir, context=context)
         log.info("train %s, validation %s (%s)", train.counts(), val.counts(), rule)
-        model = ChestXRayNet(per_image_norm=args.per_image_norm, equalize=args.equalize)
+        model = network_for(vars(args))
         init = load_init_weights(model, args.init_weights)
         resume = torch.load(args.resume, map_location="cpu", weights_only=True) \
             if args.resume else None
@@ -311,6 +325,7 @@ def _export(model, final: dict, assessment: dict, counts: dict, out: Path,
     recipe["tta_flip"] = tta_flip
     card = build_card(assessment, per_image_norm=bool(final["args"]["per_image_norm"]),
                       equalize=float(final["args"].get("equalize", 0.0)),
+                      clahe=float(final["args"].get("clahe", 0.0)),
                       tta_flip=tta_flip, recipe=recipe, epochs_run=final["epochs_run"],
                       init_weights=final["init_weights"],
                       device=final["device"], wall_time_s=final["wall_time_s"],
@@ -328,7 +343,7 @@ def _export(model, final: dict, assessment: dict, counts: dict, out: Path,
 
 def cmd_export(args: argparse.Namespace) -> int:
     from training.card import assess_validation
-    from training.model import ChestXRayNet
+    from training.model import network_for
 
     final = (torch.load(args.checkpoint, map_location="cpu", weights_only=True)
              if args.checkpoint else _checkpoint_of(args.from_model))
@@ -339,8 +354,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if "val_paths" in final and [p.name for p in val.paths] != final["val_paths"]:
         raise DataError(f"the validation split of {args.data} is not the one "
                         f"{args.checkpoint} was trained with; pass the same --data.")
-    model = ChestXRayNet(per_image_norm=bool(recipe["per_image_norm"]),
-                         equalize=float(recipe.get("equalize", 0.0)))
+    model = network_for(recipe)
     model.load_state_dict(final["model"])
     device = pick_device(args.device)
     assessment = assess_validation(model.to(device), val, device, tta_flip=tta)
@@ -363,7 +377,7 @@ def _checkpoint_of(model_path: Path) -> dict:
     defaults = vars(train_parser.parse_args(["--data", "."]))
     args = {**{k: (str(v) if isinstance(v, Path) else v) for k, v in defaults.items()},
             **training.get("recipe", {}), "per_image_norm": wrap["per_image_norm"],
-            "equalize": wrap["equalize"], "tta_flip": wrap["tta_flip"]}
+            "equalize": wrap["equalize"], "clahe": wrap["clahe"], "tta_flip": wrap["tta_flip"]}
     return {"model": {f"net.{k}": v for k, v in net.items()}, "args": args,
             "history": load_history(model_path), "epochs_run": training.get("epochs_run", {}),
             "wall_time_s": float(training.get("wall_time_s", 0)),

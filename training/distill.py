@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from training.model import ChestXRayNet, fold_grey_stem
+from training.model import ChestXRayNet, fold_grey_stem, network_for
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def load_member(path: Path) -> ChestXRayNet:
 
     scripted, _ = load_scripted(Path(path))
     state, wrap = network_of(scripted, Path(path))
-    model = ChestXRayNet(per_image_norm=wrap["per_image_norm"], equalize=wrap["equalize"])
+    model = network_for(wrap)
     model.net.load_state_dict(state)
     model = fold_grey_stem(model.eval())
     for p in model.parameters():

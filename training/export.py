@@ -30,7 +30,7 @@ from desktop.modelfile import (
     sha256_hex,
     write_with_checksum,
 )
-from training.model import ChestXRayNet, fold_grey_stem, unfold_grey_stem
+from training.model import CLAHE_TILES, ChestXRayNet, fold_grey_stem, network_for, unfold_grey_stem
 from training.scope import SCOPE_TAP, ScopeHead
 
 log = logging.getLogger(__name__)
@@ -211,8 +211,9 @@ def verify_export(wrapper: nn.Module, path: Path, metadata: dict) -> None:
 
 def network_of(scripted: torch.jit.ScriptModule, src: Path) -> tuple[dict, dict]:
     """An exported file's network weights in the training layout (grey stem unfolded) and how
-    the file wraps them: ``per_image_norm``, ``equalize``, ``tta_flip``, ``temperature``,
-    ``bias``. Used to re-export a file and to calibrate it anew from its weights."""
+    the file wraps them: ``per_image_norm``, ``equalize``, ``clahe``, ``clahe_tiles``,
+    ``tta_flip``, ``temperature``, ``bias`` (``training.model.network_for`` builds the network
+    from it). Used to re-export a file and to calibrate it anew from its weights."""
     try:
         wrap = {"per_image_norm": bool(scripted.model.per_image_norm),
                 "tta_flip": bool(scripted.tta_flip),
@@ -222,6 +223,8 @@ def network_of(scripted: torch.jit.ScriptModule, src: Path) -> tuple[dict, dict]
         raise ValueError(f"{src} is not a model.pt written by `python -m training export`") \
             from exc
     wrap["equalize"] = float(getattr(scripted.model, "equalize", 0.0))  # older files: none
+    wrap["clahe"] = float(getattr(scripted.model, "clahe", 0.0))  # older files: none
+    wrap["clahe_tiles"] = int(getattr(scripted.model, "clahe_tiles", CLAHE_TILES))
     prefix = "model.net."
     state = unfold_grey_stem({k[len(prefix):]: v for k, v in scripted.state_dict().items()
                               if k.startswith(prefix)})
@@ -245,7 +248,7 @@ def reexport(src: Path, out: Path, fit_scope=None) -> float:
     history = load_history(src)
     state, wrap = network_of(old, src)
     tta_flip, temperature, bias = wrap["tta_flip"], wrap["temperature"], wrap["bias"]
-    model = ChestXRayNet(per_image_norm=wrap["per_image_norm"], equalize=wrap["equalize"])
+    model = network_for(wrap)
     model.net.load_state_dict(state)
     meta = dict(meta)
     scope = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -54,6 +55,77 @@ def equalize_histogram(x: torch.Tensor) -> torch.Tensor:
     return mapped.gather(1, levels).reshape(x.shape)
 
 
+CLAHE_TILES = 8  # tiles per side, OpenCV's default tileGridSize (8, 8): 28x28-pixel tiles
+
+
+def _tile_neighbours(size: int, tiles: int, device: torch.device,
+                     dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """For each pixel along one axis: the nearest tile centre at or before it, the next one, and
+    the weight of the next one. Pixel and tile centres are compared where they lie (pixel i at
+    i + 0.5), so a mirrored image gets the mirrored result (the mirror averaging of
+    ``tta_flip``); OpenCV compares pixel i with the tile centres, half a pixel off. Beyond the
+    first and last centres both neighbours are the same tile (the edges and corners keep the
+    nearest tile's mapping)."""
+    step = size // tiles
+    position = (torch.arange(size, device=device, dtype=dtype) + 0.5) / step - 0.5
+    before = torch.floor(position)
+    weight = position - before
+    first = before.to(torch.long)
+    return first.clamp(0, tiles - 1), (first + 1).clamp(0, tiles - 1), weight
+
+
+def clahe(x: torch.Tensor, clip_limit: float, tiles: int = CLAHE_TILES) -> torch.Tensor:
+    """Contrast-limited adaptive histogram equalisation (Zuiderveld 1994, OpenCV's
+    ``createCLAHE(clip_limit, (tiles, tiles))``) of floats in [0, 1], shape [N, 1, H, W], on 256
+    grey levels; the result is in [0, 1].
+
+    Global equalisation spends the grey levels on what is common in the whole image (the dark
+    background, the bright mediastinum); CLAHE equalises each of ``tiles`` x ``tiles`` tiles on
+    its own, so the lung fields get their own contrast whatever their exposure. Each tile's
+    histogram is clipped at ``clip_limit`` times the mean count per grey level and the excess
+    spread evenly over all levels, so no tile's mapping is steeper than ``clip_limit`` + 1: the
+    noise of a flat region is not blown up into texture, and a uniform image stays uniform. Each
+    pixel is then mapped through the cumulative histograms of the four nearest tiles, weighted
+    bilinearly by the distance to their centres, so no tile edges show. Unlike OpenCV, the clip
+    is not rounded down to whole counts, the excess is spread exactly evenly and the result is
+    not rounded to 8 bits. Batched and scripted into the exported model: the app feeds it the
+    reader's output unchanged. H and W must be multiples of ``tiles`` (the model's input is
+    always 224 x 224).
+    """
+    n, h, w = x.size(0), x.size(2), x.size(3)
+    if x.size(1) != 1 or h % tiles != 0 or w % tiles != 0:
+        raise ValueError("clahe expects [N, 1, H, W] images with H and W multiples of tiles")
+    th, tw = h // tiles, w // tiles
+    levels = (x.clamp(0.0, 1.0) * 255.0).round().to(torch.long).reshape(n, h, w)
+    # per-tile histograms: one bincount over (image, tile row, tile column, level)
+    by_tile = levels.reshape(n, tiles, th, tiles, tw).permute(0, 1, 3, 2, 4)
+    offsets = torch.arange(n * tiles * tiles, device=x.device).reshape(n, tiles, tiles, 1, 1) * 256
+    counts = torch.bincount((by_tile + offsets).reshape(-1), minlength=n * tiles * tiles * 256)
+    hist = counts.reshape(n * tiles * tiles, 256).to(x.dtype)
+    limit = clip_limit * (th * tw) / 256.0
+    clipped = hist.clamp_max(limit)
+    excess = (hist - clipped).sum(dim=1, keepdim=True)
+    lut = ((clipped + excess / 256.0).cumsum(1) / float(th * tw)).clamp(0.0, 1.0).reshape(n, -1)
+    # bilinear interpolation between the mappings of the four nearest tile centres
+    y1, y2, wy = _tile_neighbours(h, tiles, x.device, x.dtype)
+    x1, x2, wx = _tile_neighbours(w, tiles, x.device, x.dtype)
+    wy, wx = wy.reshape(h, 1), wx.reshape(1, w)
+    top = ((1.0 - wx) * _mapped(lut, levels, y1, x1, tiles)
+           + wx * _mapped(lut, levels, y1, x2, tiles))
+    bottom = ((1.0 - wx) * _mapped(lut, levels, y2, x1, tiles)
+              + wx * _mapped(lut, levels, y2, x2, tiles))
+    return ((1.0 - wy) * top + wy * bottom).reshape(x.shape)
+
+
+def _mapped(lut: torch.Tensor, levels: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor,
+            tiles: int) -> torch.Tensor:
+    """Each pixel's level [N, H, W] through the mapping of the tile at (its row's ``rows``, its
+    column's ``cols``); ``lut`` is [N, tiles * tiles * 256]."""
+    n, h, w = levels.size(0), levels.size(1), levels.size(2)
+    tile = rows.reshape(h, 1) * tiles + cols.reshape(1, w)
+    return lut.gather(1, (tile * 256 + levels).reshape(n, h * w)).reshape(n, h, w)
+
+
 class ChestXRayNet(nn.Module):
     """Float images in [0, 1], shape [N, 1, H, W] -> logits [N, 2].
 
@@ -61,17 +133,32 @@ class ChestXRayNet(nn.Module):
     fixed x*2-1 scaling; both land roughly in the [-1, 1] range the offline weights expect, but
     per-image standardisation removes global brightness/contrast differences between hospitals.
     ``equalize`` (0 to 1) blends that much of the histogram-equalised image into the input
-    (``equalize_histogram``), before either scaling.
+    (``equalize_histogram``), before either scaling. ``clahe`` (a clip limit, e.g. 2; 0 = off)
+    replaces the input by its CLAHE (``clahe``, ``clahe_tiles`` tiles a side), before either
+    scaling. Global and local equalisation are two answers to the same question (how much of
+    the exposure the network should see), so one model takes one of them: asking for both is
+    refused.
     """
 
-    def __init__(self, per_image_norm: bool = False, equalize: float = 0.0):
+    def __init__(self, per_image_norm: bool = False, equalize: float = 0.0, clahe: float = 0.0,
+                 clahe_tiles: int = CLAHE_TILES):
         super().__init__()
+        if equalize > 0.0 and clahe > 0.0:
+            raise ValueError("histogram equalisation (equalize) and CLAHE (clahe) do not "
+                             "combine; choose one")
+        if clahe < 0.0 or clahe_tiles < 1:
+            raise ValueError(f"the CLAHE clip limit must be 0 (off) or positive, and its tiles "
+                             f"at least 1; got {clahe:g} and {clahe_tiles}")
         self.net = build_mobilenet()
         self.per_image_norm = per_image_norm
         self.equalize = float(equalize)
+        self.clahe = float(clahe)
+        self.clahe_tiles = int(clahe_tiles)
         self.grey_stem = False  # True once fold_grey_stem() made the first conv take 1 channel
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        if self.clahe > 0.0:
+            x = clahe(x, self.clahe, self.clahe_tiles)
         if self.equalize > 0.0:
             x = self.equalize * equalize_histogram(x) + (1.0 - self.equalize) * x
         if self.per_image_norm:
@@ -96,6 +183,16 @@ class ChestXRayNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.pooled_features(x))
+
+
+def network_for(options: Mapping) -> ChestXRayNet:
+    """The network with the input normalisation that ``options`` names: a recipe (the command
+    line's, a checkpoint's), or how an exported file wraps its weights
+    (``training.export.network_of``). What an older recipe or file does not name is off."""
+    return ChestXRayNet(per_image_norm=bool(options.get("per_image_norm", False)),
+                        equalize=float(options.get("equalize", 0.0)),
+                        clahe=float(options.get("clahe", 0.0)),
+                        clahe_tiles=int(options.get("clahe_tiles", CLAHE_TILES)))
 
 
 def fold_grey_stem(model: ChestXRayNet) -> ChestXRayNet:

@@ -32,7 +32,7 @@ from training.export import (
     update_metadata,
     verification_batch,
 )
-from training.model import ChestXRayNet
+from training.model import network_for
 from training.negatives import synthetic_negatives
 from training.scope import (
     ScopeHead,
@@ -53,7 +53,7 @@ N_SMALL = 256  # each of: turned/inverted, augmented, radiograph variants, synth
 def _features_of(model_path: Path, cache: Path):
     old, _ = load_scripted(model_path)
     state, wrap = network_of(old, model_path)
-    model = ChestXRayNet(per_image_norm=wrap["per_image_norm"], equalize=wrap["equalize"])
+    model = network_for(wrap)
     model.net.load_state_dict(state)
     wrapper = ExportedClassifier(model.eval(), wrap["temperature"], wrap["tta_flip"]).eval()
 
