@@ -325,24 +325,43 @@ def test_ctrl_c_during_an_export_is_one_line_exit_130_and_leaves_no_temp_file(tm
     proc = subprocess.Popen([sys.executable, "-m", "desktop", "history", "--db", str(db),
                              "--lang", "en", "export", "--csv", str(out)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    fds = Path(f"/proc/{proc.pid}/fd")
-    while time.monotonic() < deadline:  # wait until it is reading the history
-        try:
-            if any(os.readlink(fd).startswith(str(db)) for fd in fds.iterdir()):
-                break
-        except OSError:
-            pass
+    # Deterministic on a loaded machine: the child is frozen (SIGSTOP) and looked at; only when
+    # it is caught writing (its temporary file there, the CSV not yet) does Ctrl+C go in, and it
+    # is handled at the next row the child writes once thawed.
+    assert _freeze_while(proc, lambda: not out.exists() and any(out.parent.iterdir())), \
+        "never caught the export while it was writing"
     proc.send_signal(signal.SIGINT)
+    os.kill(proc.pid, signal.SIGCONT)
     _, err = proc.communicate(timeout=60)
-    if proc.returncode == 0:
-        pytest.skip("the export finished before Ctrl+C arrived")
     # 130, or death by SIGINT itself (-2), which a shell reports as the same 130: on a loaded
     # machine the interpreter now and then ends that way after our handler has run; what the
     # user reads (the one line) and what is left on disk (nothing) are the same either way.
     assert proc.returncode in (130, -signal.SIGINT), proc.returncode
     assert err.strip() == "Interrupted; nothing was written.", err
     assert list(out.parent.iterdir()) == []  # no CSV, no hidden temp file
+
+
+def _freeze_while(proc: subprocess.Popen, busy) -> bool:
+    """Stop ``proc`` (SIGSTOP) at a moment when ``busy()`` holds and return True with it still
+    stopped; False if it ended first or a minute passed. Each look is taken while the child is
+    stopped, so what was seen is still true when the caller acts."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        os.kill(proc.pid, signal.SIGSTOP)
+        while time.monotonic() < deadline and _state(proc.pid) not in ("T", "t", "Z", ""):
+            pass  # SIGSTOP is delivered asynchronously: wait until the child is stopped
+        if _state(proc.pid) in ("T", "t") and busy():
+            return True
+        os.kill(proc.pid, signal.SIGCONT)
+    return False
+
+
+def _state(pid: int) -> str:
+    """The process state letter of /proc/PID/stat ("" once it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
 
 
 # --- item 13: a WAL left beside a restored backup -----------------------------------------------
