@@ -24,6 +24,7 @@ from desktop.cases.store import SCHEMA_VERSION, HistoryStore
 from desktop.cli_cases import history_main
 from tests.desktop.cases.test_recording import images
 from tests.desktop.cases.test_store import FOREIGN, damaged_history, record
+from tests.support.interrupts import sigint_as_at_a_terminal
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -324,7 +325,8 @@ def test_ctrl_c_during_an_export_is_one_line_exit_130_and_leaves_no_temp_file(tm
     out.parent.mkdir()
     proc = subprocess.Popen([sys.executable, "-m", "desktop", "history", "--db", str(db),
                              "--lang", "en", "export", "--csv", str(out)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=sigint_as_at_a_terminal)
     # Deterministic on a loaded machine: the child is frozen (SIGSTOP) and looked at; only when
     # it is caught writing (its temporary file there, the CSV not yet) does Ctrl+C go in, and it
     # is handled at the next row the child writes once thawed.
@@ -345,8 +347,11 @@ def _freeze_while(proc: subprocess.Popen, busy) -> bool:
     """Stop ``proc`` (SIGSTOP) at a moment when ``busy()`` holds and return True with it still
     stopped; False if it ended first or a minute passed. Each look is taken while the child is
     stopped, so what was seen is still true when the caller acts."""
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
+        if not busy():  # a glance first, so the child runs freely until it looks busy
+            time.sleep(0.005)
+            continue
         os.kill(proc.pid, signal.SIGSTOP)
         while time.monotonic() < deadline and _state(proc.pid) not in ("T", "t", "Z", ""):
             pass  # SIGSTOP is delivered asynchronously: wait until the child is stopped
