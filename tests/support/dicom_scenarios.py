@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -383,6 +384,12 @@ SCENARIOS = {"app_killed_mid_send": app_killed_mid_send, "kill_and_restart": kil
 
 def main() -> None:
     name, folder, params = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3])
+    # the sender's own account of each association (rejected how, aborted, connected) on stderr,
+    # which in_private_network shows when a test fails
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger("desktop.network").addHandler(handler)
+    logging.getLogger("desktop.network").setLevel(logging.INFO)
     bring_up_loopback()
     print(json.dumps(SCENARIOS[name](folder, params)), flush=True)
 

@@ -42,6 +42,7 @@ def in_private_network(scenario: str, folder: Path, timeout_s: float = 300, **pa
     if run.returncode != 0:
         raise AssertionError(f"scenario {scenario} failed ({run.returncode}):\n{run.stdout}\n"
                              f"{run.stderr[-6000:]}")
+    print(run.stderr[-6000:])  # the scenario's log: pytest shows it when the test then fails
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
